@@ -1,0 +1,102 @@
+# xenstored and friends: one Makefile for the daemon, client tools, tests and benchmarks.
+#   make              build daemon/xenstored and the client tools
+#   make check        build and run every test
+#   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make run          run the daemon in the foreground on ./run/socket
+#   make bench        benchmarks, side by side with the reference daemons
+#   make install      honours PREFIX and DESTDIR
+#
+# O= puts objects and binaries in another tree (the sanitizer build uses build-asan).
+
+O ?= .
+PREFIX ?= /usr/local
+DESTDIR ?=
+SAN ?=
+
+CC ?= cc
+PKGS := libevent tdb
+CPPFLAGS += -D_GNU_SOURCE -I.
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -fno-strict-aliasing $(shell pkg-config --cflags $(PKGS))
+LDLIBS_DAEMON := $(shell pkg-config --libs $(PKGS))
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c
+CLIENT_LIB_SRCS := client/xsc.c
+DAEMON_SRCS := $(wildcard daemon/*.c)
+TESTLIB_SRCS := tests/lib/xst_daemon.c
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIBPROTO := $(O)/proto/libxsproto.a
+LIBCLIENT := $(O)/client/libxsc.a
+LIBTEST := $(O)/tests/lib/libxst.a
+DAEMON := $(O)/daemon/xenstored
+
+all: $(DAEMON)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBPROTO): $(call obj,$(PROTO_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIBCLIENT): $(call obj,$(CLIENT_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIBTEST): $(call obj,$(TESTLIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
+	-DXST_REFD='"$(abspath ../shared/reference/refd.sh)"'
+
+$(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
+# Fragments add their own programs and test steps to CHECK_STEPS and BENCH_STEPS.
+CHECK_STEPS :=
+BENCH_STEPS :=
+include tests/rules.mk
+-include tests/script/rules.mk
+-include bench/rules.mk
+
+check: all $(CHECK_STEPS)
+	@echo "all test steps passed ($(words $(CHECK_STEPS)) steps)"
+
+check-asan:
+	$(MAKE) O=build-asan SAN=1 check
+
+bench: all $(BENCH_STEPS)
+
+RUNDIR ?= $(CURDIR)/run
+run: all
+	@mkdir -p $(RUNDIR)
+	@echo "xenstored: socket $(RUNDIR)/socket  (export XENSTORED_PATH=$(RUNDIR)/socket)"
+	XENSTORED_RUNDIR=$(RUNDIR) $(DAEMON) -N -F $(RUNDIR)/pid
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/xenstored \
+		$(DESTDIR)$(PREFIX)/etc/xen
+	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/xenstored
+	install -m 0644 conf/xenstored.conf $(DESTDIR)$(PREFIX)/etc/xen/xenstored.conf
+	install -m 0644 README.md docs/ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/xenstored/
+
+clean:
+	rm -rf build-asan run
+	find . -name '*.o' -o -name '*.d' -o -name '*.a' | grep -v '^./.git' | xargs rm -f
+	rm -f $(DAEMON) $(CLEAN_FILES)
+
+.PHONY: all check check-asan bench run install clean $(CHECK_STEPS) $(BENCH_STEPS)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,143 @@
+/* Node access for handlers: reads and writes through the request's transaction, permission checks, creation with inherited permissions. */
+#include "access.h"
+
+#include <string.h>
+
+#include "conn.h"
+#include "txn.h"
+
+int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out)
+{
+	if (r->txn)
+		return txn_read(r->txn, r->arena, path, with_value, out);
+	return store_read(r->arena, path, with_value, out);
+}
+
+unsigned acc_rights(const struct req *r, const struct store_node *n)
+{
+	const struct conn *c = r->conn;
+
+	return xs_perm_access(n->perms, n->nperms, c->priv, c->domid, c->target);
+}
+
+/* Parent path into buf; "@x" has the root as parent, as in the C daemon. */
+static void parent_path(char *buf, const char *path)
+{
+	size_t pl = xs_path_parent_len(path);
+
+	if (xs_path_is_special(path) && !strchr(path, '/')) {
+		strcpy(buf, "/");
+		return;
+	}
+	memcpy(buf, path, pl);
+	buf[pl] = '\0';
+}
+
+static enum xs_err errno_from_ancestors(struct req *r, const char *path, unsigned need)
+{
+	char cur[XS_PATH_BUF];
+	struct store_node n;
+
+	strcpy(cur, path);
+	while (strcmp(cur, "/") != 0) {
+		char up[XS_PATH_BUF];
+		int rc;
+
+		parent_path(up, cur);
+		strcpy(cur, up);
+		rc = acc_read(r, cur, false, &n);
+		if (rc < 0)
+			return XSE_EIO;
+		if (rc == 1)
+			return (acc_rights(r, &n) & need) == need ? XSE_ENOENT : XSE_EACCES;
+	}
+	return XSE_ENOENT;
+}
+
+enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_value,
+		    struct store_node *out)
+{
+	int rc = acc_read(r, path, with_value, out);
+
+	if (rc < 0)
+		return XSE_EIO;
+	if (rc == 0)
+		return errno_from_ancestors(r, path, need);
+	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
+}
+
+enum xs_err acc_update(struct req *r, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen)
+{
+	if (r->txn)
+		return txn_update(r->txn, path, perms, nperms, value, vlen);
+	return store_update(r->arena, path, perms, nperms, value, vlen);
+}
+
+static enum xs_err create_one(struct req *r, const char *path, const struct xs_perm *perms,
+			      unsigned nperms, const char *value, size_t vlen)
+{
+	if (r->txn)
+		return txn_create(r->txn, path, perms, nperms, value, vlen);
+	return store_create(r->arena, path, perms, nperms, value, vlen);
+}
+
+enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen)
+{
+	char cur[XS_PATH_BUF];
+	struct store_node anc;
+	struct xs_perm *perms;
+	size_t len = strlen(path);
+	int rc;
+
+	/* Walk up to the nearest existing ancestor (the root always exists). */
+	strcpy(cur, path);
+	do {
+		cur[xs_path_parent_len(cur)] = '\0';
+		if (cur[0] == '\0')
+			strcpy(cur, "/");
+		rc = acc_read(r, cur, false, &anc);
+		if (rc < 0)
+			return XSE_EIO;
+	} while (rc == 0);
+
+	perms = arena_memdup(r->arena, anc.perms, sizeof(*perms) * anc.nperms);
+	if (!perms)
+		return XSE_ENOMEM;
+	/* Unprivileged creators own what they create; the privileged inherit the owner. */
+	if (!r->conn->priv && anc.nperms)
+		perms[0].id = r->conn->domid;
+
+	/* Create each missing level downwards, the last one with the value. */
+	size_t at = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
+
+	while (at < len) {
+		size_t end = at + 1;
+		enum xs_err err;
+
+		while (end < len && path[end] != '/')
+			end++;
+		memcpy(cur, path, end);
+		cur[end] = '\0';
+		err = create_one(r, cur, perms, anc.nperms, end == len ? value : "",
+				 end == len ? vlen : 0);
+		if (err != XSE_OK)
+			return err;
+		at = end;
+	}
+	return XSE_OK;
+}
+
+enum xs_err acc_remove(struct req *r, const char *path)
+{
+	if (r->txn)
+		return txn_remove(r->txn, path, NULL, NULL);
+	return store_remove(path, NULL, NULL);
+}
+
+int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx)
+{
+	if (r->txn)
+		return txn_children(r->txn, path, cb, ctx);
+	return store_children(path, cb, ctx);
+}

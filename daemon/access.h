@@ -1,0 +1,28 @@
+/* Node access for handlers: reads and writes through the request's transaction, permission checks, creation with inherited permissions. */
+#ifndef XSD_ACCESS_H
+#define XSD_ACCESS_H
+
+#include <stdbool.h>
+
+#include "dispatch.h"
+#include "store.h"
+
+/* 1 found, 0 absent, -1 store failure; through the transaction if there is one. */
+int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out);
+/* The access bits (XS_PERM_*) the requester has on a node. */
+unsigned acc_rights(const struct req *r, const struct store_node *n);
+/*
+ * Fetch a node the requester must have `need` rights on. A missing node is
+ * ENOENT if its nearest existing ancestor grants `need`, EACCES otherwise
+ * (so that absence does not leak through unreadable directories).
+ */
+enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_value,
+		    struct store_node *out);
+/* Create path and any missing ancestors, inheriting the nearest ancestor's permissions. */
+enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen);
+enum xs_err acc_update(struct req *r, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen);
+enum xs_err acc_remove(struct req *r, const char *path);
+int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx);
+
+#endif

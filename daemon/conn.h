@@ -1,0 +1,64 @@
+/* Client connections: identity, input framing, the output queue, back-pressure and teardown. */
+#ifndef XSD_CONN_H
+#define XSD_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/wire.h"
+
+struct event_base;
+struct txn;
+struct outmsg;
+
+/* Where a DIRECTORY_PART reader left off, so that the next chunk does not rescan the list. */
+struct dir_cursor {
+	char *path;        /* malloc'd; NULL when unset */
+	uint64_t gen;      /* the directory's generation when the cursor was made */
+	uint32_t tx_id;
+	size_t offset;     /* byte offset into the child list ... */
+	char *next_name;   /* ... where this child starts (malloc'd) */
+};
+
+struct conn {
+	struct conn *next, *prev;
+	int fd;
+	struct event *ev_read, *ev_write;
+	/* Identity. */
+	uint32_t domid;  /* whose rights the connection has */
+	uint32_t target; /* SET_TARGET or XS_DOMID_INVALID */
+	bool priv;
+	char home[32];   /* "/local/domain/<domid>", base of relative paths */
+	/* Input. */
+	struct xs_framer in;
+	unsigned char *stash; /* input read but held back while output is over its limit */
+	size_t stash_len;
+	bool read_paused;
+	/* Output: whole messages, written in order. */
+	struct outmsg *out_head, *out_tail;
+	size_t out_bytes;
+	/* Transactions (owned by txn.c). */
+	struct txn *txns;
+	unsigned ntxns;
+	uint32_t next_tx_id;
+	struct dir_cursor cursor;
+	bool closing; /* torn down once the current callback returns */
+	uint64_t id;  /* for logs */
+};
+
+void conn_init(struct event_base *base);
+/* Wrap an accepted socket; it acts as the daemon's own domain. NULL on failure. */
+struct conn *conn_new_socket(int fd);
+/* Queue one message (header fields as given, len from payload_len). false on allocation failure. */
+bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
+		const void *payload, size_t payload_len);
+/* Drop to the rights of an unprivileged domain, for good. */
+void conn_restrict(struct conn *c, uint32_t domid);
+/* Close a connection because of a protocol violation (logged once). */
+void conn_fail(struct conn *c, const char *why);
+/* Close every connection (shutdown). */
+void conn_close_all(void);
+unsigned conn_count(void);
+
+#endif

@@ -1,0 +1,107 @@
+/* The unix socket the daemon listens on: creation, permissions, accepting connections. */
+#include "listener.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+
+static int listen_fd = -1;
+static struct event *listen_ev, *resume_ev;
+static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+/* Out of descriptors or at the connection limit: stop accepting for a moment, do not spin. */
+static void pause_accepting(void)
+{
+	struct timeval tv = {0, 100000};
+
+	event_del(listen_ev);
+	evtimer_add(resume_ev, &tv);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_add(listen_ev, NULL);
+}
+
+static void accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	for (int i = 0; i < 64; i++) {
+		int c;
+
+		if (conn_count() >= cfg.conn_max) {
+			pause_accepting();
+			return;
+		}
+		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_error("accept: %s; pausing", strerror(errno));
+				pause_accepting();
+			}
+			return;
+		}
+		if (!conn_new_socket(c)) {
+			log_error("out of memory for a new connection");
+			close(c);
+		}
+	}
+}
+
+int listener_open(struct event_base *base, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_error("socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0) {
+		log_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(listen_fd, SOMAXCONN) < 0) {
+		log_error("cannot listen on %s: %s", path, strerror(errno));
+		close(listen_fd);
+		listen_fd = -1;
+		return -1;
+	}
+	strcpy(listen_path, path);
+	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	resume_ev = evtimer_new(base, resume_cb, NULL);
+	if (!listen_ev || !resume_ev || event_add(listen_ev, NULL) < 0) {
+		log_error("cannot watch the listening socket");
+		return -1;
+	}
+	return 0;
+}
+
+void listener_close(void)
+{
+	if (listen_ev)
+		event_free(listen_ev);
+	if (resume_ev)
+		event_free(resume_ev);
+	listen_ev = resume_ev = NULL;
+	if (listen_fd >= 0) {
+		close(listen_fd);
+		unlink(listen_path);
+	}
+	listen_fd = -1;
+}

@@ -1,0 +1,176 @@
+/* The daemon's life: settings, pid file, daemonising, the event loop, signals and clean shutdown. */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "store.h"
+
+static int pid_fd = -1;
+
+/* Write and lock the pid file; returns 1 if another instance holds it. */
+static int write_pid_file(const char *path)
+{
+	char buf[32];
+	int n;
+
+	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pid_fd < 0) {
+		log_error("pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (lockf(pid_fd, F_TLOCK, 0) < 0) {
+		close(pid_fd);
+		pid_fd = -1;
+		return 1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, buf, (size_t)n) != n) {
+		log_error("pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void daemonise(void)
+{
+	pid_t p = fork();
+	int null;
+
+	if (p < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (p > 0)
+		_exit(0);
+	setsid();
+	p = fork();
+	if (p < 0)
+		exit(1);
+	if (p > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		exit(1);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static void mkdir_p(const char *dir)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	mkdir(buf, 0755);
+}
+
+static void stop_cb(evutil_socket_t sig, short what, void *base)
+{
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(base);
+}
+
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
+		log_error("cannot reopen trace file %s", cfg.trace_file);
+}
+
+int main(int argc, char **argv)
+{
+	struct event_base *base;
+	struct event *ev_term, *ev_int, *ev_hup;
+	struct store_options sopt;
+	const char *reason = "";
+	int rc = config_load(argc, argv);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : 1;
+	log_init(!cfg.no_fork, cfg.verbose);
+	if (!cfg.no_fork)
+		daemonise();
+	if (cfg.pid_file[0]) {
+		rc = write_pid_file(cfg.pid_file);
+		if (rc == 1)
+			return 0; /* another instance runs: not an error, as in the C daemon */
+		if (rc < 0)
+			return 1;
+	}
+	if (cfg.output_pid) {
+		printf("%ld\n", (long)getpid());
+		fflush(stdout);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	mkdir_p(cfg.run_dir);
+	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
+		log_error("cannot open trace file %s", cfg.trace_file);
+
+	sopt.file = cfg.store_file;
+	sopt.hash_size = cfg.hash_size;
+	sopt.fresh = cfg.fresh_store;
+	sopt.priv_domid = cfg.priv_domid;
+	if (store_open(&sopt, &reason) != XSE_OK) {
+		log_error("cannot open the store %s: %s", cfg.store_file, reason);
+		return 1;
+	}
+	base = event_base_new();
+	if (!base) {
+		log_error("cannot create the event loop");
+		return 1;
+	}
+	conn_init(base);
+	if (listener_open(base, cfg.socket_path) < 0) {
+		store_close();
+		return 1;
+	}
+	ev_term = evsignal_new(base, SIGTERM, stop_cb, base);
+	ev_int = evsignal_new(base, SIGINT, stop_cb, base);
+	ev_hup = evsignal_new(base, SIGHUP, hup_cb, NULL);
+	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) < 0 ||
+	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0) {
+		log_error("cannot install signal handlers");
+		return 1;
+	}
+	log_info("listening on %s, store %s", cfg.socket_path, cfg.store_file);
+
+	event_base_dispatch(base);
+
+	listener_close();
+	conn_close_all();
+	store_close();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(base);
+	log_trace_close();
+	if (pid_fd >= 0) {
+		unlink(cfg.pid_file);
+		close(pid_fd);
+	}
+	return 0;
+}

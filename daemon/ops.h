@@ -1,0 +1,28 @@
+/* Handlers of the message types, one per type; dispatch.c's table names them. */
+#ifndef XSD_OPS_H
+#define XSD_OPS_H
+
+#include "dispatch.h"
+
+/* ops_node.c: the tree. */
+enum xs_err op_read(struct req *r);
+enum xs_err op_write(struct req *r);
+enum xs_err op_mkdir(struct req *r);
+enum xs_err op_rm(struct req *r);
+enum xs_err op_directory(struct req *r);
+enum xs_err op_directory_part(struct req *r);
+enum xs_err op_get_perms(struct req *r);
+enum xs_err op_set_perms(struct req *r);
+
+/* ops_session.c: transactions, domains, control. */
+enum xs_err op_transaction_start(struct req *r);
+enum xs_err op_transaction_end(struct req *r);
+enum xs_err op_get_domain_path(struct req *r);
+enum xs_err op_is_domain_introduced(struct req *r);
+enum xs_err op_introduce(struct req *r);
+enum xs_err op_release(struct req *r);
+enum xs_err op_resume(struct req *r);
+enum xs_err op_set_target(struct req *r);
+enum xs_err op_control(struct req *r);
+
+#endif

@@ -1,0 +1,242 @@
+/* Handlers of the tree operations: READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART, GET_PERMS, SET_PERMS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "conn.h"
+#include "domain.h"
+#include "ops.h"
+#include "quota.h"
+
+enum xs_err op_read(struct req *r)
+{
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, true, &n);
+
+	if (err == XSE_OK)
+		reply_bytes(r, n.value, n.vlen);
+	return err;
+}
+
+enum xs_err op_write(struct req *r)
+{
+	size_t off = strlen(r->argv[0]) + 1;
+	const char *value = r->payload + off;
+	size_t vlen = r->len - off;
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+
+	if (err == XSE_OK)
+		err = acc_update(r, r->path, NULL, 0, value, vlen);
+	else if (err == XSE_ENOENT)
+		err = acc_create(r, r->path, value, vlen);
+	return err == XSE_OK ? reply_ok(r) : err;
+}
+
+enum xs_err op_mkdir(struct req *r)
+{
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+
+	/* An existing node is left alone (and fires nothing), but needed write access. */
+	if (err == XSE_ENOENT)
+		err = acc_create(r, r->path, "", 0);
+	return err == XSE_OK ? reply_ok(r) : err;
+}
+
+enum xs_err op_rm(struct req *r)
+{
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+
+	if (err == XSE_ENOENT) {
+		/* Removing what is not there is fine if its parent is. */
+		char parent[XS_PATH_BUF];
+		size_t pl = xs_path_parent_len(r->path);
+
+		memcpy(parent, r->path, pl);
+		parent[pl] = '\0';
+		int rc = acc_read(r, parent, false, &n);
+
+		if (rc < 0)
+			return XSE_EIO;
+		return rc == 1 ? reply_ok(r) : XSE_ENOENT;
+	}
+	if (err != XSE_OK)
+		return err;
+	if (strcmp(r->path, "/") == 0)
+		return XSE_EINVAL;
+	err = acc_remove(r, r->path);
+	return err == XSE_OK ? reply_ok(r) : err;
+}
+
+static bool append_child(void *ctx, const char *name)
+{
+	struct req *r = ctx;
+
+	reply_string(r, name);
+	return !r->reply_overflow;
+}
+
+enum xs_err op_directory(struct req *r)
+{
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+
+	if (err != XSE_OK)
+		return err;
+	/* Outside a transaction the stored size answers E2BIG without walking the list. */
+	if (!r->txn && n.children_bytes > XS_PAYLOAD_MAX)
+		return XSE_E2BIG;
+	if (acc_children(r, r->path, append_child, r) < 0)
+		return XSE_EIO;
+	return XSE_OK;
+}
+
+/*
+ * DIRECTORY_PART: byte offsets into the concatenated child list. Entries are
+ * walked from the start, or from where this connection's previous chunk of
+ * the same unchanged directory ended, so that reading a large directory in
+ * chunks costs the size of the directory, not its square.
+ */
+struct dirpart {
+	struct req *r;
+	size_t pos;        /* byte offset of the entry being visited */
+	size_t off;        /* requested offset */
+	size_t max;        /* bytes of entries that fit */
+	size_t len;        /* bytes of entries taken */
+	bool ended_early;  /* stopped before the end of the list */
+	char *resume_name; /* first entry not taken (arena) */
+	size_t resume_pos;
+};
+
+static bool dirpart_visit(void *ctx, const char *name)
+{
+	struct dirpart *d = ctx;
+	size_t nlen = strlen(name) + 1;
+
+	if (d->pos + nlen <= d->off) {
+		d->pos += nlen;
+		return true;
+	}
+	/* The first entry may be entered in its middle, as the C daemon allows. */
+	const char *piece = d->pos < d->off ? name + (d->off - d->pos) : name;
+	size_t plen = strlen(piece) + 1;
+
+	if (d->len + plen > d->max) {
+		d->ended_early = true;
+		d->resume_name = arena_strdup(d->r->arena, name);
+		d->resume_pos = d->pos;
+		return false;
+	}
+	reply_bytes(d->r, piece, plen);
+	d->len += plen;
+	d->pos += nlen;
+	return true;
+}
+
+static void cursor_forget(struct dir_cursor *cur)
+{
+	free(cur->path);
+	free(cur->next_name);
+	cur->path = cur->next_name = NULL;
+}
+
+enum xs_err op_directory_part(struct req *r)
+{
+	struct store_node n;
+	struct dir_cursor *cur = &r->conn->cursor;
+	char gen[24];
+	long off = atol(r->argv[1]);
+	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+
+	if (err != XSE_OK)
+		return err;
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)n.gen);
+	reply_string(r, gen);
+
+	struct dirpart d = {r, 0, off < 0 ? (size_t)-1 : (size_t)off,
+			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, NULL, 0};
+	bool resumable = !r->txn && cur->path && cur->gen == n.gen && cur->offset == d.off &&
+			 strcmp(cur->path, r->path) == 0;
+	int rc = 0;
+
+	if (resumable) {
+		d.pos = cur->offset;
+		rc = store_children_from(r->path, cur->next_name, dirpart_visit, &d);
+	}
+	/* No usable cursor (or its child went away, which would also change the generation). */
+	if (rc == 0) {
+		d.pos = 0;
+		rc = acc_children(r, r->path, dirpart_visit, &d);
+	}
+	if (rc < 0)
+		return XSE_EIO;
+	if (!d.ended_early)
+		reply_bytes(r, "", 1);
+	cursor_forget(cur);
+	if (d.ended_early && !r->txn) {
+		cur->path = strdup(r->path);
+		cur->next_name = strdup(d.resume_name);
+		cur->gen = n.gen;
+		cur->offset = d.resume_pos;
+		if (!cur->path || !cur->next_name)
+			cursor_forget(cur);
+	}
+	return XSE_OK;
+}
+
+enum xs_err op_get_perms(struct req *r)
+{
+	struct store_node n;
+	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+
+	if (err != XSE_OK)
+		return err;
+	for (unsigned i = 0; i < n.nperms; i++) {
+		char buf[16];
+		size_t len = xs_perm_format(&n.perms[i], buf, sizeof(buf));
+
+		reply_bytes(r, buf, len + 1);
+	}
+	return XSE_OK;
+}
+
+enum xs_err op_set_perms(struct req *r)
+{
+	unsigned nperms = r->argc ? r->argc - 1 : 0;
+	struct xs_perm *perms;
+	const char *p;
+	struct store_node n;
+	enum xs_err err;
+
+	if (r->argc < 2)
+		return XSE_EINVAL;
+	if (!r->conn->priv && quota_hard[QUOTA_NODE_PERMISSIONS] &&
+	    nperms >= quota_hard[QUOTA_NODE_PERMISSIONS])
+		return XSE_ENOSPC;
+	perms = arena_alloc(r->arena, sizeof(*perms) * nperms);
+	if (!perms)
+		return XSE_ENOMEM;
+	p = r->payload + strlen(r->payload) + 1;
+	for (unsigned i = 0; i < nperms; i++) {
+		if (xs_perm_parse(p, &perms[i]) != XSE_OK)
+			return XSE_EINVAL;
+		/* Entries naming domains that do not exist are kept but never match. */
+		perms[i].ignored = perms[i].id != XS_DOMID_ANY && !domain_exists(perms[i].id);
+		p += strlen(p) + 1;
+	}
+	if (perms[0].ignored)
+		return XSE_ENOENT;
+	err = xs_path_canonical(r->payload, r->conn->home, true, r->path, &r->prefix_len);
+	if (err != XSE_OK)
+		return err;
+	err = acc_get(r, r->path, XS_PERM_WRITE | XS_PERM_OWNER, false, &n);
+	if (err != XSE_OK)
+		return err;
+	if (!r->conn->priv && n.nperms && perms[0].id != n.perms[0].id)
+		return XSE_EPERM;
+	err = acc_update(r, r->path, perms, nperms, NULL, 0);
+	return err == XSE_OK ? reply_ok(r) : err;
+}

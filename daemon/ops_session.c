@@ -1,0 +1,220 @@
+/* Handlers of the session and administration types: transactions, domain queries, CONTROL. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "domain.h"
+#include "log.h"
+#include "ops.h"
+#include "quota.h"
+#include "txn.h"
+
+enum xs_err op_transaction_start(struct req *r)
+{
+	struct txn *t;
+	char id[16];
+
+	if (r->txn)
+		return XSE_EBUSY;
+	/* As at HEAD: refused when one more would reach the quota. */
+	if (!r->conn->priv && quota_hard[QUOTA_TRANSACTIONS] &&
+	    r->conn->ntxns + 1 >= quota_hard[QUOTA_TRANSACTIONS])
+		return XSE_ENOSPC;
+	t = txn_start(r->conn);
+	if (!t)
+		return XSE_ENOMEM;
+	snprintf(id, sizeof(id), "%u", txn_id(t));
+	reply_string(r, id);
+	return XSE_OK;
+}
+
+enum xs_err op_transaction_end(struct req *r)
+{
+	const char *arg = r->argv[0];
+	enum xs_err err;
+
+	/* A malformed argument keeps the transaction open. */
+	if (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0)
+		return XSE_EINVAL;
+	if (!r->txn)
+		return XSE_ENOENT;
+	err = txn_end(r->txn, arg[0] == 'T');
+	r->txn = NULL;
+	return err == XSE_OK ? reply_ok(r) : err;
+}
+
+enum xs_err op_get_domain_path(struct req *r)
+{
+	unsigned domid;
+	char path[32];
+
+	if (xs_parse_domid(r->argv[0], &domid) < 0)
+		return XSE_EINVAL;
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	reply_string(r, path);
+	return XSE_OK;
+}
+
+enum xs_err op_is_domain_introduced(struct req *r)
+{
+	unsigned domid;
+
+	if (xs_parse_domid(r->argv[0], &domid) < 0)
+		return XSE_EINVAL;
+	reply_string(r, domid == XS_DOMID_SELF || domain_is_introduced(domid) ? "T" : "F");
+	return XSE_OK;
+}
+
+/*
+ * Ring connections need the hypervisor port, which this build does not
+ * have yet: the ring cannot be mapped, and the mapping failure has no name
+ * of its own on the wire, so it is EINVAL, as the C daemon reports
+ * untranslatable errors.
+ */
+enum xs_err op_introduce(struct req *r)
+{
+	unsigned domid;
+
+	if (xs_parse_domid(r->argv[0], &domid) < 0 || atoi(r->argv[2]) <= 0)
+		return XSE_EINVAL;
+	log_info("INTRODUCE of domain %u refused: no hypervisor port", domid);
+	return XSE_EINVAL;
+}
+
+/* RELEASE and RESUME share their argument rules. */
+static enum xs_err domain_arg(struct req *r, unsigned *domid)
+{
+	if (xs_parse_domid(r->argv[0], domid) < 0)
+		return XSE_EINVAL;
+	if (*domid == cfg.priv_domid || *domid == cfg.master_domid)
+		return XSE_EINVAL;
+	if (!domain_is_introduced(*domid))
+		return XSE_ENOENT;
+	return XSE_OK;
+}
+
+enum xs_err op_release(struct req *r)
+{
+	unsigned domid;
+	enum xs_err err = domain_arg(r, &domid);
+
+	return err == XSE_OK ? XSE_EINVAL : err;
+}
+
+enum xs_err op_resume(struct req *r)
+{
+	unsigned domid;
+	enum xs_err err = domain_arg(r, &domid);
+
+	return err == XSE_OK ? XSE_EINVAL : err;
+}
+
+enum xs_err op_set_target(struct req *r)
+{
+	unsigned domid, tdomid;
+
+	if (xs_parse_domid(r->argv[0], &domid) < 0 || xs_parse_domid(r->argv[1], &tdomid) < 0)
+		return XSE_EINVAL;
+	if (!domain_is_introduced(domid) || !domain_is_introduced(tdomid))
+		return XSE_ENOENT;
+	return XSE_EINVAL;
+}
+
+/* CONTROL sub-commands. */
+struct control_cmd {
+	const char *name;
+	const char *synopsis;
+	enum xs_err (*run)(struct req *r, unsigned argc, const char *const *argv);
+};
+
+static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv);
+
+static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *argv)
+{
+	(void)argv;
+	return argc == 0 ? reply_ok(r) : XSE_EINVAL;
+}
+
+static enum xs_err ctl_print(struct req *r, unsigned argc, const char *const *argv)
+{
+	if (argc != 1)
+		return XSE_EINVAL;
+	log_info("control: %s", argv[0]);
+	log_trace("control: %s", argv[0]);
+	return reply_ok(r);
+}
+
+static enum xs_err ctl_logfile(struct req *r, unsigned argc, const char *const *argv)
+{
+	if (argc != 1)
+		return XSE_EINVAL;
+	return log_trace_open(argv[0]) == 0 ? reply_ok(r) : XSE_EINVAL;
+}
+
+static enum xs_err ctl_quota(struct req *r, unsigned argc, const char *const *argv)
+{
+	char line[128];
+
+	(void)argv;
+	if (argc != 0)
+		return XSE_EINVAL;
+	reply_bytes(r, "Quota settings:\n", 16);
+	for (int q = 0; q < QUOTA_COUNT; q++) {
+		int n = snprintf(line, sizeof(line), "%-17s: %8u %s\n", quota_name(q), quota_hard[q],
+				 quota_description(q));
+
+		reply_bytes(r, line, (size_t)n);
+	}
+	reply_bytes(r, "", 1);
+	return XSE_OK;
+}
+
+/* Ours: drop this connection, for good, to the rights of an unprivileged domain. */
+static enum xs_err ctl_restrict(struct req *r, unsigned argc, const char *const *argv)
+{
+	unsigned domid;
+
+	if (argc != 1 || xs_parse_domid(argv[0], &domid) < 0 || domid == cfg.priv_domid ||
+	    domid >= XS_DOMID_SELF)
+		return XSE_EINVAL;
+	conn_restrict(r->conn, domid);
+	return reply_ok(r);
+}
+
+static const struct control_cmd control_cmds[] = {
+	{"check", "", ctl_check},
+	{"help", "", ctl_help},
+	{"logfile", "<file>", ctl_logfile},
+	{"print", "<string>", ctl_print},
+	{"quota", "", ctl_quota},
+	{"restrict", "<domid>", ctl_restrict},
+};
+
+static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv)
+{
+	char line[128];
+
+	(void)argv;
+	if (argc != 0)
+		return XSE_EINVAL;
+	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++) {
+		int n = snprintf(line, sizeof(line), "%s\t%s\n", control_cmds[i].name,
+				 control_cmds[i].synopsis);
+
+		reply_bytes(r, line, (size_t)n);
+	}
+	reply_bytes(r, "", 1);
+	return XSE_OK;
+}
+
+enum xs_err op_control(struct req *r)
+{
+	unsigned argc = r->argc < REQ_MAX_ARGS ? r->argc : REQ_MAX_ARGS;
+
+	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
+		if (strcmp(r->argv[0], control_cmds[i].name) == 0)
+			return control_cmds[i].run(r, argc - 1, r->argv + 1);
+	return XSE_EINVAL;
+}

@@ -1,0 +1,527 @@
+/* Transactions: a per-transaction overlay of the store, conflict detection and atomic commit. */
+#include "txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/path.h"
+#include "conn.h"
+#include "hmap.h"
+#include "log.h"
+
+/*
+ * As in the C daemon there is no snapshot at start: a node's first access
+ * copies its committed state into the overlay (repeatable read from then on)
+ * and remembers its generation, or its absence. Commit fails with EAGAIN if
+ * any remembered node changed since. The overlay holds logical state only
+ * (value, perms, existence, children added); sibling links are rebuilt by
+ * the store when the changes are applied, so a commit costs what the
+ * transaction touched.
+ */
+struct tx_entry {
+	struct hnode h;
+	struct tx_entry *order_next; /* first-access order */
+	char *path;
+	bool seen_exists;
+	uint64_t seen_gen;
+	bool exists;
+	bool modified;  /* value or perms changed */
+	bool recreated; /* deleted at some point while it existed before */
+	uint64_t create_seq;
+	uint64_t gen;
+	struct xs_perm *perms;
+	unsigned nperms;
+	char *value;
+	size_t vlen;
+	/* Children created inside the transaction, in creation order. */
+	char **added;
+	unsigned nadded, added_cap;
+};
+
+struct txn {
+	struct txn *next;
+	struct conn *conn;
+	uint32_t id;
+	bool failed;
+	struct hmap entries;
+	struct tx_entry *first, *last;
+	uint64_t create_seq;
+};
+
+static void entry_free(struct tx_entry *e)
+{
+	for (unsigned i = 0; i < e->nadded; i++)
+		free(e->added[i]);
+	free(e->added);
+	free(e->perms);
+	free(e->value);
+	free(e->path);
+	free(e);
+}
+
+static void txn_free(struct txn *t)
+{
+	struct tx_entry *e = t->first;
+
+	while (e) {
+		struct tx_entry *next = e->order_next;
+
+		entry_free(e);
+		e = next;
+	}
+	hmap_free(&t->entries);
+	free(t);
+}
+
+struct txn *txn_start(struct conn *c)
+{
+	struct txn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	/* Ids are per connection, never 0, never one still in use; they wrap. */
+	do {
+		t->id = c->next_tx_id++;
+	} while (t->id == 0 || txn_find(c, t->id));
+	t->conn = c;
+	t->next = c->txns;
+	c->txns = t;
+	c->ntxns++;
+	return t;
+}
+
+uint32_t txn_id(const struct txn *t)
+{
+	return t->id;
+}
+
+struct txn *txn_find(struct conn *c, uint32_t id)
+{
+	for (struct txn *t = c->txns; t; t = t->next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+void txn_fail(struct txn *t)
+{
+	t->failed = true;
+}
+
+static void txn_unlink(struct txn *t)
+{
+	struct txn **pp = &t->conn->txns;
+
+	while (*pp != t)
+		pp = &(*pp)->next;
+	*pp = t->next;
+	t->conn->ntxns--;
+}
+
+void txn_drop_all(struct conn *c)
+{
+	while (c->txns) {
+		struct txn *t = c->txns;
+
+		c->txns = t->next;
+		txn_free(t);
+	}
+	c->ntxns = 0;
+}
+
+static bool set_content(struct tx_entry *e, const struct xs_perm *perms, unsigned nperms,
+			const char *value, size_t vlen)
+{
+	if (perms) {
+		struct xs_perm *p = malloc(sizeof(*p) * (nperms ? nperms : 1));
+
+		if (!p)
+			return false;
+		memcpy(p, perms, sizeof(*p) * nperms);
+		free(e->perms);
+		e->perms = p;
+		e->nperms = nperms;
+	}
+	if (value) {
+		char *v = malloc(vlen ? vlen : 1);
+
+		if (!v)
+			return false;
+		memcpy(v, value, vlen);
+		free(e->value);
+		e->value = v;
+		e->vlen = vlen;
+	}
+	return true;
+}
+
+/* The overlay entry for a path, made from the committed state on first access. */
+static struct tx_entry *entry_get(struct txn *t, const char *path)
+{
+	struct hnode *h = hmap_find(&t->entries, path);
+	struct tx_entry *e;
+	struct store_node n;
+	struct arena a = {0};
+	int r;
+
+	if (h)
+		return (struct tx_entry *)h;
+	r = store_read(&a, path, true, &n);
+	e = calloc(1, sizeof(*e));
+	if (r < 0 || !e || !(e->path = strdup(path))) {
+		free(e);
+		arena_free(&a);
+		return NULL;
+	}
+	e->seen_exists = e->exists = r == 1;
+	if (r == 1) {
+		e->seen_gen = e->gen = n.gen;
+		if (!set_content(e, n.perms, n.nperms, n.value, n.vlen)) {
+			entry_free(e);
+			arena_free(&a);
+			return NULL;
+		}
+	}
+	arena_free(&a);
+	e->h.key = e->path;
+	if (!hmap_insert(&t->entries, &e->h)) {
+		entry_free(e);
+		return NULL;
+	}
+	if (t->last)
+		t->last->order_next = e;
+	else
+		t->first = e;
+	t->last = e;
+	return e;
+}
+
+int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
+	     struct store_node *out)
+{
+	struct tx_entry *e = entry_get(t, path);
+
+	if (!e)
+		return -1;
+	if (!e->exists)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->gen = e->gen;
+	out->nperms = e->nperms;
+	out->perms = arena_memdup(a, e->perms, sizeof(*e->perms) * e->nperms);
+	out->vlen = e->vlen;
+	if (with_value)
+		out->value = arena_memdup(a, e->value, e->vlen);
+	if (!out->perms || (with_value && !out->value))
+		return -1;
+	return 1;
+}
+
+static bool added_remove(struct tx_entry *parent, const char *name)
+{
+	for (unsigned i = 0; i < parent->nadded; i++) {
+		if (strcmp(parent->added[i], name) == 0) {
+			free(parent->added[i]);
+			memmove(&parent->added[i], &parent->added[i + 1],
+				(parent->nadded - i - 1) * sizeof(char *));
+			parent->nadded--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool added_append(struct tx_entry *parent, const char *name)
+{
+	char *copy;
+
+	if (parent->nadded == parent->added_cap) {
+		unsigned cap = parent->added_cap ? parent->added_cap * 2 : 4;
+		char **na = realloc(parent->added, cap * sizeof(char *));
+
+		if (!na)
+			return false;
+		parent->added = na;
+		parent->added_cap = cap;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return false;
+	parent->added[parent->nadded++] = copy;
+	return true;
+}
+
+static struct tx_entry *parent_entry(struct txn *t, const char *path)
+{
+	char ppath[XS_PATH_BUF];
+	size_t pl = xs_path_parent_len(path);
+
+	memcpy(ppath, path, pl);
+	ppath[pl] = '\0';
+	return entry_get(t, ppath);
+}
+
+enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen)
+{
+	struct tx_entry *e = entry_get(t, path), *p = parent_entry(t, path);
+
+	if (!e || !p || !p->exists || e->exists)
+		return XSE_EIO;
+	if (!set_content(e, perms, nperms, value, vlen) ||
+	    !added_append(p, xs_path_basename(path))) {
+		t->failed = true;
+		return XSE_ENOMEM;
+	}
+	e->exists = e->modified = true;
+	e->create_seq = ++t->create_seq;
+	e->gen = ++p->gen;
+	p->gen++;
+	return XSE_OK;
+}
+
+enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen)
+{
+	struct tx_entry *e = entry_get(t, path);
+
+	if (!e || !e->exists)
+		return XSE_EIO;
+	if (!set_content(e, perms, nperms, value, vlen)) {
+		t->failed = true;
+		return XSE_ENOMEM;
+	}
+	e->modified = true;
+	e->gen++;
+	return XSE_OK;
+}
+
+struct child_walk {
+	struct txn *t;
+	const char *parent;
+	store_child_fn cb;
+	void *ctx;
+	bool stopped;
+	bool failed;
+};
+
+/* A committed child is visible unless the transaction deleted (or re-created) it. */
+static bool visit_committed(void *ctx, const char *name)
+{
+	struct child_walk *w = ctx;
+	char cpath[XS_PATH_BUF];
+	struct hnode *h;
+
+	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(w->parent, "/") ? w->parent : "", name);
+	h = hmap_find(&w->t->entries, cpath);
+	if (h) {
+		struct tx_entry *e = (struct tx_entry *)h;
+
+		if (!e->exists || e->recreated)
+			return true;
+	}
+	if (!w->cb(w->ctx, name)) {
+		w->stopped = true;
+		return false;
+	}
+	return true;
+}
+
+int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx)
+{
+	struct tx_entry *p = entry_get(t, parent);
+	struct child_walk w = {t, parent, cb, ctx, false, false};
+
+	if (!p)
+		return -1;
+	if (!p->exists)
+		return 0;
+	/* Children the transaction saw committed, unless it created the parent itself. */
+	if (p->seen_exists && !p->recreated && store_children(parent, visit_committed, &w) < 0)
+		return -1;
+	for (unsigned i = 0; i < p->nadded && !w.stopped; i++)
+		if (!cb(ctx, p->added[i]))
+			break;
+	return 0;
+}
+
+struct subtree_walk {
+	char **paths;
+	size_t n, cap;
+	size_t cursor; /* breadth-first: index of the node whose children are listed */
+	bool oom;
+};
+
+static bool collect_child(void *ctx, const char *name)
+{
+	struct subtree_walk *w = ctx;
+	const char *parent = w->paths[w->cursor];
+	char cpath[XS_PATH_BUF];
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap * 2;
+		char **np = realloc(w->paths, cap * sizeof(char *));
+
+		if (!np) {
+			w->oom = true;
+			return false;
+		}
+		w->paths = np;
+		w->cap = cap;
+	}
+	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(parent, "/") ? parent : "", name);
+	if (!(w->paths[w->n] = strdup(cpath))) {
+		w->oom = true;
+		return false;
+	}
+	w->n++;
+	return true;
+}
+
+enum xs_err txn_remove(struct txn *t, const char *path, store_removed_fn cb, void *ctx)
+{
+	struct subtree_walk w = {malloc(16 * sizeof(char *)), 1, 16, 0, false};
+	struct tx_entry *p = parent_entry(t, path);
+	enum xs_err err = XSE_OK;
+
+	if (!w.paths || !p || !(w.paths[0] = strdup(path))) {
+		free(w.paths);
+		t->failed = true;
+		return XSE_ENOMEM;
+	}
+	/* List the subtree breadth-first, then delete it children first. */
+	for (w.cursor = 0; w.cursor < w.n && !w.oom; w.cursor++)
+		if (txn_children(t, w.paths[w.cursor], collect_child, &w) < 0)
+			w.oom = true;
+	if (w.oom)
+		err = XSE_ENOMEM;
+	for (size_t i = w.n; i-- > 0;) {
+		struct tx_entry *e = err == XSE_OK ? entry_get(t, w.paths[i]) : NULL;
+
+		if (err == XSE_OK && !e)
+			err = XSE_ENOMEM;
+		if (e && e->exists) {
+			if (cb) {
+				struct arena a = {0};
+				struct store_node n;
+
+				if (txn_read(t, &a, e->path, true, &n) == 1)
+					cb(ctx, e->path, &n);
+				arena_free(&a);
+			}
+			e->exists = false;
+			e->modified = false;
+			if (e->seen_exists)
+				e->recreated = true;
+			for (unsigned k = 0; k < e->nadded; k++)
+				free(e->added[k]);
+			e->nadded = 0;
+		}
+		free(w.paths[i]);
+	}
+	free(w.paths);
+	if (err != XSE_OK) {
+		t->failed = true;
+		return err;
+	}
+	added_remove(p, xs_path_basename(path));
+	p->gen++;
+	return XSE_OK;
+}
+
+static int by_create_seq(const void *a, const void *b)
+{
+	const struct tx_entry *x = *(struct tx_entry *const *)a, *y = *(struct tx_entry *const *)b;
+
+	return x->create_seq < y->create_seq ? -1 : x->create_seq > y->create_seq;
+}
+
+/* Whether every node the transaction looked at is still as it first saw it. */
+static bool txn_unchanged(struct txn *t)
+{
+	struct arena a = {0};
+	bool ok = true;
+
+	for (struct tx_entry *e = t->first; e && ok; e = e->order_next) {
+		struct store_node n;
+		int r = store_read(&a, e->path, false, &n);
+
+		ok = r >= 0 && (r == 1) == e->seen_exists && (r == 0 || n.gen == e->seen_gen);
+		arena_reset(&a);
+	}
+	arena_free(&a);
+	return ok;
+}
+
+static enum xs_err txn_apply(struct txn *t)
+{
+	struct tx_entry **created = NULL;
+	size_t ncreated = 0, cap = 0;
+	enum xs_err err = XSE_OK;
+	struct arena a = {0};
+
+	/* Deletions first, so that a re-created node starts afresh. */
+	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next)
+		if (e->seen_exists && (e->recreated || !e->exists))
+			err = store_remove(e->path, NULL, NULL);
+	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next) {
+		if (!e->exists)
+			continue;
+		if (e->seen_exists && !e->recreated) {
+			if (e->modified)
+				err = store_update(&a, e->path, e->perms, e->nperms, e->value, e->vlen);
+			arena_reset(&a);
+			continue;
+		}
+		if (ncreated == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct tx_entry **nc = realloc(created, ncap * sizeof(*nc));
+
+			if (!nc) {
+				err = XSE_ENOMEM;
+				break;
+			}
+			created = nc;
+			cap = ncap;
+		}
+		created[ncreated++] = e;
+	}
+	/* Creations in the order the transaction made them: parents before children. */
+	if (err == XSE_OK && ncreated)
+		qsort(created, ncreated, sizeof(*created), by_create_seq);
+	for (size_t i = 0; i < ncreated && err == XSE_OK; i++) {
+		err = store_create(&a, created[i]->path, created[i]->perms, created[i]->nperms,
+				   created[i]->value, created[i]->vlen);
+		arena_reset(&a);
+	}
+	free(created);
+	arena_free(&a);
+	return err;
+}
+
+enum xs_err txn_end(struct txn *t, bool commit)
+{
+	enum xs_err err = XSE_OK;
+
+	txn_unlink(t);
+	if (commit) {
+		if (t->failed)
+			err = XSE_ENOMEM;
+		else if (!txn_unchanged(t))
+			err = XSE_EAGAIN;
+		else if ((err = store_batch_begin()) == XSE_OK) {
+			err = txn_apply(t);
+			if (err == XSE_OK)
+				err = store_batch_commit();
+			else
+				store_batch_cancel();
+			if (err != XSE_OK) {
+				log_error("transaction commit failed: %s", xs_err_name(err));
+				err = XSE_ENOMEM;
+			}
+		}
+	}
+	txn_free(t);
+	return err;
+}

@@ -1,0 +1,37 @@
+/* Transactions: a per-transaction overlay of the store, conflict detection and atomic commit. */
+#ifndef XSD_TXN_H
+#define XSD_TXN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct conn;
+struct txn;
+
+/* Open a transaction for the connection; NULL when out of memory. */
+struct txn *txn_start(struct conn *c);
+uint32_t txn_id(const struct txn *t);
+struct txn *txn_find(struct conn *c, uint32_t id);
+/*
+ * End it: commit (XSE_OK, XSE_EAGAIN on a conflict, XSE_ENOMEM if it failed
+ * earlier, XSE_EIO on a store error) or abort. The transaction is gone after.
+ */
+enum xs_err txn_end(struct txn *t, bool commit);
+/* Abort every transaction of a connection (close, RESET_WATCHES). */
+void txn_drop_all(struct conn *c);
+/* Mark it failed: its commit will answer ENOMEM. */
+void txn_fail(struct txn *t);
+
+/* The store operations seen through a transaction (same contracts as store_*). */
+int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
+	     struct store_node *out);
+enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen);
+enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *perms,
+		       unsigned nperms, const char *value, size_t vlen);
+enum xs_err txn_remove(struct txn *t, const char *path, store_removed_fn cb, void *ctx);
+int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
+
+#endif

@@ -1,0 +1,128 @@
+/* XenStore path syntax: canonicalisation, ancestry and the path-max quota length. */
+#include "path.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool valid_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '/' || c == '_' || c == '@';
+}
+
+enum xs_err xs_path_canonical(const char *in, const char *home, bool allow_special, char *out,
+			      size_t *prefix_len)
+{
+	size_t pre = 0, inlen = strlen(in), len;
+
+	if (prefix_len)
+		*prefix_len = 0;
+
+	/*
+	 * '@' paths are never made relative, even where they are not allowed:
+	 * the C daemon rejects "@x" on READ instead of reading "<home>/@x".
+	 */
+	if (in[0] == '@') {
+		if (!allow_special)
+			return XSE_EINVAL;
+	} else if (in[0] != '/') {
+		pre = strlen(home) + 1;
+	}
+
+	if (pre + inlen >= XS_PATH_BUF)
+		return XSE_EINVAL;
+	if (pre) {
+		memcpy(out, home, pre - 1);
+		out[pre - 1] = '/';
+	}
+	memcpy(out + pre, in, inlen + 1);
+	len = pre + inlen;
+
+	/* Checked after prefixing, so "" becomes "<home>/" and fails here. */
+	if (len > 1 && out[len - 1] == '/')
+		return XSE_EINVAL;
+	if (strstr(out, "//"))
+		return XSE_EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!valid_char(out[i]))
+			return XSE_EINVAL;
+
+	if (prefix_len)
+		*prefix_len = pre;
+	return XSE_OK;
+}
+
+bool xs_path_is_under(const char *path, const char *ancestor)
+{
+	size_t alen = strlen(ancestor);
+
+	/* "/" would otherwise need a "//" to match; special paths have no root. */
+	if (strcmp(ancestor, "/") == 0)
+		return path[0] == '/';
+	if (strncmp(path, ancestor, alen) != 0)
+		return false;
+	return path[alen] == '\0' || path[alen] == '/';
+}
+
+size_t xs_path_parent_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || strcmp(path, "/") == 0)
+		return 0;
+	/* The parent of a top-level node is the root, which keeps its slash. */
+	if (slash == path)
+		return 1;
+	return (size_t)(slash - path);
+}
+
+const char *xs_path_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+unsigned xs_path_depth(const char *path)
+{
+	unsigned n = 0;
+
+	if (strcmp(path, "/") == 0)
+		return 0;
+	for (; *path; path++)
+		if (*path == '/')
+			n++;
+	return n;
+}
+
+size_t xs_path_quota_len(const char *path)
+{
+	static const char lead[] = "/local/domain/";
+	const size_t leadlen = sizeof(lead) - 1;
+	size_t i = leadlen, width = 0, digits = 0;
+
+	if (strncmp(path, lead, leadlen) != 0)
+		return strlen(path);
+
+	/*
+	 * Mirror sscanf("%5u/"): the 5-character field includes an optional
+	 * sign, so "/local/domain/-1/x" matches too ('-' is a path character).
+	 */
+	if (path[i] == '-' || path[i] == '+') {
+		i++;
+		width++;
+	}
+	while (width < 5 && path[i] >= '0' && path[i] <= '9') {
+		i++;
+		width++;
+		digits++;
+	}
+	if (digits == 0 || path[i] != '/')
+		return strlen(path);
+	return strlen(path + i + 1);
+}
+
+int xs_path_home(unsigned domid, char *buf, size_t size)
+{
+	return snprintf(buf, size, "/local/domain/%u", domid);
+}

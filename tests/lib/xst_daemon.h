@@ -1,0 +1,44 @@
+/* Test and benchmark harness: start and stop our daemon or a reference daemon on a private socket. */
+#ifndef XST_DAEMON_H
+#define XST_DAEMON_H
+
+#include <sys/types.h>
+
+enum xst_kind {
+	XST_OURS = 0, /* our xenstored ($XST_DAEMON or the build's daemon/xenstored) */
+	XST_REF_C,    /* Debian's C xenstored 4.17 through ../shared/reference/refd.sh */
+	XST_REF_OX,   /* Debian's oxenstored 4.17 likewise */
+};
+
+struct xst_daemon {
+	enum xst_kind kind;
+	pid_t pid;
+	int own_dir;       /* dir was made by us and is removed at stop */
+	char dir[256];     /* run directory */
+	char socket[300];  /* dir/socket */
+};
+
+/* Human name of a kind ("ours", "C xenstored", "oxenstored"). */
+const char *xst_kind_name(enum xst_kind kind);
+/* Whether a kind can run here (binary present). */
+int xst_kind_available(enum xst_kind kind);
+/*
+ * Start a daemon in dir (NULL: a fresh mkdtemp directory), waiting until its
+ * socket accepts connections. extra_args (NULL-terminated, may be NULL) are
+ * appended to its command line. 0 on success, -1 on failure (message on stderr).
+ */
+int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
+		     const char *const *extra_args);
+/*
+ * Stop it by PID (SIGTERM, then SIGKILL after 5 s) and reap it. Returns the
+ * wait status of our daemon (or 0 for a reference daemon), -1 if not running.
+ * keep_dir leaves the run directory in place (for a restart test).
+ */
+int xst_daemon_stop(struct xst_daemon *d, int keep_dir);
+/* True while the daemon process is alive. */
+int xst_daemon_alive(const struct xst_daemon *d);
+/* Resident set size in KiB and CPU time (user+system) in clock ticks, from /proc. */
+long xst_daemon_rss_kb(const struct xst_daemon *d);
+long long xst_daemon_cpu_ticks(const struct xst_daemon *d);
+
+#endif
