@@ -11,3 +11,17 @@ check-unit: $(UNIT_BIN)
 	CK_FORK=yes $(UNIT_BIN)
 
 CHECK_STEPS += check-unit
+
+SCENARIO_SRCS := $(wildcard tests/scenario/*.c)
+SCENARIO_BIN := $(O)/tests/scenario/scenario_tests
+
+$(call obj,$(SCENARIO_SRCS)): CFLAGS += $(CHECK_CFLAGS)
+$(call obj,$(SCENARIO_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"'
+
+$(SCENARIO_BIN): $(call obj,$(SCENARIO_SRCS)) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+check-scenario: $(SCENARIO_BIN) $(DAEMON)
+	CK_FORK=yes $(SCENARIO_BIN)
+
+CHECK_STEPS += check-scenario

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -122,11 +123,16 @@ static int run_refd(const char *const *argv)
 int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		     const char *const *extra_args)
 {
+	char given[sizeof(d->dir)];
+
+	/* dir may point into *d (a restart in the same directory). */
+	if (dir)
+		snprintf(given, sizeof(given), "%s", dir);
 	memset(d, 0, sizeof(*d));
 	d->kind = kind;
 	d->pid = -1;
 	if (dir) {
-		snprintf(d->dir, sizeof(d->dir), "%s", dir);
+		snprintf(d->dir, sizeof(d->dir), "%s", given);
 		mkdir(d->dir, 0700);
 	} else {
 		const char *tmp = getenv("TMPDIR");
@@ -167,6 +173,8 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 				dup2(fd, STDOUT_FILENO);
 				dup2(fd, STDERR_FILENO);
 			}
+			/* A test that dies (a failed assertion) takes its daemon with it. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			setenv("XENSTORED_RUNDIR", d->dir, 1);
 			unsetenv("XENSTORED_PATH");
 			execv(argv[0], (char *const *)argv);

@@ -1,0 +1,57 @@
+/* Scenario tests: each starts the real daemon on a private socket and talks to it over the wire. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+void sc_start(struct xst_daemon *d, const char *const *extra_args)
+{
+	ck_assert_msg(xst_daemon_start(d, XST_OURS, NULL, extra_args) == 0, "daemon did not start");
+}
+
+struct xsc *sc_connect(const struct xst_daemon *d)
+{
+	struct xsc *c = xsc_open(d->socket);
+
+	ck_assert_msg(c != NULL, "cannot connect to %s", d->socket);
+	return c;
+}
+
+void sc_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+	     struct xsc_msg *reply)
+{
+	char buf[XS_PAYLOAD_MAX];
+	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
+
+	ck_assert_int_ge(len, 0);
+	ck_assert_msg(xsc_call(c, type, tx, buf, (size_t)len, reply, 5000) == 0, "no reply to %s",
+		      xs_type_name(type));
+}
+
+void sc_expect(const struct xsc_msg *m, uint32_t type, const void *payload, size_t len)
+{
+	ck_assert_msg(m->hdr.type == type, "reply type %u (%s), expected %u; payload '%s'",
+		      m->hdr.type, xs_type_name(m->hdr.type), type, m->payload);
+	ck_assert_msg(m->hdr.len == len && memcmp(m->payload, payload, len) == 0,
+		      "payload '%.*s' (%u bytes), expected '%.*s' (%zu bytes)", (int)m->hdr.len,
+		      m->payload, m->hdr.len, (int)len, (const char *)payload, len);
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite_framing());
+	int failed, run;
+
+	srunner_add_suite(sr, suite_lifecycle());
+	srunner_add_suite(sr, suite_tree());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	run = srunner_ntests_run(sr);
+	srunner_free(sr);
+	if (run == 0) {
+		fprintf(stderr, "no scenario test ran\n");
+		return 1;
+	}
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,293 @@
+/* Scenario: the daemon's life: socket file and mode, pid file, SIGTERM, restart keeping the tree, options. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+START_TEST(socket_mode_and_clean_exit)
+{
+	struct xst_daemon d;
+	struct stat st;
+	char pidfile[320];
+	int status;
+
+	sc_start(&d, NULL);
+	ck_assert_int_eq(stat(d.socket, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", d.dir);
+	{
+		FILE *f = fopen(pidfile, "r");
+		long pid = 0;
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+		fclose(f);
+		ck_assert_int_eq(pid, d.pid);
+	}
+	status = xst_daemon_stop(&d, 1);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_ne(access(d.socket, F_OK), 0);
+	ck_assert_int_ne(access(pidfile, F_OK), 0);
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, d.dir, NULL), 0);
+	d.own_dir = 1;
+	xst_daemon_stop(&d, 0);
+}
+END_TEST
+
+START_TEST(stale_socket_is_replaced)
+{
+	char dir[] = "/tmp/xst-stale.XXXXXX";
+	char path[64];
+	struct xst_daemon d;
+	struct xsc_msg m;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/socket", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+	d.own_dir = 1;
+	struct xsc *c = sc_connect(&d);
+
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/tool/xenstored"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "");
+	xsc_close(c);
+	xst_daemon_stop(&d, 0);
+}
+END_TEST
+
+START_TEST(xenstored_path_names_the_socket)
+{
+	char dir[] = "/tmp/xst-path.XXXXXX";
+	char sock[200], run[100];
+	struct xsc *c = NULL;
+	pid_t p;
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/elsewhere.sock", dir);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	p = fork();
+	if (p == 0) {
+		setenv("XENSTORED_PATH", sock, 1);
+		setenv("XENSTORED_RUNDIR", run, 1);
+		execl(getenv("XST_DAEMON") ? getenv("XST_DAEMON") : XST_DAEMON_BIN, "xenstored", "-N",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && !c; i++) {
+		c = xsc_open(sock);
+		if (!c)
+			usleep(10000);
+	}
+	ck_assert_ptr_nonnull(c);
+	xsc_close(c);
+	/* The store went to the run directory. */
+	snprintf(sock, sizeof(sock), "%s/xenstore.tdb", run);
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	kill(p, SIGINT);
+	ck_assert_int_eq(waitpid(p, &status, 0), p);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(sock, sizeof(sock), "rm -rf %s", dir);
+	ck_assert_int_eq(system(sock), 0);
+}
+END_TEST
+
+static unsigned long long dir_generation(struct xsc *c, const char *path)
+{
+	struct xsc_msg m;
+
+	sc_call(c, XS_DIRECTORY_PART, 0, 0, SC_ARGS(path, "0"), &m);
+	ck_assert_uint_eq(m.hdr.type, XS_DIRECTORY_PART);
+	return strtoull(m.payload, NULL, 10);
+}
+
+START_TEST(restart_keeps_the_tree)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	struct xsc *c;
+	unsigned long long gen_before;
+	char dir[256];
+
+	sc_start(&d, NULL);
+	c = sc_connect(&d);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/b", "bee"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/a", "ay"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/c", "sea"), &m);
+	sc_call(c, XS_RM, 0, 0, SC_ARGS("/keep/a"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/a", "again"), &m);
+	sc_call(c, XS_SET_PERMS, 0, 0, SC_ARGS("/keep/b", "n0", "r5", "b7"), &m);
+	SC_EXPECT_STR(&m, XS_SET_PERMS, "OK\0");
+	gen_before = dir_generation(c, "/keep");
+	xsc_close(c);
+	strcpy(dir, d.dir);
+	ck_assert(WIFEXITED(xst_daemon_stop(&d, 1)));
+
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+	d.own_dir = 1;
+	c = sc_connect(&d);
+	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/keep"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "b\0c\0a\0");
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/keep/a"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "again");
+	sc_call(c, XS_GET_PERMS, 0, 0, SC_ARGS("/keep/b"), &m);
+	SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0r5\0b7\0");
+	/* Generations keep increasing across the restart. */
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/d", "dee"), &m);
+	ck_assert_uint_gt(dir_generation(c, "/keep"), gen_before);
+	xsc_close(c);
+	xst_daemon_stop(&d, 0);
+}
+END_TEST
+
+START_TEST(fresh_store_option_starts_empty)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	struct xsc *c;
+	char dir[256];
+
+	sc_start(&d, NULL);
+	c = sc_connect(&d);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/gone", "x"), &m);
+	xsc_close(c);
+	strcpy(dir, d.dir);
+	xst_daemon_stop(&d, 1);
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, SC_ARGS("--fresh-store")), 0);
+	d.own_dir = 1;
+	c = sc_connect(&d);
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/gone"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "tool\0");
+	xsc_close(c);
+	xst_daemon_stop(&d, 0);
+}
+END_TEST
+
+START_TEST(killed_daemon_restarts_with_its_tree)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	struct xsc *c;
+	char dir[256];
+	unsigned long long gen_before;
+
+	sc_start(&d, NULL);
+	c = sc_connect(&d);
+	for (int i = 0; i < 100; i++) {
+		char p[32];
+
+		snprintf(p, sizeof(p), "/k/n%d", i);
+		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(p, "v"), &m);
+	}
+	gen_before = dir_generation(c, "/k");
+	xsc_close(c);
+	strcpy(dir, d.dir);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, NULL, 0);
+	d.pid = -1;
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+	d.own_dir = 1;
+	c = sc_connect(&d);
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/k/n99"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "v");
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/k/more", "v"), &m);
+	ck_assert_uint_gt(dir_generation(c, "/k"), gen_before);
+	xsc_close(c);
+	xst_daemon_stop(&d, 0);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused)
+{
+	const char *bin = getenv("XST_DAEMON") ? getenv("XST_DAEMON") : XST_DAEMON_BIN;
+	const char *cases[][3] = {
+		{"--no-such-option", NULL, NULL},
+		{"-Q", "nosuchquota=5", NULL},
+		{"-q", "nodes=5", NULL},
+		{"--timeout", "bogus=1", NULL},
+		{"stray-argument", NULL, NULL},
+		{"-U", NULL, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid_t p = fork();
+		int status;
+
+		if (p == 0) {
+			freopen("/dev/null", "w", stderr);
+			execl(bin, "xenstored", "-N", cases[i][0], cases[i][1], (char *)NULL);
+			_exit(127);
+		}
+		ck_assert_int_eq(waitpid(p, &status, 0), p);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "option %s accepted",
+			      cases[i][0]);
+	}
+	{
+		pid_t p = fork();
+		int status;
+
+		if (p == 0) {
+			freopen("/dev/null", "w", stdout);
+			execl(bin, "xenstored", "--help", (char *)NULL);
+			_exit(127);
+		}
+		waitpid(p, &status, 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+END_TEST
+
+START_TEST(config_file_and_options)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char conf[] = "/tmp/xst-conf.XXXXXX";
+	int fd = mkstemp(conf);
+	const char text[] = "# test\nquota-node-permissions = 3\nquota-nodes=77\nhash-size = 1031\n";
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	/* The option wins over the file for nodes; the file sets node-permissions. */
+	sc_start(&d, SC_ARGS("-c", conf, "-E", "55"));
+	struct xsc *c = sc_connect(&d);
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("quota"), &m);
+	ck_assert_uint_eq(m.hdr.type, XS_CONTROL);
+	ck_assert_ptr_nonnull(strstr(m.payload, "nodes            :       55"));
+	ck_assert_ptr_nonnull(strstr(m.payload, "node-permissions :        3"));
+	xsc_close(c);
+	xst_daemon_stop(&d, 0);
+	unlink(conf);
+}
+END_TEST
+
+Suite *suite_lifecycle(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *tc = tcase_create("daemon");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, socket_mode_and_clean_exit);
+	tcase_add_test(tc, stale_socket_is_replaced);
+	tcase_add_test(tc, xenstored_path_names_the_socket);
+	tcase_add_test(tc, restart_keeps_the_tree);
+	tcase_add_test(tc, fresh_store_option_starts_empty);
+	tcase_add_test(tc, killed_daemon_restarts_with_its_tree);
+	tcase_add_test(tc, bad_options_are_refused);
+	tcase_add_test(tc, config_file_and_options);
+	suite_add_tcase(s, tc);
+	return s;
+}

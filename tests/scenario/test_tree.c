@@ -1,0 +1,247 @@
+/* Scenario: the tree through the wire: big directories, DIRECTORY_PART, deprivileged permission rules, transactions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+static struct xst_daemon daemon_;
+static struct xsc *dom0;
+
+static void setup(void)
+{
+	sc_start(&daemon_, NULL);
+	dom0 = sc_connect(&daemon_);
+}
+
+static void teardown(void)
+{
+	xsc_close(dom0);
+	xst_daemon_stop(&daemon_, 0);
+}
+
+/* A connection with the rights of domain `domid`. */
+static struct xsc *as_domain(const char *domid)
+{
+	struct xsc *c = sc_connect(&daemon_);
+	struct xsc_msg m;
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("restrict", domid), &m);
+	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
+	return c;
+}
+
+/* Read the whole child list with DIRECTORY_PART as libxenstore does. */
+static size_t read_dir_in_parts(struct xsc *c, const char *path, char *out, size_t size)
+{
+	size_t have = 0;
+	char gen0[32] = "";
+
+	for (;;) {
+		struct xsc_msg m;
+		char off[24];
+
+		snprintf(off, sizeof(off), "%zu", have);
+		sc_call(c, XS_DIRECTORY_PART, 0, 0, SC_ARGS(path, off), &m);
+		ck_assert_uint_eq(m.hdr.type, XS_DIRECTORY_PART);
+		size_t glen = strlen(m.payload) + 1;
+
+		if (!gen0[0])
+			strcpy(gen0, m.payload);
+		ck_assert_str_eq(gen0, m.payload);
+		ck_assert_uint_le(m.hdr.len, XS_PAYLOAD_MAX);
+		ck_assert_uint_le(have + m.hdr.len - glen, size);
+		memcpy(out + have, m.payload + glen, m.hdr.len - glen);
+		have += m.hdr.len - glen;
+		if (have >= 2 && out[have - 1] == '\0' && out[have - 2] == '\0')
+			return have - 1;
+		if (have == 1 && out[0] == '\0')
+			return 0;
+	}
+}
+
+START_TEST(big_directory_order_and_parts)
+{
+	struct xsc_msg m;
+	static char list[200000], expect[200000];
+	size_t elen = 0, got;
+	char path[64];
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "/big/child%05d", (i * 7919) % 3000);
+		sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS(path, ""), &m);
+		SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
+	}
+	/* Delete every third; re-create one, which moves to the end. */
+	for (int i = 0; i < 3000; i += 3) {
+		snprintf(path, sizeof(path), "/big/child%05d", (i * 7919) % 3000);
+		sc_call(dom0, XS_RM, 0, 0, SC_ARGS(path), &m);
+		SC_EXPECT_STR(&m, XS_RM, "OK\0");
+	}
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/big/child00000", "back"), &m);
+	for (int i = 0; i < 3000; i++) {
+		if (i % 3 == 0)
+			continue;
+		elen += (size_t)sprintf(expect + elen, "child%05d", (i * 7919) % 3000) + 1;
+	}
+	elen += (size_t)sprintf(expect + elen, "child00000") + 1;
+
+	sc_call(dom0, XS_DIRECTORY, 0, 0, SC_ARGS("/big"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "E2BIG\0");
+	got = read_dir_in_parts(dom0, "/big", list, sizeof(list));
+	ck_assert_uint_eq(got, elen);
+	ck_assert(memcmp(list, expect, elen) == 0);
+	/* An offset inside a name starts mid-name, as in the C daemon; past the end is empty. */
+	sc_call(dom0, XS_DIRECTORY_PART, 0, 0, SC_ARGS("/big", "2"), &m);
+	ck_assert_str_eq(m.payload + strlen(m.payload) + 1, expect + 2);
+	sc_call(dom0, XS_DIRECTORY_PART, 0, 0, SC_ARGS("/big", "999999"), &m);
+	ck_assert_uint_eq(m.hdr.len, strlen(m.payload) + 2);
+	ck_assert_int_eq(m.payload[m.hdr.len - 1], '\0');
+}
+END_TEST
+
+START_TEST(unprivileged_rules)
+{
+	struct xsc_msg m;
+	struct xsc *d5, *d6;
+
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/local/domain/5/data", "x"), &m);
+	sc_call(dom0, XS_SET_PERMS, 0, 0, SC_ARGS("/local/domain/5", "n5"), &m);
+	SC_EXPECT_STR(&m, XS_SET_PERMS, "OK\0");
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/secret", "s"), &m);
+	d5 = as_domain("5");
+	d6 = as_domain("6");
+
+	/* Relative paths land in the home; created nodes belong to the creator. */
+	sc_call(d5, XS_WRITE, 0, 1, SC_ARGS("mine/x", "1"), &m);
+	SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
+	sc_call(dom0, XS_GET_PERMS, 0, 0, SC_ARGS("/local/domain/5/mine/x"), &m);
+	SC_EXPECT_STR(&m, XS_GET_PERMS, "n5\0");
+	/* Missing under an unreadable parent is EACCES; under a readable one ENOENT. */
+	sc_call(d5, XS_READ, 0, 0, SC_ARGS("/nonexistent"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	sc_call(d5, XS_READ, 0, 0, SC_ARGS("nothing"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	sc_call(d5, XS_READ, 0, 0, SC_ARGS("/secret"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	sc_call(d6, XS_READ, 0, 0, SC_ARGS("/local/domain/5/mine/x"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	/* Grant read to 6 through an ACL; first match wins. */
+	sc_call(d5, XS_SET_PERMS, 0, 0, SC_ARGS("mine/x", "n5", "r6"), &m);
+	SC_EXPECT_STR(&m, XS_SET_PERMS, "OK\0");
+	sc_call(d6, XS_READ, 0, 0, SC_ARGS("/local/domain/5/mine/x"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "1");
+	sc_call(d6, XS_WRITE, 0, 1, SC_ARGS("/local/domain/5/mine/x", "2"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	/* Owner change by the unprivileged is EPERM; an ACL grant is not ownership. */
+	sc_call(d5, XS_SET_PERMS, 0, 0, SC_ARGS("mine/x", "n6"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EPERM\0");
+	sc_call(d5, XS_SET_PERMS, 0, 0, SC_ARGS("mine/x", "n5", "b6"), &m);
+	sc_call(d6, XS_SET_PERMS, 0, 0, SC_ARGS("/local/domain/5/mine/x", "n5"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	/* Too many entries from the unprivileged (quota 5 means at most 4). */
+	sc_call(d5, XS_SET_PERMS, 0, 0, SC_ARGS("mine/x", "n5", "r1", "r2", "r3", "r4"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
+	/* Privileged-only operations. */
+	sc_call(d5, XS_INTRODUCE, 0, 0, SC_ARGS("7", "1", "1"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	sc_call(d5, XS_CONTROL, 0, 0, SC_ARGS("restrict", "0"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EACCES\0");
+	/* RM needs write on the node only and removes the whole subtree. */
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/local/domain/5/mine/x/deep", "d"), &m);
+	sc_call(d5, XS_RM, 0, 0, SC_ARGS("mine"), &m);
+	SC_EXPECT_STR(&m, XS_RM, "OK\0");
+	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/local/domain/5/mine/x/deep"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	xsc_close(d5);
+	xsc_close(d6);
+}
+END_TEST
+
+static uint32_t start_tx(struct xsc *c)
+{
+	struct xsc_msg m;
+
+	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
+	ck_assert_uint_eq(m.hdr.type, XS_TRANSACTION_START);
+	return (uint32_t)strtoul(m.payload, NULL, 10);
+}
+
+START_TEST(transactions_basic)
+{
+	struct xsc_msg m;
+	uint32_t t1, t2;
+
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/tx/a", "1"), &m);
+	t1 = start_tx(dom0);
+	ck_assert_uint_ne(t1, 0);
+	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/a", "2"), &m);
+	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/new/deep", "n"), &m);
+	sc_call(dom0, XS_READ, t1, 0, SC_ARGS("/tx/a"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "2");
+	ck_assert_uint_eq(m.hdr.tx_id, t1);
+	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/a"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "1");
+	sc_call(dom0, XS_DIRECTORY, t1, 0, SC_ARGS("/tx"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "a\0new\0");
+	sc_call(dom0, XS_TRANSACTION_START, t1, 0, SC_ARGS(""), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EBUSY\0");
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("X"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EINVAL\0");
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/new/deep"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "n");
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+
+	/* Two transactions creating children of one parent: the second commit conflicts. */
+	struct xsc *other = sc_connect(&daemon_);
+
+	t1 = start_tx(dom0);
+	t2 = start_tx(other);
+	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/p/c1", "1"), &m);
+	sc_call(other, XS_WRITE, t2, 1, SC_ARGS("/tx/p/c2", "2"), &m);
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	sc_call(other, XS_TRANSACTION_END, t2, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "EAGAIN\0");
+	/* Disjoint subtrees both commit; a remove and re-create inside one is applied. */
+	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/tx/q/old", "o"), &m);
+	t1 = start_tx(dom0);
+	t2 = start_tx(other);
+	sc_call(dom0, XS_RM, t1, 0, SC_ARGS("/tx/q"), &m);
+	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/q/fresh", "f"), &m);
+	sc_call(other, XS_WRITE, t2, 1, SC_ARGS("/tx/p/c1", "changed"), &m);
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	sc_call(other, XS_TRANSACTION_END, t2, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	sc_call(dom0, XS_DIRECTORY, 0, 0, SC_ARGS("/tx/q"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "fresh\0");
+	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/p/c1"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "changed");
+	/* Abort applies nothing. */
+	t1 = start_tx(dom0);
+	sc_call(dom0, XS_RM, t1, 0, SC_ARGS("/tx"), &m);
+	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("F"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/a"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "2");
+	xsc_close(other);
+}
+END_TEST
+
+Suite *suite_tree(void)
+{
+	Suite *s = suite_create("tree");
+	TCase *tc = tcase_create("wire");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, big_directory_order_and_parts);
+	tcase_add_test(tc, unprivileged_rules);
+	tcase_add_test(tc, transactions_basic);
+	suite_add_tcase(s, tc);
+	return s;
+}
