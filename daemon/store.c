@@ -65,6 +65,8 @@ static void enc_varint(uint64_t v)
 
 static void enc_bytes(const void *p, size_t n)
 {
+	if (!n)
+		return;
 	memcpy(enc_buf + enc_len, p, n);
 	enc_len += n;
 }

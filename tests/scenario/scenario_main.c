@@ -2,12 +2,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "scenario.h"
 
 void sc_start(struct xst_daemon *d, const char *const *extra_args)
 {
 	ck_assert_msg(xst_daemon_start(d, XST_OURS, NULL, extra_args) == 0, "daemon did not start");
+}
+
+void sc_stop(struct xst_daemon *d)
+{
+	char cmd[700];
+	int status = xst_daemon_stop(d, 1);
+	int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	if (!clean) {
+		snprintf(cmd, sizeof(cmd), "cat %s/daemon.log >&2", d->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "no daemon.log\n");
+	}
+	if (d->own_dir) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", d->dir);
+	}
+	ck_assert_msg(clean, "daemon exit status %d", status);
 }
 
 struct xsc *sc_connect(const struct xst_daemon *d)

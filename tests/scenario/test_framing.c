@@ -46,7 +46,7 @@ START_TEST(split_at_every_byte)
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/split"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "value");
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -75,7 +75,7 @@ START_TEST(many_requests_in_one_write)
 			SC_EXPECT_STR(&m, XS_READ, "x");
 	}
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -112,7 +112,7 @@ START_TEST(pipelined_writes_then_reads)
 		sc_expect(&m, XS_READ, want, strlen(want));
 	}
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -154,7 +154,7 @@ START_TEST(oversize_drops_only_that_connection)
 	}
 	xsc_close(good);
 	ck_assert(xst_daemon_alive(&d));
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -211,7 +211,7 @@ START_TEST(reader_that_never_reads_is_bounded)
 	xsc_close(lazy);
 	xsc_close(good);
 	ck_assert(xst_daemon_alive(&d));
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 

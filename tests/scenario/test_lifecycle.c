@@ -37,7 +37,7 @@ START_TEST(socket_mode_and_clean_exit)
 	ck_assert_int_ne(access(pidfile, F_OK), 0);
 	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, d.dir, NULL), 0);
 	d.own_dir = 1;
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -61,7 +61,7 @@ START_TEST(stale_socket_is_replaced)
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/tool/xenstored"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "");
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -146,7 +146,7 @@ START_TEST(restart_keeps_the_tree)
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/d", "dee"), &m);
 	ck_assert_uint_gt(dir_generation(c, "/keep"), gen_before);
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -171,7 +171,7 @@ START_TEST(fresh_store_option_starts_empty)
 	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/"), &m);
 	SC_EXPECT_STR(&m, XS_DIRECTORY, "tool\0");
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -205,7 +205,7 @@ START_TEST(killed_daemon_restarts_with_its_tree)
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/k/more", "v"), &m);
 	ck_assert_uint_gt(dir_generation(c, "/k"), gen_before);
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -269,7 +269,7 @@ START_TEST(config_file_and_options)
 	ck_assert_ptr_nonnull(strstr(m.payload, "nodes            :       55"));
 	ck_assert_ptr_nonnull(strstr(m.payload, "node-permissions :        3"));
 	xsc_close(c);
-	xst_daemon_stop(&d, 0);
+	sc_stop(&d);
 	unlink(conf);
 }
 END_TEST

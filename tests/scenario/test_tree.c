@@ -17,7 +17,7 @@ static void setup(void)
 static void teardown(void)
 {
 	xsc_close(dom0);
-	xst_daemon_stop(&daemon_, 0);
+	sc_stop(&daemon_);
 }
 
 /* A connection with the rights of domain `domid`. */
