@@ -13,15 +13,23 @@
 
 /*
  * Record layout (value of the tdb record keyed by the path, no NUL):
- *   u8 format, varint gen, varint nperms, nperms x (u8 access|ignored<<7,
- *   varint id), varint vlen, value, varint nchildren, varint children_bytes,
- *   then first, last, prev, next as (varint len, bytes), len 0 meaning none.
- * Varints keep the per-node overhead small: most nodes carry one "n0"-like
- * entry, a generation under 2^28 and short sibling names.
+ *   u8 flags, varint gen, varint nperms, nperms x (u8 access|ignored<<7,
+ *   varint id), then by flag: the value (varint len, bytes); the children
+ *   (varint count, varint byte size, first and last names as varint len +
+ *   bytes); the previous and next siblings, each as (varint length of the
+ *   prefix shared with this node's own name, varint suffix length, suffix).
+ * Sibling names in one directory usually share most of their bytes, so the
+ * links cost a few bytes each. (tdb itself allocates a quarter more than a
+ * record needs, so most later growth, such as linking a next sibling, is
+ * done in place.)
  */
-#define STORE_FORMAT 1u
+#define REC_CHILDREN 0x01u
+#define REC_PREV 0x02u
+#define REC_NEXT 0x04u
+#define REC_VALUE 0x08u
+#define REC_FLAGS_KNOWN 0x0fu
 #define STORE_META_KEY "\0xenstored-meta"
-#define STORE_META_MAGIC 0x58534431u /* "XSD1" */
+#define STORE_META_MAGIC 0x58534432u /* "XSD2" */
 
 struct store_meta {
 	uint32_t magic;
@@ -79,34 +87,55 @@ static void enc_name(const char *s)
 	enc_bytes(s, n);
 }
 
-static size_t name_size(const char *s)
+/* A sibling name as the length of the prefix it shares with `own`, then the rest. */
+static void enc_link(const char *own, const char *sib)
 {
-	return 5 + (s ? strlen(s) : 0);
+	size_t shared = 0, n = strlen(sib);
+
+	while (own[shared] && own[shared] == sib[shared])
+		shared++;
+	enc_varint(shared);
+	enc_varint(n - shared);
+	enc_bytes(sib + shared, n - shared);
 }
 
-static bool encode(const struct store_node *n)
+static size_t name_size(const char *s)
 {
+	return 10 + (s ? strlen(s) : 0);
+}
+
+static bool encode(const char *path, const struct store_node *n)
+{
+	const char *own = xs_path_basename(path);
 	size_t need = 1 + 10 + 5 + (size_t)n->nperms * 6 + 5 + n->vlen + 10 + 10 + name_size(n->first) +
 		      name_size(n->last) + name_size(n->prev) + name_size(n->next);
+	unsigned flags = (n->first ? REC_CHILDREN : 0) | (n->prev ? REC_PREV : 0) |
+			 (n->next ? REC_NEXT : 0) | (n->vlen ? REC_VALUE : 0);
 
 	enc_len = 0;
 	if (!enc_reserve(need))
 		return false;
-	enc_buf[enc_len++] = STORE_FORMAT;
+	enc_buf[enc_len++] = (unsigned char)flags;
 	enc_varint(n->gen);
 	enc_varint(n->nperms);
 	for (unsigned i = 0; i < n->nperms; i++) {
 		enc_buf[enc_len++] = (unsigned char)(n->perms[i].access | (n->perms[i].ignored ? 0x80 : 0));
 		enc_varint(n->perms[i].id);
 	}
-	enc_varint(n->vlen);
-	enc_bytes(n->value, n->vlen);
-	enc_varint(n->nchildren);
-	enc_varint(n->children_bytes);
-	enc_name(n->first);
-	enc_name(n->last);
-	enc_name(n->prev);
-	enc_name(n->next);
+	if (flags & REC_VALUE) {
+		enc_varint(n->vlen);
+		enc_bytes(n->value, n->vlen);
+	}
+	if (flags & REC_CHILDREN) {
+		enc_varint(n->nchildren);
+		enc_varint(n->children_bytes);
+		enc_name(n->first);
+		enc_name(n->last);
+	}
+	if (flags & REC_PREV)
+		enc_link(own, n->prev);
+	if (flags & REC_NEXT)
+		enc_link(own, n->next);
 	return true;
 }
 
@@ -151,12 +180,35 @@ static const char *dec_name(struct dec *d, struct arena *a)
 	uint64_t n = dec_varint(d);
 	const unsigned char *p = dec_take(d, n);
 
-	if (!p || n == 0)
+	if (!p || n == 0) {
+		d->bad = true;
 		return NULL;
+	}
 	const char *s = arena_strndup(a, (const char *)p, (size_t)n);
 
 	if (!s)
 		d->bad = true;
+	return s;
+}
+
+static const char *dec_link(struct dec *d, struct arena *a, const char *own, size_t own_len)
+{
+	uint64_t shared = dec_varint(d), n = dec_varint(d);
+	const unsigned char *p = dec_take(d, n);
+	char *s;
+
+	if (!p || shared > own_len || shared + n == 0) {
+		d->bad = true;
+		return NULL;
+	}
+	s = arena_alloc(a, (size_t)(shared + n) + 1);
+	if (!s) {
+		d->bad = true;
+		return NULL;
+	}
+	memcpy(s, own, (size_t)shared);
+	memcpy(s + shared, p, (size_t)n);
+	s[shared + n] = '\0';
 	return s;
 }
 
@@ -172,13 +224,24 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 	struct parse_ctx *c = private_data;
 	struct store_node *n = c->out;
 	struct dec d = {data.dptr, data.dptr + data.dsize, false};
+	const char *own = (const char *)key.dptr;
+	size_t own_len = key.dsize;
+	unsigned flags;
 
-	(void)key;
+	/* Our own name is the key's last component: sibling links are relative to it. */
+	for (size_t i = key.dsize; i > 0; i--) {
+		if (key.dptr[i - 1] == '/') {
+			own = (const char *)key.dptr + i;
+			own_len = key.dsize - i;
+			break;
+		}
+	}
 	memset(n, 0, sizeof(*n));
-	if (data.dsize < 1 || *d.p++ != STORE_FORMAT) {
+	if (data.dsize < 1 || (*d.p & ~REC_FLAGS_KNOWN)) {
 		c->bad = true;
 		return 0;
 	}
+	flags = *d.p++;
 	n->gen = dec_varint(&d);
 	uint64_t np = dec_varint(&d);
 
@@ -197,21 +260,28 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 		n->perms[i].ignored = (*b & 0x80) != 0;
 		n->perms[i].id = (uint32_t)dec_varint(&d);
 	}
-	uint64_t vlen = dec_varint(&d);
-	const unsigned char *v = dec_take(&d, vlen);
+	n->value = "";
+	if (flags & REC_VALUE) {
+		uint64_t vlen = dec_varint(&d);
+		const unsigned char *v = dec_take(&d, vlen);
 
-	n->vlen = (size_t)vlen;
-	if (v && c->with_value) {
-		n->value = arena_memdup(c->a, v, n->vlen);
-		if (!n->value)
-			d.bad = true;
+		n->vlen = (size_t)vlen;
+		if (v && c->with_value) {
+			n->value = arena_memdup(c->a, v, n->vlen);
+			if (!n->value)
+				d.bad = true;
+		}
 	}
-	n->nchildren = (unsigned)dec_varint(&d);
-	n->children_bytes = (size_t)dec_varint(&d);
-	n->first = dec_name(&d, c->a);
-	n->last = dec_name(&d, c->a);
-	n->prev = dec_name(&d, c->a);
-	n->next = dec_name(&d, c->a);
+	if (flags & REC_CHILDREN) {
+		n->nchildren = (unsigned)dec_varint(&d);
+		n->children_bytes = (size_t)dec_varint(&d);
+		n->first = dec_name(&d, c->a);
+		n->last = dec_name(&d, c->a);
+	}
+	if (flags & REC_PREV)
+		n->prev = dec_link(&d, c->a, own, own_len);
+	if (flags & REC_NEXT)
+		n->next = dec_link(&d, c->a, own, own_len);
 	c->bad = d.bad;
 	return 0;
 }
@@ -238,7 +308,7 @@ int store_read(struct arena *a, const char *path, bool with_value, struct store_
 
 static enum xs_err put(const char *path, const struct store_node *n)
 {
-	if (!encode(n))
+	if (!encode(path, n))
 		return XSE_ENOMEM;
 	TDB_DATA d = {enc_buf, enc_len};
 
