@@ -128,11 +128,46 @@ enum xs_err acc_create(struct req *r, const char *path, const char *value, size_
 	return XSE_OK;
 }
 
+struct removal {
+	const char *root;
+	struct xs_perm *root_perms;
+	unsigned root_nperms;
+	struct arena *arena;
+};
+
+static void removed_node(void *ctx, const char *path, const struct store_node *n)
+{
+	struct removal *rm = ctx;
+
+	if (strcmp(path, rm->root) != 0) {
+		watch_fire(path, WATCH_EXACT, n->perms, n->nperms, NULL, 0);
+		return;
+	}
+	/* The root's event goes out last, judged by its permissions before removal. */
+	rm->root_perms = arena_memdup(rm->arena, n->perms, sizeof(*n->perms) * n->nperms);
+	rm->root_nperms = rm->root_perms ? n->nperms : 0;
+}
+
 enum xs_err acc_remove(struct req *r, const char *path)
 {
+	struct removal rm = {path, NULL, 0, r->arena};
+	enum xs_err err;
+
 	if (r->txn)
-		return txn_remove(r->txn, path, NULL, NULL);
-	return store_remove(path, NULL, NULL);
+		return txn_remove(r->txn, path);
+	err = store_remove(path, removed_node, &rm);
+	if (err == XSE_OK)
+		watch_fire(path, WATCH_SUBTREE, rm.root_perms, rm.root_nperms, NULL, 0);
+	return err;
+}
+
+void acc_notify(struct req *r, const char *path, const struct xs_perm *perms, unsigned nperms,
+		const struct xs_perm *old_perms, unsigned old_nperms)
+{
+	if (r->txn)
+		txn_note_event(r->txn, path, WATCH_SUBTREE);
+	else
+		watch_fire(path, WATCH_SUBTREE, perms, nperms, old_perms, old_nperms);
 }
 
 int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx)

@@ -6,6 +6,7 @@
 
 #include "dispatch.h"
 #include "store.h"
+#include "watch.h"
 
 /* 1 found, 0 absent, -1 store failure; through the transaction if there is one. */
 int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out);
@@ -22,7 +23,14 @@ enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_va
 enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen);
 enum xs_err acc_update(struct req *r, const char *path, const struct xs_perm *perms,
 		       unsigned nperms, const char *value, size_t vlen);
+/* Remove a subtree; removed descendants fire exact-match events, the node itself a subtree event. */
 enum xs_err acc_remove(struct req *r, const char *path);
+/*
+ * A change to path that watches should hear of: fired now, or at commit when
+ * made in a transaction. perms/old_perms as for watch_fire (NULL: unknown).
+ */
+void acc_notify(struct req *r, const char *path, const struct xs_perm *perms, unsigned nperms,
+		const struct xs_perm *old_perms, unsigned old_nperms);
 int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx);
 
 #endif

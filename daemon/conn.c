@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "txn.h"
+#include "watch.h"
 
 /* Bytes read from one connection per wake-up: bounds the work one client gets per turn. */
 #define CONN_READ_CHUNK 16384u
@@ -22,6 +23,8 @@
 struct outmsg {
 	struct outmsg *next;
 	size_t len, sent;
+	struct hnode pending; /* in pending_events while queued, for a watch event */
+	bool is_event;
 	unsigned char data[];
 };
 
@@ -91,6 +94,7 @@ void conn_restrict(struct conn *c, uint32_t domid)
 static void conn_destroy(struct conn *c)
 {
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	watch_drop_all(c);
 	txn_drop_all(c);
 	free(c->cursor.path);
 	free(c->cursor.next_name);
@@ -101,6 +105,7 @@ static void conn_destroy(struct conn *c)
 		c->out_head = m->next;
 		free(m);
 	}
+	hmap_free(&c->pending_events);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	close(c->fd);
@@ -127,27 +132,88 @@ void conn_close_all(void)
 		conn_destroy(conn_list);
 }
 
-bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
-		const void *payload, size_t payload_len)
+static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
+				 const void *payload, size_t payload_len, size_t extra)
 {
 	struct xs_header h = {type, req_id, tx_id, (uint32_t)payload_len};
-	struct outmsg *m = malloc(sizeof(*m) + XS_HEADER_SIZE + payload_len);
+	struct outmsg *m = malloc(sizeof(*m) + XS_HEADER_SIZE + payload_len + extra);
 
 	if (!m)
-		return false;
+		return NULL;
 	m->next = NULL;
 	m->len = XS_HEADER_SIZE + payload_len;
 	m->sent = 0;
+	m->is_event = false;
 	xs_header_encode(&h, m->data);
 	if (payload_len)
 		memcpy(m->data + XS_HEADER_SIZE, payload, payload_len);
+	return m;
+}
+
+static void outmsg_append(struct conn *c, struct outmsg *m)
+{
 	if (c->out_tail)
 		c->out_tail->next = m;
 	else
 		c->out_head = m;
 	c->out_tail = m;
 	c->out_bytes += m->len;
+}
+
+bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
+		const void *payload, size_t payload_len)
+{
+	struct outmsg *m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
+
+	if (!m)
+		return false;
+	outmsg_append(c, m);
 	return true;
+}
+
+void conn_queue_event(struct conn *c, const char *path, const char *token)
+{
+	size_t plen = strlen(path), tlen = strlen(token);
+	size_t len = plen + 1 + tlen + 1;
+	struct outmsg *m;
+	char *key;
+
+	if (c->closing || len > XS_PAYLOAD_MAX)
+		return; /* an event that cannot be sent whole is not sent (as the C daemon) */
+	if (c->out_bytes + XS_HEADER_SIZE + len > cfg.conn_output_max) {
+		if (!c->events_dropped++)
+			log_info("conn %llu (domain %u): not reading its events, dropping them",
+				 (unsigned long long)c->id, c->domid);
+		return;
+	}
+	m = outmsg_new(XS_WATCH_EVENT, 0, 0, NULL, 0, len + len);
+	if (!m) {
+		c->events_dropped++;
+		return;
+	}
+	/* Payload "path\0token\0", then the coalescing key "path token" (paths have no space). */
+	key = (char *)m->data + XS_HEADER_SIZE + len;
+	memcpy(m->data + XS_HEADER_SIZE, path, plen + 1);
+	memcpy(m->data + XS_HEADER_SIZE + plen + 1, token, tlen + 1);
+	memcpy(key, path, plen);
+	key[plen] = ' ';
+	memcpy(key + plen + 1, token, tlen + 1);
+	if (path[0] != '@' && hmap_find(&c->pending_events, key)) {
+		c->events_coalesced++;
+		free(m);
+		return;
+	}
+	{
+		struct xs_header h = {XS_WATCH_EVENT, 0, 0, (uint32_t)len};
+
+		xs_header_encode(&h, m->data);
+	}
+	m->len = XS_HEADER_SIZE + len;
+	m->pending.key = key;
+	m->is_event = path[0] != '@' && hmap_insert(&c->pending_events, &m->pending);
+	outmsg_append(c, m);
+	/* The watcher may be another connection: its write event sends the event. */
+	event_add(c->ev_write, NULL);
 }
 
 /* Write what the socket takes now. false if the peer is gone. */
@@ -184,6 +250,8 @@ static bool conn_flush(struct conn *c)
 			c->out_head = m->next;
 			if (!c->out_head)
 				c->out_tail = NULL;
+			if (m->is_event)
+				hmap_remove(&c->pending_events, &m->pending);
 			free(m);
 		}
 	}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../proto/wire.h"
+#include "hmap.h"
 
 struct event_base;
 struct txn;
@@ -38,6 +39,13 @@ struct conn {
 	/* Output: whole messages, written in order. */
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
+	struct hmap pending_events; /* queued, unsent watch events by "path token" */
+	uint64_t events_dropped;    /* refused: the queue was over its limit */
+	uint64_t events_coalesced;  /* identical to one still queued */
+	/* Watches (owned by watch.c). */
+	struct watch *watches;
+	struct hmap watch_keys;
+	unsigned nwatches;
 	/* Transactions (owned by txn.c). */
 	struct txn *txns;
 	unsigned ntxns;
@@ -53,6 +61,13 @@ struct conn *conn_new_socket(int fd);
 /* Queue one message (header fields as given, len from payload_len). false on allocation failure. */
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len);
+/*
+ * Queue a watch event "path\0token\0" unless an identical one is still
+ * queued, or the connection's queue is over its limit (then it is dropped
+ * and counted: a watcher that does not read cannot make the daemon hold
+ * events without bound).
+ */
+void conn_queue_event(struct conn *c, const char *path, const char *token);
 /* Drop to the rights of an unprivileged domain, for good. */
 void conn_restrict(struct conn *c, uint32_t domid);
 /* Close a connection because of a protocol violation (logged once). */

@@ -55,6 +55,9 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV},
 	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
+	[XS_WATCH] = {op_watch, ARGS_ANY, OP_IGNORE_TX},
+	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
+	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
 };
 
 void reply_bytes(struct req *r, const void *p, size_t n)
@@ -107,7 +110,7 @@ static bool path_within_quota(const struct req *r)
 
 static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 {
-	if (r->hdr.type >= XS_TYPE_COUNT || !op->handler)
+	if (!op->handler)
 		return XSE_ENOSYS;
 	if ((op->flags & OP_PRIV) && !r->conn->priv)
 		return XSE_EACCES;
@@ -135,7 +138,7 @@ void dispatch_request(struct conn *c, const struct xs_header *h, const char *pay
 {
 	static struct arena arena;
 	static struct req r;
-	const struct op *op = h->type < XS_TYPE_COUNT ? &op_table[h->type] : &op_table[0];
+	const struct op *op = h->type < XS_TYPE_COUNT ? &op_table[h->type] : NULL;
 	enum xs_err err;
 
 	r.conn = c;
@@ -149,8 +152,9 @@ void dispatch_request(struct conn *c, const struct xs_header *h, const char *pay
 	r.arena = &arena;
 	r.reply_len = 0;
 	r.reply_overflow = false;
+	r.after_reply = NULL;
 
-	err = h->type < XS_TYPE_COUNT ? dispatch_checked(&r, op) : XSE_ENOSYS;
+	err = op ? dispatch_checked(&r, op) : XSE_ENOSYS;
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;
 	if (log_tracing())
@@ -161,6 +165,8 @@ void dispatch_request(struct conn *c, const struct xs_header *h, const char *pay
 	if (err == XSE_OK) {
 		if (!conn_queue(c, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
 			conn_fail(c, "out of memory for a reply");
+		else if (r.after_reply)
+			r.after_reply(&r);
 	} else {
 		const char *name = xs_err_name(err);
 

@@ -27,6 +27,8 @@ struct req {
 	char path[XS_PATH_BUF]; /* argv[0] canonicalised, for types that take a path */
 	size_t prefix_len;   /* length of the home prefix added to a relative path */
 	struct arena *arena; /* scratch, released after the reply */
+	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */
+	void (*after_reply)(struct req *r);
 	char reply[XS_PAYLOAD_MAX];
 	size_t reply_len;
 	bool reply_overflow;

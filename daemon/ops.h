@@ -14,6 +14,11 @@ enum xs_err op_directory_part(struct req *r);
 enum xs_err op_get_perms(struct req *r);
 enum xs_err op_set_perms(struct req *r);
 
+/* ops_watch.c: watches. */
+enum xs_err op_watch(struct req *r);
+enum xs_err op_unwatch(struct req *r);
+enum xs_err op_reset_watches(struct req *r);
+
 /* ops_session.c: transactions, domains, control. */
 enum xs_err op_transaction_start(struct req *r);
 enum xs_err op_transaction_end(struct req *r);

@@ -31,7 +31,11 @@ enum xs_err op_write(struct req *r)
 		err = acc_update(r, r->path, NULL, 0, value, vlen);
 	else if (err == XSE_ENOENT)
 		err = acc_create(r, r->path, value, vlen);
-	return err == XSE_OK ? reply_ok(r) : err;
+	if (err != XSE_OK)
+		return err;
+	/* Fires even when the value did not change. */
+	acc_notify(r, r->path, NULL, 0, NULL, 0);
+	return reply_ok(r);
 }
 
 enum xs_err op_mkdir(struct req *r)
@@ -40,8 +44,11 @@ enum xs_err op_mkdir(struct req *r)
 	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
 
 	/* An existing node is left alone (and fires nothing), but needed write access. */
-	if (err == XSE_ENOENT)
+	if (err == XSE_ENOENT) {
 		err = acc_create(r, r->path, "", 0);
+		if (err == XSE_OK)
+			acc_notify(r, r->path, NULL, 0, NULL, 0);
+	}
 	return err == XSE_OK ? reply_ok(r) : err;
 }
 
@@ -238,5 +245,9 @@ enum xs_err op_set_perms(struct req *r)
 	if (!r->conn->priv && n.nperms && perms[0].id != n.perms[0].id)
 		return XSE_EPERM;
 	err = acc_update(r, r->path, perms, nperms, NULL, 0);
-	return err == XSE_OK ? reply_ok(r) : err;
+	if (err != XSE_OK)
+		return err;
+	/* Watchers that could read the node before or after the change hear of it. */
+	acc_notify(r, r->path, perms, nperms, n.perms, n.nperms);
+	return reply_ok(r);
 }

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "hmap.h"
 #include "log.h"
+#include "watch.h"
 
 /*
  * As in the C daemon there is no snapshot at start: a node's first access
@@ -30,6 +31,7 @@ struct tx_entry {
 	bool recreated; /* deleted at some point while it existed before */
 	uint64_t create_seq;
 	uint64_t gen;
+	int event; /* 0, or the watch_match to fire at commit */
 	struct xs_perm *perms;
 	unsigned nperms;
 	char *value;
@@ -379,7 +381,20 @@ static bool collect_child(void *ctx, const char *name)
 	return true;
 }
 
-enum xs_err txn_remove(struct txn *t, const char *path, store_removed_fn cb, void *ctx)
+void txn_note_event(struct txn *t, const char *path, int match)
+{
+	struct tx_entry *e = entry_get(t, path);
+
+	if (!e) {
+		t->failed = true;
+		return;
+	}
+	/* A subtree event covers an exact one. */
+	if (!e->event || match == WATCH_SUBTREE)
+		e->event = match;
+}
+
+enum xs_err txn_remove(struct txn *t, const char *path)
 {
 	struct subtree_walk w = {malloc(16 * sizeof(char *)), 1, 16, 0, false};
 	struct tx_entry *p = parent_entry(t, path);
@@ -402,14 +417,8 @@ enum xs_err txn_remove(struct txn *t, const char *path, store_removed_fn cb, voi
 		if (err == XSE_OK && !e)
 			err = XSE_ENOMEM;
 		if (e && e->exists) {
-			if (cb) {
-				struct arena a = {0};
-				struct store_node n;
-
-				if (txn_read(t, &a, e->path, true, &n) == 1)
-					cb(ctx, e->path, &n);
-				arena_free(&a);
-			}
+			if (i == 0 || !e->event)
+				e->event = i == 0 ? WATCH_SUBTREE : WATCH_EXACT;
 			e->exists = false;
 			e->modified = false;
 			if (e->seen_exists)
@@ -500,9 +509,56 @@ static enum xs_err txn_apply(struct txn *t)
 	return err;
 }
 
+/* Permissions of the nodes to be changed as committed now, for judging who sees the events. */
+struct old_perms {
+	struct xs_perm *perms;
+	unsigned n;
+};
+
+static struct old_perms *collect_old_perms(struct txn *t, struct arena *a)
+{
+	size_t count = 0, i = 0;
+	struct old_perms *old;
+
+	for (struct tx_entry *e = t->first; e; e = e->order_next)
+		count += e->event != 0;
+	old = arena_alloc(a, sizeof(*old) * (count ? count : 1));
+	if (!old)
+		return NULL;
+	for (struct tx_entry *e = t->first; e; e = e->order_next) {
+		struct store_node n;
+
+		if (!e->event)
+			continue;
+		old[i].perms = NULL;
+		old[i].n = 0;
+		if (store_read(a, e->path, false, &n) == 1) {
+			old[i].perms = n.perms;
+			old[i].n = n.nperms;
+		}
+		i++;
+	}
+	return old;
+}
+
+static void fire_events(struct txn *t, const struct old_perms *old)
+{
+	size_t i = 0;
+
+	for (struct tx_entry *e = t->first; e; e = e->order_next) {
+		if (!e->event)
+			continue;
+		watch_fire(e->path, (enum watch_match)e->event, e->perms, e->nperms,
+			   old ? old[i].perms : NULL, old ? old[i].n : 0);
+		i++;
+	}
+}
+
 enum xs_err txn_end(struct txn *t, bool commit)
 {
 	enum xs_err err = XSE_OK;
+	struct arena a = {0};
+	struct old_perms *old = NULL;
 
 	txn_unlink(t);
 	if (commit) {
@@ -510,6 +566,8 @@ enum xs_err txn_end(struct txn *t, bool commit)
 			err = XSE_ENOMEM;
 		else if (!txn_unchanged(t))
 			err = XSE_EAGAIN;
+		else if ((old = collect_old_perms(t, &a)) == NULL)
+			err = XSE_ENOMEM;
 		else if ((err = store_batch_begin()) == XSE_OK) {
 			err = txn_apply(t);
 			if (err == XSE_OK)
@@ -521,7 +579,10 @@ enum xs_err txn_end(struct txn *t, bool commit)
 				err = XSE_ENOMEM;
 			}
 		}
+		if (err == XSE_OK)
+			fire_events(t, old);
 	}
+	arena_free(&a);
 	txn_free(t);
 	return err;
 }

@@ -31,7 +31,10 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 		       unsigned nperms, const char *value, size_t vlen);
 enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *perms,
 		       unsigned nperms, const char *value, size_t vlen);
-enum xs_err txn_remove(struct txn *t, const char *path, store_removed_fn cb, void *ctx);
+/* Remove a subtree; its watch events are queued for the commit. */
+enum xs_err txn_remove(struct txn *t, const char *path);
+/* Queue a watch event for the commit (the strongest kind per node wins). */
+void txn_note_event(struct txn *t, const char *path, int match);
 int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
 
 #endif

@@ -1,0 +1,320 @@
+/* Watches: registration, the index by path, and delivery of events with permission filtering. */
+#include "watch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/path.h"
+#include "arena.h"
+#include "config.h"
+#include "conn.h"
+#include "hmap.h"
+#include "quota.h"
+#include "store.h"
+
+/*
+ * Every watch sits in two places: its connection's list (with a map by
+ * "path token" for duplicates) and a global map from watched path to the
+ * watches on exactly that path. An event on /a/b/c looks up /a/b/c, /a/b,
+ * /a and / only: the cost follows the path depth and the watches that
+ * match, not the number of watches registered.
+ */
+struct watch_bucket {
+	struct hnode h;
+	char *path;
+	struct watch *head;
+};
+
+struct watch {
+	struct hnode by_key;            /* in conn->watch_keys */
+	struct watch *conn_next, *conn_prev;
+	struct watch *path_next, *path_prev;
+	struct watch_bucket *bucket;
+	struct conn *conn;
+	char *key;                      /* "path token" */
+	const char *token;              /* inside key */
+	uint64_t seq;                   /* registration order */
+	size_t prefix_len;
+	int depth;
+};
+
+static struct hmap watch_buckets;
+static unsigned watch_total;
+static uint64_t watch_next_seq;
+
+unsigned watch_count(void)
+{
+	return watch_total;
+}
+
+static struct watch_bucket *bucket_get(const char *path, bool create)
+{
+	struct hnode *h = hmap_find(&watch_buckets, path);
+	struct watch_bucket *b;
+
+	if (h || !create)
+		return (struct watch_bucket *)h;
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->path = strdup(path))) {
+		free(b);
+		return NULL;
+	}
+	b->h.key = b->path;
+	if (!hmap_insert(&watch_buckets, &b->h)) {
+		free(b->path);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static char *make_key(const char *path, const char *token)
+{
+	size_t pl = strlen(path), tl = strlen(token);
+	char *key = malloc(pl + 1 + tl + 1);
+
+	if (key) {
+		memcpy(key, path, pl);
+		key[pl] = ' ';
+		memcpy(key + pl + 1, token, tl + 1);
+	}
+	return key;
+}
+
+enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const char *token,
+		      int depth)
+{
+	char *key = make_key(path, token);
+	struct watch_bucket *b;
+	struct watch *w;
+
+	if (!key)
+		return XSE_ENOMEM;
+	if (hmap_find(&c->watch_keys, key)) {
+		free(key);
+		return XSE_EEXIST;
+	}
+	if (!c->priv && quota_hard[QUOTA_WATCHES] && c->nwatches + 1 >= quota_hard[QUOTA_WATCHES]) {
+		free(key);
+		return XSE_ENOSPC;
+	}
+	w = calloc(1, sizeof(*w));
+	b = w ? bucket_get(path, true) : NULL;
+	if (!b) {
+		free(w);
+		free(key);
+		return XSE_ENOMEM;
+	}
+	w->key = key;
+	w->token = key + strlen(path) + 1;
+	w->by_key.key = key;
+	if (!hmap_insert(&c->watch_keys, &w->by_key)) {
+		if (!b->head) {
+			hmap_remove(&watch_buckets, &b->h);
+			free(b->path);
+			free(b);
+		}
+		free(w);
+		free(key);
+		return XSE_ENOMEM;
+	}
+	w->conn = c;
+	w->seq = ++watch_next_seq;
+	w->prefix_len = prefix_len;
+	w->depth = depth;
+	w->bucket = b;
+	w->path_next = b->head;
+	if (b->head)
+		b->head->path_prev = w;
+	b->head = w;
+	w->conn_next = c->watches;
+	if (c->watches)
+		c->watches->conn_prev = w;
+	c->watches = w;
+	c->nwatches++;
+	watch_total++;
+	return XSE_OK;
+}
+
+static void watch_free(struct watch *w)
+{
+	struct conn *c = w->conn;
+	struct watch_bucket *b = w->bucket;
+
+	hmap_remove(&c->watch_keys, &w->by_key);
+	if (w->conn_prev)
+		w->conn_prev->conn_next = w->conn_next;
+	else
+		c->watches = w->conn_next;
+	if (w->conn_next)
+		w->conn_next->conn_prev = w->conn_prev;
+	if (w->path_prev)
+		w->path_prev->path_next = w->path_next;
+	else
+		b->head = w->path_next;
+	if (w->path_next)
+		w->path_next->path_prev = w->path_prev;
+	if (!b->head) {
+		hmap_remove(&watch_buckets, &b->h);
+		free(b->path);
+		free(b);
+	}
+	c->nwatches--;
+	watch_total--;
+	free(w->key);
+	free(w);
+}
+
+enum xs_err watch_remove(struct conn *c, const char *path, const char *token)
+{
+	char *key = make_key(path, token);
+	struct hnode *h;
+
+	if (!key)
+		return XSE_ENOMEM;
+	h = hmap_find(&c->watch_keys, key);
+	free(key);
+	if (!h)
+		return XSE_ENOENT;
+	watch_free((struct watch *)h);
+	return XSE_OK;
+}
+
+void watch_drop_all(struct conn *c)
+{
+	while (c->watches)
+		watch_free(c->watches);
+	hmap_free(&c->watch_keys);
+}
+
+void watch_initial_event(struct conn *c, const char *path, size_t prefix_len, const char *token)
+{
+	conn_queue_event(c, path + prefix_len, token);
+}
+
+/* The permissions needed to judge delivery, read once per event and only if needed. */
+struct event_ctx {
+	const char *path;
+	const struct xs_perm *perms, *old_perms;
+	unsigned nperms, old_nperms;
+	bool perms_known;
+	bool parent_read;
+	struct store_node parent;
+	bool parent_exists;
+	struct arena arena;
+};
+
+static bool may_see(struct event_ctx *e, const struct conn *c)
+{
+	if (c->priv)
+		return true;
+	if (!e->perms_known) {
+		struct store_node n;
+
+		e->perms_known = true;
+		if (store_read(&e->arena, e->path, false, &n) == 1) {
+			e->perms = n.perms;
+			e->nperms = n.nperms;
+		}
+	}
+	if (e->perms &&
+	    (xs_perm_access(e->perms, e->nperms, false, c->domid, c->target) & XS_PERM_READ))
+		return true;
+	if (e->old_perms && (xs_perm_access(e->old_perms, e->old_nperms, false, c->domid,
+					    c->target) & XS_PERM_READ))
+		return true;
+	if (e->path[0] == '@')
+		return false;
+	if (!e->parent_read) {
+		char parent[XS_PATH_BUF];
+		size_t pl = xs_path_parent_len(e->path);
+
+		e->parent_read = true;
+		memcpy(parent, e->path, pl);
+		parent[pl] = '\0';
+		e->parent_exists = store_read(&e->arena, parent, false, &e->parent) == 1;
+	}
+	return e->parent_exists && (xs_perm_access(e->parent.perms, e->parent.nperms, false,
+						   c->domid, c->target) & XS_PERM_READ);
+}
+
+/* The watches an event matched, to be served in the C daemon's order. */
+struct matches {
+	struct watch **w;
+	size_t n, cap;
+	struct watch *inline_w[16];
+};
+
+static void collect(struct event_ctx *e, struct matches *m, struct watch_bucket *b,
+		    unsigned levels_below)
+{
+	for (struct watch *w = b->head; w; w = w->path_next) {
+		if (w->depth >= 0 && levels_below > (unsigned)w->depth)
+			continue;
+		if (!may_see(e, w->conn))
+			continue;
+		if (m->n == m->cap) {
+			size_t cap = m->cap * 2;
+			struct watch **nw = malloc(cap * sizeof(*nw));
+
+			if (!nw)
+				return; /* out of memory: the rest of this event is lost */
+			memcpy(nw, m->w, m->n * sizeof(*nw));
+			if (m->w != m->inline_w)
+				free(m->w);
+			m->w = nw;
+			m->cap = cap;
+		}
+		m->w[m->n++] = w;
+	}
+}
+
+/* Connections in the order they came, each one's watches in the order they were set. */
+static int by_conn_then_watch(const void *a, const void *b)
+{
+	const struct watch *x = *(struct watch *const *)a, *y = *(struct watch *const *)b;
+
+	if (x->conn->id != y->conn->id)
+		return x->conn->id < y->conn->id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
+		unsigned nperms, const struct xs_perm *old_perms, unsigned old_nperms)
+{
+	struct event_ctx e = {.path = path, .perms = perms, .nperms = nperms,
+			      .old_perms = old_perms, .old_nperms = old_nperms,
+			      .perms_known = perms != NULL};
+	char anc[XS_PATH_BUF];
+	struct watch_bucket *b;
+	struct matches m = {.cap = 16};
+	unsigned levels = 0;
+	size_t len;
+
+	if (!watch_total)
+		return;
+	m.w = m.inline_w;
+	b = bucket_get(path, false);
+	if (b)
+		collect(&e, &m, b, 0);
+	if (match == WATCH_SUBTREE && path[0] == '/') {
+		/* Ancestors up to the root; "/" watches see every normal path. */
+		len = strlen(path);
+		memcpy(anc, path, len + 1);
+		while (len > 1) {
+			len = xs_path_parent_len(anc);
+			anc[len] = '\0';
+			levels++;
+			b = bucket_get(anc, false);
+			if (b)
+				collect(&e, &m, b, levels);
+		}
+	}
+	if (m.n > 1)
+		qsort(m.w, m.n, sizeof(*m.w), by_conn_then_watch);
+	for (size_t i = 0; i < m.n; i++)
+		conn_queue_event(m.w[i]->conn, path + m.w[i]->prefix_len, m.w[i]->token);
+	if (m.w != m.inline_w)
+		free(m.w);
+	arena_free(&e.arena);
+}

@@ -1,0 +1,44 @@
+/* Watches: registration, the index by path, and delivery of events with permission filtering. */
+#ifndef XSD_WATCH_H
+#define XSD_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../proto/perms.h"
+#include "../proto/wire.h"
+
+struct conn;
+
+/* How an event matches watches. */
+enum watch_match {
+	WATCH_SUBTREE = 1, /* watches on the path or any ancestor (WRITE, SET_PERMS, RM root) */
+	WATCH_EXACT = 2,   /* watches on exactly this path (removed descendants) */
+};
+
+/*
+ * Register a watch. path is canonical, prefix_len the length of the home
+ * prefix of a relative registration (stripped from its events), depth -1
+ * for none. XSE_EEXIST for a duplicate (path, token) on this connection,
+ * XSE_ENOSPC over the watch quota, XSE_ENOMEM.
+ */
+enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const char *token,
+		      int depth);
+/* Queue the initial event of a just-registered watch (after its OK). */
+void watch_initial_event(struct conn *c, const char *path, size_t prefix_len, const char *token);
+enum xs_err watch_remove(struct conn *c, const char *path, const char *token);
+void watch_drop_all(struct conn *c);
+
+/*
+ * Fire an event for a node change. perms/nperms are the node's permissions
+ * when the event happens (NULL: read them from the store if needed);
+ * old_perms the previous ones for a permission change (or NULL). A watcher
+ * gets the event if it may read the node under either, or may read its parent.
+ */
+void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
+		unsigned nperms, const struct xs_perm *old_perms, unsigned old_nperms);
+
+/* Number of watches registered, for reports. */
+unsigned watch_count(void);
+
+#endif
