@@ -36,10 +36,3 @@ CHECK_STEPS += check-script check-diff check-compat
 CLEAN_FILES += $(XSSCRIPT) $(XSSCRIPT_SHIM)
 
 .PHONY: check-script-ref
-
-# Watch cases wait for the watch issue: not part of make check yet.
-XSSCRIPT_WATCH := $(sort $(wildcard tests/script/watch/*.xst))
-check-script-watch: $(XSSCRIPT) $(DAEMON)
-	$(XSSCRIPT_ENV) $(XSSCRIPT) $(XSSCRIPT_WATCH)
-
-.PHONY: check-script-watch
