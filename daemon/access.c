@@ -13,6 +13,11 @@ int acc_read(struct req *r, const char *path, bool with_value, struct store_node
 	return store_read(r->arena, path, with_value, out);
 }
 
+enum xs_err acc_error(const struct req *r)
+{
+	return r->txn ? txn_error(r->txn) : XSE_EIO;
+}
+
 unsigned acc_rights(const struct req *r, const struct store_node *n)
 {
 	const struct conn *c = r->conn;
@@ -47,7 +52,7 @@ static enum xs_err errno_from_ancestors(struct req *r, const char *path, unsigne
 		strcpy(cur, up);
 		rc = acc_read(r, cur, false, &n);
 		if (rc < 0)
-			return XSE_EIO;
+			return acc_error(r);
 		if (rc == 1)
 			return (acc_rights(r, &n) & need) == need ? XSE_ENOENT : XSE_EACCES;
 	}
@@ -60,7 +65,7 @@ enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_va
 	int rc = acc_read(r, path, with_value, out);
 
 	if (rc < 0)
-		return XSE_EIO;
+		return acc_error(r);
 	if (rc == 0)
 		return errno_from_ancestors(r, path, need);
 	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
@@ -98,7 +103,7 @@ enum xs_err acc_create(struct req *r, const char *path, const char *value, size_
 			strcpy(cur, "/");
 		rc = acc_read(r, cur, false, &anc);
 		if (rc < 0)
-			return XSE_EIO;
+			return acc_error(r);
 	} while (rc == 0);
 
 	perms = arena_memdup(r->arena, anc.perms, sizeof(*perms) * anc.nperms);

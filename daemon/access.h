@@ -10,6 +10,8 @@
 
 /* 1 found, 0 absent, -1 store failure; through the transaction if there is one. */
 int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out);
+/* Why a read or walk failed: a transaction knows (its node quota, memory), else a store error. */
+enum xs_err acc_error(const struct req *r);
 /* The access bits (XS_PERM_*) the requester has on a node. */
 unsigned acc_rights(const struct req *r, const struct store_node *n);
 /*

@@ -67,7 +67,7 @@ enum xs_err op_rm(struct req *r)
 		int rc = acc_read(r, parent, false, &n);
 
 		if (rc < 0)
-			return XSE_EIO;
+			return acc_error(r);
 		return rc == 1 ? reply_ok(r) : XSE_ENOENT;
 	}
 	if (err != XSE_OK)
@@ -97,7 +97,7 @@ enum xs_err op_directory(struct req *r)
 	if (!r->txn && n.children_bytes > XS_PAYLOAD_MAX)
 		return XSE_E2BIG;
 	if (acc_children(r, r->path, append_child, r) < 0)
-		return XSE_EIO;
+		return acc_error(r);
 	return XSE_OK;
 }
 
@@ -179,7 +179,7 @@ enum xs_err op_directory_part(struct req *r)
 		rc = acc_children(r, r->path, dirpart_visit, &d);
 	}
 	if (rc < 0)
-		return XSE_EIO;
+		return acc_error(r);
 	if (!d.ended_early)
 		reply_bytes(r, "", 1);
 	cursor_forget(cur);

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "hmap.h"
 #include "log.h"
+#include "quota.h"
 #include "watch.h"
 
 /*
@@ -46,6 +47,8 @@ struct txn {
 	struct conn *conn;
 	uint32_t id;
 	bool failed;
+	enum xs_err err; /* why the last overlay access failed */
+	unsigned nentries;
 	struct hmap entries;
 	struct tx_entry *first, *last;
 	uint64_t create_seq;
@@ -82,6 +85,7 @@ struct txn *txn_start(struct conn *c)
 
 	if (!t)
 		return NULL;
+	t->err = XSE_OK;
 	/* Ids are per connection, never 0, never one still in use; they wrap. */
 	do {
 		t->id = c->next_tx_id++;
@@ -109,6 +113,11 @@ struct txn *txn_find(struct conn *c, uint32_t id)
 void txn_fail(struct txn *t)
 {
 	t->failed = true;
+}
+
+enum xs_err txn_error(const struct txn *t)
+{
+	return t->err != XSE_OK ? t->err : XSE_EIO;
 }
 
 static void txn_unlink(struct txn *t)
@@ -169,9 +178,19 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 
 	if (h)
 		return (struct tx_entry *)h;
+	/* As at HEAD: refused when one more node would reach the quota; the transaction is then doomed. */
+	if (!t->conn->priv && quota_hard[QUOTA_TRANSACTION_NODES] &&
+	    t->nentries + 1 >= quota_hard[QUOTA_TRANSACTION_NODES]) {
+		t->failed = true;
+		t->err = XSE_ENOSPC;
+		return NULL;
+	}
+	t->err = XSE_ENOMEM;
 	r = store_read(&a, path, true, &n);
 	e = calloc(1, sizeof(*e));
 	if (r < 0 || !e || !(e->path = strdup(path))) {
+		if (r < 0)
+			t->err = XSE_EIO;
 		free(e);
 		arena_free(&a);
 		return NULL;
@@ -196,6 +215,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	else
 		t->first = e;
 	t->last = e;
+	t->nentries++;
 	return e;
 }
 
@@ -267,9 +287,11 @@ static struct tx_entry *parent_entry(struct txn *t, const char *path)
 enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *perms,
 		       unsigned nperms, const char *value, size_t vlen)
 {
-	struct tx_entry *e = entry_get(t, path), *p = parent_entry(t, path);
+	struct tx_entry *e = entry_get(t, path), *p = e ? parent_entry(t, path) : NULL;
 
-	if (!e || !p || !p->exists || e->exists)
+	if (!e || !p)
+		return txn_error(t);
+	if (!p->exists || e->exists)
 		return XSE_EIO;
 	if (!set_content(e, perms, nperms, value, vlen) ||
 	    !added_append(p, xs_path_basename(path))) {
@@ -288,7 +310,9 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 {
 	struct tx_entry *e = entry_get(t, path);
 
-	if (!e || !e->exists)
+	if (!e)
+		return txn_error(t);
+	if (!e->exists)
 		return XSE_EIO;
 	if (!set_content(e, perms, nperms, value, vlen)) {
 		t->failed = true;
@@ -400,7 +424,11 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 	struct tx_entry *p = parent_entry(t, path);
 	enum xs_err err = XSE_OK;
 
-	if (!w.paths || !p || !(w.paths[0] = strdup(path))) {
+	if (!p) {
+		free(w.paths);
+		return txn_error(t);
+	}
+	if (!w.paths || !(w.paths[0] = strdup(path))) {
 		free(w.paths);
 		t->failed = true;
 		return XSE_ENOMEM;
@@ -410,12 +438,12 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 		if (txn_children(t, w.paths[w.cursor], collect_child, &w) < 0)
 			w.oom = true;
 	if (w.oom)
-		err = XSE_ENOMEM;
+		err = t->err == XSE_ENOSPC ? XSE_ENOSPC : XSE_ENOMEM;
 	for (size_t i = w.n; i-- > 0;) {
 		struct tx_entry *e = err == XSE_OK ? entry_get(t, w.paths[i]) : NULL;
 
 		if (err == XSE_OK && !e)
-			err = XSE_ENOMEM;
+			err = txn_error(t);
 		if (e && e->exists) {
 			if (i == 0 || !e->event)
 				e->event = i == 0 ? WATCH_SUBTREE : WATCH_EXACT;

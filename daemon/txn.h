@@ -21,6 +21,8 @@ struct txn *txn_find(struct conn *c, uint32_t id);
 enum xs_err txn_end(struct txn *t, bool commit);
 /* Abort every transaction of a connection (close, RESET_WATCHES). */
 void txn_drop_all(struct conn *c);
+/* Why the last failed access through the transaction failed (ENOSPC, ENOMEM or EIO). */
+enum xs_err txn_error(const struct txn *t);
 /* Mark it failed: its commit will answer ENOMEM. */
 void txn_fail(struct txn *t);
 

@@ -232,6 +232,60 @@ START_TEST(transactions_basic)
 }
 END_TEST
 
+START_TEST(transaction_nodes_quota)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char path[64];
+	uint32_t t;
+
+	sc_start(&d, SC_ARGS("-Q", "transaction-nodes=5"));
+	struct xsc *c0 = sc_connect(&d);
+
+	for (int i = 1; i <= 6; i++) {
+		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
+		sc_call(c0, XS_WRITE, 0, 1, SC_ARGS(path, "v"), &m);
+	}
+	sc_call(c0, XS_SET_PERMS, 0, 0, SC_ARGS("/local/domain/5", "n5"), &m);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
+		sc_call(c0, XS_SET_PERMS, 0, 0, SC_ARGS(path, "n5"), &m);
+	}
+	struct xsc *c5 = xsc_open(d.socket);
+
+	sc_call(c5, XS_CONTROL, 0, 0, SC_ARGS("restrict", "5"), &m);
+	ck_assert_int_eq(xsc_call(c5, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
+	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	/* Four distinct nodes fit (a fifth would reach the quota of 5)... */
+	for (int i = 1; i <= 4; i++) {
+		snprintf(path, sizeof(path), "n%d", i);
+		sc_call(c5, XS_READ, t, 0, SC_ARGS(path), &m);
+		SC_EXPECT_STR(&m, XS_READ, "v");
+	}
+	/* ...a node already touched costs nothing more, the fifth distinct is refused... */
+	sc_call(c5, XS_READ, t, 0, SC_ARGS("n1"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "v");
+	sc_call(c5, XS_READ, t, 0, SC_ARGS("n5"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
+	/* ...and the transaction is doomed: its commit answers ENOMEM. */
+	sc_call(c5, XS_TRANSACTION_END, t, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOMEM\0");
+	/* The privileged are exempt. */
+	ck_assert_int_eq(xsc_call(c0, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
+	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
+		sc_call(c0, XS_READ, t, 0, SC_ARGS(path), &m);
+		SC_EXPECT_STR(&m, XS_READ, "v");
+	}
+	sc_call(c0, XS_TRANSACTION_END, t, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+	xsc_close(c5);
+	xsc_close(c0);
+	sc_stop(&d);
+}
+END_TEST
+
 Suite *suite_tree(void)
 {
 	Suite *s = suite_create("tree");
@@ -242,6 +296,10 @@ Suite *suite_tree(void)
 	tcase_add_test(tc, big_directory_order_and_parts);
 	tcase_add_test(tc, unprivileged_rules);
 	tcase_add_test(tc, transactions_basic);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("quota");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, transaction_nodes_quota);
 	suite_add_tcase(s, tc);
 	return s;
 }
