@@ -32,6 +32,8 @@ static struct event_base *conn_base;
 static struct conn *conn_list;
 static unsigned conn_total;
 static uint64_t conn_next_id = 1;
+/* Counts of connections already gone, so that totals survive them. */
+static uint64_t closed_events_dropped, closed_events_coalesced;
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_settle(struct conn *c);
@@ -94,6 +96,8 @@ void conn_restrict(struct conn *c, uint32_t domid)
 static void conn_destroy(struct conn *c)
 {
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	closed_events_dropped += c->events_dropped;
+	closed_events_coalesced += c->events_coalesced;
 	watch_drop_all(c);
 	txn_drop_all(c);
 	free(c->cursor.path);
@@ -124,6 +128,19 @@ void conn_fail(struct conn *c, const char *why)
 	if (!c->closing)
 		log_info("conn %llu (domain %u): dropped: %s", (unsigned long long)c->id, c->domid, why);
 	c->closing = true;
+}
+
+void conn_totals(struct conn_totals *t)
+{
+	t->connections = conn_total;
+	t->transactions = 0;
+	t->events_dropped = closed_events_dropped;
+	t->events_coalesced = closed_events_coalesced;
+	for (struct conn *c = conn_list; c; c = c->next) {
+		t->transactions += c->ntxns;
+		t->events_dropped += c->events_dropped;
+		t->events_coalesced += c->events_coalesced;
+	}
 }
 
 void conn_close_all(void)

@@ -72,6 +72,14 @@ void conn_queue_event(struct conn *c, const char *path, const char *token);
 void conn_restrict(struct conn *c, uint32_t domid);
 /* Close a connection because of a protocol violation (logged once). */
 void conn_fail(struct conn *c, const char *why);
+/* Totals over all connections, including those already closed (for CONTROL stats). */
+struct conn_totals {
+	unsigned connections;
+	unsigned transactions;
+	uint64_t events_dropped;
+	uint64_t events_coalesced;
+};
+void conn_totals(struct conn_totals *t);
 /* Close every connection (shutdown). */
 void conn_close_all(void);
 unsigned conn_count(void);

@@ -9,7 +9,9 @@
 #include "log.h"
 #include "ops.h"
 #include "quota.h"
+#include "store.h"
 #include "txn.h"
+#include "watch.h"
 
 enum xs_err op_transaction_start(struct req *r)
 {
@@ -171,6 +173,28 @@ static enum xs_err ctl_quota(struct req *r, unsigned argc, const char *const *ar
 	return XSE_OK;
 }
 
+/* Counters an operator needs to see what the bounds are doing. */
+static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *argv)
+{
+	char line[160];
+	struct conn_totals t;
+	int n;
+
+	(void)argv;
+	if (argc != 0)
+		return XSE_EINVAL;
+	conn_totals(&t);
+	n = snprintf(line, sizeof(line),
+		     "connections: %u\nwatches: %u\ntransactions: %u\n"
+		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n",
+		     t.connections, watch_count(), t.transactions,
+		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
+		     (unsigned long long)store_generation());
+	reply_bytes(r, line, (size_t)n);
+	reply_bytes(r, "", 1);
+	return XSE_OK;
+}
+
 /* Ours: drop this connection, for good, to the rights of an unprivileged domain. */
 static enum xs_err ctl_restrict(struct req *r, unsigned argc, const char *const *argv)
 {
@@ -190,6 +214,7 @@ static const struct control_cmd control_cmds[] = {
 	{"print", "<string>", ctl_print},
 	{"quota", "", ctl_quota},
 	{"restrict", "<domid>", ctl_restrict},
+	{"stats", "", ctl_stats},
 };
 
 static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv)
