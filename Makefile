@@ -14,7 +14,7 @@ DESTDIR ?=
 SAN ?=
 
 CC ?= cc
-PKGS := libevent tdb
+PKGS := libevent tdb xenevtchn xengnttab xencontrol
 CPPFLAGS += -D_GNU_SOURCE -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -28,7 +28,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c
+PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
 CLIENT_LIB_SRCS := client/xsc.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 TESTLIB_SRCS := tests/lib/xst_daemon.c

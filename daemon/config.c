@@ -99,6 +99,14 @@ static bool config_set(const char *key, const char *v)
 		return cfg.conn_output_max = n, true;
 	if (!strcmp(key, "conn-max") && parse_uint(v, 1u << 20, &n) && n > 0)
 		return cfg.conn_max = (unsigned)n, true;
+	if (!strcmp(key, "hypervisor")) {
+		static const char *const names[] = {"auto", "xen", "sim", "none"};
+
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(v, names[i]))
+				return cfg.hypervisor = i, true;
+		return false;
+	}
 	if (!strncmp(key, "quota-soft-", 11))
 		return quota_set(key + 11, v, true);
 	if (!strncmp(key, "quota-", 6))
@@ -181,6 +189,7 @@ static void usage(FILE *out)
 		"      --hash-size N          tdb hash buckets for a new store\n"
 		"      --store-file FILE      store location (default <rundir>/xenstore.tdb)\n"
 		"      --fresh-store          discard the tree kept from a previous run\n"
+		"      --hypervisor KIND      auto (Xen if present, else simulated), xen, sim, none\n"
 		"  -H, --help                 this text\n"
 		"Environment: XENSTORED_RUNDIR (default /var/run/xenstored), XENSTORED_PATH (socket).\n");
 }
@@ -211,6 +220,7 @@ int config_load(int argc, char **argv)
 		{"hash-size", required_argument, NULL, 1004},
 		{"store-file", required_argument, NULL, 1005},
 		{"fresh-store", no_argument, NULL, 1006},
+		{"hypervisor", required_argument, NULL, 1007},
 		{"no-domain-init", no_argument, NULL, 'D'},
 		{"no-recovery", no_argument, NULL, 'R'},
 		{"internal-db", optional_argument, NULL, 'I'},
@@ -264,6 +274,7 @@ int config_load(int argc, char **argv)
 		case 1004: key = "hash-size"; break;
 		case 1005: key = "store-file"; break;
 		case 1006: key = "fresh-store"; val = "1"; break;
+		case 1007: key = "hypervisor"; break;
 		case 'D': case 'R': case 'I': continue;
 		case 'U':
 			fprintf(stderr, "xenstored: live update is not supported\n");

@@ -23,6 +23,7 @@ struct config {
 	unsigned watch_event_timeout; /* seconds, 0 = never */
 	size_t conn_output_max;       /* queued reply bytes before a connection stops being read */
 	unsigned conn_max;            /* socket connections accepted at once */
+	int hypervisor;               /* enum domain_hyp_choice */
 };
 
 extern struct config cfg;

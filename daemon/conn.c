@@ -1,4 +1,4 @@
-/* Client connections: identity, input framing, the output queue, back-pressure and teardown. */
+/* Client connections: identity, input framing, the output queue, back-pressure and teardown, over a socket or a ring. */
 #include "conn.h"
 
 #include <errno.h>
@@ -10,13 +10,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../proto/ring.h"
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
 #include "txn.h"
 #include "watch.h"
 
-/* Bytes read from one connection per wake-up: bounds the work one client gets per turn. */
+/* Bytes taken from one connection per turn: bounds the work one client gets before others. */
 #define CONN_READ_CHUNK 16384u
 #define CONN_WRITE_IOV 64
 
@@ -34,15 +35,23 @@ static unsigned conn_total;
 static uint64_t conn_next_id = 1;
 /* Counts of connections already gone, so that totals survive them. */
 static uint64_t closed_events_dropped, closed_events_coalesced;
+/* Rings with work, served one turn each per pass of the loop. */
+static struct conn *ready_head, *ready_tail;
+static unsigned ready_count;
+static struct event *ready_ev;
 
-static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_settle(struct conn *c);
 static size_t conn_process(struct conn *c, const unsigned char *data, size_t len);
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void ready_cb(evutil_socket_t fd, short what, void *arg);
 
 void conn_init(struct event_base *base)
 {
 	conn_base = base;
+	ready_ev = event_new(base, -1, 0, ready_cb, NULL);
+	if (!ready_ev)
+		log_error("cannot create the ring scheduler event");
 }
 
 unsigned conn_count(void)
@@ -57,18 +66,38 @@ static void set_identity(struct conn *c, uint32_t domid, bool priv)
 	snprintf(c->home, sizeof(c->home), "/local/domain/%u", domid);
 }
 
-struct conn *conn_new_socket(int fd)
+static struct conn *conn_alloc(enum conn_kind kind, uint32_t domid, bool priv)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->fd = fd;
+	c->kind = kind;
+	c->fd = -1;
 	c->id = conn_next_id++;
 	c->target = XS_DOMID_INVALID;
 	c->next_tx_id = 1;
-	set_identity(c, cfg.master_domid, cfg.master_domid == cfg.priv_domid);
+	set_identity(c, domid, priv);
 	xs_framer_init(&c->in);
+	return c;
+}
+
+static void conn_link(struct conn *c)
+{
+	c->next = conn_list;
+	if (conn_list)
+		conn_list->prev = c;
+	conn_list = c;
+	conn_total++;
+}
+
+struct conn *conn_new_socket(int fd)
+{
+	struct conn *c = conn_alloc(CONN_SOCKET, cfg.master_domid, cfg.master_domid == cfg.priv_domid);
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
 	c->ev_read = event_new(conn_base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_write = event_new(conn_base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	if (!c->ev_read || !c->ev_write || event_add(c->ev_read, NULL) < 0) {
@@ -79,12 +108,23 @@ struct conn *conn_new_socket(int fd)
 		free(c);
 		return NULL;
 	}
-	c->next = conn_list;
-	if (conn_list)
-		conn_list->prev = c;
-	conn_list = c;
-	conn_total++;
+	conn_link(c);
 	log_debug("conn %llu: new socket connection", (unsigned long long)c->id);
+	return c;
+}
+
+struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
+			   uint32_t domid, bool priv)
+{
+	struct conn *c = conn_alloc(CONN_RING, domid, priv);
+
+	if (!c)
+		return NULL;
+	c->ring = ring;
+	c->port = port;
+	c->notify = notify;
+	conn_link(c);
+	log_debug("conn %llu: ring of domain %u, port %u", (unsigned long long)c->id, domid, port);
 	return c;
 }
 
@@ -93,26 +133,59 @@ void conn_restrict(struct conn *c, uint32_t domid)
 	set_identity(c, domid, false);
 }
 
-static void conn_destroy(struct conn *c)
+void conn_set_target(struct conn *c, uint32_t target)
 {
-	log_debug("conn %llu: closed", (unsigned long long)c->id);
-	closed_events_dropped += c->events_dropped;
-	closed_events_coalesced += c->events_coalesced;
-	watch_drop_all(c);
-	txn_drop_all(c);
-	free(c->cursor.path);
-	free(c->cursor.next_name);
-	free(c->stash);
+	c->target = target;
+}
+
+static void ready_remove(struct conn *c)
+{
+	if (!c->ready)
+		return;
+	if (c->ready_prev)
+		c->ready_prev->ready_next = c->ready_next;
+	else
+		ready_head = c->ready_next;
+	if (c->ready_next)
+		c->ready_next->ready_prev = c->ready_prev;
+	else
+		ready_tail = c->ready_prev;
+	c->ready = false;
+	c->ready_next = c->ready_prev = NULL;
+	ready_count--;
+}
+
+static void drop_output(struct conn *c)
+{
 	while (c->out_head) {
 		struct outmsg *m = c->out_head;
 
 		c->out_head = m->next;
 		free(m);
 	}
+	c->out_tail = NULL;
+	c->out_bytes = 0;
 	hmap_free(&c->pending_events);
-	event_free(c->ev_read);
-	event_free(c->ev_write);
-	close(c->fd);
+}
+
+static void conn_destroy(struct conn *c)
+{
+	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	closed_events_dropped += c->events_dropped;
+	closed_events_coalesced += c->events_coalesced;
+	ready_remove(c);
+	watch_drop_all(c);
+	txn_drop_all(c);
+	free(c->cursor.path);
+	free(c->cursor.next_name);
+	free(c->stash);
+	drop_output(c);
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->fd >= 0)
+		close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -123,11 +196,55 @@ static void conn_destroy(struct conn *c)
 	free(c);
 }
 
-void conn_fail(struct conn *c, const char *why)
+void conn_free(struct conn *c)
 {
-	if (!c->closing)
-		log_info("conn %llu (domain %u): dropped: %s", (unsigned long long)c->id, c->domid, why);
-	c->closing = true;
+	conn_destroy(c);
+}
+
+/* Forget everything in flight: partial input, queued output, watches, transactions. */
+static void conn_forget_state(struct conn *c)
+{
+	watch_drop_all(c);
+	txn_drop_all(c);
+	drop_output(c);
+	free(c->stash);
+	c->stash = NULL;
+	c->stash_len = 0;
+	xs_framer_init(&c->in);
+}
+
+void conn_fail(struct conn *c, unsigned ring_error, const char *why)
+{
+	if (c->closing || c->ignored)
+		return;
+	log_info("conn %llu (domain %u): dropped: %s", (unsigned long long)c->id, c->domid, why);
+	if (c->kind == CONN_SOCKET) {
+		c->closing = true;
+		return;
+	}
+	/* A ring is not closed (the domain still exists) but no longer served. */
+	c->ignored = true;
+	conn_forget_state(c);
+	ready_remove(c);
+	xs_ring_store(&c->ring->error, ring_error);
+	c->notify(c->port);
+}
+
+void conn_ring_reset(struct conn *c)
+{
+	struct xs_ring *r = c->ring;
+
+	/* A ring that broke the protocol stays ignored: re-INTRODUCE does not revive it. */
+	conn_forget_state(c);
+	xs_ring_store(&r->req_cons, 0);
+	xs_ring_store(&r->req_prod, 0);
+	xs_ring_store(&r->rsp_cons, 0);
+	xs_ring_store(&r->rsp_prod, 0);
+	if (!c->ignored)
+		xs_ring_store(&r->error, XS_RING_ERR_NONE);
+	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT)
+		xs_ring_store(&r->connection, XS_RING_CONNECTED);
+	c->notify(c->port);
 }
 
 void conn_totals(struct conn_totals *t)
@@ -147,6 +264,9 @@ void conn_close_all(void)
 {
 	while (conn_list)
 		conn_destroy(conn_list);
+	if (ready_ev)
+		event_free(ready_ev);
+	ready_ev = NULL;
 }
 
 static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -180,12 +300,24 @@ static void outmsg_append(struct conn *c, struct outmsg *m)
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len)
 {
-	struct outmsg *m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
+	struct outmsg *m;
 
+	if (c->ignored)
+		return true;
+	m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
 	if (!m)
 		return false;
 	outmsg_append(c, m);
 	return true;
+}
+
+/* Output is waiting for a connection other than the one being served: get it sent. */
+static void conn_kick_output(struct conn *c)
+{
+	if (c->kind == CONN_SOCKET)
+		event_add(c->ev_write, NULL);
+	else
+		conn_ring_kick(c);
 }
 
 void conn_queue_event(struct conn *c, const char *path, const char *token)
@@ -195,7 +327,7 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	struct outmsg *m;
 	char *key;
 
-	if (c->closing || len > XS_PAYLOAD_MAX)
+	if (c->closing || c->ignored || len > XS_PAYLOAD_MAX)
 		return; /* an event that cannot be sent whole is not sent (as the C daemon) */
 	if (c->out_bytes + XS_HEADER_SIZE + len > cfg.conn_output_max) {
 		if (!c->events_dropped++)
@@ -229,12 +361,32 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	m->pending.key = key;
 	m->is_event = path[0] != '@' && hmap_insert(&c->pending_events, &m->pending);
 	outmsg_append(c, m);
-	/* The watcher may be another connection: its write event sends the event. */
-	event_add(c->ev_write, NULL);
+	conn_kick_output(c);
 }
 
-/* Write what the socket takes now. false if the peer is gone. */
-static bool conn_flush(struct conn *c)
+/* Account for n bytes of the queue head having gone out. */
+static void output_sent(struct conn *c, size_t n)
+{
+	c->out_bytes -= n;
+	while (n > 0) {
+		struct outmsg *m = c->out_head;
+		size_t left = m->len - m->sent;
+
+		if (n < left) {
+			m->sent += n;
+			break;
+		}
+		n -= left;
+		c->out_head = m->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		if (m->is_event)
+			hmap_remove(&c->pending_events, &m->pending);
+		free(m);
+	}
+}
+
+static bool socket_flush(struct conn *c)
 {
 	while (c->out_head) {
 		struct iovec iov[CONN_WRITE_IOV];
@@ -254,30 +406,84 @@ static bool conn_flush(struct conn *c)
 				break;
 			return false;
 		}
-		c->out_bytes -= (size_t)w;
-		while (w > 0) {
-			struct outmsg *m = c->out_head;
-			size_t left = m->len - m->sent;
-
-			if ((size_t)w < left) {
-				m->sent += (size_t)w;
-				break;
-			}
-			w -= (ssize_t)left;
-			c->out_head = m->next;
-			if (!c->out_head)
-				c->out_tail = NULL;
-			if (m->is_event)
-				hmap_remove(&c->pending_events, &m->pending);
-			free(m);
-		}
+		output_sent(c, (size_t)w);
 	}
 	return true;
 }
 
+/* Put what fits into the response ring; the guest notifies us when it has read some. */
+static void ring_flush(struct conn *c)
+{
+	struct xs_ring *r = c->ring;
+	bool produced = false;
+
+	while (c->out_head && !c->ignored) {
+		struct outmsg *m = c->out_head;
+		int n = xs_ring_produce(r->rsp, &r->rsp_cons, &r->rsp_prod, m->data + m->sent,
+					m->len - m->sent);
+
+		if (n < 0) {
+			conn_fail(c, XS_RING_ERR_RINGIDX, "response ring indices corrupt");
+			return;
+		}
+		if (n == 0)
+			break;
+		produced = true;
+		output_sent(c, (size_t)n);
+	}
+	if (produced)
+		c->notify(c->port);
+}
+
+/* Write what can go now. false if a socket peer is gone. */
+static bool conn_flush(struct conn *c)
+{
+	if (c->kind == CONN_SOCKET)
+		return socket_flush(c);
+	ring_flush(c);
+	return true;
+}
+
 /*
- * After any I/O: keep the write event armed while output is pending, and stop
- * reading a client whose replies pile up unread (it gets them once it reads).
+ * Feed input to the framer and dispatch whole messages, stopping early when
+ * replies pile up unread: the rest waits in the stash until output drains.
+ * Returns the bytes consumed.
+ */
+static size_t conn_process(struct conn *c, const unsigned char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && !c->closing && !c->ignored && c->out_bytes <= cfg.conn_output_max) {
+		size_t used;
+		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
+
+		off += used;
+		if (st == XS_FRAMER_OVERSIZE) {
+			conn_fail(c, XS_RING_ERR_PROTO, "message length over 4096");
+			break;
+		}
+		if (st == XS_FRAMER_MESSAGE)
+			dispatch_request(c, &c->in.hdr, xs_framer_payload(&c->in));
+	}
+	return off;
+}
+
+static void stash_rest(struct conn *c, const unsigned char *data, size_t len)
+{
+	unsigned char *s = realloc(c->stash, c->stash_len + len);
+
+	if (!s) {
+		conn_fail(c, XS_RING_ERR_COMM, "out of memory");
+		return;
+	}
+	memcpy(s + c->stash_len, data, len);
+	c->stash = s;
+	c->stash_len += len;
+}
+
+/*
+ * After any I/O: send what can go, then resume held-back input once output
+ * has drained to half its limit, and (sockets) arm the events accordingly.
  */
 static void conn_settle(struct conn *c)
 {
@@ -288,8 +494,7 @@ static void conn_settle(struct conn *c)
 			conn_destroy(c);
 			return;
 		}
-		/* Input held back while output was over the limit, now that it drained. */
-		if (!c->stash_len || c->out_bytes > cfg.conn_output_max / 2)
+		if (!c->stash_len || c->out_bytes > cfg.conn_output_max / 2 || c->ignored)
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -300,6 +505,8 @@ static void conn_settle(struct conn *c)
 			c->stash = NULL;
 		}
 	}
+	if (c->kind != CONN_SOCKET)
+		return;
 	if (c->out_head)
 		event_add(c->ev_write, NULL);
 	else
@@ -313,30 +520,6 @@ static void conn_settle(struct conn *c)
 		c->read_paused = true;
 		event_del(c->ev_read);
 	}
-}
-
-/*
- * Feed input to the framer and dispatch whole messages, stopping early when
- * replies pile up unread: the rest waits in the stash until output drains.
- * Returns the bytes consumed.
- */
-static size_t conn_process(struct conn *c, const unsigned char *data, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len && !c->closing && c->out_bytes <= cfg.conn_output_max) {
-		size_t used;
-		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
-
-		off += used;
-		if (st == XS_FRAMER_OVERSIZE) {
-			conn_fail(c, "message length over 4096");
-			break;
-		}
-		if (st == XS_FRAMER_MESSAGE)
-			dispatch_request(c, &c->in.hdr, xs_framer_payload(&c->in));
-	}
-	return off;
 }
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -356,15 +539,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	used = conn_process(c, buf, (size_t)n);
-	if (used < (size_t)n && !c->closing) {
-		c->stash = malloc((size_t)n - used);
-		if (!c->stash) {
-			conn_fail(c, "out of memory");
-		} else {
-			memcpy(c->stash, buf + used, (size_t)n - used);
-			c->stash_len = (size_t)n - used;
-		}
-	}
+	if (used < (size_t)n && !c->closing)
+		stash_rest(c, buf + used, (size_t)n - used);
 	conn_settle(c);
 }
 
@@ -373,4 +549,80 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_settle(arg);
+}
+
+void conn_ring_kick(struct conn *c)
+{
+	if (c->ready || c->ignored)
+		return;
+	c->ready = true;
+	c->ready_next = NULL;
+	c->ready_prev = ready_tail;
+	if (ready_tail)
+		ready_tail->ready_next = c;
+	else
+		ready_head = c;
+	ready_tail = c;
+	ready_count++;
+	if (ready_ev)
+		event_active(ready_ev, EV_TIMEOUT, 0);
+}
+
+/* One turn for a ring: take up to CONN_READ_CHUNK bytes of requests, answer what fits. */
+static void ring_serve(struct conn *c)
+{
+	struct xs_ring *r = c->ring;
+	unsigned char buf[XS_RING_SIZE];
+	size_t budget = CONN_READ_CHUNK;
+	bool consumed = false;
+
+	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT) {
+		/* The guest asks to start over (feature RECONNECTION). */
+		conn_ring_reset(c);
+		return;
+	}
+	conn_settle(c); /* output first: it may free room and unblock held-back input */
+	while (budget && !c->ignored && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
+		int n = xs_ring_consume(r->req, &r->req_cons, &r->req_prod, buf,
+					budget < sizeof(buf) ? budget : sizeof(buf));
+		size_t used;
+
+		if (n < 0) {
+			conn_fail(c, XS_RING_ERR_RINGIDX, "request ring indices corrupt");
+			return;
+		}
+		if (n == 0)
+			break;
+		consumed = true;
+		budget -= (size_t)n;
+		used = conn_process(c, buf, (size_t)n);
+		if (used < (size_t)n && !c->ignored)
+			stash_rest(c, buf + used, (size_t)n - used);
+	}
+	if (c->ignored)
+		return;
+	if (consumed)
+		c->notify(c->port); /* the guest may be waiting for room */
+	conn_settle(c);
+	/* Budget spent with requests still waiting: another turn after the others. */
+	if (!budget && xs_ring_pending(&r->req_cons, &r->req_prod) > 0)
+		conn_ring_kick(c);
+}
+
+static void ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Serve as many turns as rings were waiting when this pass began; later kicks wait a pass. */
+	unsigned turns = ready_count;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while (turns-- && ready_head) {
+		struct conn *c = ready_head;
+
+		ready_remove(c);
+		ring_serve(c);
+	}
+	if (ready_head && ready_ev)
+		event_active(ready_ev, EV_TIMEOUT, 0);
 }

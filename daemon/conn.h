@@ -9,6 +9,8 @@
 #include "../proto/wire.h"
 #include "hmap.h"
 
+struct xs_ring;
+
 struct event_base;
 struct txn;
 struct outmsg;
@@ -22,10 +24,24 @@ struct dir_cursor {
 	char *next_name;   /* ... where this child starts (malloc'd) */
 };
 
+enum conn_kind {
+	CONN_SOCKET, /* a local client on the unix socket */
+	CONN_RING,   /* a domain's shared ring page and event channel */
+};
+
 struct conn {
 	struct conn *next, *prev;
+	enum conn_kind kind;
+	/* Socket transport. */
 	int fd;
 	struct event *ev_read, *ev_write;
+	/* Ring transport. */
+	struct xs_ring *ring;
+	uint32_t port;                 /* local event channel */
+	void (*notify)(uint32_t port); /* kick the other side */
+	bool ignored;                  /* broke the protocol: no longer served */
+	bool ready;                    /* in the ready list */
+	struct conn *ready_next, *ready_prev;
 	/* Identity. */
 	uint32_t domid;  /* whose rights the connection has */
 	uint32_t target; /* SET_TARGET or XS_DOMID_INVALID */
@@ -58,6 +74,21 @@ struct conn {
 void conn_init(struct event_base *base);
 /* Wrap an accepted socket; it acts as the daemon's own domain. NULL on failure. */
 struct conn *conn_new_socket(int fd);
+/* Serve a domain's mapped ring; priv for the privileged domain's own ring. */
+struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
+			   uint32_t domid, bool priv);
+/* The ring's event channel fired: serve it soon (fairly, with the others that have work). */
+void conn_ring_kick(struct conn *c);
+/*
+ * Start the ring afresh (re-INTRODUCE, reconnection): indices to 0, partial
+ * input, queued output, watches and transactions dropped; a waiting
+ * RECONNECT is answered.
+ */
+void conn_ring_reset(struct conn *c);
+/* Tear down a ring connection (its domain is released or dead). */
+void conn_free(struct conn *c);
+/* Act for another domain in permission checks (SET_TARGET). */
+void conn_set_target(struct conn *c, uint32_t target);
 /* Queue one message (header fields as given, len from payload_len). false on allocation failure. */
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len);
@@ -70,8 +101,11 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 void conn_queue_event(struct conn *c, const char *path, const char *token);
 /* Drop to the rights of an unprivileged domain, for good. */
 void conn_restrict(struct conn *c, uint32_t domid);
-/* Close a connection because of a protocol violation (logged once). */
-void conn_fail(struct conn *c, const char *why);
+/*
+ * A protocol violation (logged once): a socket is closed; a ring is no longer
+ * served and its error field says why (XS_RING_ERR_*).
+ */
+void conn_fail(struct conn *c, unsigned ring_error, const char *why);
 /* Totals over all connections, including those already closed (for CONTROL stats). */
 struct conn_totals {
 	unsigned connections;

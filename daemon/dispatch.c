@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../proto/ring.h"
 #include "conn.h"
 #include "log.h"
 #include "ops.h"
@@ -164,14 +165,14 @@ void dispatch_request(struct conn *c, const struct xs_header *h, const char *pay
 			  err == XSE_OK ? "OK" : xs_err_name(err));
 	if (err == XSE_OK) {
 		if (!conn_queue(c, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
-			conn_fail(c, "out of memory for a reply");
+			conn_fail(c, XS_RING_ERR_COMM, "out of memory for a reply");
 		else if (r.after_reply)
 			r.after_reply(&r);
 	} else {
 		const char *name = xs_err_name(err);
 
 		if (!conn_queue(c, XS_ERROR, h->req_id, h->tx_id, name, strlen(name) + 1))
-			conn_fail(c, "out of memory for a reply");
+			conn_fail(c, XS_RING_ERR_COMM, "out of memory for a reply");
 	}
 	arena_reset(&arena);
 }

@@ -1,20 +1,444 @@
-/* Domains known to the daemon: existence as the hypervisor reports it, and introduced domains. */
+/* Domains: the hypervisor port in use, introduced domains and their rings, release and death. */
 #include "domain.h"
 
-#include "../proto/wire.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
-/*
- * Without a hypervisor port (socket-only operation) every ordinary domid is
- * taken to exist, as the reference daemons do when the hypervisor says so
- * for all of them; reserved ids (DOMID_SELF and up) never do.
- */
+#include "../proto/path.h"
+#include "../proto/ring.h"
+#include "arena.h"
+#include "config.h"
+#include "conn.h"
+#include "hyp.h"
+#include "log.h"
+#include "store.h"
+#include "watch.h"
+
+/* What the daemon offers every ring (server_features). */
+#define DOMAIN_FEATURES \
+	(XS_RING_F_RECONNECTION | XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH | XS_RING_F_DOMID_ANY)
+
+struct domain {
+	uint32_t domid;
+	struct domain *next, *prev; /* introduced domains */
+	struct conn *conn;
+	struct xs_ring *ring;
+	bool own_ring;              /* mapped from /proc/xen/xsd_kva, not a grant */
+	uint32_t local_port;
+	bool shutdown_reported;
+};
+
+static const struct hyp_ops *hyp;
+static struct domain *domain_table[XS_DOMID_MAX + 1];
+static struct domain *domain_list;
+static unsigned domain_total;
+/* Event channel -> domain, for the port callbacks. */
+static struct domain **port_table;
+static uint32_t port_table_size;
+
+const char *domain_hyp_name(void)
+{
+	return hyp ? hyp->name : "none";
+}
+
+unsigned domain_count(void)
+{
+	return domain_total;
+}
+
 bool domain_exists(uint32_t domid)
 {
-	return domid < XS_DOMID_SELF;
+	if (domid == cfg.priv_domid || domid == cfg.master_domid)
+		return true;
+	if (domid >= XS_DOMID_SELF)
+		return false;
+	if (domain_table[domid])
+		return true;
+	/* Without any hypervisor port every ordinary domid is taken to exist. */
+	return hyp ? hyp->domain_state(domid) != HYP_DOM_NONE : true;
 }
 
 bool domain_is_introduced(uint32_t domid)
 {
-	(void)domid;
+	return domid <= XS_DOMID_MAX && domain_table[domid] != NULL;
+}
+
+static bool port_set(uint32_t port, struct domain *d)
+{
+	if (port >= port_table_size) {
+		uint32_t n = port_table_size ? port_table_size : 64;
+
+		while (n <= port)
+			n *= 2;
+		struct domain **nt = realloc(port_table, n * sizeof(*nt));
+
+		if (!nt)
+			return false;
+		memset(nt + port_table_size, 0, (n - port_table_size) * sizeof(*nt));
+		port_table = nt;
+		port_table_size = n;
+	}
+	port_table[port] = d;
+	return true;
+}
+
+static void port_ready(uint32_t port)
+{
+	struct domain *d = port < port_table_size ? port_table[port] : NULL;
+
+	if (d && d->conn)
+		conn_ring_kick(d->conn);
+}
+
+/* Ring notifications go through the port in use (a static adaptor for conn.c). */
+static void notify_port(uint32_t port)
+{
+	hyp->notify(port);
+}
+
+static void unbind_port(struct domain *d)
+{
+	if (!d->local_port)
+		return;
+	if (d->local_port < port_table_size)
+		port_table[d->local_port] = NULL;
+	hyp->unbind(d->local_port);
+	d->local_port = 0;
+}
+
+static enum xs_err bind_port(struct domain *d, uint32_t remote_port)
+{
+	uint32_t local;
+
+	if (hyp->bind(d->domid, remote_port, &local) < 0)
+		return xs_err_from_errno(errno);
+	if (!port_set(local, d)) {
+		hyp->unbind(local);
+		return XSE_ENOMEM;
+	}
+	d->local_port = local;
+	if (d->conn)
+		d->conn->port = local;
+	return XSE_OK;
+}
+
+static void domain_unmap(struct domain *d)
+{
+	if (!d->ring)
+		return;
+	if (d->own_ring)
+		munmap(d->ring, XS_RING_PAGE);
+	else
+		hyp->unmap_ring(d->domid, d->ring);
+	d->ring = NULL;
+}
+
+static void domain_free(struct domain *d)
+{
+	if (d->conn)
+		conn_free(d->conn);
+	d->conn = NULL;
+	unbind_port(d);
+	domain_unmap(d);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		domain_list = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	domain_table[d->domid] = NULL;
+	domain_total--;
+	free(d);
+}
+
+static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, uint32_t port)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+	enum xs_err err;
+
+	if (!d)
+		return XSE_ENOMEM;
+	d->domid = domid;
+	d->ring = ring;
+	d->own_ring = own;
+	/* A port the hypervisor wrote into the page (dom0less) wins over the one given. */
+	if (xs_ring_load(&ring->evtchn_port))
+		port = xs_ring_load(&ring->evtchn_port);
+	err = bind_port(d, port);
+	if (err != XSE_OK) {
+		domain_unmap(d);
+		free(d);
+		return err;
+	}
+	d->conn = conn_new_ring(ring, d->local_port, notify_port, domid, domid == cfg.priv_domid);
+	if (!d->conn) {
+		unbind_port(d);
+		domain_unmap(d);
+		free(d);
+		return XSE_ENOMEM;
+	}
+	domain_table[domid] = d;
+	d->next = domain_list;
+	if (domain_list)
+		domain_list->prev = d;
+	domain_list = d;
+	domain_total++;
+	xs_ring_store(&ring->server_features, DOMAIN_FEATURES);
+	conn_ring_reset(d->conn);
+	log_info("domain %u introduced (port %u)", domid, d->local_port);
+	return XSE_OK;
+}
+
+enum xs_err domain_introduce(uint32_t domid, uint32_t port)
+{
+	struct domain *d = domain_table[domid];
+	struct xs_ring *ring;
+	enum xs_err err;
+
+	if (!hyp)
+		return XSE_EINVAL; /* no hypervisor: no ring can be mapped */
+	if (d) {
+		/* Again: a new event channel, and the ring starts over. */
+		unbind_port(d);
+		err = bind_port(d, port);
+		if (err != XSE_OK)
+			return err;
+		conn_ring_reset(d->conn);
+		return XSE_OK;
+	}
+	ring = hyp->map_ring(domid);
+	if (!ring)
+		return xs_err_from_errno(errno);
+	err = domain_start(domid, ring, false, port);
+	if (err == XSE_OK && domid != cfg.priv_domid) {
+		watch_fire_special_base("@introduceDomain");
+		watch_fire_special_domain("@introduceDomain", domid);
+	}
+	return err;
+}
+
+/*
+ * What a gone domain leaves behind: nodes it owns go (with their subtrees,
+ * or pass to the privileged domain with --keep-orphans) and permission
+ * entries naming it are removed everywhere, so that a later domain with the
+ * same id inherits nothing. Found in one walk, applied after it.
+ */
+struct cleanup {
+	uint32_t domid;
+	char **remove;
+	size_t nremove, cap_remove;
+	char **scrub;
+	size_t nscrub, cap_scrub;
+	bool oom;
+};
+
+static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		char **nl = realloc(*list, c * sizeof(char *));
+
+		if (!nl)
+			return false;
+		*list = nl;
+		*cap = c;
+	}
+	if (!((*list)[*n] = strdup(path)))
+		return false;
+	(*n)++;
+	return true;
+}
+
+static bool names_domain(const struct store_node *n, uint32_t domid)
+{
+	for (unsigned i = 1; i < n->nperms; i++)
+		if (n->perms[i].id == domid)
+			return true;
 	return false;
+}
+
+static bool cleanup_visit(void *ctx, const char *path, const struct store_node *n)
+{
+	struct cleanup *c = ctx;
+
+	if (c->oom)
+		return false;
+	if (n->nperms && n->perms[0].id == c->domid && strcmp(path, "/") != 0) {
+		if (!list_add(&c->remove, &c->nremove, &c->cap_remove, path))
+			c->oom = true;
+		return cfg.keep_orphans; /* removed with its subtree, or handed over */
+	}
+	if (names_domain(n, c->domid) && !list_add(&c->scrub, &c->nscrub, &c->cap_scrub, path))
+		c->oom = true;
+	return true;
+}
+
+static void scrub_node(const char *path, uint32_t domid, bool give_to_priv)
+{
+	struct arena a = {0};
+	struct store_node n;
+	unsigned k = 0;
+
+	if (store_read(&a, path, false, &n) != 1) {
+		arena_free(&a);
+		return;
+	}
+	for (unsigned i = 0; i < n.nperms; i++) {
+		if (i == 0 && give_to_priv && n.perms[0].id == domid) {
+			n.perms[k] = n.perms[0];
+			n.perms[k++].id = cfg.priv_domid;
+			continue;
+		}
+		if (i > 0 && n.perms[i].id == domid)
+			continue;
+		n.perms[k++] = n.perms[i];
+	}
+	store_update(&a, path, n.perms, k, NULL, 0);
+	arena_free(&a);
+}
+
+static void removed_cb(void *ctx, const char *path, const struct store_node *n)
+{
+	const char *root = ctx;
+
+	if (strcmp(path, root) != 0)
+		watch_fire(path, WATCH_EXACT, n->perms, n->nperms, NULL, 0);
+}
+
+static void domain_cleanup_nodes(uint32_t domid)
+{
+	struct cleanup c = {.domid = domid};
+
+	if (store_walk("/", cleanup_visit, &c) < 0 || c.oom)
+		log_error("domain %u: cleaning up its nodes failed part way", domid);
+	for (size_t i = 0; i < c.nremove; i++) {
+		if (cfg.keep_orphans) {
+			scrub_node(c.remove[i], domid, true);
+		} else if (store_remove(c.remove[i], removed_cb, c.remove[i]) == XSE_OK) {
+			watch_fire(c.remove[i], WATCH_SUBTREE, NULL, 0, NULL, 0);
+		}
+		free(c.remove[i]);
+	}
+	for (size_t i = 0; i < c.nscrub; i++) {
+		scrub_node(c.scrub[i], domid, false);
+		free(c.scrub[i]);
+	}
+	scrub_node("@introduceDomain", domid, false);
+	scrub_node("@releaseDomain", domid, false);
+	free(c.remove);
+	free(c.scrub);
+}
+
+/* The domain is gone (released or dead): its connection first, so it sees no more events. */
+static void domain_gone(struct domain *d)
+{
+	uint32_t domid = d->domid;
+
+	if (d->conn)
+		watch_drop_all(d->conn);
+	domain_free(d);
+	domain_cleanup_nodes(domid);
+	watch_fire_special_base("@releaseDomain");
+	watch_fire_special_domain("@releaseDomain", domid);
+	log_info("domain %u released", domid);
+}
+
+enum xs_err domain_release(uint32_t domid)
+{
+	struct domain *d = domain_table[domid];
+
+	if (!d)
+		return XSE_ENOENT;
+	if (!d->conn)
+		return XSE_EINVAL;
+	domain_gone(d);
+	return XSE_OK;
+}
+
+enum xs_err domain_resume(uint32_t domid)
+{
+	struct domain *d = domain_table[domid];
+
+	if (!d)
+		return XSE_ENOENT;
+	if (!d->conn)
+		return XSE_EINVAL;
+	d->shutdown_reported = false;
+	return XSE_OK;
+}
+
+enum xs_err domain_set_target(uint32_t domid, uint32_t target)
+{
+	struct domain *d = domain_table[domid], *t = domain_table[target];
+
+	if (!d || !t)
+		return XSE_ENOENT;
+	if (!d->conn || !t->conn)
+		return XSE_EINVAL;
+	conn_set_target(d->conn, target);
+	return XSE_OK;
+}
+
+/* VIRQ_DOM_EXC: find the introduced domains that shut down or died. */
+static void domains_changed(void)
+{
+	struct domain *d = domain_list;
+	bool shutdown_seen = false;
+
+	while (d) {
+		struct domain *next = d->next;
+		enum hyp_domain_state st = d->domid == cfg.master_domid
+						   ? HYP_DOM_RUNNING
+						   : hyp->domain_state(d->domid);
+
+		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {
+			domain_gone(d);
+		} else if (st == HYP_DOM_SHUTDOWN && !d->shutdown_reported) {
+			d->shutdown_reported = true;
+			shutdown_seen = true;
+			watch_fire_special_domain("@releaseDomain", d->domid);
+		}
+		d = next;
+	}
+	if (shutdown_seen)
+		watch_fire_special_base("@releaseDomain");
+}
+
+int domain_init(struct event_base *base, enum domain_hyp_choice choice)
+{
+	static const struct hyp_callbacks cb = {port_ready, domains_changed};
+	struct xs_ring *ring;
+	uint32_t port;
+
+	if (choice == DOMAIN_HYP_NONE)
+		return 0;
+	if (choice == DOMAIN_HYP_XEN || (choice == DOMAIN_HYP_AUTO && hyp_xen_present()))
+		hyp = &hyp_xen;
+	else
+		hyp = &hyp_sim;
+	if (hyp->open(base, &cb) < 0) {
+		log_error("cannot open the %s hypervisor port: %s", hyp->name, strerror(errno));
+		hyp = NULL;
+		return -1;
+	}
+	log_info("hypervisor port: %s", hyp->name);
+	/* The daemon's own domain talks to it through a ring too, where the system offers one. */
+	if (hyp->own_ring(&ring, &port) == 0 &&
+	    domain_start(cfg.master_domid, ring, true, port) != XSE_OK)
+		log_error("cannot serve the ring of domain %u", cfg.master_domid);
+	return 0;
+}
+
+void domain_fini(void)
+{
+	while (domain_list)
+		domain_free(domain_list);
+	if (hyp)
+		hyp->close();
+	hyp = NULL;
+	free(port_table);
+	port_table = NULL;
+	port_table_size = 0;
 }

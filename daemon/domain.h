@@ -1,13 +1,32 @@
-/* Domains known to the daemon: existence as the hypervisor reports it, and introduced domains. */
+/* Domains: the hypervisor port in use, introduced domains and their rings, release and death. */
 #ifndef XSD_DOMAIN_H
 #define XSD_DOMAIN_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../proto/wire.h"
+
+struct event_base;
+
+/* Which hypervisor port to use: the real one when on Xen, else the simulated one. */
+enum domain_hyp_choice { DOMAIN_HYP_AUTO, DOMAIN_HYP_XEN, DOMAIN_HYP_SIM, DOMAIN_HYP_NONE };
+
+/* Open the hypervisor port and, on Xen, serve the daemon's own domain's ring. 0 or -1. */
+int domain_init(struct event_base *base, enum domain_hyp_choice choice);
+void domain_fini(void);
+const char *domain_hyp_name(void);
+
 /* Does the hypervisor know this domain? Decides whether permission entries naming it count. */
 bool domain_exists(uint32_t domid);
 /* Has it been introduced (has a ring connection)? */
 bool domain_is_introduced(uint32_t domid);
+
+/* The handlers' operations; arguments already parsed and privilege checked. */
+enum xs_err domain_introduce(uint32_t domid, uint32_t port);
+enum xs_err domain_release(uint32_t domid);
+enum xs_err domain_resume(uint32_t domid);
+enum xs_err domain_set_target(uint32_t domid, uint32_t target);
+unsigned domain_count(void);
 
 #endif

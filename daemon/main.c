@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "domain.h"
 #include "listener.h"
 #include "log.h"
 #include "store.h"
@@ -144,7 +145,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	conn_init(base);
+	if (domain_init(base, (enum domain_hyp_choice)cfg.hypervisor) < 0) {
+		store_close();
+		return 1;
+	}
 	if (listener_open(base, cfg.socket_path) < 0) {
+		domain_fini();
 		store_close();
 		return 1;
 	}
@@ -161,6 +167,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	listener_close();
+	domain_fini();
 	conn_close_all();
 	store_close();
 	event_free(ev_term);

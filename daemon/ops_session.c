@@ -69,20 +69,19 @@ enum xs_err op_is_domain_introduced(struct req *r)
 	return XSE_OK;
 }
 
-/*
- * Ring connections need the hypervisor port, which this build does not
- * have yet: the ring cannot be mapped, and the mapping failure has no name
- * of its own on the wire, so it is EINVAL, as the C daemon reports
- * untranslatable errors.
- */
 enum xs_err op_introduce(struct req *r)
 {
 	unsigned domid;
+	int port = atoi(r->argv[2]);
 
-	if (xs_parse_domid(r->argv[0], &domid) < 0 || atoi(r->argv[2]) <= 0)
+	/* The frame number (argv[1]) is not used: the ring is found through its grant. */
+	if (xs_parse_domid(r->argv[0], &domid) < 0 || port <= 0)
 		return XSE_EINVAL;
-	log_info("INTRODUCE of domain %u refused: no hypervisor port", domid);
-	return XSE_EINVAL;
+	if (domid >= XS_DOMID_SELF)
+		return XSE_EINVAL;
+	enum xs_err err = domain_introduce(domid, (uint32_t)port);
+
+	return err == XSE_OK ? reply_ok(r) : err;
 }
 
 /* RELEASE and RESUME share their argument rules. */
@@ -92,8 +91,6 @@ static enum xs_err domain_arg(struct req *r, unsigned *domid)
 		return XSE_EINVAL;
 	if (*domid == cfg.priv_domid || *domid == cfg.master_domid)
 		return XSE_EINVAL;
-	if (!domain_is_introduced(*domid))
-		return XSE_ENOENT;
 	return XSE_OK;
 }
 
@@ -102,7 +99,9 @@ enum xs_err op_release(struct req *r)
 	unsigned domid;
 	enum xs_err err = domain_arg(r, &domid);
 
-	return err == XSE_OK ? XSE_EINVAL : err;
+	if (err == XSE_OK)
+		err = domain_release(domid);
+	return err == XSE_OK ? reply_ok(r) : err;
 }
 
 enum xs_err op_resume(struct req *r)
@@ -110,18 +109,20 @@ enum xs_err op_resume(struct req *r)
 	unsigned domid;
 	enum xs_err err = domain_arg(r, &domid);
 
-	return err == XSE_OK ? XSE_EINVAL : err;
+	if (err == XSE_OK)
+		err = domain_resume(domid);
+	return err == XSE_OK ? reply_ok(r) : err;
 }
 
 enum xs_err op_set_target(struct req *r)
 {
 	unsigned domid, tdomid;
+	enum xs_err err;
 
 	if (xs_parse_domid(r->argv[0], &domid) < 0 || xs_parse_domid(r->argv[1], &tdomid) < 0)
 		return XSE_EINVAL;
-	if (!domain_is_introduced(domid) || !domain_is_introduced(tdomid))
-		return XSE_ENOENT;
-	return XSE_EINVAL;
+	err = domain_set_target(domid, tdomid);
+	return err == XSE_OK ? reply_ok(r) : err;
 }
 
 /* CONTROL sub-commands. */
@@ -185,9 +186,9 @@ static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *ar
 		return XSE_EINVAL;
 	conn_totals(&t);
 	n = snprintf(line, sizeof(line),
-		     "connections: %u\nwatches: %u\ntransactions: %u\n"
+		     "connections: %u\ndomains: %u\nwatches: %u\ntransactions: %u\n"
 		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n",
-		     t.connections, watch_count(), t.transactions,
+		     t.connections, domain_count(), watch_count(), t.transactions,
 		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
 		     (unsigned long long)store_generation());
 	reply_bytes(r, line, (size_t)n);

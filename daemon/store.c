@@ -550,6 +550,79 @@ int store_children(const char *parent, store_child_fn cb, void *ctx)
 	return store_children_from(parent, NULL, cb, ctx) < 0 ? -1 : 0;
 }
 
+/* cur (a path in an XS_PATH_BUF buffer) becomes its child name. */
+static void descend_to(char *cur, const char *name)
+{
+	size_t len = strlen(cur);
+
+	if (len == 1)
+		len = 0; /* the root */
+	cur[len] = '/';
+	strcpy(cur + len + 1, name);
+}
+
+int store_walk(const char *root, store_visit_fn visit, void *ctx)
+{
+	struct arena scratch = {0};
+	char cur[XS_PATH_BUF], name[XS_PATH_BUF];
+	struct store_node n;
+	bool descend;
+	int rc = 0;
+
+	strcpy(cur, root);
+	if (store_read(&scratch, cur, true, &n) != 1) {
+		arena_free(&scratch);
+		return 0;
+	}
+	descend = visit(ctx, cur, &n);
+	/* Iterative: depth is guest-controlled. Each step re-reads what it needs. */
+	for (;;) {
+		if (descend && n.first) {
+			strcpy(name, n.first);
+			descend_to(cur, name);
+			arena_reset(&scratch);
+			if (store_read(&scratch, cur, true, &n) != 1) {
+				rc = -1;
+				break;
+			}
+			descend = visit(ctx, cur, &n);
+			continue;
+		}
+		/* The next node in pre-order: a next sibling here or of the nearest ancestor. */
+		bool moved = false;
+
+		while (!moved && strcmp(cur, root) != 0) {
+			if (n.next) {
+				strcpy(name, n.next);
+				size_t pl = xs_path_parent_len(cur);
+
+				cur[pl ? pl : 1] = '\0';
+				descend_to(cur, name);
+				arena_reset(&scratch);
+				if (store_read(&scratch, cur, true, &n) != 1) {
+					rc = -1;
+					break;
+				}
+				descend = visit(ctx, cur, &n);
+				moved = true;
+				break;
+			}
+			size_t pl = xs_path_parent_len(cur);
+
+			cur[pl ? pl : 1] = '\0';
+			arena_reset(&scratch);
+			if (store_read(&scratch, cur, true, &n) != 1) {
+				rc = -1;
+				break;
+			}
+		}
+		if (!moved || rc < 0)
+			break;
+	}
+	arena_free(&scratch);
+	return rc;
+}
+
 enum xs_err store_batch_begin(void)
 {
 	if (tdb_transaction_start(store_tdb) != 0)

@@ -62,6 +62,14 @@ int store_children_from(const char *parent, const char *first, store_child_fn cb
 /* The child of parent after the named one (name NULL: the first). 1 found, 0 end, -1 error. */
 int store_next_child(struct arena *a, const char *parent, const char *name, const char **out);
 
+/*
+ * Visit root and everything below it in pre-order; visit returns false to
+ * skip a node's children. The tree must not change during the walk.
+ * 0, or -1 on a damaged record.
+ */
+typedef bool (*store_visit_fn)(void *ctx, const char *path, const struct store_node *n);
+int store_walk(const char *root, store_visit_fn visit, void *ctx);
+
 /* Group several changes so that a crash leaves all or none of them. */
 enum xs_err store_batch_begin(void);
 enum xs_err store_batch_commit(void);

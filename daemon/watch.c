@@ -1,6 +1,7 @@
 /* Watches: registration, the index by path, and delivery of events with permission filtering. */
 #include "watch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,11 +246,19 @@ struct matches {
 	struct watch *inline_w[16];
 };
 
+/*
+ * Which watches of a bucket an event reaches: rule 0 is the depth rule of
+ * ordinary events (the event lies at most depth levels below the watch);
+ * for special events, -1 takes only watches without a depth and 1 only
+ * those with a depth of at least 1.
+ */
 static void collect(struct event_ctx *e, struct matches *m, struct watch_bucket *b,
-		    unsigned levels_below)
+		    unsigned levels_below, int rule)
 {
 	for (struct watch *w = b->head; w; w = w->path_next) {
-		if (w->depth >= 0 && levels_below > (unsigned)w->depth)
+		if (rule == 0 && w->depth >= 0 && levels_below > (unsigned)w->depth)
+			continue;
+		if ((rule < 0 && w->depth >= 0) || (rule > 0 && w->depth < 1))
 			continue;
 		if (!may_see(e, w->conn))
 			continue;
@@ -279,6 +288,48 @@ static int by_conn_then_watch(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Serve collected matches in order, then release them. */
+static void send_matches(struct matches *m, const char *path)
+{
+	if (m->n > 1)
+		qsort(m->w, m->n, sizeof(*m->w), by_conn_then_watch);
+	for (size_t i = 0; i < m->n; i++)
+		conn_queue_event(m->w[i]->conn, path + m->w[i]->prefix_len, m->w[i]->token);
+	if (m->w != m->inline_w)
+		free(m->w);
+}
+
+static void fire_special(const char *event_path, const char *bucket_path, const char *perm_path,
+			 int depth_rule)
+{
+	struct event_ctx e = {.path = perm_path};
+	struct watch_bucket *b = bucket_get(bucket_path, false);
+	struct matches m = {.cap = 16};
+
+	m.w = m.inline_w;
+	if (b)
+		collect(&e, &m, b, 0, depth_rule);
+	send_matches(&m, event_path);
+	arena_free(&e.arena);
+}
+
+void watch_fire_special_base(const char *base)
+{
+	if (watch_total)
+		fire_special(base, base, base, -1);
+}
+
+void watch_fire_special_domain(const char *base, unsigned domid)
+{
+	char path[64];
+
+	if (!watch_total)
+		return;
+	snprintf(path, sizeof(path), "%s/%u", base, domid);
+	fire_special(path, path, base, 0);
+	fire_special(path, base, base, 1);
+}
+
 void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
 		unsigned nperms, const struct xs_perm *old_perms, unsigned old_nperms)
 {
@@ -296,7 +347,7 @@ void watch_fire(const char *path, enum watch_match match, const struct xs_perm *
 	m.w = m.inline_w;
 	b = bucket_get(path, false);
 	if (b)
-		collect(&e, &m, b, 0);
+		collect(&e, &m, b, 0, 0);
 	if (match == WATCH_SUBTREE && path[0] == '/') {
 		/* Ancestors up to the root; "/" watches see every normal path. */
 		len = strlen(path);
@@ -307,14 +358,9 @@ void watch_fire(const char *path, enum watch_match match, const struct xs_perm *
 			levels++;
 			b = bucket_get(anc, false);
 			if (b)
-				collect(&e, &m, b, levels);
+				collect(&e, &m, b, levels, 0);
 		}
 	}
-	if (m.n > 1)
-		qsort(m.w, m.n, sizeof(*m.w), by_conn_then_watch);
-	for (size_t i = 0; i < m.n; i++)
-		conn_queue_event(m.w[i]->conn, path + m.w[i]->prefix_len, m.w[i]->token);
-	if (m.w != m.inline_w)
-		free(m.w);
+	send_matches(&m, path);
 	arena_free(&e.arena);
 }

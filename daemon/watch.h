@@ -38,6 +38,16 @@ void watch_drop_all(struct conn *c);
 void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
 		unsigned nperms, const struct xs_perm *old_perms, unsigned old_nperms);
 
+/*
+ * Domain events on a special path (base "@introduceDomain" or
+ * "@releaseDomain"): watch_fire_special_base sends base itself to the watches
+ * on exactly base without a depth; watch_fire_special_domain sends
+ * "<base>/<domid>" to the watches on exactly that path and to those on base
+ * with a depth above 0. Delivery is judged by the special node's permissions.
+ */
+void watch_fire_special_base(const char *base);
+void watch_fire_special_domain(const char *base, unsigned domid);
+
 /* Number of watches registered, for reports. */
 unsigned watch_count(void);
 

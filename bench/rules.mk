@@ -1,0 +1,18 @@
+# Benchmarks: xsbench runs our daemon and the reference daemons side by side (make bench).
+XSBENCH := $(O)/bench/xsbench
+# Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
+XSBENCH_ARGS ?=
+
+$(call obj,bench/xsbench.c): CFLAGS += -pthread
+
+$(XSBENCH): $(call obj,bench/xsbench.c) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -pthread -o $@ $^
+
+# Under "make bench" the daemon is built first even with -j; "make bench-core"
+# alone runs without it and reports our daemon as missing.
+bench-core: $(XSBENCH) $(if $(filter bench,$(MAKECMDGOALS)),$(DAEMON))
+	$(XSBENCH) $(XSBENCH_ARGS)
+
+BENCH_STEPS += bench-core
+CLEAN_FILES += $(XSBENCH)

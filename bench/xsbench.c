@@ -1,0 +1,1632 @@
+/* xsbench: drives our xenstored and the reference C xenstored and oxenstored through their sockets, side by side. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/xsc.h"
+#include "tests/lib/xst_daemon.h"
+
+/* ---------------------------------------------------------------- daemons */
+
+enum dk { D_OURS, D_C, D_OX, D_N };
+
+static const enum xst_kind dk_kind[D_N] = {XST_OURS, XST_REF_C, XST_REF_OX};
+static const char *const dk_key[D_N] = {"ours", "c", "ox"};   /* option and summary names */
+static const char *const dk_col[D_N] = {"ours", "C", "oxen"}; /* table column headers */
+
+/* ---------------------------------------------------------------- options */
+
+#define MAX_REPS 9
+
+static struct {
+	double scale;       /* multiplies every count (--quick: 0.1) */
+	int reps;           /* repetitions of the short workloads; the median is reported */
+	int use[D_N];       /* daemons selected */
+	unsigned groups;    /* bitmask of workload groups selected */
+	char tmpdir[200];   /* where run directories go (tmpfs by default, like a real /var/run) */
+	int timeout_ms;     /* per-reply timeout: a hung daemon becomes an error, not a hang */
+	double loop_cap_s;  /* wall-time cap of any one timed loop */
+	int mem_tree;       /* memory nodes as /bench/mem/dNNN/nNN instead of one flat directory */
+	int pin;            /* PIN_*: CPU placement of client and daemon */
+	int keep;           /* keep every run directory (store files, logs) for inspection */
+	int verbose;
+} opt = {
+	.scale = 1.0,
+	.reps = 3,
+	.use = {1, 1, 1},
+	.groups = ~0u,
+	.timeout_ms = 20000,
+	.loop_cap_s = 120.0,
+};
+
+static unsigned scaled(unsigned n)
+{
+	double v = n * opt.scale;
+
+	return v < 1 ? 1 : (unsigned)v;
+}
+
+/*
+ * CPU placement. On a small VM a wakeup across CPUs costs tens of microseconds
+ * and varies run to run, which swamps serial round trips; so by default the
+ * serial groups (serial, dirpart) run client and daemon on one CPU (a stable
+ * figure that includes both sides' CPU cost) and the other groups run them on
+ * two different CPUs so that pipelined and concurrent clients overlap the
+ * daemon.
+ */
+enum { PIN_AUTO, PIN_NONE, PIN_SAME, PIN_SPLIT };
+static const char *const pin_name[] = {"auto", "none", "same", "split"};
+
+/* ---------------------------------------------------------------- figures */
+
+enum grp { G_SERIAL, G_DIRPART, G_BIGDIR, G_PIPE, G_CONC, G_CPU, G_MEM, G_COUNT };
+static const char *const grp_name[G_COUNT] = {"serial", "dirpart", "bigdir", "pipeline",
+					      "concurrent", "cpu", "memory"};
+
+enum fig_id {
+	F_WRITE_SERIAL,
+	F_READ_SERIAL,
+	F_DIR_SERIAL,
+	F_DIRPART,
+	F_CREATE_EMPTY,
+	F_CREATE_BIG,
+	F_CREATE_RATIO,
+	F_PIPE_READ,
+	F_PIPE_WRITE,
+	F_CONC_WRITE,
+	F_CONC_READ,
+	F_CPU_READ,
+	F_CPU_WRITE,
+	F_CPU_DIR,
+	F_MEM_RSS_BEFORE,
+	F_MEM_RSS_AFTER,
+	F_MEM_FILE,
+	F_MEM_DELTA,
+	F_MEM_PER_NODE,
+	F_MEM_ANON_PER_NODE,
+	F_COUNT
+};
+
+enum fst { ST_UNSET, ST_OK, ST_NA, ST_MISSING, ST_ERROR };
+
+struct fig {
+	const char *key;
+	const char *unit;
+	int lower_better; /* cost figures (CPU, memory); rates are higher-better */
+	enum grp grp;
+	char title[64];
+	double v[D_N];
+	enum fst st[D_N];
+	char note[D_N][96];
+};
+
+static struct fig figs[F_COUNT] = {
+	[F_WRITE_SERIAL] = {"write_serial", "op/s", 0, G_SERIAL, "", {0}, {0}, {{0}}},
+	[F_READ_SERIAL] = {"read_serial", "op/s", 0, G_SERIAL, "", {0}, {0}, {{0}}},
+	[F_DIR_SERIAL] = {"dir100_serial", "op/s", 0, G_SERIAL, "", {0}, {0}, {{0}}},
+	[F_DIRPART] = {"dirpart_list", "list/s", 0, G_DIRPART, "", {0}, {0}, {{0}}},
+	[F_CREATE_EMPTY] = {"create_empty_dir", "op/s", 0, G_BIGDIR, "", {0}, {0}, {{0}}},
+	[F_CREATE_BIG] = {"create_big_dir", "op/s", 0, G_BIGDIR, "", {0}, {0}, {{0}}},
+	[F_CREATE_RATIO] = {"create_big_over_empty", "ratio", 0, G_BIGDIR, "", {0}, {0}, {{0}}},
+	[F_PIPE_READ] = {"pipe32_read", "op/s", 0, G_PIPE, "", {0}, {0}, {{0}}},
+	[F_PIPE_WRITE] = {"pipe32_write", "op/s", 0, G_PIPE, "", {0}, {0}, {{0}}},
+	[F_CONC_WRITE] = {"conc16_write", "op/s", 0, G_CONC, "", {0}, {0}, {{0}}},
+	[F_CONC_READ] = {"conc16_read", "op/s", 0, G_CONC, "", {0}, {0}, {{0}}},
+	[F_CPU_READ] = {"cpu_read", "us/req", 1, G_CPU, "", {0}, {0}, {{0}}},
+	[F_CPU_WRITE] = {"cpu_write", "us/req", 1, G_CPU, "", {0}, {0}, {{0}}},
+	[F_CPU_DIR] = {"cpu_dir100", "us/req", 1, G_CPU, "", {0}, {0}, {{0}}},
+	[F_MEM_RSS_BEFORE] = {"mem_rss_before", "KiB", 1, G_MEM, "", {0}, {0}, {{0}}},
+	[F_MEM_RSS_AFTER] = {"mem_rss_after", "KiB", 1, G_MEM, "", {0}, {0}, {{0}}},
+	[F_MEM_FILE] = {"mem_tdb_file", "KiB", 1, G_MEM, "", {0}, {0}, {{0}}},
+	[F_MEM_DELTA] = {"mem_delta_rss_plus_file", "KiB", 1, G_MEM, "", {0}, {0}, {{0}}},
+	[F_MEM_PER_NODE] = {"mem_per_node", "B/node", 1, G_MEM, "", {0}, {0}, {{0}}},
+	[F_MEM_ANON_PER_NODE] = {"mem_anon_plus_file_per_node", "B/node", 1, G_MEM, "", {0}, {0},
+				 {{0}}},
+};
+
+static void fig_set(enum fig_id f, int dk, double v)
+{
+	figs[f].v[dk] = v;
+	figs[f].st[dk] = ST_OK;
+}
+
+static void fig_state(enum fig_id f, int dk, enum fst st, const char *note)
+{
+	size_t n = note ? strnlen(note, sizeof(figs[f].note[dk]) - 1) : 0;
+
+	figs[f].st[dk] = st;
+	/* Notes are shown in a table: a long one is cut. */
+	memcpy(figs[f].note[dk], note ? note : "", n);
+	figs[f].note[dk][n] = '\0';
+}
+
+/* ---------------------------------------------------------------- small helpers */
+
+/* The last failure of the running workload, shown next to its figures. */
+static char g_err[160];
+
+static void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g_err, sizeof(g_err), fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 1, 2))) progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+	nanosleep(&ts, NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double tmp[MAX_REPS];
+
+	memcpy(tmp, v, sizeof(double) * (size_t)n);
+	qsort(tmp, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Rate of a timed loop; guards a zero interval on a coarse clock. */
+static double rate(double count, double secs)
+{
+	return count / (secs > 1e-9 ? secs : 1e-9);
+}
+
+static const char *type_str(uint32_t t)
+{
+	const char *n = xs_type_name(t);
+
+	return n ? n : "?";
+}
+
+/* A payload "path\0" (+ value bytes for WRITE); returns the length or -1 if too long. */
+static int build(char *buf, size_t size, const char *path, const char *value, size_t vlen)
+{
+	size_t pl = strlen(path) + 1;
+
+	if (pl + vlen > size)
+		return -1;
+	memcpy(buf, path, pl);
+	if (vlen)
+		memcpy(buf + pl, value, vlen);
+	return (int)(pl + vlen);
+}
+
+/* One synchronous request that must succeed with a reply of the same type. */
+static int call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m)
+{
+	if (len < 0) {
+		fail("%s: payload too long", type_str(type));
+		return -1;
+	}
+	if (xsc_call(c, type, 0, payload, (size_t)len, m, opt.timeout_ms) < 0) {
+		fail("%s %s: %s", type_str(type), payload, strerror(errno));
+		return -1;
+	}
+	if (m->hdr.type != type) {
+		fail("%s %s -> %s %s", type_str(type), payload, type_str(m->hdr.type),
+		     m->hdr.type == XS_ERROR ? m->payload : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int do_write(struct xsc *c, const char *path, const char *value, size_t vlen,
+		    struct xsc_msg *m)
+{
+	char buf[XS_PAYLOAD_MAX];
+
+	return call(c, XS_WRITE, buf, build(buf, sizeof(buf), path, value, vlen), m);
+}
+
+static unsigned count_strings(const struct xsc_msg *m)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < m->hdr.len; i++)
+		n += m->payload[i] == '\0';
+	return n;
+}
+
+/* A loop that runs past the wall-time cap is reported as an error, not waited for. */
+static int over_cap(double t0, unsigned long done, unsigned long total, const char *what)
+{
+	if (now_s() - t0 <= opt.loop_cap_s)
+		return 0;
+	fail("%s too slow: %lu of %lu in %.0f s", what, done, total, opt.loop_cap_s);
+	return 1;
+}
+
+static struct xsc *connect_to(const struct xst_daemon *d)
+{
+	struct xsc *c = xsc_open(d->socket);
+
+	if (!c)
+		fail("connect %s: %s", d->socket, strerror(errno));
+	return c;
+}
+
+/* ---------------------------------------------------------------- pipelining */
+
+/*
+ * Up to `window` requests in flight on one connection, matched by req_id as
+ * the Linux kernel client does. Requests are generated by index; a request
+ * batch is written with one send so the client stays cheap and the daemon,
+ * not the client, is the busy side.
+ */
+#define MAX_WINDOW 64
+#define PREQ_MAX 256
+
+struct preq {
+	uint32_t type;
+	int expect_len; /* a READ reply's length to check, or -1 */
+	size_t len;
+	char buf[PREQ_MAX];
+};
+
+typedef int (*gen_fn)(void *ctx, unsigned long i, struct preq *r);
+
+static int pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
+		    gen_fn gen, void *ctx)
+{
+	static __thread unsigned char out[MAX_WINDOW * (XS_HEADER_SIZE + PREQ_MAX)];
+	uint32_t id[MAX_WINDOW] = {0}, type[MAX_WINDOW];
+	int elen[MAX_WINDOW];
+	unsigned used = 0;
+	unsigned long sent = 0, done = 0;
+	double t0 = now_s();
+	struct xsc_msg *m = malloc(sizeof(*m));
+	int rc = -1;
+
+	if (!m) {
+		fail("out of memory");
+		return -1;
+	}
+	if (window > MAX_WINDOW)
+		window = MAX_WINDOW;
+	while (done < n) {
+		size_t olen = 0;
+
+		while (used < window && sent < n) {
+			struct preq r;
+			struct xs_header h;
+			unsigned s = 0;
+
+			if (gen(ctx, start + sent, &r) < 0)
+				goto out;
+			/* req_id 0 marks a free slot; ids run 1.. and never repeat within a call. */
+			h = (struct xs_header){r.type, (uint32_t)(sent + 1), 0, (uint32_t)r.len};
+			while (id[s])
+				s++;
+			id[s] = h.req_id;
+			type[s] = r.type;
+			elen[s] = r.expect_len;
+			xs_header_encode(&h, out + olen);
+			memcpy(out + olen + XS_HEADER_SIZE, r.buf, r.len);
+			olen += XS_HEADER_SIZE + r.len;
+			used++;
+			sent++;
+		}
+		if (olen && xsc_send_raw(c, out, olen) < 0) {
+			fail("send: %s", strerror(errno));
+			goto out;
+		}
+		/* Wait for one reply, then take whatever else is already buffered. */
+		for (int first = 1;; first = 0) {
+			unsigned s;
+
+			if (xsc_recv(c, m, first ? opt.timeout_ms : 0) < 0) {
+				if (!first && errno == ETIMEDOUT)
+					break;
+				fail("pipelined reply %lu of %lu: %s", done + 1, n, strerror(errno));
+				goto out;
+			}
+			if (m->hdr.type == XS_WATCH_EVENT)
+				continue;
+			for (s = 0; s < window && id[s] != m->hdr.req_id; s++)
+				;
+			if (s == window || m->hdr.req_id == 0) {
+				fail("reply with unknown req_id %u", m->hdr.req_id);
+				goto out;
+			}
+			if (m->hdr.type != type[s]) {
+				fail("pipelined %s -> %s %s", type_str(type[s]), type_str(m->hdr.type),
+				     m->hdr.type == XS_ERROR ? m->payload : "");
+				goto out;
+			}
+			if (elen[s] >= 0 && m->hdr.len != (uint32_t)elen[s]) {
+				fail("pipelined %s: reply of %u bytes, expected %d", type_str(type[s]),
+				     m->hdr.len, elen[s]);
+				goto out;
+			}
+			id[s] = 0;
+			used--;
+			done++;
+		}
+		if (over_cap(t0, done, n, "pipelined batch"))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(m);
+	return rc;
+}
+
+/* Request generators: a path pattern over `mod` distinct nodes. */
+struct gen_ctx {
+	uint32_t type;
+	const char *fmt;    /* printf pattern taking one unsigned */
+	unsigned mod;       /* index i addresses node i % mod (0: i itself) */
+	unsigned vlen;      /* value length for WRITE; expected READ length */
+};
+
+static int gen_path(void *vctx, unsigned long i, struct preq *r)
+{
+	struct gen_ctx *g = vctx;
+	unsigned k = (unsigned)(g->mod ? i % g->mod : i);
+	int pl = snprintf(r->buf, sizeof(r->buf), g->fmt, k);
+
+	if (pl < 0 || (size_t)pl + 1 + g->vlen > sizeof(r->buf)) {
+		fail("request too long");
+		return -1;
+	}
+	r->type = g->type;
+	r->len = (size_t)pl + 1;
+	r->expect_len = -1;
+	if (g->type == XS_WRITE) {
+		/* The value varies with i so every write really changes the node. */
+		memset(r->buf + r->len, 'a' + (int)(i % 26), g->vlen);
+		r->len += g->vlen;
+	} else if (g->type == XS_READ) {
+		r->expect_len = (int)g->vlen;
+	}
+	return 0;
+}
+
+static int pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+		    unsigned long start, unsigned long n)
+{
+	struct gen_ctx g = {type, fmt, mod, vlen};
+
+	return pipeline(c, start, n, 32, gen_path, &g);
+}
+
+/* ---------------------------------------------------------------- workloads */
+
+#define VALUE16 "0123456789abcdef"
+
+/* Serial WRITE of distinct nodes, serial READ of them, DIRECTORY of a 100-child node. */
+static int grp_serial(struct xst_daemon *d, int dk)
+{
+	unsigned n = scaled(10000);
+	double w[MAX_REPS], r[MAX_REPS], dr[MAX_REPS];
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = connect_to(d);
+	char path[128];
+	int rc = -1;
+
+	if (!c || !m)
+		goto out;
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/bench/s/d/c%03u", i);
+		if (do_write(c, path, "", 0, m) < 0)
+			goto out;
+	}
+	for (int rep = 0; rep < opt.reps; rep++) {
+		double t0 = now_s();
+
+		for (unsigned i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "/bench/s/r%d/n%05u", rep, i);
+			if (do_write(c, path, VALUE16, 16, m) < 0)
+				goto out;
+			if ((i & 255) == 0 && over_cap(t0, i, n, "serial write"))
+				goto out;
+		}
+		w[rep] = rate(n, now_s() - t0);
+
+		t0 = now_s();
+		for (unsigned i = 0; i < n; i++) {
+			char buf[256];
+
+			snprintf(path, sizeof(path), "/bench/s/r%d/n%05u", rep, i);
+			if (call(c, XS_READ, buf, build(buf, sizeof(buf), path, NULL, 0), m) < 0)
+				goto out;
+			if (m->hdr.len != 16 || memcmp(m->payload, VALUE16, 16) != 0) {
+				fail("READ %s: wrong value (%u bytes)", path, m->hdr.len);
+				goto out;
+			}
+			if ((i & 255) == 0 && over_cap(t0, i, n, "serial read"))
+				goto out;
+		}
+		r[rep] = rate(n, now_s() - t0);
+
+		t0 = now_s();
+		for (unsigned i = 0; i < n; i++) {
+			static const char dir[] = "/bench/s/d";
+
+			if (call(c, XS_DIRECTORY, dir, sizeof(dir), m) < 0)
+				goto out;
+			if (count_strings(m) != 100) {
+				fail("DIRECTORY %s: %u children, expected 100", dir, count_strings(m));
+				goto out;
+			}
+			if ((i & 255) == 0 && over_cap(t0, i, n, "serial directory"))
+				goto out;
+		}
+		dr[rep] = rate(n, now_s() - t0);
+		/* Remove this rep's nodes so every rep starts from the same store. */
+		snprintf(path, sizeof(path), "/bench/s/r%d", rep);
+		if (call(c, XS_RM, path, (int)strlen(path) + 1, m) < 0)
+			goto out;
+		if (opt.verbose)
+			progress("    rep %d: write %.0f/s read %.0f/s dir %.0f/s\n", rep, w[rep],
+				 r[rep], dr[rep]);
+	}
+	fig_set(F_WRITE_SERIAL, dk, median(w, opt.reps));
+	fig_set(F_READ_SERIAL, dk, median(r, opt.reps));
+	fig_set(F_DIR_SERIAL, dk, median(dr, opt.reps));
+	rc = 0;
+out:
+	xsc_close(c);
+	free(m);
+	return rc;
+}
+
+/* Fill a directory with `n` children named c00000.. (empty values), pipelined. */
+static int fill_dir(struct xsc *c, const char *dir, unsigned n)
+{
+	char fmt[160];
+
+	snprintf(fmt, sizeof(fmt), "%s/c%%05u", dir);
+	return pipe_run(c, XS_WRITE, fmt, 0, 0, 0, n);
+}
+
+/*
+ * Read a whole directory with DIRECTORY_PART the way libxenstore does: chunks
+ * from offset 0, next offset = bytes gathered so far, stop when the data ends
+ * in an empty string, restart from 0 if the generation changes. Returns the
+ * number of children, -2 if the daemon does not implement DIRECTORY_PART
+ * (g_err says how it answered), -1 on error. *nreq counts requests.
+ */
+static long dirpart_list(struct xsc *c, const char *path, struct xsc_msg *m, char **acc,
+			 size_t *cap, unsigned *nreq)
+{
+	char gen[32] = "";
+	size_t off = 0;
+	int restarts = 0;
+
+	for (;;) {
+		char buf[256];
+		int pl = snprintf(buf, sizeof(buf), "%s%c%zu", path, '\0', off);
+
+		if (pl < 0 || (size_t)pl + 1 > sizeof(buf)) {
+			fail("DIRECTORY_PART: path too long");
+			return -1;
+		}
+		if (xsc_call(c, XS_DIRECTORY_PART, 0, buf, (size_t)pl + 1, m, opt.timeout_ms) < 0) {
+			fail("DIRECTORY_PART %s: %s", path, strerror(errno));
+			return -1;
+		}
+		(*nreq)++;
+		if (m->hdr.type == XS_ERROR) {
+			fail("DIRECTORY_PART -> %s", m->payload);
+			return off == 0 ? -2 : -1;
+		}
+		if (m->hdr.type != XS_DIRECTORY_PART) {
+			fail("DIRECTORY_PART -> %s", type_str(m->hdr.type));
+			return -1;
+		}
+		size_t glen = strnlen(m->payload, m->hdr.len);
+
+		if (glen >= m->hdr.len || glen >= sizeof(gen)) {
+			fail("DIRECTORY_PART: malformed generation");
+			return -1;
+		}
+		if (off == 0) {
+			memcpy(gen, m->payload, glen + 1);
+		} else if (strcmp(gen, m->payload) != 0) {
+			if (++restarts > 10) {
+				fail("DIRECTORY_PART: generation keeps changing");
+				return -1;
+			}
+			off = 0;
+			continue;
+		}
+		size_t clen = m->hdr.len - glen - 1;
+
+		if (off + clen > *cap) {
+			size_t ncap = (off + clen) * 2;
+			char *p = realloc(*acc, ncap);
+
+			if (!p) {
+				fail("out of memory");
+				return -1;
+			}
+			*acc = p;
+			*cap = ncap;
+		}
+		memcpy(*acc + off, m->payload + glen + 1, clen);
+		off += clen;
+		if (off <= 1 || (*acc)[off - 2] == '\0')
+			break;
+		if (clen == 0) {
+			fail("DIRECTORY_PART: empty chunk before the end");
+			return -1;
+		}
+	}
+	/* Drop the terminating empty string, then count the names. */
+	long count = 0;
+
+	if (off > 1)
+		off--;
+	for (size_t i = 0; i < off; i++)
+		count += (*acc)[i] == '\0';
+	return count;
+}
+
+/* A 10,000-entry directory read fully with DIRECTORY_PART, repeatedly. */
+static int grp_dirpart(struct xst_daemon *d, int dk)
+{
+	unsigned big = scaled(10000);
+	double lr[MAX_REPS];
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = connect_to(d);
+	char *acc = NULL;
+	size_t cap = 0;
+	int rc = -1;
+
+	if (!c || !m)
+		goto out;
+	if (fill_dir(c, "/bench/big", big) < 0)
+		goto out;
+	for (int rep = 0; rep < opt.reps; rep++) {
+		/* One listing is a few ms: repeat for at least 0.5 s to time it well. */
+		double t0 = now_s(), t;
+		unsigned lists = 0, nreq = 0;
+
+		do {
+			long got = dirpart_list(c, "/bench/big", m, &acc, &cap, &nreq);
+
+			if (got == -2) {
+				fig_state(F_DIRPART, dk, ST_NA, g_err);
+				rc = 0;
+				goto out;
+			}
+			if (got < 0)
+				goto out;
+			if (got != (long)big) {
+				fail("DIRECTORY_PART listing has %ld entries, expected %u", got, big);
+				goto out;
+			}
+			lists++;
+			t = now_s() - t0;
+			if (over_cap(t0, lists, lists, "DIRECTORY_PART listing"))
+				goto out;
+		} while (t < 0.5 || lists < 5);
+		lr[rep] = rate(lists, t);
+		if (opt.verbose)
+			progress("    rep %d: %.1f listings/s, %u requests per listing\n", rep, lr[rep],
+				 nreq / lists);
+	}
+	fig_set(F_DIRPART, dk, median(lr, opt.reps));
+	rc = 0;
+out:
+	free(acc);
+	xsc_close(c);
+	free(m);
+	return rc;
+}
+
+/*
+ * Rate of pipelined creates of `n` new nodes (pattern fmt) into a directory,
+ * in rounds that each remove what they created (untimed) so the directory
+ * keeps its size: rounds repeat until 0.5 s of creating has been timed.
+ */
+static int create_rounds(struct xsc *c, const char *fmt, const char *rm_dir, unsigned n,
+			 double *out)
+{
+	double busy = 0, t0 = now_s();
+	unsigned long made = 0;
+
+	do {
+		double t = now_s();
+
+		if (pipe_run(c, XS_WRITE, fmt, 0, 16, 0, n) < 0)
+			return -1;
+		busy += now_s() - t;
+		made += n;
+		/* rm_dir: the whole directory goes in one RM; else each new node. */
+		if (rm_dir ? pipe_run(c, XS_RM, rm_dir, 1, 0, 0, 1) < 0
+			   : pipe_run(c, XS_RM, fmt, 0, 0, 0, n) < 0)
+			return -1;
+		if (over_cap(t0, made, made, "creates"))
+			return -1;
+	} while (busy < 0.5);
+	*out = rate((double)made, busy);
+	return 0;
+}
+
+/* Creates into a directory holding 10,000 children versus into an empty one. */
+static int grp_bigdir(struct xst_daemon *d, int dk)
+{
+	unsigned big = scaled(10000), n = scaled(1000);
+	double e[MAX_REPS], b[MAX_REPS];
+	struct xsc *c = connect_to(d);
+	int rc = -1;
+
+	if (!c)
+		goto out;
+	if (fill_dir(c, "/bench/big", big) < 0)
+		goto out;
+	for (int rep = 0; rep < opt.reps; rep++) {
+		/* Alternate the order so a drift over the run does not favour one side. */
+		for (int k = 0; k < 2; k++) {
+			int into_big = (k + rep) % 2;
+
+			/* The %.0u prints nothing: the RM pattern names the directory itself. */
+			if (into_big ? create_rounds(c, "/bench/big/new%05u", NULL, n, &b[rep]) < 0
+				     : create_rounds(c, "/bench/empty/new%05u", "/bench/empty%.0u", n,
+						     &e[rep]) < 0)
+				goto out;
+		}
+		if (opt.verbose)
+			progress("    rep %d: empty %.0f/s big %.0f/s\n", rep, e[rep], b[rep]);
+	}
+	fig_set(F_CREATE_EMPTY, dk, median(e, opt.reps));
+	fig_set(F_CREATE_BIG, dk, median(b, opt.reps));
+	fig_set(F_CREATE_RATIO, dk, figs[F_CREATE_BIG].v[dk] / figs[F_CREATE_EMPTY].v[dk]);
+	rc = 0;
+out:
+	xsc_close(c);
+	return rc;
+}
+
+#define PIPE_NODES 10000
+
+/* Pipelined READ and WRITE (overwrites) of 10,000 nodes, 32 in flight. */
+static int grp_pipe(struct xst_daemon *d, int dk)
+{
+	unsigned long n = scaled(100000);
+	unsigned nodes = scaled(PIPE_NODES);
+	double r[MAX_REPS], w[MAX_REPS];
+	struct xsc *c = connect_to(d);
+	int rc = -1;
+
+	if (!c)
+		goto out;
+	if (pipe_run(c, XS_WRITE, "/bench/p/n%05u", 0, 16, 0, nodes) < 0)
+		goto out;
+	for (int rep = 0; rep < opt.reps; rep++) {
+		double t0 = now_s();
+
+		if (pipe_run(c, XS_READ, "/bench/p/n%05u", nodes, 16, 0, n) < 0)
+			goto out;
+		r[rep] = rate((double)n, now_s() - t0);
+		t0 = now_s();
+		if (pipe_run(c, XS_WRITE, "/bench/p/n%05u", nodes, 16, 0, n) < 0)
+			goto out;
+		w[rep] = rate((double)n, now_s() - t0);
+		if (opt.verbose)
+			progress("    rep %d: read %.0f/s write %.0f/s\n", rep, r[rep], w[rep]);
+	}
+	fig_set(F_PIPE_READ, dk, median(r, opt.reps));
+	fig_set(F_PIPE_WRITE, dk, median(w, opt.reps));
+	rc = 0;
+out:
+	xsc_close(c);
+	return rc;
+}
+
+/* 16 connections, one thread each, serial WRITEs of new nodes then READs of them. */
+#define CONC_THREADS 16
+
+struct conc_thread {
+	pthread_t tid;
+	const char *socket;
+	pthread_barrier_t *bar;
+	int rep;
+	unsigned idx, n;
+	int failed;
+	char err[256];
+};
+
+static void *conc_main(void *arg)
+{
+	struct conc_thread *t = arg;
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = xsc_open(t->socket);
+	char path[128], buf[256];
+
+	if (!c || !m) {
+		t->failed = 1;
+		snprintf(t->err, sizeof(t->err), "connect: %s", strerror(errno));
+	}
+	/* Every thread passes every barrier, failed or not, so nobody waits forever. */
+	pthread_barrier_wait(t->bar);
+	for (unsigned i = 0; i < t->n && !t->failed; i++) {
+		int len;
+
+		snprintf(path, sizeof(path), "/bench/c/r%d/t%02u/n%05u", t->rep, t->idx, i);
+		len = build(buf, sizeof(buf), path, VALUE16, 16);
+		if (xsc_call(c, XS_WRITE, 0, buf, (size_t)len, m, opt.timeout_ms) < 0) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err), "WRITE %s: %s", path, strerror(errno));
+		} else if (m->hdr.type != XS_WRITE) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err), "WRITE %s -> %s %.32s", path,
+				 type_str(m->hdr.type), m->hdr.type == XS_ERROR ? m->payload : "");
+		}
+	}
+	pthread_barrier_wait(t->bar);
+	pthread_barrier_wait(t->bar);
+	for (unsigned i = 0; i < t->n && !t->failed; i++) {
+		int len;
+
+		snprintf(path, sizeof(path), "/bench/c/r%d/t%02u/n%05u", t->rep, t->idx, i);
+		len = build(buf, sizeof(buf), path, NULL, 0);
+		if (xsc_call(c, XS_READ, 0, buf, (size_t)len, m, opt.timeout_ms) < 0) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err), "READ %s: %s", path, strerror(errno));
+		} else if (m->hdr.type != XS_READ || m->hdr.len != 16) {
+			t->failed = 1;
+			snprintf(t->err, sizeof(t->err), "READ %s -> %s %.32s (%u bytes)", path,
+				 type_str(m->hdr.type), m->hdr.type == XS_ERROR ? m->payload : "",
+				 m->hdr.len);
+		}
+	}
+	pthread_barrier_wait(t->bar);
+	xsc_close(c);
+	free(m);
+	return NULL;
+}
+
+static int grp_conc(struct xst_daemon *d, int dk)
+{
+	/* 48,000 operations per phase: shorter phases are dominated by thread start-up. */
+	unsigned n = scaled(3000);
+	double w[MAX_REPS], r[MAX_REPS];
+	struct conc_thread th[CONC_THREADS];
+	pthread_barrier_t bar;
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = connect_to(d);
+	int rc = -1;
+
+	if (!c || !m)
+		goto out;
+	for (int rep = 0; rep < opt.reps; rep++) {
+		char path[64];
+
+		double t[4];
+		int failed = 0;
+
+		pthread_barrier_init(&bar, NULL, CONC_THREADS + 1);
+		for (unsigned i = 0; i < CONC_THREADS; i++) {
+			th[i] = (struct conc_thread){.socket = d->socket, .bar = &bar, .rep = rep,
+						     .idx = i, .n = n};
+			if (pthread_create(&th[i].tid, NULL, conc_main, &th[i]) != 0) {
+				/* Cannot happen in practice; the barrier would deadlock, so stop. */
+				fprintf(stderr, "xsbench: pthread_create failed\n");
+				kill(d->pid, SIGKILL);
+				exit(2);
+			}
+		}
+		long long ticks[4];
+
+		for (int k = 0; k < 4; k++) {
+			pthread_barrier_wait(&bar);
+			t[k] = now_s();
+			ticks[k] = xst_daemon_cpu_ticks(d);
+		}
+		for (unsigned i = 0; i < CONC_THREADS; i++) {
+			pthread_join(th[i].tid, NULL);
+			if (th[i].failed && !failed) {
+				failed = 1;
+				fail("connection %u: %s", i, th[i].err);
+			}
+		}
+		pthread_barrier_destroy(&bar);
+		if (failed)
+			goto out;
+		w[rep] = rate((double)n * CONC_THREADS, t[1] - t[0]);
+		r[rep] = rate((double)n * CONC_THREADS, t[3] - t[2]);
+		/* Remove this rep's nodes so every rep starts from the same store. */
+		snprintf(path, sizeof(path), "/bench/c/r%d", rep);
+		if (call(c, XS_RM, path, (int)strlen(path) + 1, m) < 0)
+			goto out;
+		if (opt.verbose)
+			progress("    rep %d: write %.0f/s read %.0f/s (daemon CPU %.0f%% / %.0f%%)\n",
+				 rep, w[rep], r[rep],
+				 100.0 * (double)(ticks[1] - ticks[0]) / (double)sysconf(_SC_CLK_TCK) /
+					 (t[1] - t[0]),
+				 100.0 * (double)(ticks[3] - ticks[2]) / (double)sysconf(_SC_CLK_TCK) /
+					 (t[3] - t[2]));
+	}
+	fig_set(F_CONC_WRITE, dk, median(w, opt.reps));
+	fig_set(F_CONC_READ, dk, median(r, opt.reps));
+	rc = 0;
+out:
+	xsc_close(c);
+	free(m);
+	return rc;
+}
+
+/*
+ * Daemon CPU per request: /proc ticks of the daemon around a pipelined batch.
+ * Ticks are 10 ms, so the batch runs until it has both enough requests and
+ * enough ticks for a ~1% reading, or a generous tick count alone, or a cap.
+ */
+static int cpu_per_req(struct xst_daemon *d, struct xsc *c, uint32_t type, const char *fmt,
+		       unsigned mod, unsigned vlen, double *us)
+{
+	const unsigned long batch = 20000, min_reqs = scaled(100000);
+	const long long min_ticks = (long long)(100 * opt.scale < 10 ? 10 : 100 * opt.scale);
+	const double cap = 30.0;
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long reqs = 0;
+	long long t0, dt;
+	double w0;
+
+	/* Warm up (first-touch allocations, caches) outside the measurement. */
+	if (pipe_run(c, type, fmt, mod, vlen, 0, 2000) < 0)
+		return -1;
+	t0 = xst_daemon_cpu_ticks(d);
+	w0 = now_s();
+	for (;;) {
+		if (pipe_run(c, type, fmt, mod, vlen, reqs, batch) < 0)
+			return -1;
+		reqs += batch;
+		dt = xst_daemon_cpu_ticks(d) - t0;
+		if ((reqs >= min_reqs && dt >= min_ticks) || dt >= 2 * min_ticks ||
+		    now_s() - w0 > cap)
+			break;
+	}
+	if (t0 < 0 || dt < 0) {
+		fail("cannot read /proc/%d/stat", (int)d->pid);
+		return -1;
+	}
+	*us = (double)dt * 1e6 / (double)hz / (double)reqs;
+	if (opt.verbose || dt < 20)
+		progress("    %s: %lu requests, %lld ticks, %.1f s wall%s\n", type_str(type), reqs,
+			 dt, now_s() - w0, dt < 20 ? " (few ticks: coarse figure)" : "");
+	return 0;
+}
+
+static int grp_cpu(struct xst_daemon *d, int dk)
+{
+	struct xsc *c = connect_to(d);
+	double us;
+	int rc = -1;
+
+	if (!c)
+		goto out;
+	if (pipe_run(c, XS_WRITE, "/bench/cpu/n%04u", 0, 16, 0, 1000) < 0 ||
+	    pipe_run(c, XS_WRITE, "/bench/cpu/d/c%03u", 0, 0, 0, 100) < 0)
+		goto out;
+	if (cpu_per_req(d, c, XS_READ, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+		goto out;
+	fig_set(F_CPU_READ, dk, us);
+	if (cpu_per_req(d, c, XS_WRITE, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+		goto out;
+	fig_set(F_CPU_WRITE, dk, us);
+	/* The %u of the pattern is not used: every request lists the same node. */
+	if (cpu_per_req(d, c, XS_DIRECTORY, "/bench/cpu/d%.0u", 1, 0, &us) < 0)
+		goto out;
+	fig_set(F_CPU_DIR, dk, us);
+	rc = 0;
+out:
+	xsc_close(c);
+	return rc;
+}
+
+/* Memory of *.tdb files in the run directory: allocated bytes (tmpfs pages), in KiB. */
+static long tdb_files_kb(const struct xst_daemon *d)
+{
+	DIR *dir = opendir(d->dir);
+	struct dirent *e;
+	long kb = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		size_t l = strlen(e->d_name);
+		char path[600];
+		struct stat sb;
+
+		if (l < 4 || strcmp(e->d_name + l - 4, ".tdb") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->dir, e->d_name);
+		if (stat(path, &sb) == 0)
+			kb += (long)(sb.st_blocks * 512 / 1024);
+	}
+	closedir(dir);
+	return kb;
+}
+
+/* RssAnon from /proc: private memory, without mapped file or shmem pages. */
+static long rss_anon_kb(const struct xst_daemon *d)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int gen_mem(void *vctx, unsigned long i, struct preq *r)
+{
+	int pl;
+
+	(void)vctx;
+	if (opt.mem_tree)
+		pl = snprintf(r->buf, sizeof(r->buf), "/bench/mem/d%03lu/n%02lu", i / 100, i % 100);
+	else
+		pl = snprintf(r->buf, sizeof(r->buf), "/bench/mem/n%06lu", i);
+	r->type = XS_WRITE;
+	r->expect_len = -1;
+	r->len = (size_t)pl + 1;
+	/* 64 bytes, distinct per node so no daemon can share them. */
+	snprintf(r->buf + r->len, 65, "%06lu-%057lu", i, i);
+	r->len += 64;
+	return 0;
+}
+
+/* Resident memory before and after loading 100,000 nodes of 64-byte values. */
+static int grp_mem(struct xst_daemon *d, int dk)
+{
+	unsigned long n = scaled(100000);
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = connect_to(d);
+	long rss0, rss1, anon0, anon1, file0, file1;
+	int rc = -1;
+
+	if (!c || !m)
+		goto out;
+	/* One request first so lazily set-up state is in the "before" figure. */
+	if (do_write(c, "/bench/mem-warmup", "x", 1, m) < 0)
+		goto out;
+	sleep_s(0.2);
+	rss0 = xst_daemon_rss_kb(d);
+	anon0 = rss_anon_kb(d);
+	file0 = tdb_files_kb(d);
+	/*
+	 * The C daemon rewrites the whole parent record per create, so a flat
+	 * load is quadratic there (~90 s here): allow it more than other loops.
+	 */
+	double cap = opt.loop_cap_s;
+
+	opt.loop_cap_s = 3 * cap;
+	rc = pipeline(c, 0, n, 32, gen_mem, NULL);
+	opt.loop_cap_s = cap;
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	/* A READ round trip: every write has been processed before we look. */
+	{
+		char buf[256];
+		int len = build(buf, sizeof(buf),
+				opt.mem_tree ? "/bench/mem/d000/n00" : "/bench/mem/n000000", NULL, 0);
+
+		if (call(c, XS_READ, buf, len, m) < 0)
+			goto out;
+		if (m->hdr.len != 64) {
+			fail("READ after memory load: %u bytes, expected 64", m->hdr.len);
+			goto out;
+		}
+	}
+	sleep_s(0.5);
+	rss1 = xst_daemon_rss_kb(d);
+	anon1 = rss_anon_kb(d);
+	file1 = tdb_files_kb(d);
+	if (rss0 < 0 || rss1 < 0) {
+		fail("cannot read /proc/%d/status", (int)d->pid);
+		goto out;
+	}
+	if (opt.verbose)
+		progress("    RSS %ld -> %ld KiB, anon %ld -> %ld KiB, tdb %ld -> %ld KiB\n", rss0,
+			 rss1, anon0, anon1, file0, file1);
+	fig_set(F_MEM_RSS_BEFORE, dk, (double)rss0);
+	fig_set(F_MEM_RSS_AFTER, dk, (double)rss1);
+	if (file1 > 0 || file0 > 0)
+		fig_set(F_MEM_FILE, dk, (double)file1);
+	else
+		fig_state(F_MEM_FILE, dk, ST_NA, "no *.tdb in run dir");
+	fig_set(F_MEM_DELTA, dk, (double)((rss1 + file1) - (rss0 + file0)));
+	fig_set(F_MEM_PER_NODE, dk, (double)((rss1 + file1) - (rss0 + file0)) * 1024.0 / (double)n);
+	if (anon0 >= 0 && anon1 >= 0)
+		fig_set(F_MEM_ANON_PER_NODE, dk,
+			(double)((anon1 + file1) - (anon0 + file0)) * 1024.0 / (double)n);
+	rc = 0;
+out:
+	xsc_close(c);
+	free(m);
+	return rc;
+}
+
+static int (*const grp_fn[G_COUNT])(struct xst_daemon *, int) = {
+	grp_serial, grp_dirpart, grp_bigdir, grp_pipe, grp_conc, grp_cpu, grp_mem,
+};
+
+/* ---------------------------------------------------------------- running */
+
+/* The daemon running now, so an interrupt does not leave it behind. */
+static volatile pid_t g_running_pid = -1;
+
+static void on_signal(int sig)
+{
+	pid_t p = g_running_pid;
+
+	if (p > 0)
+		kill(p, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static cpu_set_t cpus_all;          /* our affinity at start, restored after each group */
+static int cpu_daemon, cpu_client;  /* the last two CPUs we may use (equal if only one) */
+
+static void pin_init(void)
+{
+	int last = -1, prev = -1;
+
+	CPU_ZERO(&cpus_all);
+	if (sched_getaffinity(0, sizeof(cpus_all), &cpus_all) < 0) {
+		opt.pin = PIN_NONE;
+		return;
+	}
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &cpus_all)) {
+			prev = last;
+			last = i;
+		}
+	cpu_daemon = last;
+	cpu_client = prev >= 0 ? prev : last;
+}
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Remove a run directory of our daemon: plain files only (socket, pid, log, store). */
+static void remove_flat_dir(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		char f[600];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+		unlink(f);
+	}
+	closedir(dir);
+	if (rmdir(path) < 0)
+		progress("    could not remove %s: %s\n", path, strerror(errno));
+}
+
+static void run_group(enum grp g, int dk)
+{
+	struct xst_daemon d;
+	double t0 = now_s();
+	int rc, status;
+
+	if (!xst_kind_available(dk_kind[dk])) {
+		for (int f = 0; f < F_COUNT; f++)
+			if (figs[f].grp == g)
+				fig_state(f, dk, ST_MISSING,
+					  dk == D_OURS ? "daemon not built" : "not installed");
+		return;
+	}
+	progress("[%s] %s: ", grp_name[g], xst_kind_name(dk_kind[dk]));
+	int pin = opt.pin != PIN_AUTO                     ? opt.pin
+		  : g == G_SERIAL || g == G_DIRPART ? PIN_SAME
+						    : PIN_SPLIT;
+
+	/* The daemon inherits our affinity at fork; then the client may move away. */
+	if (pin != PIN_NONE)
+		pin_self(cpu_daemon);
+	rc = xst_daemon_start(&d, dk_kind[dk], NULL, NULL);
+	if (pin == PIN_SPLIT)
+		pin_self(cpu_client);
+	if (rc < 0) {
+		sched_setaffinity(0, sizeof(cpus_all), &cpus_all);
+		progress("failed to start\n");
+		for (int f = 0; f < F_COUNT; f++)
+			if (figs[f].grp == g)
+				fig_state(f, dk, ST_ERROR, "failed to start");
+		return;
+	}
+	g_running_pid = d.pid;
+	progress("pid %d\n", (int)d.pid);
+	g_err[0] = '\0';
+	rc = grp_fn[g](&d, dk);
+	if (rc < 0 && !xst_daemon_alive(&d))
+		snprintf(g_err + strlen(g_err), sizeof(g_err) - strlen(g_err), " (daemon died)");
+	/*
+	 * Our run directory outlives the stop: if the run failed or the daemon
+	 * died at shutdown, its daemon.log explains, so it is kept then.
+	 */
+	status = xst_daemon_stop(&d, dk == D_OURS || opt.keep);
+	g_running_pid = -1;
+	sched_setaffinity(0, sizeof(cpus_all), &cpus_all);
+	if (dk == D_OURS && status > 0 && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
+		progress("    our daemon ended with signal %d\n", WTERMSIG(status));
+		if (rc == 0) {
+			rc = -1;
+			fail("daemon killed by signal %d", WTERMSIG(status));
+		} else {
+			size_t l = strlen(g_err);
+
+			snprintf(g_err + l, sizeof(g_err) - l, ", signal %d", WTERMSIG(status));
+		}
+	}
+	int keep = opt.keep || (dk == D_OURS && rc < 0);
+
+	if (dk == D_OURS && !keep && d.own_dir)
+		remove_flat_dir(d.dir);
+	if (rc < 0) {
+		progress("    ERROR: %s%s%s\n", g_err, keep ? "; run dir kept: " : "",
+			 keep ? d.dir : "");
+		for (int f = 0; f < F_COUNT; f++)
+			if (figs[f].grp == g && figs[f].st[dk] == ST_UNSET)
+				fig_state(f, dk, ST_ERROR, g_err);
+	}
+	if (opt.keep && rc == 0)
+		progress("    run dir kept: %s\n", d.dir);
+	progress("    %.1f s\n", now_s() - t0);
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void fmt_val(char *buf, size_t size, const struct fig *f, int dk)
+{
+	switch (f->st[dk]) {
+	case ST_OK:
+		if (f->v[dk] >= 1000 || strcmp(f->unit, "KiB") == 0)
+			snprintf(buf, size, "%.0f", f->v[dk]);
+		else if (f->v[dk] >= 10)
+			snprintf(buf, size, "%.1f", f->v[dk]);
+		else
+			snprintf(buf, size, "%.2f", f->v[dk]);
+		break;
+	case ST_NA:
+		snprintf(buf, size, "n/a");
+		break;
+	case ST_MISSING:
+		snprintf(buf, size, "missing");
+		break;
+	case ST_ERROR:
+		snprintf(buf, size, "error");
+		break;
+	case ST_UNSET:
+		snprintf(buf, size, "-");
+		break;
+	}
+}
+
+static int ratio(const struct fig *f, int ref, double *r)
+{
+	if (f->st[D_OURS] != ST_OK || f->st[ref] != ST_OK || f->v[ref] == 0)
+		return 0;
+	*r = f->v[D_OURS] / f->v[ref];
+	return 1;
+}
+
+static void print_table(void)
+{
+	int show_ratio_c = opt.use[D_OURS] && opt.use[D_C];
+	int show_ratio_ox = opt.use[D_OURS] && opt.use[D_OX];
+
+	printf("\n%-46s %-7s %-2s", "workload", "unit", "");
+	for (int k = 0; k < D_N; k++)
+		if (opt.use[k])
+			printf(" %10s", dk_col[k]);
+	if (show_ratio_c)
+		printf(" %8s", "ours/C");
+	if (show_ratio_ox)
+		printf(" %8s", "ours/ox");
+	printf("\n");
+	for (int i = 0; i < F_COUNT; i++) {
+		const struct fig *f = &figs[i];
+		char b[32];
+		double r = 0;
+		int any = 0;
+
+		for (int k = 0; k < D_N; k++)
+			any |= opt.use[k] && f->st[k] != ST_UNSET;
+		if (!any)
+			continue;
+		printf("%-46s %-7s %-2s", f->title, f->unit, f->lower_better ? "lo" : "hi");
+		for (int k = 0; k < D_N; k++)
+			if (opt.use[k]) {
+				fmt_val(b, sizeof(b), f, k);
+				printf(" %10s", b);
+			}
+		if (show_ratio_c) {
+			if (ratio(f, D_C, &r))
+				printf(" %8.2f", r);
+			else
+				printf(" %8s", "-");
+		}
+		if (show_ratio_ox) {
+			if (ratio(f, D_OX, &r))
+				printf(" %8.2f", r);
+			else
+				printf(" %8s", "-");
+		}
+		printf("\n");
+	}
+	printf("(hi: higher is better, lo: lower is better; ours/X = our figure divided by X's)\n");
+
+	/* Why a cell is not a number. */
+	int header = 0;
+
+	for (int i = 0; i < F_COUNT; i++)
+		for (int k = 0; k < D_N; k++) {
+			const struct fig *f = &figs[i];
+
+			if (!opt.use[k] || f->st[k] == ST_OK || f->st[k] == ST_UNSET || !f->note[k][0])
+				continue;
+			/* One note per group and daemon is enough. */
+			int dup = 0;
+
+			for (int j = 0; j < i; j++)
+				dup |= figs[j].grp == f->grp && figs[j].st[k] == f->st[k] &&
+				       strcmp(figs[j].note[k], f->note[k]) == 0;
+			if (dup)
+				continue;
+			if (!header++)
+				printf("notes:\n");
+			printf("  %s, %s: %s\n", grp_name[f->grp], dk_col[k], f->note[k]);
+		}
+}
+
+static void summary_value(char *buf, size_t size, const struct fig *f, int dk)
+{
+	if (f->st[dk] == ST_OK)
+		snprintf(buf, size, "%.6g", f->v[dk]);
+	else
+		fmt_val(buf, size, f, dk);
+}
+
+static void print_summary(void)
+{
+	printf("\n");
+	for (int i = 0; i < F_COUNT; i++) {
+		const struct fig *f = &figs[i];
+		char b[32];
+		double r = 0;
+		int any = 0;
+
+		for (int k = 0; k < D_N; k++)
+			any |= opt.use[k] && f->st[k] != ST_UNSET;
+		if (!any)
+			continue;
+		printf("XSBENCH figure=%s unit=%s better=%s", f->key, f->unit,
+		       f->lower_better ? "lower" : "higher");
+		for (int k = 0; k < D_N; k++)
+			if (opt.use[k]) {
+				summary_value(b, sizeof(b), f, k);
+				printf(" %s=%s", dk_key[k], b);
+			}
+		if (opt.use[D_OURS] && opt.use[D_C]) {
+			if (ratio(f, D_C, &r))
+				printf(" ours_over_c=%.4g", r);
+			else
+				printf(" ours_over_c=-");
+		}
+		if (opt.use[D_OURS] && opt.use[D_OX]) {
+			if (ratio(f, D_OX, &r))
+				printf(" ours_over_ox=%.4g", r);
+			else
+				printf(" ours_over_ox=-");
+		}
+		printf("\n");
+	}
+}
+
+/* PASS/MISS of one target "ours <= factor * C" (or ">= min" for the creates ratio). */
+static void target(const char *name, const char *what, enum fig_id f, double factor, int *miss)
+{
+	const struct fig *fg = &figs[f];
+	const char *res;
+	char detail[160];
+
+	if (fg->st[D_OURS] != ST_OK) {
+		res = "UNKNOWN";
+		snprintf(detail, sizeof(detail), "our figure unavailable");
+	} else if (factor < 0) {
+		/* Absolute lower bound on our own figure. */
+		double min = -factor;
+
+		res = fg->v[D_OURS] >= min ? "PASS" : "MISS";
+		snprintf(detail, sizeof(detail), "ours %.2f, need >= %.2f", fg->v[D_OURS], min);
+	} else if (fg->st[D_C] != ST_OK) {
+		res = "UNKNOWN";
+		snprintf(detail, sizeof(detail), "C xenstored figure unavailable");
+	} else {
+		double limit = fg->v[D_C] * factor;
+
+		res = fg->v[D_OURS] <= limit ? "PASS" : "MISS";
+		snprintf(detail, sizeof(detail), "ours %.2f, C %.2f, limit %.2f %s", fg->v[D_OURS],
+			 fg->v[D_C], limit, fg->unit);
+	}
+	if (strcmp(res, "PASS") != 0)
+		(*miss)++;
+	printf("  %-7s %-58s %s\n", res, what, detail);
+	printf("XSBENCH-TARGET target=%s result=%s\n", name, res);
+}
+
+static void print_targets(void)
+{
+	int miss = 0;
+
+	if (!opt.use[D_OURS])
+		return;
+	printf("\ntargets:\n");
+	if (opt.groups & (1u << G_CPU)) {
+		target("cpu_read", "daemon CPU per READ <= 1/3 of C xenstored's", F_CPU_READ, 1.0 / 3,
+		       &miss);
+		target("cpu_write", "daemon CPU per WRITE <= 1/3 of C xenstored's", F_CPU_WRITE,
+		       1.0 / 3, &miss);
+		target("cpu_dir", "daemon CPU per DIRECTORY <= 1/3 of C xenstored's", F_CPU_DIR,
+		       1.0 / 3, &miss);
+	}
+	if (opt.groups & (1u << G_MEM)) {
+		/*
+		 * The tdb pages our daemon has mapped are in its RSS and in the file
+		 * both, so RSS+tdb counts them twice; anon+tdb is the memory really
+		 * used, RSS+tdb an upper bound. Both are shown.
+		 */
+		target("mem", "memory per node (anon RSS+tdb growth) <= 0.7x C's",
+		       F_MEM_ANON_PER_NODE, 0.7, &miss);
+		target("mem_upper", "memory per node (RSS+tdb growth, upper bound) <= 0.7x C's",
+		       F_MEM_PER_NODE, 0.7, &miss);
+	}
+	if (opt.groups & (1u << G_BIGDIR))
+		/* 5% allowance: two medians of short pipelined runs differ by that much at rest. */
+		target("create_big_dir", "creates in the big dir no slower than in an empty dir",
+		       F_CREATE_RATIO, -0.95, &miss);
+	printf("%d target(s) not passed\n", miss);
+}
+
+static void set_titles(void)
+{
+	static const struct {
+		enum fig_id f;
+		const char *fmt;
+		unsigned n;
+	} t[] = {
+		{F_WRITE_SERIAL, "serial WRITE of %u new nodes", 10000},
+		{F_READ_SERIAL, "serial READ of %u nodes", 10000},
+		{F_DIR_SERIAL, "serial DIRECTORY, 100 children (x%u)", 10000},
+		{F_DIRPART, "DIRECTORY_PART full listing of %u entries", 10000},
+		{F_CREATE_EMPTY, "creates into an empty dir (%u per round)", 1000},
+		{F_CREATE_BIG, "creates into a %u-entry dir (pipelined)", 10000},
+		{F_CREATE_RATIO, "creates: big-dir rate / empty-dir rate", 0},
+		{F_PIPE_READ, "pipelined READ, 32 in flight (x%u)", 100000},
+		{F_PIPE_WRITE, "pipelined WRITE, 32 in flight (x%u)", 100000},
+		{F_CONC_WRITE, "16 connections, WRITEs (x%u)", 48000},
+		{F_CONC_READ, "16 connections, READs (x%u)", 48000},
+		{F_CPU_READ, "daemon CPU per READ", 0},
+		{F_CPU_WRITE, "daemon CPU per WRITE (overwrite)", 0},
+		{F_CPU_DIR, "daemon CPU per DIRECTORY (100 children)", 0},
+		{F_MEM_RSS_BEFORE, "RSS before loading %u nodes (64 B values)", 100000},
+		{F_MEM_RSS_AFTER, "  RSS after loading them", 0},
+		{F_MEM_FILE, "  tdb file in run dir after loading", 0},
+		{F_MEM_DELTA, "  RSS+tdb growth for the nodes", 0},
+		{F_MEM_PER_NODE, "  RSS+tdb growth per node", 0},
+		{F_MEM_ANON_PER_NODE, "  anon RSS+tdb growth per node", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		snprintf(figs[t[i].f].title, sizeof(figs[t[i].f].title), t[i].fmt, scaled(t[i].n));
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: xsbench [--quick] [--scale=F] [--reps=N] [--daemons=ours,c,ox]\n"
+		"               [--only=GROUP,...] [--tmpdir=DIR] [--timeout=SEC]\n"
+		"               [--mem-layout=flat|tree] [--pin=auto|none|same|split] [--keep] [-v]\n"
+		"Runs every workload group on a fresh daemon of each kind and prints a table,\n"
+		"one 'XSBENCH figure=...' line per figure and the PASS/MISS targets.\n"
+		"  --quick         counts x0.1 (a smoke run of a few seconds per daemon)\n"
+		"  --scale=F       multiply every count by F\n"
+		"  --reps=N        repetitions of the short workloads, median reported (default 3)\n"
+		"  --daemons=LIST  ours, c (C xenstored), ox (oxenstored); default all three\n"
+		"  --only=LIST     groups: serial dirpart bigdir pipeline concurrent cpu memory\n"
+		"  --tmpdir=DIR    run directories (default /dev/shm, a tmpfs like /var/run)\n"
+		"  --mem-layout    flat: /bench/mem/nNNNNNN (default); tree: /bench/mem/dNNN/nNN\n"
+		"  --keep          keep the run directories (store file, daemon.log) afterwards\n"
+		"  --pin=MODE      CPU placement: same (client and daemon on one CPU), split (two\n"
+		"                  CPUs), none, auto (default: same for serial, split otherwise)\n"
+		"Our daemon is $XST_DAEMON or the build's daemon/xenstored.\n");
+}
+
+static int parse_list(const char *arg, const char *const *names, int count, unsigned *mask)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*mask = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int k;
+
+		for (k = 0; k < count && strcmp(tok, names[k]) != 0; k++)
+			;
+		if (k == count) {
+			fprintf(stderr, "xsbench: unknown name '%s'\n", tok);
+			return -1;
+		}
+		*mask |= 1u << k;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(opt.tmpdir, sizeof(opt.tmpdir), "%s",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (tmp && *tmp ? tmp : "/tmp"));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		unsigned mask;
+
+		if (strcmp(a, "--quick") == 0) {
+			opt.scale = 0.1;
+		} else if (strncmp(a, "--scale=", 8) == 0) {
+			opt.scale = atof(a + 8);
+			if (opt.scale <= 0 || opt.scale > 10) {
+				fprintf(stderr, "xsbench: --scale must be in (0, 10]\n");
+				return 2;
+			}
+		} else if (strncmp(a, "--reps=", 7) == 0) {
+			opt.reps = atoi(a + 7);
+			if (opt.reps < 1 || opt.reps > MAX_REPS) {
+				fprintf(stderr, "xsbench: --reps must be 1..%d\n", MAX_REPS);
+				return 2;
+			}
+		} else if (strncmp(a, "--daemons=", 10) == 0) {
+			if (parse_list(a + 10, dk_key, D_N, &mask) < 0)
+				return 2;
+			for (int k = 0; k < D_N; k++)
+				opt.use[k] = !!(mask & (1u << k));
+		} else if (strncmp(a, "--only=", 7) == 0) {
+			if (parse_list(a + 7, grp_name, G_COUNT, &opt.groups) < 0)
+				return 2;
+		} else if (strncmp(a, "--tmpdir=", 9) == 0) {
+			snprintf(opt.tmpdir, sizeof(opt.tmpdir), "%s", a + 9);
+		} else if (strncmp(a, "--timeout=", 10) == 0) {
+			opt.timeout_ms = atoi(a + 10) * 1000;
+			if (opt.timeout_ms <= 0) {
+				fprintf(stderr, "xsbench: bad --timeout\n");
+				return 2;
+			}
+		} else if (strncmp(a, "--mem-layout=", 13) == 0) {
+			if (strcmp(a + 13, "tree") != 0 && strcmp(a + 13, "flat") != 0) {
+				fprintf(stderr, "xsbench: --mem-layout is flat or tree\n");
+				return 2;
+			}
+			opt.mem_tree = strcmp(a + 13, "tree") == 0;
+		} else if (strncmp(a, "--pin=", 6) == 0) {
+			unsigned k;
+
+			for (k = 0; k < 4 && strcmp(a + 6, pin_name[k]) != 0; k++)
+				;
+			if (k == 4) {
+				fprintf(stderr, "xsbench: --pin is auto, none, same or split\n");
+				return 2;
+			}
+			opt.pin = (int)k;
+		} else if (strcmp(a, "--keep") == 0) {
+			opt.keep = 1;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			opt.verbose = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* xst_daemon makes its run directories under $TMPDIR. */
+	setenv("TMPDIR", opt.tmpdir, 1);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	set_titles();
+	pin_init();
+
+	double t0 = now_s();
+
+	progress("xsbench: scale %g, %d reps, run dirs in %s, pin %s (daemon CPU %d, client CPU %d),"
+		 " daemons:", opt.scale, opt.reps, opt.tmpdir, pin_name[opt.pin], cpu_daemon,
+		 cpu_client);
+	for (int k = 0; k < D_N; k++)
+		if (opt.use[k])
+			progress(" %s%s", xst_kind_name(dk_kind[k]),
+				 xst_kind_available(dk_kind[k]) ? "" : " (missing)");
+	progress("\n");
+	for (int g = 0; g < G_COUNT; g++) {
+		if (!(opt.groups & (1u << g)))
+			continue;
+		for (int k = 0; k < D_N; k++)
+			if (opt.use[k])
+				run_group(g, k);
+	}
+	progress("xsbench: %.0f s in all\n", now_s() - t0);
+	print_table();
+	print_summary();
+	print_targets();
+	/* A daemon failing under load fails the run; missed targets and missing daemons do not. */
+	int errors = 0;
+
+	for (int f = 0; f < F_COUNT; f++)
+		for (int k = 0; k < D_N; k++)
+			errors += opt.use[k] && figs[f].st[k] == ST_ERROR;
+	if (errors)
+		printf("xsbench: %d figure(s) in error, see the notes above\n", errors);
+	return errors ? 1 : 0;
+}
