@@ -29,7 +29,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
-CLIENT_LIB_SRCS := client/xsc.c
+CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 TESTLIB_SRCS := tests/lib/xst_daemon.c
 
@@ -39,8 +39,9 @@ LIBPROTO := $(O)/proto/libxsproto.a
 LIBCLIENT := $(O)/client/libxsc.a
 LIBTEST := $(O)/tests/lib/libxst.a
 DAEMON := $(O)/daemon/xenstored
+SIMGUEST := $(O)/client/xs-simguest
 
-all: $(DAEMON)
+all: $(DAEMON) $(SIMGUEST)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +64,9 @@ $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))
 
 $(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
+$(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 # Fragments add their own programs and test steps to CHECK_STEPS and BENCH_STEPS.
 CHECK_STEPS :=
@@ -89,13 +93,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/xenstored \
 		$(DESTDIR)$(PREFIX)/etc/xen
 	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/xenstored
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(SIMGUEST) $(DESTDIR)$(PREFIX)/bin/xs-simguest
 	install -m 0644 conf/xenstored.conf $(DESTDIR)$(PREFIX)/etc/xen/xenstored.conf
 	install -m 0644 README.md docs/ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/xenstored/
 
 clean:
 	rm -rf build-asan run
 	find . -name '*.o' -o -name '*.d' -o -name '*.a' | grep -v '^./.git' | xargs rm -f
-	rm -f $(DAEMON) $(CLEAN_FILES)
+	rm -f $(DAEMON) $(SIMGUEST) $(CLEAN_FILES)
 
 .PHONY: all check check-asan bench run install clean $(CHECK_STEPS) $(BENCH_STEPS)
 

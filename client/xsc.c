@@ -14,6 +14,8 @@
 #define XSC_EVENT_QUEUE 256
 
 struct xsc {
+	const struct xsc_transport *tr;
+	void *tr_state;
 	int fd;
 	struct xs_framer framer;
 	unsigned char inbuf[8192];
@@ -21,6 +23,11 @@ struct xsc {
 	struct xsc_msg *events[XSC_EVENT_QUEUE];
 	unsigned ev_head, ev_count;
 };
+
+static int socket_send(struct xsc *c, const void *buf, size_t len);
+static ssize_t socket_recv(struct xsc *c, void *buf, size_t len, int timeout_ms);
+
+static const struct xsc_transport socket_transport = {socket_send, socket_recv, NULL};
 
 struct xsc *xsc_open(const char *socket_path)
 {
@@ -46,14 +53,36 @@ struct xsc *xsc_open(const char *socket_path)
 		return NULL;
 	}
 	xs_framer_init(&c->framer);
+	c->tr = &socket_transport;
 	return c;
+}
+
+struct xsc *xsc_open_transport(const struct xsc_transport *tr, void *state)
+{
+	struct xsc *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = -1;
+	c->tr = tr;
+	c->tr_state = state;
+	xs_framer_init(&c->framer);
+	return c;
+}
+
+void *xsc_transport_state(const struct xsc *c)
+{
+	return c->tr_state;
 }
 
 void xsc_close(struct xsc *c)
 {
 	if (!c)
 		return;
-	close(c->fd);
+	if (c->tr->close)
+		c->tr->close(c->tr_state);
+	if (c->fd >= 0)
+		close(c->fd);
 	for (unsigned i = 0; i < c->ev_count; i++)
 		free(c->events[(c->ev_head + i) % XSC_EVENT_QUEUE]);
 	free(c);
@@ -65,6 +94,11 @@ int xsc_fd(const struct xsc *c)
 }
 
 int xsc_send_raw(struct xsc *c, const void *buf, size_t len)
+{
+	return c->tr->send(c, buf, len);
+}
+
+static int socket_send(struct xsc *c, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -98,7 +132,29 @@ int xsc_send(struct xsc *c, uint32_t type, uint32_t req_id, uint32_t tx_id, cons
 	return xsc_send_raw(c, buf, XS_HEADER_SIZE + len);
 }
 
-static long long now_ms(void)
+static ssize_t socket_recv(struct xsc *c, void *buf, size_t len, int timeout_ms)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int r = poll(&pfd, 1, timeout_ms);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ssize_t n = recv(c->fd, buf, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+long long xsc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -108,7 +164,7 @@ static long long now_ms(void)
 
 int xsc_recv(struct xsc *c, struct xsc_msg *out, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : xsc_now_ms() + timeout_ms;
 
 	for (;;) {
 		while (c->in_off < c->in_len) {
@@ -128,11 +184,10 @@ int xsc_recv(struct xsc *c, struct xsc_msg *out, int timeout_ms)
 				return 0;
 			}
 		}
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		int wait = -1;
 
 		if (deadline >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - xsc_now_ms();
 
 			if (left <= 0) {
 				errno = ETIMEDOUT;
@@ -140,22 +195,12 @@ int xsc_recv(struct xsc *c, struct xsc_msg *out, int timeout_ms)
 			}
 			wait = (int)left;
 		}
-		int r = poll(&pfd, 1, wait);
+		ssize_t n = c->tr->recv(c, c->inbuf, sizeof(c->inbuf), wait);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
+		if (n < 0)
 			return -1;
-		if (r == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ssize_t n = recv(c->fd, c->inbuf, sizeof(c->inbuf), 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			errno = n == 0 ? ECONNRESET : errno;
+		if (n == 0) {
+			errno = ECONNRESET;
 			return -1;
 		}
 		c->in_off = 0;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../proto/wire.h"
 
@@ -14,6 +15,23 @@ struct xsc_msg {
 	struct xs_header hdr;
 	char payload[XS_PAYLOAD_MAX + 1];
 };
+
+/*
+ * How bytes move: a unix socket (xsc_open) or a guest's shared ring
+ * (xsc_ring.h). send writes all or fails; recv returns >0 bytes, 0 at end
+ * of stream, or -1 with errno (ETIMEDOUT when timeout_ms passes).
+ */
+struct xsc_transport {
+	int (*send)(struct xsc *c, const void *buf, size_t len);
+	ssize_t (*recv)(struct xsc *c, void *buf, size_t len, int timeout_ms);
+	void (*close)(void *state);
+};
+
+/* A client over another transport; state is handed to it (and freed by its close). */
+struct xsc *xsc_open_transport(const struct xsc_transport *tr, void *state);
+void *xsc_transport_state(const struct xsc *c);
+/* Monotonic milliseconds (for deadlines). */
+long long xsc_now_ms(void);
 
 /* Connect to a daemon's socket. NULL with errno on failure. */
 struct xsc *xsc_open(const char *socket_path);
