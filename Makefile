@@ -73,6 +73,7 @@ CHECK_STEPS :=
 BENCH_STEPS :=
 include tests/rules.mk
 -include tests/script/rules.mk
+-include tests/ring/rules.mk
 -include bench/rules.mk
 
 check: all $(CHECK_STEPS)
