@@ -177,7 +177,6 @@ static void conn_destroy(struct conn *c)
 	watch_drop_all(c);
 	txn_drop_all(c);
 	free(c->cursor.path);
-	free(c->cursor.next_name);
 	free(c->stash);
 	drop_output(c);
 	if (c->ev_read)

@@ -15,13 +15,12 @@ struct event_base;
 struct txn;
 struct outmsg;
 
-/* Where a DIRECTORY_PART reader left off, so that the next chunk does not rescan the list. */
+/* Where a DIRECTORY_PART reader left off, so that the next part does not rescan the list. */
 struct dir_cursor {
-	char *path;        /* malloc'd; NULL when unset */
-	uint64_t gen;      /* the directory's generation when the cursor was made */
-	uint32_t tx_id;
-	size_t offset;     /* byte offset into the child list ... */
-	char *next_name;   /* ... where this child starts (malloc'd) */
+	char *path;      /* malloc'd; NULL when unset */
+	uint64_t gen;    /* the directory's generation when the cursor was made */
+	uint32_t chunk;  /* the store chunk where the last part stopped ... */
+	size_t offset;   /* ... and that chunk's byte offset in the child list */
 };
 
 enum conn_kind {

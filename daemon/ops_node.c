@@ -86,6 +86,15 @@ static bool append_child(void *ctx, const char *name)
 	return !r->reply_overflow;
 }
 
+static bool append_chunk(void *ctx, uint32_t chunk, const char *names, size_t len)
+{
+	struct req *r = ctx;
+
+	(void)chunk;
+	reply_bytes(r, names, len);
+	return !r->reply_overflow;
+}
+
 enum xs_err op_directory(struct req *r)
 {
 	struct store_node n;
@@ -93,31 +102,32 @@ enum xs_err op_directory(struct req *r)
 
 	if (err != XSE_OK)
 		return err;
-	/* Outside a transaction the stored size answers E2BIG without walking the list. */
-	if (!r->txn && n.children_bytes > XS_PAYLOAD_MAX)
+	if (r->txn)
+		return acc_children(r, r->path, append_child, r) < 0 ? acc_error(r) : XSE_OK;
+	/* Outside a transaction the stored size answers E2BIG without reading the list. */
+	if (n.children_bytes > XS_PAYLOAD_MAX)
 		return XSE_E2BIG;
-	if (acc_children(r, r->path, append_child, r) < 0)
-		return acc_error(r);
-	return XSE_OK;
+	return store_chunks(r->path, 0, append_chunk, r) < 0 ? XSE_EIO : XSE_OK;
 }
 
 /*
- * DIRECTORY_PART: byte offsets into the concatenated child list. Entries are
- * walked from the start, or from where this connection's previous chunk of
- * the same unchanged directory ended, so that reading a large directory in
- * chunks costs the size of the directory, not its square.
+ * DIRECTORY_PART: byte offsets into the concatenated child list. Outside a
+ * transaction the list is read chunk by chunk, starting where this
+ * connection's previous chunk of the same unchanged directory ended, so
+ * that reading a large directory in parts costs its size, not its square.
  */
 struct dirpart {
 	struct req *r;
-	size_t pos;        /* byte offset of the entry being visited */
-	size_t off;        /* requested offset */
-	size_t max;        /* bytes of entries that fit */
-	size_t len;        /* bytes of entries taken */
-	bool ended_early;  /* stopped before the end of the list */
-	char *resume_name; /* first entry not taken (arena) */
-	size_t resume_pos;
+	size_t pos;           /* byte offset of the entry (or chunk) being visited */
+	size_t off;           /* requested offset */
+	size_t max;           /* bytes of entries that fit */
+	size_t len;           /* bytes of entries taken */
+	bool ended_early;     /* stopped before the end of the list */
+	uint32_t stop_chunk;  /* the chunk where it stopped ... */
+	size_t stop_chunk_pos; /* ... and that chunk's offset in the list */
 };
 
+/* One entry; false once the reply is full. */
 static bool dirpart_visit(void *ctx, const char *name)
 {
 	struct dirpart *d = ctx;
@@ -133,8 +143,6 @@ static bool dirpart_visit(void *ctx, const char *name)
 
 	if (d->len + plen > d->max) {
 		d->ended_early = true;
-		d->resume_name = arena_strdup(d->r->arena, name);
-		d->resume_pos = d->pos;
 		return false;
 	}
 	reply_bytes(d->r, piece, plen);
@@ -143,11 +151,29 @@ static bool dirpart_visit(void *ctx, const char *name)
 	return true;
 }
 
+static bool dirpart_chunk(void *ctx, uint32_t chunk, const char *names, size_t len)
+{
+	struct dirpart *d = ctx;
+	size_t start = d->pos;
+
+	if (d->pos + len <= d->off) {
+		d->pos += len; /* wholly before the offset */
+		return true;
+	}
+	for (size_t o = 0; o < len; o += strlen(names + o) + 1) {
+		if (!dirpart_visit(d, names + o)) {
+			d->stop_chunk = chunk;
+			d->stop_chunk_pos = start;
+			return false;
+		}
+	}
+	return true;
+}
+
 static void cursor_forget(struct dir_cursor *cur)
 {
 	free(cur->path);
-	free(cur->next_name);
-	cur->path = cur->next_name = NULL;
+	cur->path = NULL;
 }
 
 enum xs_err op_directory_part(struct req *r)
@@ -157,6 +183,7 @@ enum xs_err op_directory_part(struct req *r)
 	char gen[24];
 	long off = atol(r->argv[1]);
 	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+	int rc;
 
 	if (err != XSE_OK)
 		return err;
@@ -164,19 +191,20 @@ enum xs_err op_directory_part(struct req *r)
 	reply_string(r, gen);
 
 	struct dirpart d = {r, 0, off < 0 ? (size_t)-1 : (size_t)off,
-			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, NULL, 0};
-	bool resumable = !r->txn && cur->path && cur->gen == n.gen && cur->offset == d.off &&
-			 strcmp(cur->path, r->path) == 0;
-	int rc = 0;
+			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, 0, 0};
 
-	if (resumable) {
-		d.pos = cur->offset;
-		rc = store_children_from(r->path, cur->next_name, dirpart_visit, &d);
-	}
-	/* No usable cursor (or its child went away, which would also change the generation). */
-	if (rc == 0) {
-		d.pos = 0;
+	if (r->txn) {
 		rc = acc_children(r, r->path, dirpart_visit, &d);
+	} else {
+		uint32_t from = 0;
+
+		/* The generation changes with any child: a matching cursor's chunk is still there. */
+		if (cur->path && cur->gen == n.gen && cur->offset <= d.off &&
+		    strcmp(cur->path, r->path) == 0) {
+			from = cur->chunk;
+			d.pos = cur->offset;
+		}
+		rc = store_chunks(r->path, from, dirpart_chunk, &d);
 	}
 	if (rc < 0)
 		return acc_error(r);
@@ -185,11 +213,9 @@ enum xs_err op_directory_part(struct req *r)
 	cursor_forget(cur);
 	if (d.ended_early && !r->txn) {
 		cur->path = strdup(r->path);
-		cur->next_name = strdup(d.resume_name);
 		cur->gen = n.gen;
-		cur->offset = d.resume_pos;
-		if (!cur->path || !cur->next_name)
-			cursor_forget(cur);
+		cur->chunk = d.stop_chunk;
+		cur->offset = d.stop_chunk_pos;
 	}
 	return XSE_OK;
 }

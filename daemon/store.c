@@ -12,24 +12,29 @@
 #include "log.h"
 
 /*
- * Record layout (value of the tdb record keyed by the path, no NUL):
- *   u8 flags, varint gen, varint nperms, nperms x (u8 access|ignored<<7,
- *   varint id), then by flag: the value (varint len, bytes); the children
- *   (varint count, varint byte size, first and last names as varint len +
- *   bytes); the previous and next siblings, each as (varint length of the
- *   prefix shared with this node's own name, varint suffix length, suffix).
- * Sibling names in one directory usually share most of their bytes, so the
- * links cost a few bytes each. (tdb itself allocates a quarter more than a
- * record needs, so most later growth, such as linking a next sibling, is
- * done in place.)
+ * Two kinds of records.
+ *
+ * A node, keyed by its path (no NUL): u8 flags, varint gen, varint nperms,
+ * nperms x (u8 access|ignored<<7, varint id), then by flag: the value
+ * (varint len, bytes); the children (varint count, varint byte size of the
+ * child list, varint first and last chunk ids, varint next chunk id); the
+ * id of the parent's chunk that holds this node's name.
+ *
+ * A chunk of a directory's child names, keyed by "<parent path>\0<varint
+ * id>": varint previous and next chunk ids (0: none), then names, each
+ * NUL-terminated, in insertion order. Chunks form a list in the parent; a
+ * new name goes into the last chunk, or a new one when that is full, so
+ * creating or deleting a node rewrites one chunk, its parent and itself,
+ * whatever the size of the directory; listing reads the names in chunk-sized
+ * pieces rather than one record per child.
  */
 #define REC_CHILDREN 0x01u
-#define REC_PREV 0x02u
-#define REC_NEXT 0x04u
+#define REC_CHUNK 0x02u
 #define REC_VALUE 0x08u
-#define REC_FLAGS_KNOWN 0x0fu
+#define REC_FLAGS_KNOWN 0x0bu
+#define CHUNK_BYTES 1024u /* names per chunk, in bytes (one longer name may exceed it alone) */
 #define STORE_META_KEY "\0xenstored-meta"
-#define STORE_META_MAGIC 0x58534432u /* "XSD2" */
+#define STORE_META_MAGIC 0x58534433u /* "XSD3" */
 
 struct store_meta {
 	uint32_t magic;
@@ -79,38 +84,11 @@ static void enc_bytes(const void *p, size_t n)
 	enc_len += n;
 }
 
-static void enc_name(const char *s)
+static bool encode(const struct store_node *n)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	enc_varint(n);
-	enc_bytes(s, n);
-}
-
-/* A sibling name as the length of the prefix it shares with `own`, then the rest. */
-static void enc_link(const char *own, const char *sib)
-{
-	size_t shared = 0, n = strlen(sib);
-
-	while (own[shared] && own[shared] == sib[shared])
-		shared++;
-	enc_varint(shared);
-	enc_varint(n - shared);
-	enc_bytes(sib + shared, n - shared);
-}
-
-static size_t name_size(const char *s)
-{
-	return 10 + (s ? strlen(s) : 0);
-}
-
-static bool encode(const char *path, const struct store_node *n)
-{
-	const char *own = xs_path_basename(path);
-	size_t need = 1 + 10 + 5 + (size_t)n->nperms * 6 + 5 + n->vlen + 10 + 10 + name_size(n->first) +
-		      name_size(n->last) + name_size(n->prev) + name_size(n->next);
-	unsigned flags = (n->first ? REC_CHILDREN : 0) | (n->prev ? REC_PREV : 0) |
-			 (n->next ? REC_NEXT : 0) | (n->vlen ? REC_VALUE : 0);
+	size_t need = 1 + 10 + 5 + (size_t)n->nperms * 6 + 5 + n->vlen + 5 * 10 + 5;
+	unsigned flags = (n->first_chunk ? REC_CHILDREN : 0) | (n->chunk ? REC_CHUNK : 0) |
+			 (n->vlen ? REC_VALUE : 0);
 
 	enc_len = 0;
 	if (!enc_reserve(need))
@@ -129,13 +107,21 @@ static bool encode(const char *path, const struct store_node *n)
 	if (flags & REC_CHILDREN) {
 		enc_varint(n->nchildren);
 		enc_varint(n->children_bytes);
-		enc_name(n->first);
-		enc_name(n->last);
+		enc_varint(n->first_chunk);
+		enc_varint(n->last_chunk);
+		enc_varint(n->next_chunk_id);
+	} else if (n->next_chunk_id) {
+		/* Keep the id counter of an emptied directory: ids are never reused. */
+		flags |= REC_CHILDREN;
+		enc_buf[0] = (unsigned char)flags;
+		enc_varint(0);
+		enc_varint(0);
+		enc_varint(0);
+		enc_varint(0);
+		enc_varint(n->next_chunk_id);
 	}
-	if (flags & REC_PREV)
-		enc_link(own, n->prev);
-	if (flags & REC_NEXT)
-		enc_link(own, n->next);
+	if (flags & REC_CHUNK)
+		enc_varint(n->chunk);
 	return true;
 }
 
@@ -175,43 +161,6 @@ static const unsigned char *dec_take(struct dec *d, uint64_t n)
 	return p;
 }
 
-static const char *dec_name(struct dec *d, struct arena *a)
-{
-	uint64_t n = dec_varint(d);
-	const unsigned char *p = dec_take(d, n);
-
-	if (!p || n == 0) {
-		d->bad = true;
-		return NULL;
-	}
-	const char *s = arena_strndup(a, (const char *)p, (size_t)n);
-
-	if (!s)
-		d->bad = true;
-	return s;
-}
-
-static const char *dec_link(struct dec *d, struct arena *a, const char *own, size_t own_len)
-{
-	uint64_t shared = dec_varint(d), n = dec_varint(d);
-	const unsigned char *p = dec_take(d, n);
-	char *s;
-
-	if (!p || shared > own_len || shared + n == 0) {
-		d->bad = true;
-		return NULL;
-	}
-	s = arena_alloc(a, (size_t)(shared + n) + 1);
-	if (!s) {
-		d->bad = true;
-		return NULL;
-	}
-	memcpy(s, own, (size_t)shared);
-	memcpy(s + shared, p, (size_t)n);
-	s[shared + n] = '\0';
-	return s;
-}
-
 struct parse_ctx {
 	struct arena *a;
 	struct store_node *out;
@@ -224,18 +173,9 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 	struct parse_ctx *c = private_data;
 	struct store_node *n = c->out;
 	struct dec d = {data.dptr, data.dptr + data.dsize, false};
-	const char *own = (const char *)key.dptr;
-	size_t own_len = key.dsize;
 	unsigned flags;
 
-	/* Our own name is the key's last component: sibling links are relative to it. */
-	for (size_t i = key.dsize; i > 0; i--) {
-		if (key.dptr[i - 1] == '/') {
-			own = (const char *)key.dptr + i;
-			own_len = key.dsize - i;
-			break;
-		}
-	}
+	(void)key;
 	memset(n, 0, sizeof(*n));
 	if (data.dsize < 1 || (*d.p & ~REC_FLAGS_KNOWN)) {
 		c->bad = true;
@@ -275,13 +215,12 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 	if (flags & REC_CHILDREN) {
 		n->nchildren = (unsigned)dec_varint(&d);
 		n->children_bytes = (size_t)dec_varint(&d);
-		n->first = dec_name(&d, c->a);
-		n->last = dec_name(&d, c->a);
+		n->first_chunk = (uint32_t)dec_varint(&d);
+		n->last_chunk = (uint32_t)dec_varint(&d);
+		n->next_chunk_id = (uint32_t)dec_varint(&d);
 	}
-	if (flags & REC_PREV)
-		n->prev = dec_link(&d, c->a, own, own_len);
-	if (flags & REC_NEXT)
-		n->next = dec_link(&d, c->a, own, own_len);
+	if (flags & REC_CHUNK)
+		n->chunk = (uint32_t)dec_varint(&d);
 	c->bad = d.bad;
 	return 0;
 }
@@ -308,7 +247,7 @@ int store_read(struct arena *a, const char *path, bool with_value, struct store_
 
 static enum xs_err put(const char *path, const struct store_node *n)
 {
-	if (!encode(path, n))
+	if (!encode(n))
 		return XSE_ENOMEM;
 	TDB_DATA d = {enc_buf, enc_len};
 
@@ -339,42 +278,202 @@ static void parent_of(char *buf, const char *path)
 	buf[pl] = '\0';
 }
 
+/* A chunk of child names as read: its neighbours and its names (in an arena). */
+struct chunk {
+	uint32_t prev, next;
+	char *names;
+	size_t len;
+};
+
+/* Key "<parent>\0<varint id>" in buf (XS_PATH_BUF + 8 bytes). */
+static TDB_DATA chunk_key(unsigned char *buf, const char *parent, uint32_t id)
+{
+	size_t pl = strlen(parent);
+	TDB_DATA k;
+
+	memcpy(buf, parent, pl);
+	buf[pl++] = '\0';
+	do {
+		buf[pl++] = (unsigned char)(id | (id >= 0x80 ? 0x80 : 0));
+		id >>= 7;
+	} while (id);
+	k.dptr = buf;
+	k.dsize = pl;
+	return k;
+}
+
+struct chunk_parse {
+	struct arena *a;
+	struct chunk *out;
+	bool bad;
+};
+
+static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
+{
+	struct chunk_parse *c = private_data;
+	struct dec d = {data.dptr, data.dptr + data.dsize, false};
+
+	(void)key;
+	c->out->prev = (uint32_t)dec_varint(&d);
+	c->out->next = (uint32_t)dec_varint(&d);
+	c->out->len = (size_t)(d.end - d.p);
+	c->out->names = d.bad ? NULL : arena_memdup(c->a, d.p, c->out->len);
+	c->bad = d.bad || !c->out->names || (c->out->len && d.end[-1] != '\0');
+	return 0;
+}
+
+static int read_chunk(struct arena *a, const char *parent, uint32_t id, struct chunk *out)
+{
+	unsigned char kb[XS_PATH_BUF + 8];
+	struct chunk_parse c = {a, out, false};
+
+	if (tdb_parse_record(store_tdb, chunk_key(kb, parent, id), parse_chunk, &c) != 0 || c.bad) {
+		log_error("store: chunk %u of %s missing or damaged", id, parent);
+		return -1;
+	}
+	return 0;
+}
+
+static enum xs_err put_chunk(const char *parent, uint32_t id, const struct chunk *ch)
+{
+	unsigned char kb[XS_PATH_BUF + 8];
+
+	enc_len = 0;
+	if (!enc_reserve(10 + ch->len))
+		return XSE_ENOMEM;
+	enc_varint(ch->prev);
+	enc_varint(ch->next);
+	enc_bytes(ch->names, ch->len);
+	TDB_DATA d = {enc_buf, enc_len};
+
+	if (tdb_store(store_tdb, chunk_key(kb, parent, id), d, TDB_REPLACE) != 0) {
+		log_error("store: writing a chunk of %s: %s", parent, tdb_errorstr(store_tdb));
+		return XSE_EIO;
+	}
+	return XSE_OK;
+}
+
+static enum xs_err delete_chunk(const char *parent, uint32_t id)
+{
+	unsigned char kb[XS_PATH_BUF + 8];
+
+	return tdb_delete(store_tdb, chunk_key(kb, parent, id)) == 0 ? XSE_OK : XSE_EIO;
+}
+
+/* Change the previous/next link of chunk id (0: nothing to do). */
+static enum xs_err relink_chunk(struct arena *a, const char *parent, uint32_t id, bool set_prev,
+				uint32_t to)
+{
+	struct chunk ch;
+
+	if (!id)
+		return XSE_OK;
+	if (read_chunk(a, parent, id, &ch) < 0)
+		return XSE_EIO;
+	if (set_prev)
+		ch.prev = to;
+	else
+		ch.next = to;
+	return put_chunk(parent, id, &ch);
+}
+
+/* Append a name to the parent's list; *chunk_id gets the chunk that holds it. */
+static enum xs_err chunk_append(struct arena *a, const char *ppath, struct store_node *parent,
+				const char *name, uint32_t *chunk_id)
+{
+	size_t nlen = strlen(name) + 1;
+	struct chunk ch;
+	enum xs_err err;
+
+	if (parent->last_chunk) {
+		if (read_chunk(a, ppath, parent->last_chunk, &ch) < 0)
+			return XSE_EIO;
+		if (ch.len + nlen <= CHUNK_BYTES) {
+			char *names = arena_alloc(a, ch.len + nlen);
+
+			if (!names)
+				return XSE_ENOMEM;
+			memcpy(names, ch.names, ch.len);
+			memcpy(names + ch.len, name, nlen);
+			ch.names = names;
+			ch.len += nlen;
+			*chunk_id = parent->last_chunk;
+			return put_chunk(ppath, parent->last_chunk, &ch);
+		}
+	}
+	/* A new chunk at the end of the list. */
+	uint32_t id = parent->next_chunk_id ? parent->next_chunk_id : 1;
+	struct chunk fresh = {parent->last_chunk, 0, (char *)name, nlen};
+
+	parent->next_chunk_id = id + 1;
+	if ((err = put_chunk(ppath, id, &fresh)) != XSE_OK)
+		return err;
+	if (parent->last_chunk) {
+		ch.next = id;
+		if ((err = put_chunk(ppath, parent->last_chunk, &ch)) != XSE_OK)
+			return err;
+	} else {
+		parent->first_chunk = id;
+	}
+	parent->last_chunk = id;
+	*chunk_id = id;
+	return XSE_OK;
+}
+
+/* Take a name out of its chunk, dropping the chunk when it empties. */
+static enum xs_err chunk_remove(struct arena *a, const char *ppath, struct store_node *parent,
+				uint32_t id, const char *name)
+{
+	size_t nlen = strlen(name) + 1;
+	struct chunk ch;
+	enum xs_err err;
+
+	if (read_chunk(a, ppath, id, &ch) < 0)
+		return XSE_EIO;
+	for (size_t off = 0; off < ch.len; off += strlen(ch.names + off) + 1) {
+		if (strcmp(ch.names + off, name) != 0)
+			continue;
+		memmove(ch.names + off, ch.names + off + nlen, ch.len - off - nlen);
+		ch.len -= nlen;
+		if (ch.len)
+			return put_chunk(ppath, id, &ch);
+		if ((err = relink_chunk(a, ppath, ch.prev, false, ch.next)) != XSE_OK ||
+		    (err = relink_chunk(a, ppath, ch.next, true, ch.prev)) != XSE_OK)
+			return err;
+		if (parent->first_chunk == id)
+			parent->first_chunk = ch.next;
+		if (parent->last_chunk == id)
+			parent->last_chunk = ch.prev;
+		return delete_chunk(ppath, id);
+	}
+	log_error("store: %s not in chunk %u of %s", name, id, ppath);
+	return XSE_EIO;
+}
+
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen)
 {
-	char ppath[XS_PATH_BUF], spath[XS_PATH_BUF];
-	struct store_node parent, node = {0}, sib;
-	const char *name = xs_path_basename(path);
+	char ppath[XS_PATH_BUF];
+	struct store_node parent, node = {0};
 	enum xs_err err;
 
 	parent_of(ppath, path);
 	if (store_read(a, ppath, true, &parent) != 1)
 		return XSE_EIO;
-	node.gen = ++store_gen;
 	node.perms = (struct xs_perm *)perms;
 	node.nperms = nperms;
 	node.value = value;
 	node.vlen = vlen;
-	node.prev = parent.last;
-	if (parent.last) {
-		child_path(spath, ppath, parent.last);
-		if (store_read(a, spath, true, &sib) != 1)
-			return XSE_EIO;
-		sib.next = name;
-		err = put(spath, &sib);
-		if (err != XSE_OK)
-			return err;
-	} else {
-		parent.first = name;
-	}
-	parent.last = name;
+	err = chunk_append(a, ppath, &parent, xs_path_basename(path), &node.chunk);
+	if (err != XSE_OK)
+		return err;
+	node.gen = ++store_gen;
 	parent.nchildren++;
-	parent.children_bytes += strlen(name) + 1;
+	parent.children_bytes += strlen(xs_path_basename(path)) + 1;
 	parent.gen = ++store_gen;
-	err = put(path, &node);
-	if (err == XSE_OK)
-		err = put(ppath, &parent);
-	return err;
+	if ((err = put(path, &node)) != XSE_OK)
+		return err;
+	return put(ppath, &parent);
 }
 
 enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm *perms,
@@ -399,37 +498,30 @@ enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm
 /* Take a node out of its parent's child list (the node record itself stays). */
 static enum xs_err unlink_child(struct arena *a, const char *path, const struct store_node *n)
 {
-	char ppath[XS_PATH_BUF], spath[XS_PATH_BUF];
-	struct store_node parent, sib;
+	char ppath[XS_PATH_BUF];
+	struct store_node parent;
 	enum xs_err err;
 
 	parent_of(ppath, path);
 	if (store_read(a, ppath, true, &parent) != 1)
 		return XSE_EIO;
-	if (n->prev) {
-		child_path(spath, ppath, n->prev);
-		if (store_read(a, spath, true, &sib) != 1)
-			return XSE_EIO;
-		sib.next = n->next;
-		if ((err = put(spath, &sib)) != XSE_OK)
-			return err;
-	} else {
-		parent.first = n->next;
-	}
-	if (n->next) {
-		child_path(spath, ppath, n->next);
-		if (store_read(a, spath, true, &sib) != 1)
-			return XSE_EIO;
-		sib.prev = n->prev;
-		if ((err = put(spath, &sib)) != XSE_OK)
-			return err;
-	} else {
-		parent.last = n->prev;
-	}
+	err = chunk_remove(a, ppath, &parent, n->chunk, xs_path_basename(path));
+	if (err != XSE_OK)
+		return err;
 	parent.nchildren--;
 	parent.children_bytes -= strlen(xs_path_basename(path)) + 1;
 	parent.gen = ++store_gen;
 	return put(ppath, &parent);
+}
+
+/* The first child's name of a node with children (arena), NULL if none. */
+static const char *first_child(struct arena *a, const char *path, const struct store_node *n)
+{
+	struct chunk ch;
+
+	if (!n->first_chunk || read_chunk(a, path, n->first_chunk, &ch) < 0 || !ch.len)
+		return NULL;
+	return ch.names;
 }
 
 enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
@@ -451,7 +543,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 	strcpy(cur, path);
 	/*
 	 * Iterative post-order walk: always descend into the first child; a
-	 * leaf is deleted and its parent's first pointer moves on. Depth is
+	 * leaf is deleted and taken out of its parent's first chunk. Depth is
 	 * guest-controlled, so no recursion.
 	 */
 	while (err == XSE_OK) {
@@ -460,10 +552,15 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 			err = XSE_EIO;
 			break;
 		}
-		if (n.first) {
+		if (n.first_chunk) {
+			const char *first = first_child(&scratch, cur, &n);
 			char sub[XS_PATH_BUF];
 
-			child_path(sub, cur, n.first);
+			if (!first) {
+				err = XSE_EIO;
+				break;
+			}
+			child_path(sub, cur, first);
 			strcpy(cur, sub);
 			continue;
 		}
@@ -475,98 +572,78 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		}
 		if (strcmp(cur, path) == 0)
 			break;
-		const char *next = n.next ? arena_strdup(&scratch, n.next) : NULL;
-		size_t name_len = strlen(xs_path_basename(cur));
-		struct store_node parent;
-
+		err = unlink_child(&scratch, cur, &n);
 		cur[xs_path_parent_len(cur)] = '\0';
-		if (store_read(&scratch, cur, true, &parent) != 1) {
-			err = XSE_EIO;
-			break;
-		}
-		parent.first = next;
-		if (!next)
-			parent.last = NULL;
-		parent.nchildren--;
-		parent.children_bytes -= name_len + 1;
-		err = put(cur, &parent);
 	}
 	arena_free(&scratch);
 	return err;
 }
 
-int store_next_child(struct arena *a, const char *parent, const char *name, const char **out)
-{
-	struct store_node n;
-	char cpath[XS_PATH_BUF];
-	int r;
-
-	if (!name) {
-		r = store_read(a, parent, false, &n);
-		if (r <= 0)
-			return r;
-		*out = n.first;
-		return n.first != NULL;
-	}
-	child_path(cpath, parent, name);
-	r = store_read(a, cpath, false, &n);
-	if (r <= 0)
-		return r < 0 ? -1 : 0;
-	*out = n.next;
-	return n.next != NULL;
-}
-
-int store_children_from(const char *parent, const char *first, store_child_fn cb, void *ctx)
+int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
 {
 	struct arena scratch = {0};
-	char name[XS_PATH_BUF];
-	const char *next = first;
-	int r = 1, found = 0;
+	struct store_node n;
+	struct chunk ch;
+	uint32_t id = from;
+	int rc = 0;
 
-	if (!first) {
-		r = store_next_child(&scratch, parent, NULL, &next);
-	} else {
-		struct store_node n;
-
-		child_path(name, parent, first);
-		r = store_read(&scratch, name, false, &n);
-		found = r == 1;
+	if (!id) {
+		if (store_read(&scratch, parent, false, &n) != 1) {
+			arena_free(&scratch);
+			return -1;
+		}
+		id = n.first_chunk;
 	}
-	while (r == 1) {
-		strcpy(name, next);
+	while (id) {
 		arena_reset(&scratch);
-		if (!cb(ctx, name))
+		if (read_chunk(&scratch, parent, id, &ch) < 0) {
+			rc = -1;
 			break;
-		r = store_next_child(&scratch, parent, name, &next);
+		}
+		if (!cb(ctx, id, ch.names, ch.len))
+			break;
+		id = ch.next;
 	}
 	arena_free(&scratch);
-	if (r < 0)
-		return -1;
-	return found;
+	return rc;
+}
+
+struct names_walk {
+	store_child_fn cb;
+	void *ctx;
+};
+
+static bool chunk_names(void *ctx, uint32_t id, const char *names, size_t len)
+{
+	struct names_walk *w = ctx;
+
+	(void)id;
+	for (size_t off = 0; off < len; off += strlen(names + off) + 1)
+		if (!w->cb(w->ctx, names + off))
+			return false;
+	return true;
 }
 
 int store_children(const char *parent, store_child_fn cb, void *ctx)
 {
-	return store_children_from(parent, NULL, cb, ctx) < 0 ? -1 : 0;
+	struct names_walk w = {cb, ctx};
+
+	return store_chunks(parent, 0, chunk_names, &w);
 }
 
-/* cur (a path in an XS_PATH_BUF buffer) becomes its child name. */
-static void descend_to(char *cur, const char *name)
-{
-	size_t len = strlen(cur);
-
-	if (len == 1)
-		len = 0; /* the root */
-	cur[len] = '/';
-	strcpy(cur + len + 1, name);
-}
+/* A pre-order walk's position at one level: which chunk, and which name in it. */
+struct walk_frame {
+	uint32_t chunk;
+	size_t off;
+};
 
 int store_walk(const char *root, store_visit_fn visit, void *ctx)
 {
 	struct arena scratch = {0};
-	char cur[XS_PATH_BUF], name[XS_PATH_BUF];
+	char cur[XS_PATH_BUF];
+	struct walk_frame *stack = NULL;
+	size_t depth = 0, cap = 0;
 	struct store_node n;
-	bool descend;
 	int rc = 0;
 
 	strcpy(cur, root);
@@ -574,51 +651,65 @@ int store_walk(const char *root, store_visit_fn visit, void *ctx)
 		arena_free(&scratch);
 		return 0;
 	}
-	descend = visit(ctx, cur, &n);
-	/* Iterative: depth is guest-controlled. Each step re-reads what it needs. */
+	/* Iterative: depth is guest-controlled. The frame stack grows with the tree's depth. */
+	bool descend = visit(ctx, cur, &n);
+	uint32_t next_chunk = descend ? n.first_chunk : 0;
+	size_t next_off = 0;
+
 	for (;;) {
-		if (descend && n.first) {
-			strcpy(name, n.first);
-			descend_to(cur, name);
+		struct chunk ch;
+
+		/* Find the next name at this level, moving to the next chunk or up as needed. */
+		while (next_chunk) {
 			arena_reset(&scratch);
-			if (store_read(&scratch, cur, true, &n) != 1) {
+			if (read_chunk(&scratch, cur, next_chunk, &ch) < 0) {
 				rc = -1;
-				break;
+				goto out;
 			}
-			descend = visit(ctx, cur, &n);
+			if (next_off < ch.len)
+				break;
+			next_chunk = ch.next;
+			next_off = 0;
+		}
+		if (!next_chunk) {
+			if (!depth)
+				break;
+			depth--;
+			cur[xs_path_parent_len(cur) ? xs_path_parent_len(cur) : 1] = '\0';
+			next_chunk = stack[depth].chunk;
+			next_off = stack[depth].off;
 			continue;
 		}
-		/* The next node in pre-order: a next sibling here or of the nearest ancestor. */
-		bool moved = false;
+		const char *name = ch.names + next_off;
+		char sub[XS_PATH_BUF];
 
-		while (!moved && strcmp(cur, root) != 0) {
-			if (n.next) {
-				strcpy(name, n.next);
-				size_t pl = xs_path_parent_len(cur);
+		if (depth == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct walk_frame *ns = realloc(stack, nc * sizeof(*ns));
 
-				cur[pl ? pl : 1] = '\0';
-				descend_to(cur, name);
-				arena_reset(&scratch);
-				if (store_read(&scratch, cur, true, &n) != 1) {
-					rc = -1;
-					break;
-				}
-				descend = visit(ctx, cur, &n);
-				moved = true;
-				break;
-			}
-			size_t pl = xs_path_parent_len(cur);
-
-			cur[pl ? pl : 1] = '\0';
-			arena_reset(&scratch);
-			if (store_read(&scratch, cur, true, &n) != 1) {
+			if (!ns) {
 				rc = -1;
-				break;
+				goto out;
 			}
+			stack = ns;
+			cap = nc;
 		}
-		if (!moved || rc < 0)
-			break;
+		stack[depth].chunk = next_chunk;
+		stack[depth].off = next_off + strlen(name) + 1;
+		depth++;
+		child_path(sub, cur, name);
+		strcpy(cur, sub);
+		arena_reset(&scratch);
+		if (store_read(&scratch, cur, true, &n) != 1) {
+			rc = -1;
+			goto out;
+		}
+		descend = visit(ctx, cur, &n);
+		next_chunk = descend ? n.first_chunk : 0;
+		next_off = 0;
 	}
+out:
+	free(stack);
 	arena_free(&scratch);
 	return rc;
 }
@@ -669,7 +760,8 @@ static int max_gen_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void
 	uint64_t *max = p;
 
 	(void)tdb;
-	if (key.dsize && key.dptr[0] != '\0') {
+	/* Node records only: the meta record and chunk records have a NUL in their key. */
+	if (key.dsize && !memchr(key.dptr, '\0', key.dsize)) {
 		parse_record(key, data, &c);
 		if (!c.bad && n.gen > *max)
 			*max = n.gen;

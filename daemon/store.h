@@ -11,10 +11,9 @@
 
 /*
  * A node as read from the store. Strings and arrays live in the arena given
- * to the read. Children form a doubly linked list through the child records
- * (first/last in the parent, prev/next in each child) so that creating or
- * deleting a node touches a constant number of records whatever the size of
- * its directory.
+ * to the read. Its children's names are kept in chunk records listed from the
+ * node (store.c explains the layout): creating or deleting a node touches a
+ * constant number of records whatever the size of its directory.
  */
 struct store_node {
 	uint64_t gen;
@@ -23,9 +22,11 @@ struct store_node {
 	size_t vlen;
 	const char *value;
 	unsigned nchildren;
-	size_t children_bytes; /* sum of (name length + 1): the DIRECTORY reply size */
-	const char *first, *last; /* child names, NULL when there are none */
-	const char *prev, *next;  /* sibling names, NULL at either end */
+	size_t children_bytes;  /* sum of (name length + 1): the DIRECTORY reply size */
+	uint32_t first_chunk;   /* chunks of child names, in order; 0 when there are none */
+	uint32_t last_chunk;
+	uint32_t next_chunk_id; /* chunk ids are never reused within a directory */
+	uint32_t chunk;         /* the parent's chunk holding this node's name (0: root, @ nodes) */
 };
 
 struct store_options {
@@ -57,10 +58,13 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
 /* Visit the children of parent in order until cb returns false. 0, or -1 on a damaged record. */
 typedef bool (*store_child_fn)(void *ctx, const char *name);
 int store_children(const char *parent, store_child_fn cb, void *ctx);
-/* The same, starting at the named child (1 if it exists and the walk ran, 0 if it does not). */
-int store_children_from(const char *parent, const char *first, store_child_fn cb, void *ctx);
-/* The child of parent after the named one (name NULL: the first). 1 found, 0 end, -1 error. */
-int store_next_child(struct arena *a, const char *parent, const char *name, const char **out);
+/*
+ * Visit the child-name chunks of parent in order, from chunk `from` (0: the
+ * first), until cb returns false: names is len bytes of NUL-terminated names.
+ * 0, or -1 if a chunk is missing.
+ */
+typedef bool (*store_chunk_fn)(void *ctx, uint32_t chunk, const char *names, size_t len);
+int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 /*
  * Visit root and everything below it in pre-order; visit returns false to
