@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,18 @@ static void mkdir_p(const char *dir)
 	mkdir(buf, 0755);
 }
 
+/* Every domain costs a few descriptors (its event channel, and in the simulation its page): use what we may. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_info("cannot raise the descriptor limit: %s", strerror(errno));
+	}
+}
+
 static void stop_cb(evutil_socket_t sig, short what, void *base)
 {
 	(void)what;
@@ -127,6 +140,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	mkdir_p(cfg.run_dir);
 	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
 		log_error("cannot open trace file %s", cfg.trace_file);
