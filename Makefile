@@ -74,6 +74,7 @@ BENCH_STEPS :=
 include tests/rules.mk
 -include tests/script/rules.mk
 -include tests/ring/rules.mk
+include tests/compat/rules.mk
 -include bench/rules.mk
 
 check: all $(CHECK_STEPS)
