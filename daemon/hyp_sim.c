@@ -131,31 +131,25 @@ static int recv_registration(int fd, struct simhyp_msg *m, int fds[SIMHYP_NFDS])
 	return 0;
 }
 
-static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
+/* A registration, read when its message arrives (or dropped after a second of silence). */
+static void sim_register_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct event **self = arg;
 	struct simhyp_msg m;
-	int fds[SIMHYP_NFDS];
-	int32_t status;
+	int fds[SIMHYP_NFDS] = {-1, -1, -1};
+	int32_t status = ETIMEDOUT;
+	struct sim_domain *d = NULL;
 	struct stat st;
-	int fd;
 
-	(void)what;
-	(void)arg;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	/* The registration is one small message sent right after connecting. */
-	struct timeval tv = {1, 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	status = recv_registration(fd, &m, fds);
+	event_free(*self);
+	free(self);
+	if (what & EV_READ)
+		status = recv_registration(fd, &m, fds);
 	if (!status && (fstat(fds[SIMHYP_FD_RING], &st) < 0 || st.st_size < (off_t)XS_RING_PAGE))
 		status = EINVAL;
 	if (!status && sim_domains[m.domid])
 		status = EEXIST;
-	struct sim_domain *d = status ? NULL : calloc(1, sizeof(*d));
-
-	if (!status && !d)
+	if (!status && !(d = calloc(1, sizeof(*d))))
 		status = ENOMEM;
 	if (d) {
 		d->domid = m.domid;
@@ -176,19 +170,40 @@ static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			sim_dead[m.domid / 8] &= (uint8_t) ~(1u << (m.domid % 8));
 			log_debug("simhyp: domain %u registered", m.domid);
 		}
-	}
-	if (!d)
+	} else {
 		for (int i = 0; i < SIMHYP_NFDS; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-	tv.tv_sec = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (send(fd, &status, sizeof(status), MSG_NOSIGNAL) != sizeof(status) && d) {
+	}
+	if (send(fd, &status, sizeof(status), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(status) && d) {
 		sim_domain_free(d);
 		return;
 	}
 	if (!d)
 		close(fd);
+}
+
+static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct timeval tv = {1, 0};
+	struct event **ev;
+	int fd;
+
+	(void)what;
+	(void)arg;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	/* The registration message follows the connection; never wait for it in place. */
+	ev = malloc(sizeof(*ev));
+	if (ev)
+		*ev = event_new(sim_base, fd, EV_READ, sim_register_cb, ev);
+	if (!ev || !*ev || event_add(*ev, &tv) < 0) {
+		if (ev && *ev)
+			event_free(*ev);
+		free(ev);
+		close(fd);
+	}
 }
 
 static int sim_open(struct event_base *base, const struct hyp_callbacks *cb)
