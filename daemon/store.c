@@ -588,9 +588,11 @@ int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx
 	int rc = 0;
 
 	if (!id) {
-		if (store_read(&scratch, parent, false, &n) != 1) {
+		int r = store_read(&scratch, parent, false, &n);
+
+		if (r != 1) {
 			arena_free(&scratch);
-			return -1;
+			return r; /* an absent node has no children */
 		}
 		id = n.first_chunk;
 	}

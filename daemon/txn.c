@@ -428,6 +428,15 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 		free(w.paths);
 		return txn_error(t);
 	}
+	/*
+	 * The node was seen but its parent is gone from this transaction's view:
+	 * the view is no longer consistent (the commit will fail with EAGAIN).
+	 * As the C daemon, refuse the removal itself with EINVAL.
+	 */
+	if (!p->exists) {
+		free(w.paths);
+		return XSE_EINVAL;
+	}
 	if (!w.paths || !(w.paths[0] = strdup(path))) {
 		free(w.paths);
 		t->failed = true;

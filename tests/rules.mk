@@ -25,3 +25,6 @@ check-scenario: $(SCENARIO_BIN) $(DAEMON)
 	CK_FORK=yes $(SCENARIO_BIN)
 
 CHECK_STEPS += check-scenario
+
+# Watches and transactions through Debian's libxenstore.
+include tests/libxs/rules.mk

@@ -138,6 +138,56 @@ t "write 30 long children" 0 "" xenstore-write $big
 t "list of more than 4096 bytes" 0 "30" sh -c 'xenstore-list /big | wc -l | tr -d " "'
 t "ls of more than 4096 bytes" 0 "30" sh -c 'xenstore-ls /big | wc -l | tr -d " "'
 
+# w NAME N PATH EXPECTED ACTION: `xenstore-watch -n N PATH` in the background; once it has printed
+# its initial event, ACTION (a shell command) runs; the watcher must then exit 0 having printed
+# exactly EXPECTED (one event path per line).
+w() {
+	name=$1 n=$2 wpath=$3 want_out=$4 action=$5
+	: >"$dir/watch.out"
+	timeout 10 xenstore-watch -n "$n" "$wpath" >"$dir/watch.out" 2>"$dir/stderr" &
+	wpid=$!
+	i=0
+	while [ ! -s "$dir/watch.out" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sh -c "$action" >/dev/null 2>>"$dir/stderr"
+	wait "$wpid"
+	rc=$?
+	out=$(cat "$dir/watch.out")
+	if [ "$rc" = 0 ] && [ "$out" = "$want_out" ]; then
+		echo "PASS $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name: xenstore-watch -n $n $wpath, then: $action"
+		echo "   exit $rc (want 0; 124 is a timeout)"
+		echo "   got:  $(printf '%s' "$out" | sed '2,$s/^/         /')"
+		echo "   want: $(printf '%s' "$want_out" | sed '2,$s/^/         /')"
+		sed 's/^/   stderr: /' "$dir/stderr"
+		failed=$((failed + 1))
+	fi
+}
+
+w "xenstore-watch -n 3: initial event, then two writes" 3 /cw "/cw${nl}/cw/a${nl}/cw/b" \
+	'xenstore-write /cw/a 1 && xenstore-write /cw/b 2'
+w "xenstore-watch -n 1: only the initial event" 1 /cw "/cw" 'true'
+w "xenstore-watch: a write elsewhere does not fire" 2 /cw "/cw${nl}/cw/c" \
+	'xenstore-write /cwx 1 && xenstore-write /cw2 1 && xenstore-write /cw/c 1'
+w "xenstore-watch: the same value written again fires again" 3 /cw/a "/cw/a${nl}/cw/a${nl}/cw/a" \
+	'xenstore-write /cw/a 1 && xenstore-write /cw/a 1'
+w "xenstore-watch: a transaction's writes fire at commit" 3 /cwt "/cwt${nl}/cwt/x${nl}/cwt/y" \
+	'xenstore-write /cwt/x 1 /cwt/y 2'
+w "xenstore-watch: rm of a subtree fires its root" 2 /cw "/cw${nl}/cw/a" 'xenstore-rm /cw/a'
+t "write a node to watch" 0 "" xenstore-write /cwr/a/b 1
+w "xenstore-watch: rm fires exact watches on removed descendants" 2 /cwr/a/b "/cwr/a/b${nl}/cwr/a/b" \
+	'xenstore-rm /cwr'
+w "xenstore-watch: chmod fires" 2 /cw "/cw${nl}/cw/b" 'xenstore-chmod /cw/b n0 r3'
+w "xenstore-watch: relative path, relative events" 2 relw "relw${nl}relw/x" \
+	'xenstore-write /local/domain/0/relw/x 1'
+w "xenstore-watch: a missing node's watch fires when it appears" 2 /cwm/deep/node \
+	"/cwm/deep/node${nl}/cwm/deep/node" 'xenstore-write /cwm/deep/node v'
+t "xenstore-watch: bad path" 1 "" xenstore-watch -n 1 /bad.path
+
 # Xen's own smoke test: all 12 cases, then 10 iterations.
 TESTS="read 1${nl}read 2000${nl}write 1${nl}write 2000${nl}dir${nl}rm node${nl}rm dir${nl}ta empty${nl}ta empty x${nl}ta rmw${nl}ta rmw x${nl}ta err"
 t "test-xenstore (12 cases)" 0 "$TESTS" sh -c "$BIN/test-xenstore | sed 's/ *: .*//'"

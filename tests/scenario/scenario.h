@@ -23,5 +23,7 @@ void sc_expect(const struct xsc_msg *m, uint32_t type, const void *payload, size
 Suite *suite_framing(void);
 Suite *suite_lifecycle(void);
 Suite *suite_tree(void);
+Suite *suite_watch(void);
+Suite *suite_txn(void);
 
 #endif

@@ -60,15 +60,34 @@ void sc_expect(const struct xsc_msg *m, uint32_t type, const void *payload, size
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite_framing());
+	SRunner *sr;
 	int failed, run;
+	const char *tmp = getenv("TMPDIR");
+	char top[256], cmd[300];
+
+	/*
+	 * Every daemon's directory goes under one directory of this run, removed
+	 * at the end: a test that fails an assertion exits before its sc_stop.
+	 */
+	snprintf(top, sizeof(top), "%s/xst-scenario.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(top)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("TMPDIR", top, 1);
+	sr = srunner_create(suite_framing());
 
 	srunner_add_suite(sr, suite_lifecycle());
 	srunner_add_suite(sr, suite_tree());
+	srunner_add_suite(sr, suite_watch());
+	srunner_add_suite(sr, suite_txn());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);
 	srunner_free(sr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", top);
 	if (run == 0) {
 		fprintf(stderr, "no scenario test ran\n");
 		return 1;

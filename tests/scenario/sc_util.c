@@ -1,0 +1,194 @@
+/* Helpers of the watch and transaction scenario tests: statuses, restricted connections, timing, liveness, RSS bounds. */
+#include "sc_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *sc_status(const struct xsc_msg *m)
+{
+	if (m->hdr.type == XS_ERROR)
+		return m->payload;
+	if (m->hdr.len == 3 && memcmp(m->payload, "OK", 3) == 0)
+		return "OK";
+	return "";
+}
+
+const char *sc_try(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+		   struct xsc_msg *reply)
+{
+	sc_call(c, type, tx, raw_last, args, reply);
+	ck_assert_msg(reply->hdr.type == type || reply->hdr.type == XS_ERROR,
+		      "reply type %s to %s", xs_type_name(reply->hdr.type), xs_type_name(type));
+	ck_assert_uint_eq(reply->hdr.tx_id, tx);
+	return sc_status(reply);
+}
+
+void sc_must(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+	     const char *status)
+{
+	struct xsc_msg m;
+	const char *got = sc_try(c, type, tx, raw_last, args, &m);
+
+	ck_assert_msg(strcmp(got, status) == 0, "%s %s (tx %u): got '%s', expected %s",
+		      xs_type_name(type), args[0] ? args[0] : "", tx, m.payload, status);
+}
+
+uint32_t sc_tx_start(struct xsc *c)
+{
+	struct xsc_msg m;
+	char *end;
+	unsigned long id;
+
+	sc_call(c, XS_TRANSACTION_START, 0, 0, SC_ARGS(""), &m);
+	ck_assert_msg(m.hdr.type == XS_TRANSACTION_START, "TRANSACTION_START: %s", m.payload);
+	id = strtoul(m.payload, &end, 10);
+	ck_assert_msg(end != m.payload && *end == '\0' && id > 0 && id <= UINT32_MAX,
+		      "bad transaction id '%s'", m.payload);
+	return (uint32_t)id;
+}
+
+struct xsc *sc_restricted(const struct xst_daemon *d, unsigned domid)
+{
+	struct xsc *c = sc_connect(d);
+	char id[16];
+
+	snprintf(id, sizeof(id), "%u", domid);
+	sc_must(c, XS_CONTROL, 0, 0, SC_ARGS("restrict", id), "OK");
+	return c;
+}
+
+void sc_expect_event(struct xsc *c, const char *path, const char *token)
+{
+	struct xsc_msg m;
+	size_t pl = strlen(path), tl = strlen(token);
+
+	ck_assert_msg(xsc_next_event(c, &m, 5000) == 0, "no event %s %s: %s", path, token,
+		      strerror(errno));
+	ck_assert_uint_eq(m.hdr.req_id, 0);
+	ck_assert_uint_eq(m.hdr.tx_id, 0);
+	ck_assert_msg(m.hdr.len == pl + tl + 2 && memcmp(m.payload, path, pl + 1) == 0 &&
+			      memcmp(m.payload + pl + 1, token, tl + 1) == 0,
+		      "event '%s' '%s', expected '%s' '%s'", m.payload, m.payload + strlen(m.payload) + 1,
+		      path, token);
+}
+
+const char *sc_watch(struct xsc *c, const char *path, const char *token, const char *depth)
+{
+	static char status[32];
+	struct xsc_msg m;
+
+	if (depth)
+		sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token, depth), &m);
+	else
+		sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token), &m);
+	ck_assert_msg(m.hdr.type == XS_WATCH || m.hdr.type == XS_ERROR, "WATCH reply %s",
+		      xs_type_name(m.hdr.type));
+	snprintf(status, sizeof(status), "%.31s", sc_status(&m));
+	if (strcmp(status, "OK") == 0)
+		sc_expect_event(c, path, token);
+	return status;
+}
+
+void sc_silent(struct xsc *c, int ms)
+{
+	struct xsc_msg m;
+
+	if (xsc_recv(c, &m, ms) == 0)
+		ck_abort_msg("expected silence, got %s '%s'", xs_type_name(m.hdr.type), m.payload);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+}
+
+double sc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One call of the probe, timed. */
+static double probe_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last,
+			 const char *const *args, const char *want)
+{
+	struct xsc_msg m;
+	double t0 = sc_now_ms(), dt;
+	char buf[XS_PAYLOAD_MAX];
+	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
+
+	ck_assert_int_ge(len, 0);
+	ck_assert_msg(xsc_call(c, type, tx, buf, (size_t)len, &m, (int)SC_LIVE_MS * 5) == 0,
+		      "probe: no reply to %s", xs_type_name(type));
+	dt = sc_now_ms() - t0;
+	if (want)
+		ck_assert_msg(strcmp(sc_status(&m), want) == 0, "probe %s: '%s'", xs_type_name(type),
+			      m.payload);
+	ck_assert_msg(dt < SC_LIVE_MS, "probe: %s took %.0f ms", xs_type_name(type), dt);
+	return dt;
+}
+
+double sc_probe(struct xsc *c, const char *tag)
+{
+	char path[96];
+	struct xsc_msg m;
+	double worst = 0, dt;
+	uint32_t tx;
+
+	snprintf(path, sizeof(path), "/probe/%s", tag);
+	dt = probe_call(c, XS_WRITE, 0, 1, SC_ARGS(path, tag), "OK");
+	worst = dt > worst ? dt : worst;
+	dt = sc_now_ms();
+	sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
+	dt = sc_now_ms() - dt;
+	ck_assert_msg(dt < SC_LIVE_MS, "probe: READ took %.0f ms", dt);
+	sc_expect(&m, XS_READ, tag, strlen(tag));
+	worst = dt > worst ? dt : worst;
+	dt = sc_now_ms();
+	tx = sc_tx_start(c);
+	dt = sc_now_ms() - dt;
+	worst = dt > worst ? dt : worst;
+	dt = probe_call(c, XS_WRITE, tx, 1, SC_ARGS(path, "t"), "OK");
+	worst = dt > worst ? dt : worst;
+	dt = probe_call(c, XS_TRANSACTION_END, tx, 0, SC_ARGS("T"), "OK");
+	worst = dt > worst ? dt : worst;
+	return worst;
+}
+
+void sc_rss_friendly_asan(void)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char opts[512];
+
+	if (!SC_ASAN)
+		return;
+	/* Later options win, so the caller's own settings are kept otherwise. */
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=16", old && *old ? old : "",
+		 old && *old ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+}
+
+long sc_rss(const struct xst_daemon *d)
+{
+	long kb = xst_daemon_rss_kb(d);
+
+	ck_assert_msg(kb > 0, "cannot read the daemon's RSS");
+	return kb;
+}
+
+int sc_log_has(const struct xst_daemon *d, const char *needle)
+{
+	char path[320], line[1024];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}

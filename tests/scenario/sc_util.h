@@ -1,0 +1,64 @@
+/* Helpers of the watch and transaction scenario tests: statuses, restricted connections, timing, liveness, RSS bounds. */
+#ifndef XS_SC_UTIL_H
+#define XS_SC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario.h"
+
+/* Built with AddressSanitizer: slower, and freed memory sits in quarantine for a while. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SC_ASAN 1
+#else
+#define SC_ASAN 0
+#endif
+
+/* A latency that counts as "live" for a well-behaved client (1.3 (L) says 1 s; ASan doubles it). */
+#define SC_LIVE_MS (SC_ASAN ? 2000.0 : 1000.0)
+
+/* "OK" for an OK reply, the error name for an ERROR reply, "" for any other reply. */
+const char *sc_status(const struct xsc_msg *m);
+/* Send one request and return the status of its reply (events met on the way are queued by xsc). */
+const char *sc_try(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+		   struct xsc_msg *reply);
+/* Same, asserting the status. */
+void sc_must(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+	     const char *status);
+#define SC_OK(c, type, tx, raw_last, ...) sc_must((c), (type), (tx), (raw_last), SC_ARGS(__VA_ARGS__), "OK")
+
+/* TRANSACTION_START on c; asserts a numeric id and returns it. */
+uint32_t sc_tx_start(struct xsc *c);
+/* A connection dropped to the rights of domain domid (our CONTROL restrict hook). */
+struct xsc *sc_restricted(const struct xst_daemon *d, unsigned domid);
+/*
+ * WATCH on a connection that has no unread messages: returns the reply status
+ * and, when it is OK, asserts the initial event (the path as given, the token)
+ * follows it. depth may be NULL.
+ */
+const char *sc_watch(struct xsc *c, const char *path, const char *token, const char *depth);
+/* Assert that no message arrives on c within ms. */
+void sc_silent(struct xsc *c, int ms);
+/* Next message must be WATCH_EVENT path\0token\0 with req_id 0 and tx_id 0. */
+void sc_expect_event(struct xsc *c, const char *path, const char *token);
+
+/* Monotonic milliseconds. */
+double sc_now_ms(void);
+/*
+ * A well-behaved client's round: a write, a read back, and a one-write
+ * transaction, each answered within SC_LIVE_MS. Returns the slowest call in ms.
+ */
+double sc_probe(struct xsc *c, const char *tag);
+
+/*
+ * Under ASan, give daemons started from now on a small quarantine: freed
+ * memory is otherwise held back up to 256 MB, which would hide (or fake)
+ * growth in the RSS bounds. A no-op in normal builds.
+ */
+void sc_rss_friendly_asan(void);
+/* Daemon RSS in KiB (asserts it can be read). */
+long sc_rss(const struct xst_daemon *d);
+/* Whether the daemon's log contains needle. */
+int sc_log_has(const struct xst_daemon *d, const char *needle);
+
+#endif
