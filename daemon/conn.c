@@ -138,6 +138,13 @@ void conn_set_target(struct conn *c, uint32_t target)
 	c->target = target;
 }
 
+void conn_clear_target(uint32_t target)
+{
+	for (struct conn *c = conn_list; c; c = c->next)
+		if (c->target == target)
+			c->target = XS_DOMID_INVALID;
+}
+
 static void ready_remove(struct conn *c)
 {
 	if (!c->ready)

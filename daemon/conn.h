@@ -88,6 +88,8 @@ void conn_ring_reset(struct conn *c);
 void conn_free(struct conn *c);
 /* Act for another domain in permission checks (SET_TARGET). */
 void conn_set_target(struct conn *c, uint32_t target);
+/* The domain is gone: nobody acts for it any more. */
+void conn_clear_target(uint32_t target);
 /* Queue one message (header fields as given, len from payload_len). false on allocation failure. */
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len);

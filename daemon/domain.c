@@ -325,8 +325,9 @@ static void domain_cleanup_nodes(uint32_t domid)
 		scrub_node(c.scrub[i], domid, false);
 		free(c.scrub[i]);
 	}
-	scrub_node("@introduceDomain", domid, false);
-	scrub_node("@releaseDomain", domid, false);
+	/* The special nodes always stay: an owner that died hands them back to the privileged domain. */
+	scrub_node("@introduceDomain", domid, true);
+	scrub_node("@releaseDomain", domid, true);
 	free(c.remove);
 	free(c.scrub);
 }
@@ -339,6 +340,8 @@ static void domain_gone(struct domain *d)
 	if (d->conn)
 		watch_drop_all(d->conn);
 	domain_free(d);
+	/* A device model acting for this domain loses those rights with it. */
+	conn_clear_target(domid);
 	domain_cleanup_nodes(domid);
 	watch_fire_special_base("@releaseDomain");
 	watch_fire_special_domain("@releaseDomain", domid);

@@ -249,8 +249,8 @@ struct matches {
 /*
  * Which watches of a bucket an event reaches: rule 0 is the depth rule of
  * ordinary events (the event lies at most depth levels below the watch);
- * for special events, -1 takes only watches without a depth and 1 only
- * those with a depth of at least 1.
+ * for special events, -1 takes only watches without a depth, 1 only those
+ * with a depth of at least 1, and 2 every watch.
  */
 static void collect(struct event_ctx *e, struct matches *m, struct watch_bucket *b,
 		    unsigned levels_below, int rule)
@@ -258,7 +258,7 @@ static void collect(struct event_ctx *e, struct matches *m, struct watch_bucket 
 	for (struct watch *w = b->head; w; w = w->path_next) {
 		if (rule == 0 && w->depth >= 0 && levels_below > (unsigned)w->depth)
 			continue;
-		if ((rule < 0 && w->depth >= 0) || (rule > 0 && w->depth < 1))
+		if ((rule < 0 && w->depth >= 0) || (rule == 1 && w->depth < 1))
 			continue;
 		if (!may_see(e, w->conn))
 			continue;
@@ -299,16 +299,23 @@ static void send_matches(struct matches *m, const char *path)
 		free(m->w);
 }
 
-static void fire_special(const char *event_path, const char *bucket_path, const char *perm_path,
-			 int depth_rule)
+/*
+ * Special events: `rule` as for collect. One delivery pass over both buckets
+ * (the exact path's and base's), so every connection gets its matches in
+ * registration order.
+ */
+static void fire_special(const char *event_path, const char *exact_bucket, int exact_rule,
+			 const char *base, int base_rule)
 {
-	struct event_ctx e = {.path = perm_path};
-	struct watch_bucket *b = bucket_get(bucket_path, false);
+	struct event_ctx e = {.path = base};
+	struct watch_bucket *b;
 	struct matches m = {.cap = 16};
 
 	m.w = m.inline_w;
-	if (b)
-		collect(&e, &m, b, 0, depth_rule);
+	if (exact_bucket && (b = bucket_get(exact_bucket, false)))
+		collect(&e, &m, b, 0, exact_rule);
+	if ((b = bucket_get(base, false)))
+		collect(&e, &m, b, 0, base_rule);
 	send_matches(&m, event_path);
 	arena_free(&e.arena);
 }
@@ -316,7 +323,7 @@ static void fire_special(const char *event_path, const char *bucket_path, const 
 void watch_fire_special_base(const char *base)
 {
 	if (watch_total)
-		fire_special(base, base, base, -1);
+		fire_special(base, NULL, 0, base, -1);
 }
 
 void watch_fire_special_domain(const char *base, unsigned domid)
@@ -326,8 +333,8 @@ void watch_fire_special_domain(const char *base, unsigned domid)
 	if (!watch_total)
 		return;
 	snprintf(path, sizeof(path), "%s/%u", base, domid);
-	fire_special(path, path, base, 0);
-	fire_special(path, base, base, 1);
+	/* Every watch on exactly <base>/<domid>; on base, those with a depth of at least 1. */
+	fire_special(path, path, 2, base, 1);
 }
 
 void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
