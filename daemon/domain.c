@@ -62,7 +62,8 @@ bool domain_exists(uint32_t domid)
 
 bool domain_is_introduced(uint32_t domid)
 {
-	return domid <= XS_DOMID_MAX && domain_table[domid] != NULL;
+	/* The daemon's own domain is served from the start, ring or not (as in the C daemon). */
+	return domid == cfg.master_domid || (domid <= XS_DOMID_MAX && domain_table[domid] != NULL);
 }
 
 static bool port_set(uint32_t port, struct domain *d)
