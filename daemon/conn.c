@@ -39,19 +39,24 @@ static uint64_t closed_events_dropped, closed_events_coalesced;
 static struct conn *ready_head, *ready_tail;
 static unsigned ready_count;
 static struct event *ready_ev;
+/* Sockets with events queued by others' requests, sent once the current callback is done. */
+static struct conn *flush_head;
+static struct event *flush_ev;
 
 static void conn_settle(struct conn *c);
 static size_t conn_process(struct conn *c, const unsigned char *data, size_t len);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void ready_cb(evutil_socket_t fd, short what, void *arg);
+static void flush_cb(evutil_socket_t fd, short what, void *arg);
 
 void conn_init(struct event_base *base)
 {
 	conn_base = base;
 	ready_ev = event_new(base, -1, 0, ready_cb, NULL);
-	if (!ready_ev)
-		log_error("cannot create the ring scheduler event");
+	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
+	if (!ready_ev || !flush_ev)
+		log_error("cannot create the scheduler events");
 }
 
 unsigned conn_count(void)
@@ -181,6 +186,13 @@ static void conn_destroy(struct conn *c)
 	closed_events_dropped += c->events_dropped;
 	closed_events_coalesced += c->events_coalesced;
 	ready_remove(c);
+	if (c->flush_pending) {
+		struct conn **pp = &flush_head;
+
+		while (*pp != c)
+			pp = &(*pp)->flush_next;
+		*pp = c->flush_next;
+	}
 	watch_drop_all(c);
 	txn_drop_all(c);
 	free(c->cursor.path);
@@ -272,7 +284,9 @@ void conn_close_all(void)
 		conn_destroy(conn_list);
 	if (ready_ev)
 		event_free(ready_ev);
-	ready_ev = NULL;
+	if (flush_ev)
+		event_free(flush_ev);
+	ready_ev = flush_ev = NULL;
 }
 
 static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -317,13 +331,39 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 	return true;
 }
 
-/* Output is waiting for a connection other than the one being served: get it sent. */
+/*
+ * Output is waiting on a connection other than the one being served (a
+ * watch event). Sockets are sent to together once the current callback is
+ * done: events of one request still coalesce while queued, and a thousand
+ * watchers cost a thousand sends, not a thousand changes of epoll interest.
+ */
 static void conn_kick_output(struct conn *c)
 {
-	if (c->kind == CONN_SOCKET)
-		event_add(c->ev_write, NULL);
-	else
+	if (c->kind != CONN_SOCKET) {
 		conn_ring_kick(c);
+		return;
+	}
+	if (c->flush_pending)
+		return;
+	c->flush_pending = true;
+	c->flush_next = flush_head;
+	flush_head = c;
+	if (flush_ev)
+		event_active(flush_ev, EV_TIMEOUT, 0);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while (flush_head) {
+		struct conn *c = flush_head;
+
+		flush_head = c->flush_next;
+		c->flush_pending = false;
+		conn_settle(c);
+	}
 }
 
 void conn_queue_event(struct conn *c, const char *path, const char *token)

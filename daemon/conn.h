@@ -41,6 +41,8 @@ struct conn {
 	bool ignored;                  /* broke the protocol: no longer served */
 	bool ready;                    /* in the ready list */
 	struct conn *ready_next, *ready_prev;
+	bool flush_pending;            /* a socket with others' events to send */
+	struct conn *flush_next;
 	/* Identity. */
 	uint32_t domid;  /* whose rights the connection has */
 	uint32_t target; /* SET_TARGET or XS_DOMID_INVALID */

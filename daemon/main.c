@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+
 	mkdir_p(cfg.run_dir);
 	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
 		log_error("cannot open trace file %s", cfg.trace_file);

@@ -805,7 +805,7 @@ static enum xs_err create_initial_tree(uint32_t priv)
 
 enum xs_err store_open(const struct store_options *opt, const char **reason)
 {
-	int flags = TDB_NOLOCK | TDB_NOSYNC | TDB_INCOMPATIBLE_HASH;
+	int flags = TDB_NOLOCK | TDB_INCOMPATIBLE_HASH;
 	TDB_DATA mk = {(unsigned char *)STORE_META_KEY, sizeof(STORE_META_KEY) - 1};
 	struct store_meta meta;
 	TDB_DATA md;
