@@ -134,10 +134,20 @@ struct control_cmd {
 
 static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv);
 
+/* A full structural check of the store: OK, or the first fault found. */
 static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *argv)
 {
+	const char *fault;
+
 	(void)argv;
-	return argc == 0 ? reply_ok(r) : XSE_EINVAL;
+	if (argc != 0)
+		return XSE_EINVAL;
+	fault = store_check();
+	if (!fault)
+		return reply_ok(r);
+	log_error("check: %s", fault);
+	reply_string(r, fault);
+	return XSE_OK;
 }
 
 static enum xs_err ctl_print(struct req *r, unsigned argc, const char *const *argv)

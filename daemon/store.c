@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "../proto/path.h"
+#include "hmap.h"
 #include "log.h"
 
 /*
@@ -716,6 +718,61 @@ out:
 	return rc;
 }
 
+struct check_ctx {
+	char fault[XS_PATH_BUF + 128];
+};
+
+static bool check_visit(void *ctx, const char *path, const struct store_node *n)
+{
+	struct check_ctx *c = ctx;
+	struct arena a = {0};
+	unsigned count = 0;
+	size_t bytes = 0;
+	uint32_t id = n->first_chunk, prev = 0;
+	char cpath[XS_PATH_BUF];
+
+	while (id && !c->fault[0]) {
+		struct chunk ch;
+
+		arena_reset(&a);
+		if (read_chunk(&a, path, id, &ch) < 0) {
+			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u missing", path, id);
+			break;
+		}
+		if (ch.prev != prev || !ch.len)
+			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u badly linked", path, id);
+		for (size_t off = 0; off < ch.len && !c->fault[0]; off += strlen(ch.names + off) + 1) {
+			struct store_node child;
+
+			child_path(cpath, path, ch.names + off);
+			if (store_read(&a, cpath, false, &child) != 1 || child.chunk != id)
+				snprintf(c->fault, sizeof(c->fault), "%s: listed but %s", cpath,
+					 child.chunk != id ? "in another chunk" : "missing");
+			count++;
+			bytes += strlen(ch.names + off) + 1;
+		}
+		if (!ch.next && id != n->last_chunk)
+			snprintf(c->fault, sizeof(c->fault), "%s: last chunk is not %u", path, id);
+		prev = id;
+		id = ch.next;
+	}
+	if (!c->fault[0] && (count != n->nchildren || bytes != n->children_bytes))
+		snprintf(c->fault, sizeof(c->fault), "%s: %u children of %zu bytes listed, %u of %zu recorded",
+			 path, count, bytes, n->nchildren, n->children_bytes);
+	arena_free(&a);
+	return !c->fault[0];
+}
+
+const char *store_check(void)
+{
+	static struct check_ctx c;
+
+	c.fault[0] = '\0';
+	if (store_walk("/", check_visit, &c) < 0 && !c.fault[0])
+		snprintf(c.fault, sizeof(c.fault), "a record could not be read");
+	return c.fault[0] ? c.fault : NULL;
+}
+
 enum xs_err store_batch_begin(void)
 {
 	if (tdb_transaction_start(store_tdb) != 0)
@@ -752,6 +809,255 @@ static enum xs_err write_meta(bool clean)
 	TDB_DATA d = {(unsigned char *)&m, sizeof(m)};
 
 	return tdb_store(store_tdb, k, d, TDB_REPLACE) == 0 ? XSE_OK : XSE_EIO;
+}
+
+/*
+ * Rebuilding the child lists after a crash cut a plain (non-transactional)
+ * change short: the node records are the truth, the chunks an index of
+ * them. Nodes whose parent is gone are dropped; every directory's list is
+ * rewritten with the children that exist, in their old order as far as it
+ * can still be read, the others after them.
+ */
+struct repair_dir {
+	struct hnode h;
+	char *path;
+	char **names;
+	size_t n, cap;
+};
+
+struct repair {
+	struct hmap dirs;       /* parent path -> its children found */
+	char **nodes;           /* every node path */
+	size_t nnodes, cap_nodes;
+	TDB_DATA *chunks;       /* every chunk key */
+	size_t nchunks, cap_chunks;
+	bool oom;
+};
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *na = realloc(*arr, c * size);
+
+	if (!na)
+		return false;
+	*arr = na;
+	*cap = c;
+	return true;
+}
+
+static int repair_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+{
+	struct repair *r = p;
+
+	(void)tdb;
+	(void)data;
+	if (!key.dsize || key.dptr[0] == '\0')
+		return 0; /* the meta record */
+	if (memchr(key.dptr, '\0', key.dsize)) {
+		TDB_DATA k = {malloc(key.dsize), key.dsize};
+
+		if (!k.dptr || !grow((void **)&r->chunks, &r->cap_chunks, r->nchunks, sizeof(k))) {
+			free(k.dptr);
+			r->oom = true;
+			return -1;
+		}
+		memcpy(k.dptr, key.dptr, key.dsize);
+		r->chunks[r->nchunks++] = k;
+		return 0;
+	}
+	char *path = strndup((const char *)key.dptr, key.dsize);
+
+	if (!path || !grow((void **)&r->nodes, &r->cap_nodes, r->nnodes, sizeof(char *))) {
+		free(path);
+		r->oom = true;
+		return -1;
+	}
+	r->nodes[r->nnodes++] = path;
+	return 0;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	unsigned x = xs_path_depth(*(char *const *)a), y = xs_path_depth(*(char *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static struct repair_dir *repair_dir_get(struct repair *r, const char *path, bool create)
+{
+	struct hnode *h = hmap_find(&r->dirs, path);
+	struct repair_dir *d;
+
+	if (h || !create)
+		return (struct repair_dir *)h;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		return NULL;
+	}
+	d->h.key = d->path;
+	if (!hmap_insert(&r->dirs, &d->h)) {
+		free(d->path);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Rewrite d's child list: the children that exist, in their old order first. */
+static enum xs_err repair_one(struct repair_dir *d, struct arena *a)
+{
+	struct store_node dir, child;
+	char cpath[XS_PATH_BUF];
+	char **order = NULL;
+	size_t norder = 0, cap = 0;
+	uint8_t *taken = calloc(d->n + 1, 1);
+	enum xs_err err = XSE_OK;
+	const char *dpath = d->path;
+
+	if (!taken || store_read(a, dpath, true, &dir) != 1) {
+		free(taken);
+		return XSE_EIO;
+	}
+	/* The old order, as far as the chain can be followed. */
+	uint32_t id = dir.first_chunk, steps = 0;
+
+	while (id && steps++ < 1000000) {
+		struct chunk ch;
+
+		if (read_chunk(a, dpath, id, &ch) < 0)
+			break;
+		for (size_t off = 0; off < ch.len; off += strlen(ch.names + off) + 1) {
+			for (size_t i = 0; i < d->n; i++) {
+				if (!taken[i] && strcmp(d->names[i], ch.names + off) == 0) {
+					taken[i] = 1;
+					if (!grow((void **)&order, &cap, norder, sizeof(char *))) {
+						err = XSE_ENOMEM;
+						break;
+					}
+					order[norder++] = d->names[i];
+					break;
+				}
+			}
+		}
+		id = ch.next;
+	}
+	for (size_t i = 0; i < d->n && err == XSE_OK; i++) {
+		if (taken[i])
+			continue;
+		if (!grow((void **)&order, &cap, norder, sizeof(char *))) {
+			err = XSE_ENOMEM;
+			break;
+		}
+		order[norder++] = d->names[i];
+	}
+	/* Write the list afresh. */
+	dir.first_chunk = dir.last_chunk = 0;
+	dir.next_chunk_id = 1;
+	dir.nchildren = 0;
+	dir.children_bytes = 0;
+	for (size_t i = 0; i < norder && err == XSE_OK; i++) {
+		uint32_t cid;
+
+		err = chunk_append(a, dpath, &dir, order[i], &cid);
+		if (err != XSE_OK)
+			break;
+		child_path(cpath, dpath, order[i]);
+		if (store_read(a, cpath, true, &child) != 1) {
+			err = XSE_EIO;
+			break;
+		}
+		child.chunk = cid;
+		err = put(cpath, &child);
+		dir.nchildren++;
+		dir.children_bytes += strlen(order[i]) + 1;
+	}
+	if (err == XSE_OK)
+		err = put(dpath, &dir);
+	free(order);
+	free(taken);
+	return err;
+}
+
+static enum xs_err store_repair(void)
+{
+	struct repair r = {0};
+	struct arena a = {0};
+	enum xs_err err = XSE_OK;
+	size_t kept = 0;
+
+	if (tdb_traverse_read(store_tdb, repair_collect, &r) < 0 || r.oom)
+		err = XSE_ENOMEM;
+	if (err == XSE_OK)
+		err = store_batch_begin();
+	if (err == XSE_OK) {
+		/* Parents before children: a node is kept only if its parent was. */
+		qsort(r.nodes, r.nnodes, sizeof(char *), by_depth);
+		if (!repair_dir_get(&r, "/", true))
+			err = XSE_ENOMEM;
+		for (size_t i = 0; i < r.nnodes && err == XSE_OK; i++) {
+			char *p = r.nodes[i], parent[XS_PATH_BUF];
+			struct repair_dir *pd;
+
+			if (p[0] != '/' || strcmp(p, "/") == 0)
+				continue;
+			parent_of(parent, p);
+			pd = repair_dir_get(&r, parent, false);
+			if (!pd) {
+				log_error("store repair: %s has no parent, dropped", p);
+				if (tdb_delete(store_tdb, key_of(p)) != 0)
+					err = XSE_EIO;
+				continue;
+			}
+			if (!grow((void **)&pd->names, &pd->cap, pd->n, sizeof(char *)) ||
+			    !repair_dir_get(&r, p, true)) {
+				err = XSE_ENOMEM;
+				break;
+			}
+			pd->names[pd->n++] = (char *)xs_path_basename(p);
+			kept++;
+		}
+		/* Old chunks go; each directory's list is written anew. */
+		for (size_t i = 0; i < r.nchunks && err == XSE_OK; i++)
+			if (tdb_delete(store_tdb, r.chunks[i]) != 0)
+				err = XSE_EIO;
+		for (size_t b = 0; b < r.dirs.nbuckets && err == XSE_OK; b++) {
+			for (struct hnode *h = r.dirs.buckets[b]; h && err == XSE_OK; h = h->next) {
+				arena_reset(&a);
+				err = repair_one((struct repair_dir *)h, &a);
+			}
+		}
+		if (err == XSE_OK)
+			err = store_batch_commit();
+		else
+			store_batch_cancel();
+	}
+	log_info("store repair: %zu nodes kept, child lists rebuilt: %s", kept,
+		 err == XSE_OK ? "done" : xs_err_name(err));
+	for (size_t b = 0; b < r.dirs.nbuckets; b++) {
+		struct hnode *h = r.dirs.buckets[b];
+
+		while (h) {
+			struct repair_dir *d = (struct repair_dir *)h;
+
+			h = h->next;
+			free(d->names);
+			free(d->path);
+			free(d);
+		}
+	}
+	hmap_free(&r.dirs);
+	for (size_t i = 0; i < r.nnodes; i++)
+		free(r.nodes[i]);
+	free(r.nodes);
+	for (size_t i = 0; i < r.nchunks; i++)
+		free(r.chunks[i].dptr);
+	free(r.chunks);
+	arena_free(&a);
+	return err;
 }
 
 static int max_gen_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
@@ -836,16 +1142,26 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		}
 		store_gen = meta.gen;
 		if (!meta.clean) {
-			/* Not shut down cleanly: generations may have moved past the saved one. */
+			/*
+			 * Not shut down cleanly. tdb has already rolled back a commit cut
+			 * short (its recovery area); generations may have moved past the
+			 * saved one, and the tree's own structure must still hold.
+			 */
 			uint64_t max = 0;
+			const char *fault;
 
 			log_info("store: previous run did not stop cleanly; checking %s", opt->file);
-			if (tdb_check(store_tdb, NULL, NULL) != 0) {
-				*reason = "store file damaged (use --fresh-store)";
-				return XSE_EIO;
-			}
 			tdb_traverse_read(store_tdb, max_gen_cb, &max);
 			store_gen = max > store_gen ? max : store_gen;
+			fault = store_check();
+			if (fault) {
+				/* A plain change (one request's few records) was cut short. */
+				log_error("store: %s; rebuilding the child lists", fault);
+				if (store_repair() != XSE_OK || (fault = store_check()) != NULL) {
+					*reason = "store damaged beyond repair (use --fresh-store)";
+					return XSE_EIO;
+				}
+			}
 		}
 	}
 	if (write_meta(false) != XSE_OK) {

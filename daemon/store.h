@@ -74,6 +74,13 @@ int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx
 typedef bool (*store_visit_fn)(void *ctx, const char *path, const struct store_node *n);
 int store_walk(const char *root, store_visit_fn visit, void *ctx);
 
+/*
+ * Check the tree's structure: every directory's chunks list exactly its
+ * children, counts and sizes agree, every listed child exists and knows its
+ * chunk. NULL if sound, else a description of the first fault (static).
+ */
+const char *store_check(void);
+
 /* Group several changes so that a crash leaves all or none of them. */
 enum xs_err store_batch_begin(void);
 enum xs_err store_batch_commit(void);

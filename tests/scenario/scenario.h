@@ -11,6 +11,8 @@
 void sc_start(struct xst_daemon *d, const char *const *extra_args);
 /* Stop it and assert a clean exit (status 0: no sanitizer report, no leak). */
 void sc_stop(struct xst_daemon *d);
+/* The same, keeping its run directory for a restart. */
+void sc_stop_keep(struct xst_daemon *d);
 struct xsc *sc_connect(const struct xst_daemon *d);
 /* Send one request built from strings (raw_last: WRITE's value without NUL) and wait for the reply. */
 void sc_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,

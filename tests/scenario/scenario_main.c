@@ -11,7 +11,7 @@ void sc_start(struct xst_daemon *d, const char *const *extra_args)
 	ck_assert_msg(xst_daemon_start(d, XST_OURS, NULL, extra_args) == 0, "daemon did not start");
 }
 
-void sc_stop(struct xst_daemon *d)
+static void stop_checked(struct xst_daemon *d, int keep_dir)
 {
 	char cmd[700];
 	int status = xst_daemon_stop(d, 1);
@@ -22,12 +22,22 @@ void sc_stop(struct xst_daemon *d)
 		if (system(cmd) != 0)
 			fprintf(stderr, "no daemon.log\n");
 	}
-	if (d->own_dir) {
+	if (d->own_dir && !keep_dir) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", d->dir);
 	}
 	ck_assert_msg(clean, "daemon exit status %d", status);
+}
+
+void sc_stop(struct xst_daemon *d)
+{
+	stop_checked(d, 0);
+}
+
+void sc_stop_keep(struct xst_daemon *d)
+{
+	stop_checked(d, 1);
 }
 
 struct xsc *sc_connect(const struct xst_daemon *d)

@@ -2,6 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <tdb.h>
+#include <time.h>
 
 #include "scenario.h"
 
@@ -286,6 +292,212 @@ START_TEST(transaction_nodes_quota)
 }
 END_TEST
 
+static void control_check_ok(struct xsc *c)
+{
+	struct xsc_msg m;
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
+	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
+}
+
+/*
+ * A commit killed part way leaves all of the transaction or none of it:
+ * the daemon is killed at different moments of a large commit, and on each
+ * restart the store is structurally sound and holds 0 or all the nodes.
+ */
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+enum { CRASH_NODES = 2000 };
+
+/* Open a transaction writing CRASH_NODES nodes and send its commit; the id is returned. */
+static void big_commit_sent(struct xsc *c)
+{
+	static char value[512];
+	struct xsc_msg m;
+	char path[64];
+	uint32_t t;
+
+	memset(value, 'v', sizeof(value) - 1);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/crash/keep", "k"), &m);
+	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
+	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	for (int i = 0; i < CRASH_NODES; i++) {
+		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
+		sc_call(c, XS_WRITE, t, 1, SC_ARGS(path, value), &m);
+	}
+	ck_assert_int_eq(xsc_send(c, XS_TRANSACTION_END, 1, t, "T", 2), 0);
+}
+
+/*
+ * A commit killed part way leaves all of the transaction or none of it:
+ * the daemon is killed at moments spread over a large commit (its length
+ * measured first), and on each restart the store is sound and holds none
+ * or all of the nodes.
+ */
+START_TEST(commit_killed_midway_is_all_or_nothing)
+{
+	int seen_none = 0, seen_all = 0;
+	long long commit_us;
+
+	{
+		struct xst_daemon d;
+		struct xsc_msg m;
+		long long t0;
+
+		sc_start(&d, NULL);
+		struct xsc *c = sc_connect(&d);
+
+		big_commit_sent(c);
+		t0 = now_us();
+		ck_assert_int_eq(xsc_recv(c, &m, 10000), 0);
+		commit_us = now_us() - t0;
+		SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
+		xsc_close(c);
+		sc_stop(&d);
+	}
+	for (int round = 0; round < 10; round++) {
+		struct xst_daemon d;
+		struct xsc_msg m;
+		char dir[256], path[64];
+		/* From just after sending to a little past the measured end of the commit. */
+		long long delay = commit_us * round / 8;
+
+		sc_start(&d, NULL);
+		struct xsc *c = sc_connect(&d);
+
+		big_commit_sent(c);
+		if (delay) {
+			struct timespec ts = {(time_t)(delay / 1000000), (long)(delay % 1000000) * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+		kill(d.pid, SIGKILL);
+		waitpid(d.pid, NULL, 0);
+		d.pid = -1;
+		xsc_close(c);
+		strcpy(dir, d.dir);
+		ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+		d.own_dir = 1;
+		c = sc_connect(&d);
+		control_check_ok(c);
+		sc_call(c, XS_READ, 0, 0, SC_ARGS("/crash/keep"), &m);
+		SC_EXPECT_STR(&m, XS_READ, "k");
+		int present = 0;
+
+		for (int i = 0; i < CRASH_NODES; i++) {
+			snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
+			sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
+			present += m.hdr.type == XS_READ;
+		}
+		ck_assert_msg(present == 0 || present == CRASH_NODES, "round %d: %d of %d nodes", round,
+			      present, CRASH_NODES);
+		seen_none += present == 0;
+		seen_all += present == CRASH_NODES;
+		xsc_close(c);
+		sc_stop(&d);
+	}
+	printf("commit of %d nodes takes %lld us; killed during it: %d times none kept, %d times all\n",
+	       CRASH_NODES, commit_us, seen_none, seen_all);
+}
+END_TEST
+
+/* The check is real: a store damaged behind the daemon's back is reported, not passed. */
+START_TEST(check_finds_a_damaged_store)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char dir[256], file[300];
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/a", "1"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/b", "2"), &m);
+	control_check_ok(c);
+	xsc_close(c);
+	strcpy(dir, d.dir);
+	sc_stop_keep(&d);
+	/* Delete the record of /dmg/b while its name stays listed in /dmg's chunk. */
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", dir);
+	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
+	TDB_DATA key = {(unsigned char *)"/dmg/b", 6};
+
+	ck_assert_ptr_nonnull(tdb);
+	ck_assert_int_eq(tdb_delete(tdb, key), 0);
+	tdb_close(tdb);
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+	d.own_dir = 1;
+	c = sc_connect(&d);
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
+	ck_assert_uint_eq(m.hdr.type, XS_CONTROL);
+	ck_assert_msg(strstr(m.payload, "/dmg/b") != NULL, "check said '%s'", m.payload);
+	xsc_close(c);
+	sc_stop(&d);
+}
+END_TEST
+
+/*
+ * A crash inside a plain request can leave a child list and the node records
+ * disagreeing: at the next start the lists are rebuilt from the records.
+ * Simulated by killing the daemon, then damaging the file as such a crash
+ * would: a listed child without its record, a record without its parent.
+ */
+START_TEST(unclean_start_repairs_child_lists)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char dir[256], file[300];
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/a", "1"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b", "2"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/c", "3"), &m);
+	xsc_close(c);
+	strcpy(dir, d.dir);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, NULL, 0);
+	d.pid = -1;
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", dir);
+	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
+	TDB_DATA b = {(unsigned char *)"/rep/b", 6}, a = {(unsigned char *)"/rep/a", 6};
+	TDB_DATA orphan = {(unsigned char *)"/gone/x", 7};
+
+	ck_assert_ptr_nonnull(tdb);
+	ck_assert_int_eq(tdb_delete(tdb, b), 0);
+	TDB_DATA rec = tdb_fetch(tdb, a);
+
+	ck_assert_ptr_nonnull(rec.dptr);
+	ck_assert_int_eq(tdb_store(tdb, orphan, rec, TDB_INSERT), 0);
+	free(rec.dptr);
+	tdb_close(tdb);
+	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
+	d.own_dir = 1;
+	c = sc_connect(&d);
+	control_check_ok(c);
+	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/rep"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "a\0c\0");
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/rep/c"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "3");
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/gone/x"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	/* And it keeps working: the rebuilt lists take new children. */
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/d", "4"), &m);
+	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/rep"), &m);
+	SC_EXPECT_STR(&m, XS_DIRECTORY, "a\0c\0d\0");
+	control_check_ok(c);
+	xsc_close(c);
+	sc_stop(&d);
+}
+END_TEST
+
 Suite *suite_tree(void)
 {
 	Suite *s = suite_create("tree");
@@ -300,6 +512,12 @@ Suite *suite_tree(void)
 	tc = tcase_create("quota");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, transaction_nodes_quota);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("crash");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, commit_killed_midway_is_all_or_nothing);
+	tcase_add_test(tc, check_finds_a_damaged_store);
+	tcase_add_test(tc, unclean_start_repairs_child_lists);
 	suite_add_tcase(s, tc);
 	return s;
 }
