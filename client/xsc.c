@@ -154,6 +154,16 @@ static ssize_t socket_recv(struct xsc *c, void *buf, size_t len, int timeout_ms)
 	}
 }
 
+int xsc_ms_left(long long deadline)
+{
+	long long left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - xsc_now_ms();
+	return left > 0 ? (left > 0x7fffffff ? 0x7fffffff : (int)left) : 0;
+}
+
 long long xsc_now_ms(void)
 {
 	struct timespec ts;
@@ -184,17 +194,9 @@ int xsc_recv(struct xsc *c, struct xsc_msg *out, int timeout_ms)
 				return 0;
 			}
 		}
-		int wait = -1;
+		/* At least one look, even with no time left: a timeout of 0 polls. */
+		int wait = xsc_ms_left(deadline);
 
-		if (deadline >= 0) {
-			long long left = deadline - xsc_now_ms();
-
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			wait = (int)left;
-		}
 		ssize_t n = c->tr->recv(c, c->inbuf, sizeof(c->inbuf), wait);
 
 		if (n < 0)

@@ -32,6 +32,8 @@ struct xsc *xsc_open_transport(const struct xsc_transport *tr, void *state);
 void *xsc_transport_state(const struct xsc *c);
 /* Monotonic milliseconds (for deadlines). */
 long long xsc_now_ms(void);
+/* Milliseconds until deadline for poll(): -1 without one (deadline < 0), 0 once passed. */
+int xsc_ms_left(long long deadline);
 
 /* Connect to a daemon's socket. NULL with errno on failure. */
 struct xsc *xsc_open(const char *socket_path);
@@ -44,7 +46,8 @@ int xsc_send_raw(struct xsc *c, const void *buf, size_t len);
 int xsc_send(struct xsc *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
 	     size_t len);
 /*
- * Receive the next message of any kind. timeout_ms < 0 waits forever.
+ * Receive the next message of any kind. timeout_ms < 0 waits forever; 0
+ * takes what has already arrived without waiting.
  * 0 on success; -1 with errno ETIMEDOUT, ECONNRESET (peer closed) or EPROTO.
  */
 int xsc_recv(struct xsc *c, struct xsc_msg *out, int timeout_ms);

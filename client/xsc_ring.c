@@ -192,19 +192,17 @@ static ssize_t ring_recv(struct xsc *c, void *buf, size_t len, int timeout_ms)
 		}
 		if (ring_broken(d))
 			return -1;
-		int wait = -1;
+		int wait = xsc_ms_left(deadline);
 
-		if (deadline >= 0) {
-			long long left = deadline - xsc_now_ms();
-
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			wait = (int)left;
-		}
 		if (wait_notification(d, wait) < 0)
 			return -1;
+		if (wait == 0) {
+			/* That was the last look: nothing arrived in time. */
+			if (xs_ring_pending(&r->rsp_cons, &r->rsp_prod) > 0)
+				continue;
+			errno = ETIMEDOUT;
+			return -1;
+		}
 	}
 }
 
