@@ -1,11 +1,12 @@
 # Benchmarks: xsbench runs our daemon and the reference daemons side by side (make bench).
 XSBENCH := $(O)/bench/xsbench
+XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_domains.c)
 # Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
 XSBENCH_ARGS ?=
 
-$(call obj,bench/xsbench.c): CFLAGS += -pthread
+$(XSBENCH_OBJS): CFLAGS += -pthread
 
-$(XSBENCH): $(call obj,bench/xsbench.c) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^
 

@@ -221,19 +221,25 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 }
 
 /*
- * What a gone domain leaves behind: nodes it owns go (with their subtrees,
+ * What gone domains leave behind: nodes they own go (with their subtrees,
  * or pass to the privileged domain with --keep-orphans) and permission
- * entries naming it are removed everywhere, so that a later domain with the
- * same id inherits nothing. Found in one walk, applied after it.
+ * entries naming them are removed everywhere, so that a later domain with
+ * the same id inherits nothing. All the domains gone at one time are found
+ * in one walk of the tree and cleaned after it.
  */
 struct cleanup {
-	uint32_t domid;
+	uint8_t gone[(XS_DOMID_MAX + 1) / 8]; /* the domids being cleaned up */
 	char **remove;
 	size_t nremove, cap_remove;
 	char **scrub;
 	size_t nscrub, cap_scrub;
 	bool oom;
 };
+
+static bool is_gone(const struct cleanup *c, uint32_t domid)
+{
+	return domid <= XS_DOMID_MAX && (c->gone[domid / 8] & (1u << (domid % 8)));
+}
 
 static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
 {
@@ -252,10 +258,10 @@ static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
 	return true;
 }
 
-static bool names_domain(const struct store_node *n, uint32_t domid)
+static bool names_gone(const struct cleanup *c, const struct store_node *n)
 {
 	for (unsigned i = 1; i < n->nperms; i++)
-		if (n->perms[i].id == domid)
+		if (is_gone(c, n->perms[i].id))
 			return true;
 	return false;
 }
@@ -266,17 +272,18 @@ static bool cleanup_visit(void *ctx, const char *path, const struct store_node *
 
 	if (c->oom)
 		return false;
-	if (n->nperms && n->perms[0].id == c->domid && strcmp(path, "/") != 0) {
+	if (n->nperms && is_gone(c, n->perms[0].id) && strcmp(path, "/") != 0) {
 		if (!list_add(&c->remove, &c->nremove, &c->cap_remove, path))
 			c->oom = true;
 		return cfg.keep_orphans; /* removed with its subtree, or handed over */
 	}
-	if (names_domain(n, c->domid) && !list_add(&c->scrub, &c->nscrub, &c->cap_scrub, path))
+	if (names_gone(c, n) && !list_add(&c->scrub, &c->nscrub, &c->cap_scrub, path))
 		c->oom = true;
 	return true;
 }
 
-static void scrub_node(const char *path, uint32_t domid, bool give_to_priv)
+/* Drop entries naming gone domains; a gone owner is replaced by the privileged domain. */
+static void scrub_node(const struct cleanup *c, const char *path)
 {
 	struct arena a = {0};
 	struct store_node n;
@@ -287,12 +294,12 @@ static void scrub_node(const char *path, uint32_t domid, bool give_to_priv)
 		return;
 	}
 	for (unsigned i = 0; i < n.nperms; i++) {
-		if (i == 0 && give_to_priv && n.perms[0].id == domid) {
+		if (i == 0 && is_gone(c, n.perms[0].id)) {
 			n.perms[k] = n.perms[0];
 			n.perms[k++].id = cfg.priv_domid;
 			continue;
 		}
-		if (i > 0 && n.perms[i].id == domid)
+		if (i > 0 && is_gone(c, n.perms[i].id))
 			continue;
 		n.perms[k++] = n.perms[i];
 	}
@@ -308,45 +315,61 @@ static void removed_cb(void *ctx, const char *path, const struct store_node *n)
 		watch_fire(path, WATCH_EXACT, n->perms, n->nperms, NULL, 0);
 }
 
-static void domain_cleanup_nodes(uint32_t domid)
+static void cleanup_nodes(struct cleanup *c)
 {
-	struct cleanup c = {.domid = domid};
-
-	if (store_walk("/", cleanup_visit, &c) < 0 || c.oom)
-		log_error("domain %u: cleaning up its nodes failed part way", domid);
-	for (size_t i = 0; i < c.nremove; i++) {
-		if (cfg.keep_orphans) {
-			scrub_node(c.remove[i], domid, true);
-		} else if (store_remove(c.remove[i], removed_cb, c.remove[i]) == XSE_OK) {
-			watch_fire(c.remove[i], WATCH_SUBTREE, NULL, 0, NULL, 0);
-		}
-		free(c.remove[i]);
+	if (store_walk("/", cleanup_visit, c) < 0 || c->oom)
+		log_error("cleaning up the nodes of gone domains failed part way");
+	for (size_t i = 0; i < c->nremove; i++) {
+		if (cfg.keep_orphans)
+			scrub_node(c, c->remove[i]);
+		else if (store_remove(c->remove[i], removed_cb, c->remove[i]) == XSE_OK)
+			watch_fire(c->remove[i], WATCH_SUBTREE, NULL, 0, NULL, 0);
+		free(c->remove[i]);
 	}
-	for (size_t i = 0; i < c.nscrub; i++) {
-		scrub_node(c.scrub[i], domid, false);
-		free(c.scrub[i]);
+	for (size_t i = 0; i < c->nscrub; i++) {
+		scrub_node(c, c->scrub[i]);
+		free(c->scrub[i]);
 	}
 	/* The special nodes always stay: an owner that died hands them back to the privileged domain. */
-	scrub_node("@introduceDomain", domid, true);
-	scrub_node("@releaseDomain", domid, true);
-	free(c.remove);
-	free(c.scrub);
+	scrub_node(c, "@introduceDomain");
+	scrub_node(c, "@releaseDomain");
+	free(c->remove);
+	free(c->scrub);
 }
 
-/* The domain is gone (released or dead): its connection first, so it sees no more events. */
-static void domain_gone(struct domain *d)
+/*
+ * Domains are gone (released or dead): their connections first, so that
+ * they see no more events, then one clean-up for all, then @releaseDomain
+ * for each.
+ */
+static void domains_gone(struct domain **gone, size_t n)
 {
-	uint32_t domid = d->domid;
+	struct cleanup *c = calloc(1, sizeof(*c));
+	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
 
-	if (d->conn)
-		watch_drop_all(d->conn);
-	domain_free(d);
-	/* A device model acting for this domain loses those rights with it. */
-	conn_clear_target(domid);
-	domain_cleanup_nodes(domid);
-	watch_fire_special_base("@releaseDomain");
-	watch_fire_special_domain("@releaseDomain", domid);
-	log_info("domain %u released", domid);
+	if (!c || !ids) {
+		log_error("out of memory cleaning up after %zu domains", n);
+		free(c);
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = gone[i]->domid;
+		c->gone[ids[i] / 8] |= (uint8_t)(1u << (ids[i] % 8));
+		if (gone[i]->conn)
+			watch_drop_all(gone[i]->conn);
+		domain_free(gone[i]);
+		/* A device model acting for this domain loses those rights with it. */
+		conn_clear_target(ids[i]);
+	}
+	cleanup_nodes(c);
+	for (size_t i = 0; i < n; i++) {
+		watch_fire_special_base("@releaseDomain");
+		watch_fire_special_domain("@releaseDomain", ids[i]);
+		log_info("domain %u released", ids[i]);
+	}
+	free(c);
+	free(ids);
 }
 
 enum xs_err domain_release(uint32_t domid)
@@ -357,7 +380,7 @@ enum xs_err domain_release(uint32_t domid)
 		return XSE_ENOENT;
 	if (!d->conn)
 		return XSE_EINVAL;
-	domain_gone(d);
+	domains_gone(&d, 1);
 	return XSE_OK;
 }
 
@@ -388,26 +411,37 @@ enum xs_err domain_set_target(uint32_t domid, uint32_t target)
 /* VIRQ_DOM_EXC: find the introduced domains that shut down or died. */
 static void domains_changed(void)
 {
-	struct domain *d = domain_list;
+	struct domain **gone = NULL;
+	size_t ngone = 0, cap = 0;
 	bool shutdown_seen = false;
 
-	while (d) {
-		struct domain *next = d->next;
+	for (struct domain *d = domain_list; d; d = d->next) {
 		enum hyp_domain_state st = d->domid == cfg.master_domid
 						   ? HYP_DOM_RUNNING
 						   : hyp->domain_state(d->domid);
 
 		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {
-			domain_gone(d);
+			if (ngone == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct domain **ng = realloc(gone, nc * sizeof(*ng));
+
+				if (!ng)
+					break; /* the rest are found at the next change */
+				gone = ng;
+				cap = nc;
+			}
+			gone[ngone++] = d;
 		} else if (st == HYP_DOM_SHUTDOWN && !d->shutdown_reported) {
 			d->shutdown_reported = true;
 			shutdown_seen = true;
 			watch_fire_special_domain("@releaseDomain", d->domid);
 		}
-		d = next;
 	}
 	if (shutdown_seen)
 		watch_fire_special_base("@releaseDomain");
+	if (ngone)
+		domains_gone(gone, ngone);
+	free(gone);
 }
 
 int domain_init(struct event_base *base, enum domain_hyp_choice choice)

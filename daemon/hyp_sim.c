@@ -34,6 +34,8 @@ struct sim_domain {
 };
 
 static struct event_base *sim_base;
+/* Deaths and shutdowns are reported once per pass of the loop, like VIRQ_DOM_EXC coalescing. */
+static struct event *sim_virq_ev;
 static struct hyp_callbacks sim_cb;
 static int sim_listen_fd = -1;
 static struct event *sim_listen_ev;
@@ -85,7 +87,7 @@ static void sim_reg_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (n == (ssize_t)sizeof(m) && m.magic == SIMHYP_MAGIC && m.op == SIMHYP_SHUTDOWN) {
 		d->state = HYP_DOM_SHUTDOWN;
-		sim_cb.domains_changed();
+		event_active(sim_virq_ev, EV_TIMEOUT, 0);
 		return;
 	}
 	/* Closed (or garbage): the domain is destroyed. */
@@ -93,6 +95,14 @@ static void sim_reg_cb(evutil_socket_t fd, short what, void *arg)
 	sim_dead[d->domid / 8] |= (uint8_t)(1u << (d->domid % 8));
 	d->state = HYP_DOM_NONE;
 	sim_domain_free(d);
+	event_active(sim_virq_ev, EV_TIMEOUT, 0);
+}
+
+static void sim_virq_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
 	sim_cb.domains_changed();
 }
 
@@ -213,6 +223,9 @@ static int sim_open(struct event_base *base, const struct hyp_callbacks *cb)
 
 	sim_base = base;
 	sim_cb = *cb;
+	sim_virq_ev = event_new(base, -1, 0, sim_virq_cb, NULL);
+	if (!sim_virq_ev)
+		return -1;
 	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", cfg.run_dir, SIMHYP_SOCKET_NAME);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -240,7 +253,9 @@ static void sim_close(void)
 			sim_domain_free(sim_domains[i]);
 	if (sim_listen_ev)
 		event_free(sim_listen_ev);
-	sim_listen_ev = NULL;
+	if (sim_virq_ev)
+		event_free(sim_virq_ev);
+	sim_listen_ev = sim_virq_ev = NULL;
 	if (sim_listen_fd >= 0) {
 		close(sim_listen_fd);
 		unlink(sim_socket_path);
