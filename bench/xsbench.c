@@ -1135,19 +1135,7 @@ long xsb_tdb_files_kb(const struct xst_daemon *d)
 /* RssAnon from /proc: private memory, without mapped file or shmem pages. */
 long xsb_rss_anon_kb(const struct xst_daemon *d)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return xst_daemon_status_kb(d, "RssAnon");
 }
 
 static int gen_mem(void *vctx, unsigned long i, struct preq *r)

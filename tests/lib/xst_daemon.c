@@ -288,9 +288,10 @@ int xst_daemon_alive(const struct xst_daemon *d)
 	return alive;
 }
 
-long xst_daemon_rss_kb(const struct xst_daemon *d)
+long xst_daemon_status_kb(const struct xst_daemon *d, const char *field)
 {
 	char path[64], line[256];
+	size_t flen = strlen(field);
 	long kb = -1;
 	FILE *f;
 
@@ -298,11 +299,18 @@ long xst_daemon_rss_kb(const struct xst_daemon *d)
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
+		    sscanf(line + flen + 1, "%ld", &kb) == 1)
 			break;
+	}
 	fclose(f);
 	return kb;
+}
+
+long xst_daemon_rss_kb(const struct xst_daemon *d)
+{
+	return xst_daemon_status_kb(d, "VmRSS");
 }
 
 long long xst_daemon_cpu_ticks(const struct xst_daemon *d)

@@ -39,6 +39,8 @@ int xst_daemon_stop(struct xst_daemon *d, int keep_dir);
 int xst_daemon_alive(const struct xst_daemon *d);
 /* Resident set size in KiB and CPU time (user+system) in clock ticks, from /proc. */
 long xst_daemon_rss_kb(const struct xst_daemon *d);
+/* Any "Name: N kB" line of /proc/PID/status (e.g. "RssAnon"); -1 if absent. */
+long xst_daemon_status_kb(const struct xst_daemon *d, const char *field);
 long long xst_daemon_cpu_ticks(const struct xst_daemon *d);
 
 #endif
