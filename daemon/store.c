@@ -23,9 +23,10 @@
  * id of the parent's chunk that holds this node's name.
  *
  * A chunk of a directory's child names, keyed by "<parent path>\0<varint
- * id>": varint previous and next chunk ids (0: none), then names, each
- * NUL-terminated, in insertion order. Chunks form a list in the parent; a
- * new name goes into the last chunk, or a new one when that is full, so
+ * id>": varint previous and next chunk ids (0: none), varint length, the
+ * names, each NUL-terminated, in insertion order, then room to grow.
+ * Chunks form a list in the parent; a new name goes into the last chunk,
+ * or a new one when that is full, so
  * creating or deleting a node rewrites one chunk, its parent and itself,
  * whatever the size of the directory; listing reads the names in chunk-sized
  * pieces rather than one record per child.
@@ -36,7 +37,7 @@
 #define REC_FLAGS_KNOWN 0x0bu
 #define CHUNK_BYTES 1024u /* names per chunk, in bytes (one longer name may exceed it alone) */
 #define STORE_META_KEY "\0xenstored-meta"
-#define STORE_META_MAGIC 0x58534433u /* "XSD3" */
+#define STORE_META_MAGIC 0x58534434u /* "XSD4" */
 
 struct store_meta {
 	uint32_t magic;
@@ -318,9 +319,12 @@ static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
 	(void)key;
 	c->out->prev = (uint32_t)dec_varint(&d);
 	c->out->next = (uint32_t)dec_varint(&d);
-	c->out->len = (size_t)(d.end - d.p);
-	c->out->names = d.bad ? NULL : arena_memdup(c->a, d.p, c->out->len);
-	c->bad = d.bad || !c->out->names || (c->out->len && d.end[-1] != '\0');
+	uint64_t len = dec_varint(&d);
+	const unsigned char *names = dec_take(&d, len);
+
+	c->out->len = (size_t)len;
+	c->out->names = names ? arena_memdup(c->a, names, c->out->len) : NULL;
+	c->bad = d.bad || !c->out->names || (c->out->len && names[len - 1] != '\0');
 	return 0;
 }
 
@@ -340,12 +344,24 @@ static enum xs_err put_chunk(const char *parent, uint32_t id, const struct chunk
 {
 	unsigned char kb[XS_PATH_BUF + 8];
 
+	/*
+	 * Room to grow, in powers of two: a chunk filling up one name at a time
+	 * is then moved by tdb a handful of times rather than at every few
+	 * appends (each move is a search of tdb's free list).
+	 */
+	size_t room = 64;
+
+	while (room < ch->len)
+		room *= 2;
 	enc_len = 0;
-	if (!enc_reserve(10 + ch->len))
+	if (!enc_reserve(15 + room))
 		return XSE_ENOMEM;
 	enc_varint(ch->prev);
 	enc_varint(ch->next);
+	enc_varint(ch->len);
 	enc_bytes(ch->names, ch->len);
+	memset(enc_buf + enc_len, 0, room - ch->len);
+	enc_len += room - ch->len;
 	TDB_DATA d = {enc_buf, enc_len};
 
 	if (tdb_store(store_tdb, chunk_key(kb, parent, id), d, TDB_REPLACE) != 0) {
