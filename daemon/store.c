@@ -1139,6 +1139,12 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		*reason = strerror(errno);
 		return XSE_EIO;
 	}
+	/*
+	 * Records that moved or went stay in their hash chain as dead space for
+	 * the next record there, instead of going through tdb's free list,
+	 * whose best-fit search grows with its length.
+	 */
+	tdb_set_max_dead(store_tdb, 8);
 	md = tdb_fetch(store_tdb, mk);
 	if (!md.dptr) {
 		store_gen = 0;
