@@ -86,7 +86,7 @@ enum xs_err store_batch_begin(void);
 enum xs_err store_batch_commit(void);
 void store_batch_cancel(void);
 
-/* Number of records and bytes of the tdb file, for reports. */
+/* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);
 
 #endif

@@ -110,11 +110,6 @@ struct txn *txn_find(struct conn *c, uint32_t id)
 	return NULL;
 }
 
-void txn_fail(struct txn *t)
-{
-	t->failed = true;
-}
-
 enum xs_err txn_error(const struct txn *t)
 {
 	return t->err != XSE_OK ? t->err : XSE_EIO;

@@ -23,8 +23,6 @@ enum xs_err txn_end(struct txn *t, bool commit);
 void txn_drop_all(struct conn *c);
 /* Why the last failed access through the transaction failed (ENOSPC, ENOMEM or EIO). */
 enum xs_err txn_error(const struct txn *t);
-/* Mark it failed: its commit will answer ENOMEM. */
-void txn_fail(struct txn *t);
 
 /* The store operations seen through a transaction (same contracts as store_*). */
 int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
