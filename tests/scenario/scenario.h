@@ -13,6 +13,10 @@ void sc_start(struct xst_daemon *d, const char *const *extra_args);
 void sc_stop(struct xst_daemon *d);
 /* The same, keeping its run directory for a restart. */
 void sc_stop_keep(struct xst_daemon *d);
+/* Kill it (SIGKILL, no clean shutdown) and reap it, keeping its run directory. */
+void sc_crash(struct xst_daemon *d);
+/* Start it again on the same run directory (after sc_stop_keep or sc_crash). */
+void sc_restart(struct xst_daemon *d, const char *const *extra_args);
 struct xsc *sc_connect(const struct xst_daemon *d);
 /* Send one request built from strings (raw_last: WRITE's value without NUL) and wait for the reply. */
 void sc_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,

@@ -1,4 +1,5 @@
 /* Scenario tests: each starts the real daemon on a private socket and talks to it over the wire. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,22 @@ void sc_stop(struct xst_daemon *d)
 void sc_stop_keep(struct xst_daemon *d)
 {
 	stop_checked(d, 1);
+}
+
+void sc_crash(struct xst_daemon *d)
+{
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	d->pid = -1;
+}
+
+void sc_restart(struct xst_daemon *d, const char *const *extra_args)
+{
+	char dir[sizeof(d->dir)];
+
+	strcpy(dir, d->dir);
+	ck_assert_msg(xst_daemon_start(d, XST_OURS, dir, extra_args) == 0, "daemon did not restart");
+	d->own_dir = 1; /* still ours to remove */
 }
 
 struct xsc *sc_connect(const struct xst_daemon *d)

@@ -117,7 +117,6 @@ START_TEST(restart_keeps_the_tree)
 	struct xsc_msg m;
 	struct xsc *c;
 	unsigned long long gen_before;
-	char dir[256];
 
 	sc_start(&d, NULL);
 	c = sc_connect(&d);
@@ -130,11 +129,8 @@ START_TEST(restart_keeps_the_tree)
 	SC_EXPECT_STR(&m, XS_SET_PERMS, "OK\0");
 	gen_before = dir_generation(c, "/keep");
 	xsc_close(c);
-	strcpy(dir, d.dir);
-	ck_assert(WIFEXITED(xst_daemon_stop(&d, 1)));
-
-	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
-	d.own_dir = 1;
+	sc_stop_keep(&d);
+	sc_restart(&d, NULL);
 	c = sc_connect(&d);
 	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/keep"), &m);
 	SC_EXPECT_STR(&m, XS_DIRECTORY, "b\0c\0a\0");
@@ -155,16 +151,13 @@ START_TEST(fresh_store_option_starts_empty)
 	struct xst_daemon d;
 	struct xsc_msg m;
 	struct xsc *c;
-	char dir[256];
 
 	sc_start(&d, NULL);
 	c = sc_connect(&d);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/gone", "x"), &m);
 	xsc_close(c);
-	strcpy(dir, d.dir);
-	xst_daemon_stop(&d, 1);
-	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, SC_ARGS("--fresh-store")), 0);
-	d.own_dir = 1;
+	sc_stop_keep(&d);
+	sc_restart(&d, SC_ARGS("--fresh-store"));
 	c = sc_connect(&d);
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/gone"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
@@ -180,7 +173,6 @@ START_TEST(killed_daemon_restarts_with_its_tree)
 	struct xst_daemon d;
 	struct xsc_msg m;
 	struct xsc *c;
-	char dir[256];
 	unsigned long long gen_before;
 
 	sc_start(&d, NULL);
@@ -193,12 +185,8 @@ START_TEST(killed_daemon_restarts_with_its_tree)
 	}
 	gen_before = dir_generation(c, "/k");
 	xsc_close(c);
-	strcpy(dir, d.dir);
-	kill(d.pid, SIGKILL);
-	waitpid(d.pid, NULL, 0);
-	d.pid = -1;
-	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
-	d.own_dir = 1;
+	sc_crash(&d);
+	sc_restart(&d, NULL);
 	c = sc_connect(&d);
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/k/n99"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "v");

@@ -364,7 +364,7 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 	for (int round = 0; round < 10; round++) {
 		struct xst_daemon d;
 		struct xsc_msg m;
-		char dir[256], path[64];
+		char path[64];
 		/* From just after sending to a little past the measured end of the commit. */
 		long long delay = commit_us * round / 8;
 
@@ -377,13 +377,9 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 
 			nanosleep(&ts, NULL);
 		}
-		kill(d.pid, SIGKILL);
-		waitpid(d.pid, NULL, 0);
-		d.pid = -1;
+		sc_crash(&d);
 		xsc_close(c);
-		strcpy(dir, d.dir);
-		ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
-		d.own_dir = 1;
+		sc_restart(&d, NULL);
 		c = sc_connect(&d);
 		control_check_ok(c);
 		sc_call(c, XS_READ, 0, 0, SC_ARGS("/crash/keep"), &m);
@@ -412,7 +408,7 @@ START_TEST(check_finds_a_damaged_store)
 {
 	struct xst_daemon d;
 	struct xsc_msg m;
-	char dir[256], file[300];
+	char file[300];
 
 	sc_start(&d, NULL);
 	struct xsc *c = sc_connect(&d);
@@ -421,18 +417,16 @@ START_TEST(check_finds_a_damaged_store)
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/b", "2"), &m);
 	control_check_ok(c);
 	xsc_close(c);
-	strcpy(dir, d.dir);
 	sc_stop_keep(&d);
 	/* Delete the record of /dmg/b while its name stays listed in /dmg's chunk. */
-	snprintf(file, sizeof(file), "%s/xenstore.tdb", dir);
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
 	TDB_DATA key = {(unsigned char *)"/dmg/b", 6};
 
 	ck_assert_ptr_nonnull(tdb);
 	ck_assert_int_eq(tdb_delete(tdb, key), 0);
 	tdb_close(tdb);
-	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
-	d.own_dir = 1;
+	sc_restart(&d, NULL);
 	c = sc_connect(&d);
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
 	ck_assert_uint_eq(m.hdr.type, XS_CONTROL);
@@ -452,7 +446,7 @@ START_TEST(unclean_start_repairs_child_lists)
 {
 	struct xst_daemon d;
 	struct xsc_msg m;
-	char dir[256], file[300];
+	char file[300];
 
 	sc_start(&d, NULL);
 	struct xsc *c = sc_connect(&d);
@@ -461,11 +455,8 @@ START_TEST(unclean_start_repairs_child_lists)
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b", "2"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/c", "3"), &m);
 	xsc_close(c);
-	strcpy(dir, d.dir);
-	kill(d.pid, SIGKILL);
-	waitpid(d.pid, NULL, 0);
-	d.pid = -1;
-	snprintf(file, sizeof(file), "%s/xenstore.tdb", dir);
+	sc_crash(&d);
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
 	TDB_DATA b = {(unsigned char *)"/rep/b", 6}, a = {(unsigned char *)"/rep/a", 6};
 	TDB_DATA orphan = {(unsigned char *)"/gone/x", 7};
@@ -478,8 +469,7 @@ START_TEST(unclean_start_repairs_child_lists)
 	ck_assert_int_eq(tdb_store(tdb, orphan, rec, TDB_INSERT), 0);
 	free(rec.dptr);
 	tdb_close(tdb);
-	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
-	d.own_dir = 1;
+	sc_restart(&d, NULL);
 	c = sc_connect(&d);
 	control_check_ok(c);
 	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/rep"), &m);
