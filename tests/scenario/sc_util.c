@@ -192,3 +192,13 @@ int sc_log_has(const struct xst_daemon *d, const char *needle)
 	fclose(f);
 	return found;
 }
+
+void sc_make_home(struct xsc *dom0, unsigned domid)
+{
+	char home[64], perm[16];
+
+	snprintf(home, sizeof(home), "/local/domain/%u", domid);
+	snprintf(perm, sizeof(perm), "n%u", domid);
+	SC_OK(dom0, XS_MKDIR, 0, 0, home);
+	SC_OK(dom0, XS_SET_PERMS, 0, 0, home, perm);
+}

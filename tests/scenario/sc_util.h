@@ -61,4 +61,7 @@ long sc_rss(const struct xst_daemon *d);
 /* Whether the daemon's log contains needle. */
 int sc_log_has(const struct xst_daemon *d, const char *needle);
 
+/* Give domain domid a home it owns, as a toolstack would. */
+void sc_make_home(struct xsc *dom0, unsigned domid);
+
 #endif

@@ -695,17 +695,6 @@ END_TEST
 
 /* ---------- abuse ---------- */
 
-/* Give domain domid a home it owns, as a toolstack would. */
-static void make_home(struct xsc *dom0, unsigned domid)
-{
-	char home[64], perm[16];
-
-	snprintf(home, sizeof(home), "/local/domain/%u", domid);
-	snprintf(perm, sizeof(perm), "n%u", domid);
-	SC_OK(dom0, XS_MKDIR, 0, 0, home);
-	SC_OK(dom0, XS_SET_PERMS, 0, 0, home, perm);
-}
-
 /*
  * 1.3 G54 and "huge transactions": 4,000 nodes of 3,000 bytes in one
  * privileged transaction (12 MB), invisible until the commit, which fires
@@ -796,7 +785,7 @@ START_TEST(huge_transactions)
 	expect_value(good, "/huge", NULL);
 
 	/* Unprivileged: the transaction-nodes quota (1024) stops it. */
-	make_home(dom0, 8);
+	sc_make_home(dom0, 8);
 	struct xsc *u = sc_restricted(&d, 8);
 	int refused_at = -1;
 
@@ -844,7 +833,7 @@ START_TEST(many_open_transactions)
 	sc_start(&d, NULL);
 	struct xsc *dom0 = sc_connect(&d), *good = sc_connect(&d);
 
-	make_home(dom0, 9);
+	sc_make_home(dom0, 9);
 	for (int i = 0; i < 10; i++) {
 		snprintf(path, sizeof(path), "/local/domain/9/s%d", i);
 		SC_OK(dom0, XS_WRITE, 0, 1, path, "0");

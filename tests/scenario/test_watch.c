@@ -266,17 +266,6 @@ START_TEST(never_reading_watcher)
 }
 END_TEST
 
-/* Give domain domid a home it owns, as a toolstack would. */
-static void make_home(struct xsc *dom0, unsigned domid)
-{
-	char home[64], perm[16];
-
-	snprintf(home, sizeof(home), "/local/domain/%u", domid);
-	snprintf(perm, sizeof(perm), "n%u", domid);
-	SC_OK(dom0, XS_MKDIR, 0, 0, home);
-	SC_OK(dom0, XS_SET_PERMS, 0, 0, home, perm);
-}
-
 /* Register watches w<first>..w<last> on c; all must succeed. */
 static void watch_range(struct xsc *c, int first, int last)
 {
@@ -302,7 +291,7 @@ START_TEST(watch_quota_edge)
 	sc_start(&d, NULL);
 	struct xsc *dom0 = sc_connect(&d);
 
-	make_home(dom0, 5);
+	sc_make_home(dom0, 5);
 	struct xsc *u = sc_restricted(&d, 5);
 
 	watch_range(u, 1, 127);
@@ -328,7 +317,7 @@ START_TEST(watch_quota_edge)
 	watch_range(u, 1000, 1126);
 	ck_assert_str_eq(sc_watch(u, "w1127", "t", NULL), "ENOSPC");
 	/* Another domain has its own count. */
-	make_home(dom0, 6);
+	sc_make_home(dom0, 6);
 	struct xsc *v = sc_restricted(&d, 6);
 
 	watch_range(v, 1, 127);
@@ -349,7 +338,7 @@ START_TEST(watch_quota_edge)
 	/* The bound follows the quota setting: -Q watches=4 leaves 3. */
 	sc_start(&d, SC_ARGS("-Q", "watches=4"));
 	dom0 = sc_connect(&d);
-	make_home(dom0, 5);
+	sc_make_home(dom0, 5);
 	u = sc_restricted(&d, 5);
 	watch_range(u, 1, 3);
 	ck_assert_str_eq(sc_watch(u, "w4", "t", NULL), "ENOSPC");
@@ -376,7 +365,7 @@ START_TEST(reset_watches_in_transaction)
 	sc_start(&d, NULL);
 	struct xsc *dom0 = sc_connect(&d), *good = sc_connect(&d);
 
-	make_home(dom0, 7);
+	sc_make_home(dom0, 7);
 	struct xsc *u = sc_restricted(&d, 7);
 
 	/* Events queued before the reset are delivered after it. */
