@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,8 @@ enum fig_id {
 	F_CPU_WL_NONE,
 	F_CPU_WL_LOADED,
 	F_TXN_SERIAL,
+	F_TXN_SERIAL_BIG,
+	F_CPU_TXN_BIG,
 	F_TXN_SERIAL_EAGAIN,
 	F_CPU_TXN,
 	F_TXN_CONC,
@@ -256,6 +259,8 @@ static struct fig figs[F_COUNT] = {
 	[F_CPU_WL_NONE] = {"cpu_write_no_watches", "us/req", 1, G_WLOAD, "", {0}, {0}, {{0}}},
 	[F_CPU_WL_LOADED] = {"cpu_write_many_watches", "us/req", 1, G_WLOAD, "", {0}, {0}, {{0}}},
 	[F_TXN_SERIAL] = {"txn10_serial", "txn/s", 0, G_TXN, "", {0}, {0}, {{0}}},
+	[F_TXN_SERIAL_BIG] = {"txn10_serial_big_store", "txn/s", 0, G_TXN, "", {0}, {0}, {{0}}},
+	[F_CPU_TXN_BIG] = {"cpu_txn10_big_store", "us/txn", 1, G_TXN, "", {0}, {0}, {{0}}},
 	[F_TXN_SERIAL_EAGAIN] = {"txn10_serial_eagain", "count", 1, G_TXN, "", {0}, {0}, {{0}}},
 	[F_CPU_TXN] = {"cpu_txn10", "us/txn", 1, G_TXN, "", {0}, {0}, {{0}}},
 	[F_TXN_CONC] = {"txn10_conc16", "txn/s", 0, G_TXNCONC, "", {0}, {0}, {{0}}},
@@ -1138,15 +1143,15 @@ long xsb_rss_anon_kb(const struct xst_daemon *d)
 	return xst_daemon_status_kb(d, "RssAnon");
 }
 
-static int gen_mem(void *vctx, unsigned long i, struct preq *r)
+/* WRITE node i of 64 bytes under the base path vctx: <base>/dNNN/nNN, or <base>/nNNNNNN if flat. */
+static int gen_node64(const char *base, bool tree, unsigned long i, struct preq *r)
 {
 	int pl;
 
-	(void)vctx;
-	if (opt.mem_tree)
-		pl = snprintf(r->buf, sizeof(r->buf), "/bench/mem/d%03lu/n%02lu", i / 100, i % 100);
+	if (tree)
+		pl = snprintf(r->buf, sizeof(r->buf), "%s/d%03lu/n%02lu", base, i / 100, i % 100);
 	else
-		pl = snprintf(r->buf, sizeof(r->buf), "/bench/mem/n%06lu", i);
+		pl = snprintf(r->buf, sizeof(r->buf), "%s/n%06lu", base, i);
 	r->type = XS_WRITE;
 	r->expect_len = -1;
 	r->len = (size_t)pl + 1;
@@ -1154,6 +1159,18 @@ static int gen_mem(void *vctx, unsigned long i, struct preq *r)
 	snprintf(r->buf + r->len, 65, "%06lu-%057lu", i, i);
 	r->len += 64;
 	return 0;
+}
+
+static int gen_mem(void *vctx, unsigned long i, struct preq *r)
+{
+	(void)vctx;
+	return gen_node64("/bench/mem", opt.mem_tree, i, r);
+}
+
+static int gen_big_store(void *vctx, unsigned long i, struct preq *r)
+{
+	(void)vctx;
+	return gen_node64("/bench/big", true, i, r);
 }
 
 /* Resident memory before and after loading 100,000 nodes of 64-byte values. */
@@ -1873,15 +1890,48 @@ static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned lo
 }
 
 /* Serial transactions on one connection. */
+/*
+ * opt.reps runs of n serial transactions (sequence numbers from seq0); the
+ * median rate and the daemon CPU per transaction go to the two figures.
+ */
+static int txn_serial_reps(struct xst_daemon *d, int dk, struct xsc *c, struct xsc_msg *m,
+			   unsigned n, unsigned long seq0, unsigned long *eagain, int f_rate,
+			   int f_cpu, const char *what)
+{
+	double tr[MAX_REPS];
+	long long ticks = 0;
+	char err[256];
+
+	for (int rep = 0; rep < opt.reps; rep++) {
+		long long k0 = xst_daemon_cpu_ticks(d);
+		double t0 = now_s();
+
+		for (unsigned i = 0; i < n; i++) {
+			if (txn10(c, m, "/bench/tx", seq0 + (unsigned long)rep * n + i, eagain, err,
+				  sizeof(err)) < 0) {
+				fail("%s", err);
+				return -1;
+			}
+			if ((i & 63) == 0 && over_cap(t0, i, n, what))
+				return -1;
+		}
+		tr[rep] = rate(n, now_s() - t0);
+		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
+		if (opt.verbose)
+			progress("    %s, rep %d: %.0f transactions/s, %lu EAGAIN so far\n", what, rep,
+				 tr[rep], *eagain);
+	}
+	fig_set(f_rate, dk, median(tr, opt.reps));
+	cpu_fig(f_cpu, dk, ticks, (double)n * opt.reps, what);
+	return 0;
+}
+
 static int grp_txn(struct xst_daemon *d, int dk)
 {
 	unsigned n = scaled(2000);
-	double tr[MAX_REPS];
 	struct xsc_msg *m = malloc(sizeof(*m));
 	struct xsc *c = connect_to(d);
 	unsigned long eagain = 0;
-	long long ticks = 0;
-	char err[256];
 	int rc = -1;
 
 	if (!c || !m)
@@ -1889,28 +1939,16 @@ static int grp_txn(struct xst_daemon *d, int dk)
 	/* The nodes exist beforehand: each transaction overwrites the same ten. */
 	if (pipe_run(c, XS_WRITE, "/bench/tx/k%u", 0, 16, 0, TXN_WRITES) < 0)
 		goto out;
-	for (int rep = 0; rep < opt.reps; rep++) {
-		long long k0 = xst_daemon_cpu_ticks(d);
-		double t0 = now_s();
-
-		for (unsigned i = 0; i < n; i++) {
-			if (txn10(c, m, "/bench/tx", (unsigned long)rep * n + i, &eagain, err,
-				  sizeof(err)) < 0) {
-				fail("%s", err);
-				goto out;
-			}
-			if ((i & 63) == 0 && over_cap(t0, i, n, "serial transactions"))
-				goto out;
-		}
-		tr[rep] = rate(n, now_s() - t0);
-		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
-		if (opt.verbose)
-			progress("    rep %d: %.0f transactions/s, %lu EAGAIN so far\n", rep, tr[rep],
-				 eagain);
-	}
-	fig_set(F_TXN_SERIAL, dk, median(tr, opt.reps));
+	if (txn_serial_reps(d, dk, c, m, n, 0, &eagain, F_TXN_SERIAL, F_CPU_TXN,
+			    "serial transactions") < 0)
+		goto out;
 	fig_set(F_TXN_SERIAL_EAGAIN, dk, (double)eagain);
-	cpu_fig(F_CPU_TXN, dk, ticks, (double)n * opt.reps, "serial transactions");
+	/* The same again once the store holds 100,000 more nodes: a commit should not notice. */
+	if (pipeline(c, 0, scaled(100000), 32, gen_big_store, NULL) < 0)
+		goto out;
+	if (txn_serial_reps(d, dk, c, m, n, (unsigned long)opt.reps * n, &eagain, F_TXN_SERIAL_BIG,
+			    F_CPU_TXN_BIG, "serial transactions, big store") < 0)
+		goto out;
 	rc = 0;
 out:
 	xsc_close(c);
@@ -2573,6 +2611,8 @@ static void set_titles(void)
 		{F_TXN_SERIAL, "serial transactions of 10 WRITEs (x%u)", 2000},
 		{F_TXN_SERIAL_EAGAIN, "  EAGAIN retries, all reps", 0},
 		{F_CPU_TXN, "  daemon CPU per transaction", 0},
+		{F_TXN_SERIAL_BIG, "  the same with 100000 more nodes stored", 0},
+		{F_CPU_TXN_BIG, "  daemon CPU per transaction, 100000 more nodes", 0},
 		{F_TXN_CONC, "16 conns, 10-WRITE transactions (x%u)", 4800},
 		{F_TXN_CONC_EAGAIN, "  EAGAIN retries, all reps", 0},
 		{F_CPU_TXN_CONC, "  daemon CPU per transaction", 0},

@@ -11,12 +11,8 @@
 
 struct config cfg = {
 	.run_dir = "/var/run/xenstored",
-	/*
-	 * tdb copies its whole hash table at the start of every store
-	 * transaction (each commit): 65521 buckets keep that at 256 KiB while
-	 * chains stay short (about 15 records at a million nodes).
-	 */
-	.hash_size = 65521,
+	/* About four records per chain at a million nodes; the table is 1 MiB. */
+	.hash_size = 262139,
 	.watch_event_timeout = 20,
 	.conn_output_max = 1024 * 1024,
 	.conn_max = 4096,

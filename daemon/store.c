@@ -1,4 +1,4 @@
-/* The persistent tree in a tdb file: node records, insertion-ordered child links, generations. */
+/* The persistent tree in a tdb file: node records, insertion-ordered child links, generations, commits. */
 #include "store.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 
 #include "../proto/path.h"
 #include "hmap.h"
+#include "journal.h"
 #include "log.h"
 
 /*
@@ -43,11 +44,13 @@ struct store_meta {
 	uint32_t magic;
 	uint32_t clean;
 	uint64_t gen;
+	uint64_t applied; /* absent from stores written before the journal: 0 */
 };
+#define STORE_META_OLD_SIZE 16u
 
 static struct tdb_context *store_tdb;
 static uint64_t store_gen;
-static bool store_in_batch;
+static uint64_t store_applied; /* the last journal entry applied to the store */
 
 /* Encoding buffer, reused: a record is at most a few payloads big. */
 static unsigned char *enc_buf;
@@ -789,28 +792,19 @@ const char *store_check(void)
 	return c.fault[0] ? c.fault : NULL;
 }
 
-enum xs_err store_batch_begin(void)
+/* A tdb transaction on the store itself: only for repairs, whose cost does not matter. */
+static enum xs_err batch_begin(void)
 {
-	if (tdb_transaction_start(store_tdb) != 0)
-		return XSE_EIO;
-	store_in_batch = true;
-	return XSE_OK;
+	return tdb_transaction_start(store_tdb) == 0 ? XSE_OK : XSE_EIO;
 }
 
-enum xs_err store_batch_commit(void)
+static enum xs_err batch_commit(void)
 {
-	store_in_batch = false;
 	if (tdb_transaction_commit(store_tdb) != 0) {
 		log_error("store: commit failed: %s", tdb_errorstr(store_tdb));
 		return XSE_EIO;
 	}
 	return XSE_OK;
-}
-
-void store_batch_cancel(void)
-{
-	store_in_batch = false;
-	tdb_transaction_cancel(store_tdb);
 }
 
 uint64_t store_generation(void)
@@ -820,11 +814,203 @@ uint64_t store_generation(void)
 
 static enum xs_err write_meta(bool clean)
 {
-	struct store_meta m = {STORE_META_MAGIC, clean ? 1u : 0u, store_gen};
+	struct store_meta m = {STORE_META_MAGIC, clean ? 1u : 0u, store_gen, store_applied};
 	TDB_DATA k = {(unsigned char *)STORE_META_KEY, sizeof(STORE_META_KEY) - 1};
 	TDB_DATA d = {(unsigned char *)&m, sizeof(m)};
 
 	return tdb_store(store_tdb, k, d, TDB_REPLACE) == 0 ? XSE_OK : XSE_EIO;
+}
+
+/*
+ * A commit's changes as the journal keeps them: per change u8 kind, varint
+ * path length, the path; for STORE_SET u8 flags (1: permissions, 2: value),
+ * then varint count and the permissions as in node records, then varint
+ * length and the value.
+ */
+#define CHANGE_PERMS 0x01u
+#define CHANGE_VALUE 0x02u
+
+static bool encode_changes(const struct store_change *c, size_t n)
+{
+	enc_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t plen = strlen(c[i].path);
+
+		if (!enc_reserve(1 + 10 + plen + 1 + 10 + (size_t)c[i].nperms * 6 + 10 + c[i].vlen))
+			return false;
+		enc_buf[enc_len++] = (unsigned char)c[i].kind;
+		enc_varint(plen);
+		enc_bytes(c[i].path, plen);
+		if (c[i].kind != STORE_SET)
+			continue;
+		enc_buf[enc_len++] = (unsigned char)((c[i].perms ? CHANGE_PERMS : 0) |
+						     (c[i].value ? CHANGE_VALUE : 0));
+		if (c[i].perms) {
+			enc_varint(c[i].nperms);
+			for (unsigned k = 0; k < c[i].nperms; k++) {
+				enc_buf[enc_len++] = (unsigned char)(c[i].perms[k].access |
+								     (c[i].perms[k].ignored ? 0x80 : 0));
+				enc_varint(c[i].perms[k].id);
+			}
+		}
+		if (c[i].value) {
+			enc_varint(c[i].vlen);
+			enc_bytes(c[i].value, c[i].vlen);
+		}
+	}
+	return true;
+}
+
+/* The changes of a journal entry, in arena a; false if it does not parse. */
+static bool decode_changes(struct arena *a, const unsigned char *p, size_t len,
+			   struct store_change **out, size_t *n_out)
+{
+	struct dec d = {p, p + len, false};
+	size_t n = 0, cap = 0;
+	struct store_change *c = NULL;
+
+	while (d.p < d.end && !d.bad) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_change *nc = arena_alloc(a, ncap * sizeof(*nc));
+
+			if (!nc)
+				return false;
+			if (n)
+				memcpy(nc, c, n * sizeof(*nc));
+			c = nc;
+			cap = ncap;
+		}
+		struct store_change *ch = &c[n++];
+		const unsigned char *kind = dec_take(&d, 1);
+		uint64_t plen = dec_varint(&d);
+		const unsigned char *path = dec_take(&d, plen);
+		char *pcopy = path && plen < XS_PATH_BUF ? arena_alloc(a, plen + 1) : NULL;
+
+		memset(ch, 0, sizeof(*ch));
+		if (!kind || !pcopy || (*kind != STORE_SET && *kind != STORE_REMOVE))
+			return false;
+		memcpy(pcopy, path, plen);
+		pcopy[plen] = '\0';
+		ch->kind = *kind;
+		ch->path = pcopy;
+		if (ch->kind != STORE_SET)
+			continue;
+		const unsigned char *flags = dec_take(&d, 1);
+
+		if (!flags)
+			return false;
+		if (*flags & CHANGE_PERMS) {
+			uint64_t np = dec_varint(&d);
+			struct xs_perm *perms = np <= XS_PAYLOAD_MAX ? arena_alloc(a, (np ? np : 1) * sizeof(*perms)) : NULL;
+
+			if (!perms)
+				return false;
+			for (uint64_t k = 0; k < np && !d.bad; k++) {
+				const unsigned char *b = dec_take(&d, 1);
+
+				perms[k].access = b ? (*b & 0x7f) : 0;
+				perms[k].ignored = b && (*b & 0x80);
+				perms[k].id = (uint32_t)dec_varint(&d);
+			}
+			ch->perms = perms;
+			ch->nperms = (unsigned)np;
+		}
+		if (*flags & CHANGE_VALUE) {
+			uint64_t vlen = dec_varint(&d);
+			const unsigned char *v = dec_take(&d, vlen);
+			char *vcopy = v ? arena_alloc(a, vlen + 1) : NULL;
+
+			if (!vcopy)
+				return false;
+			memcpy(vcopy, v, vlen);
+			vcopy[vlen] = '\0';
+			ch->value = vcopy;
+			ch->vlen = vlen;
+		}
+	}
+	*out = c;
+	*n_out = n;
+	return !d.bad;
+}
+
+static enum xs_err apply_changes(const struct store_change *c, size_t n)
+{
+	struct arena a = {0};
+	enum xs_err err = XSE_OK;
+
+	for (size_t i = 0; i < n && err == XSE_OK; i++) {
+		struct store_node node;
+		int r;
+
+		if (c[i].kind == STORE_REMOVE) {
+			err = store_remove(c[i].path, NULL, NULL);
+			continue;
+		}
+		r = store_read(&a, c[i].path, false, &node);
+		if (r == 1)
+			err = store_update(&a, c[i].path, c[i].perms, c[i].nperms, c[i].value, c[i].vlen);
+		else if (r == 0 && c[i].perms)
+			err = store_create(&a, c[i].path, c[i].perms, c[i].nperms,
+					   c[i].value ? c[i].value : "", c[i].vlen);
+		else
+			err = XSE_EIO;
+		arena_reset(&a);
+	}
+	arena_free(&a);
+	return err;
+}
+
+enum xs_err store_commit(const struct store_change *changes, size_t n)
+{
+	enum xs_err err;
+
+	if (!encode_changes(changes, n))
+		return XSE_ENOMEM;
+	err = journal_put(store_applied + 1, enc_buf, enc_len);
+	if (err != XSE_OK)
+		return err;
+	err = apply_changes(changes, n);
+	if (err != XSE_OK)
+		log_error("store: commit %llu failed part way (%s); what was applied stays",
+			  (unsigned long long)(store_applied + 1), xs_err_name(err));
+	/* Recorded even after a failure: the client was told, it must not come back on restart. */
+	store_applied++;
+	if (write_meta(false) != XSE_OK && err == XSE_OK)
+		err = XSE_EIO;
+	return err;
+}
+
+/* On start: apply the journal's entry if the store never recorded it applied. */
+static enum xs_err replay_journal(void)
+{
+	uint64_t seq;
+	void *data;
+	size_t len, n;
+	struct store_change *c;
+	struct arena a = {0};
+	enum xs_err err = XSE_OK;
+	int r = journal_get(&seq, &data, &len);
+
+	if (r < 0)
+		return XSE_EIO;
+	if (r == 0)
+		return XSE_OK;
+	if (seq > store_applied) {
+		if (!decode_changes(&a, data, len, &c, &n)) {
+			log_error("store: journal entry %llu does not parse", (unsigned long long)seq);
+			err = XSE_EIO;
+		} else {
+			err = apply_changes(c, n);
+			log_info("store: commit %llu was cut short; applied its %zu changes again: %s",
+				 (unsigned long long)seq, n, xs_err_name(err));
+		}
+	}
+	if (err == XSE_OK && seq > store_applied)
+		store_applied = seq;
+	free(data);
+	arena_free(&a);
+	return err;
 }
 
 /*
@@ -1008,7 +1194,7 @@ static enum xs_err store_repair(void)
 	if (tdb_traverse_read(store_tdb, repair_collect, &r) < 0 || r.oom)
 		err = XSE_ENOMEM;
 	if (err == XSE_OK)
-		err = store_batch_begin();
+		err = batch_begin();
 	if (err == XSE_OK) {
 		/* Parents before children: a node is kept only if its parent was. */
 		qsort(r.nodes, r.nnodes, sizeof(char *), by_depth);
@@ -1047,9 +1233,9 @@ static enum xs_err store_repair(void)
 			}
 		}
 		if (err == XSE_OK)
-			err = store_batch_commit();
+			err = batch_commit();
 		else
-			store_batch_cancel();
+			tdb_transaction_cancel(store_tdb);
 	}
 	log_info("store repair: %zu nodes kept, child lists rebuilt: %s", kept,
 		 err == XSE_OK ? "done" : xs_err_name(err));
@@ -1146,6 +1332,10 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	 */
 	tdb_set_max_dead(store_tdb, 8);
 	md = tdb_fetch(store_tdb, mk);
+	store_applied = 0;
+	/* A new store starts with a new journal: an old entry would be applied to the wrong tree. */
+	if (journal_open(opt->file, opt->fresh || !md.dptr, reason) != XSE_OK)
+		return XSE_EIO;
 	if (!md.dptr) {
 		store_gen = 0;
 		if (create_initial_tree(opt->priv_domid) != XSE_OK) {
@@ -1153,16 +1343,18 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 			return XSE_EIO;
 		}
 	} else {
-		bool ok = md.dsize == sizeof(meta);
+		bool ok = md.dsize == sizeof(meta) || md.dsize == STORE_META_OLD_SIZE;
 
+		memset(&meta, 0, sizeof(meta));
 		if (ok)
-			memcpy(&meta, md.dptr, sizeof(meta));
+			memcpy(&meta, md.dptr, md.dsize);
 		free(md.dptr);
 		if (!ok || meta.magic != STORE_META_MAGIC) {
 			*reason = "not a store of this daemon (use --fresh-store)";
 			return XSE_EIO;
 		}
 		store_gen = meta.gen;
+		store_applied = meta.applied;
 		if (!meta.clean) {
 			/*
 			 * Not shut down cleanly. tdb has already rolled back a commit cut
@@ -1186,6 +1378,10 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 			}
 		}
 	}
+	if (replay_journal() != XSE_OK) {
+		*reason = "cannot apply the commit journal";
+		return XSE_EIO;
+	}
 	if (write_meta(false) != XSE_OK) {
 		*reason = "cannot write the store header";
 		return XSE_EIO;
@@ -1197,10 +1393,9 @@ void store_close(void)
 {
 	if (!store_tdb)
 		return;
-	if (store_in_batch)
-		store_batch_cancel();
 	write_meta(true);
 	tdb_close(store_tdb);
+	journal_close();
 	store_tdb = NULL;
 	free(enc_buf);
 	enc_buf = NULL;

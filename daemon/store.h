@@ -81,10 +81,31 @@ int store_walk(const char *root, store_visit_fn visit, void *ctx);
  */
 const char *store_check(void);
 
-/* Group several changes so that a crash leaves all or none of them. */
-enum xs_err store_batch_begin(void);
-enum xs_err store_batch_commit(void);
-void store_batch_cancel(void);
+/*
+ * One change of a commit. STORE_SET creates the node (its parent must exist)
+ * or, if it exists, replaces its permissions and value (NULL keeps them).
+ * STORE_REMOVE removes a subtree if it is there. Both are idempotent, which
+ * is what lets a commit cut short by a crash be applied again on start.
+ */
+enum store_change_kind { STORE_SET, STORE_REMOVE };
+
+struct store_change {
+	enum store_change_kind kind;
+	const char *path;
+	const struct xs_perm *perms;
+	unsigned nperms;
+	const char *value;
+	size_t vlen;
+};
+
+/*
+ * Apply changes in order, all or none across a crash: they are written to
+ * the journal first (journal.h) and replayed on start if the store did not
+ * record them applied. XSE_OK; XSE_EIO or XSE_ENOMEM when the journal could
+ * not take them (nothing changed) or, rarely, when applying them failed
+ * part way (the store keeps what was applied, and logs it).
+ */
+enum xs_err store_commit(const struct store_change *changes, size_t n);
 
 /* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);

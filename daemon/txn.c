@@ -495,24 +495,41 @@ static bool txn_unchanged(struct txn *t)
 	return ok;
 }
 
+static bool change_add(struct store_change **c, size_t *n, size_t *cap, const struct tx_entry *e,
+		       enum store_change_kind kind)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct store_change *nc = realloc(*c, ncap * sizeof(*nc));
+
+		if (!nc)
+			return false;
+		*c = nc;
+		*cap = ncap;
+	}
+	(*c)[(*n)++] = (struct store_change){kind, e->path, e->perms, e->nperms, e->value, e->vlen};
+	return true;
+}
+
+/* The transaction's effect as store changes, handed to the store in one commit. */
 static enum xs_err txn_apply(struct txn *t)
 {
 	struct tx_entry **created = NULL;
-	size_t ncreated = 0, cap = 0;
+	struct store_change *changes = NULL;
+	size_t ncreated = 0, cap = 0, nchanges = 0, changes_cap = 0;
 	enum xs_err err = XSE_OK;
-	struct arena a = {0};
 
 	/* Deletions first, so that a re-created node starts afresh. */
 	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next)
-		if (e->seen_exists && (e->recreated || !e->exists))
-			err = store_remove(e->path, NULL, NULL);
+		if (e->seen_exists && (e->recreated || !e->exists) &&
+		    !change_add(&changes, &nchanges, &changes_cap, e, STORE_REMOVE))
+			err = XSE_ENOMEM;
 	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next) {
 		if (!e->exists)
 			continue;
 		if (e->seen_exists && !e->recreated) {
-			if (e->modified)
-				err = store_update(&a, e->path, e->perms, e->nperms, e->value, e->vlen);
-			arena_reset(&a);
+			if (e->modified && !change_add(&changes, &nchanges, &changes_cap, e, STORE_SET))
+				err = XSE_ENOMEM;
 			continue;
 		}
 		if (ncreated == cap) {
@@ -531,13 +548,13 @@ static enum xs_err txn_apply(struct txn *t)
 	/* Creations in the order the transaction made them: parents before children. */
 	if (err == XSE_OK && ncreated)
 		qsort(created, ncreated, sizeof(*created), by_create_seq);
-	for (size_t i = 0; i < ncreated && err == XSE_OK; i++) {
-		err = store_create(&a, created[i]->path, created[i]->perms, created[i]->nperms,
-				   created[i]->value, created[i]->vlen);
-		arena_reset(&a);
-	}
+	for (size_t i = 0; i < ncreated && err == XSE_OK; i++)
+		if (!change_add(&changes, &nchanges, &changes_cap, created[i], STORE_SET))
+			err = XSE_ENOMEM;
+	if (err == XSE_OK && nchanges)
+		err = store_commit(changes, nchanges);
 	free(created);
-	arena_free(&a);
+	free(changes);
 	return err;
 }
 
@@ -600,16 +617,9 @@ enum xs_err txn_end(struct txn *t, bool commit)
 			err = XSE_EAGAIN;
 		else if ((old = collect_old_perms(t, &a)) == NULL)
 			err = XSE_ENOMEM;
-		else if ((err = store_batch_begin()) == XSE_OK) {
-			err = txn_apply(t);
-			if (err == XSE_OK)
-				err = store_batch_commit();
-			else
-				store_batch_cancel();
-			if (err != XSE_OK) {
-				log_error("transaction commit failed: %s", xs_err_name(err));
-				err = XSE_ENOMEM;
-			}
+		else if ((err = txn_apply(t)) != XSE_OK) {
+			log_error("transaction commit failed: %s", xs_err_name(err));
+			err = XSE_ENOMEM;
 		}
 		if (err == XSE_OK)
 			fire_events(t, old);

@@ -187,8 +187,8 @@ int sc_log_has(const struct xst_daemon *d, const char *needle)
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
+	while (fgets(line, sizeof(line), f))
+		found += strstr(line, needle) != NULL;
 	fclose(f);
 	return found;
 }

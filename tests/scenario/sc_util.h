@@ -58,7 +58,7 @@ double sc_probe(struct xsc *c, const char *tag);
 void sc_rss_friendly_asan(void);
 /* Daemon RSS in KiB (asserts it can be read). */
 long sc_rss(const struct xst_daemon *d);
-/* Whether the daemon's log contains needle. */
+/* How many lines of the daemon's log contain needle (0: none). */
 int sc_log_has(const struct xst_daemon *d, const char *needle);
 
 /* Give domain domid a home it owns, as a toolstack would. */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "scenario.h"
+#include "sc_util.h"
 
 static struct xst_daemon daemon_;
 static struct xsc *dom0;
@@ -403,6 +404,77 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 }
 END_TEST
 
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+
+	ck_assert_msg(in && out, "cannot copy %s to %s", from, to);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/*
+ * The moment a crash inside a commit leaves behind, made exactly: the
+ * journal holds the commit but the store file is from before it. The next
+ * start applies the commit (removal, update, creations with parents) once.
+ */
+START_TEST(journal_replays_a_commit_the_store_missed)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char store[300], before[300];
+	uint32_t t;
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	SC_OK(c, XS_WRITE, 0, 1, "/jr/old", "o");
+	SC_OK(c, XS_WRITE, 0, 1, "/jr/kept", "k");
+	xsc_close(c);
+	sc_stop_keep(&d);
+	snprintf(store, sizeof(store), "%s/xenstore.tdb", d.dir);
+	snprintf(before, sizeof(before), "%s/before.copy", d.dir);
+	copy_file(store, before);
+
+	sc_restart(&d, NULL);
+	c = sc_connect(&d);
+	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
+	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	SC_OK(c, XS_RM, t, 0, "/jr/old");
+	SC_OK(c, XS_WRITE, t, 1, "/jr/kept", "changed");
+	SC_OK(c, XS_WRITE, t, 1, "/jr/new/a/b", "deep");
+	SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
+	xsc_close(c);
+	sc_stop_keep(&d);
+	copy_file(before, store); /* the store as if the commit never reached it */
+
+	for (int start = 0; start < 2; start++) {
+		sc_restart(&d, NULL);
+		c = sc_connect(&d);
+		control_check_ok(c);
+		sc_call(c, XS_READ, 0, 0, SC_ARGS("/jr/old"), &m);
+		SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+		sc_call(c, XS_READ, 0, 0, SC_ARGS("/jr/kept"), &m);
+		SC_EXPECT_STR(&m, XS_READ, "changed");
+		sc_call(c, XS_READ, 0, 0, SC_ARGS("/jr/new/a/b"), &m);
+		SC_EXPECT_STR(&m, XS_READ, "deep");
+		sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/jr"), &m);
+		SC_EXPECT_STR(&m, XS_DIRECTORY, "kept\0new\0");
+		/* Replayed on the first start only: the store records it applied. */
+		ck_assert_int_eq(sc_log_has(&d, "was cut short"), 1);
+		xsc_close(c);
+		if (start == 0)
+			sc_stop_keep(&d);
+		else
+			sc_stop(&d);
+	}
+}
+END_TEST
+
 /* The check is real: a store damaged behind the daemon's back is reported, not passed. */
 START_TEST(check_finds_a_damaged_store)
 {
@@ -506,6 +578,7 @@ Suite *suite_tree(void)
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, commit_killed_midway_is_all_or_nothing);
+	tcase_add_test(tc, journal_replays_a_commit_the_store_missed);
 	tcase_add_test(tc, check_finds_a_damaged_store);
 	tcase_add_test(tc, unclean_start_repairs_child_lists);
 	suite_add_tcase(s, tc);
