@@ -6,34 +6,57 @@
 
 uint32_t hmap_hash(const char *key)
 {
-	/* FNV-1a: short keys, good enough spread, no allocation. */
-	uint32_t h = 2166136261u;
+	/* Short keys, good enough spread, no allocation. */
+	uint32_t h = HMAP_HASH_INIT;
 
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
+		h = hmap_hash_add(h, *p);
 	return h;
+}
+
+static size_t filter_bit(const struct hmap *m, uint32_t h)
+{
+	return h & (8 * m->nbuckets - 1);
+}
+
+static void filter_set(struct hmap *m, uint32_t h)
+{
+	size_t b = filter_bit(m, h);
+
+	m->filter[b >> 3] |= (uint8_t)(1u << (b & 7));
+}
+
+struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h)
+{
+	size_t b;
+
+	if (!m->nbuckets)
+		return NULL;
+	b = filter_bit(m, h);
+	if (!(m->filter[b >> 3] & (1u << (b & 7))))
+		return NULL;
+	for (struct hnode *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->next)
+		if (n->hash == h && strncmp(n->key, key, len) == 0 && n->key[len] == '\0')
+			return n;
+	return NULL;
 }
 
 struct hnode *hmap_find(const struct hmap *m, const char *key)
 {
-	uint32_t h;
-
-	if (!m->nbuckets)
-		return NULL;
-	h = hmap_hash(key);
-	for (struct hnode *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->next)
-		if (n->hash == h && strcmp(n->key, key) == 0)
-			return n;
-	return NULL;
+	return hmap_find_n(m, key, strlen(key), hmap_hash(key));
 }
 
 static int grow(struct hmap *m)
 {
 	size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
 	struct hnode **b = calloc(nb, sizeof(*b));
+	uint8_t *f = calloc(nb, 1);
 
-	if (!b)
+	if (!b || !f) {
+		free(b);
+		free(f);
 		return 0;
+	}
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		struct hnode *n = m->buckets[i];
 
@@ -46,8 +69,13 @@ static int grow(struct hmap *m)
 		}
 	}
 	free(m->buckets);
+	free(m->filter);
 	m->buckets = b;
+	m->filter = f;
 	m->nbuckets = nb;
+	for (size_t i = 0; i < nb; i++)
+		for (struct hnode *n = b[i]; n; n = n->next)
+			filter_set(m, n->hash);
 	return 1;
 }
 
@@ -58,6 +86,7 @@ int hmap_insert(struct hmap *m, struct hnode *n)
 	n->hash = hmap_hash(n->key);
 	n->next = m->buckets[n->hash & (m->nbuckets - 1)];
 	m->buckets[n->hash & (m->nbuckets - 1)] = n;
+	filter_set(m, n->hash);
 	m->count++;
 	return 1;
 }
@@ -65,18 +94,26 @@ int hmap_insert(struct hmap *m, struct hnode *n)
 void hmap_remove(struct hmap *m, struct hnode *n)
 {
 	struct hnode **pp = &m->buckets[n->hash & (m->nbuckets - 1)];
+	size_t b = filter_bit(m, n->hash);
 
 	while (*pp && *pp != n)
 		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = n->next;
-		m->count--;
-	}
+	if (!*pp)
+		return;
+	*pp = n->next;
+	m->count--;
+	/* Entries sharing the filter bit share the bucket too: clear it if none is left. */
+	for (struct hnode *o = m->buckets[n->hash & (m->nbuckets - 1)]; o; o = o->next)
+		if (filter_bit(m, o->hash) == b)
+			return;
+	m->filter[b >> 3] &= (uint8_t)~(1u << (b & 7));
 }
 
 void hmap_free(struct hmap *m)
 {
 	free(m->buckets);
+	free(m->filter);
 	m->buckets = NULL;
+	m->filter = NULL;
 	m->nbuckets = m->count = 0;
 }

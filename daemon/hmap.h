@@ -15,10 +15,25 @@ struct hmap {
 	struct hnode **buckets;
 	size_t nbuckets; /* power of two, or 0 before the first insert */
 	size_t count;
+	/*
+	 * 8 x nbuckets bits, one per value of the hash's low bits, set while an
+	 * entry has them: most lookups of absent keys stop here, in a table an
+	 * eighth the size of the bucket array, without touching a bucket.
+	 */
+	uint8_t *filter;
 };
+
+/* FNV-1a, a byte at a time: the hash of a prefix is a step on the way to the whole key's. */
+#define HMAP_HASH_INIT 2166136261u
+static inline uint32_t hmap_hash_add(uint32_t h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
+}
 
 uint32_t hmap_hash(const char *key);
 struct hnode *hmap_find(const struct hmap *m, const char *key);
+/* Find the key made of the len bytes at key, whose hash the caller computed. */
+struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h);
 /* Insert a node whose key is set; false on allocation failure (when growing). */
 int hmap_insert(struct hmap *m, struct hnode *n);
 void hmap_remove(struct hmap *m, struct hnode *n);

@@ -340,32 +340,40 @@ void watch_fire_special_domain(const char *base, unsigned domid)
 void watch_fire(const char *path, enum watch_match match, const struct xs_perm *perms,
 		unsigned nperms, const struct xs_perm *old_perms, unsigned old_nperms)
 {
+	if (!watch_total)
+		return;
+
 	struct event_ctx e = {.path = path, .perms = perms, .nperms = nperms,
 			      .old_perms = old_perms, .old_nperms = old_nperms,
 			      .perms_known = perms != NULL};
-	char anc[XS_PATH_BUF];
 	struct watch_bucket *b;
-	struct matches m = {.cap = 16};
-	unsigned levels = 0;
-	size_t len;
+	struct matches m;
 
-	if (!watch_total)
-		return;
+	m.n = 0;
+	m.cap = 16;
 	m.w = m.inline_w;
 	b = bucket_get(path, false);
 	if (b)
 		collect(&e, &m, b, 0, 0);
-	if (match == WATCH_SUBTREE && path[0] == '/') {
-		/* Ancestors up to the root; "/" watches see every normal path. */
-		len = strlen(path);
-		memcpy(anc, path, len + 1);
-		while (len > 1) {
-			len = xs_path_parent_len(anc);
-			anc[len] = '\0';
-			levels++;
-			b = bucket_get(anc, false);
-			if (b)
-				collect(&e, &m, b, levels, 0);
+	if (match == WATCH_SUBTREE && path[0] == '/' && path[1]) {
+		/*
+		 * Ancestors up to the root ("/" watches see every normal path), each
+		 * the prefix before a '/', hashed on the way: one pass over the path,
+		 * and most probes end in the table's filter. The one before the j-th
+		 * '/' has j - 1 components, so the event is depth - j + 1 below it.
+		 */
+		unsigned depth = 0, j = 0;
+		uint32_t h = HMAP_HASH_INIT;
+
+		for (const char *p = path; *p; p++)
+			depth += *p == '/';
+		for (size_t i = 0; path[i]; i++) {
+			if (path[i] == '/' && ++j > 1 &&
+			    (b = (struct watch_bucket *)hmap_find_n(&watch_buckets, path, i, h)))
+				collect(&e, &m, b, depth - j + 1, 0);
+			h = hmap_hash_add(h, (unsigned char)path[i]);
+			if (i == 0 && (b = (struct watch_bucket *)hmap_find_n(&watch_buckets, path, 1, h)))
+				collect(&e, &m, b, depth, 0);
 		}
 	}
 	send_matches(&m, path);

@@ -1,8 +1,8 @@
-# Unit tests (Check) for proto/ and scenario tests that start the real daemon.
+# Unit tests (Check) for proto/ and the daemon's pure parts, and scenario tests that start the real daemon.
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(O)/tests/unit/unit_tests
 
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBPROTO)
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS) daemon/hmap.c) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(call obj,$(UNIT_SRCS)): CFLAGS += $(CHECK_CFLAGS)

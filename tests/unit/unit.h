@@ -1,4 +1,4 @@
-/* Suites of the proto/ unit test binary; unit_main.c runs them all. */
+/* Suites of the unit test binary (proto/ and the daemon's pure parts); unit_main.c runs them all. */
 #ifndef XST_UNIT_H
 #define XST_UNIT_H
 
@@ -7,5 +7,6 @@
 Suite *xst_wire_suite(void);
 Suite *xst_path_suite(void);
 Suite *xst_perms_suite(void);
+Suite *xst_hmap_suite(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* Entry point of the unit test binary: runs every proto/ suite under one srunner. */
+/* Entry point of the unit test binary: runs every suite under one srunner. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,6 +11,7 @@ int main(void)
 
 	srunner_add_suite(sr, xst_path_suite());
 	srunner_add_suite(sr, xst_perms_suite());
+	srunner_add_suite(sr, xst_hmap_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	run = srunner_ntests_run(sr);
 	failed = srunner_ntests_failed(sr);
