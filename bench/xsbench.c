@@ -198,6 +198,7 @@ enum fig_id {
 	F_DS_CPU_REQ,
 	F_DS_MEM,
 	F_DS_MEM_ANON,
+	F_DS_DESTROY_ONE,
 	F_DS_DESTROY,
 	F_DS_DESTROY_P99,
 	F_DS_LEAK,
@@ -280,6 +281,7 @@ static struct fig figs[F_COUNT] = {
 	[F_DS_MEM] = {"domstorm_mem_per_domain", "KiB/dom", 1, G_DOMSTORM, "", {0}, {0}, {{0}}},
 	[F_DS_MEM_ANON] = {"domstorm_anon_mem_per_domain", "KiB/dom", 1, G_DOMSTORM, "", {0}, {0},
 			   {{0}}},
+	[F_DS_DESTROY_ONE] = {"domstorm_destroy_one", "ms", 1, G_DOMSTORM, "", {0}, {0}, {{0}}},
 	[F_DS_DESTROY] = {"domstorm_destroy", "ms", 1, G_DOMSTORM, "", {0}, {0}, {{0}}},
 	[F_DS_DESTROY_P99] = {"domstorm_destroy_dom0_read_p99", "us", 1, G_DOMSTORM, "", {0}, {0},
 			      {{0}}},
@@ -2120,6 +2122,7 @@ static int grp_domstorm(struct xst_daemon *d, int dk)
 	fig_set(F_DS_MEM, dk, (double)((r->rss1 + r->file1) - (r->rss0 + r->file0)) / n);
 	if (r->anon0 >= 0 && r->anon1 >= 0)
 		fig_set(F_DS_MEM_ANON, dk, (double)((r->anon1 + r->file1) - (r->anon0 + r->file0)) / n);
+	fig_set(F_DS_DESTROY_ONE, dk, r->destroy_one_ms);
 	fig_set(F_DS_DESTROY, dk, r->destroy_s * 1e3);
 	fig_set(F_DS_DESTROY_P99, dk, r->destroy_lat_p99_us);
 	fig_set(F_DS_LEAK, dk, (double)(r->nodes_after - r->nodes_before));
@@ -2642,7 +2645,8 @@ static void set_titles(void)
 		{F_DS_CPU_REQ, "  daemon CPU per request (storm)", 0},
 		{F_DS_MEM, "  RSS+tdb growth per live domain", 0},
 		{F_DS_MEM_ANON, "  anon RSS+tdb growth per live domain", 0},
-		{F_DS_DESTROY, "destroy all %u (/local/domain as before)", 1000},
+		{F_DS_DESTROY_ONE, "destroy one of them: death -> @releaseDomain", 0},
+		{F_DS_DESTROY, "destroy the others (/local/domain as before)", 1000},
 		{F_DS_DESTROY_P99, "  dom0 READ every 1 ms meanwhile, p99", 0},
 		{F_DS_LEAK, "  nodes left after backend clean-up", 0},
 		{F_DC_TIME, "dom0 side of %u creations (socket)", 1000},

@@ -46,6 +46,7 @@ struct xsb_dom_res {
 	unsigned txn_eagain;       /* transaction commits answered EAGAIN (retried) */
 	long rss0, anon0, file0;   /* before any domain */
 	long rss1, anon1, file1;   /* after the storm, every domain alive */
+	double destroy_one_ms;     /* one domain destroyed among the others -> its @releaseDomain */
 	double destroy_s;          /* every domain destroyed -> /local/domain as before */
 	double destroy_lat_p99_us; /* the dom0 prober during the destruction */
 	unsigned release_events;   /* @releaseDomain events seen meanwhile */

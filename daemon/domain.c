@@ -11,8 +11,10 @@
 #include "arena.h"
 #include "config.h"
 #include "conn.h"
+#include "hmap.h"
 #include "hyp.h"
 #include "log.h"
+#include "regions.h"
 #include "store.h"
 #include "watch.h"
 
@@ -315,9 +317,102 @@ static void removed_cb(void *ctx, const char *path, const struct store_node *n)
 		watch_fire(path, WATCH_EXACT, n->perms, n->nperms, NULL, 0);
 }
 
-static void cleanup_nodes(struct cleanup *c)
+static unsigned path_depth(const char *p)
 {
-	if (store_walk("/", cleanup_visit, c) < 0 || c->oom)
+	unsigned d = 0;
+
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	unsigned dx = path_depth(x), dy = path_depth(y);
+
+	return dx != dy ? (dx < dy ? -1 : 1) : strcmp(x, y);
+}
+
+/* Whether path or one of its ancestors is in the set. */
+static bool under_any(const struct hmap *set, const char *path)
+{
+	char p[XS_PATH_BUF];
+	size_t len = strlen(path);
+
+	memcpy(p, path, len + 1);
+	for (;;) {
+		if (hmap_find(set, p))
+			return true;
+		if (len <= 1)
+			return false;
+		len = xs_path_parent_len(p);
+		p[len ? len : 1] = '\0';
+		len = len ? len : 1;
+	}
+}
+
+/*
+ * Visit every node naming a gone domain: the regions of those domains
+ * (regions.h), parents first, each subtree once. Costs what the domains
+ * left behind, not the size of the tree; the whole tree only if the index
+ * was lost to a shortage of memory.
+ */
+static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
+{
+	char **roots = NULL;
+	size_t nroots = 0, cap = 0;
+	struct hnode *marks = NULL;
+	struct hmap walked = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < n && regions_complete(); i++) {
+		char **list;
+		size_t k = regions_list(ids[i], &list);
+
+		if (nroots + k > cap) {
+			size_t ncap = (nroots + k) * 2;
+			char **nr = realloc(roots, ncap * sizeof(*nr));
+
+			if (!nr) {
+				for (size_t j = 0; j < k; j++)
+					free(list[j]);
+				free(list);
+				c->oom = true;
+				break;
+			}
+			roots = nr;
+			cap = ncap;
+		}
+		memcpy(roots + nroots, list, k * sizeof(*list));
+		nroots += k;
+		free(list);
+	}
+	if (!regions_complete() || c->oom || !(marks = calloc(nroots ? nroots : 1, sizeof(*marks)))) {
+		c->oom = false;
+		rc = store_walk("/", cleanup_visit, c);
+	} else {
+		qsort(roots, nroots, sizeof(*roots), by_depth);
+		for (size_t i = 0; i < nroots && rc == 0 && !c->oom; i++) {
+			if (under_any(&walked, roots[i]))
+				continue;
+			rc = store_walk(roots[i], cleanup_visit, c);
+			marks[i].key = roots[i];
+			if (!hmap_insert(&walked, &marks[i]))
+				c->oom = true;
+		}
+	}
+	hmap_free(&walked);
+	free(marks);
+	for (size_t i = 0; i < nroots; i++)
+		free(roots[i]);
+	free(roots);
+	return rc;
+}
+
+static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
+{
+	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
 		log_error("cleaning up the nodes of gone domains failed part way");
 	for (size_t i = 0; i < c->nremove; i++) {
 		if (cfg.keep_orphans)
@@ -362,7 +457,7 @@ static void domains_gone(struct domain **gone, size_t n)
 		/* A device model acting for this domain loses those rights with it. */
 		conn_clear_target(ids[i]);
 	}
-	cleanup_nodes(c);
+	cleanup_nodes(c, ids, n);
 	for (size_t i = 0; i < n; i++) {
 		watch_fire_special_base("@releaseDomain");
 		watch_fire_special_domain("@releaseDomain", ids[i]);

@@ -13,6 +13,7 @@
 #include "hmap.h"
 #include "journal.h"
 #include "log.h"
+#include "regions.h"
 
 /*
  * Two kinds of records.
@@ -51,6 +52,7 @@ struct store_meta {
 static struct tdb_context *store_tdb;
 static uint64_t store_gen;
 static uint64_t store_applied; /* the last journal entry applied to the store */
+static uint32_t store_priv;    /* never gone, so never in the regions index */
 
 /* Encoding buffer, reused: a record is at most a few payloads big. */
 static unsigned char *enc_buf;
@@ -471,6 +473,93 @@ static enum xs_err chunk_remove(struct arena *a, const char *ppath, struct store
 	return XSE_EIO;
 }
 
+static bool perms_name(const struct xs_perm *p, unsigned n, uint32_t domid)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (p[i].id == domid)
+			return true;
+	return false;
+}
+
+/*
+ * Keep the regions index (regions.h) as a node's permissions come (add) or
+ * go: the node starts a region of each domain it names that its parent,
+ * with permissions pperms, does not name.
+ */
+static void note_regions(const char *path, const struct xs_perm *perms, unsigned nperms,
+			 const struct xs_perm *pperms, unsigned npperms, bool add)
+{
+	for (unsigned i = 0; i < nperms; i++) {
+		uint32_t d = perms[i].id;
+
+		if (d == store_priv || perms_name(perms, i, d))
+			continue;
+		if (!add)
+			regions_del(d, path);
+		else if (!perms_name(pperms, npperms, d))
+			regions_add(d, path);
+	}
+}
+
+struct regions_children {
+	const char *parent;
+	const struct xs_perm *perms; /* the parent's new permissions */
+	unsigned nperms;
+	const struct xs_perm *dropped; /* its old ones */
+	unsigned ndropped;
+};
+
+/* A child naming a domain its parent stopped naming starts a region of it now. */
+static bool child_regions(void *ctx, const char *name)
+{
+	struct regions_children *rc = ctx;
+	struct arena a = {0};
+	struct store_node n;
+	char path[XS_PATH_BUF];
+
+	child_path(path, rc->parent, name);
+	if (store_read(&a, path, false, &n) == 1) {
+		for (unsigned i = 0; i < n.nperms; i++) {
+			uint32_t d = n.perms[i].id;
+
+			if (d != store_priv && perms_name(rc->dropped, rc->ndropped, d) &&
+			    !perms_name(rc->perms, rc->nperms, d))
+				regions_add(d, path);
+		}
+	}
+	arena_free(&a);
+	return true;
+}
+
+/* A node's permissions change from old to new: the index follows, for it and its children. */
+static void regions_perms_changed(struct arena *a, const char *path, const struct xs_perm *old,
+				  unsigned nold, const struct xs_perm *perms, unsigned nperms)
+{
+	struct regions_children rc = {path, perms, nperms, old, nold};
+	bool gained = false, lost = false;
+
+	for (unsigned i = 0; i < nperms; i++)
+		gained |= perms[i].id != store_priv && !perms_name(old, nold, perms[i].id);
+	for (unsigned i = 0; i < nold; i++)
+		lost |= old[i].id != store_priv && !perms_name(perms, nperms, old[i].id);
+	if (gained && strcmp(path, "/") != 0 && path[0] == '/') {
+		char ppath[XS_PATH_BUF];
+		struct store_node parent;
+
+		parent_of(ppath, path);
+		if (store_read(a, ppath, false, &parent) == 1)
+			note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
+	} else if (gained && path[0] == '/') {
+		note_regions(path, perms, nperms, NULL, 0, true);
+	}
+	if (lost) {
+		for (unsigned i = 0; i < nold; i++)
+			if (!perms_name(perms, nperms, old[i].id))
+				regions_del(old[i].id, path);
+		store_children(path, child_regions, &rc);
+	}
+}
+
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen)
 {
@@ -494,6 +583,7 @@ enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm
 	parent.gen = ++store_gen;
 	if ((err = put(path, &node)) != XSE_OK)
 		return err;
+	note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
 	return put(ppath, &parent);
 }
 
@@ -502,8 +592,14 @@ enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm
 {
 	struct store_node n;
 
+	const struct xs_perm *old;
+	unsigned nold;
+	enum xs_err err;
+
 	if (store_read(a, path, true, &n) != 1)
 		return XSE_EIO;
+	old = n.perms;
+	nold = n.nperms;
 	if (perms) {
 		n.perms = (struct xs_perm *)perms;
 		n.nperms = nperms;
@@ -513,7 +609,10 @@ enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm
 		n.vlen = vlen;
 	}
 	n.gen = ++store_gen;
-	return put(path, &n);
+	err = put(path, &n);
+	if (err == XSE_OK && perms)
+		regions_perms_changed(a, path, old, nold, perms, nperms);
+	return err;
 }
 
 /* Take a node out of its parent's child list (the node record itself stays). */
@@ -587,6 +686,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		}
 		if (cb)
 			cb(ctx, cur, &n);
+		note_regions(cur, n.perms, n.nperms, NULL, 0, false);
 		if (tdb_delete(store_tdb, key_of(cur)) != 0) {
 			err = XSE_EIO;
 			break;
@@ -1311,6 +1411,29 @@ static enum xs_err create_initial_tree(uint32_t priv)
 	return err;
 }
 
+/* Rebuilding the regions index: each node starts the regions its parent's permissions do not cover. */
+static bool build_regions(void *ctx, const char *path, const struct store_node *n)
+{
+	struct arena *a = ctx;
+	struct store_node parent;
+	char ppath[XS_PATH_BUF];
+	bool others = false;
+
+	for (unsigned i = 0; i < n->nperms; i++)
+		others |= n->perms[i].id != store_priv;
+	if (!others)
+		return true;
+	if (strcmp(path, "/") == 0) {
+		note_regions(path, n->perms, n->nperms, NULL, 0, true);
+		return true;
+	}
+	parent_of(ppath, path);
+	arena_reset(a);
+	if (store_read(a, ppath, false, &parent) == 1)
+		note_regions(path, n->perms, n->nperms, parent.perms, parent.nperms, true);
+	return true;
+}
+
 enum xs_err store_open(const struct store_options *opt, const char **reason)
 {
 	int flags = TDB_NOLOCK | TDB_INCOMPATIBLE_HASH;
@@ -1318,6 +1441,7 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	struct store_meta meta;
 	TDB_DATA md;
 
+	store_priv = opt->priv_domid;
 	if (opt->fresh)
 		unlink(opt->file);
 	store_tdb = tdb_open(opt->file, (int)opt->hash_size, flags, O_RDWR | O_CREAT, 0600);
@@ -1386,6 +1510,15 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		*reason = "cannot write the store header";
 		return XSE_EIO;
 	}
+	struct arena a = {0};
+
+	regions_clear();
+	if (store_walk("/", build_regions, &a) < 0) {
+		/* Serve anyway (CONTROL check reports the damage); clean-ups walk everything. */
+		log_error("store: the tree could not be read whole; domain clean-ups will walk all of it");
+		regions_lost();
+	}
+	arena_free(&a);
 	return XSE_OK;
 }
 
@@ -1396,6 +1529,7 @@ void store_close(void)
 	write_meta(true);
 	tdb_close(store_tdb);
 	journal_close();
+	regions_clear();
 	store_tdb = NULL;
 	free(enc_buf);
 	enc_buf = NULL;

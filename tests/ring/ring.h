@@ -56,6 +56,8 @@ struct rt_daemon {
 void rt_start(struct rt_daemon *rd, const char *const *extra_args);
 /* Close dom0, stop by PID and assert a clean exit (status 0: no sanitizer report, no leak). */
 void rt_stop(struct rt_daemon *rd);
+/* Stop cleanly and start again on the same run directory (and store); dom0 reconnects. */
+void rt_restart(struct rt_daemon *rd);
 /* Another privileged socket client. */
 struct xsc *rt_connect(const struct rt_daemon *rd);
 

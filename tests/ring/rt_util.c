@@ -66,6 +66,22 @@ void rt_start(struct rt_daemon *rd, const char *const *extra_args)
 	rd->dom0 = rt_connect(rd);
 }
 
+void rt_restart(struct rt_daemon *rd)
+{
+	char dir[sizeof(rd->d.dir)];
+	int status;
+
+	if (rd->dom0)
+		xsc_close(rd->dom0);
+	rd->dom0 = NULL;
+	status = xst_daemon_stop(&rd->d, 1);
+	RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+	strcpy(dir, rd->d.dir);
+	RT_CHECK(xst_daemon_start(&rd->d, XST_OURS, dir, NULL) == 0, "daemon did not restart");
+	rd->d.own_dir = 1; /* still ours to remove */
+	rd->dom0 = rt_connect(rd);
+}
+
 struct xsc *rt_connect(const struct rt_daemon *rd)
 {
 	struct xsc *c = xsc_open(rd->d.socket);

@@ -657,6 +657,43 @@ START_TEST(set_target_ends_with_the_target)
 }
 END_TEST
 
+/*
+ * The clean-up finds the nodes naming a dead domain through the regions
+ * index: a node still naming it after its parent stopped, one deep under
+ * parents that never did, and, after a restart (the index is rebuilt from
+ * the store), nodes written before it.
+ */
+START_TEST(cleanup_reaches_every_region)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+
+	rt_start(&rd, NULL);
+	rt_write(rd.dom0, 0, "/before/restart", "b");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/before/restart", "n7"), "OK");
+	rt_restart(&rd);
+	rt_must(rd.dom0, XS_MKDIR, 0, 0, RT_ARGS("/r"), "OK");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/r", "n0", "r7"), "OK");
+	rt_write(rd.dom0, 0, "/r/a/b", "x");
+	rt_perms_are(rd.dom0, "/r/a/b", "n0 r7");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/r", "n0"), "OK");
+	rt_write(rd.dom0, 0, "/deep/x/y/z", "z");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/deep/x/y/z", "n0", "b7"), "OK");
+	rt_write(rd.dom0, 0, "/after/restart", "a");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/after/restart", "n0", "w7"), "OK");
+	rt_guest_up(&g, &rd, 7);
+	rt_guest_down(&g);
+	rt_wait_gone(rd.dom0, 7);
+	rt_perms_are(rd.dom0, "/r/a", "n0");
+	rt_perms_are(rd.dom0, "/r/a/b", "n0");
+	rt_perms_are(rd.dom0, "/deep/x/y/z", "n0");
+	rt_must(rd.dom0, XS_READ, 0, 0, RT_ARGS("/before/restart"), "ENOENT");
+	rt_perms_are(rd.dom0, "/after/restart", "n0");
+	rt_read_is(rd.dom0, 0, "/before", "");
+	rt_stop(&rd);
+}
+END_TEST
+
 Suite *suite_domains(void)
 {
 	Suite *s = suite_create("domains");
@@ -677,6 +714,7 @@ Suite *suite_domains(void)
 	/* Known bugs: see the comments at the tests. */
 	tcase_add_test(tc, special_nodes_owned_by_a_dead_domain_return_to_dom0);
 	tcase_add_test(tc, set_target_ends_with_the_target);
+	tcase_add_test(tc, cleanup_reaches_every_region);
 	suite_add_tcase(s, tc);
 	return s;
 }
