@@ -31,5 +31,6 @@ Suite *suite_lifecycle(void);
 Suite *suite_tree(void);
 Suite *suite_watch(void);
 Suite *suite_txn(void);
+Suite *suite_fuzz(void);
 
 #endif
