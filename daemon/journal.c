@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <tdb.h>
 #include <unistd.h>
 
@@ -37,6 +38,24 @@ static int journal_path(char *buf, size_t size, const char *store_file)
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
+/*
+ * On tmpfs or ramfs (a run directory on a real host) syncing keeps nothing
+ * that a crash of the daemon would lose, and power takes the file anyway;
+ * elsewhere tdb syncs at each commit, for power loss.
+ */
+static int journal_sync_flag(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct statfs sf;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (statfs(dir, &sf) == 0 && ((unsigned long)sf.f_type == 0x01021994ul /* TMPFS_MAGIC */ ||
+				      (unsigned long)sf.f_type == 0x858458f6ul /* RAMFS_MAGIC */))
+		return TDB_NOSYNC;
+	return 0;
+}
+
 enum xs_err journal_open(const char *store_file, bool fresh, const char **reason)
 {
 	char path[4096];
@@ -48,7 +67,8 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	if (fresh)
 		unlink(path);
 	/* tdb_open rolls back a journal transaction cut short. */
-	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR | O_CREAT, 0600);
+	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | journal_sync_flag(path),
+			       O_RDWR | O_CREAT, 0600);
 	if (!journal_tdb) {
 		*reason = strerror(errno);
 		return XSE_EIO;
