@@ -31,7 +31,7 @@ endif
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
 CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
-TESTLIB_SRCS := tests/lib/xst_daemon.c
+TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 

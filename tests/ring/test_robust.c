@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ring.h"
+#include "tests/lib/xst_fuzz.h"
 
 /* Shared between the test and a forked guest. */
 struct shared_count {
@@ -515,6 +516,53 @@ START_TEST(reset_watches_drops_transactions_too)
 }
 END_TEST
 
+/*
+ * Random requests (tests/lib/xst_fuzz.h) from a guest over its ring,
+ * interleaved with dom0's over a socket: each is answered with its req_id,
+ * the ring stays up, the tree passes CONTROL check, and the daemon exits
+ * cleanly. XST_FUZZ_SEED picks the seed.
+ */
+START_TEST(random_requests_from_a_guest)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+	struct xsc_msg *m = malloc(sizeof(*m));
+	const char *seed_env = getenv("XST_FUZZ_SEED");
+	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 20261125u;
+	unsigned n = RT_ASAN ? 4000 : 20000;
+	struct xst_fuzz f;
+	struct xst_fuzz_conn conns[2] = {{0}};
+	char err[256];
+
+	RT_CHECK(m != NULL, "out of memory");
+	xst_fuzz_seed(&f, seed);
+	rt_start(&rd, NULL);
+	rt_write(rd.dom0, 0, "/f/a/b", "v");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/f", "n0", "b5"), "OK");
+	rt_guest_here(&g, &rd, 5);
+	conns[0].c = rd.dom0;
+	conns[0].privileged = 1;
+	conns[1].c = g.c;
+	for (unsigned i = 0; i < n; i++) {
+		/* Mostly the guest: it is the one to distrust. */
+		struct xst_fuzz_conn *fc = &conns[xst_fuzz_pick(&f, 4) ? 1 : 0];
+
+		RT_CHECK(xst_fuzz_one(&f, fc, m, 5000, err, sizeof(err)) == 0, "seed %llu: %s",
+			 (unsigned long long)seed, err);
+	}
+	rt_answer_is(rd.dom0, XS_CONTROL, "check", "OK", 3);
+	RT_CHECK(xsc_call(g.c, XS_READ, 0, "/", 2, m, RT_CALL_MS) == 0, "guest: no answer");
+	printf("guest fuzz: %u requests from seed %llu answered, %u of them not with an error; %u"
+	       " watch events\n",
+	       f.requests, (unsigned long long)seed, f.accepted, f.events);
+	RT_CHECK(f.accepted > f.requests / 10, "only %u of %u requests got past the checks",
+		 f.accepted, f.requests);
+	rt_guest_down(&g);
+	rt_stop(&rd);
+	free(m);
+}
+END_TEST
+
 START_TEST(foreign_and_bogus_transaction_ids)
 {
 	struct rt_daemon rd;
@@ -585,6 +633,7 @@ Suite *suite_robust(void)
 	tcase_add_test(tc, domid_reuse_churn);
 	tcase_add_test(tc, reset_watches_drops_transactions_too);
 	tcase_add_test(tc, foreign_and_bogus_transaction_ids);
+	tcase_add_test(tc, random_requests_from_a_guest);
 	tcase_add_test(tc, bad_message_types_on_a_ring);
 	suite_add_tcase(s, tc);
 	return s;
