@@ -9,6 +9,13 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+uint64_t xst_fuzz_env_seed(void)
+{
+	const char *s = getenv("XST_FUZZ_SEED");
+
+	return s ? strtoull(s, NULL, 0) : 20261125u;
+}
+
 void xst_fuzz_seed(struct xst_fuzz *f, uint64_t seed)
 {
 	memset(f, 0, sizeof(*f));

@@ -30,6 +30,8 @@ struct xst_fuzz_conn {
 	unsigned ntx;
 };
 
+/* The seed from XST_FUZZ_SEED, else a fixed one (so a run is repeatable). */
+uint64_t xst_fuzz_env_seed(void);
 void xst_fuzz_seed(struct xst_fuzz *f, uint64_t seed);
 uint32_t xst_fuzz_rand(struct xst_fuzz *f);
 unsigned xst_fuzz_pick(struct xst_fuzz *f, unsigned n);

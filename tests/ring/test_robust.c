@@ -527,8 +527,7 @@ START_TEST(random_requests_from_a_guest)
 	struct rt_daemon rd;
 	struct rt_guest g;
 	struct xsc_msg *m = malloc(sizeof(*m));
-	const char *seed_env = getenv("XST_FUZZ_SEED");
-	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 20261125u;
+	uint64_t seed = xst_fuzz_env_seed();
 	unsigned n = RT_ASAN ? 4000 : 20000;
 	struct xst_fuzz f;
 	struct xst_fuzz_conn conns[2] = {{0}};

@@ -44,8 +44,7 @@ START_TEST(random_requests_get_answers)
 {
 	struct xst_daemon d;
 	struct xsc_msg *m = malloc(sizeof(*m));
-	const char *seed_env = getenv("XST_FUZZ_SEED");
-	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 20261125u;
+	uint64_t seed = xst_fuzz_env_seed();
 	unsigned n = SC_ASAN ? 6000 : 30000;
 	struct xst_fuzz f;
 	struct xst_fuzz_conn conns[2] = {{0}};
