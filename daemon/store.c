@@ -32,6 +32,9 @@
  * creating or deleting a node rewrites one chunk, its parent and itself,
  * whatever the size of the directory; listing reads the names in chunk-sized
  * pieces rather than one record per child.
+ *
+ * Beside them, one meta record (key "\0xenstored-meta"): magic, clean-stop
+ * flag, generation counter, and the last journal entry applied (store_commit).
  */
 #define REC_CHILDREN 0x01u
 #define REC_CHUNK 0x02u
