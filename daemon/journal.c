@@ -70,7 +70,11 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | journal_sync_flag(path),
 			       O_RDWR | O_CREAT, 0600);
 	if (!journal_tdb) {
-		*reason = strerror(errno);
+		static char why[4200];
+
+		snprintf(why, sizeof(why), "commit journal %s: %s (--fresh-store starts afresh)", path,
+			 strerror(errno));
+		*reason = why;
 		return XSE_EIO;
 	}
 	return XSE_OK;
