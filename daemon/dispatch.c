@@ -6,6 +6,7 @@
 
 #include "../proto/ring.h"
 #include "conn.h"
+#include "domain.h"
 #include "log.h"
 #include "ops.h"
 #include "quota.h"
@@ -16,6 +17,12 @@ enum op_flags {
 	OP_IGNORE_TX = 1u << 1, /* tx_id is not looked up */
 	OP_PATH = 1u << 2,      /* argv[0] is a path, canonicalised before the handler runs */
 	OP_SPECIAL = 1u << 3,   /* ... which may be an @ path */
+	/*
+	 * Changes the tree or the domains, so it must see every death already
+	 * reported finished: the queued domain clean-ups run first. Reads may
+	 * overtake a clean-up (as if they came before the death).
+	 */
+	OP_SETTLED = 1u << 4,
 };
 
 enum op_args {
@@ -44,17 +51,17 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_READ] = {op_read, ARGS_ONE, OP_PATH},
 	[XS_GET_PERMS] = {op_get_perms, ARGS_ONE, OP_PATH | OP_SPECIAL},
 	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, 0},
-	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, 0},
-	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV},
-	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV},
+	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED},
+	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED},
+	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
-	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH},
-	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH},
-	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_ANY, 0},
+	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED},
+	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED},
+	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_ANY, OP_SETTLED},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
-	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV},
-	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV},
+	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
+	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
 	[XS_WATCH] = {op_watch, ARGS_ANY, OP_IGNORE_TX},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
@@ -122,6 +129,8 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 	}
 	if (!args_fit(op->args, r))
 		return XSE_EINVAL;
+	if (op->flags & OP_SETTLED)
+		domain_cleanup_flush();
 	if (op->flags & OP_PATH) {
 		enum xs_err err = xs_path_canonical(r->argv[0], r->conn->home,
 						    (op->flags & OP_SPECIAL) != 0, r->path,

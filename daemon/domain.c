@@ -2,6 +2,7 @@
 #include "domain.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -226,8 +227,8 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
  * What gone domains leave behind: nodes they own go (with their subtrees,
  * or pass to the privileged domain with --keep-orphans) and permission
  * entries naming them are removed everywhere, so that a later domain with
- * the same id inherits nothing. All the domains gone at one time are found
- * in one walk of the tree and cleaned after it.
+ * the same id inherits nothing. The nodes are found through each domain's
+ * regions (regions.h).
  */
 struct cleanup {
 	uint8_t gone[(XS_DOMID_MAX + 1) / 8]; /* the domids being cleaned up */
@@ -384,7 +385,8 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 			roots = nr;
 			cap = ncap;
 		}
-		memcpy(roots + nroots, list, k * sizeof(*list));
+		if (k)
+			memcpy(roots + nroots, list, k * sizeof(*list));
 		nroots += k;
 		free(list);
 	}
@@ -392,7 +394,8 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 		c->oom = false;
 		rc = store_walk("/", cleanup_visit, c);
 	} else {
-		qsort(roots, nroots, sizeof(*roots), by_depth);
+		if (nroots > 1)
+			qsort(roots, nroots, sizeof(*roots), by_depth);
 		for (size_t i = 0; i < nroots && rc == 0 && !c->oom; i++) {
 			if (under_any(&walked, roots[i]))
 				continue;
@@ -432,31 +435,17 @@ static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 	free(c->scrub);
 }
 
-/*
- * Domains are gone (released or dead): their connections first, so that
- * they see no more events, then one clean-up for all, then @releaseDomain
- * for each.
- */
-static void domains_gone(struct domain **gone, size_t n)
+/* Clean up after these domains, then fire @releaseDomain for each. */
+static void cleanup_domains(const uint32_t *ids, size_t n)
 {
 	struct cleanup *c = calloc(1, sizeof(*c));
-	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
 
-	if (!c || !ids) {
+	if (!c) {
 		log_error("out of memory cleaning up after %zu domains", n);
-		free(c);
-		free(ids);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = gone[i]->domid;
+	for (size_t i = 0; i < n; i++)
 		c->gone[ids[i] / 8] |= (uint8_t)(1u << (ids[i] % 8));
-		if (gone[i]->conn)
-			watch_drop_all(gone[i]->conn);
-		domain_free(gone[i]);
-		/* A device model acting for this domain loses those rights with it. */
-		conn_clear_target(ids[i]);
-	}
 	cleanup_nodes(c, ids, n);
 	for (size_t i = 0; i < n; i++) {
 		watch_fire_special_base("@releaseDomain");
@@ -464,6 +453,107 @@ static void domains_gone(struct domain **gone, size_t n)
 		log_info("domain %u released", ids[i]);
 	}
 	free(c);
+}
+
+/*
+ * Clean-ups wait in a queue and run a few domains per turn of the loop, so
+ * that when many die at once (a host shutting down) reads are served in
+ * between instead of waiting for all of them. A request that changes the
+ * tree or the domains runs them all first (dispatch.c, OP_SETTLED): what a
+ * toolstack writes for a domid's next life must not be taken for its last.
+ */
+#define CLEANUP_PER_TURN 8
+
+static struct {
+	uint32_t *ids;
+	size_t head, n, cap;
+	struct event *ev;
+} pending;
+
+static void cleanup_take(uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ids[i] = pending.ids[pending.head++];
+	pending.n -= n;
+	if (!pending.n)
+		pending.head = 0;
+}
+
+static void cleanup_turn(evutil_socket_t fd, short what, void *arg)
+{
+	uint32_t ids[CLEANUP_PER_TURN];
+	size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	cleanup_take(ids, n);
+	cleanup_domains(ids, n);
+	if (pending.n) {
+		struct timeval now = {0, 0};
+
+		evtimer_add(pending.ev, &now);
+	}
+}
+
+void domain_cleanup_flush(void)
+{
+	while (pending.n) {
+		uint32_t ids[CLEANUP_PER_TURN];
+		size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
+
+		cleanup_take(ids, n);
+		cleanup_domains(ids, n);
+	}
+}
+
+/*
+ * Domains are gone (released or dead): their connections go at once, so
+ * that they see no more events; their nodes and @releaseDomain follow in
+ * the clean-up queue. Without the queue (no memory, or no loop yet) they are
+ * cleaned up here.
+ */
+static void domains_gone(struct domain **gone, size_t n)
+{
+	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
+	bool queued = false;
+
+	if (!ids) {
+		log_error("out of memory cleaning up after %zu domains", n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = gone[i]->domid;
+		if (gone[i]->conn)
+			watch_drop_all(gone[i]->conn);
+		domain_free(gone[i]);
+		/* A device model acting for this domain loses those rights with it. */
+		conn_clear_target(ids[i]);
+	}
+	if (pending.ev && pending.head + pending.n + n > pending.cap) {
+		size_t cap = (pending.n + n) * 2;
+		uint32_t *nq = malloc(cap * sizeof(*nq));
+
+		if (nq) {
+			if (pending.n)
+				memcpy(nq, pending.ids + pending.head, pending.n * sizeof(*nq));
+			free(pending.ids);
+			pending.ids = nq;
+			pending.head = 0;
+			pending.cap = cap;
+		}
+	}
+	if (pending.ev && pending.head + pending.n + n <= pending.cap) {
+		struct timeval now = {0, 0};
+
+		for (size_t i = 0; i < n; i++)
+			pending.ids[pending.head + pending.n++] = ids[i];
+		if (!evtimer_pending(pending.ev, NULL))
+			evtimer_add(pending.ev, &now);
+		queued = true;
+	}
+	if (!queued)
+		cleanup_domains(ids, n);
 	free(ids);
 }
 
@@ -545,6 +635,9 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	struct xs_ring *ring;
 	uint32_t port;
 
+	pending.ev = evtimer_new(base, cleanup_turn, NULL);
+	if (!pending.ev)
+		return -1;
 	if (choice == DOMAIN_HYP_NONE)
 		return 0;
 	if (choice == DOMAIN_HYP_XEN || (choice == DOMAIN_HYP_AUTO && hyp_xen_present()))
@@ -566,6 +659,13 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 
 void domain_fini(void)
 {
+	domain_cleanup_flush();
+	if (pending.ev)
+		event_free(pending.ev);
+	pending.ev = NULL;
+	free(pending.ids);
+	pending.ids = NULL;
+	pending.cap = 0;
 	while (domain_list)
 		domain_free(domain_list);
 	if (hyp)

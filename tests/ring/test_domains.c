@@ -694,6 +694,60 @@ START_TEST(cleanup_reaches_every_region)
 }
 END_TEST
 
+/*
+ * Clean-ups wait in a queue that reads may overtake, but a request that
+ * changes the tree runs them all first. dom0 pipelines RELEASEs of many
+ * domains, a WRITE, then READs of their homes in one send, so no turn of
+ * the loop runs the queue in between: the READs after the WRITE must find
+ * every home gone.
+ */
+START_TEST(writes_wait_for_queued_cleanups)
+{
+	enum { N = 24 };
+	struct rt_daemon rd;
+	struct rt_guest g[N];
+	static char buf[N * 2 * (XS_HEADER_SIZE + 32) + XS_HEADER_SIZE + 32];
+	size_t len = 0;
+	struct xsc_msg m;
+
+	rt_start(&rd, NULL);
+	for (unsigned i = 0; i < N; i++) {
+		rt_guest_up(&g[i], &rd, 40 + i);
+		rt_write(g[i].c, 0, "data/x", "1");
+	}
+	for (unsigned k = 0; k < 2 * N + 1; k++) {
+		struct xs_header h = {XS_RELEASE, k, 0, 0};
+		char *p = buf + len + sizeof(h);
+
+		if (k < N) {
+			h.len = (uint32_t)sprintf(p, "%u", 40 + k) + 1;
+		} else if (k == N) {
+			h.type = XS_WRITE;
+			memcpy(p, "/after\0" "1", 8);
+			h.len = 8;
+		} else {
+			h.type = XS_READ;
+			h.len = (uint32_t)sprintf(p, "/local/domain/%u", 40 + k - N - 1) + 1;
+		}
+		memcpy(buf + len, &h, sizeof(h));
+		len += sizeof(h) + h.len;
+	}
+	RT_CHECK(xsc_send_raw(rd.dom0, buf, len) == 0, "send");
+	for (unsigned k = 0; k < 2 * N + 1; k++) {
+		RT_CHECK(xsc_recv(rd.dom0, &m, RT_CALL_MS) == 0, "reply %u", k);
+		RT_CHECK(m.hdr.req_id == k, "reply %u for request %u", m.hdr.req_id, k);
+		if (k <= N)
+			RT_CHECK(strcmp(rt_status(&m), "OK") == 0, "request %u: %s", k, rt_status(&m));
+		else
+			RT_CHECK(strcmp(rt_status(&m), "ENOENT") == 0, "home of domain %u: %s",
+				 40 + k - N - 1, rt_status(&m));
+	}
+	for (unsigned i = 0; i < N; i++)
+		rt_guest_down(&g[i]);
+	rt_stop(&rd);
+}
+END_TEST
+
 Suite *suite_domains(void)
 {
 	Suite *s = suite_create("domains");
@@ -715,6 +769,7 @@ Suite *suite_domains(void)
 	tcase_add_test(tc, special_nodes_owned_by_a_dead_domain_return_to_dom0);
 	tcase_add_test(tc, set_target_ends_with_the_target);
 	tcase_add_test(tc, cleanup_reaches_every_region);
+	tcase_add_test(tc, writes_wait_for_queued_cleanups);
 	suite_add_tcase(s, tc);
 	return s;
 }
