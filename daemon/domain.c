@@ -487,6 +487,8 @@ static void cleanup_turn(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (!n)
+		return; /* a request ran the queue meanwhile */
 	cleanup_take(ids, n);
 	cleanup_domains(ids, n);
 	if (pending.n) {
@@ -552,8 +554,11 @@ static void domains_gone(struct domain **gone, size_t n)
 			evtimer_add(pending.ev, &now);
 		queued = true;
 	}
-	if (!queued)
+	if (!queued) {
+		/* In order: the ones queued before these go first. */
+		domain_cleanup_flush();
 		cleanup_domains(ids, n);
+	}
 	free(ids);
 }
 

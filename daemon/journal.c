@@ -25,6 +25,7 @@
 #define JOURNAL_KEY "commit"
 
 static struct tdb_context *journal_tdb;
+static bool journal_sync;
 
 static int journal_path(char *buf, size_t size, const char *store_file)
 {
@@ -67,7 +68,9 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	if (fresh)
 		unlink(path);
 	/* tdb_open rolls back a journal transaction cut short. */
-	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | journal_sync_flag(path),
+	journal_sync = journal_sync_flag(path) == 0;
+	journal_tdb = tdb_open(path, 7,
+			       TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | (journal_sync ? 0 : TDB_NOSYNC),
 			       O_RDWR | O_CREAT, 0600);
 	if (!journal_tdb) {
 		static char why[4200];
@@ -78,6 +81,11 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 		return XSE_EIO;
 	}
 	return XSE_OK;
+}
+
+bool journal_syncs(void)
+{
+	return journal_sync;
 }
 
 void journal_close(void)

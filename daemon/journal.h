@@ -14,6 +14,8 @@
  */
 enum xs_err journal_open(const char *store_file, bool fresh, const char **reason);
 void journal_close(void);
+/* Whether commits sync to disk: not on tmpfs or ramfs, where a power cut takes the file anyway. */
+bool journal_syncs(void);
 /* Replace the journal's entry with (seq, data) in one tdb transaction. */
 enum xs_err journal_put(uint64_t seq, const void *data, size_t len);
 /* 1 with the entry (*data malloc'd, the caller frees), 0 if there is none, -1 if unreadable. */

@@ -54,8 +54,9 @@ struct store_meta {
 
 static struct tdb_context *store_tdb;
 static uint64_t store_gen;
-static uint64_t store_applied; /* the last journal entry applied to the store */
-static uint32_t store_priv;    /* never gone, so never in the regions index */
+static uint64_t store_applied;     /* the last journal entry applied to the store */
+static uint64_t store_journal_seq; /* the last journal entry written */
+static bool store_sync;            /* not on tmpfs: sync before the journal moves on */
 
 /* Encoding buffer, reused: a record is at most a few payloads big. */
 static unsigned char *enc_buf;
@@ -495,7 +496,7 @@ static void note_regions(const char *path, const struct xs_perm *perms, unsigned
 	for (unsigned i = 0; i < nperms; i++) {
 		uint32_t d = perms[i].id;
 
-		if (d == store_priv || perms_name(perms, i, d))
+		if (perms_name(perms, i, d))
 			continue;
 		if (!add)
 			regions_del(d, path);
@@ -521,11 +522,13 @@ static bool child_regions(void *ctx, const char *name)
 	char path[XS_PATH_BUF];
 
 	child_path(path, rc->parent, name);
-	if (store_read(&a, path, false, &n) == 1) {
+	if (store_read(&a, path, false, &n) != 1)
+		regions_lost();
+	else {
 		for (unsigned i = 0; i < n.nperms; i++) {
 			uint32_t d = n.perms[i].id;
 
-			if (d != store_priv && perms_name(rc->dropped, rc->ndropped, d) &&
+			if (perms_name(rc->dropped, rc->ndropped, d) &&
 			    !perms_name(rc->perms, rc->nperms, d))
 				regions_add(d, path);
 		}
@@ -542,9 +545,9 @@ static void regions_perms_changed(struct arena *a, const char *path, const struc
 	bool gained = false, lost = false;
 
 	for (unsigned i = 0; i < nperms; i++)
-		gained |= perms[i].id != store_priv && !perms_name(old, nold, perms[i].id);
+		gained |= !perms_name(old, nold, perms[i].id);
 	for (unsigned i = 0; i < nold; i++)
-		lost |= old[i].id != store_priv && !perms_name(perms, nperms, old[i].id);
+		lost |= !perms_name(perms, nperms, old[i].id);
 	if (gained && strcmp(path, "/") != 0 && path[0] == '/') {
 		char ppath[XS_PATH_BUF];
 		struct store_node parent;
@@ -559,7 +562,8 @@ static void regions_perms_changed(struct arena *a, const char *path, const struc
 		for (unsigned i = 0; i < nold; i++)
 			if (!perms_name(perms, nperms, old[i].id))
 				regions_del(old[i].id, path);
-		store_children(path, child_regions, &rc);
+		if (store_children(path, child_regions, &rc) < 0)
+			regions_lost();
 	}
 }
 
@@ -663,6 +667,11 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		return r == 0 ? XSE_OK : XSE_EIO;
 	}
 	err = unlink_child(&scratch, path, &n);
+	if (err != XSE_OK) {
+		/* Not listed any more: a removal cut short by a crash, being done again. */
+		log_error("store: removing %s, which its parent no longer lists", path);
+		err = XSE_OK;
+	}
 	strcpy(cur, path);
 	/*
 	 * Iterative post-order walk: always descend into the first child; a
@@ -689,11 +698,11 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		}
 		if (cb)
 			cb(ctx, cur, &n);
-		note_regions(cur, n.perms, n.nperms, NULL, 0, false);
 		if (tdb_delete(store_tdb, key_of(cur)) != 0) {
 			err = XSE_EIO;
 			break;
 		}
+		note_regions(cur, n.perms, n.nperms, NULL, 0, false);
 		if (strcmp(cur, path) == 0)
 			break;
 		err = unlink_child(&scratch, cur, &n);
@@ -841,6 +850,7 @@ out:
 }
 
 struct check_ctx {
+	size_t reached; /* nodes the walk from "/" visited */
 	char fault[XS_PATH_BUF + 128];
 };
 
@@ -853,6 +863,7 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 	uint32_t id = n->first_chunk, prev = 0;
 	char cpath[XS_PATH_BUF];
 
+	c->reached++;
 	while (id && !c->fault[0]) {
 		struct chunk ch;
 
@@ -885,13 +896,30 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 	return !c->fault[0];
 }
 
+static int count_tree_records(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+{
+	(void)tdb;
+	(void)data;
+	/* Node records of the tree: their key is a path, with no NUL (chunks and meta have one). */
+	if (key.dsize && key.dptr[0] == '/' && !memchr(key.dptr, '\0', key.dsize))
+		(*(size_t *)p)++;
+	return 0;
+}
+
 const char *store_check(void)
 {
 	static struct check_ctx c;
+	size_t records = 0;
 
 	c.fault[0] = '\0';
+	c.reached = 0;
 	if (store_walk("/", check_visit, &c) < 0 && !c.fault[0])
 		snprintf(c.fault, sizeof(c.fault), "a record could not be read");
+	/* A removal cut short leaves records that no list reaches any more. */
+	if (!c.fault[0] && tdb_traverse_read(store_tdb, count_tree_records, &records) >= 0 &&
+	    records != c.reached)
+		snprintf(c.fault, sizeof(c.fault), "%zu node records, %zu reachable from /", records,
+			 c.reached);
 	return c.fault[0] ? c.fault : NULL;
 }
 
@@ -1064,28 +1092,12 @@ static enum xs_err apply_changes(const struct store_change *c, size_t n)
 	return err;
 }
 
-enum xs_err store_commit(const struct store_change *changes, size_t n)
-{
-	enum xs_err err;
-
-	if (!encode_changes(changes, n))
-		return XSE_ENOMEM;
-	err = journal_put(store_applied + 1, enc_buf, enc_len);
-	if (err != XSE_OK)
-		return err;
-	err = apply_changes(changes, n);
-	if (err != XSE_OK)
-		log_error("store: commit %llu failed part way (%s); what was applied stays",
-			  (unsigned long long)(store_applied + 1), xs_err_name(err));
-	/* Recorded even after a failure: the client was told, it must not come back on restart. */
-	store_applied++;
-	if (write_meta(false) != XSE_OK && err == XSE_OK)
-		err = XSE_EIO;
-	return err;
-}
-
-/* On start: apply the journal's entry if the store never recorded it applied. */
-static enum xs_err replay_journal(void)
+/*
+ * Apply the journal's entry if the store has not recorded it applied: on
+ * start after a crash, and before a new commit when the last one failed
+ * part way (a new entry would replace it). Applied, it is recorded so.
+ */
+static enum xs_err apply_pending(const char *why)
 {
 	uint64_t seq;
 	void *data;
@@ -1095,25 +1107,61 @@ static enum xs_err replay_journal(void)
 	enum xs_err err = XSE_OK;
 	int r = journal_get(&seq, &data, &len);
 
-	if (r < 0)
-		return XSE_EIO;
-	if (r == 0)
-		return XSE_OK;
+	if (r <= 0)
+		return r < 0 ? XSE_EIO : XSE_OK;
+	if (seq > store_journal_seq)
+		store_journal_seq = seq;
 	if (seq > store_applied) {
 		if (!decode_changes(&a, data, len, &c, &n)) {
 			log_error("store: journal entry %llu does not parse", (unsigned long long)seq);
 			err = XSE_EIO;
 		} else {
 			err = apply_changes(c, n);
-			log_info("store: commit %llu was cut short; applied its %zu changes again: %s",
-				 (unsigned long long)seq, n, xs_err_name(err));
+			log_info("store: commit %llu %s; applied its %zu changes again: %s",
+				 (unsigned long long)seq, why, n, xs_err_name(err));
+		}
+		if (err == XSE_OK) {
+			store_applied = seq;
+			err = write_meta(false);
 		}
 	}
-	if (err == XSE_OK && seq > store_applied)
-		store_applied = seq;
 	free(data);
 	arena_free(&a);
 	return err;
+}
+
+enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched)
+{
+	enum xs_err err;
+
+	*touched = false;
+	if (store_journal_seq > store_applied && apply_pending("failed part way") != XSE_OK)
+		return XSE_EIO;
+	if (!encode_changes(changes, n))
+		return XSE_ENOMEM;
+	/*
+	 * The journal keeps one entry: where a power cut matters (not tmpfs),
+	 * what earlier commits and plain requests wrote must be on disk before
+	 * it is replaced.
+	 */
+	if (store_sync && fdatasync(tdb_fd(store_tdb)) != 0)
+		return XSE_EIO;
+	err = journal_put(store_applied + 1, enc_buf, enc_len);
+	if (err != XSE_OK)
+		return err;
+	store_journal_seq = store_applied + 1;
+	*touched = true;
+	err = apply_changes(changes, n);
+	if (err != XSE_OK) {
+		/* Still in the journal: the next commit, or the next start, completes it. */
+		log_error("store: commit %llu failed part way (%s); it will be applied again",
+			  (unsigned long long)store_journal_seq, xs_err_name(err));
+		return err;
+	}
+	store_applied = store_journal_seq;
+	if (write_meta(false) != XSE_OK)
+		log_error("store: cannot record commit %llu applied", (unsigned long long)store_applied);
+	return XSE_OK;
 }
 
 /*
@@ -1414,26 +1462,37 @@ static enum xs_err create_initial_tree(uint32_t priv)
 	return err;
 }
 
-/* Rebuilding the regions index: each node starts the regions its parent's permissions do not cover. */
+/*
+ * Rebuilding the regions index: each node starts the regions its parent's
+ * permissions do not cover. The walk is pre-order, so siblings follow one
+ * another and the parent's permissions are read once for all of them.
+ */
+struct build_ctx {
+	struct arena arena;
+	char parent[XS_PATH_BUF];
+	struct store_node pnode;
+	bool have_parent;
+};
+
 static bool build_regions(void *ctx, const char *path, const struct store_node *n)
 {
-	struct arena *a = ctx;
-	struct store_node parent;
+	struct build_ctx *b = ctx;
 	char ppath[XS_PATH_BUF];
-	bool others = false;
 
-	for (unsigned i = 0; i < n->nperms; i++)
-		others |= n->perms[i].id != store_priv;
-	if (!others)
-		return true;
 	if (strcmp(path, "/") == 0) {
 		note_regions(path, n->perms, n->nperms, NULL, 0, true);
 		return true;
 	}
 	parent_of(ppath, path);
-	arena_reset(a);
-	if (store_read(a, ppath, false, &parent) == 1)
-		note_regions(path, n->perms, n->nperms, parent.perms, parent.nperms, true);
+	if (!b->have_parent || strcmp(ppath, b->parent) != 0) {
+		arena_reset(&b->arena);
+		b->have_parent = store_read(&b->arena, ppath, false, &b->pnode) == 1;
+		strcpy(b->parent, ppath);
+	}
+	if (b->have_parent)
+		note_regions(path, n->perms, n->nperms, b->pnode.perms, b->pnode.nperms, true);
+	else
+		regions_lost();
 	return true;
 }
 
@@ -1444,7 +1503,6 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	struct store_meta meta;
 	TDB_DATA md;
 
-	store_priv = opt->priv_domid;
 	if (opt->fresh)
 		unlink(opt->file);
 	store_tdb = tdb_open(opt->file, (int)opt->hash_size, flags, O_RDWR | O_CREAT, 0600);
@@ -1459,10 +1517,11 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	 */
 	tdb_set_max_dead(store_tdb, 8);
 	md = tdb_fetch(store_tdb, mk);
-	store_applied = 0;
+	store_applied = store_journal_seq = 0;
 	/* A new store starts with a new journal: an old entry would be applied to the wrong tree. */
 	if (journal_open(opt->file, opt->fresh || !md.dptr, reason) != XSE_OK)
 		return XSE_EIO;
+	store_sync = journal_syncs();
 	if (!md.dptr) {
 		store_gen = 0;
 		if (create_initial_tree(opt->priv_domid) != XSE_OK) {
@@ -1482,6 +1541,7 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		}
 		store_gen = meta.gen;
 		store_applied = meta.applied;
+		store_journal_seq = meta.applied;
 		if (!meta.clean) {
 			/*
 			 * Not shut down cleanly. tdb has already rolled back a commit cut
@@ -1505,23 +1565,30 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 			}
 		}
 	}
-	if (replay_journal() != XSE_OK) {
-		*reason = "cannot apply the commit journal";
-		return XSE_EIO;
+	if (apply_pending("was cut short") != XSE_OK) {
+		/*
+		 * Serve anyway: a store that cannot start helps nobody. The commit
+		 * may be partly in the store; the next start tries again.
+		 */
+		log_error("store: the commit journal could not be applied; the last commit may be"
+			  " partly in the store");
+		/* Given up, or every later commit would try it first and fail. */
+		store_applied = store_journal_seq;
 	}
 	if (write_meta(false) != XSE_OK) {
 		*reason = "cannot write the store header";
 		return XSE_EIO;
 	}
-	struct arena a = {0};
+	static struct build_ctx b;
 
 	regions_clear();
-	if (store_walk("/", build_regions, &a) < 0) {
+	b.have_parent = false;
+	if (store_walk("/", build_regions, &b) < 0) {
 		/* Serve anyway (CONTROL check reports the damage); clean-ups walk everything. */
 		log_error("store: the tree could not be read whole; domain clean-ups will walk all of it");
 		regions_lost();
 	}
-	arena_free(&a);
+	arena_free(&b.arena);
 	return XSE_OK;
 }
 

@@ -101,11 +101,12 @@ struct store_change {
 /*
  * Apply changes in order, all or none across a crash: they are written to
  * the journal first (journal.h) and replayed on start if the store did not
- * record them applied. XSE_OK; XSE_EIO or XSE_ENOMEM when the journal could
- * not take them (nothing changed) or, rarely, when applying them failed
- * part way (the store keeps what was applied, and logs it).
+ * record them applied. XSE_OK, or an error with *touched false when nothing
+ * changed, true when applying failed part way (rare: the store could not
+ * grow); such a commit is completed before the next one, or at the next
+ * start.
  */
-enum xs_err store_commit(const struct store_change *changes, size_t n);
+enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched);
 
 /* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);

@@ -511,8 +511,11 @@ static bool change_add(struct store_change **c, size_t *n, size_t *cap, const st
 	return true;
 }
 
-/* The transaction's effect as store changes, handed to the store in one commit. */
-static enum xs_err txn_apply(struct txn *t)
+/*
+ * The transaction's effect as store changes, handed to the store in one
+ * commit; *touched tells whether the store may have changed (see store_commit).
+ */
+static enum xs_err txn_apply(struct txn *t, bool *touched)
 {
 	struct tx_entry **created = NULL;
 	struct store_change *changes = NULL;
@@ -552,7 +555,7 @@ static enum xs_err txn_apply(struct txn *t)
 		if (!change_add(&changes, &nchanges, &changes_cap, created[i], STORE_SET))
 			err = XSE_ENOMEM;
 	if (err == XSE_OK && nchanges)
-		err = store_commit(changes, nchanges);
+		err = store_commit(changes, nchanges, touched);
 	free(created);
 	free(changes);
 	return err;
@@ -608,6 +611,7 @@ enum xs_err txn_end(struct txn *t, bool commit)
 	enum xs_err err = XSE_OK;
 	struct arena a = {0};
 	struct old_perms *old = NULL;
+	bool touched = false;
 
 	txn_unlink(t);
 	if (commit) {
@@ -617,11 +621,12 @@ enum xs_err txn_end(struct txn *t, bool commit)
 			err = XSE_EAGAIN;
 		else if ((old = collect_old_perms(t, &a)) == NULL)
 			err = XSE_ENOMEM;
-		else if ((err = txn_apply(t)) != XSE_OK) {
+		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
 			log_error("transaction commit failed: %s", xs_err_name(err));
 			err = XSE_ENOMEM;
 		}
-		if (err == XSE_OK)
+		/* Part of a failed commit may be in the store: a spurious event beats a lost one. */
+		if (err == XSE_OK || touched)
 			fire_events(t, old);
 	}
 	arena_free(&a);

@@ -1,4 +1,5 @@
 /* Scenario: the tree through the wire: big directories, DIRECTORY_PART, deprivileged permission rules, transactions. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,8 +317,12 @@ static long long now_us(void)
 
 enum { CRASH_NODES = 2000 };
 
-/* Open a transaction writing CRASH_NODES nodes and send its commit; the id is returned. */
-static void big_commit_sent(struct xsc *c)
+/*
+ * Open a transaction and send its commit: creating CRASH_NODES nodes under
+ * /crash/d0../crash/d16, or (removal) removing those 17 directories once
+ * the nodes exist.
+ */
+static void big_commit_sent(struct xsc *c, bool removal)
 {
 	static char value[512];
 	struct xsc_msg m;
@@ -326,9 +331,17 @@ static void big_commit_sent(struct xsc *c)
 
 	memset(value, 'v', sizeof(value) - 1);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/crash/keep", "k"), &m);
+	for (int i = 0; removal && i < CRASH_NODES; i++) {
+		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
+		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(path, value), &m);
+	}
 	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
 	t = (uint32_t)strtoul(m.payload, NULL, 10);
-	for (int i = 0; i < CRASH_NODES; i++) {
+	for (int i = 0; removal && i < 17; i++) {
+		snprintf(path, sizeof(path), "/crash/d%d", i);
+		sc_call(c, XS_RM, t, 0, SC_ARGS(path), &m);
+	}
+	for (int i = 0; !removal && i < CRASH_NODES; i++) {
 		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
 		sc_call(c, XS_WRITE, t, 1, SC_ARGS(path, value), &m);
 	}
@@ -339,9 +352,11 @@ static void big_commit_sent(struct xsc *c)
  * A commit killed part way leaves all of the transaction or none of it:
  * the daemon is killed at moments spread over a large commit (its length
  * measured first), and on each restart the store is sound and holds none
- * or all of the nodes.
+ * or all of the nodes. Run for a commit that creates the nodes and one
+ * that removes them: a removal cut short leaves records no list reaches,
+ * which the start finds and the journal's replay removes.
  */
-START_TEST(commit_killed_midway_is_all_or_nothing)
+static void kill_commits(bool removal)
 {
 	int seen_none = 0, seen_all = 0;
 	long long commit_us;
@@ -354,7 +369,7 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 		sc_start(&d, NULL);
 		struct xsc *c = sc_connect(&d);
 
-		big_commit_sent(c);
+		big_commit_sent(c, removal);
 		t0 = now_us();
 		ck_assert_int_eq(xsc_recv(c, &m, 10000), 0);
 		commit_us = now_us() - t0;
@@ -372,7 +387,7 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 		sc_start(&d, NULL);
 		struct xsc *c = sc_connect(&d);
 
-		big_commit_sent(c);
+		big_commit_sent(c, removal);
 		if (delay) {
 			struct timespec ts = {(time_t)(delay / 1000000), (long)(delay % 1000000) * 1000};
 
@@ -392,15 +407,22 @@ START_TEST(commit_killed_midway_is_all_or_nothing)
 			sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
 			present += m.hdr.type == XS_READ;
 		}
-		ck_assert_msg(present == 0 || present == CRASH_NODES, "round %d: %d of %d nodes", round,
-			      present, CRASH_NODES);
+		ck_assert_msg(present == 0 || present == CRASH_NODES, "%s, round %d: %d of %d nodes",
+			      removal ? "removal" : "creation", round, present, CRASH_NODES);
 		seen_none += present == 0;
 		seen_all += present == CRASH_NODES;
 		xsc_close(c);
 		sc_stop(&d);
 	}
-	printf("commit of %d nodes takes %lld us; killed during it: %d times none kept, %d times all\n",
-	       CRASH_NODES, commit_us, seen_none, seen_all);
+	printf("%s commit of %d nodes takes %lld us; killed during it: %d times none kept, %d"
+	       " times all\n",
+	       removal ? "removing" : "creating", CRASH_NODES, commit_us, seen_none, seen_all);
+}
+
+START_TEST(commit_killed_midway_is_all_or_nothing)
+{
+	kill_commits(false);
+	kill_commits(true);
 }
 END_TEST
 
