@@ -9,6 +9,7 @@
 #include "log.h"
 #include "ops.h"
 #include "quota.h"
+#include "regions.h"
 #include "store.h"
 #include "txn.h"
 #include "watch.h"
@@ -187,7 +188,7 @@ static enum xs_err ctl_quota(struct req *r, unsigned argc, const char *const *ar
 /* Counters an operator needs to see what the bounds are doing. */
 static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *argv)
 {
-	char line[160];
+	char line[256];
 	struct conn_totals t;
 	int n;
 
@@ -197,10 +198,11 @@ static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *ar
 	conn_totals(&t);
 	n = snprintf(line, sizeof(line),
 		     "connections: %u\ndomains: %u\nwatches: %u\ntransactions: %u\n"
-		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n",
+		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n"
+		     "regions-trusted: %d\n",
 		     t.connections, domain_count(), watch_count(), t.transactions,
 		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
-		     (unsigned long long)store_generation());
+		     (unsigned long long)store_generation(), regions_complete() ? 1 : 0);
 	reply_bytes(r, line, (size_t)n);
 	reply_bytes(r, "", 1);
 	return XSE_OK;

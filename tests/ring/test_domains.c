@@ -690,6 +690,8 @@ START_TEST(cleanup_reaches_every_region)
 	rt_must(rd.dom0, XS_READ, 0, 0, RT_ARGS("/before/restart"), "ENOENT");
 	rt_perms_are(rd.dom0, "/after/restart", "n0");
 	rt_read_is(rd.dom0, 0, "/before", "");
+	/* Found through the index, not by the whole-tree walk it falls back to. */
+	RT_CHECK(rt_stat(rd.dom0, "regions-trusted") == 1, "regions index untrusted");
 	rt_stop(&rd);
 }
 END_TEST
