@@ -53,7 +53,13 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg);
 void conn_init(struct event_base *base)
 {
 	conn_base = base;
-	ready_ev = event_new(base, -1, 0, ready_cb, NULL);
+	/*
+	 * A timer, not event_active: libevent runs an event activated during its
+	 * own callback again in the same pass, before polling, so a guest that
+	 * keeps its ring full would keep sockets and other event channels from
+	 * ever being polled. A due timer waits for the next poll.
+	 */
+	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
 	if (!ready_ev || !flush_ev)
 		log_error("cannot create the scheduler events");
@@ -597,6 +603,15 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_settle(arg);
 }
 
+/* A pass over the ready rings after the next poll. */
+static void ready_arm(void)
+{
+	static const struct timeval now = {0, 0};
+
+	if (ready_ev && !evtimer_pending(ready_ev, NULL))
+		evtimer_add(ready_ev, &now);
+}
+
 void conn_ring_kick(struct conn *c)
 {
 	if (c->ready || c->ignored)
@@ -610,8 +625,7 @@ void conn_ring_kick(struct conn *c)
 		ready_head = c;
 	ready_tail = c;
 	ready_count++;
-	if (ready_ev)
-		event_active(ready_ev, EV_TIMEOUT, 0);
+	ready_arm();
 }
 
 /* One turn for a ring: take up to CONN_READ_CHUNK bytes of requests, answer what fits. */
@@ -669,6 +683,6 @@ static void ready_cb(evutil_socket_t fd, short what, void *arg)
 		ready_remove(c);
 		ring_serve(c);
 	}
-	if (ready_head && ready_ev)
-		event_active(ready_ev, EV_TIMEOUT, 0);
+	if (ready_head)
+		ready_arm();
 }

@@ -164,7 +164,11 @@ START_TEST(flooding_guest_does_not_starve_others)
 		 rt_now_ms() - t0);
 	printf("flood: %lu replies to the flooder in %.0f ms; slowest call: guest %.1f ms, dom0 %.1f ms\n",
 	       during, rt_now_ms() - t0, worst_guest, worst_dom0);
-	RT_CHECK(worst_guest < RT_LIVE_MS && worst_dom0 < RT_LIVE_MS,
+	/*
+	 * Well under the general liveness bound: about 5 ms here. A ring kept
+	 * full once kept the loop from polling at all, and calls took seconds.
+	 */
+	RT_CHECK(worst_guest < RT_LIVE_MS / 5 && worst_dom0 < RT_LIVE_MS / 5,
 		 "slowest call during the flood: guest %.1f ms, dom0 %.1f ms", worst_guest, worst_dom0);
 	rt_guest_down(&other);
 	rt_wait_gone(rd.dom0, 7);
