@@ -140,6 +140,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit makes the write fail (EFBIG) instead of killing the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	raise_fd_limit();
 
 	mkdir_p(cfg.run_dir);

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <tdb.h>
 #include <time.h>
@@ -262,8 +264,7 @@ START_TEST(transaction_nodes_quota)
 	struct xsc *c5 = xsc_open(d.socket);
 
 	sc_call(c5, XS_CONTROL, 0, 0, SC_ARGS("restrict", "5"), &m);
-	ck_assert_int_eq(xsc_call(c5, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
-	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	t = sc_tx_start(c5);
 	/* Four distinct nodes fit (a fifth would reach the quota of 5)... */
 	for (int i = 1; i <= 4; i++) {
 		snprintf(path, sizeof(path), "n%d", i);
@@ -279,8 +280,7 @@ START_TEST(transaction_nodes_quota)
 	sc_call(c5, XS_TRANSACTION_END, t, 0, SC_ARGS("T"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "ENOMEM\0");
 	/* The privileged are exempt. */
-	ck_assert_int_eq(xsc_call(c0, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
-	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	t = sc_tx_start(c0);
 	for (int i = 1; i <= 6; i++) {
 		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
 		sc_call(c0, XS_READ, t, 0, SC_ARGS(path), &m);
@@ -335,8 +335,7 @@ static void big_commit_sent(struct xsc *c, bool removal)
 		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
 		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(path, value), &m);
 	}
-	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
-	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	t = sc_tx_start(c);
 	for (int i = 0; removal && i < 17; i++) {
 		snprintf(path, sizeof(path), "/crash/d%d", i);
 		sc_call(c, XS_RM, t, 0, SC_ARGS(path), &m);
@@ -464,8 +463,7 @@ START_TEST(journal_replays_a_commit_the_store_missed)
 
 	sc_restart(&d, NULL);
 	c = sc_connect(&d);
-	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
-	t = (uint32_t)strtoul(m.payload, NULL, 10);
+	t = sc_tx_start(c);
 	SC_OK(c, XS_RM, t, 0, "/jr/old");
 	SC_OK(c, XS_WRITE, t, 1, "/jr/kept", "changed");
 	SC_OK(c, XS_WRITE, t, 1, "/jr/new/a/b", "deep");
@@ -494,6 +492,64 @@ START_TEST(journal_replays_a_commit_the_store_missed)
 		else
 			sc_stop(&d);
 	}
+}
+END_TEST
+
+/*
+ * A commit whose journal entry cannot be written (here a file size limit
+ * put on the daemon, so that neither file can grow) fails with nothing of
+ * it in the store, and the daemon commits again once the files can grow.
+ */
+START_TEST(commit_the_journal_cannot_take_changes_nothing)
+{
+	enum { BASE = 3000, TXN = 1500 };
+	static char value[1001];
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char path[64], store[300];
+	struct stat st;
+	uint32_t t;
+	int present = 0;
+
+	memset(value, 'v', sizeof(value) - 1);
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	for (int i = 0; i < BASE; i++) {
+		snprintf(path, sizeof(path), "/full/base/n%d", i);
+		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(path, value), &m);
+	}
+	snprintf(store, sizeof(store), "%s/xenstore.tdb", d.dir);
+	ck_assert_int_eq(stat(store, &st), 0);
+	/* The soft limit only, so that it can be lifted again without privilege. */
+	struct rlimit lim = {(rlim_t)st.st_size + 65536, RLIM_INFINITY};
+
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_FSIZE, &lim, NULL), 0);
+	t = sc_tx_start(c);
+	for (int i = 0; i < TXN; i++) {
+		snprintf(path, sizeof(path), "/full/txn/n%d", i);
+		sc_call(c, XS_WRITE, t, 1, SC_ARGS(path, value), &m);
+	}
+	sc_call(c, XS_TRANSACTION_END, t, 0, SC_ARGS("T"), &m);
+	SC_EXPECT_STR(&m, XS_ERROR, "ENOMEM\0");
+	ck_assert_int_eq(sc_log_has(&d, "journal: commit failed"), 1);
+
+	lim.rlim_cur = RLIM_INFINITY;
+	ck_assert_int_eq(prlimit(d.pid, RLIMIT_FSIZE, &lim, NULL), 0);
+	t = sc_tx_start(c);
+	SC_OK(c, XS_WRITE, t, 1, "/full/after", "a");
+	SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
+	for (int i = 0; i < TXN; i++) {
+		snprintf(path, sizeof(path), "/full/txn/n%d", i);
+		sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
+		present += m.hdr.type == XS_READ;
+	}
+	ck_assert_int_eq(present, 0);
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/full/after"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "a");
+	control_check_ok(c);
+	xsc_close(c);
+	sc_stop(&d);
 }
 END_TEST
 
@@ -601,6 +657,7 @@ Suite *suite_tree(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, commit_killed_midway_is_all_or_nothing);
 	tcase_add_test(tc, journal_replays_a_commit_the_store_missed);
+	tcase_add_test(tc, commit_the_journal_cannot_take_changes_nothing);
 	tcase_add_test(tc, check_finds_a_damaged_store);
 	tcase_add_test(tc, unclean_start_repairs_child_lists);
 	suite_add_tcase(s, tc);
