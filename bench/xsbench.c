@@ -332,7 +332,8 @@ static void __attribute__((format(printf, 1, 2))) progress(const char *fmt, ...)
 	fflush(stderr);
 }
 
-static double now_s(void)
+/* Monotonic time in seconds, and a sleep of s seconds (both bench files use them). */
+double xsb_now_s(void)
 {
 	struct timespec ts;
 
@@ -340,7 +341,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void xsb_sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
 
@@ -431,7 +432,7 @@ static unsigned count_strings(const struct xsc_msg *m)
 /* A loop that runs past the wall-time cap is reported as an error, not waited for. */
 static int over_cap(double t0, unsigned long done, unsigned long total, const char *what)
 {
-	if (now_s() - t0 <= opt.loop_cap_s)
+	if (xsb_now_s() - t0 <= opt.loop_cap_s)
 		return 0;
 	fail("%s too slow: %lu of %lu in %.0f s", what, done, total, opt.loop_cap_s);
 	return 1;
@@ -474,7 +475,7 @@ static int pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigne
 	int elen[MAX_WINDOW];
 	unsigned used = 0;
 	unsigned long sent = 0, done = 0;
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 	struct xsc_msg *m = malloc(sizeof(*m));
 	int rc = -1;
 
@@ -613,7 +614,7 @@ static int grp_serial(struct xst_daemon *d, int dk)
 			goto out;
 	}
 	for (int rep = 0; rep < opt.reps; rep++) {
-		double t0 = now_s();
+		double t0 = xsb_now_s();
 
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(path, sizeof(path), "/bench/s/r%d/n%05u", rep, i);
@@ -622,9 +623,9 @@ static int grp_serial(struct xst_daemon *d, int dk)
 			if ((i & 255) == 0 && over_cap(t0, i, n, "serial write"))
 				goto out;
 		}
-		w[rep] = rate(n, now_s() - t0);
+		w[rep] = rate(n, xsb_now_s() - t0);
 
-		t0 = now_s();
+		t0 = xsb_now_s();
 		for (unsigned i = 0; i < n; i++) {
 			char buf[256];
 
@@ -638,9 +639,9 @@ static int grp_serial(struct xst_daemon *d, int dk)
 			if ((i & 255) == 0 && over_cap(t0, i, n, "serial read"))
 				goto out;
 		}
-		r[rep] = rate(n, now_s() - t0);
+		r[rep] = rate(n, xsb_now_s() - t0);
 
-		t0 = now_s();
+		t0 = xsb_now_s();
 		for (unsigned i = 0; i < n; i++) {
 			static const char dir[] = "/bench/s/d";
 
@@ -653,7 +654,7 @@ static int grp_serial(struct xst_daemon *d, int dk)
 			if ((i & 255) == 0 && over_cap(t0, i, n, "serial directory"))
 				goto out;
 		}
-		dr[rep] = rate(n, now_s() - t0);
+		dr[rep] = rate(n, xsb_now_s() - t0);
 		/* Remove this rep's nodes so every rep starts from the same store. */
 		snprintf(path, sizeof(path), "/bench/s/r%d", rep);
 		if (call(c, XS_RM, path, (int)strlen(path) + 1, m) < 0)
@@ -781,7 +782,7 @@ static int grp_dirpart(struct xst_daemon *d, int dk)
 		goto out;
 	for (int rep = 0; rep < opt.reps; rep++) {
 		/* One listing is a few ms: repeat for at least 0.5 s to time it well. */
-		double t0 = now_s(), t;
+		double t0 = xsb_now_s(), t;
 		unsigned lists = 0, nreq = 0;
 
 		do {
@@ -799,7 +800,7 @@ static int grp_dirpart(struct xst_daemon *d, int dk)
 				goto out;
 			}
 			lists++;
-			t = now_s() - t0;
+			t = xsb_now_s() - t0;
 			if (over_cap(t0, lists, lists, "DIRECTORY_PART listing"))
 				goto out;
 		} while (t < 0.5 || lists < 5);
@@ -825,15 +826,15 @@ out:
 static int create_rounds(struct xsc *c, const char *fmt, const char *rm_dir, unsigned n,
 			 double *out)
 {
-	double busy = 0, t0 = now_s();
+	double busy = 0, t0 = xsb_now_s();
 	unsigned long made = 0;
 
 	do {
-		double t = now_s();
+		double t = xsb_now_s();
 
 		if (pipe_run(c, XS_WRITE, fmt, 0, 16, 0, n) < 0)
 			return -1;
-		busy += now_s() - t;
+		busy += xsb_now_s() - t;
 		made += n;
 		/* rm_dir: the whole directory goes in one RM; else each new node. */
 		if (rm_dir ? pipe_run(c, XS_RM, rm_dir, 1, 0, 0, 1) < 0
@@ -897,15 +898,15 @@ static int grp_pipe(struct xst_daemon *d, int dk)
 	if (pipe_run(c, XS_WRITE, "/bench/p/n%05u", 0, 16, 0, nodes) < 0)
 		goto out;
 	for (int rep = 0; rep < opt.reps; rep++) {
-		double t0 = now_s();
+		double t0 = xsb_now_s();
 
 		if (pipe_run(c, XS_READ, "/bench/p/n%05u", nodes, 16, 0, n) < 0)
 			goto out;
-		r[rep] = rate((double)n, now_s() - t0);
-		t0 = now_s();
+		r[rep] = rate((double)n, xsb_now_s() - t0);
+		t0 = xsb_now_s();
 		if (pipe_run(c, XS_WRITE, "/bench/p/n%05u", nodes, 16, 0, n) < 0)
 			goto out;
-		w[rep] = rate((double)n, now_s() - t0);
+		w[rep] = rate((double)n, xsb_now_s() - t0);
 		if (opt.verbose)
 			progress("    rep %d: read %.0f/s write %.0f/s\n", rep, r[rep], w[rep]);
 	}
@@ -1014,7 +1015,7 @@ static int grp_conc(struct xst_daemon *d, int dk)
 
 		for (int k = 0; k < 4; k++) {
 			pthread_barrier_wait(&bar);
-			t[k] = now_s();
+			t[k] = xsb_now_s();
 			ticks[k] = xst_daemon_cpu_ticks(d);
 		}
 		for (unsigned i = 0; i < CONC_THREADS; i++) {
@@ -1070,14 +1071,14 @@ static int cpu_per_req(struct xst_daemon *d, struct xsc *c, uint32_t type, const
 	if (pipe_run(c, type, fmt, mod, vlen, 0, 2000) < 0)
 		return -1;
 	t0 = xst_daemon_cpu_ticks(d);
-	w0 = now_s();
+	w0 = xsb_now_s();
 	for (;;) {
 		if (pipe_run(c, type, fmt, mod, vlen, reqs, batch) < 0)
 			return -1;
 		reqs += batch;
 		dt = xst_daemon_cpu_ticks(d) - t0;
 		if ((reqs >= min_reqs && dt >= min_ticks) || dt >= 2 * min_ticks ||
-		    now_s() - w0 > cap)
+		    xsb_now_s() - w0 > cap)
 			break;
 	}
 	if (t0 < 0 || dt < 0) {
@@ -1087,7 +1088,7 @@ static int cpu_per_req(struct xst_daemon *d, struct xsc *c, uint32_t type, const
 	*us = (double)dt * 1e6 / (double)hz / (double)reqs;
 	if (opt.verbose || dt < 20)
 		progress("    %s: %lu requests, %lld ticks, %.1f s wall%s\n", type_str(type), reqs,
-			 dt, now_s() - w0, dt < 20 ? " (few ticks: coarse figure)" : "");
+			 dt, xsb_now_s() - w0, dt < 20 ? " (few ticks: coarse figure)" : "");
 	return 0;
 }
 
@@ -1192,7 +1193,7 @@ static int grp_mem(struct xst_daemon *d, int dk)
 	/* One request first so lazily set-up state is in the "before" figure. */
 	if (do_write(c, "/bench/mem-warmup", "x", 1, m) < 0)
 		goto out;
-	sleep_s(0.2);
+	xsb_sleep_s(0.2);
 	rss0 = xst_daemon_rss_kb(d);
 	anon0 = xsb_rss_anon_kb(d);
 	file0 = xsb_tdb_files_kb(d);
@@ -1221,7 +1222,7 @@ static int grp_mem(struct xst_daemon *d, int dk)
 			goto out;
 		}
 	}
-	sleep_s(0.5);
+	xsb_sleep_s(0.5);
 	rss1 = xst_daemon_rss_kb(d);
 	anon1 = xsb_rss_anon_kb(d);
 	file1 = xsb_tdb_files_kb(d);
@@ -1354,7 +1355,7 @@ err:
 static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigned n, double *lat,
 			double *rate_out)
 {
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 
 	for (unsigned i = 0; i < n; i++) {
 		char path[64], buf[128];
@@ -1363,7 +1364,7 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 
 		snprintf(path, sizeof(path), WATCH_FMT, i % WATCH_NODES);
 		len = build(buf, sizeof(buf), path, VALUE16, 16);
-		ts = now_s();
+		ts = xsb_now_s();
 		if (xsc_send(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
 			fail("WRITE %s: %s", path, strerror(errno));
 			return -1;
@@ -1372,7 +1373,7 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 			fail("event %u of %u: %s", i + 1, n, strerror(errno));
 			return -1;
 		}
-		lat[i] = now_s() - ts;
+		lat[i] = xsb_now_s() - ts;
 		if (m->hdr.type != XS_WATCH_EVENT || strcmp(m->payload, path) != 0) {
 			fail("watcher got %s %.60s, expected the event for %s", type_str(m->hdr.type),
 			     m->payload, path);
@@ -1386,7 +1387,7 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 		if ((i & 255) == 0 && over_cap(t0, i, n, "serial watch events"))
 			return -1;
 	}
-	*rate_out = rate(n, now_s() - t0);
+	*rate_out = rate(n, xsb_now_s() - t0);
 	return 0;
 }
 
@@ -1405,7 +1406,7 @@ static int watch_stream(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 {
 	static unsigned char out[WATCH_WINDOW * (XS_HEADER_SIZE + 64)];
 	unsigned long sent = 0, acked = 0, events = 0;
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 
 	while (acked < n || events < n) {
 		size_t olen = 0;
@@ -1503,10 +1504,10 @@ static int grp_watch(struct xst_daemon *d, int dk)
 		med[rep] = quantile(lat, n_lat, 0.5) * 1e6;
 		p99[rep] = quantile(lat, n_lat, 0.99) * 1e6;
 		k0 = xst_daemon_cpu_ticks(d);
-		t0 = now_s();
+		t0 = xsb_now_s();
 		if (watch_stream(w, e, m, n_pipe) < 0)
 			goto out;
-		pr[rep] = rate((double)n_pipe, now_s() - t0);
+		pr[rep] = rate((double)n_pipe, xsb_now_s() - t0);
 		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
 		evs += n_pipe;
 		if (opt.verbose)
@@ -1590,7 +1591,7 @@ static int fan_round(struct xsc *w, struct fan_conn *fc, unsigned nw, int ep, st
 		fc[i].events = 0;
 	snprintf(val, sizeof(val), "%u", seq);
 	len = build(buf, sizeof(buf), "/bench/fan", val, strlen(val));
-	ts = now_s();
+	ts = xsb_now_s();
 	if (xsc_send(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
 		fail("WRITE /bench/fan: %s", strerror(errno));
 		return -1;
@@ -1632,7 +1633,7 @@ static int fan_round(struct xsc *w, struct fan_conn *fc, unsigned nw, int ep, st
 			}
 			got += fc[id].events - before;
 			if (got == nw && fc[id].events > before)
-				*lat = now_s() - ts;
+				*lat = xsb_now_s() - ts;
 		}
 	}
 	return 0;
@@ -1696,7 +1697,7 @@ static int grp_fanout(struct xst_daemon *d, int dk)
 		goto out;
 	for (int rep = 0; rep < opt.reps; rep++) {
 		long long k0 = xst_daemon_cpu_ticks(d);
-		double t0 = now_s();
+		double t0 = xsb_now_s();
 
 		for (unsigned i = 0; i < writes; i++) {
 			if (fan_round(w, fc, nw, ep, m, 1 + rep * writes + i, &lat[i]) < 0)
@@ -1704,7 +1705,7 @@ static int grp_fanout(struct xst_daemon *d, int dk)
 			if (over_cap(t0, i, writes, "fan-out writes"))
 				goto out;
 		}
-		fr[rep] = rate(writes, now_s() - t0);
+		fr[rep] = rate(writes, xsb_now_s() - t0);
 		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
 		med[rep] = quantile(lat, writes, 0.5) * 1e6;
 		if (opt.verbose)
@@ -1762,13 +1763,13 @@ static int wl_rate(struct xst_daemon *d, struct xsc *c, double *out, long long *
 	const unsigned batch = 1000;
 	unsigned long done = 0;
 	long long k0 = xst_daemon_cpu_ticks(d);
-	double t0 = now_s(), t;
+	double t0 = xsb_now_s(), t;
 
 	do {
 		if (pipe_run(c, XS_WRITE, WL_FMT, WL_NODES, 16, done, batch) < 0)
 			return -1;
 		done += batch;
-		t = now_s() - t0;
+		t = xsb_now_s() - t0;
 		if (over_cap(t0, done, done, "writes with watches"))
 			return -1;
 	} while (t < 1.0);
@@ -1802,7 +1803,7 @@ static int grp_wload(struct xst_daemon *d, int dk)
 	for (int rep = 0; rep < reps; rep++)
 		if (wl_rate(d, c, &none[rep], &tk_none, &w_none) < 0)
 			goto out;
-	t0 = now_s();
+	t0 = xsb_now_s();
 	for (unsigned i = 0; i < nconn; i++) {
 		unsigned first = (unsigned)((unsigned long)nwatch * i / nconn);
 		unsigned last = (unsigned)((unsigned long)nwatch * (i + 1) / nconn);
@@ -1811,7 +1812,7 @@ static int grp_wload(struct xst_daemon *d, int dk)
 		if (!wc[i] || pipeline(wc[i], first, last - first, 32, gen_watch, NULL) < 0)
 			goto out;
 	}
-	fig_set(F_WL_REGISTER, dk, rate(nwatch, now_s() - t0));
+	fig_set(F_WL_REGISTER, dk, rate(nwatch, xsb_now_s() - t0));
 	for (int rep = 0; rep < reps; rep++)
 		if (wl_rate(d, c, &loaded[rep], &tk_loaded, &w_loaded) < 0)
 			goto out;
@@ -1824,7 +1825,7 @@ static int grp_wload(struct xst_daemon *d, int dk)
 		xsc_close(wc[i]);
 		wc[i] = NULL;
 	}
-	sleep_s(0.2);
+	xsb_sleep_s(0.2);
 	for (int rep = 0; rep < reps; rep++)
 		if (wl_rate(d, c, &none[reps + rep], &tk_none, &w_none) < 0)
 			goto out;
@@ -1927,7 +1928,7 @@ static int txn_serial_reps(struct xst_daemon *d, int dk, struct xsc *c, struct x
 
 	for (int rep = 0; rep < opt.reps; rep++) {
 		long long k0 = xst_daemon_cpu_ticks(d);
-		double t0 = now_s();
+		double t0 = xsb_now_s();
 
 		for (unsigned i = 0; i < n; i++) {
 			if (txn10(c, m, "/bench/tx", seq0 + (unsigned long)rep * n + i, eagain, err,
@@ -1938,7 +1939,7 @@ static int txn_serial_reps(struct xst_daemon *d, int dk, struct xsc *c, struct x
 			if ((i & 63) == 0 && over_cap(t0, i, n, what))
 				return -1;
 		}
-		tr[rep] = rate(n, now_s() - t0);
+		tr[rep] = rate(n, xsb_now_s() - t0);
 		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
 		if (opt.verbose)
 			progress("    %s, rep %d: %.0f transactions/s, %lu EAGAIN so far\n", what, rep,
@@ -2054,7 +2055,7 @@ static int grp_txnconc(struct xst_daemon *d, int dk)
 		}
 		for (int j = 0; j < 2; j++) {
 			pthread_barrier_wait(&bar);
-			t[j] = now_s();
+			t[j] = xsb_now_s();
 			k[j] = xst_daemon_cpu_ticks(d);
 		}
 		for (unsigned i = 0; i < TXN_THREADS; i++) {
@@ -2244,7 +2245,7 @@ static void remove_flat_dir(const char *path)
 static void run_group(enum grp g, int dk)
 {
 	struct xst_daemon d;
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 	int rc, status;
 
 	if (!xst_kind_available(dk_kind[dk])) {
@@ -2326,7 +2327,7 @@ static void run_group(enum grp g, int dk)
 	}
 	if (opt.keep && rc == 0)
 		progress("    run dir kept: %s\n", d.dir);
-	progress("    %.1f s\n", now_s() - t0);
+	progress("    %.1f s\n", xsb_now_s() - t0);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -2839,7 +2840,7 @@ int main(int argc, char **argv)
 	set_titles();
 	pin_init();
 
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 
 	progress("xsbench: scale %g, %d reps, run dirs in %s, pin %s (daemon CPU %d, client CPU %d),"
 		 " daemons:", opt.scale, opt.reps, opt.tmpdir, pin_name[opt.pin], cpu_daemon,
@@ -2856,7 +2857,7 @@ int main(int argc, char **argv)
 			if (opt.use[k])
 				run_group(g, k);
 	}
-	progress("xsbench: %.0f s in all\n", now_s() - t0);
+	progress("xsbench: %.0f s in all\n", xsb_now_s() - t0);
 	print_table();
 	print_summary();
 	print_targets();

@@ -8,6 +8,9 @@
 long xsb_tdb_files_kb(const struct xst_daemon *d);
 /* RssAnon of the daemon, KiB, or -1. */
 long xsb_rss_anon_kb(const struct xst_daemon *d);
+/* Monotonic time in seconds; sleep for s seconds. */
+double xsb_now_s(void);
+void xsb_sleep_s(double s);
 
 /*
  * The domain workload: N domains created and introduced by a dom0 toolstack,

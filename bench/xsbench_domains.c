@@ -118,20 +118,6 @@ struct storm {
 	struct xsc_msg *m;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-
-	nanosleep(&ts, NULL);
-}
 
 static const char *tname(uint32_t t)
 {
@@ -202,7 +188,7 @@ static void *prober_main(void *arg)
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
 			next = now;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		t = now_s();
+		t = xsb_now_s();
 		if (xsc_call(c, XS_READ, 0, PROBE_PATH, sizeof(PROBE_PATH), m, p->timeout_ms) < 0) {
 			snprintf(p->err, sizeof(p->err), "prober READ: %s", strerror(errno));
 			break;
@@ -213,7 +199,7 @@ static void *prober_main(void *arg)
 			break;
 		}
 		if (p->n < p->cap)
-			p->lat[p->n++] = (now_s() - t) * 1e6;
+			p->lat[p->n++] = (xsb_now_s() - t) * 1e6;
 	}
 out:
 	xsc_close(c);
@@ -343,7 +329,7 @@ static void guest_start(struct storm *s, struct guest *g)
 		sfail(s, "epoll_ctl: %s", strerror(errno));
 		return;
 	}
-	t->t_intro = now_s();
+	t->t_intro = xsb_now_s();
 	/* Paths relative to the home, as a guest kernel's xenbus uses them. */
 	t_begin(t, G_READ_FE);
 	ADD(s, t, XS_READ, 0, "device/vif/0/backend");
@@ -397,7 +383,7 @@ static void guest_advance(struct storm *s, struct task *t)
 	case G_READ_STATE:
 		if (t->peer_state == 4 && t->connected) {
 			t->stage = G_DONE;
-			t->t_done = now_s();
+			t->t_done = xsb_now_s();
 			s->guests_done++;
 			return;
 		}
@@ -603,7 +589,7 @@ static void toolstack_next(struct storm *s, struct task *t)
 	if (domid > s->n) {
 		t->stage = TS_FINISHED;
 		if (++s->ts_done == TS_CONNS)
-			s->res->toolstack_s = now_s() - s->t0;
+			s->res->toolstack_s = xsb_now_s() - s->t0;
 		return;
 	}
 	t->ts_next++;
@@ -876,7 +862,7 @@ static void storm_loop(struct storm *s)
 {
 	struct epoll_event ev[64];
 	unsigned long seen = 0;
-	double last = now_s();
+	double last = xsb_now_s();
 
 	while (!storm_finished(s) && !s->failed) {
 		int n = epoll_wait(s->ep, ev, 64, 100);
@@ -888,7 +874,7 @@ static void storm_loop(struct storm *s)
 		}
 		for (int i = 0; i < n && !s->failed; i++)
 			chan_drain(s, ev[i].data.ptr);
-		t = now_s();
+		t = xsb_now_s();
 		if (s->res->requests + s->res->events != seen) {
 			seen = s->res->requests + s->res->events;
 			last = t;
@@ -1088,16 +1074,16 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 	 * One death among all the others first: its clean-up should cost what
 	 * that domain left, not what the store holds.
 	 */
-	t0 = now_s();
+	t0 = xsb_now_s();
 	guest_destroy(s, &s->g[0]);
 	if (xsc_next_event(w, s->m, cfg->timeout_ms) < 0) {
 		sfail(s, "@releaseDomain after one death: %s", strerror(errno));
 		goto out;
 	}
-	s->res->destroy_one_ms = (now_s() - t0) * 1e3;
+	s->res->destroy_one_ms = (xsb_now_s() - t0) * 1e3;
 	s->res->release_events++;
 	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
-	t0 = now_s();
+	t0 = xsb_now_s();
 	for (unsigned i = 1; i < s->n; i++)
 		guest_destroy(s, &s->g[i]);
 	while (!done && !s->failed) {
@@ -1114,7 +1100,7 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 			chan_drain(s, &s->bch);
 		if (r > 0 && (p[0].revents & POLLIN) && count_pending(s, w, &s->res->release_events) < 0)
 			break;
-		t = now_s();
+		t = xsb_now_s();
 		if (s->res->release_events != before || t - last_check >= 0.1) {
 			last_check = t;
 			done = local_domain_is(s, admin, base, blen);
@@ -1124,7 +1110,7 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 		if (!done && t - t0 > cfg->cap_s)
 			sfail(s, "destruction too slow: /local/domain not back after %.0f s", cfg->cap_s);
 	}
-	s->res->destroy_s = now_s() - t0;
+	s->res->destroy_s = xsb_now_s() - t0;
 	if (prob == 0) {
 		prober_stop(&pr);
 		if (pr.err[0] && !s->failed)
@@ -1141,7 +1127,7 @@ static void remove_backends(struct storm *s, struct xsc *admin)
 {
 	const unsigned window = 64;
 	unsigned char buf[64 * (XS_HEADER_SIZE + 64)];
-	double t0 = now_s();
+	double t0 = xsb_now_s();
 
 	for (unsigned first = 1; first <= s->n && !s->failed; first += window) {
 		unsigned last = first + window - 1 < s->n ? first + window - 1 : s->n;
@@ -1170,7 +1156,7 @@ static void remove_backends(struct storm *s, struct xsc *admin)
 			}
 		}
 	}
-	s->res->cleanup_s = now_s() - t0;
+	s->res->cleanup_s = xsb_now_s() - t0;
 }
 
 /* ---------------------------------------------------------------- the run */
@@ -1222,20 +1208,20 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	if (cfg->guests && (res->nodes_before = count_nodes(s, admin)) < 0)
 		goto out;
 	if (prober_start(&pr, cfg->d->socket, cfg->timeout_ms, 1.0) == 0) {
-		sleep_s(0.3);
+		xsb_sleep_s(0.3);
 		prober_stop(&pr);
 		res->idle_p50_us = quantile(pr.lat, pr.n, 0.5);
 		res->idle_p99_us = quantile(pr.lat, pr.n, 0.99);
 		prober_free(&pr);
 	}
-	sleep_s(0.2);
+	xsb_sleep_s(0.2);
 	res->rss0 = xst_daemon_rss_kb(cfg->d);
 	res->anon0 = xsb_rss_anon_kb(cfg->d);
 	res->file0 = xsb_tdb_files_kb(cfg->d);
 
 	/* The hypervisor's part: the domains exist before the toolstack introduces them. */
 	if (cfg->sim) {
-		double t0 = now_s();
+		double t0 = xsb_now_s();
 
 		for (unsigned i = 0; i < s->n; i++) {
 			s->g[i].dom = xsc_simdom_create(simhyp, i + 1);
@@ -1244,7 +1230,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 				goto out;
 			}
 		}
-		res->create_s = now_s() - t0;
+		res->create_s = xsb_now_s() - t0;
 	}
 
 	/* The dom0 connections: the backend watching its tree, the toolstack. */
@@ -1288,11 +1274,11 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
 	ticks0 = xst_daemon_cpu_ticks(cfg->d);
 	hs_cpu0 = thread_cpu_s();
-	s->t0 = now_s();
+	s->t0 = xsb_now_s();
 	for (int k = 0; k < TS_CONNS && !s->failed; k++)
 		toolstack_next(s, &s->ts[k]);
 	storm_loop(s);
-	res->storm_s = now_s() - s->t0;
+	res->storm_s = xsb_now_s() - s->t0;
 	res->client_cpu_s = thread_cpu_s() - hs_cpu0;
 	{
 		long long ticks1 = xst_daemon_cpu_ticks(cfg->d);
@@ -1329,7 +1315,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	/* After: every domain alive. A round trip first, so the daemon is idle when measured. */
 	if (sync_call(s, admin, XS_READ, 0, (const char *const[]){PROBE_PATH, NULL}) < 0)
 		goto out;
-	sleep_s(0.2);
+	xsb_sleep_s(0.2);
 	res->rss1 = xst_daemon_rss_kb(cfg->d);
 	res->anon1 = xsb_rss_anon_kb(cfg->d);
 	res->file1 = xsb_tdb_files_kb(cfg->d);

@@ -470,43 +470,69 @@ static struct {
 	struct event *ev;
 } pending;
 
-static void cleanup_take(uint32_t *ids, size_t n)
+/* The next few queued domains: cleaned up, out of the queue. */
+static void cleanup_batch(void)
 {
+	uint32_t ids[CLEANUP_PER_TURN];
+	size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
+
 	for (size_t i = 0; i < n; i++)
 		ids[i] = pending.ids[pending.head++];
 	pending.n -= n;
 	if (!pending.n)
 		pending.head = 0;
+	cleanup_domains(ids, n);
+}
+
+/* A turn after the next poll of the loop. */
+static void cleanup_arm(void)
+{
+	static const struct timeval now = {0, 0};
+
+	if (!evtimer_pending(pending.ev, NULL))
+		evtimer_add(pending.ev, &now);
 }
 
 static void cleanup_turn(evutil_socket_t fd, short what, void *arg)
 {
-	uint32_t ids[CLEANUP_PER_TURN];
-	size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (!n)
+	if (!pending.n)
 		return; /* a request ran the queue meanwhile */
-	cleanup_take(ids, n);
-	cleanup_domains(ids, n);
-	if (pending.n) {
-		struct timeval now = {0, 0};
-
-		evtimer_add(pending.ev, &now);
-	}
+	cleanup_batch();
+	if (pending.n)
+		cleanup_arm();
 }
 
 void domain_cleanup_flush(void)
 {
-	while (pending.n) {
-		uint32_t ids[CLEANUP_PER_TURN];
-		size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
+	while (pending.n)
+		cleanup_batch();
+}
 
-		cleanup_take(ids, n);
-		cleanup_domains(ids, n);
+/* Queue the clean-up of these domains; false if there is no queue or no room for them. */
+static bool cleanup_queue(const uint32_t *ids, size_t n)
+{
+	if (!pending.ev)
+		return false;
+	if (pending.head + pending.n + n > pending.cap) {
+		size_t cap = (pending.n + n) * 2;
+		uint32_t *nq = malloc(cap * sizeof(*nq));
+
+		if (!nq)
+			return false;
+		if (pending.n)
+			memcpy(nq, pending.ids + pending.head, pending.n * sizeof(*nq));
+		free(pending.ids);
+		pending.ids = nq;
+		pending.head = 0;
+		pending.cap = cap;
 	}
+	memcpy(pending.ids + pending.head + pending.n, ids, n * sizeof(*ids));
+	pending.n += n;
+	cleanup_arm();
+	return true;
 }
 
 /*
@@ -518,7 +544,6 @@ void domain_cleanup_flush(void)
 static void domains_gone(struct domain **gone, size_t n)
 {
 	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
-	bool queued = false;
 
 	if (!ids) {
 		log_error("out of memory cleaning up after %zu domains", n);
@@ -532,29 +557,7 @@ static void domains_gone(struct domain **gone, size_t n)
 		/* A device model acting for this domain loses those rights with it. */
 		conn_clear_target(ids[i]);
 	}
-	if (pending.ev && pending.head + pending.n + n > pending.cap) {
-		size_t cap = (pending.n + n) * 2;
-		uint32_t *nq = malloc(cap * sizeof(*nq));
-
-		if (nq) {
-			if (pending.n)
-				memcpy(nq, pending.ids + pending.head, pending.n * sizeof(*nq));
-			free(pending.ids);
-			pending.ids = nq;
-			pending.head = 0;
-			pending.cap = cap;
-		}
-	}
-	if (pending.ev && pending.head + pending.n + n <= pending.cap) {
-		struct timeval now = {0, 0};
-
-		for (size_t i = 0; i < n; i++)
-			pending.ids[pending.head + pending.n++] = ids[i];
-		if (!evtimer_pending(pending.ev, NULL))
-			evtimer_add(pending.ev, &now);
-		queued = true;
-	}
-	if (!queued) {
+	if (!cleanup_queue(ids, n)) {
 		/* In order: the ones queued before these go first. */
 		domain_cleanup_flush();
 		cleanup_domains(ids, n);

@@ -44,17 +44,15 @@ static int journal_path(char *buf, size_t size, const char *store_file)
  * that a crash of the daemon would lose, and power takes the file anyway;
  * elsewhere tdb syncs at each commit, for power loss.
  */
-static int journal_sync_flag(const char *path)
+static bool on_volatile_fs(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 	struct statfs sf;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-	if (statfs(dir, &sf) == 0 && ((unsigned long)sf.f_type == 0x01021994ul /* TMPFS_MAGIC */ ||
-				      (unsigned long)sf.f_type == 0x858458f6ul /* RAMFS_MAGIC */))
-		return TDB_NOSYNC;
-	return 0;
+	return statfs(dir, &sf) == 0 && ((unsigned long)sf.f_type == 0x01021994ul /* TMPFS_MAGIC */ ||
+					 (unsigned long)sf.f_type == 0x858458f6ul /* RAMFS_MAGIC */);
 }
 
 enum xs_err journal_open(const char *store_file, bool fresh, const char **reason)
@@ -68,7 +66,7 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	if (fresh)
 		unlink(path);
 	/* tdb_open rolls back a journal transaction cut short. */
-	journal_sync = journal_sync_flag(path) == 0;
+	journal_sync = !on_volatile_fs(path);
 	journal_tdb = tdb_open(path, 7,
 			       TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | (journal_sync ? 0 : TDB_NOSYNC),
 			       O_RDWR | O_CREAT, 0600);

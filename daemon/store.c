@@ -548,15 +548,17 @@ static void regions_perms_changed(struct arena *a, const char *path, const struc
 		gained |= !perms_name(old, nold, perms[i].id);
 	for (unsigned i = 0; i < nold; i++)
 		lost |= !perms_name(perms, nperms, old[i].id);
-	if (gained && strcmp(path, "/") != 0 && path[0] == '/') {
+	/* Special (@) nodes are cleaned up by name, not through regions. */
+	if (gained && path[0] == '/') {
 		char ppath[XS_PATH_BUF];
-		struct store_node parent;
+		struct store_node parent = {0};
 
-		parent_of(ppath, path);
-		if (store_read(a, ppath, false, &parent) == 1)
-			note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
-	} else if (gained && path[0] == '/') {
-		note_regions(path, perms, nperms, NULL, 0, true);
+		if (strcmp(path, "/") != 0) {
+			parent_of(ppath, path);
+			if (store_read(a, ppath, false, &parent) != 1)
+				regions_lost();
+		}
+		note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
 	}
 	if (lost) {
 		for (unsigned i = 0; i < nold; i++)
