@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "dirindex.h"
 #include "domain.h"
 #include "log.h"
 #include "ops.h"
@@ -199,10 +200,11 @@ static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *ar
 	n = snprintf(line, sizeof(line),
 		     "connections: %u\ndomains: %u\nwatches: %u\ntransactions: %u\n"
 		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n"
-		     "regions-trusted: %d\n",
+		     "regions-trusted: %d\ndirectory-index-bytes: %zu\n",
 		     t.connections, domain_count(), watch_count(), t.transactions,
 		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
-		     (unsigned long long)store_generation(), regions_complete() ? 1 : 0);
+		     (unsigned long long)store_generation(), regions_complete() ? 1 : 0,
+		     dirindex_bytes());
 	reply_bytes(r, line, (size_t)n);
 	reply_bytes(r, "", 1);
 	return XSE_OK;

@@ -1,4 +1,4 @@
-/* The persistent tree in a tdb file: node records, insertion-ordered child links, generations, commits. */
+/* The persistent tree in a tdb file: directory records, chunks of packed children, generations, commits. */
 #include "store.h"
 
 #include <errno.h>
@@ -10,47 +10,70 @@
 #include <unistd.h>
 
 #include "../proto/path.h"
+#include "dirindex.h"
 #include "hmap.h"
 #include "journal.h"
 #include "log.h"
 #include "regions.h"
 
 /*
- * Two kinds of records.
+ * Most nodes have no record of their own: they are entries packed into
+ * chunks of their parent, so a node costs its name, its value and a few
+ * bytes, not a tdb record with its header and its whole path as key.
  *
- * A node, keyed by its path (no NUL): u8 flags, varint gen, varint nperms,
- * nperms x (u8 access|ignored<<7, varint id), then by flag: the value
- * (varint len, bytes); the children (varint count, varint byte size of the
- * child list, varint first and last chunk ids, varint next chunk id); the
- * id of the parent's chunk that holds this node's name.
+ * A node record, keyed by its path (no NUL), holds the root, the special
+ * @ nodes, every node that has (or had) children, and nodes too big for a
+ * chunk: u8 flags, varint gen, varint nperms, nperms x (u8
+ * access|ignored<<7, varint id), then by flag: the value (varint len,
+ * bytes); the children (varint count, varint byte size of the name list,
+ * varint first and last chunk ids, varint next chunk id).
  *
- * A chunk of a directory's child names, keyed by "<parent path>\0<varint
- * id>": varint previous and next chunk ids (0: none), varint length, the
- * names, each NUL-terminated, in insertion order, then room to grow.
- * Chunks form a list in the parent; a new name goes into the last chunk,
- * or a new one when that is full, so
- * creating or deleting a node rewrites one chunk, its parent and itself,
- * whatever the size of the directory; listing reads the names in chunk-sized
- * pieces rather than one record per child.
+ * A chunk, keyed by "<directory path>\0<varint id>": u32 previous and next
+ * chunk ids (0: none), u8 size class, u16 length of the entries, then the
+ * entries in insertion order,
+ * then possibly zero bytes. An entry is varint length of the rest, the
+ * name, NUL, u8 flags; then, unless ENTRY_OWN_RECORD says the node is in a
+ * record of its own, varint gen, varint nperms, the permissions as above,
+ * and the value (the bytes left). Chunks form a list in the directory; a
+ * new entry goes into the last chunk, or a new one when that is full, so
+ * creating or deleting a node rewrites one chunk and its directory's
+ * record whatever the size of the directory. A directory of more than one
+ * chunk finds a name through its dirindex (memory only).
+ *
+ * tdb gives a new record a quarter more room than asked and rewrites a
+ * record in place while it fits. A chunk is therefore written padded to
+ * four fifths of its size class's capacity, then grows in place up to the
+ * capacity: chunks end up nearly full instead of a quarter empty. A chunk
+ * outgrowing its class is written whole under a new id, then linked in,
+ * then the old one deleted: tdb moving a record deletes it first, which a
+ * crash at that moment would make a loss. The links are fixed-width, so
+ * relinking a neighbour rewrites it in place.
  *
  * Beside them, one meta record (key "\0xenstored-meta"): magic, clean-stop
  * flag, generation counter, and the last journal entry applied (store_commit).
  */
 #define REC_CHILDREN 0x01u
-#define REC_CHUNK 0x02u
 #define REC_VALUE 0x08u
-#define REC_FLAGS_KNOWN 0x0bu
-#define CHUNK_BYTES 1024u /* names per chunk, in bytes (one longer name may exceed it alone) */
+#define REC_FLAGS_KNOWN 0x09u
+#define ENTRY_OWN_RECORD 0x01u
+#define ENTRY_FLAGS_KNOWN 0x01u
+#define CHUNK_MAX 4096u        /* bytes of entries a chunk holds at most */
+#define ENTRY_INLINE_MAX 1024u /* a bigger node gets a record of its own */
+#define CHUNK_HEADER 11u       /* two u32 ids, the class, the entries' length */
 #define STORE_META_KEY "\0xenstored-meta"
-#define STORE_META_MAGIC 0x58534434u /* "XSD4" */
+#define STORE_META_MAGIC 0x58534435u /* "XSD5" */
+
+/* Capacities (header and entries) of the chunk size classes: steps of half, to CHUNK_MAX. */
+static const unsigned chunk_class_cap[] = {128, 192, 288, 432, 648, 976, 1464, 2192, 3288,
+					   CHUNK_MAX + CHUNK_HEADER};
+#define CHUNK_CLASSES (sizeof(chunk_class_cap) / sizeof(chunk_class_cap[0]))
 
 struct store_meta {
 	uint32_t magic;
 	uint32_t clean;
 	uint64_t gen;
-	uint64_t applied; /* absent from stores written before the journal: 0 */
+	uint64_t applied;
 };
-#define STORE_META_OLD_SIZE 16u
 
 static struct tdb_context *store_tdb;
 static uint64_t store_gen;
@@ -96,10 +119,31 @@ static void enc_bytes(const void *p, size_t n)
 	enc_len += n;
 }
 
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static void enc_perms(const struct xs_perm *perms, unsigned n)
+{
+	enc_varint(n);
+	for (unsigned i = 0; i < n; i++) {
+		enc_buf[enc_len++] = (unsigned char)(perms[i].access | (perms[i].ignored ? 0x80 : 0));
+		enc_varint(perms[i].id);
+	}
+}
+
+/* A node record, into enc_buf. */
 static bool encode(const struct store_node *n)
 {
-	size_t need = 1 + 10 + 5 + (size_t)n->nperms * 6 + 5 + n->vlen + 5 * 10 + 5;
-	unsigned flags = (n->first_chunk ? REC_CHILDREN : 0) | (n->chunk ? REC_CHUNK : 0) |
+	size_t need = 1 + 10 + 5 + (size_t)n->nperms * 6 + 5 + n->vlen + 5 * 10;
+	unsigned flags = (n->first_chunk || n->next_chunk_id ? REC_CHILDREN : 0) |
 			 (n->vlen ? REC_VALUE : 0);
 
 	enc_len = 0;
@@ -107,33 +151,19 @@ static bool encode(const struct store_node *n)
 		return false;
 	enc_buf[enc_len++] = (unsigned char)flags;
 	enc_varint(n->gen);
-	enc_varint(n->nperms);
-	for (unsigned i = 0; i < n->nperms; i++) {
-		enc_buf[enc_len++] = (unsigned char)(n->perms[i].access | (n->perms[i].ignored ? 0x80 : 0));
-		enc_varint(n->perms[i].id);
-	}
+	enc_perms(n->perms, n->nperms);
 	if (flags & REC_VALUE) {
 		enc_varint(n->vlen);
 		enc_bytes(n->value, n->vlen);
 	}
 	if (flags & REC_CHILDREN) {
+		/* An emptied directory keeps its id counter: ids are never reused. */
 		enc_varint(n->nchildren);
 		enc_varint(n->children_bytes);
 		enc_varint(n->first_chunk);
 		enc_varint(n->last_chunk);
 		enc_varint(n->next_chunk_id);
-	} else if (n->next_chunk_id) {
-		/* Keep the id counter of an emptied directory: ids are never reused. */
-		flags |= REC_CHILDREN;
-		enc_buf[0] = (unsigned char)flags;
-		enc_varint(0);
-		enc_varint(0);
-		enc_varint(0);
-		enc_varint(0);
-		enc_varint(n->next_chunk_id);
 	}
-	if (flags & REC_CHUNK)
-		enc_varint(n->chunk);
 	return true;
 }
 
@@ -173,6 +203,29 @@ static const unsigned char *dec_take(struct dec *d, uint64_t n)
 	return p;
 }
 
+/* Generation and permissions, as node records and entries both hold them. */
+static void dec_gen_perms(struct dec *d, struct arena *a, struct store_node *n)
+{
+	n->gen = dec_varint(d);
+	uint64_t np = dec_varint(d);
+
+	if (np > XS_PERMS_MAX)
+		d->bad = true;
+	n->nperms = d->bad ? 0 : (unsigned)np;
+	n->perms = arena_alloc(a, sizeof(*n->perms) * (n->nperms ? n->nperms : 1));
+	if (!n->perms)
+		d->bad = true;
+	for (unsigned i = 0; i < n->nperms && !d->bad; i++) {
+		const unsigned char *b = dec_take(d, 1);
+
+		if (!b)
+			break;
+		n->perms[i].access = *b & 0x3;
+		n->perms[i].ignored = (*b & 0x80) != 0;
+		n->perms[i].id = (uint32_t)dec_varint(d);
+	}
+}
+
 struct parse_ctx {
 	struct arena *a;
 	struct store_node *out;
@@ -194,24 +247,7 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 		return 0;
 	}
 	flags = *d.p++;
-	n->gen = dec_varint(&d);
-	uint64_t np = dec_varint(&d);
-
-	if (np > XS_PERMS_MAX)
-		d.bad = true;
-	n->nperms = d.bad ? 0 : (unsigned)np;
-	n->perms = arena_alloc(c->a, sizeof(*n->perms) * (n->nperms ? n->nperms : 1));
-	if (!n->perms)
-		d.bad = true;
-	for (unsigned i = 0; i < n->nperms && !d.bad; i++) {
-		const unsigned char *b = dec_take(&d, 1);
-
-		if (!b)
-			break;
-		n->perms[i].access = *b & 0x3;
-		n->perms[i].ignored = (*b & 0x80) != 0;
-		n->perms[i].id = (uint32_t)dec_varint(&d);
-	}
+	dec_gen_perms(&d, c->a, n);
 	n->value = "";
 	if (flags & REC_VALUE) {
 		uint64_t vlen = dec_varint(&d);
@@ -231,8 +267,6 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 		n->last_chunk = (uint32_t)dec_varint(&d);
 		n->next_chunk_id = (uint32_t)dec_varint(&d);
 	}
-	if (flags & REC_CHUNK)
-		n->chunk = (uint32_t)dec_varint(&d);
 	c->bad = d.bad;
 	return 0;
 }
@@ -244,7 +278,8 @@ static TDB_DATA key_of(const char *path)
 	return k;
 }
 
-int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+/* The node record of path: 1 read, 0 none, -1 damaged. */
+static int read_record(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
 	struct parse_ctx c = {a, out, with_value, false};
 
@@ -290,20 +325,99 @@ static void parent_of(char *buf, const char *path)
 	buf[pl] = '\0';
 }
 
-/* A chunk of child names as read: its neighbours and its names (in an arena). */
+/* Only nodes below the root have a parent to be kept in; the root and @ nodes have records. */
+static bool has_parent(const char *path)
+{
+	return path[0] == '/' && path[1];
+}
+
+/* An entry of a chunk, as found: where it is and what it says. */
+struct entry {
+	size_t off, len;   /* in the chunk's body: where it starts, its whole length */
+	const char *name;  /* NUL-terminated, inside the body */
+	size_t nlen;
+	unsigned flags;
+	const unsigned char *rest; /* gen, perms, value (unless ENTRY_OWN_RECORD) */
+	size_t rest_len;
+};
+
+/* The entry at body[off], false if it does not parse (or off is the end). */
+static bool entry_at(const unsigned char *body, size_t blen, size_t off, struct entry *e)
+{
+	struct dec d = {body + off, body + blen, false};
+	uint64_t rlen = dec_varint(&d);
+	const unsigned char *r = dec_take(&d, rlen);
+	const unsigned char *nul;
+
+	if (!r || rlen < 3 || !(nul = memchr(r, '\0', rlen - 1)) || nul == r)
+		return false;
+	e->off = off;
+	e->len = (size_t)(d.p - (body + off));
+	e->name = (const char *)r;
+	e->nlen = (size_t)(nul - r);
+	e->flags = nul[1];
+	e->rest = nul + 2;
+	e->rest_len = (size_t)(r + rlen - e->rest);
+	return !(e->flags & ~ENTRY_FLAGS_KNOWN);
+}
+
+/* The node an entry holds (not ENTRY_OWN_RECORD), in arena a. */
+static bool entry_node(struct arena *a, const struct entry *e, bool with_value, struct store_node *n)
+{
+	struct dec d = {e->rest, e->rest + e->rest_len, false};
+
+	memset(n, 0, sizeof(*n));
+	n->in_chunk = true;
+	dec_gen_perms(&d, a, n);
+	n->vlen = d.bad ? 0 : (size_t)(d.end - d.p);
+	n->value = "";
+	if (!d.bad && with_value && n->vlen && !(n->value = arena_memdup(a, d.p, n->vlen)))
+		d.bad = true;
+	return !d.bad;
+}
+
+/*
+ * An entry into enc_buf from enc_len on: the node itself, or (own_record)
+ * only its name, standing for its record.
+ */
+static bool encode_entry(const char *name, bool own_record, uint64_t gen, const struct xs_perm *perms,
+			 unsigned nperms, const char *value, size_t vlen)
+{
+	size_t nlen = strlen(name);
+	size_t rest = nlen + 2;
+
+	if (!own_record)
+		rest += varint_len(gen) + varint_len(nperms) + vlen;
+	for (unsigned i = 0; !own_record && i < nperms; i++)
+		rest += 1 + varint_len(perms[i].id);
+	if (!enc_reserve(10 + rest))
+		return false;
+	enc_varint(rest);
+	enc_bytes(name, nlen + 1);
+	enc_buf[enc_len++] = own_record ? ENTRY_OWN_RECORD : 0;
+	if (own_record)
+		return true;
+	enc_varint(gen);
+	enc_perms(perms, nperms);
+	enc_bytes(value, vlen);
+	return true;
+}
+
+/* A chunk as read: its links, class and entries (a copy in an arena). */
 struct chunk {
-	uint32_t prev, next;
-	char *names;
+	uint32_t id, prev, next;
+	unsigned cls;
+	unsigned char *body;
 	size_t len;
 };
 
-/* Key "<parent>\0<varint id>" in buf (XS_PATH_BUF + 8 bytes). */
-static TDB_DATA chunk_key(unsigned char *buf, const char *parent, uint32_t id)
+/* Key "<dir>\0<varint id>" in buf (XS_PATH_BUF + 8 bytes). */
+static TDB_DATA chunk_key(unsigned char *buf, const char *dir, uint32_t id)
 {
-	size_t pl = strlen(parent);
+	size_t pl = strlen(dir);
 	TDB_DATA k;
 
-	memcpy(buf, parent, pl);
+	memcpy(buf, dir, pl);
 	buf[pl++] = '\0';
 	do {
 		buf[pl++] = (unsigned char)(id | (id >= 0x80 ? 0x80 : 0));
@@ -320,163 +434,367 @@ struct chunk_parse {
 	bool bad;
 };
 
+/* A chunk's header and body; the body ends where the entries do (padding follows). */
+static bool parse_chunk_data(const unsigned char *p, size_t len, struct chunk *out, size_t *body_off)
+{
+	uint16_t blen;
+
+	if (len < CHUNK_HEADER || p[8] >= CHUNK_CLASSES)
+		return false;
+	memcpy(&out->prev, p, 4);
+	memcpy(&out->next, p + 4, 4);
+	out->cls = p[8];
+	memcpy(&blen, p + 9, 2);
+	*body_off = CHUNK_HEADER;
+	/* Entries are checked as they are read (entry_at), and whole by store_check. */
+	out->len = blen;
+	return blen <= len - CHUNK_HEADER;
+}
+
 static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
 {
 	struct chunk_parse *c = private_data;
-	struct dec d = {data.dptr, data.dptr + data.dsize, false};
+	size_t body_off;
 
 	(void)key;
-	c->out->prev = (uint32_t)dec_varint(&d);
-	c->out->next = (uint32_t)dec_varint(&d);
-	uint64_t len = dec_varint(&d);
-	const unsigned char *names = dec_take(&d, len);
-
-	c->out->len = (size_t)len;
-	c->out->names = names ? arena_memdup(c->a, names, c->out->len) : NULL;
-	c->bad = d.bad || !c->out->names || (c->out->len && names[len - 1] != '\0');
+	if (!parse_chunk_data(data.dptr, data.dsize, c->out, &body_off)) {
+		c->bad = true;
+		return 0;
+	}
+	/* Room for one more entry's worth, so that appending needs no second copy. */
+	c->out->body = arena_alloc(c->a, c->out->len + ENTRY_INLINE_MAX + 16);
+	if (!c->out->body)
+		c->bad = true;
+	else
+		memcpy(c->out->body, data.dptr + body_off, c->out->len);
 	return 0;
 }
 
-static int read_chunk(struct arena *a, const char *parent, uint32_t id, struct chunk *out)
+/* 0 read, -1 damaged or missing (logged unless quiet and missing). */
+static int read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct chunk *out, bool quiet)
 {
 	unsigned char kb[XS_PATH_BUF + 8];
 	struct chunk_parse c = {a, out, false};
 
-	if (tdb_parse_record(store_tdb, chunk_key(kb, parent, id), parse_chunk, &c) != 0 || c.bad) {
-		log_error("store: chunk %u of %s missing or damaged", id, parent);
+	out->id = id;
+	if (tdb_parse_record(store_tdb, chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
+		if (!quiet)
+			log_error("store: chunk %u of %s missing", id, dir);
+		return -1;
+	}
+	if (c.bad) {
+		log_error("store: chunk %u of %s damaged", id, dir);
 		return -1;
 	}
 	return 0;
 }
 
-static enum xs_err put_chunk(const char *parent, uint32_t id, const struct chunk *ch)
+static int read_chunk(struct arena *a, const char *dir, uint32_t id, struct chunk *out)
+{
+	return read_chunk_q(a, dir, id, out, false);
+}
+
+static enum xs_err put_chunk(const char *dir, struct chunk *ch)
 {
 	unsigned char kb[XS_PATH_BUF + 8];
+	size_t total = CHUNK_HEADER + ch->len, pad = 0;
 
-	/*
-	 * Room to grow, in powers of two: a chunk filling up one name at a time
-	 * is then moved by tdb a handful of times rather than at every few
-	 * appends (each move is a search of tdb's free list).
-	 */
-	size_t room = 64;
+	if (ch->cls >= CHUNK_CLASSES || total > chunk_class_cap[ch->cls]) {
+		/* New (or, never by design, outgrown): padded so that tdb's quarter more room makes the class's capacity. */
+		ch->cls = 0;
+		while (ch->cls + 1 < CHUNK_CLASSES && chunk_class_cap[ch->cls] < total)
+			ch->cls++;
+		size_t want = chunk_class_cap[ch->cls] * 4 / 5;
 
-	while (room < ch->len)
-		room *= 2;
+		pad = want > total ? want - total : 0;
+	}
 	enc_len = 0;
-	if (!enc_reserve(15 + room))
+	if (!enc_reserve(total + pad))
 		return XSE_ENOMEM;
-	enc_varint(ch->prev);
-	enc_varint(ch->next);
-	enc_varint(ch->len);
-	enc_bytes(ch->names, ch->len);
-	memset(enc_buf + enc_len, 0, room - ch->len);
-	enc_len += room - ch->len;
+	uint16_t blen = (uint16_t)ch->len;
+
+	enc_bytes(&ch->prev, 4);
+	enc_bytes(&ch->next, 4);
+	enc_buf[enc_len++] = (unsigned char)ch->cls;
+	enc_bytes(&blen, 2);
+	enc_bytes(ch->body, ch->len);
+	memset(enc_buf + enc_len, 0, pad);
+	enc_len += pad;
 	TDB_DATA d = {enc_buf, enc_len};
 
-	if (tdb_store(store_tdb, chunk_key(kb, parent, id), d, TDB_REPLACE) != 0) {
-		log_error("store: writing a chunk of %s: %s", parent, tdb_errorstr(store_tdb));
+	if (tdb_store(store_tdb, chunk_key(kb, dir, ch->id), d, TDB_REPLACE) != 0) {
+		log_error("store: writing a chunk of %s: %s", dir, tdb_errorstr(store_tdb));
 		return XSE_EIO;
 	}
 	return XSE_OK;
 }
 
-static enum xs_err delete_chunk(const char *parent, uint32_t id)
+static enum xs_err delete_chunk(const char *dir, uint32_t id)
 {
 	unsigned char kb[XS_PATH_BUF + 8];
 
-	return tdb_delete(store_tdb, chunk_key(kb, parent, id)) == 0 ? XSE_OK : XSE_EIO;
+	return tdb_delete(store_tdb, chunk_key(kb, dir, id)) == 0 ? XSE_OK : XSE_EIO;
 }
 
 /* Change the previous/next link of chunk id (0: nothing to do). */
-static enum xs_err relink_chunk(struct arena *a, const char *parent, uint32_t id, bool set_prev,
+static enum xs_err relink_chunk(struct arena *a, const char *dir, uint32_t id, bool set_prev,
 				uint32_t to)
 {
 	struct chunk ch;
 
 	if (!id)
 		return XSE_OK;
-	if (read_chunk(a, parent, id, &ch) < 0)
+	if (read_chunk(a, dir, id, &ch) < 0)
 		return XSE_EIO;
 	if (set_prev)
 		ch.prev = to;
 	else
 		ch.next = to;
-	return put_chunk(parent, id, &ch);
+	return put_chunk(dir, &ch);
 }
 
-/* Append a name to the parent's list; *chunk_id gets the chunk that holds it. */
-static enum xs_err chunk_append(struct arena *a, const char *ppath, struct store_node *parent,
-				const char *name, uint32_t *chunk_id)
+/* Whether a chunk grown by `more` bytes still fits the space tdb gave it. */
+static bool chunk_fits(const struct chunk *ch, size_t more)
 {
-	size_t nlen = strlen(name) + 1;
+	return ch->cls < CHUNK_CLASSES && CHUNK_HEADER + ch->len + more <= chunk_class_cap[ch->cls];
+}
+
+/* The entry named name in a chunk: 1 found (*e), 0 not there. Only the match is parsed whole. */
+static int chunk_find(const struct chunk *ch, const char *name, size_t nlen, struct entry *e)
+{
+	const unsigned char *b = ch->body;
+
+	for (size_t off = 0; off < ch->len;) {
+		struct dec d = {b + off, b + ch->len, false};
+		uint64_t rlen = dec_varint(&d);
+		const unsigned char *r = d.p;
+
+		if (d.bad || rlen > (uint64_t)(d.end - r))
+			return 0;
+		if (rlen > nlen + 1 && r[nlen] == '\0' && memcmp(r, name, nlen) == 0)
+			return entry_at(b, ch->len, off, e) ? 1 : 0;
+		off = (size_t)(r - b) + (size_t)rlen;
+	}
+	return 0;
+}
+
+/* The index of a directory of several chunks, built from them if missing; NULL if it cannot be. */
+static struct dirindex *index_of(struct arena *a, const char *dir, const struct store_node *dn)
+{
+	struct dirindex *x = dirindex_get(dir);
 	struct chunk ch;
-	enum xs_err err;
 
-	if (parent->last_chunk) {
-		if (read_chunk(a, ppath, parent->last_chunk, &ch) < 0)
-			return XSE_EIO;
-		if (ch.len + nlen <= CHUNK_BYTES) {
-			char *names = arena_alloc(a, ch.len + nlen);
+	if (x)
+		return x;
+	if (!(x = dirindex_new(dir)))
+		return NULL;
+	for (uint32_t id = dn->first_chunk; id; id = ch.next) {
+		struct entry e;
 
-			if (!names)
-				return XSE_ENOMEM;
-			memcpy(names, ch.names, ch.len);
-			memcpy(names + ch.len, name, nlen);
-			ch.names = names;
-			ch.len += nlen;
-			*chunk_id = parent->last_chunk;
-			return put_chunk(ppath, parent->last_chunk, &ch);
+		if (read_chunk(a, dir, id, &ch) < 0) {
+			dirindex_drop(dir);
+			return NULL;
+		}
+		for (size_t off = 0; off < ch.len && entry_at(ch.body, ch.len, off, &e); off += e.len) {
+			if (!dirindex_add(x, dirindex_hash(e.name, e.nlen), id)) {
+				dirindex_drop(dir);
+				return NULL;
+			}
 		}
 	}
-	/* A new chunk at the end of the list. */
-	uint32_t id = parent->next_chunk_id ? parent->next_chunk_id : 1;
-	struct chunk fresh = {parent->last_chunk, 0, (char *)name, nlen};
+	return x;
+}
 
-	parent->next_chunk_id = id + 1;
-	if ((err = put_chunk(ppath, id, &fresh)) != XSE_OK)
-		return err;
-	if (parent->last_chunk) {
-		ch.next = id;
-		if ((err = put_chunk(ppath, parent->last_chunk, &ch)) != XSE_OK)
-			return err;
-	} else {
-		parent->first_chunk = id;
+/*
+ * Find name among the children of directory dir (its record dn): its chunk
+ * (*ch, a copy) and entry (*e). 1 found, 0 absent, -1 damaged.
+ */
+static int find_child(struct arena *a, const char *dir, const struct store_node *dn, const char *name,
+		      struct chunk *ch, struct entry *e)
+{
+	size_t nlen = strlen(name);
+	struct dirindex *x;
+
+	if (!dn->first_chunk)
+		return 0;
+	if (dn->first_chunk == dn->last_chunk || !(x = index_of(a, dir, dn))) {
+		/* One chunk, or no memory for an index: read them all. */
+		for (uint32_t id = dn->first_chunk; id; id = ch->next) {
+			if (read_chunk(a, dir, id, ch) < 0)
+				return -1;
+			if (chunk_find(ch, name, nlen, e))
+				return 1;
+		}
+		return 0;
 	}
-	parent->last_chunk = id;
-	*chunk_id = id;
+	uint32_t h = dirindex_hash(name, nlen), id;
+	size_t pos = 0;
+
+	while ((id = dirindex_next(x, h, &pos)) != 0) {
+		/* The index may name a chunk gone since (it never misses one). */
+		if (read_chunk_q(a, dir, id, ch, true) == 0 && chunk_find(ch, name, nlen, e))
+			return 1;
+	}
+	return 0;
+}
+
+int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	char ppath[XS_PATH_BUF];
+	struct store_node dn;
+	struct chunk ch;
+	struct entry e;
+	int r = read_record(a, path, with_value, out);
+
+	if (r != 0 || !has_parent(path))
+		return r;
+	parent_of(ppath, path);
+	/* A parent without a record of its own is kept in a chunk and has no children. */
+	if ((r = read_record(a, ppath, false, &dn)) <= 0)
+		return r;
+	if ((r = find_child(a, ppath, &dn, xs_path_basename(path), &ch, &e)) <= 0)
+		return r;
+	if (e.flags & ENTRY_OWN_RECORD) {
+		log_error("store: %s is listed but its record is missing", path);
+		return -1;
+	}
+	if (!entry_node(a, &e, with_value, out)) {
+		log_error("store: damaged entry for %s", path);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Replace the entry e of chunk ch of directory dir (record dn) with the
+ * enc_buf bytes from `from` on (none: the entry goes). A chunk left empty
+ * goes too, and dn's chunk list follows (the caller writes dn).
+ */
+static enum xs_err replace_entry(struct arena *a, const char *dir, struct store_node *dn,
+				 struct chunk *ch, const struct entry *e, size_t from)
+{
+	size_t nlen = enc_len - from, tail = ch->len - e->off - e->len;
+	unsigned char *body = arena_alloc(a, ch->len - e->len + nlen + 1);
+	uint32_t h = dirindex_hash(e->name, e->nlen);
+	struct dirindex *x = dirindex_get(dir);
+	enum xs_err err;
+
+	if (!body)
+		return XSE_ENOMEM;
+	memcpy(body, ch->body, e->off);
+	if (nlen)
+		memcpy(body + e->off, enc_buf + from, nlen);
+	memcpy(body + e->off + nlen, ch->body + e->off + e->len, tail);
+	ch->body = body;
+	ch->len = e->off + nlen + tail;
+	if (ch->len) {
+		err = put_chunk(dir, ch);
+	} else {
+		if ((err = relink_chunk(a, dir, ch->prev, false, ch->next)) != XSE_OK ||
+		    (err = relink_chunk(a, dir, ch->next, true, ch->prev)) != XSE_OK)
+			return err;
+		if (dn->first_chunk == ch->id)
+			dn->first_chunk = ch->next;
+		if (dn->last_chunk == ch->id)
+			dn->last_chunk = ch->prev;
+		err = delete_chunk(dir, ch->id);
+	}
+	if (err == XSE_OK && !nlen && x)
+		dirindex_del(x, h, ch->id);
+	return err;
+}
+
+/*
+ * Write chunk ch (grown past its class) under a new id of directory dir
+ * (record dn, updated), link it in place of the old one, delete that.
+ */
+static enum xs_err move_chunk(struct arena *a, const char *dir, struct store_node *dn, struct chunk *ch)
+{
+	struct dirindex *x = dirindex_get(dir);
+	uint32_t old = ch->id;
+	struct entry e;
+	enum xs_err err;
+
+	ch->id = dn->next_chunk_id ? dn->next_chunk_id : 1;
+	ch->cls = CHUNK_CLASSES;
+	dn->next_chunk_id = ch->id + 1;
+	for (size_t off = 0; x && off < ch->len && entry_at(ch->body, ch->len, off, &e); off += e.len)
+		if (!dirindex_add(x, dirindex_hash(e.name, e.nlen), ch->id)) {
+			dirindex_drop(dir);
+			x = NULL;
+		}
+	if ((err = put_chunk(dir, ch)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->prev, false, ch->id)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->next, true, ch->id)) != XSE_OK)
+		return err;
+	if (dn->first_chunk == old)
+		dn->first_chunk = ch->id;
+	if (dn->last_chunk == old)
+		dn->last_chunk = ch->id;
+	if ((err = delete_chunk(dir, old)) != XSE_OK)
+		return err;
+	for (size_t off = 0; x && off < ch->len && entry_at(ch->body, ch->len, off, &e); off += e.len)
+		dirindex_del(x, dirindex_hash(e.name, e.nlen), old);
 	return XSE_OK;
 }
 
-/* Take a name out of its chunk, dropping the chunk when it empties. */
-static enum xs_err chunk_remove(struct arena *a, const char *ppath, struct store_node *parent,
-				uint32_t id, const char *name)
+/* Append the enc_buf bytes from `from` on as a new entry of directory dir (record dn, updated). */
+static enum xs_err append_entry(struct arena *a, const char *dir, struct store_node *dn,
+				const char *name, size_t from)
 {
-	size_t nlen = strlen(name) + 1;
-	struct chunk ch;
+	size_t elen = enc_len - from;
+	struct dirindex *x = dirindex_get(dir);
+	struct chunk last, fresh = {0};
+	unsigned char *entry = arena_memdup(a, enc_buf + from, elen);
 	enum xs_err err;
 
-	if (read_chunk(a, ppath, id, &ch) < 0)
-		return XSE_EIO;
-	for (size_t off = 0; off < ch.len; off += strlen(ch.names + off) + 1) {
-		if (strcmp(ch.names + off, name) != 0)
-			continue;
-		memmove(ch.names + off, ch.names + off + nlen, ch.len - off - nlen);
-		ch.len -= nlen;
-		if (ch.len)
-			return put_chunk(ppath, id, &ch);
-		if ((err = relink_chunk(a, ppath, ch.prev, false, ch.next)) != XSE_OK ||
-		    (err = relink_chunk(a, ppath, ch.next, true, ch.prev)) != XSE_OK)
-			return err;
-		if (parent->first_chunk == id)
-			parent->first_chunk = ch.next;
-		if (parent->last_chunk == id)
-			parent->last_chunk = ch.prev;
-		return delete_chunk(ppath, id);
-	}
-	log_error("store: %s not in chunk %u of %s", name, id, ppath);
-	return XSE_EIO;
-}
+	if (!entry)
+		return XSE_ENOMEM;
+	if (dn->last_chunk) {
+		if (read_chunk(a, dir, dn->last_chunk, &last) < 0)
+			return XSE_EIO;
+		if (last.len + elen <= CHUNK_MAX) {
+			/* read_chunk left room for an entry kept in a chunk, not always for a long name. */
+			if (elen > ENTRY_INLINE_MAX + 16) {
+				unsigned char *body = arena_alloc(a, last.len + elen);
 
+				if (!body)
+					return XSE_ENOMEM;
+				memcpy(body, last.body, last.len);
+				last.body = body;
+			}
+			bool fits = chunk_fits(&last, elen);
+
+			memcpy(last.body + last.len, entry, elen);
+			last.len += elen;
+			if (!fits)
+				return move_chunk(a, dir, dn, &last);
+			if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), last.id))
+				dirindex_drop(dir);
+			return put_chunk(dir, &last);
+		}
+	}
+	/* A new chunk at the end of the list, not written yet. */
+	fresh.cls = CHUNK_CLASSES;
+	fresh.id = dn->next_chunk_id ? dn->next_chunk_id : 1;
+	fresh.prev = dn->last_chunk;
+	fresh.body = entry;
+	fresh.len = elen;
+	dn->next_chunk_id = fresh.id + 1;
+	if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), fresh.id))
+		dirindex_drop(dir);
+	if ((err = put_chunk(dir, &fresh)) != XSE_OK)
+		return err;
+	if (dn->last_chunk) {
+		last.next = fresh.id;
+		if ((err = put_chunk(dir, &last)) != XSE_OK)
+			return err;
+	} else {
+		dn->first_chunk = fresh.id;
+	}
+	dn->last_chunk = fresh.id;
+	return XSE_OK;
+}
 static bool perms_name(const struct xs_perm *p, unsigned n, uint32_t domid)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -569,43 +887,145 @@ static void regions_perms_changed(struct arena *a, const char *path, const struc
 	}
 }
 
+/*
+ * Give node path (n, read from its parent's chunk) a record of its own and
+ * leave only its name in the chunk. The record comes first: a crash in
+ * between leaves both, and the record wins.
+ */
+static enum xs_err own_record(struct arena *a, const char *path, struct store_node *n)
+{
+	char gpath[XS_PATH_BUF];
+	struct store_node gn;
+	struct chunk ch;
+	struct entry e;
+	enum xs_err err;
+	size_t from;
+
+	n->in_chunk = false;
+	if ((err = put(path, n)) != XSE_OK)
+		return err;
+	parent_of(gpath, path);
+	if (read_record(a, gpath, false, &gn) != 1 ||
+	    find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e) != 1)
+		return XSE_EIO;
+	enc_len = from = 0;
+	if (!encode_entry(xs_path_basename(path), true, 0, NULL, 0, NULL, 0))
+		return XSE_ENOMEM;
+	return replace_entry(a, gpath, &gn, &ch, &e, from);
+}
+
+/*
+ * The directory record of the parent of path, turning the parent into a
+ * record of its own first if it is kept in a chunk (it is getting a child).
+ */
+static enum xs_err parent_dir(struct arena *a, const char *path, char *ppath, struct store_node *pn)
+{
+	parent_of(ppath, path);
+	if (store_read(a, ppath, true, pn) != 1)
+		return XSE_EIO;
+	if (!pn->in_chunk)
+		return XSE_OK;
+	return own_record(a, ppath, pn);
+}
+
+/* The node's entry into enc_buf from *from on: the node itself if small enough, else a stand-in. */
+static bool encode_node_entry(const char *path, const struct store_node *n, bool *own, size_t *from)
+{
+	const char *name = xs_path_basename(path);
+
+	*from = enc_len;
+	*own = false;
+	if (!encode_entry(name, false, n->gen, n->perms, n->nperms, n->value, n->vlen))
+		return false;
+	if (enc_len - *from <= ENTRY_INLINE_MAX)
+		return true;
+	enc_len = *from;
+	*own = true;
+	return encode_entry(name, true, 0, NULL, 0, NULL, 0);
+}
+
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen)
 {
 	char ppath[XS_PATH_BUF];
 	struct store_node parent, node = {0};
 	enum xs_err err;
+	size_t from;
+	bool own;
 
-	parent_of(ppath, path);
-	if (store_read(a, ppath, true, &parent) != 1)
-		return XSE_EIO;
+	if ((err = parent_dir(a, path, ppath, &parent)) != XSE_OK)
+		return err;
 	node.perms = (struct xs_perm *)perms;
 	node.nperms = nperms;
 	node.value = value;
 	node.vlen = vlen;
-	err = chunk_append(a, ppath, &parent, xs_path_basename(path), &node.chunk);
-	if (err != XSE_OK)
-		return err;
 	node.gen = ++store_gen;
+	enc_len = 0;
+	if (!encode_node_entry(path, &node, &own, &from))
+		return XSE_ENOMEM;
+	if (own) {
+		/* put() reuses enc_buf: keep the stand-in entry aside. */
+		unsigned char stub[XS_PATH_BUF + 16];
+		size_t slen = enc_len - from;
+
+		memcpy(stub, enc_buf + from, slen);
+		if ((err = put(path, &node)) != XSE_OK)
+			return err;
+		enc_len = 0;
+		enc_bytes(stub, slen);
+		from = 0;
+	}
+	if ((err = append_entry(a, ppath, &parent, xs_path_basename(path), from)) != XSE_OK)
+		return err;
 	parent.nchildren++;
 	parent.children_bytes += strlen(xs_path_basename(path)) + 1;
 	parent.gen = ++store_gen;
-	if ((err = put(path, &node)) != XSE_OK)
-		return err;
 	note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
 	return put(ppath, &parent);
+}
+
+/*
+ * Rewrite the entry e (in chunk ch of directory ppath, record pn) of node
+ * path with n, or give the node a record if it outgrew the chunk.
+ */
+static enum xs_err rewrite_entry(struct arena *a, const char *path, struct store_node *n,
+				 const char *ppath, struct store_node *pn, struct chunk *ch,
+				 const struct entry *e)
+{
+	struct chunk c = *ch;
+	size_t from;
+	bool own;
+
+	enc_len = 0;
+	if (!encode_node_entry(path, n, &own, &from))
+		return XSE_ENOMEM;
+	/* Grown past the chunk's space: its own record, and a shorter entry in the chunk. */
+	if (own || (enc_len - from > e->len && !chunk_fits(&c, enc_len - from - e->len)))
+		return own_record(a, path, n);
+	return replace_entry(a, ppath, pn, &c, e, from);
 }
 
 enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen)
 {
-	struct store_node n;
-
+	char ppath[XS_PATH_BUF];
+	struct store_node n, pn;
 	const struct xs_perm *old;
 	unsigned nold;
 	enum xs_err err;
+	struct chunk ch;
+	struct entry e;
+	int r = read_record(a, path, true, &n);
 
-	if (store_read(a, path, true, &n) != 1)
+	/* Kept in a chunk: found there once, read and rewritten from the same copy. */
+	if (r == 0 && has_parent(path)) {
+		parent_of(ppath, path);
+		if (read_record(a, ppath, false, &pn) == 1 &&
+		    find_child(a, ppath, &pn, xs_path_basename(path), &ch, &e) == 1 &&
+		    !(e.flags & ENTRY_OWN_RECORD) && entry_node(a, &e, true, &n))
+			r = 1;
+	}
+	if (r != 1)
 		return XSE_EIO;
 	old = n.perms;
 	nold = n.nperms;
@@ -618,39 +1038,80 @@ enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm
 		n.vlen = vlen;
 	}
 	n.gen = ++store_gen;
-	err = put(path, &n);
+	err = n.in_chunk ? rewrite_entry(a, path, &n, ppath, &pn, &ch, &e) : put(path, &n);
 	if (err == XSE_OK && perms)
 		regions_perms_changed(a, path, old, nold, perms, nperms);
 	return err;
 }
 
-/* Take a node out of its parent's child list (the node record itself stays). */
-static enum xs_err unlink_child(struct arena *a, const char *path, const struct store_node *n)
+/*
+ * Take path's entry out of its parent's list, looking only in chunk
+ * `hint` if not 0; the parent's counts follow. *listed false if the
+ * parent does not list it (a removal cut short, being done again).
+ */
+static enum xs_err unlist(struct arena *a, const char *path, uint32_t hint, bool *listed)
 {
 	char ppath[XS_PATH_BUF];
-	struct store_node parent;
+	const char *name = xs_path_basename(path);
+	struct store_node pn;
+	struct chunk ch;
+	struct entry e;
 	enum xs_err err;
+	int r;
 
+	*listed = false;
 	parent_of(ppath, path);
-	if (store_read(a, ppath, true, &parent) != 1)
-		return XSE_EIO;
-	err = chunk_remove(a, ppath, &parent, n->chunk, xs_path_basename(path));
-	if (err != XSE_OK)
+	if ((r = read_record(a, ppath, true, &pn)) <= 0)
+		return r == 0 ? XSE_OK : XSE_EIO;
+	if (hint) {
+		if (read_chunk(a, ppath, hint, &ch) < 0)
+			return XSE_EIO;
+		r = chunk_find(&ch, name, strlen(name), &e);
+	} else {
+		r = find_child(a, ppath, &pn, name, &ch, &e);
+	}
+	if (r <= 0)
+		return r == 0 ? XSE_OK : XSE_EIO;
+	*listed = true;
+	enc_len = 0;
+	if ((err = replace_entry(a, ppath, &pn, &ch, &e, 0)) != XSE_OK)
 		return err;
-	parent.nchildren--;
-	parent.children_bytes -= strlen(xs_path_basename(path)) + 1;
-	parent.gen = ++store_gen;
-	return put(ppath, &parent);
+	pn.nchildren--;
+	pn.children_bytes -= strlen(name) + 1;
+	pn.gen = ++store_gen;
+	return put(ppath, &pn);
 }
 
-/* The first child's name of a node with children (arena), NULL if none. */
-static const char *first_child(struct arena *a, const char *path, const struct store_node *n)
+/*
+ * Report and delete the entries of dir's first chunk, all kept in it (none
+ * has a record): the chunk goes and dir (record dn) is rewritten without it.
+ */
+static enum xs_err drop_first_chunk(struct arena *a, const char *dir, struct store_node *dn,
+				    struct chunk *ch, store_removed_fn cb, void *ctx)
 {
-	struct chunk ch;
+	char cpath[XS_PATH_BUF];
+	struct entry e;
+	enum xs_err err;
 
-	if (!n->first_chunk || read_chunk(a, path, n->first_chunk, &ch) < 0 || !ch.len)
-		return NULL;
-	return ch.names;
+	for (size_t off = 0; off < ch->len && entry_at(ch->body, ch->len, off, &e); off += e.len) {
+		struct store_node child;
+
+		if (!entry_node(a, &e, true, &child))
+			return XSE_EIO;
+		child_path(cpath, dir, e.name);
+		if (cb)
+			cb(ctx, cpath, &child);
+		note_regions(cpath, child.perms, child.nperms, NULL, 0, false);
+		dn->nchildren--;
+		dn->children_bytes -= e.nlen + 1;
+	}
+	if ((err = delete_chunk(dir, ch->id)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->next, true, 0)) != XSE_OK)
+		return err;
+	dn->first_chunk = ch->next;
+	if (!ch->next)
+		dn->last_chunk = 0;
+	return put(dir, dn);
 }
 
 enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
@@ -659,43 +1120,64 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 	char cur[XS_PATH_BUF];
 	struct store_node n;
 	enum xs_err err = XSE_OK;
+	uint32_t hint = 0;
+	bool listed;
 	int r;
 
 	if (strcmp(path, "/") == 0)
 		return XSE_EINVAL;
-	r = store_read(&scratch, path, false, &n);
+	r = store_read(&scratch, path, true, &n);
 	if (r <= 0) {
 		arena_free(&scratch);
 		return r == 0 ? XSE_OK : XSE_EIO;
 	}
-	err = unlink_child(&scratch, path, &n);
-	if (err != XSE_OK) {
-		/* Not listed any more: a removal cut short by a crash, being done again. */
-		log_error("store: removing %s, which its parent no longer lists", path);
-		err = XSE_OK;
+	err = has_parent(path) ? unlist(&scratch, path, 0, &listed) : XSE_OK;
+	if (n.in_chunk) {
+		if (err == XSE_OK) {
+			if (cb)
+				cb(ctx, path, &n);
+			note_regions(path, n.perms, n.nperms, NULL, 0, false);
+		}
+		arena_free(&scratch);
+		return err;
 	}
+	if (err == XSE_OK && has_parent(path) && !listed)
+		log_error("store: removing %s, which its parent no longer lists", path);
 	strcpy(cur, path);
 	/*
-	 * Iterative post-order walk: always descend into the first child; a
-	 * leaf is deleted and taken out of its parent's first chunk. Depth is
+	 * Iterative post-order walk: descend into the first child that has a
+	 * record of its own, else drop the first chunk whole; a node without
+	 * children goes and leaves its parent's first chunk. Depth is
 	 * guest-controlled, so no recursion.
 	 */
 	while (err == XSE_OK) {
 		arena_reset(&scratch);
-		if (store_read(&scratch, cur, true, &n) != 1) {
+		if (read_record(&scratch, cur, true, &n) != 1) {
 			err = XSE_EIO;
 			break;
 		}
+		dirindex_drop(cur);
 		if (n.first_chunk) {
-			const char *first = first_child(&scratch, cur, &n);
-			char sub[XS_PATH_BUF];
+			struct chunk ch;
+			struct entry e;
+			size_t off;
 
-			if (!first) {
+			if (read_chunk(&scratch, cur, n.first_chunk, &ch) < 0) {
 				err = XSE_EIO;
 				break;
 			}
-			child_path(sub, cur, first);
-			strcpy(cur, sub);
+			for (off = 0; off < ch.len && entry_at(ch.body, ch.len, off, &e); off += e.len)
+				if (e.flags & ENTRY_OWN_RECORD)
+					break;
+			if (off < ch.len) {
+				char sub[XS_PATH_BUF];
+
+				child_path(sub, cur, e.name);
+				strcpy(cur, sub);
+				hint = ch.id;
+				continue;
+			}
+			err = drop_first_chunk(&scratch, cur, &n, &ch, cb, ctx);
 			continue;
 		}
 		if (cb)
@@ -707,11 +1189,40 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		note_regions(cur, n.perms, n.nperms, NULL, 0, false);
 		if (strcmp(cur, path) == 0)
 			break;
-		err = unlink_child(&scratch, cur, &n);
+		/* Its parent is being emptied from its first chunk on. */
+		{
+			char ppath[XS_PATH_BUF];
+			struct store_node pn;
+
+			parent_of(ppath, cur);
+			if (read_record(&scratch, ppath, false, &pn) != 1) {
+				err = XSE_EIO;
+				break;
+			}
+			hint = pn.first_chunk;
+		}
+		err = unlist(&scratch, cur, hint, &listed);
 		cur[xs_path_parent_len(cur)] = '\0';
 	}
 	arena_free(&scratch);
 	return err;
+}
+
+/* The names of a chunk's entries, NUL-terminated one after another, in arena a. */
+static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len)
+{
+	char *names = arena_alloc(a, ch->len + 1);
+	struct entry e;
+	size_t n = 0;
+
+	if (!names)
+		return NULL;
+	for (size_t off = 0; off < ch->len && entry_at(ch->body, ch->len, off, &e); off += e.len) {
+		memcpy(names + n, e.name, e.nlen + 1);
+		n += e.nlen + 1;
+	}
+	*len = n;
+	return names;
 }
 
 int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
@@ -723,21 +1234,24 @@ int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx
 	int rc = 0;
 
 	if (!id) {
-		int r = store_read(&scratch, parent, false, &n);
+		int r = read_record(&scratch, parent, false, &n);
 
 		if (r != 1) {
 			arena_free(&scratch);
-			return r; /* an absent node has no children */
+			return r; /* no record: no children */
 		}
 		id = n.first_chunk;
 	}
 	while (id) {
+		const char *names;
+		size_t len;
+
 		arena_reset(&scratch);
-		if (read_chunk(&scratch, parent, id, &ch) < 0) {
+		if (read_chunk(&scratch, parent, id, &ch) < 0 || !(names = chunk_names(&scratch, &ch, &len))) {
 			rc = -1;
 			break;
 		}
-		if (!cb(ctx, id, ch.names, ch.len))
+		if (!cb(ctx, id, names, len))
 			break;
 		id = ch.next;
 	}
@@ -750,7 +1264,7 @@ struct names_walk {
 	void *ctx;
 };
 
-static bool chunk_names(void *ctx, uint32_t id, const char *names, size_t len)
+static bool visit_names(void *ctx, uint32_t id, const char *names, size_t len)
 {
 	struct names_walk *w = ctx;
 
@@ -765,10 +1279,13 @@ int store_children(const char *parent, store_child_fn cb, void *ctx)
 {
 	struct names_walk w = {cb, ctx};
 
-	return store_chunks(parent, 0, chunk_names, &w);
+	return store_chunks(parent, 0, visit_names, &w);
 }
 
-/* A pre-order walk's position at one level: which chunk, and which name in it. */
+/* Where the last walk that failed stopped: the record or directory it could not read. */
+static char walk_fault[XS_PATH_BUF];
+
+/* A pre-order walk's position at one level: which chunk, and where in it. */
 struct walk_frame {
 	uint32_t chunk;
 	size_t off;
@@ -776,11 +1293,13 @@ struct walk_frame {
 
 int store_walk(const char *root, store_visit_fn visit, void *ctx)
 {
-	struct arena scratch = {0};
+	struct arena scratch = {0}, held = {0};
 	char cur[XS_PATH_BUF];
 	struct walk_frame *stack = NULL;
 	size_t depth = 0, cap = 0;
 	struct store_node n;
+	struct chunk ch = {0};
+	bool have_chunk = false; /* ch is the chunk next_chunk names */
 	int rc = 0;
 
 	strcpy(cur, root);
@@ -794,19 +1313,24 @@ int store_walk(const char *root, store_visit_fn visit, void *ctx)
 	size_t next_off = 0;
 
 	for (;;) {
-		struct chunk ch;
+		struct entry e;
 
-		/* Find the next name at this level, moving to the next chunk or up as needed. */
+		/* Find the next entry at this level, moving to the next chunk or up as needed. */
 		while (next_chunk) {
-			arena_reset(&scratch);
-			if (read_chunk(&scratch, cur, next_chunk, &ch) < 0) {
-				rc = -1;
-				goto out;
+			if (!have_chunk) {
+				arena_reset(&held);
+				if (read_chunk(&held, cur, next_chunk, &ch) < 0) {
+					snprintf(walk_fault, sizeof(walk_fault), "%s: chunk %u", cur, next_chunk);
+					rc = -1;
+					goto out;
+				}
+				have_chunk = true;
 			}
 			if (next_off < ch.len)
 				break;
 			next_chunk = ch.next;
 			next_off = 0;
+			have_chunk = false;
 		}
 		if (!next_chunk) {
 			if (!depth)
@@ -815,11 +1339,37 @@ int store_walk(const char *root, store_visit_fn visit, void *ctx)
 			cur[xs_path_parent_len(cur) ? xs_path_parent_len(cur) : 1] = '\0';
 			next_chunk = stack[depth].chunk;
 			next_off = stack[depth].off;
+			have_chunk = false;
 			continue;
 		}
-		const char *name = ch.names + next_off;
+		if (!entry_at(ch.body, ch.len, next_off, &e)) {
+			snprintf(walk_fault, sizeof(walk_fault), "%s: chunk %u", cur, next_chunk);
+			rc = -1;
+			goto out;
+		}
 		char sub[XS_PATH_BUF];
 
+		child_path(sub, cur, e.name);
+		next_off += e.len;
+		arena_reset(&scratch);
+		if (!(e.flags & ENTRY_OWN_RECORD)) {
+			if (!entry_node(&scratch, &e, true, &n)) {
+				snprintf(walk_fault, sizeof(walk_fault), "%s", sub);
+				rc = -1;
+				goto out;
+			}
+			visit(ctx, sub, &n);
+			continue;
+		}
+		if (read_record(&scratch, sub, true, &n) != 1) {
+			log_error("store: %s is listed but its record is missing", sub);
+			snprintf(walk_fault, sizeof(walk_fault), "%s", sub);
+			rc = -1;
+			goto out;
+		}
+		descend = visit(ctx, sub, &n);
+		if (!descend || !n.first_chunk)
+			continue;
 		if (depth == cap) {
 			size_t nc = cap ? cap * 2 : 16;
 			struct walk_frame *ns = realloc(stack, nc * sizeof(*ns));
@@ -832,27 +1382,23 @@ int store_walk(const char *root, store_visit_fn visit, void *ctx)
 			cap = nc;
 		}
 		stack[depth].chunk = next_chunk;
-		stack[depth].off = next_off + strlen(name) + 1;
+		stack[depth].off = next_off;
 		depth++;
-		child_path(sub, cur, name);
 		strcpy(cur, sub);
-		arena_reset(&scratch);
-		if (store_read(&scratch, cur, true, &n) != 1) {
-			rc = -1;
-			goto out;
-		}
-		descend = visit(ctx, cur, &n);
-		next_chunk = descend ? n.first_chunk : 0;
+		next_chunk = n.first_chunk;
 		next_off = 0;
+		have_chunk = false;
 	}
 out:
 	free(stack);
 	arena_free(&scratch);
+	arena_free(&held);
 	return rc;
 }
 
 struct check_ctx {
-	size_t reached; /* nodes the walk from "/" visited */
+	size_t records; /* node records the walk from "/" reached */
+	size_t chunks;  /* chunks it reached */
 	char fault[XS_PATH_BUF + 128];
 };
 
@@ -863,29 +1409,33 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 	unsigned count = 0;
 	size_t bytes = 0;
 	uint32_t id = n->first_chunk, prev = 0;
-	char cpath[XS_PATH_BUF];
 
-	c->reached++;
+	if (n->in_chunk) {
+		/* A record beside the entry: a move to a record of its own was cut short. */
+		if (tdb_exists(store_tdb, key_of(path)))
+			snprintf(c->fault, sizeof(c->fault), "%s: both in a chunk and in a record", path);
+		return !c->fault[0];
+	}
+	c->records++;
 	while (id && !c->fault[0]) {
 		struct chunk ch;
+		struct entry e;
+		size_t off;
 
 		arena_reset(&a);
 		if (read_chunk(&a, path, id, &ch) < 0) {
-			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u missing", path, id);
+			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u missing or damaged", path, id);
 			break;
 		}
+		c->chunks++;
 		if (ch.prev != prev || !ch.len)
 			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u badly linked", path, id);
-		for (size_t off = 0; off < ch.len && !c->fault[0]; off += strlen(ch.names + off) + 1) {
-			struct store_node child;
-
-			child_path(cpath, path, ch.names + off);
-			if (store_read(&a, cpath, false, &child) != 1 || child.chunk != id)
-				snprintf(c->fault, sizeof(c->fault), "%s: listed but %s", cpath,
-					 child.chunk != id ? "in another chunk" : "missing");
+		for (off = 0; off < ch.len && entry_at(ch.body, ch.len, off, &e); off += e.len) {
 			count++;
-			bytes += strlen(ch.names + off) + 1;
+			bytes += e.nlen + 1;
 		}
+		if (off != ch.len)
+			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u has a damaged entry", path, id);
 		if (!ch.next && id != n->last_chunk)
 			snprintf(c->fault, sizeof(c->fault), "%s: last chunk is not %u", path, id);
 		prev = id;
@@ -898,33 +1448,43 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 	return !c->fault[0];
 }
 
+struct record_count {
+	size_t records, chunks;
+};
+
 static int count_tree_records(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
 {
+	struct record_count *rc = p;
+
 	(void)tdb;
 	(void)data;
-	/* Node records of the tree: their key is a path, with no NUL (chunks and meta have one). */
-	if (key.dsize && key.dptr[0] == '/' && !memchr(key.dptr, '\0', key.dsize))
-		(*(size_t *)p)++;
+	/* Records of the tree: a path, and for chunks a NUL and an id after it. */
+	if (!key.dsize || key.dptr[0] != '/')
+		return 0;
+	if (memchr(key.dptr, '\0', key.dsize))
+		rc->chunks++;
+	else
+		rc->records++;
 	return 0;
 }
 
 const char *store_check(void)
 {
 	static struct check_ctx c;
-	size_t records = 0;
+	struct record_count rc = {0, 0};
 
 	c.fault[0] = '\0';
-	c.reached = 0;
+	c.records = c.chunks = 0;
 	if (store_walk("/", check_visit, &c) < 0 && !c.fault[0])
-		snprintf(c.fault, sizeof(c.fault), "a record could not be read");
+		snprintf(c.fault, sizeof(c.fault), "%s: missing or damaged", walk_fault);
 	/* A removal cut short leaves records that no list reaches any more. */
-	if (!c.fault[0] && tdb_traverse_read(store_tdb, count_tree_records, &records) >= 0 &&
-	    records != c.reached)
-		snprintf(c.fault, sizeof(c.fault), "%zu node records, %zu reachable from /", records,
-			 c.reached);
+	if (!c.fault[0] && tdb_traverse_read(store_tdb, count_tree_records, &rc) >= 0 &&
+	    (rc.records != c.records || rc.chunks != c.chunks))
+		snprintf(c.fault, sizeof(c.fault),
+			 "%zu node records and %zu chunks, %zu and %zu reachable from /", rc.records,
+			 rc.chunks, c.records, c.chunks);
 	return c.fault[0] ? c.fault : NULL;
 }
-
 /* A tdb transaction on the store itself: only for repairs, whose cost does not matter. */
 static enum xs_err batch_begin(void)
 {
@@ -1167,25 +1727,43 @@ enum xs_err store_commit(const struct store_change *changes, size_t n, bool *tou
 }
 
 /*
- * Rebuilding the child lists after a crash cut a plain (non-transactional)
- * change short: the node records are the truth, the chunks an index of
- * them. Nodes whose parent is gone are dropped; every directory's list is
- * rewritten with the children that exist, in their old order as far as it
- * can still be read, the others after them.
+ * Rebuilding after a crash cut a plain (non-transactional) change short.
+ * Every node record and every entry of every chunk is a candidate. A node
+ * record is kept if it is the root or an @ node, or its parent's record is
+ * kept; an entry is kept if its directory's record is (an entry standing
+ * for a record only if that record is kept). Each kept directory's chunks
+ * are written anew: its children in their old order as far as its chain
+ * can be followed, the others after them, each name once.
  */
+struct repair_chunk {
+	uint32_t id, next;
+	uint64_t order; /* position in the chain, or past it by id */
+	unsigned char *body;
+	size_t len;
+};
+
 struct repair_dir {
 	struct hnode h;
 	char *path;
-	char **names;
-	size_t n, cap;
+	struct repair_chunk *chunks;
+	size_t nchunks, cap_chunks;
+	char **records; /* names of kept children that have records */
+	size_t nrecords, cap_records;
+};
+
+struct repair_name {
+	struct hnode h;
+	char *path;
 };
 
 struct repair {
-	struct hmap dirs;       /* parent path -> its children found */
-	char **nodes;           /* every node path */
-	size_t nnodes, cap_nodes;
-	TDB_DATA *chunks;       /* every chunk key */
-	size_t nchunks, cap_chunks;
+	struct hmap dirs;   /* directory path -> its chunks and child records */
+	struct hmap kept;   /* kept record paths */
+	struct hmap placed; /* child paths already written */
+	char **records;     /* every record path */
+	size_t nrecords, cap_records;
+	TDB_DATA *chunk_keys;
+	size_t nkeys, cap_keys;
 	bool oom;
 };
 
@@ -1203,50 +1781,12 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
-static int repair_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
-{
-	struct repair *r = p;
-
-	(void)tdb;
-	(void)data;
-	if (!key.dsize || key.dptr[0] == '\0')
-		return 0; /* the meta record */
-	if (memchr(key.dptr, '\0', key.dsize)) {
-		TDB_DATA k = {malloc(key.dsize), key.dsize};
-
-		if (!k.dptr || !grow((void **)&r->chunks, &r->cap_chunks, r->nchunks, sizeof(k))) {
-			free(k.dptr);
-			r->oom = true;
-			return -1;
-		}
-		memcpy(k.dptr, key.dptr, key.dsize);
-		r->chunks[r->nchunks++] = k;
-		return 0;
-	}
-	char *path = strndup((const char *)key.dptr, key.dsize);
-
-	if (!path || !grow((void **)&r->nodes, &r->cap_nodes, r->nnodes, sizeof(char *))) {
-		free(path);
-		r->oom = true;
-		return -1;
-	}
-	r->nodes[r->nnodes++] = path;
-	return 0;
-}
-
-static int by_depth(const void *a, const void *b)
-{
-	unsigned x = xs_path_depth(*(char *const *)a), y = xs_path_depth(*(char *const *)b);
-
-	return x < y ? -1 : x > y;
-}
-
-static struct repair_dir *repair_dir_get(struct repair *r, const char *path, bool create)
+static struct repair_dir *repair_dir_get(struct repair *r, const char *path)
 {
 	struct hnode *h = hmap_find(&r->dirs, path);
 	struct repair_dir *d;
 
-	if (h || !create)
+	if (h)
 		return (struct repair_dir *)h;
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->path = strdup(path))) {
@@ -1262,79 +1802,229 @@ static struct repair_dir *repair_dir_get(struct repair *r, const char *path, boo
 	return d;
 }
 
-/* Rewrite d's child list: the children that exist, in their old order first. */
-static enum xs_err repair_one(struct repair_dir *d, struct arena *a)
+static bool repair_name_add(struct hmap *m, const char *path)
 {
-	struct store_node dir, child;
+	struct repair_name *n = calloc(1, sizeof(*n));
+
+	if (!n || !(n->path = strdup(path))) {
+		free(n);
+		return false;
+	}
+	n->h.key = n->path;
+	if (!hmap_insert(m, &n->h)) {
+		free(n->path);
+		free(n);
+		return false;
+	}
+	return true;
+}
+
+static void repair_names_free(struct hmap *m)
+{
+	for (size_t b = 0; b < m->nbuckets; b++) {
+		struct hnode *h = m->buckets[b];
+
+		while (h) {
+			struct repair_name *n = (struct repair_name *)h;
+
+			h = h->next;
+			free(n->path);
+			free(n);
+		}
+	}
+	hmap_free(m);
+}
+
+static int repair_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+{
+	struct repair *r = p;
+	const unsigned char *nul;
+
+	(void)tdb;
+	if (!key.dsize || key.dptr[0] == '\0')
+		return 0; /* the meta record */
+	nul = memchr(key.dptr, '\0', key.dsize);
+	if (!nul) {
+		char *path = strndup((const char *)key.dptr, key.dsize);
+
+		if (!path || !grow((void **)&r->records, &r->cap_records, r->nrecords, sizeof(char *))) {
+			free(path);
+			r->oom = true;
+			return -1;
+		}
+		r->records[r->nrecords++] = path;
+		return 0;
+	}
+	/* A chunk: keep its key (it goes) and, if it parses, its entries. */
+	TDB_DATA k = {malloc(key.dsize), key.dsize};
+	char dir[XS_PATH_BUF];
+	struct dec d = {nul + 1, key.dptr + key.dsize, false};
+	uint32_t id = (uint32_t)dec_varint(&d);
+	struct chunk ch;
+	size_t body_off, dlen = (size_t)(nul - key.dptr);
+	struct repair_dir *rd;
+
+	if (!k.dptr || !grow((void **)&r->chunk_keys, &r->cap_keys, r->nkeys, sizeof(k))) {
+		free(k.dptr);
+		r->oom = true;
+		return -1;
+	}
+	memcpy(k.dptr, key.dptr, key.dsize);
+	r->chunk_keys[r->nkeys++] = k;
+	if (d.bad || dlen >= sizeof(dir) || !parse_chunk_data(data.dptr, data.dsize, &ch, &body_off))
+		return 0;
+	memcpy(dir, key.dptr, dlen);
+	dir[dlen] = '\0';
+	if (!(rd = repair_dir_get(r, dir)) ||
+	    !grow((void **)&rd->chunks, &rd->cap_chunks, rd->nchunks, sizeof(*rd->chunks))) {
+		r->oom = true;
+		return -1;
+	}
+	struct repair_chunk *rc = &rd->chunks[rd->nchunks];
+
+	rc->id = id;
+	rc->next = ch.next;
+	rc->len = ch.len;
+	rc->order = UINT64_MAX;
+	if (!(rc->body = malloc(ch.len ? ch.len : 1))) {
+		r->oom = true;
+		return -1;
+	}
+	memcpy(rc->body, data.dptr + body_off, ch.len);
+	rd->nchunks++;
+	return 0;
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	unsigned x = xs_path_depth(*(char *const *)a), y = xs_path_depth(*(char *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct repair_chunk *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const struct repair_chunk *x = a, *y = b;
+
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Put d's chunks in order: its chain from first, then the rest by id. */
+static void repair_order(struct repair_dir *d, uint32_t first)
+{
+	uint64_t pos = 0;
+
+	qsort(d->chunks, d->nchunks, sizeof(*d->chunks), by_id);
+	for (uint32_t id = first; id;) {
+		struct repair_chunk key = {.id = id}, *c;
+
+		c = bsearch(&key, d->chunks, d->nchunks, sizeof(*d->chunks), by_id);
+		if (!c || c->order != UINT64_MAX)
+			break; /* missing, or a loop */
+		c->order = pos++;
+		id = c->next;
+	}
+	for (size_t i = 0; i < d->nchunks; i++)
+		if (d->chunks[i].order == UINT64_MAX)
+			d->chunks[i].order = ((uint64_t)1 << 32) + d->chunks[i].id;
+	qsort(d->chunks, d->nchunks, sizeof(*d->chunks), by_order);
+}
+
+/* Append one child to the directory being rewritten, unless it is there already. */
+static enum xs_err repair_place(struct repair *r, struct arena *a, const char *dir, struct store_node *dn,
+				const char *name, const unsigned char *entry, size_t elen)
+{
 	char cpath[XS_PATH_BUF];
-	char **order = NULL;
-	size_t norder = 0, cap = 0;
-	uint8_t *taken = calloc(d->n + 1, 1);
+	enum xs_err err;
+
+	child_path(cpath, dir, name);
+	if (hmap_find(&r->placed, cpath))
+		return XSE_OK;
+	if (hmap_find(&r->kept, cpath)) {
+		enc_len = 0;
+		if (!encode_entry(name, true, 0, NULL, 0, NULL, 0))
+			return XSE_ENOMEM;
+	} else if (entry) {
+		enc_len = 0;
+		if (!enc_reserve(elen))
+			return XSE_ENOMEM;
+		enc_bytes(entry, elen);
+	} else {
+		return XSE_OK; /* stands for a record that is gone */
+	}
+	if (!repair_name_add(&r->placed, cpath))
+		return XSE_ENOMEM;
+	if ((err = append_entry(a, dir, dn, name, 0)) != XSE_OK)
+		return err;
+	dn->nchildren++;
+	dn->children_bytes += strlen(name) + 1;
+	return XSE_OK;
+}
+
+/* Write directory path's chunks anew from what was found. */
+static enum xs_err repair_dir_write(struct repair *r, struct arena *a, const char *path)
+{
+	struct repair_dir *d = (struct repair_dir *)hmap_find(&r->dirs, path);
+	struct store_node dn;
 	enum xs_err err = XSE_OK;
-	const char *dpath = d->path;
 
-	if (!taken || store_read(a, dpath, true, &dir) != 1) {
-		free(taken);
+	if (read_record(a, path, true, &dn) != 1)
 		return XSE_EIO;
-	}
-	/* The old order, as far as the chain can be followed. */
-	uint32_t id = dir.first_chunk, steps = 0;
+	if (d)
+		repair_order(d, dn.first_chunk);
+	dn.first_chunk = dn.last_chunk = 0;
+	dn.next_chunk_id = 1;
+	dn.nchildren = 0;
+	dn.children_bytes = 0;
+	for (size_t i = 0; d && i < d->nchunks && err == XSE_OK; i++) {
+		struct repair_chunk *c = &d->chunks[i];
+		struct entry e;
 
-	while (id && steps++ < 1000000) {
-		struct chunk ch;
+		for (size_t off = 0; off < c->len && err == XSE_OK && entry_at(c->body, c->len, off, &e);
+		     off += e.len) {
+			bool own = e.flags & ENTRY_OWN_RECORD;
 
-		if (read_chunk(a, dpath, id, &ch) < 0)
-			break;
-		for (size_t off = 0; off < ch.len; off += strlen(ch.names + off) + 1) {
-			for (size_t i = 0; i < d->n; i++) {
-				if (!taken[i] && strcmp(d->names[i], ch.names + off) == 0) {
-					taken[i] = 1;
-					if (!grow((void **)&order, &cap, norder, sizeof(char *))) {
-						err = XSE_ENOMEM;
-						break;
-					}
-					order[norder++] = d->names[i];
-					break;
-				}
-			}
+			err = repair_place(r, a, path, &dn, e.name, own ? NULL : c->body + off, e.len);
 		}
-		id = ch.next;
 	}
-	for (size_t i = 0; i < d->n && err == XSE_OK; i++) {
-		if (taken[i])
-			continue;
-		if (!grow((void **)&order, &cap, norder, sizeof(char *))) {
-			err = XSE_ENOMEM;
-			break;
-		}
-		order[norder++] = d->names[i];
-	}
-	/* Write the list afresh. */
-	dir.first_chunk = dir.last_chunk = 0;
-	dir.next_chunk_id = 1;
-	dir.nchildren = 0;
-	dir.children_bytes = 0;
-	for (size_t i = 0; i < norder && err == XSE_OK; i++) {
-		uint32_t cid;
+	for (size_t i = 0; d && i < d->nrecords && err == XSE_OK; i++)
+		err = repair_place(r, a, path, &dn, d->records[i], NULL, 0);
+	return err == XSE_OK ? put(path, &dn) : err;
+}
 
-		err = chunk_append(a, dpath, &dir, order[i], &cid);
-		if (err != XSE_OK)
-			break;
-		child_path(cpath, dpath, order[i]);
-		if (store_read(a, cpath, true, &child) != 1) {
-			err = XSE_EIO;
-			break;
+static void repair_free(struct repair *r)
+{
+	for (size_t b = 0; b < r->dirs.nbuckets; b++) {
+		struct hnode *h = r->dirs.buckets[b];
+
+		while (h) {
+			struct repair_dir *d = (struct repair_dir *)h;
+
+			h = h->next;
+			for (size_t i = 0; i < d->nchunks; i++)
+				free(d->chunks[i].body);
+			free(d->chunks);
+			free(d->records);
+			free(d->path);
+			free(d);
 		}
-		child.chunk = cid;
-		err = put(cpath, &child);
-		dir.nchildren++;
-		dir.children_bytes += strlen(order[i]) + 1;
 	}
-	if (err == XSE_OK)
-		err = put(dpath, &dir);
-	free(order);
-	free(taken);
-	return err;
+	hmap_free(&r->dirs);
+	repair_names_free(&r->kept);
+	repair_names_free(&r->placed);
+	for (size_t i = 0; i < r->nrecords; i++)
+		free(r->records[i]);
+	free(r->records);
+	for (size_t i = 0; i < r->nkeys; i++)
+		free(r->chunk_keys[i].dptr);
+	free(r->chunk_keys);
 }
 
 static enum xs_err store_repair(void)
@@ -1342,76 +2032,60 @@ static enum xs_err store_repair(void)
 	struct repair r = {0};
 	struct arena a = {0};
 	enum xs_err err = XSE_OK;
-	size_t kept = 0;
+	size_t kept = 0, dropped = 0;
 
+	dirindex_clear();
 	if (tdb_traverse_read(store_tdb, repair_collect, &r) < 0 || r.oom)
 		err = XSE_ENOMEM;
 	if (err == XSE_OK)
 		err = batch_begin();
 	if (err == XSE_OK) {
-		/* Parents before children: a node is kept only if its parent was. */
-		qsort(r.nodes, r.nnodes, sizeof(char *), by_depth);
-		if (!repair_dir_get(&r, "/", true))
-			err = XSE_ENOMEM;
-		for (size_t i = 0; i < r.nnodes && err == XSE_OK; i++) {
-			char *p = r.nodes[i], parent[XS_PATH_BUF];
-			struct repair_dir *pd;
+		/* Parents before children: a record is kept only if its parent's was. */
+		qsort(r.records, r.nrecords, sizeof(char *), by_depth);
+		for (size_t i = 0; i < r.nrecords && err == XSE_OK; i++) {
+			char *p = r.records[i], parent[XS_PATH_BUF];
+			struct repair_dir *pd = NULL;
 
-			if (p[0] != '/' || strcmp(p, "/") == 0)
-				continue;
-			parent_of(parent, p);
-			pd = repair_dir_get(&r, parent, false);
-			if (!pd) {
-				log_error("store repair: %s has no parent, dropped", p);
-				if (tdb_delete(store_tdb, key_of(p)) != 0)
-					err = XSE_EIO;
-				continue;
+			if (has_parent(p)) {
+				parent_of(parent, p);
+				if (!hmap_find(&r.kept, parent)) {
+					log_error("store repair: %s has no parent, dropped", p);
+					dropped++;
+					if (tdb_delete(store_tdb, key_of(p)) != 0)
+						err = XSE_EIO;
+					continue;
+				}
+				if (!(pd = repair_dir_get(&r, parent)) ||
+				    !grow((void **)&pd->records, &pd->cap_records, pd->nrecords, sizeof(char *))) {
+					err = XSE_ENOMEM;
+					break;
+				}
+				pd->records[pd->nrecords++] = (char *)xs_path_basename(p);
 			}
-			if (!grow((void **)&pd->names, &pd->cap, pd->n, sizeof(char *)) ||
-			    !repair_dir_get(&r, p, true)) {
+			if (!repair_name_add(&r.kept, p))
 				err = XSE_ENOMEM;
-				break;
-			}
-			pd->names[pd->n++] = (char *)xs_path_basename(p);
 			kept++;
 		}
-		/* Old chunks go; each directory's list is written anew. */
-		for (size_t i = 0; i < r.nchunks && err == XSE_OK; i++)
-			if (tdb_delete(store_tdb, r.chunks[i]) != 0)
+		/* Old chunks go; each kept directory's are written anew. */
+		for (size_t i = 0; i < r.nkeys && err == XSE_OK; i++)
+			if (tdb_delete(store_tdb, r.chunk_keys[i]) != 0)
 				err = XSE_EIO;
-		for (size_t b = 0; b < r.dirs.nbuckets && err == XSE_OK; b++) {
-			for (struct hnode *h = r.dirs.buckets[b]; h && err == XSE_OK; h = h->next) {
-				arena_reset(&a);
-				err = repair_one((struct repair_dir *)h, &a);
-			}
+		for (size_t i = 0; i < r.nrecords && err == XSE_OK; i++) {
+			if (r.records[i][0] != '/' || !hmap_find(&r.kept, r.records[i]))
+				continue;
+			arena_reset(&a);
+			err = repair_dir_write(&r, &a, r.records[i]);
 		}
 		if (err == XSE_OK)
 			err = batch_commit();
 		else
 			tdb_transaction_cancel(store_tdb);
 	}
-	log_info("store repair: %zu nodes kept, child lists rebuilt: %s", kept,
+	log_info("store repair: %zu records kept, %zu dropped, chunks rebuilt: %s", kept, dropped,
 		 err == XSE_OK ? "done" : xs_err_name(err));
-	for (size_t b = 0; b < r.dirs.nbuckets; b++) {
-		struct hnode *h = r.dirs.buckets[b];
-
-		while (h) {
-			struct repair_dir *d = (struct repair_dir *)h;
-
-			h = h->next;
-			free(d->names);
-			free(d->path);
-			free(d);
-		}
-	}
-	hmap_free(&r.dirs);
-	for (size_t i = 0; i < r.nnodes; i++)
-		free(r.nodes[i]);
-	free(r.nodes);
-	for (size_t i = 0; i < r.nchunks; i++)
-		free(r.chunks[i].dptr);
-	free(r.chunks);
+	repair_free(&r);
 	arena_free(&a);
+	dirindex_clear();
 	return err;
 }
 
@@ -1419,18 +2093,73 @@ static int max_gen_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void
 {
 	struct arena a = {0};
 	struct store_node n;
-	struct parse_ctx c = {&a, &n, false, false};
 	uint64_t *max = p;
+	const unsigned char *nul = memchr(key.dptr, '\0', key.dsize);
 
 	(void)tdb;
-	/* Node records only: the meta record and chunk records have a NUL in their key. */
-	if (key.dsize && !memchr(key.dptr, '\0', key.dsize)) {
+	if (!key.dsize || key.dptr[0] == '\0') {
+		/* the meta record */
+	} else if (!nul) {
+		struct parse_ctx c = {&a, &n, false, false};
+
 		parse_record(key, data, &c);
 		if (!c.bad && n.gen > *max)
 			*max = n.gen;
+	} else {
+		struct chunk ch;
+		struct entry e;
+		size_t body_off;
+
+		if (parse_chunk_data(data.dptr, data.dsize, &ch, &body_off)) {
+			const unsigned char *body = data.dptr + body_off;
+
+			for (size_t off = 0; off < ch.len && entry_at(body, ch.len, off, &e); off += e.len) {
+				if (!(e.flags & ENTRY_OWN_RECORD) && entry_node(&a, &e, false, &n) &&
+				    n.gen > *max)
+					*max = n.gen;
+				arena_reset(&a);
+			}
+		}
 	}
 	arena_free(&a);
 	return 0;
+}
+
+static int copy_record(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *to)
+{
+	(void)tdb;
+	return tdb_store(to, key, data, TDB_REPLACE) == 0 ? 0 : -1;
+}
+
+/*
+ * tdb is crash-safe only inside its transactions: a daemon killed inside a
+ * tdb_store can leave tdb's free list inconsistent, which tdb_check finds
+ * and later allocations trip over. The records stay reachable through the
+ * hash chains: they are copied into a fresh file, which replaces the old.
+ */
+static bool rebuild_file(const char *file, unsigned hash_size, int flags)
+{
+	char tmp[XS_PATH_BUF];
+	struct tdb_context *fresh;
+	bool ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.rebuild", file);
+	unlink(tmp);
+	fresh = tdb_open(tmp, (int)hash_size, flags, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (!fresh)
+		return false;
+	ok = tdb_traverse_read(store_tdb, copy_record, fresh) >= 0 &&
+	     (!store_sync || fdatasync(tdb_fd(fresh)) == 0);
+	tdb_close(fresh);
+	if (!ok || rename(tmp, file) != 0) {
+		unlink(tmp);
+		return false;
+	}
+	tdb_close(store_tdb);
+	store_tdb = tdb_open(file, 0, flags, O_RDWR, 0600);
+	if (store_tdb)
+		tdb_set_max_dead(store_tdb, 0);
+	return store_tdb != NULL;
 }
 
 static enum xs_err create_initial_tree(uint32_t priv)
@@ -1513,11 +2242,12 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		return XSE_EIO;
 	}
 	/*
-	 * Records that moved or went stay in their hash chain as dead space for
-	 * the next record there, instead of going through tdb's free list,
-	 * whose best-fit search grows with its length.
+	 * Deleted records go straight to tdb's free list: a chunk outgrowing
+	 * its class moves to a new key, and a dead record kept in the old
+	 * key's hash chain would only serve that chain (the file grew to three
+	 * times its size that way).
 	 */
-	tdb_set_max_dead(store_tdb, 8);
+	tdb_set_max_dead(store_tdb, 0);
 	md = tdb_fetch(store_tdb, mk);
 	store_applied = store_journal_seq = 0;
 	/* A new store starts with a new journal: an old entry would be applied to the wrong tree. */
@@ -1531,7 +2261,7 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 			return XSE_EIO;
 		}
 	} else {
-		bool ok = md.dsize == sizeof(meta) || md.dsize == STORE_META_OLD_SIZE;
+		bool ok = md.dsize == sizeof(meta);
 
 		memset(&meta, 0, sizeof(meta));
 		if (ok)
@@ -1554,6 +2284,13 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 			const char *fault;
 
 			log_info("store: previous run did not stop cleanly; checking %s", opt->file);
+			if (tdb_check(store_tdb, NULL, NULL) != 0) {
+				log_error("store: tdb's own structure is damaged; copying the records to a fresh file");
+				if (!rebuild_file(opt->file, opt->hash_size, flags)) {
+					*reason = "store damaged beyond repair (use --fresh-store)";
+					return XSE_EIO;
+				}
+			}
 			tdb_traverse_read(store_tdb, max_gen_cb, &max);
 			store_gen = max > store_gen ? max : store_gen;
 			fault = store_check();
@@ -1584,6 +2321,7 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	static struct build_ctx b;
 
 	regions_clear();
+	dirindex_clear();
 	b.have_parent = false;
 	if (store_walk("/", build_regions, &b) < 0) {
 		/* Serve anyway (CONTROL check reports the damage); clean-ups walk everything. */
@@ -1602,6 +2340,7 @@ void store_close(void)
 	tdb_close(store_tdb);
 	journal_close();
 	regions_clear();
+	dirindex_clear();
 	store_tdb = NULL;
 	free(enc_buf);
 	enc_buf = NULL;

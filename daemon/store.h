@@ -11,9 +11,9 @@
 
 /*
  * A node as read from the store. Strings and arrays live in the arena given
- * to the read. Its children's names are kept in chunk records listed from the
- * node (store.c explains the layout): creating or deleting a node touches a
- * constant number of records whatever the size of its directory.
+ * to the read. A directory's children are packed into chunk records listed
+ * from it (store.c explains the layout): creating or deleting a node
+ * touches a constant number of records whatever the size of its directory.
  */
 struct store_node {
 	uint64_t gen;
@@ -23,10 +23,10 @@ struct store_node {
 	const char *value;
 	unsigned nchildren;
 	size_t children_bytes;  /* sum of (name length + 1): the DIRECTORY reply size */
-	uint32_t first_chunk;   /* chunks of child names, in order; 0 when there are none */
+	uint32_t first_chunk;   /* chunks of children, in order; 0 when there are none */
 	uint32_t last_chunk;
 	uint32_t next_chunk_id; /* chunk ids are never reused within a directory */
-	uint32_t chunk;         /* the parent's chunk holding this node's name (0: root, @ nodes) */
+	bool in_chunk;          /* kept inside its parent's chunk (then it has no children) */
 };
 
 struct store_options {
@@ -59,8 +59,9 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
 typedef bool (*store_child_fn)(void *ctx, const char *name);
 int store_children(const char *parent, store_child_fn cb, void *ctx);
 /*
- * Visit the child-name chunks of parent in order, from chunk `from` (0: the
- * first), until cb returns false: names is len bytes of NUL-terminated names.
+ * Visit the chunks of parent in order, from chunk `from` (0: the first),
+ * until cb returns false: names is len bytes of the chunk's children's
+ * names, each NUL-terminated.
  * 0, or -1 if a chunk is missing.
  */
 typedef bool (*store_chunk_fn)(void *ctx, uint32_t chunk, const char *names, size_t len);
@@ -75,9 +76,10 @@ typedef bool (*store_visit_fn)(void *ctx, const char *path, const struct store_n
 int store_walk(const char *root, store_visit_fn visit, void *ctx);
 
 /*
- * Check the tree's structure: every directory's chunks list exactly its
- * children, counts and sizes agree, every listed child exists and knows its
- * chunk. NULL if sound, else a description of the first fault (static).
+ * Check the tree's structure: every directory's chunks are linked and
+ * parse, counts and sizes agree, every child kept in its own record has
+ * one, no other record is left over. NULL if sound, else a description of
+ * the first fault (static).
  */
 const char *store_check(void);
 

@@ -2,7 +2,7 @@
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(O)/tests/unit/unit_tests
 
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS) daemon/hmap.c) $(LIBPROTO)
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS) daemon/hmap.c daemon/dirindex.c) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(call obj,$(UNIT_SRCS)): CFLAGS += $(CHECK_CFLAGS)

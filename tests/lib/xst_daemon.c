@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,26 @@ static int run_refd(const char *const *argv)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* The end of a daemon's log on stderr: the directory goes with the test, and CI keeps only its output. */
+static void log_tail(const char *dir)
+{
+	char path[PATH_MAX], buf[2048];
+	FILE *f;
+	long size;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "xst: the log ends:\n%s\n", buf);
+}
+
 int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		     const char *const *extra_args)
 {
@@ -210,6 +231,7 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 			if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 				fprintf(stderr, "xst: daemon exited at start (status %d), see %s/daemon.log\n",
 					st, d->dir);
+				log_tail(d->dir);
 				d->pid = -1;
 				return -1;
 			}

@@ -497,13 +497,14 @@ END_TEST
 
 /*
  * A commit whose journal entry cannot be written (here a file size limit
- * put on the daemon, so that neither file can grow) fails with nothing of
- * it in the store, and the daemon commits again once the files can grow.
+ * put on the daemon, a little above the store's size, which the journal
+ * entry is bigger than) fails with nothing of it in the store, and the
+ * daemon commits again once the files can grow.
  */
 START_TEST(commit_the_journal_cannot_take_changes_nothing)
 {
 	enum { BASE = 3000, TXN = 1500 };
-	static char value[1001];
+	static char value[3001];
 	struct xst_daemon d;
 	struct xsc_msg m;
 	char path[64], store[300];
@@ -517,7 +518,7 @@ START_TEST(commit_the_journal_cannot_take_changes_nothing)
 
 	for (int i = 0; i < BASE; i++) {
 		snprintf(path, sizeof(path), "/full/base/n%d", i);
-		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(path, value), &m);
+		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(path, "b"), &m);
 	}
 	snprintf(store, sizeof(store), "%s/xenstore.tdb", d.dir);
 	ck_assert_int_eq(stat(store, &st), 0);
@@ -564,11 +565,11 @@ START_TEST(check_finds_a_damaged_store)
 	struct xsc *c = sc_connect(&d);
 
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/a", "1"), &m);
-	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/b", "2"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/b/c", "2"), &m);
 	control_check_ok(c);
 	xsc_close(c);
 	sc_stop_keep(&d);
-	/* Delete the record of /dmg/b while its name stays listed in /dmg's chunk. */
+	/* /dmg/b has a child, so a record of its own: delete it while /dmg's chunk still names it. */
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
 	TDB_DATA key = {(unsigned char *)"/dmg/b", 6};
@@ -587,8 +588,8 @@ START_TEST(check_finds_a_damaged_store)
 END_TEST
 
 /*
- * A crash inside a plain request can leave a child list and the node records
- * disagreeing: at the next start the lists are rebuilt from the records.
+ * A crash inside a plain request can leave the chunks and the node records
+ * disagreeing: at the next start the chunks are rebuilt from what is found.
  * Simulated by killing the daemon, then damaging the file as such a crash
  * would: a listed child without its record, a record without its parent.
  */
@@ -603,12 +604,13 @@ START_TEST(unclean_start_repairs_child_lists)
 
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/a", "1"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b", "2"), &m);
+	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b/x", "has a record"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/c", "3"), &m);
 	xsc_close(c);
 	sc_crash(&d);
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
-	TDB_DATA b = {(unsigned char *)"/rep/b", 6}, a = {(unsigned char *)"/rep/a", 6};
+	TDB_DATA b = {(unsigned char *)"/rep/b", 6}, a = {(unsigned char *)"/rep", 4};
 	TDB_DATA orphan = {(unsigned char *)"/gone/x", 7};
 
 	ck_assert_ptr_nonnull(tdb);
@@ -638,6 +640,52 @@ START_TEST(unclean_start_repairs_child_lists)
 }
 END_TEST
 
+/*
+ * tdb itself is crash-safe only inside its transactions: a kill inside a
+ * plain store can leave its free list broken (the kill tests above met it).
+ * The next start finds it and copies the records to a fresh file; before,
+ * every write that needed space failed. Made here by pointing the free list
+ * past the end of the file, as such a kill can.
+ */
+START_TEST(broken_free_list_is_rebuilt)
+{
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char file[300], path[64];
+	uint32_t bogus = 0x7fffff00;
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(path, sizeof(path), "/fl/n%d", i);
+		SC_OK(c, XS_WRITE, 0, 1, path, "before");
+	}
+	xsc_close(c);
+	sc_crash(&d);
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
+	int fd = open(file, O_RDWR);
+
+	ck_assert_int_ge(fd, 0);
+	/* The free list's head follows tdb's 168-byte header. */
+	ck_assert_int_eq(pwrite(fd, &bogus, sizeof(bogus), 168), (ssize_t)sizeof(bogus));
+	close(fd);
+	sc_restart(&d, NULL);
+	ck_assert_int_eq(sc_log_has(&d, "copying the records to a fresh file"), 1);
+	c = sc_connect(&d);
+	control_check_ok(c);
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/fl/n199"), &m);
+	SC_EXPECT_STR(&m, XS_READ, "before");
+	for (int i = 0; i < 2000; i++) {
+		snprintf(path, sizeof(path), "/fl/new/n%d", i);
+		SC_OK(c, XS_WRITE, 0, 1, path, "after the rebuild, space is found");
+	}
+	control_check_ok(c);
+	xsc_close(c);
+	sc_stop(&d);
+}
+END_TEST
+
 Suite *suite_tree(void)
 {
 	Suite *s = suite_create("tree");
@@ -660,6 +708,7 @@ Suite *suite_tree(void)
 	tcase_add_test(tc, commit_the_journal_cannot_take_changes_nothing);
 	tcase_add_test(tc, check_finds_a_damaged_store);
 	tcase_add_test(tc, unclean_start_repairs_child_lists);
+	tcase_add_test(tc, broken_free_list_is_rebuilt);
 	suite_add_tcase(s, tc);
 	return s;
 }

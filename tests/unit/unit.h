@@ -8,5 +8,6 @@ Suite *xst_wire_suite(void);
 Suite *xst_path_suite(void);
 Suite *xst_perms_suite(void);
 Suite *xst_hmap_suite(void);
+Suite *xst_dirindex_suite(void);
 
 #endif
