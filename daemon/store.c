@@ -1045,11 +1045,12 @@ enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm
 }
 
 /*
- * Take path's entry out of its parent's list, looking only in chunk
- * `hint` if not 0; the parent's counts follow. *listed false if the
- * parent does not list it (a removal cut short, being done again).
+ * Take path's entry out of its parent's list, looking only in the
+ * parent's first chunk if first_only (a removal empties a directory from
+ * there); the parent's counts follow. *listed false if the parent does
+ * not list it (a removal cut short, being done again).
  */
-static enum xs_err unlist(struct arena *a, const char *path, uint32_t hint, bool *listed)
+static enum xs_err unlist(struct arena *a, const char *path, bool first_only, bool *listed)
 {
 	char ppath[XS_PATH_BUF];
 	const char *name = xs_path_basename(path);
@@ -1063,8 +1064,8 @@ static enum xs_err unlist(struct arena *a, const char *path, uint32_t hint, bool
 	parent_of(ppath, path);
 	if ((r = read_record(a, ppath, true, &pn)) <= 0)
 		return r == 0 ? XSE_OK : XSE_EIO;
-	if (hint) {
-		if (read_chunk(a, ppath, hint, &ch) < 0)
+	if (first_only) {
+		if (!pn.first_chunk || read_chunk(a, ppath, pn.first_chunk, &ch) < 0)
 			return XSE_EIO;
 		r = chunk_find(&ch, name, strlen(name), &e);
 	} else {
@@ -1120,7 +1121,6 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 	char cur[XS_PATH_BUF];
 	struct store_node n;
 	enum xs_err err = XSE_OK;
-	uint32_t hint = 0;
 	bool listed;
 	int r;
 
@@ -1131,7 +1131,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		arena_free(&scratch);
 		return r == 0 ? XSE_OK : XSE_EIO;
 	}
-	err = has_parent(path) ? unlist(&scratch, path, 0, &listed) : XSE_OK;
+	err = has_parent(path) ? unlist(&scratch, path, false, &listed) : XSE_OK;
 	if (n.in_chunk) {
 		if (err == XSE_OK) {
 			if (cb)
@@ -1174,7 +1174,6 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 
 				child_path(sub, cur, e.name);
 				strcpy(cur, sub);
-				hint = ch.id;
 				continue;
 			}
 			err = drop_first_chunk(&scratch, cur, &n, &ch, cb, ctx);
@@ -1189,19 +1188,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		note_regions(cur, n.perms, n.nperms, NULL, 0, false);
 		if (strcmp(cur, path) == 0)
 			break;
-		/* Its parent is being emptied from its first chunk on. */
-		{
-			char ppath[XS_PATH_BUF];
-			struct store_node pn;
-
-			parent_of(ppath, cur);
-			if (read_record(&scratch, ppath, false, &pn) != 1) {
-				err = XSE_EIO;
-				break;
-			}
-			hint = pn.first_chunk;
-		}
-		err = unlist(&scratch, cur, hint, &listed);
+		err = unlist(&scratch, cur, true, &listed);
 		cur[xs_path_parent_len(cur)] = '\0';
 	}
 	arena_free(&scratch);
