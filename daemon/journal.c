@@ -40,9 +40,9 @@ static int journal_path(char *buf, size_t size, const char *store_file)
 }
 
 /*
- * On tmpfs or ramfs (a run directory on a real host) syncing keeps nothing
- * that a crash of the daemon would lose, and power takes the file anyway;
- * elsewhere tdb syncs at each commit, for power loss.
+ * On tmpfs or ramfs (a run directory on a real host) power takes the files
+ * anyway, so the store need not be synced before the journal moves on;
+ * elsewhere it must be, for power loss.
  */
 static bool on_volatile_fs(const char *path)
 {
@@ -65,10 +65,16 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	}
 	if (fresh)
 		unlink(path);
-	/* tdb_open rolls back a journal transaction cut short. */
+	/*
+	 * tdb_open rolls back a journal transaction cut short. Never TDB_NOSYNC,
+	 * even on tmpfs: with it tdb writes no recovery area, so a kill in the
+	 * middle of a commit's writes would leave the entry torn. Not mapped:
+	 * a mapped tdb unmaps and maps its file again at every transaction
+	 * start, which with the refaults cost more than the few preads and
+	 * pwrites of one small record (15 us against 9 us a commit here).
+	 */
 	journal_sync = !on_volatile_fs(path);
-	journal_tdb = tdb_open(path, 7,
-			       TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | (journal_sync ? 0 : TDB_NOSYNC),
+	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | TDB_NOMMAP,
 			       O_RDWR | O_CREAT, 0600);
 	if (!journal_tdb) {
 		static char why[4200];
