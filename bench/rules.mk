@@ -17,3 +17,13 @@ bench-core: $(XSBENCH) $(if $(filter bench,$(MAKECMDGOALS)),$(DAEMON))
 
 BENCH_STEPS += bench-core
 CLEAN_FILES += $(XSBENCH)
+
+# The floor: a server with no store, run beside the daemons (see bench/xsfloor.c).
+XSFLOOR := $(O)/bench/xsfloor
+
+$(XSFLOOR): $(call obj,bench/xsfloor.c) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+bench-core: $(XSFLOOR)
+CLEAN_FILES += $(XSFLOOR)

@@ -26,11 +26,15 @@
 
 /* ---------------------------------------------------------------- daemons */
 
-enum dk { D_OURS, D_C, D_OX, D_N };
+/*
+ * The floor is not a XenStore: bench/xsfloor answers with no store (see its
+ * header), so its figures are what the sockets alone allow on this host.
+ */
+enum dk { D_OURS, D_C, D_OX, D_FLOOR, D_N };
 
-static const enum xst_kind dk_kind[D_N] = {XST_OURS, XST_REF_C, XST_REF_OX};
-static const char *const dk_key[D_N] = {"ours", "c", "ox"};   /* option and summary names */
-static const char *const dk_col[D_N] = {"ours", "C", "oxen"}; /* table column headers */
+static const enum xst_kind dk_kind[D_N] = {XST_OURS, XST_REF_C, XST_REF_OX, XST_FLOOR};
+static const char *const dk_key[D_N] = {"ours", "c", "ox", "floor"}; /* option and summary names */
+static const char *const dk_col[D_N] = {"ours", "C", "oxen", "floor"}; /* table column headers */
 
 /* ---------------------------------------------------------------- options */
 
@@ -52,7 +56,7 @@ static struct {
 } opt = {
 	.scale = 1.0,
 	.reps = 3,
-	.use = {1, 1, 1},
+	.use = {1, 1, 1, 1},
 	.groups = ~0u,
 	.timeout_ms = 20000,
 	.loop_cap_s = 120.0,
@@ -2255,6 +2259,12 @@ static void run_group(enum grp g, int dk)
 					  dk == D_OURS ? "daemon not built" : "not installed");
 		return;
 	}
+	if (dk == D_FLOOR && g != G_WATCH && g != G_FANOUT && g != G_TXN && g != G_TXNCONC) {
+		for (int f = 0; f < F_COUNT; f++)
+			if (figs[f].grp == g)
+				fig_state(f, dk, ST_NA, "the floor runs the watch, fan-out and txn groups");
+		return;
+	}
 	if (g == G_DOMSTORM && dk != D_OURS) {
 		/* Guests speak over rings, which under their shim are idle pages. */
 		for (int f = 0; f < F_COUNT; f++)
@@ -2361,18 +2371,24 @@ static void fmt_val(char *buf, size_t size, const struct fig *f, int dk)
 	}
 }
 
+static int ratio_of(const struct fig *f, int dk, int ref, double *r)
+{
+	if (f->st[dk] != ST_OK || f->st[ref] != ST_OK || f->v[ref] == 0)
+		return 0;
+	*r = f->v[dk] / f->v[ref];
+	return 1;
+}
+
 static int ratio(const struct fig *f, int ref, double *r)
 {
-	if (f->st[D_OURS] != ST_OK || f->st[ref] != ST_OK || f->v[ref] == 0)
-		return 0;
-	*r = f->v[D_OURS] / f->v[ref];
-	return 1;
+	return ratio_of(f, D_OURS, ref, r);
 }
 
 static void print_table(void)
 {
 	int show_ratio_c = opt.use[D_OURS] && opt.use[D_C];
 	int show_ratio_ox = opt.use[D_OURS] && opt.use[D_OX];
+	int show_floor = opt.use[D_FLOOR] && opt.use[D_C];
 
 	printf("\n%-46s %-7s %-2s", "workload", "unit", "");
 	for (int k = 0; k < D_N; k++)
@@ -2382,6 +2398,8 @@ static void print_table(void)
 		printf(" %8s", "ours/C");
 	if (show_ratio_ox)
 		printf(" %8s", "ours/ox");
+	if (show_floor)
+		printf(" %8s", "floor/C");
 	printf("\n");
 	for (int i = 0; i < F_COUNT; i++) {
 		const struct fig *f = &figs[i];
@@ -2411,9 +2429,17 @@ static void print_table(void)
 			else
 				printf(" %8s", "-");
 		}
+		if (show_floor) {
+			if (ratio_of(f, D_FLOOR, D_C, &r))
+				printf(" %8.2f", r);
+			else
+				printf(" %8s", "-");
+		}
 		printf("\n");
 	}
 	printf("(hi: higher is better, lo: lower is better; ours/X = our figure divided by X's)\n");
+	if (opt.use[D_FLOOR])
+		printf("(floor: bench/xsfloor, which answers with no store: the sockets' cost alone)\n");
 
 	/* Why a cell is not a number. */
 	int header = 0;
@@ -2478,6 +2504,8 @@ static void print_summary(void)
 			else
 				printf(" ours_over_ox=-");
 		}
+		if (opt.use[D_FLOOR] && opt.use[D_C] && ratio_of(f, D_FLOOR, D_C, &r))
+			printf(" floor_over_c=%.4g", r);
 		printf("\n");
 	}
 }
@@ -2526,6 +2554,17 @@ static void target(const char *name, const char *what, enum fig_id f, double fac
 	if (strcmp(res, "PASS") != 0)
 		(*miss)++;
 	printf("  %-7s %-58s %s\n", res, what, detail);
+	/*
+	 * Where the floor ran, what it reached says whether any daemon could:
+	 * a target the floor itself misses is out of reach on this host.
+	 */
+	double fr;
+
+	if (factor > 0 && opt.use[D_FLOOR] && ratio_of(fg, D_FLOOR, D_C, &fr))
+		printf("  %-7s %-58s floor %.2f = %.2fx C: %s\n", "", "", fg->v[D_FLOOR], fr,
+		       (fg->lower_better ? fr <= factor : fr >= factor)
+			       ? "within reach of a daemon"
+			       : "the sockets alone miss it here");
 	printf("XSBENCH-TARGET target=%s result=%s\n", name, res);
 }
 
@@ -2677,7 +2716,7 @@ static void set_titles(void)
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: xsbench [--quick] [--scale=F] [--reps=N] [--daemons=ours,c,ox]\n"
+		"usage: xsbench [--quick] [--scale=F] [--reps=N] [--daemons=ours,c,ox,floor]\n"
 		"               [--only=GROUP,...] [--tmpdir=DIR] [--timeout=SEC]\n"
 		"               [--mem-layout=flat|tree] [--pin=auto|none|same|split] [--keep] [-v]\n"
 		"               [--domains=N]\n"
@@ -2686,7 +2725,9 @@ static void usage(FILE *to)
 		"  --quick         counts x0.1 (a smoke run of a few seconds per daemon)\n"
 		"  --scale=F       multiply every count by F\n"
 		"  --reps=N        repetitions of the short workloads, median reported (default 3)\n"
-		"  --daemons=LIST  ours, c (C xenstored), ox (oxenstored); default all three\n"
+		"  --daemons=LIST  ours, c (C xenstored), ox (oxenstored), floor (bench/xsfloor:\n"
+		"                  answers with no store, for the watch, fan-out and txn groups,\n"
+		"                  to show what the sockets alone allow); default all four\n"
 		"  --only=LIST     groups: serial dirpart bigdir pipeline concurrent cpu memory\n"
 		"                  watch fanout watchload txn txnconc domstorm domcreate;\n"
 		"                  watches = the three watch groups, txns = the two\n"
@@ -2834,6 +2875,21 @@ int main(int argc, char **argv)
 	}
 	/* xst_daemon makes its run directories under $TMPDIR. */
 	setenv("TMPDIR", opt.tmpdir, 1);
+	/* The floor server is built beside this program. */
+	if (!getenv("XST_FLOOR")) {
+		char self[4096];
+		ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 16);
+
+		if (l > 0) {
+			self[l] = '\0';
+			char *slash = strrchr(self, '/');
+
+			if (slash) {
+				strcpy(slash + 1, "xsfloor");
+				setenv("XST_FLOOR", self, 1);
+			}
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

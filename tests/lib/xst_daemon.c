@@ -33,6 +33,19 @@ static const char *our_binary(void)
 	return e && *e ? e : XST_DAEMON_BIN;
 }
 
+static const char *floor_binary(void)
+{
+	const char *e = getenv("XST_FLOOR");
+
+	return e && *e ? e : "bench/xsfloor";
+}
+
+/* Kinds that run as our child process, started and reaped here. */
+static int own_child(enum xst_kind kind)
+{
+	return kind == XST_OURS || kind == XST_FLOOR;
+}
+
 static const char *refd_script(void)
 {
 	const char *e = getenv("XST_REFD");
@@ -49,14 +62,16 @@ const char *xst_kind_name(enum xst_kind kind)
 		return "C xenstored";
 	case XST_REF_OX:
 		return "oxenstored";
+	case XST_FLOOR:
+		return "floor";
 	}
 	return "?";
 }
 
 int xst_kind_available(enum xst_kind kind)
 {
-	if (kind == XST_OURS)
-		return access(our_binary(), X_OK) == 0;
+	if (own_child(kind))
+		return access(kind == XST_OURS ? our_binary() : floor_binary(), X_OK) == 0;
 	return access(refd_script(), R_OK) == 0 &&
 	       access(kind == XST_REF_C ? "/usr/lib/xen-4.17/bin/xenstored"
 					: "/usr/lib/xen-4.17/bin/oxenstored",
@@ -167,13 +182,13 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 	}
 	snprintf(d->socket, sizeof(d->socket), "%s/socket", d->dir);
 
-	if (kind == XST_OURS) {
+	if (own_child(kind)) {
 		const char *argv[64];
 		unsigned n = 0;
 		char pidfile[300];
 
 		snprintf(pidfile, sizeof(pidfile), "%s/pid", d->dir);
-		argv[n++] = our_binary();
+		argv[n++] = kind == XST_OURS ? our_binary() : floor_binary();
 		argv[n++] = "-N";
 		argv[n++] = "-F";
 		argv[n++] = pidfile;
@@ -225,7 +240,7 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 	for (int i = 0; i < 500; i++) {
 		if (socket_accepts(d->socket))
 			return 0;
-		if (kind == XST_OURS) {
+		if (own_child(kind)) {
 			int st;
 
 			if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
@@ -262,7 +277,7 @@ int xst_daemon_stop(struct xst_daemon *d, int keep_dir)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	if (d->kind == XST_OURS) {
+	if (own_child(d->kind)) {
 		int done = 0;
 
 		for (int i = 0; i < 500 && !done; i++) {

@@ -8,6 +8,7 @@ enum xst_kind {
 	XST_OURS = 0, /* our xenstored ($XST_DAEMON or the build's daemon/xenstored) */
 	XST_REF_C,    /* Debian's C xenstored 4.17 through ../shared/reference/refd.sh */
 	XST_REF_OX,   /* Debian's oxenstored 4.17 likewise */
+	XST_FLOOR,    /* bench/xsfloor ($XST_FLOOR): answers with no store, the kernel's share alone */
 };
 
 struct xst_daemon {
@@ -18,7 +19,7 @@ struct xst_daemon {
 	char socket[300];  /* dir/socket */
 };
 
-/* Human name of a kind ("ours", "C xenstored", "oxenstored"). */
+/* Human name of a kind ("ours", "C xenstored", "oxenstored", "floor"). */
 const char *xst_kind_name(enum xst_kind kind);
 /* Whether a kind can run here (binary present). */
 int xst_kind_available(enum xst_kind kind);
