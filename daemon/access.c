@@ -71,12 +71,12 @@ enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_va
 	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
 }
 
-enum xs_err acc_update(struct req *r, const char *path, const struct xs_perm *perms,
-		       unsigned nperms, const char *value, size_t vlen)
+enum xs_err acc_update(struct req *r, const char *path, const struct store_node *cur,
+		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen)
 {
 	if (r->txn)
 		return txn_update(r->txn, path, perms, nperms, value, vlen);
-	return store_update(r->arena, path, perms, nperms, value, vlen);
+	return store_update(r->arena, path, cur, perms, nperms, value, vlen);
 }
 
 static enum xs_err create_one(struct req *r, const char *path, const struct xs_perm *perms,

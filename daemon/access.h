@@ -23,8 +23,9 @@ enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_va
 		    struct store_node *out);
 /* Create path and any missing ancestors, inheriting the nearest ancestor's permissions. */
 enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen);
-enum xs_err acc_update(struct req *r, const char *path, const struct xs_perm *perms,
-		       unsigned nperms, const char *value, size_t vlen);
+/* cur: the node as acc_get gave it in this request. */
+enum xs_err acc_update(struct req *r, const char *path, const struct store_node *cur,
+		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);
 /* Remove a subtree; removed descendants fire exact-match events, the node itself a subtree event. */
 enum xs_err acc_remove(struct req *r, const char *path);
 /*

@@ -306,7 +306,7 @@ static void scrub_node(const struct cleanup *c, const char *path)
 			continue;
 		n.perms[k++] = n.perms[i];
 	}
-	store_update(&a, path, n.perms, k, NULL, 0);
+	store_update(&a, path, &n, n.perms, k, NULL, 0);
 	arena_free(&a);
 }
 

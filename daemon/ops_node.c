@@ -28,7 +28,7 @@ enum xs_err op_write(struct req *r)
 	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
 
 	if (err == XSE_OK)
-		err = acc_update(r, r->path, NULL, 0, value, vlen);
+		err = acc_update(r, r->path, &n, NULL, 0, value, vlen);
 	else if (err == XSE_ENOENT)
 		err = acc_create(r, r->path, value, vlen);
 	if (err != XSE_OK)
@@ -270,7 +270,7 @@ enum xs_err op_set_perms(struct req *r)
 		return err;
 	if (!r->conn->priv && n.nperms && perms[0].id != n.perms[0].id)
 		return XSE_EPERM;
-	err = acc_update(r, r->path, perms, nperms, NULL, 0);
+	err = acc_update(r, r->path, &n, perms, nperms, NULL, 0);
 	if (err != XSE_OK)
 		return err;
 	/* Watchers that could read the node before or after the change hear of it. */

@@ -15,6 +15,8 @@
  * from it (store.c explains the layout): creating or deleting a node
  * touches a constant number of records whatever the size of its directory.
  */
+struct store_where;
+
 struct store_node {
 	uint64_t gen;
 	unsigned nperms;
@@ -27,6 +29,8 @@ struct store_node {
 	uint32_t last_chunk;
 	uint32_t next_chunk_id; /* chunk ids are never reused within a directory */
 	bool in_chunk;          /* kept inside its parent's chunk (then it has no children) */
+	/* Where store_read found a node kept in a chunk (in its arena); NULL otherwise. */
+	const struct store_where *where;
 };
 
 struct store_options {
@@ -46,9 +50,14 @@ int store_read(struct arena *a, const char *path, bool with_value, struct store_
 /* Create a node under an existing parent, appended to the parent's children. */
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen);
-/* Replace value and/or permissions (NULL keeps them) and stamp a new generation. */
-enum xs_err store_update(struct arena *a, const char *path, const struct xs_perm *perms,
-			 unsigned nperms, const char *value, size_t vlen);
+/*
+ * Replace value and/or permissions (NULL keeps them) and stamp a new
+ * generation. cur (or NULL) is the node as store_read gave it through the
+ * same arena in this request: while nothing was written since, the node is
+ * not looked for again.
+ */
+enum xs_err store_update(struct arena *a, const char *path, const struct store_node *cur,
+			 const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);
 
 /* Called for each node removed, children before their parent. */
 typedef void (*store_removed_fn)(void *ctx, const char *path, const struct store_node *node);

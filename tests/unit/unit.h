@@ -9,5 +9,6 @@ Suite *xst_path_suite(void);
 Suite *xst_perms_suite(void);
 Suite *xst_hmap_suite(void);
 Suite *xst_dirindex_suite(void);
+Suite *xst_store_suite(void);
 
 #endif

@@ -1,0 +1,151 @@
+/* The store on a real tdb file: an update handed the node a request read finds it again only when it must. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/arena.h"
+#include "daemon/store.h"
+#include "unit.h"
+
+enum { CHILDREN = 300 }; /* several chunks: the directory gets an index */
+
+static char dir[64], file[96];
+static const struct xs_perm owner0[] = {{0, XS_PERM_NONE, false}};
+
+static void open_store(void)
+{
+	struct store_options o = {file, 1021, true, 0};
+	const char *why = NULL;
+
+	snprintf(dir, sizeof(dir), "/tmp/xst-store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/store.tdb", dir);
+	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
+}
+
+static void close_store(void)
+{
+	char cmd[128];
+
+	store_close();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void child(char *buf, size_t size, unsigned i)
+{
+	snprintf(buf, size, "/d/c%04u", i);
+}
+
+/* Value of every child as the model says, and a sound tree. */
+static void check_all(char vals[][32])
+{
+	struct arena a = {0};
+
+	for (unsigned i = 0; i < CHILDREN; i++) {
+		char p[32];
+		struct store_node n;
+
+		arena_reset(&a);
+		child(p, sizeof(p), i);
+		ck_assert_int_eq(store_read(&a, p, true, &n), 1);
+		ck_assert_uint_eq(n.vlen, strlen(vals[i]));
+		ck_assert_msg(memcmp(n.value, vals[i], n.vlen) == 0, "%s holds '%.*s', not '%s'", p,
+			      (int)n.vlen, n.value, vals[i]);
+	}
+	arena_free(&a);
+	ck_assert_msg(store_check() == NULL, "store_check: %s", store_check());
+}
+
+static void fill(char vals[][32])
+{
+	struct arena a = {0};
+
+	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
+	for (unsigned i = 0; i < CHILDREN; i++) {
+		char p[32];
+
+		arena_reset(&a);
+		child(p, sizeof(p), i);
+		snprintf(vals[i], 32, "v%u", i);
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, vals[i], strlen(vals[i])), XSE_OK);
+	}
+	arena_free(&a);
+}
+
+/*
+ * A node read, then a sibling in its chunk grown (every entry after it
+ * moves), then the first node updated with what the read gave: the update
+ * must not write where the node was, but where it is.
+ */
+START_TEST(update_after_a_write_finds_the_node_again)
+{
+	static char vals[CHILDREN][32];
+	struct arena a = {0};
+	struct store_node n;
+	char p[32], q[32];
+
+	open_store();
+	fill(vals);
+	for (unsigned i = 0; i + 1 < CHILDREN; i += 7) {
+		arena_reset(&a);
+		child(p, sizeof(p), i + 1);
+		child(q, sizeof(q), i);
+		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_ptr_nonnull(n.where);
+		/* The sibling before it grows: the read's copy of the chunk is now stale. */
+		snprintf(vals[i], 32, "longer-value-%u-xxxxxxxxxx", i);
+		ck_assert_int_eq(store_update(&a, q, NULL, NULL, 0, vals[i], strlen(vals[i])), XSE_OK);
+		snprintf(vals[i + 1], 32, "w%u", i + 1);
+		ck_assert_int_eq(store_update(&a, p, &n, NULL, 0, vals[i + 1], strlen(vals[i + 1])),
+				 XSE_OK);
+	}
+	arena_free(&a);
+	check_all(vals);
+	close_store();
+}
+END_TEST
+
+/* With nothing written in between, the read's place is used, values and permissions alike. */
+START_TEST(update_right_after_its_read)
+{
+	static char vals[CHILDREN][32];
+	static const struct xs_perm two[] = {{0, XS_PERM_NONE, false}, {5, XS_PERM_READ, false}};
+	struct arena a = {0};
+	struct store_node n;
+	char p[32];
+
+	open_store();
+	fill(vals);
+	for (unsigned i = 0; i < CHILDREN; i += 3) {
+		arena_reset(&a);
+		child(p, sizeof(p), i);
+		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		/* Sizes change both ways: entries after it move. */
+		snprintf(vals[i], 32, i % 2 ? "%u" : "a-longer-value-%u", i);
+		ck_assert_int_eq(store_update(&a, p, &n, NULL, 0, vals[i], strlen(vals[i])), XSE_OK);
+		arena_reset(&a);
+		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_int_eq(store_update(&a, p, &n, two, 2, NULL, 0), XSE_OK);
+		arena_reset(&a);
+		ck_assert_int_eq(store_read(&a, p, true, &n), 1);
+		ck_assert_uint_eq(n.nperms, 2);
+		ck_assert_uint_eq(n.perms[1].id, 5);
+	}
+	arena_free(&a);
+	check_all(vals);
+	close_store();
+}
+END_TEST
+
+Suite *xst_store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("where");
+
+	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
+	tcase_add_test(tc, update_right_after_its_read);
+	suite_add_tcase(s, tc);
+	return s;
+}
