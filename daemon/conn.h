@@ -56,6 +56,8 @@ struct conn {
 	/* Output: whole messages, written in order. */
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
+	unsigned out_msgs; /* queued, not yet wholly sent */
+	bool send_full;    /* the socket took no more at the last send; until it is writable */
 	struct hmap pending_events; /* queued, unsent watch events by "path token" */
 	uint64_t events_dropped;    /* refused: the queue was over its limit */
 	uint64_t events_coalesced;  /* identical to one still queued */
