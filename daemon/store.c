@@ -1698,7 +1698,7 @@ static enum xs_err apply_changes(const struct store_change *c, size_t n)
 		}
 		r = store_read(&a, c[i].path, false, &node);
 		if (r == 1)
-			err = store_update(&a, c[i].path, NULL, c[i].perms, c[i].nperms, c[i].value,
+			err = store_update(&a, c[i].path, &node, c[i].perms, c[i].nperms, c[i].value,
 					   c[i].vlen);
 		else if (r == 0 && c[i].perms)
 			err = store_create(&a, c[i].path, c[i].perms, c[i].nperms,

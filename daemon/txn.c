@@ -478,23 +478,6 @@ static int by_create_seq(const void *a, const void *b)
 	return x->create_seq < y->create_seq ? -1 : x->create_seq > y->create_seq;
 }
 
-/* Whether every node the transaction looked at is still as it first saw it. */
-static bool txn_unchanged(struct txn *t)
-{
-	struct arena a = {0};
-	bool ok = true;
-
-	for (struct tx_entry *e = t->first; e && ok; e = e->order_next) {
-		struct store_node n;
-		int r = store_read(&a, e->path, false, &n);
-
-		ok = r >= 0 && (r == 1) == e->seen_exists && (r == 0 || n.gen == e->seen_gen);
-		arena_reset(&a);
-	}
-	arena_free(&a);
-	return ok;
-}
-
 static bool change_add(struct store_change **c, size_t *n, size_t *cap, const struct tx_entry *e,
 		       enum store_change_kind kind)
 {
@@ -567,30 +550,48 @@ struct old_perms {
 	unsigned n;
 };
 
-static struct old_perms *collect_old_perms(struct txn *t, struct arena *a)
+/*
+ * Whether every node the transaction looked at is still as it first saw it:
+ * 1 yes, 0 no, -1 out of memory. On the way, each node that will fire an
+ * event leaves its present permissions in *oldp (arena a): delivery is
+ * judged by them too. One read per node.
+ */
+static int txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
 {
+	struct arena scratch = {0};
 	size_t count = 0, i = 0;
 	struct old_perms *old;
+	int ok = 1;
 
 	for (struct tx_entry *e = t->first; e; e = e->order_next)
 		count += e->event != 0;
 	old = arena_alloc(a, sizeof(*old) * (count ? count : 1));
 	if (!old)
-		return NULL;
-	for (struct tx_entry *e = t->first; e; e = e->order_next) {
+		return -1;
+	for (struct tx_entry *e = t->first; e && ok > 0; e = e->order_next) {
 		struct store_node n;
+		int r = store_read(&scratch, e->path, false, &n);
 
-		if (!e->event)
-			continue;
-		old[i].perms = NULL;
-		old[i].n = 0;
-		if (store_read(a, e->path, false, &n) == 1) {
-			old[i].perms = n.perms;
-			old[i].n = n.nperms;
+		if (r < 0 || (r == 1) != e->seen_exists || (r == 1 && n.gen != e->seen_gen)) {
+			ok = 0;
+			break;
 		}
-		i++;
+		if (e->event) {
+			old[i].perms = NULL;
+			old[i].n = 0;
+			if (r == 1 && n.nperms) {
+				old[i].perms = arena_memdup(a, n.perms, sizeof(*n.perms) * n.nperms);
+				old[i].n = n.nperms;
+				if (!old[i].perms)
+					ok = -1;
+			}
+			i++;
+		}
+		arena_reset(&scratch);
 	}
-	return old;
+	arena_free(&scratch);
+	*oldp = old;
+	return ok;
 }
 
 static void fire_events(struct txn *t, const struct old_perms *old)
@@ -615,12 +616,12 @@ enum xs_err txn_end(struct txn *t, bool commit)
 
 	txn_unlink(t);
 	if (commit) {
-		if (t->failed)
+		int unchanged = t->failed ? -1 : txn_check(t, &a, &old);
+
+		if (unchanged < 0)
 			err = XSE_ENOMEM;
-		else if (!txn_unchanged(t))
+		else if (!unchanged)
 			err = XSE_EAGAIN;
-		else if ((old = collect_old_perms(t, &a)) == NULL)
-			err = XSE_ENOMEM;
 		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
 			log_error("transaction commit failed: %s", xs_err_name(err));
 			err = XSE_ENOMEM;
