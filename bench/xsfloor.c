@@ -3,11 +3,13 @@
  * Not a XenStore. It keeps no tree, checks nothing and answers every WRITE,
  * TRANSACTION_START and TRANSACTION_END at once; a WATCH is kept in a list
  * and a plain WRITE sends an event to each watch whose path is the written
- * path or an ancestor of it. What it costs per request is the socket work a
- * daemon cannot avoid (epoll, one recv per batch of input, one send per
- * reply or event), so xsbench runs it beside the real daemons: no XenStore
- * on this host can beat its figures, and where the floor itself is under
- * a target, the target is out of reach here.
+ * path or an ancestor of it. What it costs per request is the socket work
+ * (epoll, one recv per batch of input, one send per reply or event), so
+ * xsbench runs it beside the real daemons. Where each reply or event must
+ * go out alone (a serial client, one event per watcher) a daemon making the
+ * same calls cannot beat the floor, and a target the floor misses is out of
+ * reach here. Pipelined figures are not bounded by it: a daemon may send
+ * several messages in one call, which the floor does not.
  *
  * It is started like our daemon (XENSTORED_RUNDIR/socket, -F pidfile; the
  * other options are ignored) and stops at SIGTERM or SIGKILL.

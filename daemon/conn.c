@@ -541,7 +541,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 		}
 		if (st == XS_FRAMER_MESSAGE) {
 			dispatch_request(c, &c->in.hdr, xs_framer_payload(&c->in));
-			if (early_flush_due(c) && !socket_flush(c))
+			if (!c->closing && early_flush_due(c) && !socket_flush(c))
 				c->closing = true;
 		}
 	}

@@ -548,7 +548,8 @@ static enum xs_err put_chunk_spliced(const char *dir, struct chunk *ch, size_t h
 
 static enum xs_err put_chunk(const char *dir, struct chunk *ch)
 {
-	return put_chunk_spliced(dir, ch, ch->len, NULL, 0, ch->len);
+	/* No middle part, but a real pointer: tdb compares even empty parts. */
+	return put_chunk_spliced(dir, ch, ch->len, ch->body, 0, ch->len);
 }
 
 static enum xs_err delete_chunk(const char *dir, uint32_t id)
@@ -687,7 +688,8 @@ static int find_child(struct arena *a, const char *dir, const struct store_node 
 
 /* Where a node kept in a chunk was found: what store_update needs to rewrite it. */
 struct store_where {
-	uint64_t epoch; /* store_epoch then */
+	uint64_t epoch;     /* store_epoch then */
+	uint32_t path_hash; /* of the path read, so that no other node's place is taken */
 	struct store_node parent;
 	struct chunk ch; /* its body in the reading arena */
 	struct entry e;
@@ -711,6 +713,7 @@ static int read_in_chunk(struct arena *a, const char *path, const char *ppath,
 		return -1;
 	}
 	w->epoch = store_epoch;
+	w->path_hash = dirindex_hash(path, strlen(path));
 	w->parent = *dn;
 	return 1;
 }
@@ -1080,6 +1083,7 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 
 	/* The old value is only needed when it is kept. */
 	if (cur && cur->where && cur->where->epoch == store_epoch &&
+	    cur->where->path_hash == dirindex_hash(path, strlen(path)) &&
 	    strcmp(cur->where->e.name, xs_path_basename(path)) == 0) {
 		/* Found by this request's read, and nothing written since. */
 		w = *cur->where;

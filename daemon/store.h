@@ -52,9 +52,9 @@ enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm
 			 unsigned nperms, const char *value, size_t vlen);
 /*
  * Replace value and/or permissions (NULL keeps them) and stamp a new
- * generation. cur (or NULL) is the node as store_read gave it through the
- * same arena in this request: while nothing was written since, the node is
- * not looked for again.
+ * generation. cur (or NULL) is the node as store_read gave it for this path
+ * through arena a, not reset since: while nothing was written since, the
+ * node is not looked for again.
  */
 enum xs_err store_update(struct arena *a, const char *path, const struct store_node *cur,
 			 const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);

@@ -107,6 +107,42 @@ START_TEST(update_after_a_write_finds_the_node_again)
 }
 END_TEST
 
+/*
+ * The same with a sibling created (appended, perhaps to the same chunk) or
+ * removed (the entries after it move back) between the read and the update.
+ */
+START_TEST(update_after_a_create_or_removal_finds_the_node_again)
+{
+	static char vals[CHILDREN][32];
+	struct arena a = {0};
+	struct store_node n;
+	char p[32], q[32];
+
+	open_store();
+	fill(vals);
+	for (unsigned i = 1; i + 1 < CHILDREN; i += 11) {
+		arena_reset(&a);
+		child(p, sizeof(p), i + 1);
+		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		snprintf(q, sizeof(q), "/d/new%04u", i);
+		ck_assert_int_eq(store_create(&a, q, owner0, 1, "n", 1), XSE_OK);
+		snprintf(vals[i + 1], 32, "after-create-%u", i + 1);
+		ck_assert_int_eq(store_update(&a, p, &n, NULL, 0, vals[i + 1], strlen(vals[i + 1])),
+				 XSE_OK);
+
+		arena_reset(&a);
+		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_int_eq(store_remove(q, NULL, NULL), XSE_OK);
+		snprintf(vals[i + 1], 32, "after-rm-%u", i + 1);
+		ck_assert_int_eq(store_update(&a, p, &n, NULL, 0, vals[i + 1], strlen(vals[i + 1])),
+				 XSE_OK);
+	}
+	arena_free(&a);
+	check_all(vals);
+	close_store();
+}
+END_TEST
+
 /* With nothing written in between, the read's place is used, values and permissions alike. */
 START_TEST(update_right_after_its_read)
 {
@@ -145,6 +181,7 @@ Suite *xst_store_suite(void)
 	TCase *tc = tcase_create("where");
 
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
+	tcase_add_test(tc, update_after_a_create_or_removal_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
 	suite_add_tcase(s, tc);
 	return s;
