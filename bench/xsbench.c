@@ -1805,17 +1805,47 @@ static int wl_rate(struct xst_daemon *d, struct xsc *c, double *out, long long *
 	return 0;
 }
 
+/* Register nwatch watches over nconn fresh connections (wc); their rate into *reg. */
+static int wl_register(struct xst_daemon *d, struct xsc **wc, unsigned nconn, unsigned nwatch,
+		       double *reg)
+{
+	double t0 = xsb_now_s();
+
+	for (unsigned i = 0; i < nconn; i++) {
+		unsigned first = (unsigned)((unsigned long)nwatch * i / nconn);
+		unsigned last = (unsigned)((unsigned long)nwatch * (i + 1) / nconn);
+
+		wc[i] = connect_to(d);
+		if (!wc[i] || pipeline(wc[i], first, last - first, 32, gen_watch, NULL) < 0)
+			return -1;
+	}
+	*reg = rate(nwatch, xsb_now_s() - t0);
+	return 0;
+}
+
+static void wl_unregister(struct xsc **wc, unsigned nconn)
+{
+	for (unsigned i = 0; i < nconn; i++) {
+		xsc_close(wc[i]);
+		wc[i] = NULL;
+	}
+	/* The daemon drops the watches as it sees the connections close. */
+	xsb_sleep_s(0.2);
+}
+
 static int grp_wload(struct xst_daemon *d, int dk)
 {
 	unsigned nwatch = scaled(100000), nconn = nwatch < WL_CONNS ? nwatch : WL_CONNS;
-	double none[2 * MAX_REPS], loaded[MAX_REPS], t0;
+	double none[MAX_REPS], loaded[MAX_REPS], reg[MAX_REPS];
 	struct xsc *wc[WL_CONNS] = {0};
 	struct xsc *c = connect_to(d);
 	long long tk_none = 0, tk_loaded = 0;
 	unsigned long w_none = 0, w_loaded = 0;
 	/*
-	 * The watches' cost is a few per cent, the size of this machine's noise
-	 * between one-second runs: at least 5 runs each way, medians compared.
+	 * The watches' cost is a few per cent, less than this machine's drift
+	 * over the group's minute: the runs with and without alternate (the
+	 * watches registered and dropped each time), at least 5 of each, and
+	 * their medians are compared.
 	 */
 	int reps = opt.reps < 5 ? 5 : opt.reps;
 	int rc = -1;
@@ -1826,40 +1856,18 @@ static int grp_wload(struct xst_daemon *d, int dk)
 	if (pipe_run(c, XS_WRITE, WL_FMT, 0, 16, 0, WL_NODES) < 0 ||
 	    pipe_run(c, XS_WRITE, WL_FMT, WL_NODES, 16, 0, 2000) < 0)
 		goto out;
-	for (int rep = 0; rep < reps; rep++)
-		if (wl_rate(d, c, &none[rep], &tk_none, &w_none) < 0)
+	for (int rep = 0; rep < reps; rep++) {
+		if (wl_rate(d, c, &none[rep], &tk_none, &w_none) < 0 ||
+		    wl_register(d, wc, nconn, nwatch, &reg[rep]) < 0 ||
+		    wl_rate(d, c, &loaded[rep], &tk_loaded, &w_loaded) < 0)
 			goto out;
-	t0 = xsb_now_s();
-	for (unsigned i = 0; i < nconn; i++) {
-		unsigned first = (unsigned)((unsigned long)nwatch * i / nconn);
-		unsigned last = (unsigned)((unsigned long)nwatch * (i + 1) / nconn);
-
-		wc[i] = connect_to(d);
-		if (!wc[i] || pipeline(wc[i], first, last - first, 32, gen_watch, NULL) < 0)
-			goto out;
+		wl_unregister(wc, nconn);
+		if (opt.verbose)
+			progress("    rep %d: %.0f writes/s without watches, %.0f with\n", rep,
+				 none[rep], loaded[rep]);
 	}
-	fig_set(F_WL_REGISTER, dk, rate(nwatch, xsb_now_s() - t0));
-	for (int rep = 0; rep < reps; rep++)
-		if (wl_rate(d, c, &loaded[rep], &tk_loaded, &w_loaded) < 0)
-			goto out;
-	/*
-	 * And without them again, after the watchers leave: "without" is the
-	 * median of the runs before and after, so a drift over the group's
-	 * minute does not pass for the watches' cost.
-	 */
-	for (unsigned i = 0; i < nconn; i++) {
-		xsc_close(wc[i]);
-		wc[i] = NULL;
-	}
-	xsb_sleep_s(0.2);
-	for (int rep = 0; rep < reps; rep++)
-		if (wl_rate(d, c, &none[reps + rep], &tk_none, &w_none) < 0)
-			goto out;
-	if (opt.verbose)
-		for (int rep = 0; rep < reps; rep++)
-			progress("    rep %d: %.0f writes/s without watches, %.0f with, %.0f without\n",
-				 rep, none[rep], loaded[rep], none[reps + rep]);
-	fig_set(F_WL_NONE, dk, median(none, 2 * reps));
+	fig_set(F_WL_REGISTER, dk, median(reg, reps));
+	fig_set(F_WL_NONE, dk, median(none, reps));
 	fig_set(F_WL_LOADED, dk, median(loaded, reps));
 	fig_set(F_WL_RATIO, dk, figs[F_WL_LOADED].v[dk] / figs[F_WL_NONE].v[dk]);
 	cpu_fig(F_CPU_WL_NONE, dk, tk_none, (double)w_none, "writes without watches");
