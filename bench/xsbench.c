@@ -1825,14 +1825,29 @@ static int wl_register(struct xst_daemon *d, struct xsc **wc, unsigned nconn, un
 	return 0;
 }
 
-static void wl_unregister(struct xsc **wc, unsigned nconn)
+/*
+ * Wait until the daemon is idle: its CPU time stops moving (two 100 ms looks
+ * alike; 60 s at most). The reference daemons take seconds over 100,000
+ * watches coming or going, which would otherwise be charged to the next run.
+ */
+static void wl_settle(struct xst_daemon *d)
+{
+	long long before = -1, now = xst_daemon_cpu_ticks(d);
+
+	for (int i = 0; i < 600 && now >= 0 && now != before; i++) {
+		xsb_sleep_s(0.1);
+		before = now;
+		now = xst_daemon_cpu_ticks(d);
+	}
+}
+
+static void wl_unregister(struct xst_daemon *d, struct xsc **wc, unsigned nconn)
 {
 	for (unsigned i = 0; i < nconn; i++) {
 		xsc_close(wc[i]);
 		wc[i] = NULL;
 	}
-	/* The daemon drops the watches as it sees the connections close. */
-	xsb_sleep_s(0.2);
+	wl_settle(d);
 }
 
 static int grp_wload(struct xst_daemon *d, int dk)
@@ -1860,10 +1875,12 @@ static int grp_wload(struct xst_daemon *d, int dk)
 		goto out;
 	for (int rep = 0; rep < reps; rep++) {
 		if (wl_rate(d, c, &none[rep], &tk_none, &w_none) < 0 ||
-		    wl_register(d, wc, nconn, nwatch, &reg[rep]) < 0 ||
-		    wl_rate(d, c, &loaded[rep], &tk_loaded, &w_loaded) < 0)
+		    wl_register(d, wc, nconn, nwatch, &reg[rep]) < 0)
 			goto out;
-		wl_unregister(wc, nconn);
+		wl_settle(d);
+		if (wl_rate(d, c, &loaded[rep], &tk_loaded, &w_loaded) < 0)
+			goto out;
+		wl_unregister(d, wc, nconn);
 		if (opt.verbose)
 			progress("    rep %d: %.0f writes/s without watches, %.0f with\n", rep,
 				 none[rep], loaded[rep]);
