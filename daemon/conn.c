@@ -43,9 +43,6 @@ static struct event *ready_ev;
 static struct conn *flush_head;
 static struct event *flush_ev;
 
-static void conn_settle(struct conn *c);
-static bool socket_flush(struct conn *c);
-
 /*
  * A socket is sent to as soon as this many messages wait, even in the middle
  * of a batch of requests: a peer that pipelines gets its first replies (and
@@ -56,11 +53,8 @@ static bool socket_flush(struct conn *c);
  */
 #define CONN_FLUSH_EVERY 4u
 
-/* Not while the socket is full: a peer not reading would cost a failed send per message. */
-static bool early_flush_due(const struct conn *c)
-{
-	return c->kind == CONN_SOCKET && c->out_msgs >= CONN_FLUSH_EVERY && !c->send_full;
-}
+static void conn_settle(struct conn *c);
+static void flush_early(struct conn *c);
 static size_t conn_process(struct conn *c, const unsigned char *data, size_t len);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -432,8 +426,7 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	m->pending.key = key;
 	m->is_event = path[0] != '@' && hmap_insert(&c->pending_events, &m->pending);
 	outmsg_append(c, m);
-	if (early_flush_due(c) && !socket_flush(c))
-		c->closing = true;
+	flush_early(c);
 	conn_kick_output(c);
 }
 
@@ -486,6 +479,18 @@ static bool socket_flush(struct conn *c)
 		output_sent(c, (size_t)w);
 	}
 	return true;
+}
+
+/*
+ * Send now if CONN_FLUSH_EVERY messages wait on a socket; not while it is
+ * full (a peer not reading would cost a failed send per message), nor to a
+ * connection being dropped.
+ */
+static void flush_early(struct conn *c)
+{
+	if (c->kind == CONN_SOCKET && !c->closing && !c->send_full &&
+	    c->out_msgs >= CONN_FLUSH_EVERY && !socket_flush(c))
+		c->closing = true;
 }
 
 /* Put what fits into the response ring; the guest notifies us when it has read some. */
@@ -541,8 +546,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 		}
 		if (st == XS_FRAMER_MESSAGE) {
 			dispatch_request(c, &c->in.hdr, xs_framer_payload(&c->in));
-			if (!c->closing && early_flush_due(c) && !socket_flush(c))
-				c->closing = true;
+			flush_early(c);
 		}
 	}
 	return off;

@@ -1081,7 +1081,7 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	enum xs_err err;
 	int r;
 
-	/* The old value is only needed when it is kept. */
+	/* !value below: the old value is read only when it is kept. */
 	if (cur && cur->where && cur->where->epoch == store_epoch &&
 	    cur->where->path_hash == dirindex_hash(path, strlen(path)) &&
 	    strcmp(cur->where->e.name, xs_path_basename(path)) == 0) {
