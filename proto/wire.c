@@ -57,14 +57,14 @@ static const struct {
 
 const char *xs_err_name(enum xs_err err)
 {
-	if (err < 0 || err >= XSE_COUNT)
+	if (err <= XSE_OK || err >= XSE_COUNT)
 		return NULL;
 	return err_table[err].name;
 }
 
 enum xs_err xs_err_from_name(const char *name, size_t len)
 {
-	for (int i = 0; i < XSE_COUNT; i++)
+	for (int i = XSE_OK + 1; i < XSE_COUNT; i++)
 		if (strlen(err_table[i].name) == len && memcmp(err_table[i].name, name, len) == 0)
 			return (enum xs_err)i;
 	return XSE_EINVAL;
@@ -72,14 +72,14 @@ enum xs_err xs_err_from_name(const char *name, size_t len)
 
 int xs_err_to_errno(enum xs_err err)
 {
-	if (err < 0 || err >= XSE_COUNT)
+	if (err <= XSE_OK || err >= XSE_COUNT)
 		return 0;
 	return err_table[err].host_errno;
 }
 
 enum xs_err xs_err_from_errno(int e)
 {
-	for (int i = 0; i < XSE_COUNT; i++)
+	for (int i = XSE_OK + 1; i < XSE_COUNT; i++)
 		if (err_table[i].host_errno == e)
 			return (enum xs_err)i;
 	return XSE_EINVAL;

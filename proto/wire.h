@@ -58,12 +58,14 @@ struct xs_header {
 #define XS_DOMID_MAX 0xFFFFu
 
 /*
- * Error codes as they travel: the index into this table is ours, the name is
- * the wire form. Order follows the public header; names are only appended.
+ * The one error convention of the project: a fallible operation returns an
+ * enum xs_err, XSE_OK (0) on success, so `if (err)` means failure. The value
+ * is ours; the name is the wire form. Order follows the public header; names
+ * are only appended.
  */
 enum xs_err {
-	XSE_OK = -1,
-	XSE_EINVAL = 0,
+	XSE_OK = 0,
+	XSE_EINVAL,
 	XSE_EACCES,
 	XSE_EEXIST,
 	XSE_EISDIR,

@@ -508,7 +508,7 @@ static int xss_is_varref(const struct xss_tok *t)
 
 static int xss_err_index(const char *s)
 {
-	for (int i = 0; i < XSE_COUNT; i++)
+	for (int i = XSE_OK + 1; i < XSE_COUNT; i++)
 		if (strcmp(xs_err_name((enum xs_err)i), s) == 0)
 			return i;
 	return -1;

@@ -20,7 +20,8 @@ static const struct {
 
 START_TEST(err_table_size)
 {
-	ck_assert_uint_eq(XSE_COUNT, N_ERRS);
+	ck_assert_uint_eq(XSE_COUNT, N_ERRS + 1);
+	ck_assert_int_eq(XSE_OK, 0);
 	ck_assert_uint_eq(N_ERRS, 16);
 }
 END_TEST
@@ -28,11 +29,11 @@ END_TEST
 START_TEST(err_name_both_ways)
 {
 	for (unsigned i = 0; i < N_ERRS; i++) {
-		const char *name = xs_err_name((enum xs_err)i);
+		const char *name = xs_err_name((enum xs_err)(i + 1));
 
 		ck_assert_ptr_nonnull(name);
 		ck_assert_str_eq(name, expected_errs[i].name);
-		ck_assert_int_eq(xs_err_from_name(name, strlen(name)), (int)i);
+		ck_assert_int_eq(xs_err_from_name(name, strlen(name)), (int)(i + 1));
 	}
 }
 END_TEST
@@ -74,8 +75,8 @@ END_TEST
 START_TEST(err_errno_mapping)
 {
 	for (unsigned i = 0; i < N_ERRS; i++) {
-		ck_assert_int_eq(xs_err_to_errno((enum xs_err)i), expected_errs[i].host_errno);
-		ck_assert_int_eq(xs_err_from_errno(expected_errs[i].host_errno), (int)i);
+		ck_assert_int_eq(xs_err_to_errno((enum xs_err)(i + 1)), expected_errs[i].host_errno);
+		ck_assert_int_eq(xs_err_from_errno(expected_errs[i].host_errno), (int)(i + 1));
 	}
 	ck_assert_int_eq(xs_err_from_errno(EBADF), XSE_EINVAL);
 	ck_assert_int_eq(xs_err_from_errno(0), XSE_EINVAL);
