@@ -3,24 +3,23 @@
 
 #include <string.h>
 
-#include "conn.h"
 #include "txn.h"
 
-int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out)
+int acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out)
 {
 	if (r->txn)
 		return txn_read(r->txn, r->arena, path, with_value, out);
 	return store_read(r->arena, path, with_value, out);
 }
 
-enum xs_err acc_error(const struct req *r)
+enum xs_err acc_error(const struct acc *r)
 {
 	return r->txn ? txn_error(r->txn) : XSE_EIO;
 }
 
-unsigned acc_rights(const struct req *r, const struct store_node *n)
+unsigned acc_rights(const struct acc *r, const struct store_node *n)
 {
-	const struct conn *c = r->conn;
+	const struct ident *c = r->who;
 
 	return xs_perm_access(n->perms, n->nperms, c->priv, c->domid, c->target);
 }
@@ -38,7 +37,7 @@ static void parent_path(char *buf, const char *path)
 	buf[pl] = '\0';
 }
 
-static enum xs_err errno_from_ancestors(struct req *r, const char *path, unsigned need)
+static enum xs_err errno_from_ancestors(struct acc *r, const char *path, unsigned need)
 {
 	char cur[XS_PATH_BUF];
 	struct store_node n;
@@ -59,7 +58,7 @@ static enum xs_err errno_from_ancestors(struct req *r, const char *path, unsigne
 	return XSE_ENOENT;
 }
 
-enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_value,
+enum xs_err acc_get(struct acc *r, const char *path, unsigned need, bool with_value,
 		    struct store_node *out)
 {
 	int rc = acc_read(r, path, with_value, out);
@@ -71,7 +70,7 @@ enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_va
 	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
 }
 
-enum xs_err acc_update(struct req *r, const char *path, const struct store_node *cur,
+enum xs_err acc_update(struct acc *r, const char *path, const struct store_node *cur,
 		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen)
 {
 	if (r->txn)
@@ -79,7 +78,7 @@ enum xs_err acc_update(struct req *r, const char *path, const struct store_node 
 	return store_update(r->arena, path, cur, perms, nperms, value, vlen);
 }
 
-static enum xs_err create_one(struct req *r, const char *path, const struct xs_perm *perms,
+static enum xs_err create_one(struct acc *r, const char *path, const struct xs_perm *perms,
 			      unsigned nperms, const char *value, size_t vlen)
 {
 	if (r->txn)
@@ -87,7 +86,7 @@ static enum xs_err create_one(struct req *r, const char *path, const struct xs_p
 	return store_create(r->arena, path, perms, nperms, value, vlen);
 }
 
-enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen)
+enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_t vlen)
 {
 	char cur[XS_PATH_BUF];
 	struct store_node anc;
@@ -110,8 +109,8 @@ enum xs_err acc_create(struct req *r, const char *path, const char *value, size_
 	if (!perms)
 		return XSE_ENOMEM;
 	/* Unprivileged creators own what they create; the privileged inherit the owner. */
-	if (!r->conn->priv && anc.nperms)
-		perms[0].id = r->conn->domid;
+	if (!r->who->priv && anc.nperms)
+		perms[0].id = r->who->domid;
 
 	/* Create each missing level downwards, the last one with the value. */
 	size_t at = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
@@ -153,7 +152,7 @@ static void removed_node(void *ctx, const char *path, const struct store_node *n
 	rm->root_nperms = rm->root_perms ? n->nperms : 0;
 }
 
-enum xs_err acc_remove(struct req *r, const char *path)
+enum xs_err acc_remove(struct acc *r, const char *path)
 {
 	struct removal rm = {path, NULL, 0, r->arena};
 	enum xs_err err;
@@ -166,7 +165,7 @@ enum xs_err acc_remove(struct req *r, const char *path)
 	return err;
 }
 
-void acc_notify(struct req *r, const char *path, const struct xs_perm *perms, unsigned nperms,
+void acc_notify(struct acc *r, const char *path, const struct xs_perm *perms, unsigned nperms,
 		const struct xs_perm *old_perms, unsigned old_nperms)
 {
 	if (r->txn)
@@ -175,9 +174,31 @@ void acc_notify(struct req *r, const char *path, const struct xs_perm *perms, un
 		watch_fire(path, WATCH_SUBTREE, perms, nperms, old_perms, old_nperms);
 }
 
-int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx)
+int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx)
 {
 	if (r->txn)
 		return txn_children(r->txn, path, cb, ctx);
 	return store_children(path, cb, ctx);
+}
+
+/* A transaction's children, handed on as one-name chunks. */
+struct chunk_adaptor {
+	store_chunk_fn cb;
+	void *ctx;
+};
+
+static bool one_name_chunk(void *ctx, const char *name)
+{
+	struct chunk_adaptor *ad = ctx;
+
+	return ad->cb(ad->ctx, 0, name, strlen(name) + 1);
+}
+
+int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx)
+{
+	struct chunk_adaptor ad = {cb, ctx};
+
+	if (r->txn)
+		return from ? -1 : txn_children(r->txn, path, one_name_chunk, &ad);
+	return store_chunks(path, from, cb, ctx);
 }

@@ -4,36 +4,51 @@
 
 #include <stdbool.h>
 
-#include "dispatch.h"
+#include "arena.h"
+#include "ident.h"
 #include "store.h"
 #include "watch.h"
 
+struct txn;
+
+/* What node access works with: whose rights, the transaction (or NULL), scratch memory. */
+struct acc {
+	const struct ident *who;
+	struct txn *txn;
+	struct arena *arena;
+};
+
 /* 1 found, 0 absent, -1 store failure; through the transaction if there is one. */
-int acc_read(struct req *r, const char *path, bool with_value, struct store_node *out);
+int acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out);
 /* Why a read or walk failed: a transaction knows (its node quota, memory), else a store error. */
-enum xs_err acc_error(const struct req *r);
+enum xs_err acc_error(const struct acc *r);
 /* The access bits (XS_PERM_*) the requester has on a node. */
-unsigned acc_rights(const struct req *r, const struct store_node *n);
+unsigned acc_rights(const struct acc *r, const struct store_node *n);
 /*
  * Fetch a node the requester must have `need` rights on. A missing node is
  * ENOENT if its nearest existing ancestor grants `need`, EACCES otherwise
  * (so that absence does not leak through unreadable directories).
  */
-enum xs_err acc_get(struct req *r, const char *path, unsigned need, bool with_value,
+enum xs_err acc_get(struct acc *r, const char *path, unsigned need, bool with_value,
 		    struct store_node *out);
 /* Create path and any missing ancestors, inheriting the nearest ancestor's permissions. */
-enum xs_err acc_create(struct req *r, const char *path, const char *value, size_t vlen);
+enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_t vlen);
 /* cur: the node as acc_get gave it in this request. */
-enum xs_err acc_update(struct req *r, const char *path, const struct store_node *cur,
+enum xs_err acc_update(struct acc *r, const char *path, const struct store_node *cur,
 		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);
 /* Remove a subtree; removed descendants fire exact-match events, the node itself a subtree event. */
-enum xs_err acc_remove(struct req *r, const char *path);
+enum xs_err acc_remove(struct acc *r, const char *path);
 /*
  * A change to path that watches should hear of: fired now, or at commit when
  * made in a transaction. perms/old_perms as for watch_fire (NULL: unknown).
  */
-void acc_notify(struct req *r, const char *path, const struct xs_perm *perms, unsigned nperms,
+void acc_notify(struct acc *r, const char *path, const struct xs_perm *perms, unsigned nperms,
 		const struct xs_perm *old_perms, unsigned old_nperms);
-int acc_children(struct req *r, const char *path, store_child_fn cb, void *ctx);
+int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx);
+/*
+ * The child names in store chunks (see store_chunks), starting at chunk
+ * from; in a transaction, one name per call and from must be 0.
+ */
+int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx);
 
 #endif

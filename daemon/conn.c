@@ -1,4 +1,4 @@
-/* Client connections: identity, input framing, the output queue, back-pressure and teardown, over a socket or a ring. */
+/* Client transports: framing, the output queue, back-pressure and the fair turns of rings, over a socket or a ring. */
 #include "conn.h"
 
 #include <errno.h>
@@ -12,14 +12,47 @@
 
 #include "../proto/ring.h"
 #include "config.h"
-#include "dispatch.h"
+#include "hmap.h"
 #include "log.h"
-#include "txn.h"
-#include "watch.h"
 
 /* Bytes taken from one connection per turn: bounds the work one client gets before others. */
 #define CONN_READ_CHUNK 16384u
 #define CONN_WRITE_IOV 64
+
+struct outmsg;
+
+struct conn {
+	struct conn *next, *prev;
+	enum conn_kind kind;
+	enum conn_state state;
+	const struct conn_owner_ops *ops; /* NULL once the owner let go (conn_free) */
+	void *owner;
+	uint64_t id;
+	/* Socket transport. */
+	int fd;
+	struct event *ev_read, *ev_write;
+	bool send_full;    /* the socket took no more at the last send; until it is writable */
+	bool flush_pending; /* a socket with others' events to send */
+	struct conn *flush_next;
+	/* Ring transport. */
+	struct xs_ring *ring;
+	uint32_t port;                 /* local event channel */
+	void (*notify)(uint32_t port); /* kick the other side */
+	bool ready;                    /* in the ready list */
+	struct conn *ready_next, *ready_prev;
+	/* Input. */
+	struct xs_framer in;
+	unsigned char *stash; /* input read but held back while output is over its limit */
+	size_t stash_len;
+	bool read_paused;
+	/* Output: whole messages, written in order. */
+	struct outmsg *out_head, *out_tail;
+	size_t out_bytes;
+	unsigned out_msgs;          /* queued, not yet wholly sent */
+	struct hmap pending_events; /* queued, unsent watch events by "path token" */
+	uint64_t events_dropped;    /* refused: the queue was over its limit */
+	uint64_t events_coalesced;  /* identical to one still queued */
+};
 
 struct outmsg {
 	struct outmsg *next;
@@ -47,9 +80,7 @@ static struct event *flush_ev;
  * A socket is sent to as soon as this many messages wait, even in the middle
  * of a batch of requests: a peer that pipelines gets its first replies (and
  * a watcher its first events) while the rest are worked on, so both sides
- * work at once. Pipelined reads, writes and write->event streams went from
- * about 400k to 750k a second on two CPUs, at no cost in daemon CPU per
- * request (2 and 8 did worse).
+ * work at once, at no cost in daemon CPU per request (2 and 8 did worse).
  */
 #define CONN_FLUSH_EVERY 4u
 
@@ -81,27 +112,30 @@ unsigned conn_count(void)
 	return conn_total;
 }
 
-static void set_identity(struct conn *c, uint32_t domid, bool priv)
-{
-	c->domid = domid;
-	c->priv = priv;
-	snprintf(c->home, sizeof(c->home), "/local/domain/%u", domid);
-}
-
-static struct conn *conn_alloc(enum conn_kind kind, uint32_t domid, bool priv)
+static struct conn *conn_alloc(enum conn_kind kind, const struct conn_owner_ops *ops, void *owner)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->kind = kind;
+	c->state = CONN_OPEN;
+	c->ops = ops;
+	c->owner = owner;
 	c->fd = -1;
 	c->id = conn_next_id++;
-	c->target = XS_DOMID_INVALID;
-	c->next_tx_id = 1;
-	set_identity(c, domid, priv);
 	xs_framer_init(&c->in);
 	return c;
+}
+
+enum conn_state conn_state(const struct conn *c)
+{
+	return c->state;
+}
+
+uint64_t conn_id(const struct conn *c)
+{
+	return c->id;
 }
 
 static void conn_link(struct conn *c)
@@ -113,9 +147,9 @@ static void conn_link(struct conn *c)
 	conn_total++;
 }
 
-struct conn *conn_new_socket(int fd)
+struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner)
 {
-	struct conn *c = conn_alloc(CONN_SOCKET, cfg.master_domid, cfg.master_domid == cfg.priv_domid);
+	struct conn *c = conn_alloc(CONN_SOCKET, ops, owner);
 
 	if (!c)
 		return NULL;
@@ -136,9 +170,9 @@ struct conn *conn_new_socket(int fd)
 }
 
 struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
-			   uint32_t domid, bool priv)
+			   const struct conn_owner_ops *ops, void *owner)
 {
-	struct conn *c = conn_alloc(CONN_RING, domid, priv);
+	struct conn *c = conn_alloc(CONN_RING, ops, owner);
 
 	if (!c)
 		return NULL;
@@ -146,25 +180,13 @@ struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(u
 	c->port = port;
 	c->notify = notify;
 	conn_link(c);
-	log_debug("conn %llu: ring of domain %u, port %u", (unsigned long long)c->id, domid, port);
+	log_debug("conn %llu: ring, port %u", (unsigned long long)c->id, port);
 	return c;
 }
 
-void conn_restrict(struct conn *c, uint32_t domid)
+void conn_set_port(struct conn *c, uint32_t port)
 {
-	set_identity(c, domid, false);
-}
-
-void conn_set_target(struct conn *c, uint32_t target)
-{
-	c->target = target;
-}
-
-void conn_clear_target(uint32_t target)
-{
-	for (struct conn *c = conn_list; c; c = c->next)
-		if (c->target == target)
-			c->target = XS_DOMID_INVALID;
+	c->port = port;
 }
 
 static void ready_remove(struct conn *c)
@@ -211,9 +233,8 @@ static void conn_destroy(struct conn *c)
 			pp = &(*pp)->flush_next;
 		*pp = c->flush_next;
 	}
-	watch_drop_all(c);
-	txn_drop_all(c);
-	free(c->cursor.path);
+	if (c->ops)
+		c->ops->closed(c->owner);
 	free(c->stash);
 	drop_output(c);
 	if (c->ev_read)
@@ -234,14 +255,15 @@ static void conn_destroy(struct conn *c)
 
 void conn_free(struct conn *c)
 {
+	c->ops = NULL;
 	conn_destroy(c);
 }
 
-/* Forget everything in flight: partial input, queued output, watches, transactions. */
+/* Forget everything in flight: partial input, queued output, and the owner's watches and transactions. */
 static void conn_forget_state(struct conn *c)
 {
-	watch_drop_all(c);
-	txn_drop_all(c);
+	if (c->ops)
+		c->ops->reset(c->owner);
 	drop_output(c);
 	free(c->stash);
 	c->stash = NULL;
@@ -251,15 +273,15 @@ static void conn_forget_state(struct conn *c)
 
 void conn_fail(struct conn *c, unsigned ring_error, const char *why)
 {
-	if (c->closing || c->ignored)
+	if (c->state != CONN_OPEN)
 		return;
-	log_info("conn %llu (domain %u): dropped: %s", (unsigned long long)c->id, c->domid, why);
+	log_info("conn %llu: dropped: %s", (unsigned long long)c->id, why);
 	if (c->kind == CONN_SOCKET) {
-		c->closing = true;
+		c->state = CONN_CLOSING;
 		return;
 	}
 	/* A ring is not closed (the domain still exists) but no longer served. */
-	c->ignored = true;
+	c->state = CONN_BROKEN;
 	conn_forget_state(c);
 	ready_remove(c);
 	xs_ring_store(&c->ring->error, ring_error);
@@ -276,7 +298,7 @@ void conn_ring_reset(struct conn *c)
 	xs_ring_store(&r->req_prod, 0);
 	xs_ring_store(&r->rsp_cons, 0);
 	xs_ring_store(&r->rsp_prod, 0);
-	if (!c->ignored)
+	if (c->state == CONN_OPEN)
 		xs_ring_store(&r->error, XS_RING_ERR_NONE);
 	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT)
 		xs_ring_store(&r->connection, XS_RING_CONNECTED);
@@ -286,11 +308,9 @@ void conn_ring_reset(struct conn *c)
 void conn_totals(struct conn_totals *t)
 {
 	t->connections = conn_total;
-	t->transactions = 0;
 	t->events_dropped = closed_events_dropped;
 	t->events_coalesced = closed_events_coalesced;
 	for (struct conn *c = conn_list; c; c = c->next) {
-		t->transactions += c->ntxns;
 		t->events_dropped += c->events_dropped;
 		t->events_coalesced += c->events_coalesced;
 	}
@@ -341,7 +361,7 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 {
 	struct outmsg *m;
 
-	if (c->ignored)
+	if (c->state == CONN_BROKEN)
 		return true;
 	m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
 	if (!m)
@@ -392,12 +412,12 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	struct outmsg *m;
 	char *key;
 
-	if (c->closing || c->ignored || len > XS_PAYLOAD_MAX)
+	if (c->state != CONN_OPEN || len > XS_PAYLOAD_MAX)
 		return; /* an event that cannot be sent whole is not sent (as the C daemon) */
 	if (c->out_bytes + XS_HEADER_SIZE + len > cfg.conn_output_max) {
 		if (!c->events_dropped++)
-			log_info("conn %llu (domain %u): not reading its events, dropping them",
-				 (unsigned long long)c->id, c->domid);
+			log_info("conn %llu: not reading its events, dropping them",
+				 (unsigned long long)c->id);
 		return;
 	}
 	m = outmsg_new(XS_WATCH_EVENT, 0, 0, NULL, 0, len + len);
@@ -488,9 +508,9 @@ static bool socket_flush(struct conn *c)
  */
 static void flush_early(struct conn *c)
 {
-	if (c->kind == CONN_SOCKET && !c->closing && !c->send_full &&
+	if (c->kind == CONN_SOCKET && c->state == CONN_OPEN && !c->send_full &&
 	    c->out_msgs >= CONN_FLUSH_EVERY && !socket_flush(c))
-		c->closing = true;
+		c->state = CONN_CLOSING;
 }
 
 /* Put what fits into the response ring; the guest notifies us when it has read some. */
@@ -499,7 +519,7 @@ static void ring_flush(struct conn *c)
 	struct xs_ring *r = c->ring;
 	bool produced = false;
 
-	while (c->out_head && !c->ignored) {
+	while (c->out_head && c->state == CONN_OPEN) {
 		struct outmsg *m = c->out_head;
 		int n = xs_ring_produce(r->rsp, &r->rsp_cons, &r->rsp_prod, m->data + m->sent,
 					m->len - m->sent);
@@ -535,7 +555,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 {
 	size_t off = 0;
 
-	while (off < len && !c->closing && !c->ignored && c->out_bytes <= cfg.conn_output_max) {
+	while (off < len && c->state == CONN_OPEN && c->out_bytes <= cfg.conn_output_max) {
 		size_t used;
 		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
 
@@ -545,7 +565,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 			break;
 		}
 		if (st == XS_FRAMER_MESSAGE) {
-			dispatch_request(c, &c->in.hdr, xs_framer_payload(&c->in));
+			c->ops->message(c->owner, &c->in.hdr, xs_framer_payload(&c->in));
 			flush_early(c);
 		}
 	}
@@ -572,13 +592,13 @@ static void stash_rest(struct conn *c, const unsigned char *data, size_t len)
 static void conn_settle(struct conn *c)
 {
 	for (;;) {
-		if (!c->closing && !conn_flush(c))
-			c->closing = true;
-		if (c->closing) {
+		if (c->state != CONN_CLOSING && !conn_flush(c))
+			c->state = CONN_CLOSING;
+		if (c->state == CONN_CLOSING) {
 			conn_destroy(c);
 			return;
 		}
-		if (!c->stash_len || c->out_bytes > cfg.conn_output_max / 2 || c->ignored)
+		if (!c->stash_len || c->out_bytes > cfg.conn_output_max / 2 || c->state == CONN_BROKEN)
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -618,12 +638,12 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (n <= 0) {
-		c->closing = true;
+		c->state = CONN_CLOSING;
 		conn_settle(c);
 		return;
 	}
 	used = conn_process(c, buf, (size_t)n);
-	if (used < (size_t)n && !c->closing)
+	if (used < (size_t)n && c->state == CONN_OPEN)
 		stash_rest(c, buf + used, (size_t)n - used);
 	conn_settle(c);
 }
@@ -649,7 +669,7 @@ static void ready_arm(void)
 
 void conn_ring_kick(struct conn *c)
 {
-	if (c->ready || c->ignored)
+	if (c->ready || c->state != CONN_OPEN)
 		return;
 	c->ready = true;
 	c->ready_next = NULL;
@@ -677,7 +697,7 @@ static void ring_serve(struct conn *c)
 		return;
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
-	while (budget && !c->ignored && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
+	while (budget && c->state == CONN_OPEN && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
 		int n = xs_ring_consume(r->req, &r->req_cons, &r->req_prod, buf,
 					budget < sizeof(buf) ? budget : sizeof(buf));
 		size_t used;
@@ -691,10 +711,10 @@ static void ring_serve(struct conn *c)
 		consumed = true;
 		budget -= (size_t)n;
 		used = conn_process(c, buf, (size_t)n);
-		if (used < (size_t)n && !c->ignored)
+		if (used < (size_t)n && c->state == CONN_OPEN)
 			stash_rest(c, buf + used, (size_t)n - used);
 	}
-	if (c->ignored)
+	if (c->state != CONN_OPEN)
 		return;
 	if (consumed)
 		c->notify(c->port); /* the guest may be waiting for room */

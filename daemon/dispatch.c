@@ -1,15 +1,17 @@
-/* Request dispatch: the message-type table, the generic checks, and reply construction. */
+/* Request dispatch: the message-type table and every generic check, before a handler runs. */
 #include "dispatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../proto/ring.h"
-#include "conn.h"
+#include "cleanup.h"
 #include "domain.h"
 #include "log.h"
 #include "ops.h"
 #include "quota.h"
+#include "session.h"
 #include "txn.h"
 
 enum op_flags {
@@ -32,6 +34,8 @@ enum op_args {
 	ARGS_MIN2,
 	ARGS_MIN3,
 	ARGS_EXACT2,
+	ARGS_WATCH, /* path, token, and (the WATCHDEPTH feature) a depth */
+	ARGS_PERMS, /* path, then at least one permission, parsed into r->perms */
 };
 
 struct op {
@@ -41,9 +45,12 @@ struct op {
 };
 
 /*
- * Every message type in one place. The checks run in the C daemon's order:
- * unknown type (ENOSYS), privilege (EACCES), transaction id (ENOENT), then
- * argument shape and path syntax (EINVAL), then the handler.
+ * Every message type in one place, and every check that is not a handler's
+ * own business. The checks run in the C daemon's order: unknown type
+ * (ENOSYS), privilege (EACCES), transaction id (ENOENT), argument shape
+ * (EINVAL; for SET_PERMS the list, with its quota ENOSPC and a first entry
+ * naming no domain ENOENT), then path syntax and path-max (EINVAL), then
+ * the handler.
  */
 static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_CONTROL] = {op_control, ARGS_MIN1, OP_PRIV},
@@ -58,35 +65,35 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED},
 	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED},
 	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_ANY, OP_SETTLED},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
 	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
-	[XS_WATCH] = {op_watch, ARGS_ANY, OP_IGNORE_TX},
+	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
 };
 
-void reply_bytes(struct req *r, const void *p, size_t n)
+/* SET_PERMS' list after the path: parsed, within its quota, its owner an existing domain. */
+static enum xs_err parse_perms(struct req *r)
 {
-	if (r->reply_overflow || n > sizeof(r->reply) - r->reply_len) {
-		r->reply_overflow = true;
-		return;
+	const char *p = r->payload + strlen(r->payload) + 1;
+
+	r->nperms = r->argc - 1;
+	if (!quota_allows(r->acc.who, QUOTA_NODE_PERMISSIONS, r->nperms))
+		return XSE_ENOSPC;
+	r->perms = arena_alloc(r->acc.arena, sizeof(*r->perms) * r->nperms);
+	if (!r->perms)
+		return XSE_ENOMEM;
+	for (unsigned i = 0; i < r->nperms; i++) {
+		if (xs_perm_parse(p, &r->perms[i]) != XSE_OK)
+			return XSE_EINVAL;
+		/* Entries naming domains that do not exist are kept but never match. */
+		r->perms[i].ignored = r->perms[i].id != XS_DOMID_ANY && !domain_exists(r->perms[i].id);
+		p += strlen(p) + 1;
 	}
-	memcpy(r->reply + r->reply_len, p, n);
-	r->reply_len += n;
-}
-
-void reply_string(struct req *r, const char *s)
-{
-	reply_bytes(r, s, strlen(s) + 1);
-}
-
-enum xs_err reply_ok(struct req *r)
-{
-	reply_string(r, "OK");
-	return XSE_OK;
+	return r->perms[0].ignored ? XSE_ENOENT : XSE_OK;
 }
 
 static bool args_fit(enum op_args spec, const struct req *r)
@@ -104,62 +111,78 @@ static bool args_fit(enum op_args spec, const struct req *r)
 		return r->argc >= 3;
 	case ARGS_EXACT2:
 		return r->argc == 2;
+	default:
+		return false;
 	}
-	return false;
 }
 
-/* The path-max quota: unprivileged connections only, measured below the domain home. */
-static bool path_within_quota(const struct req *r)
+static enum xs_err args_check(enum op_args spec, struct req *r)
 {
-	unsigned max = quota_hard[QUOTA_PATH_MAX];
-
-	return r->conn->priv || !max || xs_path_quota_len(r->path) < max;
+	switch (spec) {
+	case ARGS_WATCH:
+		if (r->argc != 2 && r->argc != 3)
+			return XSE_EINVAL;
+		r->depth = r->argc == 3 ? atoi(r->argv[2]) : -1;
+		return r->argc == 3 && r->depth < 0 ? XSE_EINVAL : XSE_OK;
+	case ARGS_PERMS:
+		return r->argc < 2 ? XSE_EINVAL : parse_perms(r);
+	default:
+		return args_fit(spec, r) ? XSE_OK : XSE_EINVAL;
+	}
 }
 
 static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 {
+	enum xs_err err;
+
 	if (!op->handler)
 		return XSE_ENOSYS;
-	if ((op->flags & OP_PRIV) && !r->conn->priv)
+	if ((op->flags & OP_PRIV) && !r->acc.who->priv)
 		return XSE_EACCES;
 	if (!(op->flags & OP_IGNORE_TX) && r->hdr.tx_id != 0) {
-		r->txn = txn_find(r->conn, r->hdr.tx_id);
-		if (!r->txn)
+		r->acc.txn = txn_find(session_txns(r->session), r->hdr.tx_id);
+		if (!r->acc.txn)
 			return XSE_ENOENT;
 	}
-	if (!args_fit(op->args, r))
-		return XSE_EINVAL;
+	err = args_check(op->args, r);
+	if (err)
+		return err;
 	if (op->flags & OP_SETTLED)
-		domain_cleanup_flush();
+		cleanup_flush();
 	if (op->flags & OP_PATH) {
-		enum xs_err err = xs_path_canonical(r->argv[0], r->conn->home,
-						    (op->flags & OP_SPECIAL) != 0, r->path,
-						    &r->prefix_len);
-
-		if (err != XSE_OK)
+		err = xs_path_canonical(r->argv[0], r->acc.who->home, (op->flags & OP_SPECIAL) != 0,
+					r->path, &r->prefix_len);
+		if (err)
 			return err;
-		if (!path_within_quota(r))
+		/* path-max is measured below the domain's home. */
+		if (!quota_allows(r->acc.who, QUOTA_PATH_MAX, xs_path_quota_len(r->path)))
 			return XSE_EINVAL;
 	}
 	return op->handler(r);
 }
 
-void dispatch_request(struct conn *c, const struct xs_header *h, const char *payload)
+/* The scratch memory of requests, kept between them (reset, not freed). */
+static struct arena dispatch_arena;
+
+void dispatch_request(struct session *s, const struct xs_header *h, const char *payload)
 {
-	static struct arena arena;
-	static struct req r;
 	const struct op *op = h->type < XS_TYPE_COUNT ? &op_table[h->type] : NULL;
+	struct req r;
 	enum xs_err err;
 
-	r.conn = c;
+	r.session = s;
 	r.hdr = *h;
 	r.payload = payload;
 	r.len = h->len;
 	r.argc = xs_split_strings(payload, h->len, r.argv, REQ_MAX_ARGS);
-	r.txn = NULL;
+	r.acc.who = session_ident(s);
+	r.acc.txn = NULL;
+	r.acc.arena = &dispatch_arena;
 	r.path[0] = '\0';
 	r.prefix_len = 0;
-	r.arena = &arena;
+	r.perms = NULL;
+	r.nperms = 0;
+	r.depth = -1;
 	r.reply_len = 0;
 	r.reply_overflow = false;
 	r.after_reply = NULL;
@@ -168,20 +191,21 @@ void dispatch_request(struct conn *c, const struct xs_header *h, const char *pay
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;
 	if (log_tracing())
-		log_trace("conn %llu dom %u %s req %u tx %u %s -> %s", (unsigned long long)c->id,
-			  c->domid, xs_type_name(h->type) ? xs_type_name(h->type) : "?", h->req_id,
-			  h->tx_id, r.path[0] ? r.path : (r.argc ? r.argv[0] : ""),
+		log_trace("conn %llu dom %u %s req %u tx %u %s -> %s",
+			  (unsigned long long)session_id(s), r.acc.who->domid,
+			  xs_type_name(h->type) ? xs_type_name(h->type) : "?", h->req_id, h->tx_id,
+			  r.path[0] ? r.path : (r.argc ? r.argv[0] : ""),
 			  err == XSE_OK ? "OK" : xs_err_name(err));
 	if (err == XSE_OK) {
-		if (!conn_queue(c, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
-			conn_fail(c, XS_RING_ERR_COMM, "out of memory for a reply");
+		if (!session_send(s, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
+			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");
 		else if (r.after_reply)
 			r.after_reply(&r);
 	} else {
 		const char *name = xs_err_name(err);
 
-		if (!conn_queue(c, XS_ERROR, h->req_id, h->tx_id, name, strlen(name) + 1))
-			conn_fail(c, XS_RING_ERR_COMM, "out of memory for a reply");
+		if (!session_send(s, XS_ERROR, h->req_id, h->tx_id, name, strlen(name) + 1))
+			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");
 	}
-	arena_reset(&arena);
+	arena_reset(&dispatch_arena);
 }

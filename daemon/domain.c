@@ -9,14 +9,11 @@
 
 #include "../proto/path.h"
 #include "../proto/ring.h"
-#include "arena.h"
+#include "cleanup.h"
 #include "config.h"
-#include "conn.h"
-#include "hmap.h"
 #include "hyp.h"
 #include "log.h"
-#include "regions.h"
-#include "store.h"
+#include "session.h"
 #include "watch.h"
 
 /* What the daemon offers every ring (server_features). */
@@ -26,7 +23,7 @@
 struct domain {
 	uint32_t domid;
 	struct domain *next, *prev; /* introduced domains */
-	struct conn *conn;
+	struct session *session;
 	struct xs_ring *ring;
 	bool own_ring;              /* mapped from /proc/xen/xsd_kva, not a grant */
 	uint32_t local_port;
@@ -92,11 +89,11 @@ static void port_ready(uint32_t port)
 {
 	struct domain *d = port < port_table_size ? port_table[port] : NULL;
 
-	if (d && d->conn)
-		conn_ring_kick(d->conn);
+	if (d && d->session)
+		session_ring_kick(d->session);
 }
 
-/* Ring notifications go through the port in use (a static adaptor for conn.c). */
+/* Ring notifications go through the port in use (a static adaptor for the ring's connection). */
 static void notify_port(uint32_t port)
 {
 	hyp->notify(port);
@@ -123,8 +120,8 @@ static enum xs_err bind_port(struct domain *d, uint32_t remote_port)
 		return XSE_ENOMEM;
 	}
 	d->local_port = local;
-	if (d->conn)
-		d->conn->port = local;
+	if (d->session)
+		session_ring_port(d->session, local);
 	return XSE_OK;
 }
 
@@ -141,9 +138,9 @@ static void domain_unmap(struct domain *d)
 
 static void domain_free(struct domain *d)
 {
-	if (d->conn)
-		conn_free(d->conn);
-	d->conn = NULL;
+	if (d->session)
+		session_free(d->session);
+	d->session = NULL;
 	unbind_port(d);
 	domain_unmap(d);
 	if (d->prev)
@@ -176,8 +173,8 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 		free(d);
 		return err;
 	}
-	d->conn = conn_new_ring(ring, d->local_port, notify_port, domid, domid == cfg.priv_domid);
-	if (!d->conn) {
+	d->session = session_new_ring(ring, d->local_port, notify_port, domid, domid == cfg.priv_domid);
+	if (!d->session) {
 		unbind_port(d);
 		domain_unmap(d);
 		free(d);
@@ -190,7 +187,7 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 	domain_list = d;
 	domain_total++;
 	xs_ring_store(&ring->server_features, DOMAIN_FEATURES);
-	conn_ring_reset(d->conn);
+	session_ring_reset(d->session);
 	log_info("domain %u introduced (port %u)", domid, d->local_port);
 	return XSE_OK;
 }
@@ -209,7 +206,7 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 		err = bind_port(d, port);
 		if (err != XSE_OK)
 			return err;
-		conn_ring_reset(d->conn);
+		session_ring_reset(d->session);
 		return XSE_OK;
 	}
 	ring = hyp->map_ring(domid);
@@ -221,318 +218,6 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 		watch_fire_special_domain("@introduceDomain", domid);
 	}
 	return err;
-}
-
-/*
- * What gone domains leave behind: nodes they own go (with their subtrees,
- * or pass to the privileged domain with --keep-orphans) and permission
- * entries naming them are removed everywhere, so that a later domain with
- * the same id inherits nothing. The nodes are found through each domain's
- * regions (regions.h).
- */
-struct cleanup {
-	uint8_t gone[(XS_DOMID_MAX + 1) / 8]; /* the domids being cleaned up */
-	char **remove;
-	size_t nremove, cap_remove;
-	char **scrub;
-	size_t nscrub, cap_scrub;
-	bool oom;
-};
-
-static bool is_gone(const struct cleanup *c, uint32_t domid)
-{
-	return domid <= XS_DOMID_MAX && (c->gone[domid / 8] & (1u << (domid % 8)));
-}
-
-static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		char **nl = realloc(*list, c * sizeof(char *));
-
-		if (!nl)
-			return false;
-		*list = nl;
-		*cap = c;
-	}
-	if (!((*list)[*n] = strdup(path)))
-		return false;
-	(*n)++;
-	return true;
-}
-
-static bool names_gone(const struct cleanup *c, const struct store_node *n)
-{
-	for (unsigned i = 1; i < n->nperms; i++)
-		if (is_gone(c, n->perms[i].id))
-			return true;
-	return false;
-}
-
-static bool cleanup_visit(void *ctx, const char *path, const struct store_node *n)
-{
-	struct cleanup *c = ctx;
-
-	if (c->oom)
-		return false;
-	if (n->nperms && is_gone(c, n->perms[0].id) && strcmp(path, "/") != 0) {
-		if (!list_add(&c->remove, &c->nremove, &c->cap_remove, path))
-			c->oom = true;
-		return cfg.keep_orphans; /* removed with its subtree, or handed over */
-	}
-	if (names_gone(c, n) && !list_add(&c->scrub, &c->nscrub, &c->cap_scrub, path))
-		c->oom = true;
-	return true;
-}
-
-/* Drop entries naming gone domains; a gone owner is replaced by the privileged domain. */
-static void scrub_node(const struct cleanup *c, const char *path)
-{
-	struct arena a = {0};
-	struct store_node n;
-	unsigned k = 0;
-
-	if (store_read(&a, path, false, &n) != 1) {
-		arena_free(&a);
-		return;
-	}
-	for (unsigned i = 0; i < n.nperms; i++) {
-		if (i == 0 && is_gone(c, n.perms[0].id)) {
-			n.perms[k] = n.perms[0];
-			n.perms[k++].id = cfg.priv_domid;
-			continue;
-		}
-		if (i > 0 && is_gone(c, n.perms[i].id))
-			continue;
-		n.perms[k++] = n.perms[i];
-	}
-	store_update(&a, path, &n, n.perms, k, NULL, 0);
-	arena_free(&a);
-}
-
-static void removed_cb(void *ctx, const char *path, const struct store_node *n)
-{
-	const char *root = ctx;
-
-	if (strcmp(path, root) != 0)
-		watch_fire(path, WATCH_EXACT, n->perms, n->nperms, NULL, 0);
-}
-
-static unsigned path_depth(const char *p)
-{
-	unsigned d = 0;
-
-	for (; *p; p++)
-		d += *p == '/';
-	return d;
-}
-
-static int by_depth(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	unsigned dx = path_depth(x), dy = path_depth(y);
-
-	return dx != dy ? (dx < dy ? -1 : 1) : strcmp(x, y);
-}
-
-/* Whether path or one of its ancestors is in the set. */
-static bool under_any(const struct hmap *set, const char *path)
-{
-	char p[XS_PATH_BUF];
-	size_t len = strlen(path);
-
-	memcpy(p, path, len + 1);
-	for (;;) {
-		if (hmap_find(set, p))
-			return true;
-		if (len <= 1)
-			return false;
-		len = xs_path_parent_len(p);
-		p[len ? len : 1] = '\0';
-		len = len ? len : 1;
-	}
-}
-
-/*
- * Visit every node naming a gone domain: the regions of those domains
- * (regions.h), parents first, each subtree once. Costs what the domains
- * left behind, not the size of the tree; the whole tree only if the index
- * was lost to a shortage of memory.
- */
-static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
-{
-	char **roots = NULL;
-	size_t nroots = 0, cap = 0;
-	struct hnode *marks = NULL;
-	struct hmap walked = {0};
-	int rc = 0;
-
-	for (size_t i = 0; i < n && regions_complete(); i++) {
-		char **list;
-		size_t k = regions_list(ids[i], &list);
-
-		if (nroots + k > cap) {
-			size_t ncap = (nroots + k) * 2;
-			char **nr = realloc(roots, ncap * sizeof(*nr));
-
-			if (!nr) {
-				for (size_t j = 0; j < k; j++)
-					free(list[j]);
-				free(list);
-				c->oom = true;
-				break;
-			}
-			roots = nr;
-			cap = ncap;
-		}
-		if (k)
-			memcpy(roots + nroots, list, k * sizeof(*list));
-		nroots += k;
-		free(list);
-	}
-	if (!regions_complete() || c->oom || !(marks = calloc(nroots ? nroots : 1, sizeof(*marks)))) {
-		c->oom = false;
-		rc = store_walk("/", cleanup_visit, c);
-	} else {
-		if (nroots > 1)
-			qsort(roots, nroots, sizeof(*roots), by_depth);
-		for (size_t i = 0; i < nroots && rc == 0 && !c->oom; i++) {
-			if (under_any(&walked, roots[i]))
-				continue;
-			rc = store_walk(roots[i], cleanup_visit, c);
-			marks[i].key = roots[i];
-			if (!hmap_insert(&walked, &marks[i]))
-				c->oom = true;
-		}
-	}
-	hmap_free(&walked);
-	free(marks);
-	for (size_t i = 0; i < nroots; i++)
-		free(roots[i]);
-	free(roots);
-	return rc;
-}
-
-static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
-{
-	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
-		log_error("cleaning up the nodes of gone domains failed part way");
-	for (size_t i = 0; i < c->nremove; i++) {
-		if (cfg.keep_orphans)
-			scrub_node(c, c->remove[i]);
-		else if (store_remove(c->remove[i], removed_cb, c->remove[i]) == XSE_OK)
-			watch_fire(c->remove[i], WATCH_SUBTREE, NULL, 0, NULL, 0);
-		free(c->remove[i]);
-	}
-	for (size_t i = 0; i < c->nscrub; i++) {
-		scrub_node(c, c->scrub[i]);
-		free(c->scrub[i]);
-	}
-	/* The special nodes always stay: an owner that died hands them back to the privileged domain. */
-	scrub_node(c, "@introduceDomain");
-	scrub_node(c, "@releaseDomain");
-	free(c->remove);
-	free(c->scrub);
-}
-
-/* Clean up after these domains, then fire @releaseDomain for each. */
-static void cleanup_domains(const uint32_t *ids, size_t n)
-{
-	struct cleanup *c = calloc(1, sizeof(*c));
-
-	if (!c) {
-		log_error("out of memory cleaning up after %zu domains", n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		c->gone[ids[i] / 8] |= (uint8_t)(1u << (ids[i] % 8));
-	cleanup_nodes(c, ids, n);
-	for (size_t i = 0; i < n; i++) {
-		watch_fire_special_base("@releaseDomain");
-		watch_fire_special_domain("@releaseDomain", ids[i]);
-		log_info("domain %u released", ids[i]);
-	}
-	free(c);
-}
-
-/*
- * Clean-ups wait in a queue and run a few domains per turn of the loop, so
- * that when many die at once (a host shutting down) reads are served in
- * between instead of waiting for all of them. A request that changes the
- * tree or the domains runs them all first (dispatch.c, OP_SETTLED): what a
- * toolstack writes for a domid's next life must not be taken for its last.
- */
-#define CLEANUP_PER_TURN 8
-
-static struct {
-	uint32_t *ids;
-	size_t head, n, cap;
-	struct event *ev;
-} pending;
-
-/* The next few queued domains: cleaned up, out of the queue. */
-static void cleanup_batch(void)
-{
-	uint32_t ids[CLEANUP_PER_TURN];
-	size_t n = pending.n < CLEANUP_PER_TURN ? pending.n : CLEANUP_PER_TURN;
-
-	for (size_t i = 0; i < n; i++)
-		ids[i] = pending.ids[pending.head++];
-	pending.n -= n;
-	if (!pending.n)
-		pending.head = 0;
-	cleanup_domains(ids, n);
-}
-
-/* A turn after the next poll of the loop. */
-static void cleanup_arm(void)
-{
-	static const struct timeval now = {0, 0};
-
-	if (!evtimer_pending(pending.ev, NULL))
-		evtimer_add(pending.ev, &now);
-}
-
-static void cleanup_turn(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (!pending.n)
-		return; /* a request ran the queue meanwhile */
-	cleanup_batch();
-	if (pending.n)
-		cleanup_arm();
-}
-
-void domain_cleanup_flush(void)
-{
-	while (pending.n)
-		cleanup_batch();
-}
-
-/* Queue the clean-up of these domains; false if there is no queue or no room for them. */
-static bool cleanup_queue(const uint32_t *ids, size_t n)
-{
-	if (!pending.ev)
-		return false;
-	if (pending.head + pending.n + n > pending.cap) {
-		size_t cap = (pending.n + n) * 2;
-		uint32_t *nq = malloc(cap * sizeof(*nq));
-
-		if (!nq)
-			return false;
-		if (pending.n)
-			memcpy(nq, pending.ids + pending.head, pending.n * sizeof(*nq));
-		free(pending.ids);
-		pending.ids = nq;
-		pending.head = 0;
-		pending.cap = cap;
-	}
-	memcpy(pending.ids + pending.head + pending.n, ids, n * sizeof(*ids));
-	pending.n += n;
-	cleanup_arm();
-	return true;
 }
 
 /*
@@ -551,17 +236,11 @@ static void domains_gone(struct domain **gone, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = gone[i]->domid;
-		if (gone[i]->conn)
-			watch_drop_all(gone[i]->conn);
-		domain_free(gone[i]);
+		domain_free(gone[i]); /* its session's watches go first */
 		/* A device model acting for this domain loses those rights with it. */
-		conn_clear_target(ids[i]);
+		session_clear_target(ids[i]);
 	}
-	if (!cleanup_queue(ids, n)) {
-		/* In order: the ones queued before these go first. */
-		domain_cleanup_flush();
-		cleanup_domains(ids, n);
-	}
+	cleanup_domains_gone(ids, n);
 	free(ids);
 }
 
@@ -571,7 +250,7 @@ enum xs_err domain_release(uint32_t domid)
 
 	if (!d)
 		return XSE_ENOENT;
-	if (!d->conn)
+	if (!d->session)
 		return XSE_EINVAL;
 	domains_gone(&d, 1);
 	return XSE_OK;
@@ -583,7 +262,7 @@ enum xs_err domain_resume(uint32_t domid)
 
 	if (!d)
 		return XSE_ENOENT;
-	if (!d->conn)
+	if (!d->session)
 		return XSE_EINVAL;
 	d->shutdown_reported = false;
 	return XSE_OK;
@@ -595,9 +274,9 @@ enum xs_err domain_set_target(uint32_t domid, uint32_t target)
 
 	if (!d || !t)
 		return XSE_ENOENT;
-	if (!d->conn || !t->conn)
+	if (!d->session || !t->session)
 		return XSE_EINVAL;
-	conn_set_target(d->conn, target);
+	session_set_target(d->session, target);
 	return XSE_OK;
 }
 
@@ -643,8 +322,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	struct xs_ring *ring;
 	uint32_t port;
 
-	pending.ev = evtimer_new(base, cleanup_turn, NULL);
-	if (!pending.ev)
+	if (cleanup_init(base) < 0)
 		return -1;
 	if (choice == DOMAIN_HYP_NONE)
 		return 0;
@@ -667,13 +345,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 
 void domain_fini(void)
 {
-	domain_cleanup_flush();
-	if (pending.ev)
-		event_free(pending.ev);
-	pending.ev = NULL;
-	free(pending.ids);
-	pending.ids = NULL;
-	pending.cap = 0;
+	cleanup_fini();
 	while (domain_list)
 		domain_free(domain_list);
 	if (hyp)

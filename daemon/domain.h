@@ -14,8 +14,6 @@ enum domain_hyp_choice { DOMAIN_HYP_AUTO, DOMAIN_HYP_XEN, DOMAIN_HYP_SIM, DOMAIN
 
 /* Open the hypervisor port and, on Xen, serve the daemon's own domain's ring. 0 or -1. */
 int domain_init(struct event_base *base, enum domain_hyp_choice choice);
-/* Run every queued clean-up of gone domains now (their nodes, then @releaseDomain). */
-void domain_cleanup_flush(void);
 void domain_fini(void);
 const char *domain_hyp_name(void);
 

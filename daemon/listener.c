@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "session.h"
 #include "log.h"
 
 static int listen_fd = -1;
@@ -53,7 +54,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		if (!conn_new_socket(c)) {
+		if (!session_new_socket(c)) {
 			log_error("out of memory for a new connection");
 			close(c);
 		}

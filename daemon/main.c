@@ -12,9 +12,12 @@
 
 #include "config.h"
 #include "conn.h"
+#include "dispatch.h"
 #include "domain.h"
 #include "listener.h"
 #include "log.h"
+#include "quota.h"
+#include "session.h"
 #include "store.h"
 
 static int pid_fd = -1;
@@ -162,6 +165,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	conn_init(base);
+	session_init(dispatch_request);
 	if (domain_init(base, (enum domain_hyp_choice)cfg.hypervisor) < 0) {
 		store_close();
 		return 1;
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
 	listener_close();
 	domain_fini();
 	conn_close_all();
+	quota_fini();
 	store_close();
 	event_free(ev_term);
 	event_free(ev_int);

@@ -2,7 +2,7 @@
 #ifndef XSD_OPS_H
 #define XSD_OPS_H
 
-#include "dispatch.h"
+#include "req.h"
 
 /* ops_node.c: the tree. */
 enum xs_err op_read(struct req *r);

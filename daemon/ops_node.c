@@ -4,15 +4,13 @@
 #include <string.h>
 
 #include "access.h"
-#include "conn.h"
-#include "domain.h"
 #include "ops.h"
-#include "quota.h"
+#include "session.h"
 
 enum xs_err op_read(struct req *r)
 {
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, true, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_READ, true, &n);
 
 	if (err == XSE_OK)
 		reply_bytes(r, n.value, n.vlen);
@@ -25,29 +23,29 @@ enum xs_err op_write(struct req *r)
 	const char *value = r->payload + off;
 	size_t vlen = r->len - off;
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_WRITE, false, &n);
 
 	if (err == XSE_OK)
-		err = acc_update(r, r->path, &n, NULL, 0, value, vlen);
+		err = acc_update(&r->acc, r->path, &n, NULL, 0, value, vlen);
 	else if (err == XSE_ENOENT)
-		err = acc_create(r, r->path, value, vlen);
+		err = acc_create(&r->acc, r->path, value, vlen);
 	if (err != XSE_OK)
 		return err;
 	/* Fires even when the value did not change. */
-	acc_notify(r, r->path, NULL, 0, NULL, 0);
+	acc_notify(&r->acc, r->path, NULL, 0, NULL, 0);
 	return reply_ok(r);
 }
 
 enum xs_err op_mkdir(struct req *r)
 {
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_WRITE, false, &n);
 
 	/* An existing node is left alone (and fires nothing), but needed write access. */
 	if (err == XSE_ENOENT) {
-		err = acc_create(r, r->path, "", 0);
+		err = acc_create(&r->acc, r->path, "", 0);
 		if (err == XSE_OK)
-			acc_notify(r, r->path, NULL, 0, NULL, 0);
+			acc_notify(&r->acc, r->path, NULL, 0, NULL, 0);
 	}
 	return err == XSE_OK ? reply_ok(r) : err;
 }
@@ -55,7 +53,7 @@ enum xs_err op_mkdir(struct req *r)
 enum xs_err op_rm(struct req *r)
 {
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_WRITE, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_WRITE, false, &n);
 
 	if (err == XSE_ENOENT) {
 		/* Removing what is not there is fine if its parent is. */
@@ -64,17 +62,17 @@ enum xs_err op_rm(struct req *r)
 
 		memcpy(parent, r->path, pl);
 		parent[pl] = '\0';
-		int rc = acc_read(r, parent, false, &n);
+		int rc = acc_read(&r->acc, parent, false, &n);
 
 		if (rc < 0)
-			return acc_error(r);
+			return acc_error(&r->acc);
 		return rc == 1 ? reply_ok(r) : XSE_ENOENT;
 	}
 	if (err != XSE_OK)
 		return err;
 	if (strcmp(r->path, "/") == 0)
 		return XSE_EINVAL;
-	err = acc_remove(r, r->path);
+	err = acc_remove(&r->acc, r->path);
 	return err == XSE_OK ? reply_ok(r) : err;
 }
 
@@ -98,16 +96,16 @@ static bool append_chunk(void *ctx, uint32_t chunk, const char *names, size_t le
 enum xs_err op_directory(struct req *r)
 {
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_READ, false, &n);
 
 	if (err != XSE_OK)
 		return err;
-	if (r->txn)
-		return acc_children(r, r->path, append_child, r) < 0 ? acc_error(r) : XSE_OK;
+	if (r->acc.txn)
+		return acc_children(&r->acc, r->path, append_child, r) < 0 ? acc_error(&r->acc) : XSE_OK;
 	/* Outside a transaction the stored size answers E2BIG without reading the list. */
 	if (n.children_bytes > XS_PAYLOAD_MAX)
 		return XSE_E2BIG;
-	return store_chunks(r->path, 0, append_chunk, r) < 0 ? XSE_EIO : XSE_OK;
+	return acc_chunks(&r->acc, r->path, 0, append_chunk, r) < 0 ? XSE_EIO : XSE_OK;
 }
 
 /*
@@ -179,10 +177,10 @@ static void cursor_forget(struct dir_cursor *cur)
 enum xs_err op_directory_part(struct req *r)
 {
 	struct store_node n;
-	struct dir_cursor *cur = &r->conn->cursor;
+	struct dir_cursor *cur = session_cursor(r->session);
 	char gen[24];
 	long off = atol(r->argv[1]);
-	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_READ, false, &n);
 	int rc;
 
 	if (err != XSE_OK)
@@ -193,8 +191,8 @@ enum xs_err op_directory_part(struct req *r)
 	struct dirpart d = {r, 0, off < 0 ? (size_t)-1 : (size_t)off,
 			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, 0, 0};
 
-	if (r->txn) {
-		rc = acc_children(r, r->path, dirpart_visit, &d);
+	if (r->acc.txn) {
+		rc = acc_children(&r->acc, r->path, dirpart_visit, &d);
 	} else {
 		uint32_t from = 0;
 
@@ -204,14 +202,14 @@ enum xs_err op_directory_part(struct req *r)
 			from = cur->chunk;
 			d.pos = cur->offset;
 		}
-		rc = store_chunks(r->path, from, dirpart_chunk, &d);
+		rc = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d);
 	}
 	if (rc < 0)
-		return acc_error(r);
+		return acc_error(&r->acc);
 	if (!d.ended_early)
 		reply_bytes(r, "", 1);
 	cursor_forget(cur);
-	if (d.ended_early && !r->txn) {
+	if (d.ended_early && !r->acc.txn) {
 		cur->path = strdup(r->path);
 		cur->gen = n.gen;
 		cur->chunk = d.stop_chunk;
@@ -223,7 +221,7 @@ enum xs_err op_directory_part(struct req *r)
 enum xs_err op_get_perms(struct req *r)
 {
 	struct store_node n;
-	enum xs_err err = acc_get(r, r->path, XS_PERM_READ, false, &n);
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_READ, false, &n);
 
 	if (err != XSE_OK)
 		return err;
@@ -238,42 +236,18 @@ enum xs_err op_get_perms(struct req *r)
 
 enum xs_err op_set_perms(struct req *r)
 {
-	unsigned nperms = r->argc ? r->argc - 1 : 0;
-	struct xs_perm *perms;
-	const char *p;
 	struct store_node n;
-	enum xs_err err;
+	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_WRITE | XS_PERM_OWNER, false, &n);
 
-	if (r->argc < 2)
-		return XSE_EINVAL;
-	if (!r->conn->priv && quota_hard[QUOTA_NODE_PERMISSIONS] &&
-	    nperms >= quota_hard[QUOTA_NODE_PERMISSIONS])
-		return XSE_ENOSPC;
-	perms = arena_alloc(r->arena, sizeof(*perms) * nperms);
-	if (!perms)
-		return XSE_ENOMEM;
-	p = r->payload + strlen(r->payload) + 1;
-	for (unsigned i = 0; i < nperms; i++) {
-		if (xs_perm_parse(p, &perms[i]) != XSE_OK)
-			return XSE_EINVAL;
-		/* Entries naming domains that do not exist are kept but never match. */
-		perms[i].ignored = perms[i].id != XS_DOMID_ANY && !domain_exists(perms[i].id);
-		p += strlen(p) + 1;
-	}
-	if (perms[0].ignored)
-		return XSE_ENOENT;
-	err = xs_path_canonical(r->payload, r->conn->home, true, r->path, &r->prefix_len);
-	if (err != XSE_OK)
+	if (err)
 		return err;
-	err = acc_get(r, r->path, XS_PERM_WRITE | XS_PERM_OWNER, false, &n);
-	if (err != XSE_OK)
-		return err;
-	if (!r->conn->priv && n.nperms && perms[0].id != n.perms[0].id)
+	/* Only the privileged may give a node away. */
+	if (!r->acc.who->priv && n.nperms && r->perms[0].id != n.perms[0].id)
 		return XSE_EPERM;
-	err = acc_update(r, r->path, &n, perms, nperms, NULL, 0);
-	if (err != XSE_OK)
+	err = acc_update(&r->acc, r->path, &n, r->perms, r->nperms, NULL, 0);
+	if (err)
 		return err;
 	/* Watchers that could read the node before or after the change hear of it. */
-	acc_notify(r, r->path, perms, nperms, n.perms, n.nperms);
+	acc_notify(&r->acc, r->path, r->perms, r->nperms, n.perms, n.nperms);
 	return reply_ok(r);
 }

@@ -11,6 +11,7 @@
 #include "ops.h"
 #include "quota.h"
 #include "regions.h"
+#include "session.h"
 #include "store.h"
 #include "txn.h"
 #include "watch.h"
@@ -20,15 +21,13 @@ enum xs_err op_transaction_start(struct req *r)
 	struct txn *t;
 	char id[16];
 
-	if (r->txn)
+	enum xs_err err;
+
+	if (r->acc.txn)
 		return XSE_EBUSY;
-	/* As at HEAD: refused when one more would reach the quota. */
-	if (!r->conn->priv && quota_hard[QUOTA_TRANSACTIONS] &&
-	    r->conn->ntxns + 1 >= quota_hard[QUOTA_TRANSACTIONS])
-		return XSE_ENOSPC;
-	t = txn_start(r->conn);
-	if (!t)
-		return XSE_ENOMEM;
+	err = txn_start(session_txns(r->session), &t);
+	if (err)
+		return err;
 	snprintf(id, sizeof(id), "%u", txn_id(t));
 	reply_string(r, id);
 	return XSE_OK;
@@ -42,10 +41,10 @@ enum xs_err op_transaction_end(struct req *r)
 	/* A malformed argument keeps the transaction open. */
 	if (strcmp(arg, "T") != 0 && strcmp(arg, "F") != 0)
 		return XSE_EINVAL;
-	if (!r->txn)
+	if (!r->acc.txn)
 		return XSE_ENOENT;
-	err = txn_end(r->txn, arg[0] == 'T');
-	r->txn = NULL;
+	err = txn_end(r->acc.txn, arg[0] == 'T');
+	r->acc.txn = NULL;
 	return err == XSE_OK ? reply_ok(r) : err;
 }
 
@@ -56,7 +55,7 @@ enum xs_err op_get_domain_path(struct req *r)
 
 	if (xs_parse_domid(r->argv[0], &domid) < 0)
 		return XSE_EINVAL;
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	xs_path_home(domid, path, sizeof(path));
 	reply_string(r, path);
 	return XSE_OK;
 }
@@ -201,7 +200,7 @@ static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *ar
 		     "connections: %u\ndomains: %u\nwatches: %u\ntransactions: %u\n"
 		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n"
 		     "regions-trusted: %d\ndirectory-index-bytes: %zu\n",
-		     t.connections, domain_count(), watch_count(), t.transactions,
+		     t.connections, domain_count(), watch_count(), txn_open_count(),
 		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
 		     (unsigned long long)store_generation(), regions_complete() ? 1 : 0,
 		     dirindex_bytes());
@@ -218,7 +217,7 @@ static enum xs_err ctl_restrict(struct req *r, unsigned argc, const char *const 
 	if (argc != 1 || xs_parse_domid(argv[0], &domid) < 0 || domid == cfg.priv_domid ||
 	    domid >= XS_DOMID_SELF)
 		return XSE_EINVAL;
-	conn_restrict(r->conn, domid);
+	session_restrict(r->session, domid);
 	return reply_ok(r);
 }
 

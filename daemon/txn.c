@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../proto/path.h"
-#include "conn.h"
 #include "hmap.h"
 #include "log.h"
 #include "quota.h"
@@ -17,8 +16,8 @@
  * copies its committed state into the overlay (repeatable read from then on)
  * and remembers its generation, or its absence. Commit fails with EAGAIN if
  * any remembered node changed since. The overlay holds logical state only
- * (value, perms, existence, children added); sibling links are rebuilt by
- * the store when the changes are applied, so a commit costs what the
+ * (value, perms, existence, children added); the store lays out the
+ * directories when the changes are applied, so a commit costs what the
  * transaction touched.
  */
 struct tx_entry {
@@ -42,9 +41,18 @@ struct tx_entry {
 	unsigned nadded, added_cap;
 };
 
+struct txn_set {
+	const struct ident *who;
+	struct txn *head;
+	unsigned n;
+	uint32_t next_id;
+};
+
+static unsigned txn_total;
+
 struct txn {
 	struct txn *next;
-	struct conn *conn;
+	struct txn_set *set;
 	uint32_t id;
 	bool failed;
 	enum xs_err err; /* why the last overlay access failed */
@@ -79,22 +87,50 @@ static void txn_free(struct txn *t)
 	free(t);
 }
 
-struct txn *txn_start(struct conn *c)
+struct txn_set *txn_set_new(const struct ident *who)
 {
-	struct txn *t = calloc(1, sizeof(*t));
+	struct txn_set *s = calloc(1, sizeof(*s));
 
-	if (!t)
-		return NULL;
+	if (s) {
+		s->who = who;
+		s->next_id = 1;
+	}
+	return s;
+}
+
+unsigned txn_set_count(const struct txn_set *s)
+{
+	return s->n;
+}
+
+unsigned txn_open_count(void)
+{
+	return txn_total;
+}
+
+enum xs_err txn_start(struct txn_set *s, struct txn **out)
+{
+	struct txn *t;
+
+	if (quota_charge(s->who, QUOTA_TRANSACTIONS, 1) != XSE_OK)
+		return XSE_ENOSPC;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		quota_release(s->who, QUOTA_TRANSACTIONS, 1);
+		return XSE_ENOMEM;
+	}
 	t->err = XSE_OK;
-	/* Ids are per connection, never 0, never one still in use; they wrap. */
+	/* Ids are per client, never 0, never one still in use; they wrap. */
 	do {
-		t->id = c->next_tx_id++;
-	} while (t->id == 0 || txn_find(c, t->id));
-	t->conn = c;
-	t->next = c->txns;
-	c->txns = t;
-	c->ntxns++;
-	return t;
+		t->id = s->next_id++;
+	} while (t->id == 0 || txn_find(s, t->id));
+	t->set = s;
+	t->next = s->head;
+	s->head = t;
+	s->n++;
+	txn_total++;
+	*out = t;
+	return XSE_OK;
 }
 
 uint32_t txn_id(const struct txn *t)
@@ -102,9 +138,9 @@ uint32_t txn_id(const struct txn *t)
 	return t->id;
 }
 
-struct txn *txn_find(struct conn *c, uint32_t id)
+struct txn *txn_find(struct txn_set *s, uint32_t id)
 {
-	for (struct txn *t = c->txns; t; t = t->next)
+	for (struct txn *t = s->head; t; t = t->next)
 		if (t->id == id)
 			return t;
 	return NULL;
@@ -117,23 +153,33 @@ enum xs_err txn_error(const struct txn *t)
 
 static void txn_unlink(struct txn *t)
 {
-	struct txn **pp = &t->conn->txns;
+	struct txn_set *s = t->set;
+	struct txn **pp = &s->head;
 
 	while (*pp != t)
 		pp = &(*pp)->next;
 	*pp = t->next;
-	t->conn->ntxns--;
+	s->n--;
+	txn_total--;
+	quota_release(s->who, QUOTA_TRANSACTIONS, 1);
 }
 
-void txn_drop_all(struct conn *c)
+void txn_set_clear(struct txn_set *s)
 {
-	while (c->txns) {
-		struct txn *t = c->txns;
+	while (s->head) {
+		struct txn *t = s->head;
 
-		c->txns = t->next;
+		txn_unlink(t);
 		txn_free(t);
 	}
-	c->ntxns = 0;
+}
+
+void txn_set_free(struct txn_set *s)
+{
+	if (!s)
+		return;
+	txn_set_clear(s);
+	free(s);
 }
 
 static bool set_content(struct tx_entry *e, const struct xs_perm *perms, unsigned nperms,
@@ -173,9 +219,8 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 
 	if (h)
 		return (struct tx_entry *)h;
-	/* As at HEAD: refused when one more node would reach the quota; the transaction is then doomed. */
-	if (!t->conn->priv && quota_hard[QUOTA_TRANSACTION_NODES] &&
-	    t->nentries + 1 >= quota_hard[QUOTA_TRANSACTION_NODES]) {
+	/* Refused when one more node would reach the quota; the transaction is then doomed. */
+	if (!quota_allows(t->set->who, QUOTA_TRANSACTION_NODES, t->nentries + 1)) {
 		t->failed = true;
 		t->err = XSE_ENOSPC;
 		return NULL;

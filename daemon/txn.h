@@ -5,22 +5,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ident.h"
 #include "store.h"
 
-struct conn;
 struct txn;
+/* The open transactions of one client, whose identity judges their quotas. */
+struct txn_set;
 
-/* Open a transaction for the connection; NULL when out of memory. */
-struct txn *txn_start(struct conn *c);
+struct txn_set *txn_set_new(const struct ident *who);
+/* Abort every transaction (close, RESET_WATCHES, a ring reset); the set stays usable. */
+void txn_set_clear(struct txn_set *s);
+void txn_set_free(struct txn_set *s);
+/* Open transactions in the set, and in the whole daemon. */
+unsigned txn_set_count(const struct txn_set *s);
+unsigned txn_open_count(void);
+
+/* Open a transaction: XSE_ENOSPC over the transactions quota, XSE_ENOMEM. */
+enum xs_err txn_start(struct txn_set *s, struct txn **out);
 uint32_t txn_id(const struct txn *t);
-struct txn *txn_find(struct conn *c, uint32_t id);
+struct txn *txn_find(struct txn_set *s, uint32_t id);
 /*
  * End it: commit (XSE_OK, XSE_EAGAIN on a conflict, XSE_ENOMEM if it failed
  * earlier, XSE_EIO on a store error) or abort. The transaction is gone after.
  */
 enum xs_err txn_end(struct txn *t, bool commit);
-/* Abort every transaction of a connection (close, RESET_WATCHES). */
-void txn_drop_all(struct conn *c);
 /* Why the last failed access through the transaction failed (ENOSPC, ENOMEM or EIO). */
 enum xs_err txn_error(const struct txn *t);
 

@@ -7,14 +7,12 @@
 
 #include "../proto/path.h"
 #include "arena.h"
-#include "config.h"
-#include "conn.h"
 #include "hmap.h"
 #include "quota.h"
 #include "store.h"
 
 /*
- * Every watch sits in two places: its connection's list (with a map by
+ * Every watch sits in two places: its set's list (with a map by
  * "path token" for duplicates) and a global map from watched path to the
  * watches on exactly that path. An event on /a/b/c looks up /a/b/c, /a/b,
  * /a and / only: the cost follows the path depth and the watches that
@@ -26,12 +24,22 @@ struct watch_bucket {
 	struct watch *head;
 };
 
+struct watch_set {
+	const struct ident *who;
+	uint64_t order;
+	watch_deliver_fn deliver;
+	void *owner;
+	struct watch *head;
+	struct hmap keys; /* "path token" -> watch */
+	unsigned n;
+};
+
 struct watch {
-	struct hnode by_key;            /* in conn->watch_keys */
-	struct watch *conn_next, *conn_prev;
+	struct hnode by_key;            /* in set->keys */
+	struct watch *set_next, *set_prev;
 	struct watch *path_next, *path_prev;
 	struct watch_bucket *bucket;
-	struct conn *conn;
+	struct watch_set *set;
 	char *key;                      /* "path token" */
 	const char *token;              /* inside key */
 	uint64_t seq;                   /* registration order */
@@ -46,6 +54,20 @@ static uint64_t watch_next_seq;
 unsigned watch_count(void)
 {
 	return watch_total;
+}
+
+struct watch_set *watch_set_new(const struct ident *who, uint64_t order, watch_deliver_fn deliver,
+				void *owner)
+{
+	struct watch_set *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->who = who;
+	s->order = order;
+	s->deliver = deliver;
+	s->owner = owner;
+	return s;
 }
 
 static struct watch_bucket *bucket_get(const char *path, bool create)
@@ -82,7 +104,7 @@ static char *make_key(const char *path, const char *token)
 	return key;
 }
 
-enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const char *token,
+enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, const char *token,
 		      int depth)
 {
 	char *key = make_key(path, token);
@@ -91,11 +113,11 @@ enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const
 
 	if (!key)
 		return XSE_ENOMEM;
-	if (hmap_find(&c->watch_keys, key)) {
+	if (hmap_find(&s->keys, key)) {
 		free(key);
 		return XSE_EEXIST;
 	}
-	if (!c->priv && quota_hard[QUOTA_WATCHES] && c->nwatches + 1 >= quota_hard[QUOTA_WATCHES]) {
+	if (quota_charge(s->who, QUOTA_WATCHES, 1) != XSE_OK) {
 		free(key);
 		return XSE_ENOSPC;
 	}
@@ -104,12 +126,13 @@ enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const
 	if (!b) {
 		free(w);
 		free(key);
+		quota_release(s->who, QUOTA_WATCHES, 1);
 		return XSE_ENOMEM;
 	}
 	w->key = key;
 	w->token = key + strlen(path) + 1;
 	w->by_key.key = key;
-	if (!hmap_insert(&c->watch_keys, &w->by_key)) {
+	if (!hmap_insert(&s->keys, &w->by_key)) {
 		if (!b->head) {
 			hmap_remove(&watch_buckets, &b->h);
 			free(b->path);
@@ -117,9 +140,10 @@ enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const
 		}
 		free(w);
 		free(key);
+		quota_release(s->who, QUOTA_WATCHES, 1);
 		return XSE_ENOMEM;
 	}
-	w->conn = c;
+	w->set = s;
 	w->seq = ++watch_next_seq;
 	w->prefix_len = prefix_len;
 	w->depth = depth;
@@ -128,27 +152,27 @@ enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const
 	if (b->head)
 		b->head->path_prev = w;
 	b->head = w;
-	w->conn_next = c->watches;
-	if (c->watches)
-		c->watches->conn_prev = w;
-	c->watches = w;
-	c->nwatches++;
+	w->set_next = s->head;
+	if (s->head)
+		s->head->set_prev = w;
+	s->head = w;
+	s->n++;
 	watch_total++;
 	return XSE_OK;
 }
 
 static void watch_free(struct watch *w)
 {
-	struct conn *c = w->conn;
+	struct watch_set *s = w->set;
 	struct watch_bucket *b = w->bucket;
 
-	hmap_remove(&c->watch_keys, &w->by_key);
-	if (w->conn_prev)
-		w->conn_prev->conn_next = w->conn_next;
+	hmap_remove(&s->keys, &w->by_key);
+	if (w->set_prev)
+		w->set_prev->set_next = w->set_next;
 	else
-		c->watches = w->conn_next;
-	if (w->conn_next)
-		w->conn_next->conn_prev = w->conn_prev;
+		s->head = w->set_next;
+	if (w->set_next)
+		w->set_next->set_prev = w->set_prev;
 	if (w->path_prev)
 		w->path_prev->path_next = w->path_next;
 	else
@@ -160,20 +184,21 @@ static void watch_free(struct watch *w)
 		free(b->path);
 		free(b);
 	}
-	c->nwatches--;
+	s->n--;
 	watch_total--;
+	quota_release(s->who, QUOTA_WATCHES, 1);
 	free(w->key);
 	free(w);
 }
 
-enum xs_err watch_remove(struct conn *c, const char *path, const char *token)
+enum xs_err watch_remove(struct watch_set *s, const char *path, const char *token)
 {
 	char *key = make_key(path, token);
 	struct hnode *h;
 
 	if (!key)
 		return XSE_ENOMEM;
-	h = hmap_find(&c->watch_keys, key);
+	h = hmap_find(&s->keys, key);
 	free(key);
 	if (!h)
 		return XSE_ENOENT;
@@ -181,16 +206,30 @@ enum xs_err watch_remove(struct conn *c, const char *path, const char *token)
 	return XSE_OK;
 }
 
-void watch_drop_all(struct conn *c)
+unsigned watch_set_count(const struct watch_set *s)
 {
-	while (c->watches)
-		watch_free(c->watches);
-	hmap_free(&c->watch_keys);
+	return s->n;
 }
 
-void watch_initial_event(struct conn *c, const char *path, size_t prefix_len, const char *token)
+void watch_set_clear(struct watch_set *s)
 {
-	conn_queue_event(c, path + prefix_len, token);
+	while (s->head)
+		watch_free(s->head);
+	hmap_free(&s->keys);
+}
+
+void watch_set_free(struct watch_set *s)
+{
+	if (!s)
+		return;
+	watch_set_clear(s);
+	free(s);
+}
+
+void watch_initial_event(struct watch_set *s, const char *path, size_t prefix_len,
+			 const char *token)
+{
+	s->deliver(s->owner, path + prefix_len, token);
 }
 
 /* The permissions needed to judge delivery, read once per event and only if needed. */
@@ -205,7 +244,7 @@ struct event_ctx {
 	struct arena arena;
 };
 
-static bool may_see(struct event_ctx *e, const struct conn *c)
+static bool may_see(struct event_ctx *e, const struct ident *c)
 {
 	if (c->priv)
 		return true;
@@ -260,7 +299,7 @@ static void collect(struct event_ctx *e, struct matches *m, struct watch_bucket 
 			continue;
 		if ((rule < 0 && w->depth >= 0) || (rule == 1 && w->depth < 1))
 			continue;
-		if (!may_see(e, w->conn))
+		if (!may_see(e, w->set->who))
 			continue;
 		if (m->n == m->cap) {
 			size_t cap = m->cap * 2;
@@ -283,8 +322,8 @@ static int by_conn_then_watch(const void *a, const void *b)
 {
 	const struct watch *x = *(struct watch *const *)a, *y = *(struct watch *const *)b;
 
-	if (x->conn->id != y->conn->id)
-		return x->conn->id < y->conn->id ? -1 : 1;
+	if (x->set->order != y->set->order)
+		return x->set->order < y->set->order ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -294,7 +333,7 @@ static void send_matches(struct matches *m, const char *path)
 	if (m->n > 1)
 		qsort(m->w, m->n, sizeof(*m->w), by_conn_then_watch);
 	for (size_t i = 0; i < m->n; i++)
-		conn_queue_event(m->w[i]->conn, path + m->w[i]->prefix_len, m->w[i]->token);
+		m->w[i]->set->deliver(m->w[i]->set->owner, path + m->w[i]->prefix_len, m->w[i]->token);
 	if (m->w != m->inline_w)
 		free(m->w);
 }

@@ -7,8 +7,23 @@
 
 #include "../proto/perms.h"
 #include "../proto/wire.h"
+#include "ident.h"
 
-struct conn;
+/*
+ * The watches of one client. Events leave through deliver(owner, path,
+ * token), so watch.c knows nothing of connections; who gives the identity
+ * that judges which events the client may see and whose watch quota it
+ * uses, and order its place in the C daemon's delivery order (arrival of
+ * its connection).
+ */
+struct watch_set;
+typedef void (*watch_deliver_fn)(void *owner, const char *path, const char *token);
+struct watch_set *watch_set_new(const struct ident *who, uint64_t order, watch_deliver_fn deliver,
+				void *owner);
+unsigned watch_set_count(const struct watch_set *s);
+/* Remove every watch; the set stays usable. */
+void watch_set_clear(struct watch_set *s);
+void watch_set_free(struct watch_set *s);
 
 /* How an event matches watches. */
 enum watch_match {
@@ -22,12 +37,12 @@ enum watch_match {
  * for none. XSE_EEXIST for a duplicate (path, token) on this connection,
  * XSE_ENOSPC over the watch quota, XSE_ENOMEM.
  */
-enum xs_err watch_add(struct conn *c, const char *path, size_t prefix_len, const char *token,
+enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, const char *token,
 		      int depth);
 /* Queue the initial event of a just-registered watch (after its OK). */
-void watch_initial_event(struct conn *c, const char *path, size_t prefix_len, const char *token);
-enum xs_err watch_remove(struct conn *c, const char *path, const char *token);
-void watch_drop_all(struct conn *c);
+void watch_initial_event(struct watch_set *s, const char *path, size_t prefix_len,
+			 const char *token);
+enum xs_err watch_remove(struct watch_set *s, const char *path, const char *token);
 
 /*
  * Fire an event for a node change. perms/nperms are the node's permissions

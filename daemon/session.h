@@ -1,0 +1,68 @@
+/* Sessions: one client's identity, transactions, watches and directory cursor over its connection, and their teardown. */
+#ifndef XSD_SESSION_H
+#define XSD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/wire.h"
+#include "ident.h"
+
+struct session;
+struct xs_ring;
+struct txn_set;
+struct watch_set;
+
+/* Where a DIRECTORY_PART reader left off, so that the next part does not rescan the list. */
+struct dir_cursor {
+	char *path;      /* malloc'd; NULL when unset */
+	uint64_t gen;    /* the directory's generation when the cursor was made */
+	uint32_t chunk;  /* the store chunk where the last part stopped ... */
+	size_t offset;   /* ... and that chunk's byte offset in the child list */
+};
+
+/*
+ * Who handles a session's requests (dispatch.c, set by main.c): the session
+ * layer lies below the request layer, so it is handed the function instead
+ * of calling up into it.
+ */
+typedef void (*session_request_fn)(struct session *s, const struct xs_header *h,
+				   const char *payload);
+void session_init(session_request_fn handler);
+
+/* A client on an accepted socket: it acts as the daemon's own domain. NULL on failure. */
+struct session *session_new_socket(int fd);
+/* A domain's ring; priv for the privileged domain. */
+struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
+				 uint32_t domid, bool priv);
+/* Tear a ring's session down (its domain is released or dead): watches first, then the rest. */
+void session_free(struct session *s);
+
+/* The ring's event channel fired; a new event channel; start the ring afresh (see conn.h). */
+void session_ring_kick(struct session *s);
+void session_ring_port(struct session *s, uint32_t port);
+void session_ring_reset(struct session *s);
+
+const struct ident *session_ident(const struct session *s);
+struct txn_set *session_txns(struct session *s);
+struct watch_set *session_watches(struct session *s);
+struct dir_cursor *session_cursor(struct session *s);
+uint64_t session_id(const struct session *s);
+
+/* Drop to the rights of an unprivileged domain, for good (what it holds moves to that domain's quotas). */
+void session_restrict(struct session *s, uint32_t domid);
+/* Act for another domain in permission checks (SET_TARGET). */
+void session_set_target(struct session *s, uint32_t target);
+/* The domain is gone: no session acts for it any more. */
+void session_clear_target(uint32_t target);
+/* Drop watches and transactions (RESET_WATCHES); queued events stay queued. */
+void session_reset(struct session *s);
+
+/* Queue a reply (or any message); false on allocation failure. */
+bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx_id,
+		  const void *payload, size_t len);
+/* A protocol violation or a failure to answer: see conn_fail. */
+void session_fail(struct session *s, unsigned ring_error, const char *why);
+
+#endif
