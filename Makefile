@@ -30,7 +30,7 @@ endif
 
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
 CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
-DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
@@ -38,6 +38,8 @@ obj = $(patsubst %.c,$(O)/%.o,$(1))
 LIBPROTO := $(O)/proto/libxsproto.a
 LIBCLIENT := $(O)/client/libxsc.a
 LIBTEST := $(O)/tests/lib/libxst.a
+# Everything of the daemon but main(): the daemon and the in-process tests link it.
+LIBDAEMON := $(O)/daemon/libxsd.a
 DAEMON := $(O)/daemon/xenstored
 SIMGUEST := $(O)/client/xs-simguest
 
@@ -55,6 +57,10 @@ $(LIBCLIENT): $(call obj,$(CLIENT_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
@@ -62,7 +68,7 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
 	-DXST_REFD='"$(abspath ../shared/reference/refd.sh)"'
 
-$(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIBPROTO)
+$(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
 $(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)

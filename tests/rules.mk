@@ -2,12 +2,10 @@
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(O)/tests/unit/unit_tests
 
-# The store's test runs store.c on a real tdb file, with what store.c calls.
-UNIT_DAEMON_SRCS := daemon/hmap.c daemon/dirindex.c daemon/store.c daemon/journal.c daemon/log.c \
-	daemon/regions.c daemon/arena.c
-
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS) $(UNIT_DAEMON_SRCS)) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) -ltdb
+# In-process tests of daemon modules (the store on a real tdb file, transactions,
+# watches, access, dispatch) link the daemon's library.
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBDAEMON) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_DAEMON)
 
 $(call obj,$(UNIT_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 
