@@ -71,11 +71,11 @@ static unsigned scaled(unsigned n)
 }
 
 /*
- * CPU placement. On a small VM a wakeup across CPUs costs tens of microseconds
- * and varies run to run, which swamps serial round trips; so by default the
- * serial groups (serial, dirpart) run client and daemon on one CPU (a stable
- * figure that includes both sides' CPU cost) and the other groups run them on
- * two different CPUs so that pipelined and concurrent clients overlap the
+ * CPU placement. On a small VM a wakeup across CPUs is costly and varies run
+ * to run, which swamps serial round trips; so by default the serial groups
+ * (serial, dirpart) run client and daemon on one CPU (a stable figure that
+ * includes both sides' CPU cost) and the other groups run them on two
+ * different CPUs so that pipelined and concurrent clients overlap the
  * daemon. The serial transactions count as serial; the watch group times its
  * serial latency phase on one CPU and its pipelined phase on two.
  */
@@ -791,7 +791,7 @@ static int grp_dirpart(struct xst_daemon *d, int dk)
 	if (fill_dir(c, "/bench/big", big) < 0)
 		goto out;
 	for (int rep = 0; rep < opt.reps; rep++) {
-		/* One listing is a few ms: repeat for at least 0.5 s to time it well. */
+		/* One listing is short: repeat for at least 0.5 s to time it well. */
 		double t0 = xsb_now_s(), t;
 		unsigned lists = 0, nreq = 0;
 
@@ -1211,7 +1211,7 @@ static int grp_mem(struct xst_daemon *d, int dk)
 	file0 = xsb_tdb_files_kb(d);
 	/*
 	 * The C daemon rewrites the whole parent record per create, so a flat
-	 * load is quadratic there (~90 s here): allow it more than other loops.
+	 * load is quadratic there: allow it more than other loops.
 	 */
 	double cap = opt.loop_cap_s;
 
@@ -1781,8 +1781,8 @@ static int gen_watch(void *vctx, unsigned long i, struct preq *r)
 }
 
 /*
- * Pipelined overwrites in batches until 1 s is timed (the C daemon with
- * 100,000 watches does about 700 a second, hence the small batch); adds the
+ * Pipelined overwrites in batches until 1 s is timed (small batches: a
+ * daemon that is slow under many watches still ends near 1 s); adds the
  * daemon's ticks and writes.
  */
 static int wl_rate(struct xst_daemon *d, struct xsc *c, double *out, long long *ticks,
@@ -1827,8 +1827,8 @@ static int wl_register(struct xst_daemon *d, struct xsc **wc, unsigned nconn, un
 
 /*
  * Wait until the daemon is idle: its CPU time stops moving (two 100 ms looks
- * alike; 60 s at most). The reference daemons take seconds over 100,000
- * watches coming or going, which would otherwise be charged to the next run.
+ * alike; 60 s at most). The reference daemons go on working well after
+ * 100,000 watches come or go, which would otherwise be charged to the next run.
  */
 static void wl_settle(struct xst_daemon *d)
 {
@@ -1859,8 +1859,8 @@ static int grp_wload(struct xst_daemon *d, int dk)
 	long long tk_none = 0, tk_loaded = 0;
 	unsigned long w_none = 0, w_loaded = 0;
 	/*
-	 * The watches' cost is a few per cent, less than this machine's drift
-	 * over the group's minute: the runs with and without alternate (the
+	 * The watches' cost is small, within the machine's drift over the
+	 * group's run: the runs with and without alternate (the
 	 * watches registered and dropped each time), at least 5 of each, and
 	 * their medians are compared.
 	 */
@@ -2232,7 +2232,7 @@ static int grp_domcreate(struct xst_daemon *d, int dk)
 	if (xsb_domains_run(&cfg, r) < 0) {
 		/*
 		 * A reference daemon that cannot do it under its shim (oxenstored
-		 * stops answering INTRODUCE after about 400 domains) is reported,
+		 * stops answering INTRODUCE once enough domains exist) is reported,
 		 * not counted as an error of the run; ours failing is one.
 		 */
 		if (dk != D_OURS) {
@@ -2408,7 +2408,7 @@ static void fmt_val(char *buf, size_t size, const struct fig *f, int dk)
 		else if (f->v[dk] >= 10)
 			snprintf(buf, size, "%.1f", f->v[dk]);
 		else if (f->v[dk] > 0 && f->v[dk] < 0.1)
-			snprintf(buf, size, "%.2g", f->v[dk]); /* a collapse to 0.2%, not "0.00" */
+			snprintf(buf, size, "%.2g", f->v[dk]); /* a tiny value, not "0.00" */
 		else
 			snprintf(buf, size, "%.2f", f->v[dk]);
 		break;
