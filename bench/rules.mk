@@ -1,6 +1,8 @@
 # Benchmarks: xsbench runs our daemon and the reference daemons side by side (make bench).
 XSBENCH := $(O)/bench/xsbench
-XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_domains.c)
+XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_client.c bench/xsbench_daemons.c \
+	bench/xsbench_report.c bench/xsbench_ops.c bench/xsbench_dirs.c bench/xsbench_memory.c \
+	bench/xsbench_watches.c bench/xsbench_txn.c bench/xsbench_domains.c)
 # Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
 XSBENCH_ARGS ?=
 

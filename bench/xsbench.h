@@ -1,16 +1,287 @@
-/* What xsbench's parts share: daemon measurements, and the domain storm of xsbench_domains.c. */
+/* What xsbench's parts share: options, daemon kinds, the figures, the wire client and the workload groups. */
 #ifndef XS_BENCH_XSBENCH_H
 #define XS_BENCH_XSBENCH_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "tests/lib/xst_daemon.h"
 
+struct xsc;
+struct xsc_msg;
+
+/* ---------------------------------------------------------------- daemons (xsbench_daemons.c) */
+
+/*
+ * The floor is not a XenStore: bench/xsfloor answers with no store (see its
+ * header), so its figures are what the sockets alone allow on this host.
+ */
+enum xsb_dk { D_OURS, D_C, D_OX, D_FLOOR, D_N };
+
+extern const enum xst_kind xsb_dk_kind[D_N];
+extern const char *const xsb_dk_key[D_N]; /* option and summary names */
+extern const char *const xsb_dk_col[D_N]; /* table column headers */
+
+/* ---------------------------------------------------------------- options (xsbench.c) */
+
+#define XSB_MAX_REPS 9
+
+/* CPU placement of client and daemon (--pin; see xsbench_daemons.c). */
+enum { PIN_AUTO, PIN_NONE, PIN_SAME, PIN_SPLIT };
+
+struct xsb_opts {
+	double scale;       /* multiplies every count (--quick: 0.1) */
+	int reps;           /* repetitions of the short workloads; the median is reported */
+	int use[D_N];       /* daemons selected */
+	unsigned groups;    /* bitmask of workload groups selected */
+	char tmpdir[200];   /* where run directories go (tmpfs by default, like a real /var/run) */
+	int timeout_ms;     /* per-reply timeout: a hung daemon becomes an error, not a hang */
+	double loop_cap_s;  /* wall-time cap of any one timed loop */
+	int mem_tree;       /* memory nodes as /bench/mem/dNNN/nNN instead of one flat directory */
+	int pin;            /* PIN_*: CPU placement of client and daemon */
+	int keep;           /* keep every run directory (store files, logs) for inspection */
+	int verbose;
+	unsigned domains;   /* domains of the domain groups, before scaling */
+};
+
+extern struct xsb_opts xsb_opt;
+
+/* A workload count multiplied by --scale (at least 1). */
+unsigned xsb_scaled(unsigned n);
+
+/* ---------------------------------------------------------------- groups and figures */
+
+/* The groups --only names (xsbench.c); the figures each measures (xsbench_report.c). */
+
+enum xsb_grp {
+	G_SERIAL,
+	G_DIRPART,
+	G_BIGDIR,
+	G_PIPE,
+	G_CONC,
+	G_CPU,
+	G_MEM,
+	G_WATCH,
+	G_FANOUT,
+	G_WLOAD,
+	G_TXN,
+	G_TXNCONC,
+	G_DOMSTORM,
+	G_DOMCREATE,
+	G_COUNT
+};
+
+extern const char *const xsb_grp_name[G_COUNT];
+
+enum xsb_fig_id {
+	F_WRITE_SERIAL,
+	F_READ_SERIAL,
+	F_DIR_SERIAL,
+	F_DIRPART,
+	F_CREATE_EMPTY,
+	F_CREATE_BIG,
+	F_CREATE_RATIO,
+	F_PIPE_READ,
+	F_PIPE_WRITE,
+	F_CONC_WRITE,
+	F_CONC_READ,
+	F_CPU_READ,
+	F_CPU_WRITE,
+	F_CPU_DIR,
+	F_MEM_RSS_BEFORE,
+	F_MEM_RSS_AFTER,
+	F_MEM_FILE,
+	F_MEM_DELTA,
+	F_MEM_PER_NODE,
+	F_MEM_ANON_PER_NODE,
+	F_WATCH_SERIAL,
+	F_WATCH_LAT_MED,
+	F_WATCH_LAT_P99,
+	F_WATCH_PIPE,
+	F_CPU_WATCH,
+	F_FAN_WATCHERS,
+	F_FAN_TIME_MED,
+	F_FAN_RATE,
+	F_CPU_FAN,
+	F_CLI_FAN,
+	F_WL_REGISTER,
+	F_WL_NONE,
+	F_WL_LOADED,
+	F_WL_RATIO,
+	F_CPU_WL_NONE,
+	F_CPU_WL_LOADED,
+	F_TXN_SERIAL,
+	F_TXN_SERIAL_BIG,
+	F_CPU_TXN_BIG,
+	F_TXN_SERIAL_EAGAIN,
+	F_CPU_TXN,
+	F_CLI_TXN,
+	F_TXN_CONC,
+	F_TXN_CONC_EAGAIN,
+	F_CPU_TXN_CONC,
+	F_CLI_TXN_CONC,
+	F_DS_CREATE,
+	F_DS_STORM,
+	F_DS_TOOLSTACK,
+	F_DS_HS_P50,
+	F_DS_HS_P99,
+	F_DS_LAT_IDLE,
+	F_DS_LAT_P50,
+	F_DS_LAT_P99,
+	F_DS_LAT_MAX,
+	F_DS_CPU,
+	F_DS_CPU_REQ,
+	F_DS_MEM,
+	F_DS_MEM_ANON,
+	F_DS_DESTROY_ONE,
+	F_DS_DESTROY,
+	F_DS_DESTROY_P99,
+	F_DS_LEAK,
+	F_DC_TIME,
+	F_DC_CPU,
+	F_DC_LAT_P99,
+	F_DC_MEM,
+	F_COUNT
+};
+
+enum xsb_fst { ST_UNSET, ST_OK, ST_NA, ST_MISSING, ST_ERROR };
+
+struct xsb_fig {
+	const char *key;
+	const char *unit;
+	int lower_better; /* cost figures (CPU, memory); rates are higher-better */
+	enum xsb_grp grp;
+	char title[64];
+	double v[D_N];
+	enum xsb_fst st[D_N];
+	char note[D_N][96];
+};
+
+extern struct xsb_fig xsb_figs[F_COUNT];
+
+void xsb_fig_set(enum xsb_fig_id f, int dk, double v);
+void xsb_fig_state(enum xsb_fig_id f, int dk, enum xsb_fst st, const char *note);
+/* Titles carry the scaled counts: set once the options are known. */
+void xsb_set_titles(void);
+void xsb_print_table(void);
+void xsb_print_summary(void);
+void xsb_print_targets(void);
+/* Prints and returns the number of figures in error. */
+int xsb_print_errors(void);
+
+/* ---------------------------------------------------------------- running (xsbench_daemons.c) */
+
+/* One workload group against one running daemon: 0, or -1 with xsb_err set. */
+typedef int xsb_group_fn(struct xst_daemon *d, int dk);
+
+/* Before any daemon starts: run directories, the floor's path, signals, CPU placement. */
+void xsb_daemons_setup(void);
+/* The CPUs daemon and client are placed on. */
+extern int xsb_cpu_daemon, xsb_cpu_client;
+/* Within a group: place the client for its serial (1) or pipelined (0) phase. */
+void xsb_pin_phase(int serial);
+/* Run group g on a fresh daemon of kind dk with fn, recording its figures or why there are none. */
+void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn);
 /* Allocated size of the *.tdb files in the daemon's run directory, KiB. */
 long xsb_tdb_files_kb(const struct xst_daemon *d);
 /* RssAnon of the daemon, KiB, or -1. */
 long xsb_rss_anon_kb(const struct xst_daemon *d);
+
+/* ---------------------------------------------------------------- the client (xsbench_client.c) */
+
+/* The last failure of the running workload, shown next to its figures. */
+extern char xsb_err[160];
+void __attribute__((format(printf, 1, 2))) xsb_fail(const char *fmt, ...);
+void __attribute__((format(printf, 1, 2))) xsb_progress(const char *fmt, ...);
+
 /* Monotonic time in seconds; sleep for s seconds. */
 double xsb_now_s(void);
 void xsb_sleep_s(double s);
+
+double xsb_median(double *v, int n);
+double xsb_quantile(double *v, size_t n, double p);
+double xsb_rate(double count, double secs);
+
+const char *xsb_type_str(uint32_t t);
+int xsb_build(char *buf, size_t size, const char *path, const char *value, size_t vlen);
+int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m);
+int xsb_write(struct xsc *c, const char *path, const char *value, size_t vlen, struct xsc_msg *m);
+unsigned xsb_count_strings(const struct xsc_msg *m);
+int xsb_over_cap(double t0, unsigned long done, unsigned long total, const char *what);
+struct xsc *xsb_connect(const struct xst_daemon *d);
+
+/*
+ * A client thread of the concurrent groups, the first member of the group's
+ * own thread struct. Each thread has its own connection and passes every
+ * barrier even after a failure, so that none waits forever.
+ */
+struct xsb_thread {
+	pthread_t tid;
+	const char *socket;
+	pthread_barrier_t *bar;
+	unsigned idx, n;
+	int failed;
+	char err[256];
+};
+
+void xsb_thread_start(struct xsb_thread *t, void *(*fn)(void *), void *arg,
+		      const struct xst_daemon *d);
+/* In the thread: its connection and *m, a message buffer; failed and err set if either is missing. */
+struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m);
+/* In the thread, at its end: the last barrier, then its connection and buffer freed. */
+void xsb_thread_finish(struct xsb_thread *t, struct xsc *c, struct xsc_msg *m);
+/* Join count threads, each `size` bytes from th on; the first failure goes to xsb_err; 0 or -1. */
+int xsb_threads_join(void *th, size_t size, unsigned count);
+
+/* Pipelined requests, generated by index. */
+#define XSB_PREQ_MAX 256
+
+struct xsb_preq {
+	uint32_t type;
+	int expect_len; /* a READ reply's length to check, or -1 */
+	size_t len;
+	char buf[XSB_PREQ_MAX];
+};
+
+typedef int (*xsb_gen_fn)(void *ctx, unsigned long i, struct xsb_preq *r);
+
+int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
+		 xsb_gen_fn gen, void *ctx);
+int xsb_pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+		 unsigned long start, unsigned long n);
+int xsb_gen_node64(const char *base, bool tree, unsigned long i, struct xsb_preq *r);
+
+double xsb_self_cpu_us(void);
+void xsb_cpu_fig(enum xsb_fig_id f, int dk, long long ticks, double units, const char *what);
+
+/* ---------------------------------------------------------------- workload groups */
+
+#define XSB_VALUE16 "0123456789abcdef"
+
+/* xsbench_ops.c */
+int xsb_grp_serial(struct xst_daemon *d, int dk);
+int xsb_grp_pipe(struct xst_daemon *d, int dk);
+int xsb_grp_conc(struct xst_daemon *d, int dk);
+int xsb_grp_cpu(struct xst_daemon *d, int dk);
+/* xsbench_dirs.c */
+int xsb_grp_dirpart(struct xst_daemon *d, int dk);
+int xsb_grp_bigdir(struct xst_daemon *d, int dk);
+/* xsbench_memory.c */
+int xsb_grp_mem(struct xst_daemon *d, int dk);
+/* xsbench_watches.c */
+int xsb_grp_watch(struct xst_daemon *d, int dk);
+int xsb_grp_fanout(struct xst_daemon *d, int dk);
+int xsb_grp_wload(struct xst_daemon *d, int dk);
+/* xsbench_txn.c */
+int xsb_grp_txn(struct xst_daemon *d, int dk);
+int xsb_grp_txnconc(struct xst_daemon *d, int dk);
+/* xsbench_domains.c */
+int xsb_grp_domstorm(struct xst_daemon *d, int dk);
+int xsb_grp_domcreate(struct xst_daemon *d, int dk);
+
+/* ---------------------------------------------------------------- domain storm (xsbench_domains.c) */
 
 /*
  * The domain workload: N domains created and introduced by a dom0 toolstack,

@@ -1,0 +1,245 @@
+/* xsbench's transaction groups: txn (serial 10-write transactions, small and big store) and txnconc (16 connections committing at once). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/xsbench.h"
+#include "client/xsc.h"
+
+#define TXN_WRITES 10
+#define TXN_ATTEMPTS 100
+
+/*
+ * TRANSACTION_START, TXN_WRITES overwrites of base/k<j>, commit; a commit
+ * answered EAGAIN is retried from the start (and counted) as clients do.
+ * Thread-safe: a failure is described in err, not xsb_err.
+ */
+static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned long seq,
+		 unsigned long *eagain, char *err, size_t errsz)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%016lu", seq % 10000000000000000ul);
+	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+		char *end;
+		unsigned long id;
+
+		if (xsc_call(c, XS_TRANSACTION_START, 0, "", 1, m, xsb_opt.timeout_ms) < 0) {
+			snprintf(err, errsz, "TRANSACTION_START: %s", strerror(errno));
+			return -1;
+		}
+		if (m->hdr.type != XS_TRANSACTION_START) {
+			snprintf(err, errsz, "TRANSACTION_START -> %s %.60s",
+				 xsb_type_str(m->hdr.type),
+				 m->hdr.type == XS_ERROR ? m->payload : "");
+			return -1;
+		}
+		id = strtoul(m->payload, &end, 10);
+		if (end == m->payload || id == 0 || id > UINT32_MAX) {
+			snprintf(err, errsz, "TRANSACTION_START: bad id '%.20s'", m->payload);
+			return -1;
+		}
+		for (unsigned k = 0; k < TXN_WRITES; k++) {
+			char path[128], buf[256];
+			int len;
+
+			snprintf(path, sizeof(path), "%s/k%u", base, k);
+			len = xsb_build(buf, sizeof(buf), path, val, 16);
+			if (xsc_call(c, XS_WRITE, (uint32_t)id, buf, (size_t)len, m,
+				     xsb_opt.timeout_ms) < 0) {
+				snprintf(err, errsz, "WRITE %s in transaction: %s", path, strerror(errno));
+				return -1;
+			}
+			if (m->hdr.type != XS_WRITE) {
+				snprintf(err, errsz, "WRITE %s in transaction -> %s %.60s", path,
+					 xsb_type_str(m->hdr.type),
+					 m->hdr.type == XS_ERROR ? m->payload : "");
+				return -1;
+			}
+		}
+		if (xsc_call(c, XS_TRANSACTION_END, (uint32_t)id, "T", 2, m,
+			     xsb_opt.timeout_ms) < 0) {
+			snprintf(err, errsz, "TRANSACTION_END: %s", strerror(errno));
+			return -1;
+		}
+		if (m->hdr.type == XS_TRANSACTION_END)
+			return 0;
+		if (m->hdr.type != XS_ERROR || strcmp(m->payload, "EAGAIN") != 0) {
+			snprintf(err, errsz, "TRANSACTION_END -> %s %.60s",
+				 xsb_type_str(m->hdr.type),
+				 m->hdr.type == XS_ERROR ? m->payload : "");
+			return -1;
+		}
+		(*eagain)++;
+	}
+	snprintf(err, errsz, "transaction on %s still EAGAIN after %d attempts", base, TXN_ATTEMPTS);
+	return -1;
+}
+
+/*
+ * xsb_opt.reps runs of n serial transactions (sequence numbers from seq0); the
+ * median rate, the daemon CPU and the client CPU (f_cli, F_COUNT for none)
+ * per transaction go to the figures.
+ */
+static int txn_serial_reps(struct xst_daemon *d, int dk, struct xsc *c, struct xsc_msg *m,
+			   unsigned n, unsigned long seq0, unsigned long *eagain, int f_rate,
+			   int f_cpu, int f_cli, const char *what)
+{
+	double tr[XSB_MAX_REPS], cli_us = 0;
+	long long ticks = 0;
+	char err[256];
+
+	for (int rep = 0; rep < xsb_opt.reps; rep++) {
+		long long k0 = xst_daemon_cpu_ticks(d);
+		double t0 = xsb_now_s(), c0 = xsb_self_cpu_us();
+
+		for (unsigned i = 0; i < n; i++) {
+			if (txn10(c, m, "/bench/tx", seq0 + (unsigned long)rep * n + i, eagain, err,
+				  sizeof(err)) < 0) {
+				xsb_fail("%s", err);
+				return -1;
+			}
+			if ((i & 63) == 0 && xsb_over_cap(t0, i, n, what))
+				return -1;
+		}
+		tr[rep] = xsb_rate(n, xsb_now_s() - t0);
+		cli_us += xsb_self_cpu_us() - c0;
+		ticks = k0 < 0 || ticks < 0 ? -1 : ticks + xst_daemon_cpu_ticks(d) - k0;
+		if (xsb_opt.verbose)
+			xsb_progress("    %s, rep %d: %.0f transactions/s, %lu EAGAIN so far\n",
+				     what, rep, tr[rep], *eagain);
+	}
+	xsb_fig_set(f_rate, dk, xsb_median(tr, xsb_opt.reps));
+	xsb_cpu_fig(f_cpu, dk, ticks, (double)n * xsb_opt.reps, what);
+	if (f_cli != F_COUNT)
+		xsb_fig_set(f_cli, dk, cli_us / ((double)n * xsb_opt.reps));
+	return 0;
+}
+
+/* WRITE node i of the big store loaded under /bench/big. */
+static int gen_big_store(void *vctx, unsigned long i, struct xsb_preq *r)
+{
+	(void)vctx;
+	return xsb_gen_node64("/bench/big", true, i, r);
+}
+
+int xsb_grp_txn(struct xst_daemon *d, int dk)
+{
+	unsigned n = xsb_scaled(2000);
+	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xsc *c = xsb_connect(d);
+	unsigned long eagain = 0;
+	int rc = -1;
+
+	if (!c || !m)
+		goto out;
+	/* The nodes exist beforehand: each transaction overwrites the same ten. */
+	if (xsb_pipe_run(c, XS_WRITE, "/bench/tx/k%u", 0, 16, 0, TXN_WRITES) < 0)
+		goto out;
+	if (txn_serial_reps(d, dk, c, m, n, 0, &eagain, F_TXN_SERIAL, F_CPU_TXN, F_CLI_TXN,
+			    "serial transactions") < 0)
+		goto out;
+	xsb_fig_set(F_TXN_SERIAL_EAGAIN, dk, (double)eagain);
+	/* The same again once the store holds 100,000 more nodes: a commit should not notice. */
+	if (xsb_pipeline(c, 0, xsb_scaled(100000), 32, gen_big_store, NULL) < 0)
+		goto out;
+	if (txn_serial_reps(d, dk, c, m, n, (unsigned long)xsb_opt.reps * n, &eagain,
+			    F_TXN_SERIAL_BIG, F_CPU_TXN_BIG, F_COUNT,
+			    "serial transactions, big store") < 0)
+		goto out;
+	rc = 0;
+out:
+	xsc_close(c);
+	free(m);
+	return rc;
+}
+
+/* 16 connections, one thread each, committing transactions on disjoint subtrees. */
+#define TXN_THREADS 16
+
+struct txn_thread {
+	struct xsb_thread w;
+	unsigned long seq0, eagain;
+};
+
+static void *txn_main(void *arg)
+{
+	struct txn_thread *tt = arg;
+	struct xsb_thread *t = &tt->w;
+	struct xsc_msg *m;
+	struct xsc *c = xsb_thread_connect(t, &m);
+	char base[64];
+
+	snprintf(base, sizeof(base), "/bench/tc/t%02u", t->idx);
+	pthread_barrier_wait(t->bar);
+	for (unsigned i = 0; i < t->n && !t->failed; i++)
+		if (txn10(c, m, base, tt->seq0 + i, &tt->eagain, t->err, sizeof(t->err)) < 0)
+			t->failed = 1;
+	xsb_thread_finish(t, c, m);
+	return NULL;
+}
+
+int xsb_grp_txnconc(struct xst_daemon *d, int dk)
+{
+	unsigned n = xsb_scaled(300);
+	double tr[XSB_MAX_REPS], cli_us = 0, cpu[2];
+	struct txn_thread th[TXN_THREADS];
+	pthread_barrier_t bar;
+	struct xsc *c = xsb_connect(d);
+	unsigned long eagain = 0;
+	long long ticks = 0;
+	int rc = -1;
+
+	if (!c)
+		goto out;
+	/* Each thread's subtree exists beforehand; no node is shared between threads. */
+	for (unsigned t = 0; t < TXN_THREADS; t++) {
+		char fmt[64];
+
+		snprintf(fmt, sizeof(fmt), "/bench/tc/t%02u/k%%u", t);
+		if (xsb_pipe_run(c, XS_WRITE, fmt, 0, 16, 0, TXN_WRITES) < 0)
+			goto out;
+	}
+	for (int rep = 0; rep < xsb_opt.reps; rep++) {
+		double t[2];
+		long long k[2];
+		int failed;
+
+		pthread_barrier_init(&bar, NULL, TXN_THREADS + 1);
+		for (unsigned i = 0; i < TXN_THREADS; i++) {
+			th[i] = (struct txn_thread){
+				.w = {.socket = d->socket, .bar = &bar, .idx = i, .n = n},
+				.seq0 = (unsigned long)rep * n};
+			xsb_thread_start(&th[i].w, txn_main, &th[i], d);
+		}
+		for (int j = 0; j < 2; j++) {
+			pthread_barrier_wait(&bar);
+			t[j] = xsb_now_s();
+			k[j] = xst_daemon_cpu_ticks(d);
+			cpu[j] = xsb_self_cpu_us();
+		}
+		failed = xsb_threads_join(th, sizeof(th[0]), TXN_THREADS) < 0;
+		for (unsigned i = 0; i < TXN_THREADS; i++)
+			eagain += th[i].eagain;
+		pthread_barrier_destroy(&bar);
+		if (failed)
+			goto out;
+		tr[rep] = xsb_rate((double)n * TXN_THREADS, t[1] - t[0]);
+		cli_us += cpu[1] - cpu[0];
+		ticks = k[0] < 0 || ticks < 0 ? -1 : ticks + k[1] - k[0];
+		if (xsb_opt.verbose)
+			xsb_progress("    rep %d: %.0f commits/s, %lu EAGAIN so far\n", rep,
+				     tr[rep], eagain);
+	}
+	xsb_fig_set(F_TXN_CONC, dk, xsb_median(tr, xsb_opt.reps));
+	xsb_fig_set(F_TXN_CONC_EAGAIN, dk, (double)eagain);
+	xsb_cpu_fig(F_CPU_TXN_CONC, dk, ticks, (double)n * TXN_THREADS * xsb_opt.reps,
+		    "concurrent transactions");
+	xsb_fig_set(F_CLI_TXN_CONC, dk, cli_us / ((double)n * TXN_THREADS * xsb_opt.reps));
+	rc = 0;
+out:
+	xsc_close(c);
+	return rc;
+}
