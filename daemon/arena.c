@@ -59,6 +59,25 @@ char *arena_strdup(struct arena *a, const char *s)
 	return arena_strndup(a, s, strlen(s));
 }
 
+struct arena_mark arena_mark(const struct arena *a)
+{
+	struct arena_mark m = {a->head, a->used, a->total};
+
+	return m;
+}
+
+void arena_rewind(struct arena *a, struct arena_mark m)
+{
+	while (a->head != m.head) {
+		struct arena_chunk *next = a->head->next;
+
+		free(a->head);
+		a->head = next;
+	}
+	a->used = m.used;
+	a->total = m.total;
+}
+
 void arena_reset(struct arena *a)
 {
 	struct arena_chunk *c = a->head;

@@ -79,12 +79,12 @@ static bool cleanup_visit(void *ctx, const char *path, const struct store_node *
 /* Drop entries naming gone domains; a gone owner is replaced by the privileged domain. */
 static void scrub_node(const struct cleanup *c, const char *path)
 {
-	struct arena a = {0};
+	static struct arena a; /* kept between nodes; reset after each */
 	struct store_node n;
 	unsigned k = 0;
 
 	if (store_read(&a, path, false, &n) != 1) {
-		arena_free(&a);
+		arena_reset(&a);
 		return;
 	}
 	for (unsigned i = 0; i < n.nperms; i++) {
@@ -98,7 +98,7 @@ static void scrub_node(const struct cleanup *c, const char *path)
 		n.perms[k++] = n.perms[i];
 	}
 	store_update(&a, path, &n, n.perms, k, NULL, 0);
-	arena_free(&a);
+	arena_reset(&a);
 }
 
 static void removed_cb(void *ctx, const char *path, const struct store_node *n)

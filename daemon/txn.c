@@ -49,6 +49,8 @@ struct txn_set {
 };
 
 static unsigned txn_total;
+/* Scratch for store reads, kept between calls; users take a mark and rewind to it. */
+static struct arena txn_scratch;
 
 struct txn {
 	struct txn *next;
@@ -214,7 +216,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	struct hnode *h = hmap_find(&t->entries, path);
 	struct tx_entry *e;
 	struct store_node n;
-	struct arena a = {0};
+	struct arena_mark mark;
 	int r;
 
 	if (h)
@@ -226,13 +228,14 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	t->err = XSE_ENOMEM;
-	r = store_read(&a, path, true, &n);
+	mark = arena_mark(&txn_scratch);
+	r = store_read(&txn_scratch, path, true, &n);
 	e = calloc(1, sizeof(*e));
 	if (r < 0 || !e || !(e->path = strdup(path))) {
 		if (r < 0)
 			t->err = XSE_EIO;
 		free(e);
-		arena_free(&a);
+		arena_rewind(&txn_scratch, mark);
 		return NULL;
 	}
 	e->seen_exists = e->exists = r == 1;
@@ -240,11 +243,11 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		e->seen_gen = e->gen = n.gen;
 		if (!set_content(e, n.perms, n.nperms, n.value, n.vlen)) {
 			entry_free(e);
-			arena_free(&a);
+			arena_rewind(&txn_scratch, mark);
 			return NULL;
 		}
 	}
-	arena_free(&a);
+	arena_rewind(&txn_scratch, mark);
 	e->h.key = e->path;
 	if (!hmap_insert(&t->entries, &e->h)) {
 		entry_free(e);
@@ -598,12 +601,12 @@ struct old_perms {
 /*
  * Whether every node the transaction looked at is still as it first saw it:
  * 1 yes, 0 no, -1 out of memory. On the way, each node that will fire an
- * event leaves its present permissions in *oldp (arena a): delivery is
- * judged by them too. One read per node.
+ * event leaves its present permissions in *oldp: delivery is judged by them
+ * too. One read per node; everything lives in arena a until the caller
+ * rewinds it.
  */
 static int txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
 {
-	struct arena scratch = {0};
 	size_t count = 0, i = 0;
 	struct old_perms *old;
 	int ok = 1;
@@ -615,7 +618,7 @@ static int txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
 		return -1;
 	for (struct tx_entry *e = t->first; e && ok > 0; e = e->order_next) {
 		struct store_node n;
-		int r = store_read(&scratch, e->path, false, &n);
+		int r = store_read(a, e->path, false, &n);
 
 		if (r < 0 || (r == 1) != e->seen_exists || (r == 1 && n.gen != e->seen_gen)) {
 			ok = 0;
@@ -632,9 +635,7 @@ static int txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
 			}
 			i++;
 		}
-		arena_reset(&scratch);
 	}
-	arena_free(&scratch);
 	*oldp = old;
 	return ok;
 }
@@ -655,13 +656,13 @@ static void fire_events(struct txn *t, const struct old_perms *old)
 enum xs_err txn_end(struct txn *t, bool commit)
 {
 	enum xs_err err = XSE_OK;
-	struct arena a = {0};
+	struct arena_mark mark = arena_mark(&txn_scratch);
 	struct old_perms *old = NULL;
 	bool touched = false;
 
 	txn_unlink(t);
 	if (commit) {
-		int unchanged = t->failed ? -1 : txn_check(t, &a, &old);
+		int unchanged = t->failed ? -1 : txn_check(t, &txn_scratch, &old);
 
 		if (unchanged < 0)
 			err = XSE_ENOMEM;
@@ -675,7 +676,7 @@ enum xs_err txn_end(struct txn *t, bool commit)
 		if (err == XSE_OK || touched)
 			fire_events(t, old);
 	}
-	arena_free(&a);
+	arena_rewind(&txn_scratch, mark);
 	txn_free(t);
 	return err;
 }

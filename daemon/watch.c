@@ -241,8 +241,10 @@ struct event_ctx {
 	bool parent_read;
 	struct store_node parent;
 	bool parent_exists;
-	struct arena arena;
 };
+
+/* Scratch for those reads, kept between events; each event rewinds to where it began. */
+static struct arena watch_scratch;
 
 static bool may_see(struct event_ctx *e, const struct ident *c)
 {
@@ -252,7 +254,7 @@ static bool may_see(struct event_ctx *e, const struct ident *c)
 		struct store_node n;
 
 		e->perms_known = true;
-		if (store_read(&e->arena, e->path, false, &n) == 1) {
+		if (store_read(&watch_scratch, e->path, false, &n) == 1) {
 			e->perms = n.perms;
 			e->nperms = n.nperms;
 		}
@@ -272,7 +274,7 @@ static bool may_see(struct event_ctx *e, const struct ident *c)
 		e->parent_read = true;
 		memcpy(parent, e->path, pl);
 		parent[pl] = '\0';
-		e->parent_exists = store_read(&e->arena, parent, false, &e->parent) == 1;
+		e->parent_exists = store_read(&watch_scratch, parent, false, &e->parent) == 1;
 	}
 	return e->parent_exists && (xs_perm_access(e->parent.perms, e->parent.nperms, false,
 						   c->domid, c->target) & XS_PERM_READ);
@@ -349,6 +351,7 @@ static void fire_special(const char *event_path, const char *exact_bucket, int e
 	struct event_ctx e = {.path = base};
 	struct watch_bucket *b;
 	struct matches m = {.cap = 16};
+	struct arena_mark mark = arena_mark(&watch_scratch);
 
 	m.w = m.inline_w;
 	if (exact_bucket && (b = bucket_get(exact_bucket, false)))
@@ -356,7 +359,7 @@ static void fire_special(const char *event_path, const char *exact_bucket, int e
 	if ((b = bucket_get(base, false)))
 		collect(&e, &m, b, 0, base_rule);
 	send_matches(&m, event_path);
-	arena_free(&e.arena);
+	arena_rewind(&watch_scratch, mark);
 }
 
 void watch_fire_special_base(const char *base)
@@ -387,6 +390,7 @@ void watch_fire(const char *path, enum watch_match match, const struct xs_perm *
 			      .perms_known = perms != NULL};
 	struct watch_bucket *b;
 	struct matches m;
+	struct arena_mark mark = arena_mark(&watch_scratch);
 
 	m.n = 0;
 	m.cap = 16;
@@ -416,5 +420,5 @@ void watch_fire(const char *path, enum watch_match match, const struct xs_perm *
 		}
 	}
 	send_matches(&m, path);
-	arena_free(&e.arena);
+	arena_rewind(&watch_scratch, mark);
 }

@@ -31,3 +31,9 @@ CHECK_STEPS += check-scenario
 
 # Watches and transactions through Debian's libxenstore.
 include tests/libxs/rules.mk
+
+# The layering of docs/ARCHITECTURE.md: no daemon file includes a header from a layer above it.
+check-layers:
+	sh tests/layers/check-layers.sh
+
+CHECK_STEPS += check-layers
