@@ -50,7 +50,7 @@ struct xsc_simdom *xsc_simdom_create(const char *simhyp_socket, uint32_t domid)
 		goto fail;
 	}
 	strcpy(sa.sun_path, simhyp_socket);
-	fds[SIMHYP_FD_RING] = memfd_create("xenstore-ring", MFD_CLOEXEC);
+	fds[SIMHYP_FD_RING] = memfd_create("xenstore-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	fds[SIMHYP_FD_TO_STORE] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fds[SIMHYP_FD_TO_GUEST] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || ftruncate(fds[0], XS_RING_PAGE) < 0)

@@ -1,5 +1,6 @@
 /* The simulated hypervisor port: guests in other processes share a memfd ring page and eventfds. */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -157,6 +158,16 @@ static void sim_register_cb(evutil_socket_t fd, short what, void *arg)
 		status = recv_registration(fd, &m, fds);
 	if (!status && (fstat(fds[SIMHYP_FD_RING], &st) < 0 || st.st_size < (off_t)XS_RING_PAGE))
 		status = EINVAL;
+	/*
+	 * The page must stay a page: a guest that shrank its file under the
+	 * daemon's mapping would make the daemon's next access fault (SIGBUS).
+	 * The seal binds the guest too; a file that cannot be sealed is refused.
+	 */
+	if (!status && fcntl(fds[SIMHYP_FD_RING], F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+		log_info("simhyp: domain %u: ring file cannot be sealed against shrinking: %s",
+			 m.domid, strerror(errno));
+		status = EINVAL;
+	}
 	if (!status && sim_domains[m.domid])
 		status = EEXIST;
 	if (!status && !(d = calloc(1, sizeof(*d))))

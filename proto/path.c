@@ -38,6 +38,13 @@ enum xs_err xs_path_canonical(const char *in, const char *home, bool allow_speci
 	memcpy(out + pre, in, inlen + 1);
 	len = pre + inlen;
 
+	/*
+	 * Every path, with its NUL, fits in XENSTORE_ABS_PATH_MAX bytes: the
+	 * bound of xs_wire.h, which 4.17 enforced (tighter) for everyone and HEAD
+	 * left to the payload size. It bounds what a path can cost the daemon.
+	 */
+	if (len >= XS_ABS_PATH_MAX)
+		return XSE_EINVAL;
 	/* Checked after prefixing, so "" becomes "<home>/" and fails here. */
 	if (len > 1 && out[len - 1] == '/')
 		return XSE_EINVAL;

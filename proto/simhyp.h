@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /*
- * A simulated guest makes its ring page (a 4 KiB memfd) and two eventfds
+ * A simulated guest makes its ring page (a 4 KiB memfd, created with
+ * MFD_ALLOW_SEALING: the daemon seals it against shrinking) and two eventfds
  * (its event channel: one it signals, one it waits on), connects to the
  * daemon's simulated-hypervisor socket and sends one simhyp_msg REGISTER
  * carrying the three descriptors (SCM_RIGHTS, in that order). The daemon

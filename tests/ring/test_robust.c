@@ -1,5 +1,6 @@
 /* Ring tests: robustness.md 1.3 cases that need domains: floods, non-readers, storms, release under load, churn and domid reuse. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,36 @@ START_TEST(reset_watches_drops_transactions_too)
 END_TEST
 
 /*
+ * robustness: a guest shrinks the file behind its ring page under the
+ * daemon's mapping (which would make the daemon's next access fault). The
+ * daemon sealed the page at registration, so the truncation fails, and the
+ * guest and dom0 are still served.
+ */
+START_TEST(guest_cannot_shrink_its_ring_page)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+	char path[64];
+	int fd;
+
+	rt_start(&rd, NULL);
+	rt_guest_here(&g, &rd, 7);
+	/* The page's file, reopened through this process's mapping of it. */
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)g.dom->ring,
+		 (unsigned long)g.dom->ring + XS_RING_PAGE);
+	fd = open(path, O_RDWR);
+	RT_CHECK(fd >= 0, "cannot reopen the ring page through %s", path);
+	RT_CHECK(ftruncate(fd, 0) < 0 && errno == EPERM, "the ring page could be shrunk");
+	close(fd);
+	rt_write(g.c, 0, "data/x", "1");
+	rt_read_is(g.c, 0, "data/x", "1");
+	rt_read_is(rd.dom0, 0, "/local/domain/7/data/x", "1");
+	rt_guest_down(&g);
+	rt_stop(&rd);
+}
+END_TEST
+
+/*
  * Random requests (tests/lib/xst_fuzz.h) from a guest over its ring,
  * interleaved with dom0's over a socket: each is answered with its req_id,
  * the ring stays up, the tree passes CONTROL check, and the daemon exits
@@ -635,6 +666,7 @@ Suite *suite_robust(void)
 	tcase_add_test(tc, release_with_pending_io_in_a_loop);
 	tcase_add_test(tc, domid_reuse_churn);
 	tcase_add_test(tc, reset_watches_drops_transactions_too);
+	tcase_add_test(tc, guest_cannot_shrink_its_ring_page);
 	tcase_add_test(tc, foreign_and_bogus_transaction_ids);
 	tcase_add_test(tc, random_requests_from_a_guest);
 	tcase_add_test(tc, bad_message_types_on_a_ring);
