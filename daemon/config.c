@@ -1,27 +1,20 @@
-/* Daemon settings: command-line options and the configuration file, both mapped to one key table. */
+/* Daemon settings: one table of options, from which argv parsing, the configuration file keys and --help all come. */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "quota.h"
 
-struct config cfg = {
-	.run_dir = "/var/run/xenstored",
-	/*
-	 * 256 KiB of table, chains of about 15 records at a million nodes (1.5
-	 * at 100,000). A larger table shortens them but costs its size whether
-	 * or not the store is big: 262139 buckets took the per-node figure of
-	 * the memory benchmark from 164 to 179 bytes here.
-	 */
-	.hash_size = 65521,
-	.watch_event_timeout = 20,
-	.conn_output_max = 1024 * 1024,
-	.conn_max = 4096,
-};
+#define DEFAULT_RUN_DIR "/var/run/xenstored"
+
+struct config cfg;
+
+/* The file named by -c/--config-file (an argv string). */
+static const char *conf_file;
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -38,7 +31,7 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
-static bool set_string(char *dst, size_t size, const char *v)
+static bool copy_string(char *dst, size_t size, const char *v)
 {
 	if (strlen(v) >= size)
 		return false;
@@ -46,83 +39,252 @@ static bool set_string(char *dst, size_t size, const char *v)
 	return true;
 }
 
-static bool set_bool(bool *dst, const char *v)
+static enum config_set_result set_string(const struct config_option *o, const char *name, const char *v)
 {
+	(void)name;
+	return copy_string(o->target, o->size, v) ? SET_OK : SET_BAD;
+}
+
+/* The argument itself is kept: argv outlives the settings. */
+static enum config_set_result set_arg(const struct config_option *o, const char *name, const char *v)
+{
+	(void)name;
+	*(const char **)o->target = v;
+	return SET_OK;
+}
+
+/* An option without argument stands for "1". */
+static enum config_set_result set_bool(const struct config_option *o, const char *name, const char *v)
+{
+	bool *dst = o->target;
+
+	(void)name;
 	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on"))
 		*dst = true;
 	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off"))
 		*dst = false;
 	else
-		return false;
-	return true;
+		return SET_BAD;
+	return SET_OK;
 }
 
-/* "name=value" for -Q/-q and the quota-* keys. */
-static bool set_quota_pair(const char *pair, bool soft)
-{
-	char name[64];
-	const char *eq = strchr(pair, '=');
-
-	if (!eq || (size_t)(eq - pair) >= sizeof(name))
-		return false;
-	memcpy(name, pair, (size_t)(eq - pair));
-	name[eq - pair] = '\0';
-	return quota_set(name, eq + 1, soft);
-}
-
-/* Every setting, whether from the command line or the file, goes through here. */
-static bool config_set(const char *key, const char *v)
+/* A decimal in [min, max], into a field of 32 or 64 bits. */
+static enum config_set_result set_uint(const struct config_option *o, const char *name, const char *v)
 {
 	unsigned long n;
 
-	if (!strcmp(key, "pid-file"))
-		return set_string(cfg.pid_file, sizeof(cfg.pid_file), v);
-	if (!strcmp(key, "trace-file"))
-		return set_string(cfg.trace_file, sizeof(cfg.trace_file), v);
-	if (!strcmp(key, "store-file"))
-		return set_string(cfg.store_file, sizeof(cfg.store_file), v);
-	if (!strcmp(key, "verbose")) {
-		bool b;
+	(void)name;
+	if (!parse_uint(v, o->max, &n) || n < o->min)
+		return SET_BAD;
+	if (o->size == sizeof(uint32_t)) {
+		uint32_t n32 = (uint32_t)n;
 
-		if (!set_bool(&b, v))
-			return false;
-		cfg.verbose = b;
-		return true;
-	}
-	if (!strcmp(key, "keep-orphans"))
-		return set_bool(&cfg.keep_orphans, v);
-	if (!strcmp(key, "fresh-store"))
-		return set_bool(&cfg.fresh_store, v);
-	if (!strcmp(key, "master-domid") && parse_uint(v, 0x7fef, &n))
-		return cfg.master_domid = (uint32_t)n, true;
-	if (!strcmp(key, "priv-domid") && parse_uint(v, 0x7fef, &n))
-		return cfg.priv_domid = (uint32_t)n, true;
-	if (!strcmp(key, "hash-size") && parse_uint(v, 1u << 26, &n) && n > 0)
-		return cfg.hash_size = (unsigned)n, true;
-	if (!strcmp(key, "watch-event-timeout") && parse_uint(v, 86400, &n))
-		return cfg.watch_event_timeout = (unsigned)n, true;
-	if (!strcmp(key, "conn-output-max") && parse_uint(v, 1ul << 30, &n) && n >= 8192)
-		return cfg.conn_output_max = n, true;
-	if (!strcmp(key, "conn-max") && parse_uint(v, 1u << 20, &n) && n > 0)
-		return cfg.conn_max = (unsigned)n, true;
-	if (!strcmp(key, "hypervisor")) {
-		static const char *const names[] = {"auto", "xen", "sim", "none"};
+		memcpy(o->target, &n32, sizeof(n32));
+	} else {
+		uint64_t n64 = n;
 
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(v, names[i]))
-				return cfg.hypervisor = i, true;
-		return false;
+		memcpy(o->target, &n64, sizeof(n64));
 	}
-	if (!strncmp(key, "quota-soft-", 11))
-		return quota_set(key + 11, v, true);
-	if (!strncmp(key, "quota-", 6))
-		return quota_set(key + 6, v, false);
-	/* Accepted for compatibility with the C daemon's options, no effect here. */
-	if (!strcmp(key, "trace-control") || !strcmp(key, "event") ||
-	    !strcmp(key, "no-domain-init") || !strcmp(key, "no-recovery") ||
-	    !strcmp(key, "internal-db"))
-		return true;
-	return false;
+	return SET_OK;
+}
+
+static enum config_set_result set_choice(const struct config_option *o, const char *name, const char *v)
+{
+	(void)name;
+	for (int i = 0; o->choices[i]; i++)
+		if (!strcmp(v, o->choices[i])) {
+			*(int *)o->target = i;
+			return SET_OK;
+		}
+	return SET_BAD;
+}
+
+/* quota.c owns the quotas; -E and the like name theirs in their key (quota-nodes). */
+static enum config_set_result set_quota_as(const struct config_option *o, const char *name, const char *v,
+					   bool soft)
+{
+	if (!name)
+		name = o->key + strlen("quota-");
+	return quota_set(name, v, soft) ? SET_OK : SET_BAD;
+}
+
+static enum config_set_result set_quota(const struct config_option *o, const char *name, const char *v)
+{
+	return set_quota_as(o, name, v, false);
+}
+
+static enum config_set_result set_quota_soft(const struct config_option *o, const char *name, const char *v)
+{
+	return set_quota_as(o, name, v, true);
+}
+
+/* Options of the C daemon that mean nothing here: accepted so that its command lines work. */
+static enum config_set_result ignore(const struct config_option *o, const char *name, const char *v)
+{
+	(void)o;
+	(void)name;
+	(void)v;
+	return SET_OK;
+}
+
+static enum config_set_result refuse_live_update(const struct config_option *o, const char *name, const char *v)
+{
+	(void)o;
+	(void)name;
+	(void)v;
+	log_warnx("live update is not supported");
+	return SET_STOP;
+}
+
+static enum config_set_result show_help(const struct config_option *o, const char *name, const char *v)
+{
+	(void)o;
+	(void)name;
+	(void)v;
+	config_usage(stdout);
+	return SET_DONE;
+}
+
+static enum config_set_result show_version(const struct config_option *o, const char *name, const char *v)
+{
+	(void)o;
+	(void)name;
+	(void)v;
+	printf("xenstored %s\n", VERSION);
+	return SET_DONE;
+}
+
+/* In the order of enum domain_hyp_choice. */
+static const char *const hypervisor_names[] = {"auto", "xen", "sim", "none", NULL};
+
+#define FIELD(f) .target = &cfg.f, .size = sizeof(cfg.f)
+#define ARG(p) .has_arg = required_argument, .param = p
+#define QUOTA(k) .key = k, ARG("N"), .set = set_quota
+#define COMPAT .set = ignore, .help = "accepted for compatibility with the C xenstored, no effect"
+
+/* Every setting, once; --help lists them in this order. */
+const struct config_option config_options[] = {
+	{.name = "no-fork", .letter = 'N', .set = set_bool, FIELD(no_fork), .help = "stay in the foreground"},
+	{.name = "pid-file", .letter = 'F', .key = "pid-file", ARG("FILE"), .set = set_string, FIELD(pid_file),
+	 .help = "write the pid to FILE (locked; a second instance exits)"},
+	{.name = "output-pid", .letter = 'P', .set = set_bool, FIELD(output_pid), .help = "print the pid on stdout"},
+	{.name = "trace-file", .letter = 'T', .key = "trace-file", ARG("FILE"), .set = set_string,
+	 FIELD(trace_file), .help = "trace requests to FILE (SIGHUP reopens it)"},
+	{.name = "verbose", .letter = 'V', .key = "verbose", .set = set_bool, FIELD(verbose), .def = "no",
+	 .help = "log more"},
+	{.name = "config-file", .letter = 'c', .at_once = true, ARG("FILE"), .set = set_arg, .target = &conf_file,
+	 .help = "read settings from FILE (options win)"},
+	{.name = "entry-nb", .letter = 'E', QUOTA("quota-nodes"), .help = "quota: nodes per domain"},
+	{.name = "entry-size", .letter = 'S', QUOTA("quota-node-size"), .help = "quota: bytes per node"},
+	{.name = "watch-nb", .letter = 'W', QUOTA("quota-watches"), .help = "quota: watches per domain"},
+	{.name = "transaction", .letter = 't', QUOTA("quota-transactions"), .help = "quota: transactions per domain"},
+	{.name = "perm-nb", .letter = 'A', QUOTA("quota-node-permissions"),
+	 .help = "quota: permission entries per node"},
+	{.name = "path-max", .letter = 'M', QUOTA("quota-path-max"),
+	 .help = "quota: path length below a domain home (<= 2048)"},
+	{.name = "quota", .letter = 'Q', QUOTA("quota-"), .family = true, .help = "any hard quota by name"},
+	{.name = "quota-soft", .letter = 'q', .key = "quota-soft-", .family = true, ARG("N"), .set = set_quota_soft,
+	 .help = "soft quota (memory only)"},
+	{.name = "timeout", .letter = 'w', .key = "watch-event-timeout", .prefix = "watch-event=", ARG("N"),
+	 .set = set_uint, FIELD(watch_event_timeout), .max = 86400, .def = "20",
+	 .help = "drop undelivered watch events after N s (0 = never)"},
+	{.name = "keep-orphans", .letter = 'K', .key = "keep-orphans", .set = set_bool, FIELD(keep_orphans),
+	 .def = "no", .help = "give a dead domain's nodes to the privileged domain"},
+	{.name = "master-domid", .key = "master-domid", ARG("N"), .set = set_uint, FIELD(master_domid),
+	 .max = 0x7fef, .def = "0", .help = "domain this daemon runs in"},
+	{.name = "priv-domid", .key = "priv-domid", ARG("N"), .set = set_uint, FIELD(priv_domid), .max = 0x7fef,
+	 .def = "0", .help = "privileged domain"},
+	/*
+	 * 256 KiB of table, chains of about 15 records at a million nodes (1.5
+	 * at 100,000). A larger table shortens them but costs its size whether
+	 * or not the store is big: 262139 buckets took the per-node figure of
+	 * the memory benchmark from 164 to 179 bytes here.
+	 */
+	{.name = "hash-size", .key = "hash-size", ARG("N"), .set = set_uint, FIELD(hash_size), .min = 1,
+	 .max = 1u << 26, .def = "65521", .help = "tdb hash buckets for a new store"},
+	{.name = "store-file", .key = "store-file", ARG("FILE"), .set = set_string, FIELD(store_file),
+	 .help = "store location (default <rundir>/xenstore.tdb)"},
+	{.name = "fresh-store", .key = "fresh-store", .set = set_bool, FIELD(fresh_store), .def = "no",
+	 .help = "discard the tree kept from a previous run"},
+	{.name = "hypervisor", .key = "hypervisor", ARG("KIND"), .set = set_choice, FIELD(hypervisor),
+	 .choices = hypervisor_names, .def = "auto",
+	 .help = "auto (Xen if present, else simulated), xen, sim, none"},
+	{.key = "conn-output-max", .param = "N", .set = set_uint, FIELD(conn_output_max), .min = 8192,
+	 .max = 1ul << 30, .def = "1048576",
+	 .help = "reply bytes queued for a connection before its requests wait"},
+	{.key = "conn-max", .param = "N", .set = set_uint, FIELD(conn_max), .min = 1, .max = 1u << 20,
+	 .def = "4096", .help = "socket connections served at once"},
+	{.name = "trace-control", .key = "trace-control", ARG("ARG"), COMPAT},
+	{.name = "event", .key = "event", ARG("PORT"), COMPAT},
+	{.name = "no-domain-init", .letter = 'D', .key = "no-domain-init", COMPAT},
+	{.name = "no-recovery", .letter = 'R', .key = "no-recovery", COMPAT},
+	{.name = "internal-db", .letter = 'I', .key = "internal-db", .has_arg = optional_argument, .param = "ARG",
+	 COMPAT},
+	{.name = "live-update", .letter = 'U', .at_once = true, .set = refuse_live_update,
+	 .help = "not supported: refused"},
+	{.name = "help", .letter = 'H', .at_once = true, .set = show_help, .help = "this text"},
+	{.name = "version", .at_once = true, .set = show_version, .help = "print the version and exit"},
+};
+
+#define NOPTIONS (sizeof(config_options) / sizeof(config_options[0]))
+const size_t config_noptions = NOPTIONS;
+
+/* getopt's value for an option without a letter: past every char. */
+#define LONG_ONLY 256
+
+/* "-Q" for the -Q family, else the file key, else the option: what "bad value for" names. */
+static void option_label(const struct config_option *o, char *buf, size_t size)
+{
+	if (o->key && !o->family)
+		snprintf(buf, size, "%s", o->key);
+	else if (o->letter)
+		snprintf(buf, size, "-%c", o->letter);
+	else
+		snprintf(buf, size, "--%s", o->name);
+}
+
+/* An option's argument to its setter: "NAME=V" splits for a family, a no-argument option is "1". */
+static enum config_set_result apply_option(const struct config_option *o, const char *arg)
+{
+	char name[64];
+	const char *eq;
+
+	if (o->has_arg == no_argument)
+		return o->set(o, NULL, "1");
+	if (!arg || !o->family)
+		return o->set(o, NULL, arg);
+	eq = strchr(arg, '=');
+	if (!eq || (size_t)(eq - arg) >= sizeof(name))
+		return SET_BAD;
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	return o->set(o, name, eq + 1);
+}
+
+/* The row of a file key: an exact key, else the longest family prefix (quota-soft- before quota-). */
+static const struct config_option *find_key(const char *key, const char **name)
+{
+	const struct config_option *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+		size_t len;
+
+		if (!o->key)
+			continue;
+		len = strlen(o->key);
+		if (!o->family && !strcmp(key, o->key)) {
+			*name = NULL;
+			return o;
+		}
+		if (o->family && !strncmp(key, o->key, len) && len > best_len) {
+			best = o;
+			best_len = len;
+		}
+	}
+	*name = key + best_len;
+	return best;
 }
 
 static int load_file(const char *path)
@@ -133,11 +295,13 @@ static int load_file(const char *path)
 	int rc = 0;
 
 	if (!f) {
-		fprintf(stderr, "xenstored: %s: %s\n", path, strerror(errno));
+		log_warn("%s", path);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line, *key, *val, *end;
+		const struct config_option *o;
+		const char *name;
 
 		lineno++;
 		p[strcspn(p, "#\n")] = '\0';
@@ -148,7 +312,7 @@ static int load_file(const char *path)
 		key = p;
 		val = strchr(p, '=');
 		if (!val) {
-			fprintf(stderr, "xenstored: %s:%u: expected key = value\n", path, lineno);
+			log_warnx("%s:%u: expected key = value", path, lineno);
 			rc = -1;
 			continue;
 		}
@@ -161,8 +325,9 @@ static int load_file(const char *path)
 		for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
 			;
 		*end = '\0';
-		if (!config_set(key, val)) {
-			fprintf(stderr, "xenstored: %s:%u: bad setting %s = %s\n", path, lineno, key, val);
+		o = find_key(key, &name);
+		if (!o || o->set(o, name, val) != SET_OK) {
+			log_warnx("%s:%u: bad setting %s = %s", path, lineno, key, val);
 			rc = -1;
 		}
 	}
@@ -170,164 +335,197 @@ static int load_file(const char *path)
 	return rc;
 }
 
-static void usage(FILE *out)
+/* "  -F, --pid-file FILE", and the file's "  pid-file = FILE": the left column of --help. */
+static void option_spelling(const struct config_option *o, char *buf, size_t size)
 {
-	fprintf(out,
-		"Usage: xenstored [options]\n"
-		"  -N, --no-fork              stay in the foreground\n"
-		"  -F, --pid-file FILE        write the pid to FILE (locked; a second instance exits)\n"
-		"  -P, --output-pid           print the pid on stdout\n"
-		"  -T, --trace-file FILE      trace requests to FILE (SIGHUP reopens it)\n"
-		"  -V, --verbose              log more\n"
-		"  -c, --config-file FILE     read settings from FILE (options win)\n"
-		"  -E, --entry-nb N           quota: nodes per domain\n"
-		"  -S, --entry-size N         quota: bytes per node\n"
-		"  -W, --watch-nb N           quota: watches per domain\n"
-		"  -t, --transaction N        quota: transactions per domain\n"
-		"  -A, --perm-nb N            quota: permission entries per node\n"
-		"  -M, --path-max N           quota: path length below a domain home (<= 2048)\n"
-		"  -Q, --quota NAME=N         any hard quota by name\n"
-		"  -q, --quota-soft NAME=N    soft quota (memory only)\n"
-		"  -w, --timeout watch-event=N  drop undelivered watch events after N s (0 = never)\n"
-		"  -K, --keep-orphans         give a dead domain's nodes to the privileged domain\n"
-		"      --master-domid N       domain this daemon runs in (default 0)\n"
-		"      --priv-domid N         privileged domain (default 0)\n"
-		"      --hash-size N          tdb hash buckets for a new store\n"
-		"      --store-file FILE      store location (default <rundir>/xenstore.tdb)\n"
-		"      --fresh-store          discard the tree kept from a previous run\n"
-		"      --hypervisor KIND      auto (Xen if present, else simulated), xen, sim, none\n"
-		"  -H, --help                 this text\n"
-		"Environment: XENSTORED_RUNDIR (default /var/run/xenstored), XENSTORED_PATH (socket).\n");
+	const char *param = o->param ? o->param : "";
+
+	if (o->has_arg == optional_argument)
+		snprintf(buf, size, "  %s%c%s--%s[=%s]", o->letter ? "-" : " ", o->letter ? o->letter : ' ',
+			 o->letter ? ", " : "  ", o->name, param);
+	else
+		snprintf(buf, size, "  %s%c%s--%s%s%s%s%s", o->letter ? "-" : " ", o->letter ? o->letter : ' ',
+			 o->letter ? ", " : "  ", o->name, o->has_arg == no_argument ? "" : " ",
+			 o->family ? "NAME=" : "", o->prefix ? o->prefix : "",
+			 o->has_arg == no_argument ? "" : param);
+}
+
+static void key_spelling(const struct config_option *o, char *buf, size_t size)
+{
+	char words[64] = "";
+
+	if (o->set == set_bool)
+		snprintf(words, sizeof(words), "yes|no");
+	else if (o->choices)
+		for (int i = 0; o->choices[i]; i++)
+			snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", i ? "|" : "",
+				 o->choices[i]);
+	else
+		snprintf(words, sizeof(words), "%s", o->param ? o->param : "ANY");
+	snprintf(buf, size, "  %s%s = %s", o->key, o->family ? "NAME" : "", words);
+}
+
+/* One line of --help: the spelling, then the text at column 29 (or two spaces on). */
+static void usage_line(FILE *out, const char *left, const char *text, const char *def)
+{
+	int len = (int)strlen(left);
+
+	fprintf(out, "%-*s%s", len < 27 ? 29 : len + 2, left, text);
+	if (def)
+		fprintf(out, " (default %s)", def);
+	fputc('\n', out);
+}
+
+void config_usage(FILE *out)
+{
+	char left[128], as[64];
+
+	fprintf(out, "Usage: xenstored [options]\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+
+		if (!o->name)
+			continue;
+		option_spelling(o, left, sizeof(left));
+		usage_line(out, left, o->help, o->has_arg == no_argument ? NULL : o->def);
+	}
+	fprintf(out, "Configuration file (-c FILE): \"key = value\" lines, '#' comments; options win.\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+
+		if (!o->key)
+			continue;
+		key_spelling(o, left, sizeof(left));
+		if (o->letter)
+			snprintf(as, sizeof(as), "as -%c", o->letter);
+		else if (o->name)
+			snprintf(as, sizeof(as), "as --%s", o->name);
+		usage_line(out, left, o->name ? as : o->help, o->def);
+	}
+	fprintf(out, "Environment: XENSTORED_RUNDIR (default " DEFAULT_RUN_DIR "), XENSTORED_PATH (socket).\n");
+}
+
+/* Back to the defaults (config_load may run more than once, in tests). */
+static void config_reset(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	conf_file = NULL;
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (config_options[i].def &&
+		    config_options[i].set(&config_options[i], NULL, config_options[i].def) != SET_OK)
+			fatalx("bad default for %s: %s", config_options[i].key, config_options[i].def);
+}
+
+/* The row getopt_long answered c for. */
+static const struct config_option *option_of(int c)
+{
+	if (c >= LONG_ONLY)
+		return &config_options[c - LONG_ONLY];
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (config_options[i].letter == c)
+			return &config_options[i];
+	return NULL;
+}
+
+/*
+ * One pass over argv. The first (late = false) checks every option, runs
+ * those that act at once (-c, --help) and finds stray arguments; the second,
+ * after the file, applies the others in order, so that options win.
+ */
+static int parse_argv(int argc, char **argv, bool late)
+{
+	struct option longopts[NOPTIONS + 1];
+	char shortopts[3 * NOPTIONS + 1], *s = shortopts;
+	size_t nlong = 0;
+	int c;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+
+		if (o->name)
+			longopts[nlong++] = (struct option){o->name, o->has_arg, NULL,
+							    o->letter ? o->letter : LONG_ONLY + (int)i};
+		if (!o->letter)
+			continue;
+		*s++ = o->letter;
+		if (o->has_arg != no_argument)
+			*s++ = ':';
+		if (o->has_arg == optional_argument)
+			*s++ = ':';
+	}
+	*s = '\0';
+	longopts[nlong] = (struct option){NULL, 0, NULL, 0};
+	optind = 0; /* glibc: start afresh */
+	opterr = !late;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct config_option *o = option_of(c);
+		const char *arg = optarg;
+		enum config_set_result r;
+		char label[64];
+
+		if (!o) {
+			config_usage(stderr);
+			return -1;
+		}
+		if (o->prefix) {
+			if (strncmp(arg, o->prefix, strlen(o->prefix)) != 0) {
+				log_warnx("--%s takes %s%s", o->name, o->prefix, o->param);
+				return -1;
+			}
+			arg += strlen(o->prefix);
+		}
+		if (o->at_once == late)
+			continue;
+		r = apply_option(o, arg);
+		if (r == SET_BAD) {
+			option_label(o, label, sizeof(label));
+			log_warnx("bad value for %s: %s", label, arg ? arg : "");
+		}
+		if (r != SET_OK)
+			return r == SET_DONE ? 1 : -1;
+	}
+	if (optind < argc) {
+		log_warnx("unexpected argument %s", argv[optind]);
+		return -1;
+	}
+	return 0;
 }
 
 int config_load(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"no-fork", no_argument, NULL, 'N'},
-		{"pid-file", required_argument, NULL, 'F'},
-		{"output-pid", no_argument, NULL, 'P'},
-		{"trace-file", required_argument, NULL, 'T'},
-		{"trace-control", required_argument, NULL, 1000},
-		{"verbose", no_argument, NULL, 'V'},
-		{"config-file", required_argument, NULL, 'c'},
-		{"entry-nb", required_argument, NULL, 'E'},
-		{"entry-size", required_argument, NULL, 'S'},
-		{"watch-nb", required_argument, NULL, 'W'},
-		{"transaction", required_argument, NULL, 't'},
-		{"perm-nb", required_argument, NULL, 'A'},
-		{"path-max", required_argument, NULL, 'M'},
-		{"quota", required_argument, NULL, 'Q'},
-		{"quota-soft", required_argument, NULL, 'q'},
-		{"timeout", required_argument, NULL, 'w'},
-		{"keep-orphans", no_argument, NULL, 'K'},
-		{"master-domid", required_argument, NULL, 1001},
-		{"priv-domid", required_argument, NULL, 1002},
-		{"event", required_argument, NULL, 1003},
-		{"hash-size", required_argument, NULL, 1004},
-		{"store-file", required_argument, NULL, 1005},
-		{"fresh-store", no_argument, NULL, 1006},
-		{"hypervisor", required_argument, NULL, 1007},
-		{"no-domain-init", no_argument, NULL, 'D'},
-		{"no-recovery", no_argument, NULL, 'R'},
-		{"internal-db", optional_argument, NULL, 'I'},
-		{"live-update", no_argument, NULL, 'U'},
-		{"help", no_argument, NULL, 'H'},
-		{NULL, 0, NULL, 0},
-	};
-	/* Options are collected as key/value pairs and applied after the file. */
-	struct {
-		const char *key;
-		const char *val;
-		bool soft_pair, hard_pair;
-	} opts[256];
-	unsigned nopts = 0;
-	const char *file = NULL;
 	const char *env;
-	int c;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "NF:PT:Vc:E:S:W:t:A:M:Q:q:w:KDRI::UH", longopts, NULL)) != -1) {
-		const char *key = NULL, *val = optarg;
-		bool soft = false, hard = false;
-
-		switch (c) {
-		case 'N': cfg.no_fork = true; continue;
-		case 'P': cfg.output_pid = true; continue;
-		case 'V': key = "verbose"; val = "1"; break;
-		case 'K': key = "keep-orphans"; val = "1"; break;
-		case 'F': key = "pid-file"; break;
-		case 'T': key = "trace-file"; break;
-		case 'c': file = optarg; continue;
-		case 'E': key = "quota-nodes"; break;
-		case 'S': key = "quota-node-size"; break;
-		case 'W': key = "quota-watches"; break;
-		case 't': key = "quota-transactions"; break;
-		case 'A': key = "quota-node-permissions"; break;
-		case 'M': key = "quota-path-max"; break;
-		case 'Q': hard = true; key = "-Q"; break;
-		case 'q': soft = true; key = "-q"; break;
-		case 'w':
-			if (strncmp(optarg, "watch-event=", 12) != 0) {
-				fprintf(stderr, "xenstored: --timeout takes watch-event=N\n");
-				return -1;
-			}
-			key = "watch-event-timeout";
-			val = optarg + 12;
-			break;
-		case 1000: key = "trace-control"; break;
-		case 1001: key = "master-domid"; break;
-		case 1002: key = "priv-domid"; break;
-		case 1003: key = "event"; break;
-		case 1004: key = "hash-size"; break;
-		case 1005: key = "store-file"; break;
-		case 1006: key = "fresh-store"; val = "1"; break;
-		case 1007: key = "hypervisor"; break;
-		case 'D': case 'R': case 'I': continue;
-		case 'U':
-			fprintf(stderr, "xenstored: live update is not supported\n");
-			return -1;
-		case 'H': usage(stdout); return 1;
-		default: usage(stderr); return -1;
-		}
-		if (nopts == sizeof(opts) / sizeof(opts[0])) {
-			fprintf(stderr, "xenstored: too many options\n");
-			return -1;
-		}
-		opts[nopts].key = key;
-		opts[nopts].val = val;
-		opts[nopts].soft_pair = soft;
-		opts[nopts].hard_pair = hard;
-		nopts++;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "xenstored: unexpected argument %s\n", argv[optind]);
+	config_reset();
+	rc = parse_argv(argc, argv, false);
+	if (rc != 0)
+		return rc;
+	if (conf_file && load_file(conf_file) < 0)
 		return -1;
-	}
-	if (file && load_file(file) < 0)
-		return -1;
-	for (unsigned i = 0; i < nopts; i++) {
-		bool ok = opts[i].soft_pair || opts[i].hard_pair
-				  ? set_quota_pair(opts[i].val, opts[i].soft_pair)
-				  : config_set(opts[i].key, opts[i].val);
-
-		if (!ok) {
-			fprintf(stderr, "xenstored: bad value for %s: %s\n", opts[i].key, opts[i].val);
-			return -1;
-		}
-	}
+	rc = parse_argv(argc, argv, true);
+	if (rc != 0)
+		return rc;
 	env = getenv("XENSTORED_RUNDIR");
-	if (env && *env && !set_string(cfg.run_dir, sizeof(cfg.run_dir), env))
+	if (!copy_string(cfg.run_dir, sizeof(cfg.run_dir), env && *env ? env : DEFAULT_RUN_DIR)) {
+		log_warnx("XENSTORED_RUNDIR is too long");
 		return -1;
+	}
 	env = getenv("XENSTORED_PATH");
 	if (env && *env) {
-		if (!set_string(cfg.socket_path, sizeof(cfg.socket_path), env))
+		if (!copy_string(cfg.socket_path, sizeof(cfg.socket_path), env)) {
+			log_warnx("XENSTORED_PATH is too long");
 			return -1;
-	} else if ((size_t)snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s/socket",
-				    cfg.run_dir) >= sizeof(cfg.socket_path)) {
+		}
+	} else if ((size_t)snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s/socket", cfg.run_dir) >=
+		   sizeof(cfg.socket_path)) {
+		log_warnx("XENSTORED_RUNDIR is too long");
 		return -1;
 	}
 	if (!cfg.store_file[0] &&
 	    (size_t)snprintf(cfg.store_file, sizeof(cfg.store_file), "%s/xenstore.tdb", cfg.run_dir) >=
-		    sizeof(cfg.store_file))
+		    sizeof(cfg.store_file)) {
+		log_warnx("XENSTORED_RUNDIR is too long");
 		return -1;
+	}
 	return 0;
 }

@@ -1,15 +1,21 @@
-/* Daemon settings: command-line options and the configuration file, both mapped to one key table. */
+/* Daemon settings: one table of options, from which argv parsing, the configuration file keys and --help all come. */
 #ifndef XSD_CONFIG_H
 #define XSD_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* What --version prints; a build may pass its own with -DVERSION='"..."'. */
+#ifndef VERSION
+#define VERSION "1.0"
+#endif
 
 struct config {
 	bool no_fork;
 	bool output_pid;
-	int verbose;
+	bool verbose;
 	char pid_file[1024];
 	char trace_file[1024];
 	char socket_path[1024]; /* XENSTORED_PATH, else <rundir>/socket */
@@ -28,11 +34,48 @@ struct config {
 
 extern struct config cfg;
 
+/* What a setter reports. */
+enum config_set_result {
+	SET_OK,
+	SET_BAD,  /* the value is wrong: the caller names the setting and the value */
+	SET_STOP, /* refused, the reason is logged: exit with an error */
+	SET_DONE, /* --help, --version: exit successfully */
+};
+
 /*
- * Parse argv (and the file named by -c/--config-file), options winning over
- * the file. Returns 0 to run, 1 to exit successfully (--help), -1 on error
- * (message printed).
+ * One setting: a row of the table in config.c. A command-line option when it
+ * has a name or a letter, a configuration file key when it has a key.
+ */
+struct config_option {
+	const char *name;   /* --name; NULL: no long option */
+	char letter;        /* -letter; 0: none */
+	const char *key;    /* file key; NULL: command line only */
+	bool family;        /* key is a prefix: "key<NAME> = V" in the file, "--name NAME=V" as option */
+	bool at_once;       /* acts while argv is read (-c, --help), not after the file */
+	int has_arg;        /* getopt's no_argument, required_argument, optional_argument */
+	const char *param;  /* the argument in --help, "N", "FILE"; NULL: none */
+	const char *prefix; /* the option's argument must start with this, stripped ("watch-event=") */
+	enum config_set_result (*set)(const struct config_option *o, const char *name, const char *v);
+	void *target;                /* the field set */
+	size_t size;                 /* its size */
+	unsigned long min, max;      /* bounds of a number */
+	const char *const *choices;  /* the words of an enumeration, in the order of its values */
+	const char *def;             /* default, set through the same parser before anything else */
+	const char *help;
+};
+
+extern const struct config_option config_options[];
+extern const size_t config_noptions;
+
+/*
+ * Reset the settings to their defaults, then parse argv (and the file named
+ * by -c/--config-file), options winning over the file. Returns 0 to run, 1 to
+ * exit successfully (--help, --version), -1 on error (message printed).
+ * Can be called again (tests do): getopt restarts.
  */
 int config_load(int argc, char **argv);
+
+/* The --help text, made from the table. */
+void config_usage(FILE *out);
 
 #endif

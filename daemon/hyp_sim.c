@@ -17,6 +17,7 @@
 #include "../proto/wire.h"
 #include "config.h"
 #include "hyp.h"
+#include "listener.h"
 #include "log.h"
 
 /*
@@ -229,7 +230,6 @@ static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 static int sim_open(struct event_base *base, const struct hyp_callbacks *cb)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n;
 
 	sim_base = base;
@@ -237,18 +237,13 @@ static int sim_open(struct event_base *base, const struct hyp_callbacks *cb)
 	sim_virq_ev = event_new(base, -1, 0, sim_virq_cb, NULL);
 	if (!sim_virq_ev)
 		return -1;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", cfg.run_dir, SIMHYP_SOCKET_NAME);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+	n = snprintf(sim_socket_path, sizeof(sim_socket_path), "%s/%s", cfg.run_dir, SIMHYP_SOCKET_NAME);
+	if (n < 0 || (size_t)n >= sizeof(sim_socket_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(sim_socket_path, sa.sun_path);
-	sim_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sim_listen_fd = listener_unix(sim_socket_path, 0600, SOMAXCONN);
 	if (sim_listen_fd < 0)
-		return -1;
-	unlink(sa.sun_path);
-	if (bind(sim_listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(sa.sun_path, 0600) < 0 || listen(sim_listen_fd, SOMAXCONN) < 0)
 		return -1;
 	sim_listen_ev = event_new(base, sim_listen_fd, EV_READ | EV_PERSIST, sim_accept_cb, NULL);
 	if (!sim_listen_ev || event_add(sim_listen_ev, NULL) < 0)

@@ -1,4 +1,4 @@
-/* The unix socket the daemon listens on: creation, permissions, accepting connections. */
+/* The daemon's unix socket (accepting, pausing at the limits) and the one way any unix socket is set up to listen. */
 #include "listener.h"
 
 #include <errno.h>
@@ -49,45 +49,56 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				log_error("accept: %s; pausing", strerror(errno));
+				log_warn("accept (pausing for 100 ms)");
 				pause_accepting();
 			}
 			return;
 		}
 		if (!session_new_socket(c)) {
-			log_error("out of memory for a new connection");
+			log_warnx("out of memory for a new connection");
 			close(c);
 		}
 	}
 }
 
-int listener_open(struct event_base *base, const char *path)
+int listener_unix(const char *path, mode_t mode, int backlog)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_error("socket path too long: %s", path);
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0) {
-		log_error("socket: %s", strerror(errno));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A file left by a daemon that died: nobody listens there any more. */
+	unlink(path);
+	/* chmod before listen: no connection can arrive while the mode is still the umask's. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||
+	    listen(fd, backlog) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
 	}
-	unlink(path);
-	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(listen_fd, SOMAXCONN) < 0) {
-		log_error("cannot listen on %s: %s", path, strerror(errno));
-		close(listen_fd);
-		listen_fd = -1;
+	return fd;
+}
+
+int listener_open(struct event_base *base, const char *path)
+{
+	listen_fd = listener_unix(path, 0600, SOMAXCONN);
+	if (listen_fd < 0) {
+		log_warn("cannot listen on %s", path);
 		return -1;
 	}
 	strcpy(listen_path, path);
 	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, NULL);
 	resume_ev = evtimer_new(base, resume_cb, NULL);
 	if (!listen_ev || !resume_ev || event_add(listen_ev, NULL) < 0) {
-		log_error("cannot watch the listening socket");
+		log_warnx("cannot watch the listening socket");
 		return -1;
 	}
 	return 0;

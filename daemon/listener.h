@@ -1,8 +1,17 @@
-/* The unix socket the daemon listens on: creation, permissions, accepting connections. */
+/* The daemon's unix socket (accepting, pausing at the limits) and the one way any unix socket is set up to listen. */
 #ifndef XSD_LISTENER_H
 #define XSD_LISTENER_H
 
+#include <sys/types.h>
+
 struct event_base;
+
+/*
+ * A listening, non-blocking unix socket at path with the given file mode; a
+ * stale socket file is replaced. The descriptor, or -1 with errno set (a path
+ * too long for sun_path is ENAMETOOLONG). Logs nothing: callers say what for.
+ */
+int listener_unix(const char *path, mode_t mode, int backlog);
 
 /* Bind and listen (a stale socket file is replaced); 0 or -1 with a logged reason. */
 int listener_open(struct event_base *base, const char *path);

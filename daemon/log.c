@@ -1,18 +1,20 @@
-/* Logging: stderr in the foreground, syslog when daemonised, and an optional trace file. */
+/* Logging (stderr in the foreground, syslog when daemonised), fatal exits, and the optional trace file. */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
 static bool log_syslog;
-static int log_verbose;
+static bool log_verbose;
 static FILE *trace_file;
 static char trace_path[4096];
 
-void log_init(bool to_syslog, int verbose)
+void log_init(bool to_syslog, bool verbose)
 {
 	log_syslog = to_syslog;
 	log_verbose = verbose;
@@ -20,32 +22,58 @@ void log_init(bool to_syslog, int verbose)
 		openlog("xenstored", LOG_PID, LOG_DAEMON);
 }
 
-static void vlog(int prio, const char *fmt, va_list ap)
+/*
+ * The message is formatted first and written in one call, so that a line is
+ * never split; err (an errno value, 0 for none) adds its text. errno survives,
+ * for a caller that logs and then reports it.
+ */
+static void vlog(int prio, int err, const char *fmt, va_list ap)
 {
+	char msg[4096];
+	int saved = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog) {
-		vsyslog(prio, fmt, ap);
-		return;
+		if (err)
+			syslog(prio, "%s: %s", msg, strerror(err));
+		else
+			syslog(prio, "%s", msg);
+	} else if (err) {
+		fprintf(stderr, "xenstored: %s: %s\n", msg, strerror(err));
+	} else {
+		fprintf(stderr, "xenstored: %s\n", msg);
 	}
-	fprintf(stderr, "xenstored: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	errno = saved;
 }
 
-void log_error(const char *fmt, ...)
+void log_warn(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, err, fmt, ap);
+	va_end(ap);
+}
+
+void log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap);
+	vlog(LOG_ERR, 0, fmt, ap);
 	va_end(ap);
 }
+
+/* log_warnx under its old name, until every caller uses log_warnx. */
+void log_error(const char *fmt, ...) __attribute__((alias("log_warnx")));
 
 void log_info(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_INFO, fmt, ap);
+	vlog(LOG_INFO, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -56,8 +84,29 @@ void log_debug(const char *fmt, ...)
 	if (!log_verbose)
 		return;
 	va_start(ap, fmt);
-	vlog(LOG_DEBUG, fmt, ap);
+	vlog(LOG_DEBUG, 0, fmt, ap);
 	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
 }
 
 int log_trace_open(const char *path)

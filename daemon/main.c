@@ -22,28 +22,24 @@
 
 static int pid_fd = -1;
 
-/* Write and lock the pid file; returns 1 if another instance holds it. */
-static int write_pid_file(const char *path)
+/* Write and lock the pid file; false if another instance holds it. */
+static bool write_pid_file(const char *path)
 {
 	char buf[32];
 	int n;
 
 	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (pid_fd < 0) {
-		log_error("pid file %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (pid_fd < 0)
+		fatal("pid file %s", path);
 	if (lockf(pid_fd, F_TLOCK, 0) < 0) {
 		close(pid_fd);
 		pid_fd = -1;
-		return 1;
+		return false;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, buf, (size_t)n) != n) {
-		log_error("pid file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, buf, (size_t)n) != n)
+		fatal("pid file %s", path);
+	return true;
 }
 
 static void daemonise(void)
@@ -51,20 +47,18 @@ static void daemonise(void)
 	pid_t p = fork();
 	int null;
 
-	if (p < 0) {
-		perror("fork");
-		exit(1);
-	}
+	if (p < 0)
+		fatal("fork");
 	if (p > 0)
 		_exit(0);
 	setsid();
 	p = fork();
 	if (p < 0)
-		exit(1);
+		fatal("fork");
 	if (p > 0)
 		_exit(0);
 	if (chdir("/") < 0)
-		exit(1);
+		fatal("chdir /");
 	null = open("/dev/null", O_RDWR);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
@@ -115,7 +109,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
-		log_error("cannot reopen trace file %s", cfg.trace_file);
+		log_warn("cannot reopen trace file %s", cfg.trace_file);
 }
 
 int main(int argc, char **argv)
@@ -127,17 +121,14 @@ int main(int argc, char **argv)
 	int rc = config_load(argc, argv);
 
 	if (rc != 0)
-		return rc > 0 ? 0 : 1;
-	log_init(!cfg.no_fork, cfg.verbose);
+		return rc > 0 ? 0 : 1; /* --help, --version; or a bad setting, already reported */
+	/* Until log_init, messages go to stderr: a failure to daemonise is seen by whoever started us. */
 	if (!cfg.no_fork)
 		daemonise();
-	if (cfg.pid_file[0]) {
-		rc = write_pid_file(cfg.pid_file);
-		if (rc == 1)
-			return 0; /* another instance runs: not an error, as in the C daemon */
-		if (rc < 0)
-			return 1;
-	}
+	log_init(!cfg.no_fork, cfg.verbose);
+	/* Another instance runs: not an error, as in the C daemon. */
+	if (cfg.pid_file[0] && !write_pid_file(cfg.pid_file))
+		return 0;
 	if (cfg.output_pid) {
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);
@@ -149,23 +140,23 @@ int main(int argc, char **argv)
 
 	mkdir_p(cfg.run_dir);
 	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
-		log_error("cannot open trace file %s", cfg.trace_file);
+		log_warn("cannot open trace file %s", cfg.trace_file);
 
 	sopt.file = cfg.store_file;
 	sopt.hash_size = cfg.hash_size;
 	sopt.fresh = cfg.fresh_store;
 	sopt.priv_domid = cfg.priv_domid;
-	if (store_open(&sopt, &reason) != XSE_OK) {
-		log_error("cannot open the store %s: %s", cfg.store_file, reason);
-		return 1;
-	}
+	if (store_open(&sopt, &reason) != XSE_OK)
+		fatalx("cannot open the store %s: %s", cfg.store_file, reason);
 	base = event_base_new();
-	if (!base) {
-		log_error("cannot create the event loop");
-		return 1;
-	}
+	if (!base)
+		fatalx("cannot create the event loop");
 	conn_init(base);
 	session_init(dispatch_request);
+	/*
+	 * Both log why they fail. The store is closed cleanly before exiting,
+	 * so that the next start finds no crash to recover from.
+	 */
 	if (domain_init(base, (enum domain_hyp_choice)cfg.hypervisor) < 0) {
 		store_close();
 		return 1;
@@ -179,10 +170,8 @@ int main(int argc, char **argv)
 	ev_int = evsignal_new(base, SIGINT, stop_cb, base);
 	ev_hup = evsignal_new(base, SIGHUP, hup_cb, NULL);
 	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) < 0 ||
-	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0) {
-		log_error("cannot install signal handlers");
-		return 1;
-	}
+	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0)
+		fatalx("cannot install signal handlers");
 	log_info("listening on %s, store %s", cfg.socket_path, cfg.store_file);
 
 	event_base_dispatch(base);

@@ -10,5 +10,6 @@ Suite *xst_perms_suite(void);
 Suite *xst_hmap_suite(void);
 Suite *xst_dirindex_suite(void);
 Suite *xst_store_suite(void);
+Suite *xst_config_suite(void);
 
 #endif
