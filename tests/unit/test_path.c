@@ -120,26 +120,31 @@ START_TEST(canonical_long)
 	size_t n;
 
 	ck_assert_ptr_nonnull(in);
-	/* The longest path a payload can carry: 4095 bytes plus its NUL. */
+	/* The longest path: with its NUL it fits in XENSTORE_ABS_PATH_MAX bytes. */
 	in[0] = '/';
-	memset(in + 1, 'a', XS_PAYLOAD_MAX - 2);
-	in[XS_PAYLOAD_MAX - 1] = '\0';
+	memset(in + 1, 'a', XS_ABS_PATH_MAX - 2);
+	in[XS_ABS_PATH_MAX - 1] = '\0';
 	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_OK);
-	ck_assert_uint_eq(strlen(out), XS_PAYLOAD_MAX - 1);
+	ck_assert_uint_eq(strlen(out), XS_ABS_PATH_MAX - 1);
+	/* One more byte is refused, for everyone. */
+	in[XS_ABS_PATH_MAX - 1] = 'a';
+	in[XS_ABS_PATH_MAX] = '\0';
+	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_EINVAL);
 
-	/* The same length, relative, still fits with the home prefix. */
-	in[0] = 'b';
+	/* Relative: the limit counts the home prefix too. */
+	n = XS_ABS_PATH_MAX - 1 - 16;
+	memset(in, 'b', n);
+	in[n] = '\0';
 	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_OK);
-	ck_assert_uint_eq(strlen(out), XS_PAYLOAD_MAX - 1 + 16);
+	ck_assert_uint_eq(strlen(out), XS_ABS_PATH_MAX - 1);
+	in[n] = 'b';
+	in[n + 1] = '\0';
+	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_EINVAL);
 
-	/* Something that could not fit the buffer is refused, not overrun. */
+	/* The longest payload-sized path is refused, not overrun. */
 	n = XS_PATH_BUF - 16;
 	memset(in, 'c', n);
 	in[n] = '\0';
-	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_EINVAL);
-	in[0] = '/';
-	memset(in + 1, 'c', XS_PATH_BUF);
-	in[XS_PATH_BUF] = '\0';
 	ck_assert_int_eq(xs_path_canonical(in, HOME7, false, out, NULL), XSE_EINVAL);
 	free(in);
 }
