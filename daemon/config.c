@@ -195,10 +195,8 @@ const struct config_option config_options[] = {
 	{.name = "priv-domid", .key = "priv-domid", ARG("N"), .set = set_uint, FIELD(priv_domid), .max = 0x7fef,
 	 .def = "0", .help = "privileged domain"},
 	/*
-	 * 256 KiB of table, chains of about 15 records at a million nodes (1.5
-	 * at 100,000). A larger table shortens them but costs its size whether
-	 * or not the store is big: 262139 buckets took the per-node figure of
-	 * the memory benchmark from 164 to 179 bytes here.
+	 * 256 KiB of table. A larger one shortens the chains of a big store but
+	 * costs its size whether or not the store is big.
 	 */
 	{.name = "hash-size", .key = "hash-size", ARG("N"), .set = set_uint, FIELD(hash_size), .min = 1,
 	 .max = 1u << 26, .def = "65521", .help = "tdb hash buckets for a new store"},
@@ -214,6 +212,10 @@ const struct config_option config_options[] = {
 	 .help = "reply bytes queued for a connection before its requests wait"},
 	{.key = "conn-max", .param = "N", .set = set_uint, FIELD(conn_max), .min = 1, .max = 1u << 20,
 	 .def = "4096", .help = "socket connections served at once"},
+	{.key = "txn-protect-after", .param = "N", .set = set_uint, FIELD(txn_protect_after), .max = 1000,
+	 .def = "2", .help = "conflicts in a row before a privileged client's transactions are protected (0 = never)"},
+	{.key = "txn-protect-ms", .param = "MS", .set = set_uint, FIELD(txn_protect_ms), .min = 1,
+	 .max = 60000, .def = "500", .help = "longest an unprivileged write waits for a protected transaction"},
 	{.name = "trace-control", .key = "trace-control", ARG("ARG"), COMPAT},
 	{.name = "event", .key = "event", ARG("PORT"), COMPAT},
 	{.name = "no-domain-init", .letter = 'D', .key = "no-domain-init", COMPAT},

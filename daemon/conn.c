@@ -45,6 +45,12 @@ struct conn {
 	unsigned char *stash; /* input read but held back while output is over its limit */
 	size_t stash_len;
 	bool read_paused;
+	/* A message the owner deferred: no input is taken until it is resumed, then it goes first. */
+	bool held;
+	unsigned char *parked; /* header and payload */
+	/* The message being handed to the owner, for conn_defer_message. */
+	const struct xs_header *cur_hdr;
+	const char *cur_payload;
 	/* Output: whole messages, written in order. */
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
@@ -235,6 +241,7 @@ static void conn_destroy(struct conn *c)
 	}
 	if (c->ops)
 		c->ops->closed(c->owner);
+	free(c->parked);
 	free(c->stash);
 	drop_output(c);
 	if (c->ev_read)
@@ -268,6 +275,9 @@ static void conn_forget_state(struct conn *c)
 	free(c->stash);
 	c->stash = NULL;
 	c->stash_len = 0;
+	free(c->parked);
+	c->parked = NULL;
+	c->held = false;
 	xs_framer_init(&c->in);
 }
 
@@ -546,6 +556,55 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
+static void deliver(struct conn *c, const struct xs_header *h, const char *payload)
+{
+	c->cur_hdr = h;
+	c->cur_payload = payload;
+	c->ops->message(c->owner, h, payload);
+	c->cur_hdr = NULL;
+	c->cur_payload = NULL;
+}
+
+bool conn_defer_message(struct conn *c)
+{
+	size_t len;
+	unsigned char *p;
+
+	if (!c->cur_hdr || c->held)
+		return false;
+	len = XS_HEADER_SIZE + c->cur_hdr->len;
+	p = malloc(len);
+	if (!p)
+		return false;
+	xs_header_encode(c->cur_hdr, p);
+	memcpy(p + XS_HEADER_SIZE, c->cur_payload, c->cur_hdr->len);
+	/* A redelivered message is parked again: the old copy is the one being delivered. */
+	free(c->parked);
+	c->parked = p;
+	c->held = true;
+	return true;
+}
+
+void conn_resume(struct conn *c)
+{
+	if (!c->held)
+		return;
+	c->held = false;
+	conn_kick_output(c); /* a turn soon: the parked message first, then the rest */
+}
+
+/* The parked message, once resumed: handed to the owner again (which may park it again). */
+static void deliver_parked(struct conn *c)
+{
+	unsigned char *p = c->parked;
+	struct xs_header h;
+
+	c->parked = NULL;
+	xs_header_decode(p, &h);
+	deliver(c, &h, (const char *)p + XS_HEADER_SIZE);
+	free(p); /* parked again, it was copied */
+}
+
 /*
  * Feed input to the framer and dispatch whole messages, stopping early when
  * replies pile up unread: the rest waits in the stash until output drains.
@@ -555,7 +614,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 {
 	size_t off = 0;
 
-	while (off < len && c->state == CONN_OPEN && c->out_bytes <= cfg.conn_output_max) {
+	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max) {
 		size_t used;
 		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
 
@@ -565,7 +624,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 			break;
 		}
 		if (st == XS_FRAMER_MESSAGE) {
-			c->ops->message(c->owner, &c->in.hdr, xs_framer_payload(&c->in));
+			deliver(c, &c->in.hdr, xs_framer_payload(&c->in));
 			flush_early(c);
 		}
 	}
@@ -598,7 +657,12 @@ static void conn_settle(struct conn *c)
 			conn_destroy(c);
 			return;
 		}
-		if (!c->stash_len || c->out_bytes > cfg.conn_output_max / 2 || c->state == CONN_BROKEN)
+		if (c->parked && !c->held && c->state == CONN_OPEN) {
+			deliver_parked(c);
+			continue;
+		}
+		if (!c->stash_len || c->held || c->out_bytes > cfg.conn_output_max / 2 ||
+		    c->state == CONN_BROKEN)
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -615,7 +679,7 @@ static void conn_settle(struct conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
-	bool want_read = !c->stash_len && c->out_bytes <= cfg.conn_output_max;
+	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max;
 
 	if (want_read && c->read_paused) {
 		c->read_paused = false;
@@ -669,7 +733,7 @@ static void ready_arm(void)
 
 void conn_ring_kick(struct conn *c)
 {
-	if (c->ready || c->state != CONN_OPEN)
+	if (c->ready || c->state != CONN_OPEN || c->held)
 		return;
 	c->ready = true;
 	c->ready_next = NULL;
@@ -697,7 +761,7 @@ static void ring_serve(struct conn *c)
 		return;
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
-	while (budget && c->state == CONN_OPEN && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
+	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
 		int n = xs_ring_consume(r->req, &r->req_cons, &r->req_prod, buf,
 					budget < sizeof(buf) ? budget : sizeof(buf));
 		size_t used;

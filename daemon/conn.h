@@ -71,6 +71,13 @@ void conn_queue_event(struct conn *c, const char *path, const char *token);
  * served and its error field says why (XS_RING_ERR_*).
  */
 void conn_fail(struct conn *c, unsigned ring_error, const char *why);
+/*
+ * From the owner's message callback: keep this message and take no more
+ * input until conn_resume, then hand it over again first (input order is
+ * kept). false if it cannot be kept (no memory): the owner handles it now.
+ */
+bool conn_defer_message(struct conn *c);
+void conn_resume(struct conn *c);
 enum conn_state conn_state(const struct conn *c);
 /* Arrival order, unique for the daemon's life: logs, and the C daemon's event order. */
 uint64_t conn_id(const struct conn *c);

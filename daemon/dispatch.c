@@ -25,6 +25,8 @@ enum op_flags {
 	 * overtake a clean-up (as if they came before the death).
 	 */
 	OP_SETTLED = 1u << 4,
+	/* An unprivileged change that may have to wait for a protected transaction (txn.c). */
+	OP_WAITS = 1u << 5,
 };
 
 enum op_args {
@@ -58,14 +60,14 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_READ] = {op_read, ARGS_ONE, OP_PATH},
 	[XS_GET_PERMS] = {op_get_perms, ARGS_ONE, OP_PATH | OP_SPECIAL},
 	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, 0},
-	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED},
+	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS},
 	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED},
 	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
-	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED},
-	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED},
-	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED},
+	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
 	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
@@ -131,6 +133,18 @@ static enum xs_err args_check(enum op_args spec, struct req *r)
 	}
 }
 
+/* Whether this change must wait for a protected transaction (r->wait_until: how long at most). */
+static bool must_wait(struct req *r)
+{
+	if (r->acc.who->priv)
+		return false;
+	if (r->hdr.type == XS_TRANSACTION_END)
+		return r->acc.txn && r->argv[0][0] == 'T' && txn_commit_waits(r->acc.txn, &r->wait_until);
+	/* Inside a transaction nothing reaches the store before the commit. */
+	return !r->acc.txn &&
+	       txn_write_waits(r->acc.who, r->path, r->hdr.type == XS_RM, &r->wait_until);
+}
+
 static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 {
 	enum xs_err err;
@@ -157,6 +171,10 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 		/* path-max is measured below the domain's home. */
 		if (!quota_allows(r->acc.who, QUOTA_PATH_MAX, xs_path_quota_len(r->path)))
 			return XSE_EINVAL;
+	}
+	if ((op->flags & OP_WAITS) && must_wait(r)) {
+		r->deferred = true;
+		return XSE_OK;
 	}
 	return op->handler(r);
 }
@@ -186,8 +204,20 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	r.reply_len = 0;
 	r.reply_overflow = false;
 	r.after_reply = NULL;
+	r.deferred = false;
 
 	err = op ? dispatch_checked(&r, op) : XSE_ENOSYS;
+	if (r.deferred) {
+		if (session_defer(s, r.wait_until)) {
+			if (log_tracing())
+				log_trace("conn %llu dom %u %s req %u waits for a protected transaction",
+					  (unsigned long long)session_id(s), r.acc.who->domid,
+					  xs_type_name(h->type), h->req_id);
+			arena_reset(&dispatch_arena);
+			return;
+		}
+		err = op->handler(&r); /* cannot be parked: served now */
+	}
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;
 	if (log_tracing())

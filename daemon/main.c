@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 	if (!base)
 		fatalx("cannot create the event loop");
 	conn_init(base);
-	session_init(dispatch_request);
+	session_init(base, dispatch_request);
 	/*
 	 * Both log why they fail. The store is closed cleanly before exiting,
 	 * so that the next start finds no crash to recover from.
@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 	listener_close();
 	domain_fini();
 	conn_close_all();
+	session_fini();
 	quota_fini();
 	store_close();
 	event_free(ev_term);

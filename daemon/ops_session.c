@@ -36,6 +36,7 @@ enum xs_err op_transaction_start(struct req *r)
 enum xs_err op_transaction_end(struct req *r)
 {
 	const char *arg = r->argv[0];
+	bool held_writers;
 	enum xs_err err;
 
 	/* A malformed argument keeps the transaction open. */
@@ -43,8 +44,11 @@ enum xs_err op_transaction_end(struct req *r)
 		return XSE_EINVAL;
 	if (!r->acc.txn)
 		return XSE_ENOENT;
+	held_writers = txn_is_protected(r->acc.txn);
 	err = txn_end(r->acc.txn, arg[0] == 'T');
 	r->acc.txn = NULL;
+	if (held_writers)
+		session_wake_deferred();
 	return err == XSE_OK ? reply_ok(r) : err;
 }
 

@@ -29,6 +29,8 @@ struct req {
 	struct xs_perm *perms;  /* SET_PERMS: the parsed list (in acc.arena) */
 	unsigned nperms;
 	int depth;              /* WATCH: the depth asked for, -1 for none */
+	bool deferred;          /* must wait for a protected transaction, until wait_until */
+	uint64_t wait_until;
 	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */
 	void (*after_reply)(struct req *r);
 	char reply[XS_PAYLOAD_MAX];

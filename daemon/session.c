@@ -1,6 +1,7 @@
 /* Sessions: one client's identity, transactions, watches and directory cursor over its connection, and their teardown. */
 #include "session.h"
 
+#include <event2/event.h>
 #include <stdlib.h>
 
 #include "config.h"
@@ -17,14 +18,93 @@ struct session {
 	struct txn_set *txns;
 	struct watch_set *watches;
 	struct dir_cursor cursor;
+	/* While a request of it is parked: in the parked list. */
+	bool parked;
+	struct session *parked_next, *parked_prev;
 };
 
 static session_request_fn session_handler;
 static struct session *session_list;
+/* Sessions with a parked request, and the timer that wakes them at the earliest deadline. */
+static struct session *parked_head;
+static struct event *wake_ev;
+static uint64_t wake_at;
 
-void session_init(session_request_fn handler)
+static void wake_cb(evutil_socket_t fd, short what, void *arg);
+
+void session_init(struct event_base *base, session_request_fn handler)
 {
 	session_handler = handler;
+	wake_ev = evtimer_new(base, wake_cb, NULL);
+	if (!wake_ev)
+		log_warnx("cannot create the timer of parked requests");
+}
+
+void session_fini(void)
+{
+	if (wake_ev)
+		event_free(wake_ev);
+	wake_ev = NULL;
+}
+
+static void unpark(struct session *s)
+{
+	if (!s->parked)
+		return;
+	if (s->parked_prev)
+		s->parked_prev->parked_next = s->parked_next;
+	else
+		parked_head = s->parked_next;
+	if (s->parked_next)
+		s->parked_next->parked_prev = s->parked_prev;
+	s->parked = false;
+	s->parked_next = s->parked_prev = NULL;
+}
+
+bool session_defer(struct session *s, uint64_t until)
+{
+	uint64_t now = txn_now_ms();
+
+	if (!wake_ev || !conn_defer_message(s->conn))
+		return false;
+	if (!s->parked) {
+		s->parked = true;
+		s->parked_prev = NULL;
+		s->parked_next = parked_head;
+		if (parked_head)
+			parked_head->parked_prev = s;
+		parked_head = s;
+	}
+	if (!evtimer_pending(wake_ev, NULL) || until < wake_at) {
+		struct timeval tv = {0, 0};
+		uint64_t wait = until > now ? until - now : 0;
+
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)(wait % 1000 * 1000);
+		wake_at = until;
+		evtimer_add(wake_ev, &tv);
+	}
+	return true;
+}
+
+void session_wake_deferred(void)
+{
+	while (parked_head) {
+		struct session *s = parked_head;
+
+		unpark(s);
+		conn_resume(s->conn); /* handed over again at the connection's next turn */
+	}
+	if (wake_ev)
+		evtimer_del(wake_ev);
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	session_wake_deferred();
 }
 
 static void on_message(void *owner, const struct xs_header *h, const char *payload)
@@ -34,11 +114,16 @@ static void on_message(void *owner, const struct xs_header *h, const char *paylo
 
 static void forget(struct session *s)
 {
+	bool had_txns = txn_set_count(s->txns) != 0;
+
 	/* Watches first: a client going away sees nothing more. */
 	watch_set_clear(s->watches);
 	txn_set_clear(s->txns);
 	free(s->cursor.path);
 	s->cursor.path = NULL;
+	unpark(s); /* its parked request is the connection's, dropped or destroyed with it */
+	if (had_txns && parked_head)
+		session_wake_deferred(); /* a protected transaction may have gone */
 }
 
 static void on_reset(void *owner)
@@ -202,8 +287,12 @@ void session_clear_target(uint32_t target)
 
 void session_reset(struct session *s)
 {
+	bool had_txns = txn_set_count(s->txns) != 0;
+
 	watch_set_clear(s->watches);
 	txn_set_clear(s->txns);
+	if (had_txns && parked_head)
+		session_wake_deferred();
 }
 
 bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx_id,

@@ -10,6 +10,7 @@
 #include "ident.h"
 
 struct session;
+struct event_base;
 struct xs_ring;
 struct txn_set;
 struct watch_set;
@@ -29,7 +30,9 @@ struct dir_cursor {
  */
 typedef void (*session_request_fn)(struct session *s, const struct xs_header *h,
 				   const char *payload);
-void session_init(session_request_fn handler);
+void session_init(struct event_base *base, session_request_fn handler);
+/* After every connection is closed (shutdown). */
+void session_fini(void);
 
 /* A client on an accepted socket: it acts as the daemon's own domain. NULL on failure. */
 struct session *session_new_socket(int fd);
@@ -62,6 +65,15 @@ void session_reset(struct session *s);
 /* Queue a reply (or any message); false on allocation failure. */
 bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		  const void *payload, size_t len);
+/*
+ * From the request handler: park the request being handled (it is handed
+ * over again, before anything the client sent after it, once woken) until
+ * session_wake_deferred or the instant until (txn_now_ms). false if it
+ * cannot be parked: handle it now.
+ */
+bool session_defer(struct session *s, uint64_t until);
+/* Hand every parked request over again (what held them may have ended). */
+void session_wake_deferred(void);
 /* A protocol violation or a failure to answer: see conn_fail. */
 void session_fail(struct session *s, unsigned ring_error, const char *why);
 

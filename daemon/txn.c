@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../proto/path.h"
+#include "config.h"
 #include "hmap.h"
 #include "log.h"
 #include "quota.h"
@@ -46,6 +48,7 @@ struct txn_set {
 	struct txn *head;
 	unsigned n;
 	uint32_t next_id;
+	unsigned conflicts; /* commits that failed with EAGAIN in a row */
 };
 
 static unsigned txn_total;
@@ -55,6 +58,10 @@ static struct arena txn_scratch;
 struct txn {
 	struct txn *next;
 	struct txn_set *set;
+	/* Protected (see txn_write_waits): in the list of protected ones until this instant. */
+	bool protected;
+	uint64_t protect_until;
+	struct txn *prot_next, *prot_prev;
 	uint32_t id;
 	bool failed;
 	enum xs_err err; /* why the last overlay access failed */
@@ -63,6 +70,51 @@ struct txn {
 	struct tx_entry *first, *last;
 	uint64_t create_seq;
 };
+
+/*
+ * XSA-206: unprivileged writers rewriting what a privileged client's
+ * transactions read could make them fail with EAGAIN for ever. After
+ * txn-protect-after conflicts in a row, that client's next transaction is
+ * protected: for at most txn-protect-ms, an unprivileged write to a node it
+ * has touched or below one (a creation changes its parent), or a removal
+ * above one, waits (the request is parked by its session, the writer's other
+ * requests after it). A protected attempt can then only fail through
+ * privileged writers, so a dom0 transaction commits within
+ * txn-protect-after + 1 attempts while guests hammer what it reads. Writers
+ * that touch nothing it read never wait, unlike a rate limit on all writes.
+ */
+static struct txn *protected_head;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void protect(struct txn *t)
+{
+	t->protected = true;
+	t->protect_until = now_ms() + cfg.txn_protect_ms;
+	t->prot_next = protected_head;
+	if (protected_head)
+		protected_head->prot_prev = t;
+	protected_head = t;
+}
+
+static void unprotect(struct txn *t)
+{
+	if (!t->protected)
+		return;
+	if (t->prot_prev)
+		t->prot_prev->prot_next = t->prot_next;
+	else
+		protected_head = t->prot_next;
+	if (t->prot_next)
+		t->prot_next->prot_prev = t->prot_prev;
+	t->protected = false;
+}
 
 static void entry_free(struct tx_entry *e)
 {
@@ -131,6 +183,8 @@ enum xs_err txn_start(struct txn_set *s, struct txn **out)
 	s->head = t;
 	s->n++;
 	txn_total++;
+	if (s->who->priv && cfg.txn_protect_after && s->conflicts >= cfg.txn_protect_after)
+		protect(t);
 	*out = t;
 	return XSE_OK;
 }
@@ -164,6 +218,7 @@ static void txn_unlink(struct txn *t)
 	s->n--;
 	txn_total--;
 	quota_release(s->who, QUOTA_TRANSACTIONS, 1);
+	unprotect(t);
 }
 
 void txn_set_clear(struct txn_set *s)
@@ -675,8 +730,76 @@ enum xs_err txn_end(struct txn *t, bool commit)
 		/* Part of a failed commit may be in the store: a spurious event beats a lost one. */
 		if (err == XSE_OK || touched)
 			fire_events(t, old);
+		if (err == XSE_EAGAIN)
+			t->set->conflicts++;
+		else if (err == XSE_OK)
+			t->set->conflicts = 0;
 	}
 	arena_rewind(&txn_scratch, mark);
 	txn_free(t);
 	return err;
+}
+
+/* Whether t touched path, one of its ancestors, or (subtree) a node below it. */
+static bool touches(struct txn *t, const char *path, bool subtree)
+{
+	char p[XS_PATH_BUF];
+	size_t len = strlen(path);
+
+	memcpy(p, path, len + 1);
+	for (;;) {
+		if (hmap_find(&t->entries, p))
+			return true;
+		if (len <= 1)
+			break;
+		len = xs_path_parent_len(p);
+		if (!len)
+			break;
+		p[len] = '\0';
+	}
+	if (subtree)
+		for (struct tx_entry *e = t->first; e; e = e->order_next)
+			if (xs_path_is_under(e->path, path))
+				return true;
+	return false;
+}
+
+bool txn_write_waits(const struct ident *who, const char *path, bool subtree, uint64_t *until)
+{
+	uint64_t now;
+
+	if (!protected_head || who->priv)
+		return false;
+	now = now_ms();
+	for (struct txn *t = protected_head; t; t = t->prot_next) {
+		if (t->protect_until > now && touches(t, path, subtree)) {
+			*until = t->protect_until;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool txn_commit_waits(struct txn *t, uint64_t *until)
+{
+	if (!protected_head || t->set->who->priv)
+		return false;
+	for (struct tx_entry *e = t->first; e; e = e->order_next) {
+		bool removed = e->seen_exists && !e->exists;
+
+		if ((e->modified || removed || e->nadded) &&
+		    txn_write_waits(t->set->who, e->path, removed, until))
+			return true;
+	}
+	return false;
+}
+
+bool txn_is_protected(const struct txn *t)
+{
+	return t->protected;
+}
+
+uint64_t txn_now_ms(void)
+{
+	return now_ms();
 }

@@ -26,9 +26,21 @@ uint32_t txn_id(const struct txn *t);
 struct txn *txn_find(struct txn_set *s, uint32_t id);
 /*
  * End it: commit (XSE_OK, XSE_EAGAIN on a conflict, XSE_ENOMEM if it failed
- * earlier, XSE_EIO on a store error) or abort. The transaction is gone after.
+ * earlier or the store could not take it) or abort. The transaction is gone
+ * after.
  */
 enum xs_err txn_end(struct txn *t, bool commit);
+/*
+ * Writers against protected transactions (XSA-206, see txn.c): whether an
+ * unprivileged write of path (subtree: a removal of it) must wait, or the
+ * commit of t; *until receives the instant (txn_now_ms) the protection that
+ * holds it ends.
+ */
+bool txn_write_waits(const struct ident *who, const char *path, bool subtree, uint64_t *until);
+bool txn_commit_waits(struct txn *t, uint64_t *until);
+/* Whether t holds unprivileged writers back (its end should wake them). */
+bool txn_is_protected(const struct txn *t);
+uint64_t txn_now_ms(void);
 /* Why the last failed access through the transaction failed (ENOSPC, ENOMEM or EIO). */
 enum xs_err txn_error(const struct txn *t);
 

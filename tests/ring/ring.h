@@ -204,5 +204,6 @@ Suite *suite_guests(void);
 Suite *suite_domains(void);
 Suite *suite_edges(void);
 Suite *suite_robust(void);
+Suite *suite_starve(void);
 
 #endif

@@ -11,6 +11,7 @@ int main(void)
 	srunner_add_suite(sr, suite_domains());
 	srunner_add_suite(sr, suite_edges());
 	srunner_add_suite(sr, suite_robust());
+	srunner_add_suite(sr, suite_starve());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);
