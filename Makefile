@@ -4,6 +4,7 @@
 #   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make run          run the daemon in the foreground on ./run/socket
 #   make bench        benchmarks, side by side with the reference daemons
+#   make fuzz         every fuzz harness under libFuzzer, FUZZ_SECONDS (60) each
 #   make install      honours PREFIX and DESTDIR
 #
 # O= puts objects and binaries in another tree (the sanitizer build uses build-asan).
@@ -74,13 +75,15 @@ $(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 $(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-# Fragments add their own programs and test steps to CHECK_STEPS and BENCH_STEPS.
+# Fragments add their own programs and test steps to CHECK_STEPS, BENCH_STEPS and FUZZ_STEPS.
 CHECK_STEPS :=
 BENCH_STEPS :=
+FUZZ_STEPS :=
 include tests/rules.mk
 -include tests/script/rules.mk
 -include tests/ring/rules.mk
 include tests/compat/rules.mk
+include tests/fuzz/rules.mk
 -include bench/rules.mk
 
 check: all $(CHECK_STEPS)
@@ -90,6 +93,8 @@ check-asan:
 	$(MAKE) O=build-asan SAN=1 check
 
 bench: all $(BENCH_STEPS)
+
+fuzz: $(FUZZ_STEPS)
 
 RUNDIR ?= $(CURDIR)/run
 run: all
@@ -111,6 +116,6 @@ clean:
 	find . -name '*.o' -o -name '*.d' -o -name '*.a' | grep -v '^./.git' | xargs rm -f
 	rm -f $(DAEMON) $(SIMGUEST) $(CLEAN_FILES)
 
-.PHONY: all check check-asan bench run install clean $(CHECK_STEPS) $(BENCH_STEPS)
+.PHONY: all check check-asan bench fuzz run install clean $(CHECK_STEPS) $(BENCH_STEPS) $(FUZZ_STEPS)
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

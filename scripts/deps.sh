@@ -2,6 +2,7 @@
 # Install what building (and, with --test, testing) needs on Debian 12, skipping what is there.
 #   scripts/deps.sh          build dependencies (compiler, libevent, tdb, libxen, pkg-config)
 #   scripts/deps.sh --test   plus Check, Debian's xenstore clients and the reference daemons
+#   scripts/deps.sh --fuzz   plus clang and its libFuzzer runtime, for make fuzz
 set -e
 pkgs="gcc make pkg-config libc6-dev libevent-dev libtdb-dev libxen-dev"
 if [ "${1:-}" = "--test" ]; then
@@ -9,6 +10,7 @@ if [ "${1:-}" = "--test" ]; then
 	# compatibility and differential tests; python3 is not needed.
 	pkgs="$pkgs check xenstore-utils xen-utils-4.17"
 fi
+if [ "${1:-}" = "--fuzz" ]; then pkgs="$pkgs clang-14 libclang-rt-14-dev"; fi
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
