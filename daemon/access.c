@@ -181,24 +181,16 @@ int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx)
 	return store_children(path, cb, ctx);
 }
 
-/* A transaction's children, handed on as one-name chunks. */
-struct chunk_adaptor {
-	store_chunk_fn cb;
-	void *ctx;
-};
-
-static bool one_name_chunk(void *ctx, const char *name)
-{
-	struct chunk_adaptor *ad = ctx;
-
-	return ad->cb(ad->ctx, 0, name, strlen(name) + 1);
-}
-
 int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx)
 {
-	struct chunk_adaptor ad = {cb, ctx};
-
 	if (r->txn)
-		return from ? -1 : txn_children(r->txn, path, one_name_chunk, &ad);
+		return txn_chunks(r->txn, path, from, cb, ctx);
 	return store_chunks(path, from, cb, ctx);
+}
+
+uint64_t acc_committed_gen(struct acc *r, const char *path)
+{
+	struct store_node n;
+
+	return store_read(r->arena, path, false, &n) == 1 ? n.gen : 0;
 }

@@ -46,9 +46,11 @@ void acc_notify(struct acc *r, const char *path, const struct xs_perm *perms, un
 		const struct xs_perm *old_perms, unsigned old_nperms);
 int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx);
 /*
- * The child names in store chunks (see store_chunks), starting at chunk
- * from; in a transaction, one name per call and from must be 0.
+ * The child names chunk by chunk (see store_chunks), starting at chunk
+ * from; in a transaction as it sees them (txn_chunks).
  */
 int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx);
+/* The generation of the node as committed, whatever the transaction did (0: absent). */
+uint64_t acc_committed_gen(struct acc *r, const char *path);
 
 #endif

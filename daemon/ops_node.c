@@ -109,10 +109,12 @@ enum xs_err op_directory(struct req *r)
 }
 
 /*
- * DIRECTORY_PART: byte offsets into the concatenated child list. Outside a
- * transaction the list is read chunk by chunk, starting where this
- * connection's previous chunk of the same unchanged directory ended, so
- * that reading a large directory in parts costs its size, not its square.
+ * DIRECTORY_PART: byte offsets into the concatenated child list, read
+ * chunk by chunk, starting where this client's previous part of the same
+ * unchanged directory ended (in a transaction too: unchanged means neither
+ * the transaction nor anyone else changed its children), so that reading
+ * a large directory in parts costs its size, not its square, and a part
+ * costs what it returns.
  */
 struct dirpart {
 	struct req *r;
@@ -191,27 +193,27 @@ enum xs_err op_directory_part(struct req *r)
 	struct dirpart d = {r, 0, off < 0 ? (size_t)-1 : (size_t)off,
 			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, 0, 0};
 
-	if (r->acc.txn) {
-		rc = acc_children(&r->acc, r->path, dirpart_visit, &d);
-	} else {
-		uint32_t from = 0;
+	uint32_t tx_id = r->acc.txn ? r->hdr.tx_id : 0;
+	uint64_t committed = r->acc.txn ? acc_committed_gen(&r->acc, r->path) : n.gen;
+	uint32_t from = 0;
 
-		/* The generation changes with any child: a matching cursor's chunk is still there. */
-		if (cur->path && cur->gen == n.gen && cur->offset <= d.off &&
-		    strcmp(cur->path, r->path) == 0) {
-			from = cur->chunk;
-			d.pos = cur->offset;
-		}
-		rc = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d);
+	/* The generations change with any child: a matching cursor's chunk is still there. */
+	if (cur->path && cur->tx_id == tx_id && cur->gen == n.gen && cur->committed_gen == committed &&
+	    cur->offset <= d.off && strcmp(cur->path, r->path) == 0) {
+		from = cur->chunk;
+		d.pos = cur->offset;
 	}
+	rc = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d);
 	if (rc < 0)
 		return acc_error(&r->acc);
 	if (!d.ended_early)
 		reply_bytes(r, "", 1);
 	cursor_forget(cur);
-	if (d.ended_early && !r->acc.txn) {
+	if (d.ended_early) {
 		cur->path = strdup(r->path);
+		cur->tx_id = tx_id;
 		cur->gen = n.gen;
+		cur->committed_gen = committed;
 		cur->chunk = d.stop_chunk;
 		cur->offset = d.stop_chunk_pos;
 	}

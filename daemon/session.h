@@ -18,7 +18,9 @@ struct watch_set;
 /* Where a DIRECTORY_PART reader left off, so that the next part does not rescan the list. */
 struct dir_cursor {
 	char *path;      /* malloc'd; NULL when unset */
-	uint64_t gen;    /* the directory's generation when the cursor was made */
+	uint32_t tx_id;  /* the transaction it was made in, or 0 */
+	uint64_t gen;    /* the directory's generation as the request saw it ... */
+	uint64_t committed_gen; /* ... and as committed (they differ in a transaction) */
 	uint32_t chunk;  /* the store chunk where the last part stopped ... */
 	size_t offset;   /* ... and that chunk's byte offset in the child list */
 };

@@ -431,20 +431,22 @@ struct child_walk {
 };
 
 /* A committed child is visible unless the transaction deleted (or re-created) it. */
-static bool visit_committed(void *ctx, const char *name)
+static bool committed_visible(struct txn *t, const char *parent, const char *name)
 {
-	struct child_walk *w = ctx;
 	char cpath[XS_PATH_BUF];
 	struct hnode *h;
 
-	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(w->parent, "/") ? w->parent : "", name);
-	h = hmap_find(&w->t->entries, cpath);
-	if (h) {
-		struct tx_entry *e = (struct tx_entry *)h;
+	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(parent, "/") ? parent : "", name);
+	h = hmap_find(&t->entries, cpath);
+	return !h || (((struct tx_entry *)h)->exists && !((struct tx_entry *)h)->recreated);
+}
 
-		if (!e->exists || e->recreated)
-			return true;
-	}
+static bool visit_committed(void *ctx, const char *name)
+{
+	struct child_walk *w = ctx;
+
+	if (!committed_visible(w->t, w->parent, name))
+		return true;
 	if (!w->cb(w->ctx, name)) {
 		w->stopped = true;
 		return false;
@@ -470,7 +472,78 @@ int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx
 	return 0;
 }
 
+struct chunk_walk {
+	struct txn *t;
+	const char *parent;
+	store_chunk_fn cb;
+	void *ctx;
+	bool stopped;
+	bool failed;
+};
+
+/* A committed chunk's names as the transaction sees them. */
+static bool filter_chunk(void *ctx, uint32_t id, const char *names, size_t len)
+{
+	struct chunk_walk *w = ctx;
+	struct arena_mark mark = arena_mark(&txn_scratch);
+	char *kept = arena_alloc(&txn_scratch, len ? len : 1);
+	size_t klen = 0;
+
+	if (!kept) {
+		w->failed = true;
+		return false;
+	}
+	for (size_t o = 0; o < len; o += strlen(names + o) + 1) {
+		size_t nl = strlen(names + o) + 1;
+
+		if (committed_visible(w->t, w->parent, names + o)) {
+			memcpy(kept + klen, names + o, nl);
+			klen += nl;
+		}
+	}
+	w->stopped = !w->cb(w->ctx, id, kept, klen);
+	arena_rewind(&txn_scratch, mark);
+	return !w->stopped;
+}
+
+int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
+{
+	struct tx_entry *p = entry_get(t, parent);
+	struct chunk_walk w = {t, parent, cb, ctx, false, false};
+	struct arena_mark mark;
+	char *added;
+	size_t len = 0;
+
+	if (!p)
+		return -1;
+	if (!p->exists)
+		return 0;
+	if (from != TXN_CHUNK_ADDED && p->seen_exists && !p->recreated &&
+	    (store_chunks(parent, from, filter_chunk, &w) < 0 || w.failed))
+		return -1;
+	if (w.stopped || !p->nadded)
+		return 0;
+	/* The children the transaction created, after the committed ones, as one more chunk. */
+	mark = arena_mark(&txn_scratch);
+	for (unsigned i = 0; i < p->nadded; i++)
+		len += strlen(p->added[i]) + 1;
+	added = arena_alloc(&txn_scratch, len);
+	if (!added)
+		return -1;
+	len = 0;
+	for (unsigned i = 0; i < p->nadded; i++) {
+		size_t nl = strlen(p->added[i]) + 1;
+
+		memcpy(added + len, p->added[i], nl);
+		len += nl;
+	}
+	cb(ctx, TXN_CHUNK_ADDED, added, len);
+	arena_rewind(&txn_scratch, mark);
+	return 0;
+}
+
 struct subtree_walk {
+	struct txn *t;
 	char **paths;
 	size_t n, cap;
 	size_t cursor; /* breadth-first: index of the node whose children are listed */
@@ -483,6 +556,12 @@ static bool collect_child(void *ctx, const char *name)
 	const char *parent = w->paths[w->cursor];
 	char cpath[XS_PATH_BUF];
 
+	/* Stop listing once the subtree could not fit the transaction anyway. */
+	if (!quota_allows(w->t->set->who, QUOTA_TRANSACTION_NODES, w->t->nentries + w->n)) {
+		w->t->err = XSE_ENOSPC;
+		w->oom = true;
+		return false;
+	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap * 2;
 		char **np = realloc(w->paths, cap * sizeof(char *));
@@ -518,7 +597,7 @@ void txn_note_event(struct txn *t, const char *path, int match)
 
 enum xs_err txn_remove(struct txn *t, const char *path)
 {
-	struct subtree_walk w = {malloc(16 * sizeof(char *)), 1, 16, 0, false};
+	struct subtree_walk w = {t, malloc(16 * sizeof(char *)), 1, 16, 0, false};
 	struct tx_entry *p = parent_entry(t, path);
 	enum xs_err err = XSE_OK;
 

@@ -56,5 +56,13 @@ enum xs_err txn_remove(struct txn *t, const char *path);
 /* Queue a watch event for the commit (the strongest kind per node wins). */
 void txn_note_event(struct txn *t, const char *path, int match);
 int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
+/*
+ * The children as store_chunks gives them, as the transaction sees them:
+ * the committed chunks from `from` (its deletions left out), then the names
+ * it created as one more chunk with the id TXN_CHUNK_ADDED (from that id:
+ * only those).
+ */
+#define TXN_CHUNK_ADDED UINT32_MAX
+int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 #endif

@@ -41,8 +41,8 @@ static struct xsc *as_domain(const char *domid)
 	return c;
 }
 
-/* Read the whole child list with DIRECTORY_PART as libxenstore does. */
-static size_t read_dir_in_parts(struct xsc *c, const char *path, char *out, size_t size)
+/* Read the whole child list with DIRECTORY_PART as libxenstore does (in transaction tx, or 0). */
+static size_t read_dir_in_parts(struct xsc *c, uint32_t tx, const char *path, char *out, size_t size)
 {
 	size_t have = 0;
 	char gen0[32] = "";
@@ -52,7 +52,7 @@ static size_t read_dir_in_parts(struct xsc *c, const char *path, char *out, size
 		char off[24];
 
 		snprintf(off, sizeof(off), "%zu", have);
-		sc_call(c, XS_DIRECTORY_PART, 0, 0, SC_ARGS(path, off), &m);
+		sc_call(c, XS_DIRECTORY_PART, tx, 0, SC_ARGS(path, off), &m);
 		ck_assert_uint_eq(m.hdr.type, XS_DIRECTORY_PART);
 		size_t glen = strlen(m.payload) + 1;
 
@@ -98,7 +98,7 @@ START_TEST(big_directory_order_and_parts)
 
 	sc_call(dom0, XS_DIRECTORY, 0, 0, SC_ARGS("/big"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "E2BIG\0");
-	got = read_dir_in_parts(dom0, "/big", list, sizeof(list));
+	got = read_dir_in_parts(dom0, 0, "/big", list, sizeof(list));
 	ck_assert_uint_eq(got, elen);
 	ck_assert(memcmp(list, expect, elen) == 0);
 	/* An offset inside a name starts mid-name, as in the C daemon; past the end is empty. */
@@ -107,6 +107,50 @@ START_TEST(big_directory_order_and_parts)
 	sc_call(dom0, XS_DIRECTORY_PART, 0, 0, SC_ARGS("/big", "999999"), &m);
 	ck_assert_uint_eq(m.hdr.len, strlen(m.payload) + 2);
 	ck_assert_int_eq(m.payload[m.hdr.len - 1], '\0');
+}
+END_TEST
+
+/*
+ * DIRECTORY_PART inside a transaction: the committed children less those the
+ * transaction removed, then those it created, read part by part from where
+ * the last part ended; the same as outside once committed.
+ */
+START_TEST(directory_parts_in_a_transaction)
+{
+	static char list[200000], expect[200000];
+	struct xsc_msg m;
+	size_t elen = 0, got;
+	char path[64];
+	uint32_t tx;
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(path, sizeof(path), "/big/c%05d", i);
+		sc_must(dom0, XS_WRITE, 0, 1, SC_ARGS(path, ""), "OK");
+	}
+	tx = sc_tx_start(dom0);
+	for (int i = 0; i < 2000; i += 5) {
+		snprintf(path, sizeof(path), "/big/c%05d", i);
+		sc_must(dom0, XS_RM, tx, 0, SC_ARGS(path), "OK");
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "/big/new%04d", i);
+		sc_must(dom0, XS_WRITE, tx, 1, SC_ARGS(path, ""), "OK");
+	}
+	for (int i = 0; i < 2000; i++)
+		if (i % 5)
+			elen += (size_t)sprintf(expect + elen, "c%05d", i) + 1;
+	for (int i = 0; i < 300; i++)
+		elen += (size_t)sprintf(expect + elen, "new%04d", i) + 1;
+	got = read_dir_in_parts(dom0, tx, "/big", list, sizeof(list));
+	ck_assert_uint_eq(got, elen);
+	ck_assert(memcmp(list, expect, elen) == 0);
+	/* Past the end, and mid-way after the committed part: what the offsets say. */
+	sc_call(dom0, XS_DIRECTORY_PART, tx, 0, SC_ARGS("/big", "999999"), &m);
+	ck_assert_uint_eq(m.hdr.len, strlen(m.payload) + 2);
+	sc_must(dom0, XS_TRANSACTION_END, tx, 0, SC_ARGS("T"), "OK");
+	got = read_dir_in_parts(dom0, 0, "/big", list, sizeof(list));
+	ck_assert_uint_eq(got, elen);
+	ck_assert(memcmp(list, expect, elen) == 0);
 }
 END_TEST
 
@@ -694,6 +738,7 @@ Suite *suite_tree(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, big_directory_order_and_parts);
+	tcase_add_test(tc, directory_parts_in_a_transaction);
 	tcase_add_test(tc, unprivileged_rules);
 	tcase_add_test(tc, transactions_basic);
 	suite_add_tcase(s, tc);
