@@ -212,6 +212,8 @@ const struct config_option config_options[] = {
 	 .help = "reply bytes queued for a connection before its requests wait"},
 	{.key = "conn-max", .param = "N", .set = set_uint, FIELD(conn_max), .min = 1, .max = 1u << 20,
 	 .def = "4096", .help = "socket connections served at once"},
+	{.key = "ring-turn-us", .param = "US", .set = set_uint, FIELD(ring_turn_us), .min = 10,
+	 .max = 1000000, .def = "500", .help = "work one guest's ring gets before the others their turn"},
 	{.key = "txn-protect-after", .param = "N", .set = set_uint, FIELD(txn_protect_after), .max = 1000,
 	 .def = "2", .help = "conflicts in a row before a privileged client's transactions are protected (0 = never)"},
 	{.key = "txn-protect-ms", .param = "MS", .set = set_uint, FIELD(txn_protect_ms), .min = 1,

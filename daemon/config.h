@@ -29,6 +29,7 @@ struct config {
 	unsigned watch_event_timeout; /* seconds, 0 = never */
 	size_t conn_output_max;       /* queued reply bytes before a connection stops being read */
 	unsigned conn_max;            /* socket connections accepted at once */
+	unsigned ring_turn_us;        /* microseconds of work per ring turn */
 	unsigned txn_protect_after;   /* privileged conflicts in a row before protection, 0 = never */
 	unsigned txn_protect_ms;      /* how long a protected transaction holds writers back at most */
 	int hypervisor;               /* enum domain_hyp_choice */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../proto/ring.h"
@@ -748,12 +749,29 @@ void conn_ring_kick(struct conn *c)
 }
 
 /* One turn for a ring: take up to CONN_READ_CHUNK bytes of requests, answer what fits. */
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * One turn for a ring: requests until CONN_READ_CHUNK bytes or ring-turn-us
+ * of work, whichever comes first, then the other rings and the sockets get
+ * theirs. Time is the measure of work: small requests can cost much more
+ * than their bytes (a listing, an event to many watchers). The ring is read
+ * a message at a time (what the framer wants), so a turn ends on a message
+ * boundary with nothing read ahead.
+ */
 static void ring_serve(struct conn *c)
 {
 	struct xs_ring *r = c->ring;
 	unsigned char buf[XS_RING_SIZE];
 	size_t budget = CONN_READ_CHUNK;
-	bool consumed = false;
+	bool consumed = false, turn_over = false;
+	uint64_t start = monotonic_us();
 
 	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT) {
 		/* The guest asks to start over (feature RECONNECTION). */
@@ -761,11 +779,17 @@ static void ring_serve(struct conn *c)
 		return;
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
-	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len && c->out_bytes <= cfg.conn_output_max) {
-		int n = xs_ring_consume(r->req, &r->req_cons, &r->req_prod, buf,
-					budget < sizeof(buf) ? budget : sizeof(buf));
+	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len &&
+	       c->out_bytes <= cfg.conn_output_max) {
+		size_t want = xs_framer_wanted(&c->in);
+		int n;
 		size_t used;
 
+		if (!want)
+			want = XS_HEADER_SIZE; /* the last message is done: a new header */
+		want = want < budget ? want : budget;
+		want = want < sizeof(buf) ? want : sizeof(buf);
+		n = xs_ring_consume(r->req, &r->req_cons, &r->req_prod, buf, want);
 		if (n < 0) {
 			conn_fail(c, XS_RING_ERR_RINGIDX, "request ring indices corrupt");
 			return;
@@ -777,14 +801,18 @@ static void ring_serve(struct conn *c)
 		used = conn_process(c, buf, (size_t)n);
 		if (used < (size_t)n && c->state == CONN_OPEN)
 			stash_rest(c, buf + used, (size_t)n - used);
+		if (monotonic_us() - start >= cfg.ring_turn_us) {
+			turn_over = true;
+			break;
+		}
 	}
 	if (c->state != CONN_OPEN)
 		return;
 	if (consumed)
 		c->notify(c->port); /* the guest may be waiting for room */
 	conn_settle(c);
-	/* Budget spent with requests still waiting: another turn after the others. */
-	if (!budget && xs_ring_pending(&r->req_cons, &r->req_prod) > 0)
+	/* Turn spent with requests still waiting: another turn after the others. */
+	if ((!budget || turn_over) && xs_ring_pending(&r->req_cons, &r->req_prod) > 0)
 		conn_ring_kick(c);
 }
 
