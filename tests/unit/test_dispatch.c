@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/config.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/domain.h"
@@ -13,6 +14,7 @@
 #include "daemon/session.h"
 #include "unit.h"
 
+static struct config saved_cfg;
 static struct event_base *base;
 static int peer = -1; /* the client's end */
 static struct xs_framer in;
@@ -25,6 +27,10 @@ static void setup(void)
 	int sv[2];
 
 	xst_quota_save();
+	/* What the daemon's start-up would set: socket clients act as domain 0, privileged. */
+	saved_cfg = cfg;
+	cfg.master_domid = cfg.priv_domid = 0;
+	cfg.conn_output_max = 1024 * 1024;
 	xst_store_open();
 	ck_assert_ptr_nonnull(base = event_base_new());
 	conn_init(base);
@@ -46,6 +52,7 @@ static void teardown(void)
 	close(peer);
 	xst_store_close();
 	xst_quota_restore();
+	cfg = saved_cfg;
 }
 
 struct msg {
