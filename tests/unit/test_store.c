@@ -163,6 +163,7 @@ Suite *xst_store_suite(void)
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("where");
 
+	tcase_add_unchecked_fixture(tc, xst_tmp_make, xst_tmp_remove);
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
 	suite_add_tcase(s, tc);

@@ -21,7 +21,13 @@ Suite *xst_access_suite(void);
 Suite *xst_dispatch_suite(void);
 
 /* unit_fixture.c: what the in-process daemon tests share. */
-/* A fresh store on a tdb file in a temporary directory, removed on close. */
+/*
+ * A fresh store on a tdb file in a temporary directory, removed on close;
+ * under the test case's directory if it has one (xst_tmp_make and
+ * xst_tmp_remove as its unchecked fixture), else in /tmp.
+ */
+void xst_tmp_make(void);
+void xst_tmp_remove(void);
 void xst_store_open(void);
 void xst_store_close(void);
 /* Keep the quota values a test changes, put them back and forget all accounting. */
@@ -30,7 +36,7 @@ void xst_quota_restore(void);
 /* Checked fixture of module tests: quotas saved, a store, an empty event log. */
 void xst_module_setup(void);
 void xst_module_teardown(void);
-/* A suite of one test case: the tests in order, each between setup and teardown. */
+/* A suite of one test case with its directory: the tests in order, between setup and teardown. */
 Suite *xst_fixture_suite(const char *name, SFun setup, SFun teardown, const TTest *const *tests,
 			 size_t n);
 #define XST_SUITE(name, setup, teardown, ...)                                          \

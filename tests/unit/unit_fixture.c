@@ -8,15 +8,42 @@
 #include "daemon/store.h"
 #include "unit.h"
 
-static char store_dir[64];
+static char tmp_root[64], store_dir[96];
+
+/*
+ * The test case's directory, made and removed by the parent process: a test
+ * that fails ends without its teardown, and its store goes with the directory.
+ */
+void xst_tmp_make(void)
+{
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/xst-unit.XXXXXX");
+	if (!mkdtemp(tmp_root))
+		tmp_root[0] = '\0';
+}
+
+static int remove_tree(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+void xst_tmp_remove(void)
+{
+	if (tmp_root[0] && remove_tree(tmp_root) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmp_root);
+	tmp_root[0] = '\0';
+}
 
 void xst_store_open(void)
 {
-	char file[96];
+	char file[128];
 	struct store_options o = {file, 1021, true, 0};
 	const char *why = NULL;
 
-	snprintf(store_dir, sizeof(store_dir), "/tmp/xst-store.XXXXXX");
+	snprintf(store_dir, sizeof(store_dir), "%s/xst-store.XXXXXX",
+		 tmp_root[0] ? tmp_root : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(store_dir));
 	snprintf(file, sizeof(file), "%s/store.tdb", store_dir);
 	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
@@ -24,11 +51,8 @@ void xst_store_open(void)
 
 void xst_store_close(void)
 {
-	char cmd[128];
-
 	store_close();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", store_dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(remove_tree(store_dir), 0);
 }
 
 static unsigned saved_quota[QUOTA_COUNT];
@@ -63,6 +87,7 @@ Suite *xst_fixture_suite(const char *name, SFun setup, SFun teardown, const TTes
 	Suite *s = suite_create(name);
 	TCase *tc = tcase_create(name);
 
+	tcase_add_unchecked_fixture(tc, xst_tmp_make, xst_tmp_remove);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	for (size_t i = 0; i < n; i++)
