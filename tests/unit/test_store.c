@@ -1,8 +1,6 @@
 /* The store on a real tdb file: an update handed the node a request read finds it again only when it must. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon/arena.h"
 #include "daemon/store.h"
@@ -10,28 +8,7 @@
 
 enum { CHILDREN = 300 }; /* several chunks: the directory gets an index */
 
-static char dir[64], file[96];
 static const struct xs_perm owner0[] = {{0, XS_PERM_NONE, false}};
-
-static void open_store(void)
-{
-	struct store_options o = {file, 1021, true, 0};
-	const char *why = NULL;
-
-	snprintf(dir, sizeof(dir), "/tmp/xst-store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(file, sizeof(file), "%s/store.tdb", dir);
-	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
-}
-
-static void close_store(void)
-{
-	char cmd[128];
-
-	store_close();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 static void child(char *buf, size_t size, unsigned i)
 {
@@ -93,7 +70,7 @@ static void stale_updates(unsigned step, between_fn between, const char *tag)
 	struct store_node n;
 	char p[32];
 
-	open_store();
+	xst_store_open();
 	fill(vals);
 	for (unsigned i = 0; i + 1 < CHILDREN; i += step) {
 		arena_reset(&a);
@@ -107,7 +84,7 @@ static void stale_updates(unsigned step, between_fn between, const char *tag)
 	}
 	arena_free(&a);
 	check_all(vals);
-	close_store();
+	xst_store_close();
 }
 
 /* The sibling before it grows: every entry after that one moves. */
@@ -158,7 +135,7 @@ START_TEST(update_right_after_its_read)
 	struct store_node n;
 	char p[32];
 
-	open_store();
+	xst_store_open();
 	fill(vals);
 	for (unsigned i = 0; i < CHILDREN; i += 3) {
 		arena_reset(&a);
@@ -177,7 +154,7 @@ START_TEST(update_right_after_its_read)
 	}
 	arena_free(&a);
 	check_all(vals);
-	close_store();
+	xst_store_close();
 }
 END_TEST
 
@@ -186,6 +163,7 @@ Suite *xst_store_suite(void)
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("where");
 
+	tcase_add_unchecked_fixture(tc, xst_tmp_make, xst_tmp_remove);
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
 	suite_add_tcase(s, tc);

@@ -15,6 +15,10 @@ int main(void)
 	srunner_add_suite(sr, xst_dirindex_suite());
 	srunner_add_suite(sr, xst_store_suite());
 	srunner_add_suite(sr, xst_config_suite());
+	srunner_add_suite(sr, xst_txn_suite());
+	srunner_add_suite(sr, xst_watch_suite());
+	srunner_add_suite(sr, xst_access_suite());
+	srunner_add_suite(sr, xst_dispatch_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	run = srunner_ntests_run(sr);
 	failed = srunner_ntests_failed(sr);
