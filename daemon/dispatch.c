@@ -27,6 +27,8 @@ enum op_flags {
 	OP_SETTLED = 1u << 4,
 	/* An unprivileged change that may have to wait for a protected transaction (txn.c). */
 	OP_WAITS = 1u << 5,
+	/* Privileged only when it has arguments (GET_FEATURE of another domain); checked after tx_id, as C does. */
+	OP_PRIV_ARGS = 1u << 6,
 };
 
 enum op_args {
@@ -36,6 +38,9 @@ enum op_args {
 	ARGS_MIN2,
 	ARGS_MIN3,
 	ARGS_EXACT2,
+	ARGS_MAX1,
+	ARGS_MAX2,
+	ARGS_2TO3,
 	ARGS_WATCH, /* path, token, and (the WATCHDEPTH feature) a depth */
 	ARGS_PERMS, /* path, then at least one permission, parsed into r->perms */
 };
@@ -49,7 +54,8 @@ struct op {
 /*
  * Every message type in one place, and every check that is not a handler's
  * own business. The checks run in the C daemon's order: unknown type
- * (ENOSYS), privilege (EACCES), transaction id (ENOENT), argument shape
+ * (ENOSYS), privilege (EACCES), transaction id (ENOENT), privilege that
+ * depends on the arguments (EACCES), argument shape
  * (EINVAL; for SET_PERMS the list, with its quota ENOSPC and a first entry
  * naming no domain ENOENT), then path syntax and path-max (EINVAL), then
  * the handler.
@@ -75,6 +81,10 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
+	[XS_GET_FEATURE] = {op_get_feature, ARGS_MAX1, OP_PRIV_ARGS},
+	[XS_SET_FEATURE] = {op_set_feature, ARGS_EXACT2, OP_PRIV},
+	[XS_GET_QUOTA] = {op_get_quota, ARGS_MAX2, OP_PRIV},
+	[XS_SET_QUOTA] = {op_set_quota, ARGS_2TO3, OP_PRIV},
 };
 
 /* SET_PERMS' list after the path: parsed, within its quota, its owner an existing domain. */
@@ -113,6 +123,12 @@ static bool args_fit(enum op_args spec, const struct req *r)
 		return r->argc >= 3;
 	case ARGS_EXACT2:
 		return r->argc == 2;
+	case ARGS_MAX1:
+		return r->argc <= 1;
+	case ARGS_MAX2:
+		return r->argc <= 2;
+	case ARGS_2TO3:
+		return r->argc == 2 || r->argc == 3;
 	default:
 		return false;
 	}
@@ -158,6 +174,8 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 		if (!r->acc.txn)
 			return XSE_ENOENT;
 	}
+	if ((op->flags & OP_PRIV_ARGS) && r->argc > 0 && !r->acc.who->priv)
+		return XSE_EACCES;
 	err = args_check(op->args, r);
 	if (err)
 		return err;

@@ -13,12 +13,15 @@
 #include "config.h"
 #include "hyp.h"
 #include "log.h"
+#include "quota.h"
 #include "session.h"
 #include "watch.h"
 
-/* What the daemon offers every ring (server_features). */
+/* What the daemon supports, and offers a ring (server_features) unless SET_FEATURE said less. */
 #define DOMAIN_FEATURES \
 	(XS_RING_F_RECONNECTION | XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH | XS_RING_F_DOMID_ANY)
+/* A domain's features, set before its INTRODUCE and kept until it goes: FEATURES_SET | bits, or 0 for the default. */
+#define FEATURES_SET 0x80u
 
 struct domain {
 	uint32_t domid;
@@ -34,6 +37,7 @@ static const struct hyp_ops *hyp;
 static struct domain *domain_table[XS_DOMID_MAX + 1];
 static struct domain *domain_list;
 static unsigned domain_total;
+static uint8_t domain_feature_table[XS_DOMID_MAX + 1];
 /* Event channel -> domain, for the port callbacks. */
 static struct domain **port_table;
 static uint32_t port_table_size;
@@ -64,6 +68,30 @@ bool domain_is_introduced(uint32_t domid)
 {
 	/* The daemon's own domain is served from the start, ring or not (as in the C daemon). */
 	return domid == cfg.master_domid || (domid <= XS_DOMID_MAX && domain_table[domid] != NULL);
+}
+
+unsigned domain_features_supported(void)
+{
+	return DOMAIN_FEATURES;
+}
+
+unsigned domain_features(uint32_t domid)
+{
+	uint8_t f = domid <= XS_DOMID_MAX ? domain_feature_table[domid] : 0;
+
+	return f & FEATURES_SET ? f & ~FEATURES_SET : DOMAIN_FEATURES;
+}
+
+enum xs_err domain_set_features(uint32_t domid, unsigned features)
+{
+	if (!domain_exists(domid))
+		return XSE_ENOENT;
+	if (domain_is_introduced(domid))
+		return XSE_EBUSY;
+	if (features & ~DOMAIN_FEATURES)
+		return XSE_EINVAL;
+	domain_feature_table[domid] = (uint8_t)(FEATURES_SET | features);
+	return XSE_OK;
 }
 
 static bool port_set(uint32_t port, struct domain *d)
@@ -159,8 +187,10 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 	struct domain *d = calloc(1, sizeof(*d));
 	enum xs_err err;
 
-	if (!d)
+	if (!d || !quota_domain_new(domid)) {
+		free(d);
 		return XSE_ENOMEM;
+	}
 	d->domid = domid;
 	d->ring = ring;
 	d->own_ring = own;
@@ -186,7 +216,7 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 		domain_list->prev = d;
 	domain_list = d;
 	domain_total++;
-	xs_ring_store(&ring->server_features, DOMAIN_FEATURES);
+	xs_ring_store(&ring->server_features, domain_features(domid));
 	session_ring_reset(d->session);
 	log_info("domain %u introduced (port %u)", domid, d->local_port);
 	return XSE_OK;
@@ -237,6 +267,9 @@ static void domains_gone(struct domain **gone, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = gone[i]->domid;
 		domain_free(gone[i]); /* its session's watches go first */
+		/* A domain made again with this domid starts from the defaults (XSA-483). */
+		quota_domain_gone(ids[i]);
+		domain_feature_table[ids[i]] = 0;
 		/* A device model acting for this domain loses those rights with it. */
 		session_clear_target(ids[i]);
 	}
@@ -324,6 +357,11 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 
 	if (cleanup_init(base) < 0)
 		return -1;
+	/* The daemon's own domain takes its quota values now (options and file applied). */
+	if (!quota_domain_new(cfg.master_domid)) {
+		log_error("out of memory for the quotas of domain %u", cfg.master_domid);
+		return -1;
+	}
 	if (choice == DOMAIN_HYP_NONE)
 		return 0;
 	if (choice == DOMAIN_HYP_XEN || (choice == DOMAIN_HYP_AUTO && hyp_xen_present()))
@@ -354,4 +392,5 @@ void domain_fini(void)
 	free(port_table);
 	port_table = NULL;
 	port_table_size = 0;
+	memset(domain_feature_table, 0, sizeof(domain_feature_table));
 }

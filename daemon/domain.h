@@ -29,4 +29,10 @@ enum xs_err domain_resume(uint32_t domid);
 enum xs_err domain_set_target(uint32_t domid, uint32_t target);
 unsigned domain_count(void);
 
+/* Ring features (XS_RING_F_*): all the daemon supports; a domain's (its server_features from INTRODUCE on). */
+unsigned domain_features_supported(void);
+unsigned domain_features(uint32_t domid);
+/* SET_FEATURE: ENOENT for no such domain, EBUSY once introduced, EINVAL for an unsupported bit. */
+enum xs_err domain_set_features(uint32_t domid, unsigned features);
+
 #endif

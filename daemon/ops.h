@@ -30,4 +30,12 @@ enum xs_err op_resume(struct req *r);
 enum xs_err op_set_target(struct req *r);
 enum xs_err op_control(struct req *r);
 
+/* ops_quota.c: quotas and features, and CONTROL's quota commands (ops_session.c's table names them). */
+enum xs_err op_get_feature(struct req *r);
+enum xs_err op_set_feature(struct req *r);
+enum xs_err op_get_quota(struct req *r);
+enum xs_err op_set_quota(struct req *r);
+enum xs_err ctl_quota(struct req *r, unsigned argc, const char *const *argv);
+enum xs_err ctl_quota_soft(struct req *r, unsigned argc, const char *const *argv);
+
 #endif

@@ -9,7 +9,6 @@
 #include "domain.h"
 #include "log.h"
 #include "ops.h"
-#include "quota.h"
 #include "regions.h"
 #include "session.h"
 #include "store.h"
@@ -171,24 +170,6 @@ static enum xs_err ctl_logfile(struct req *r, unsigned argc, const char *const *
 	return log_trace_open(argv[0]) == 0 ? reply_ok(r) : XSE_EINVAL;
 }
 
-static enum xs_err ctl_quota(struct req *r, unsigned argc, const char *const *argv)
-{
-	char line[128];
-
-	(void)argv;
-	if (argc != 0)
-		return XSE_EINVAL;
-	reply_bytes(r, "Quota settings:\n", 16);
-	for (int q = 0; q < QUOTA_COUNT; q++) {
-		int n = snprintf(line, sizeof(line), "%-17s: %8u %s\n", quota_name(q), quota_hard[q],
-				 quota_description(q));
-
-		reply_bytes(r, line, (size_t)n);
-	}
-	reply_bytes(r, "", 1);
-	return XSE_OK;
-}
-
 /* Counters an operator needs to see what the bounds are doing. */
 static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *argv)
 {
@@ -230,7 +211,8 @@ static const struct control_cmd control_cmds[] = {
 	{"help", "", ctl_help},
 	{"logfile", "<file>", ctl_logfile},
 	{"print", "<string>", ctl_print},
-	{"quota", "", ctl_quota},
+	{"quota", "[set <name> <val>|<domid>|max [-r]]", ctl_quota},
+	{"quota-soft", "[set <name> <val>]", ctl_quota_soft},
 	{"restrict", "<domid>", ctl_restrict},
 	{"stats", "", ctl_stats},
 };

@@ -1,4 +1,4 @@
-/* Quotas: the one table of limits, and the one accounting authority that charges and releases them per domain. */
+/* Quotas: the values (global defaults and each domain's own), and the one accounting authority that charges and releases them per domain. */
 #include "quota.h"
 
 #include <stdlib.h>
@@ -6,20 +6,23 @@
 
 #include "log.h"
 
+/* Names and descriptions are the C daemon's (HEAD), as CONTROL quota shows them. */
 static const struct {
 	const char *name;
 	const char *descr;
 } quota_table[QUOTA_COUNT] = {
-	[QUOTA_NODES] = {"nodes", "Nodes owned by a domain"},
-	[QUOTA_WATCHES] = {"watches", "Watches registered by a domain"},
-	[QUOTA_OUTSTANDING] = {"outstanding", "Requests of a domain not yet answered"},
-	[QUOTA_MEMORY] = {"memory", "Bytes of memory charged to a domain"},
-	[QUOTA_TRANSACTIONS] = {"transactions", "Open transactions of a domain"},
-	[QUOTA_TRANSACTION_NODES] = {"transaction-nodes", "Nodes touched by one transaction"},
-	[QUOTA_NODE_PERMISSIONS] = {"node-permissions", "Permission entries of one node"},
-	[QUOTA_PATH_MAX] = {"path-max", "Length of a path below a domain's home"},
-	[QUOTA_NODE_SIZE] = {"node-size", "Bytes of one node (value, perms, child names)"},
+	[QUOTA_NODES] = {"nodes", "Nodes per domain"},
+	[QUOTA_WATCHES] = {"watches", "Watches per domain"},
+	[QUOTA_OUTSTANDING] = {"outstanding", "Outstanding requests per domain"},
+	[QUOTA_MEMORY] = {"memory", "Total Xenstore memory per domain"},
+	[QUOTA_TRANSACTIONS] = {"transactions", "Active transactions per domain"},
+	[QUOTA_TRANSACTION_NODES] = {"transaction-nodes", "Max. number of accessed nodes per transaction"},
+	[QUOTA_NODE_PERMISSIONS] = {"node-permissions", "Max. number of permissions per node"},
+	[QUOTA_PATH_MAX] = {"path-max", "Max. length of a node path"},
+	[QUOTA_NODE_SIZE] = {"node-size", "Max. size of a node"},
 };
+
+#define SOFT_PREFIX "soft-"
 
 unsigned quota_hard[QUOTA_COUNT] = {
 	[QUOTA_NODES] = 1000,
@@ -33,6 +36,9 @@ unsigned quota_hard[QUOTA_COUNT] = {
 	[QUOTA_NODE_SIZE] = 2048,
 };
 unsigned quota_soft_memory = 2048 * 1024;
+
+/* The highest usage seen over unprivileged domains (CONTROL quota max). */
+static unsigned quota_max_global[QUOTA_COUNT];
 
 const char *quota_name(enum quota_id q)
 {
@@ -52,46 +58,78 @@ int quota_lookup(const char *name)
 	return -1;
 }
 
-bool quota_set(const char *name, const char *value, bool soft)
+bool quota_has_soft(enum quota_id q)
 {
-	char *end;
-	unsigned long v;
-	int q = quota_lookup(name);
+	return q == QUOTA_MEMORY;
+}
 
-	if (q < 0 || !*value)
+bool quota_parse_name(const char *name, enum quota_id *q, bool *soft)
+{
+	int i;
+
+	*soft = strncmp(name, SOFT_PREFIX, strlen(SOFT_PREFIX)) == 0;
+	i = quota_lookup(*soft ? name + strlen(SOFT_PREFIX) : name);
+	if (i < 0 || (*soft && !quota_has_soft(i)))
 		return false;
-	v = strtoul(value, &end, 10);
-	if (*end || v > 0x7fffffffUL)
-		return false;
-	if (soft) {
-		if (q != QUOTA_MEMORY)
-			return false;
-		quota_soft_memory = (unsigned)v;
-		return true;
-	}
-	/* path-max cannot exceed what the protocol allows for relative paths. */
-	if (q == QUOTA_PATH_MAX && (v == 0 || v > XS_REL_PATH_MAX))
-		v = XS_REL_PATH_MAX;
-	quota_hard[q] = (unsigned)v;
+	*q = i;
 	return true;
 }
 
-bool quota_allows(const struct ident *who, enum quota_id q, size_t value)
+bool quota_parse_value(const char *s, unsigned max, unsigned *v)
 {
-	return who->priv || !quota_hard[q] || value < quota_hard[q];
+	unsigned long n = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > max)
+			return false;
+	}
+	*v = (unsigned)n;
+	return true;
+}
+
+bool quota_set(const char *name, const char *value, bool soft)
+{
+	unsigned v;
+	int q = quota_lookup(name);
+
+	if (q < 0 || !quota_parse_value(value, 0x7fffffffu, &v))
+		return false;
+	if (soft) {
+		if (!quota_has_soft(q))
+			return false;
+		quota_soft_memory = v;
+		return true;
+	}
+	/* -M's rule: path-max cannot exceed what the protocol allows for relative paths. */
+	if (q == QUOTA_PATH_MAX && (v == 0 || v > XS_REL_PATH_MAX))
+		v = XS_REL_PATH_MAX;
+	quota_hard[q] = v;
+	return true;
 }
 
 /*
- * Usage per domain id, in pages of 256 domains allocated on first charge:
- * a lookup is two indexings, and a host with few domains pays a few pages.
+ * Per domain id, in pages of 256 domains allocated on first use: a lookup
+ * is two indexings, and a host with few domains pays a few pages.
  */
+struct quota_dom {
+	unsigned used[QUOTA_COUNT];
+	unsigned max[QUOTA_COUNT];
+	unsigned hard[QUOTA_COUNT]; /* its own values, valid when known */
+	unsigned soft_memory;
+	bool known;
+};
 #define QUOTA_PAGE 256u
 struct quota_page {
-	unsigned used[QUOTA_PAGE][QUOTA_COUNT];
+	struct quota_dom dom[QUOTA_PAGE];
 };
 static struct quota_page *quota_pages[(XS_DOMID_MAX + 1) / QUOTA_PAGE];
 
-static unsigned *usage(uint32_t domid, bool create)
+static struct quota_dom *slot(uint32_t domid, bool create)
 {
 	struct quota_page **pg;
 
@@ -100,50 +138,157 @@ static unsigned *usage(uint32_t domid, bool create)
 	pg = &quota_pages[domid / QUOTA_PAGE];
 	if (!*pg && create)
 		*pg = calloc(1, sizeof(**pg));
-	return *pg ? (*pg)->used[domid % QUOTA_PAGE] : NULL;
+	return *pg ? &(*pg)->dom[domid % QUOTA_PAGE] : NULL;
+}
+
+/* The domain's record with its values, copied from the global ones if it has none yet; NULL on ENOMEM. */
+static struct quota_dom *known(uint32_t domid)
+{
+	struct quota_dom *d = slot(domid, true);
+
+	if (d && !d->known) {
+		memcpy(d->hard, quota_hard, sizeof(d->hard));
+		d->soft_memory = quota_soft_memory;
+		d->known = true;
+	}
+	return d;
+}
+
+static void note_max(struct quota_dom *d, enum quota_id q, unsigned v, bool unpriv)
+{
+	if (v > d->max[q])
+		d->max[q] = v;
+	if (unpriv && v > quota_max_global[q])
+		quota_max_global[q] = v;
+}
+
+bool quota_domain_new(uint32_t domid)
+{
+	return known(domid) != NULL;
+}
+
+void quota_domain_gone(uint32_t domid)
+{
+	struct quota_dom *d = slot(domid, false);
+
+	if (!d)
+		return;
+	d->known = false;
+	memcpy(d->max, d->used, sizeof(d->max));
+}
+
+bool quota_domain_known(uint32_t domid)
+{
+	struct quota_dom *d = slot(domid, false);
+
+	return d && d->known;
+}
+
+unsigned quota_value(uint32_t domid, enum quota_id q, bool soft)
+{
+	struct quota_dom *d = domid == QUOTA_GLOBAL ? NULL : known(domid);
+
+	if (soft)
+		return d ? d->soft_memory : quota_soft_memory;
+	return d ? d->hard[q] : quota_hard[q];
+}
+
+bool quota_set_value(uint32_t domid, enum quota_id q, bool soft, unsigned v)
+{
+	struct quota_dom *d = NULL;
+
+	if (domid != QUOTA_GLOBAL) {
+		d = known(domid);
+		if (!d)
+			return false;
+	}
+	if (soft)
+		*(d ? &d->soft_memory : &quota_soft_memory) = v;
+	else
+		*(d ? &d->hard[q] : &quota_hard[q]) = v;
+	return true;
+}
+
+bool quota_allows(const struct ident *who, enum quota_id q, size_t value)
+{
+	struct quota_dom *d;
+	unsigned limit;
+
+	if (who->priv)
+		return true;
+	d = known(who->domid);
+	limit = d ? d->hard[q] : quota_hard[q];
+	if (limit && value >= limit)
+		return false;
+	if (d)
+		note_max(d, q, (unsigned)value, true); /* below limit, or a path or list length */
+	return true;
 }
 
 enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n)
 {
-	unsigned *u = usage(who->domid, true);
-	unsigned have = u ? u[q] : 0;
+	struct quota_dom *d = known(who->domid);
+	unsigned have = d ? d->used[q] : 0;
+	unsigned limit = d ? d->hard[q] : quota_hard[q];
 
-	if (!who->priv && quota_hard[q] && (uint64_t)have + n >= quota_hard[q])
+	if (!who->priv && limit && (uint64_t)have + n >= limit)
 		return XSE_ENOSPC;
-	if (!u)
+	if (!d)
 		return who->priv ? XSE_OK : XSE_ENOMEM;
-	u[q] += n;
+	d->used[q] += n;
+	note_max(d, q, d->used[q], !who->priv);
 	return XSE_OK;
 }
 
 void quota_release(const struct ident *who, enum quota_id q, unsigned n)
 {
-	unsigned *u = usage(who->domid, false);
+	struct quota_dom *d = slot(who->domid, false);
 
-	if (!u)
+	if (!d)
 		return; /* a privileged charge made while memory was short */
-	if (u[q] < n) {
+	if (d->used[q] < n) {
 		log_error("quota %s of domain %u released below zero", quota_name(q), who->domid);
-		n = u[q];
+		n = d->used[q];
 	}
-	u[q] -= n;
+	d->used[q] -= n;
 }
 
 void quota_transfer(uint32_t from, uint32_t to, enum quota_id q, unsigned n)
 {
-	unsigned *f = usage(from, false), *t = usage(to, true);
+	struct quota_dom *f = slot(from, false), *t = known(to);
 
 	if (f)
-		f[q] -= n < f[q] ? n : f[q];
-	if (t)
-		t[q] += n;
+		f->used[q] -= n < f->used[q] ? n : f->used[q];
+	if (t) {
+		t->used[q] += n;
+		note_max(t, q, t->used[q], true);
+	}
 }
 
 unsigned quota_used(uint32_t domid, enum quota_id q)
 {
-	unsigned *u = usage(domid, false);
+	struct quota_dom *d = slot(domid, false);
 
-	return u ? u[q] : 0;
+	return d ? d->used[q] : 0;
+}
+
+unsigned quota_max(uint32_t domid, enum quota_id q)
+{
+	struct quota_dom *d;
+
+	if (domid == QUOTA_GLOBAL)
+		return quota_max_global[q];
+	d = slot(domid, false);
+	return d ? d->max[q] : 0;
+}
+
+void quota_max_reset(void)
+{
+	memset(quota_max_global, 0, sizeof(quota_max_global));
+	for (size_t i = 0; i < sizeof(quota_pages) / sizeof(quota_pages[0]); i++)
+		for (unsigned j = 0; quota_pages[i] && j < QUOTA_PAGE; j++)
+			memcpy(quota_pages[i]->dom[j].max, quota_pages[i]->dom[j].used,
+			       sizeof(quota_pages[i]->dom[j].max));
 }
 
 void quota_fini(void)
@@ -152,4 +297,5 @@ void quota_fini(void)
 		free(quota_pages[i]);
 		quota_pages[i] = NULL;
 	}
+	memset(quota_max_global, 0, sizeof(quota_max_global));
 }

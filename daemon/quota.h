@@ -1,4 +1,4 @@
-/* Quotas: the one table of limits, and the one accounting authority that charges and releases them per domain. */
+/* Quotas: the values (global defaults and each domain's own), and the one accounting authority that charges and releases them per domain. */
 #ifndef XSD_QUOTA_H
 #define XSD_QUOTA_H
 
@@ -9,7 +9,7 @@
 #include "../proto/wire.h"
 #include "ident.h"
 
-/* Order is the C daemon's GET_QUOTA listing order. */
+/* Order is the C daemon's listing order (CONTROL quota, GET_QUOTA). */
 enum quota_id {
 	QUOTA_NODES,
 	QUOTA_WATCHES,
@@ -23,22 +23,48 @@ enum quota_id {
 	QUOTA_COUNT,
 };
 
-/* Current global hard values (0 = unlimited) and the soft memory quota. */
+/*
+ * The global values (0 = unlimited): the defaults a domain copies when it
+ * comes into being. Only memory has a soft value (a warning level).
+ */
 extern unsigned quota_hard[QUOTA_COUNT];
 extern unsigned quota_soft_memory;
 
 const char *quota_name(enum quota_id q);
 const char *quota_description(enum quota_id q);
-/* Look up a quota by its C-daemon name; -1 if unknown. */
+/* Look up a hard quota by its C-daemon name; -1 if unknown. */
 int quota_lookup(const char *name);
-/* Set by name from a decimal string; false on an unknown name or bad number. */
+/* Does the quota have a soft value ("soft-<name>")? Memory only. */
+bool quota_has_soft(enum quota_id q);
+/* A value's wire name: "name", or "soft-name" (GET_QUOTA, SET_QUOTA); false if there is none. */
+bool quota_parse_name(const char *name, enum quota_id *q, bool *soft);
+/* A decimal value, digits only, at most max; false otherwise. */
+bool quota_parse_value(const char *s, unsigned max, unsigned *v);
+/* Set a global value by name from a decimal string (options, file); false on an unknown name or bad number. */
 bool quota_set(const char *name, const char *value, bool soft);
 
 /*
+ * Values by domain. QUOTA_GLOBAL names the global defaults. A domain's own
+ * values are a copy of the global ones made when it comes into being: its
+ * INTRODUCE, the daemon's start for its own domain, or the first time
+ * anything charges it or names it; they are forgotten when it goes.
+ */
+#define QUOTA_GLOBAL UINT32_MAX
+/* The domain comes into being now (no effect if it already has its values); false on ENOMEM. */
+bool quota_domain_new(uint32_t domid);
+/* The domain is gone: its values and maxima are forgotten (what is still charged stays charged). */
+void quota_domain_gone(uint32_t domid);
+/* Does the domain have its values (has it come into being and not gone)? */
+bool quota_domain_known(uint32_t domid);
+unsigned quota_value(uint32_t domid, enum quota_id q, bool soft);
+/* false on ENOMEM (a domain's first values). */
+bool quota_set_value(uint32_t domid, enum quota_id q, bool soft, unsigned v);
+
+/*
  * Every quota has one boundary, the C daemon's (as at Xen HEAD): a count or
- * size that would reach the hard value is refused, so a domain holds at most
- * value - 1. 0 means unlimited. Privileged clients are never refused, but
- * are counted.
+ * size that would reach the domain's hard value is refused, so a domain holds
+ * at most value - 1. 0 means unlimited. Privileged clients are never refused,
+ * but their counts are kept.
  */
 
 /* Per-item limits (node-permissions, path-max, node-size, transaction-nodes): may an item be this big? */
@@ -50,10 +76,18 @@ bool quota_allows(const struct ident *who, enum quota_id q, size_t value);
  */
 enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n);
 void quota_release(const struct ident *who, enum quota_id q, unsigned n);
-/* Move n of what one domain holds to another (a connection restricted to another domain's rights). */
+/* Move n of what one domain holds to another, unprivileged one (a connection restricted to its rights). */
 void quota_transfer(uint32_t from, uint32_t to, enum quota_id q, unsigned n);
 /* What a domain holds now. */
 unsigned quota_used(uint32_t domid, enum quota_id q);
+/*
+ * The highest usage seen: of one domain since it came into being (counts,
+ * and the biggest item it was allowed), or with QUOTA_GLOBAL over all
+ * unprivileged domains.
+ */
+unsigned quota_max(uint32_t domid, enum quota_id q);
+/* Start the maxima afresh: the global ones at 0, each domain's at what it holds now. */
+void quota_max_reset(void);
 /* Forget all accounting (shutdown). */
 void quota_fini(void);
 

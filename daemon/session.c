@@ -21,6 +21,7 @@ struct session {
 	/* While a request of it is parked: in the parked list. */
 	bool parked;
 	struct session *parked_next, *parked_prev;
+	bool ring; /* a domain's ring, not a socket */
 };
 
 static session_request_fn session_handler;
@@ -212,6 +213,7 @@ struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*not
 
 	if (!s)
 		return NULL;
+	s->ring = true;
 	return session_attach(s, conn_new_ring(ring, port, notify, &session_conn_ops, s)) ? s : NULL;
 }
 
@@ -256,6 +258,11 @@ struct watch_set *session_watches(struct session *s)
 struct dir_cursor *session_cursor(struct session *s)
 {
 	return &s->cursor;
+}
+
+bool session_is_ring(const struct session *s)
+{
+	return s->ring;
 }
 
 uint64_t session_id(const struct session *s)

@@ -54,6 +54,8 @@ struct txn_set *session_txns(struct session *s);
 struct watch_set *session_watches(struct session *s);
 struct dir_cursor *session_cursor(struct session *s);
 uint64_t session_id(const struct session *s);
+/* A domain's ring (else a socket client, restricted or not). */
+bool session_is_ring(const struct session *s);
 
 /* Drop to the rights of an unprivileged domain, for good (what it holds moves to that domain's quotas). */
 void session_restrict(struct session *s, uint32_t domid);

@@ -205,5 +205,6 @@ Suite *suite_domains(void);
 Suite *suite_edges(void);
 Suite *suite_robust(void);
 Suite *suite_starve(void);
+Suite *suite_quota(void);
 
 #endif
