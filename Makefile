@@ -67,7 +67,7 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
-	-DXST_REFD='"$(abspath ../shared/reference/refd.sh)"'
+	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
 
 $(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
@@ -79,6 +79,7 @@ $(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
 CHECK_STEPS :=
 BENCH_STEPS :=
 FUZZ_STEPS :=
+include tests/refd/rules.mk
 include tests/rules.mk
 -include tests/script/rules.mk
 -include tests/ring/rules.mk
@@ -117,5 +118,8 @@ clean:
 	rm -f $(DAEMON) $(SIMGUEST) $(CLEAN_FILES)
 
 .PHONY: all check check-asan bench fuzz run install clean $(CHECK_STEPS) $(BENCH_STEPS) $(FUZZ_STEPS)
+
+# A recipe that fails leaves no half-written target to pass for a built one next time.
+.DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

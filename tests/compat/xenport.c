@@ -1,4 +1,4 @@
-/* The Xen hypervisor port without Xen: the reference's shim fakes libxen* and /proc/xen, so our Xen code path runs. */
+/* The Xen hypervisor port without Xen: tests/refd/refshim.c fakes libxen* and /proc/xen, so our Xen code path runs. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,9 +22,17 @@
 #ifndef XST_DAEMON_BIN
 #define XST_DAEMON_BIN "daemon/xenstored"
 #endif
+/* The reference daemons' launcher and shim (the Makefile gives their absolute paths). */
 #ifndef XST_REFD
-#define XST_REFD "../shared/reference/refd.sh"
+#define XST_REFD "tests/refd/refd.sh"
 #endif
+#ifndef XST_REF_SHIM
+#define XST_REF_SHIM "tests/refd/refshim.so"
+#endif
+/* Where xen-utils-4.17 installs the reference daemons; refd.sh honours the same variable. */
+#define XST_REF_BINDIR "/usr/lib/xen-4.17/bin"
+/* refd.sh's exit status when the reference daemon is not installed. */
+#define REFD_NOT_INSTALLED 3
 
 static const char *our_binary(void)
 {
@@ -40,7 +48,7 @@ static const char *floor_binary(void)
 	return e && *e ? e : "bench/xsfloor";
 }
 
-/* Kinds that run as our child process, started and reaped here. */
+/* Kinds whose binary we exec ourselves; the reference daemons are exec'd by refd.sh run. */
 static int own_child(enum xst_kind kind)
 {
 	return kind == XST_OURS || kind == XST_FLOOR;
@@ -51,6 +59,16 @@ static const char *refd_script(void)
 	const char *e = getenv("XST_REFD");
 
 	return e && *e ? e : XST_REFD;
+}
+
+/* The reference binary of a kind, where refd.sh looks for it. */
+static const char *ref_binary(enum xst_kind kind, char *buf, size_t size)
+{
+	const char *e = getenv("XST_REF_BINDIR");
+
+	snprintf(buf, size, "%s/%s", e && *e ? e : XST_REF_BINDIR,
+		 kind == XST_REF_C ? "xenstored" : "oxenstored");
+	return buf;
 }
 
 const char *xst_kind_name(enum xst_kind kind)
@@ -70,12 +88,11 @@ const char *xst_kind_name(enum xst_kind kind)
 
 int xst_kind_available(enum xst_kind kind)
 {
+	char bin[PATH_MAX];
+
 	if (own_child(kind))
 		return access(kind == XST_OURS ? our_binary() : floor_binary(), X_OK) == 0;
-	return access(refd_script(), R_OK) == 0 &&
-	       access(kind == XST_REF_C ? "/usr/lib/xen-4.17/bin/xenstored"
-					: "/usr/lib/xen-4.17/bin/oxenstored",
-		      X_OK) == 0;
+	return access(refd_script(), R_OK) == 0 && access(ref_binary(kind, bin, sizeof(bin)), X_OK) == 0;
 }
 
 static void sleep_ms(int ms)
@@ -101,43 +118,8 @@ static int socket_accepts(const char *path)
 	return ok;
 }
 
-static pid_t read_pid_file(const char *dir)
-{
-	char path[300], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/pid", dir);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return buf[0] ? (pid_t)atol(buf) : -1;
-}
-
-static int run_refd(const char *const *argv)
-{
-	pid_t p = fork();
-	int st;
-
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0)
-			dup2(null, STDOUT_FILENO);
-		execv("/bin/bash", (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(p, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 /* The end of a daemon's log on stderr: the directory goes with the test, and CI keeps only its output. */
-static void log_tail(const char *dir)
+static void log_tail(const char *dir, const char *header)
 {
 	char path[PATH_MAX], buf[2048];
 	FILE *f;
@@ -153,7 +135,7 @@ static void log_tail(const char *dir)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-	fprintf(stderr, "xst: the log ends:\n%s\n", buf);
+	fprintf(stderr, "%s%s\n", header, buf);
 }
 
 int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
@@ -182,78 +164,84 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 	}
 	snprintf(d->socket, sizeof(d->socket), "%s/socket", d->dir);
 
-	if (own_child(kind)) {
-		const char *argv[64];
-		unsigned n = 0;
-		char pidfile[300];
+	const char *argv[64];
+	unsigned n = 0;
+	char pidfile[300], bin[PATH_MAX];
 
+	if (own_child(kind)) {
 		snprintf(pidfile, sizeof(pidfile), "%s/pid", d->dir);
 		argv[n++] = kind == XST_OURS ? our_binary() : floor_binary();
 		argv[n++] = "-N";
 		argv[n++] = "-F";
 		argv[n++] = pidfile;
-		for (unsigned i = 0; extra_args && extra_args[i] && n < 63; i++)
-			argv[n++] = extra_args[i];
-		argv[n] = NULL;
-		pid_t p = fork();
-
-		if (p < 0)
-			return -1;
-		if (p == 0) {
-			char log[300];
-			int fd;
-
-			snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
-			fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-			if (fd >= 0) {
-				dup2(fd, STDOUT_FILENO);
-				dup2(fd, STDERR_FILENO);
-			}
-			/* A test that dies (a failed assertion) takes its daemon with it. */
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			setenv("XENSTORED_RUNDIR", d->dir, 1);
-			unsetenv("XENSTORED_PATH");
-			execv(argv[0], (char *const *)argv);
-			_exit(127);
-		}
-		d->pid = p;
 	} else {
-		const char *argv[64];
-		unsigned n = 0;
-
-		argv[n++] = "bash";
+		/* refd.sh run sets the daemon up in dir and becomes it: its pid is the daemon's. */
+		argv[n++] = "/bin/sh";
 		argv[n++] = refd_script();
-		argv[n++] = "start";
+		argv[n++] = "run";
 		argv[n++] = kind == XST_REF_C ? "c" : "ox";
 		argv[n++] = d->dir;
 		if (kind == XST_REF_OX)
 			argv[n++] = "--no-access-log";
-		for (unsigned i = 0; extra_args && extra_args[i] && n < 63; i++)
-			argv[n++] = extra_args[i];
-		argv[n] = NULL;
-		if (run_refd(argv) < 0) {
-			fprintf(stderr, "xst: could not start %s in %s\n", xst_kind_name(kind), d->dir);
-			return -1;
-		}
-		d->pid = read_pid_file(d->dir);
 	}
+	for (unsigned i = 0; extra_args && extra_args[i] && n < 63; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+
+	pid_t p = fork();
+
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		char log[300];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		/* A test that dies (a failed assertion) takes its daemon with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (own_child(kind)) {
+			setenv("XENSTORED_RUNDIR", d->dir, 1);
+			unsetenv("XENSTORED_PATH");
+		} else {
+			setenv("XST_REF_SHIM", XST_REF_SHIM, 0);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	d->pid = p;
 	for (int i = 0; i < 500; i++) {
+		int st;
+
 		if (socket_accepts(d->socket))
 			return 0;
-		if (own_child(kind)) {
-			int st;
-
-			if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-				fprintf(stderr, "xst: daemon exited at start (status %d), see %s/daemon.log\n",
-					st, d->dir);
-				log_tail(d->dir);
-				d->pid = -1;
-				return -1;
-			}
+		if (waitpid(d->pid, &st, WNOHANG) != d->pid) {
+			sleep_ms(10);
+			continue;
 		}
-		sleep_ms(10);
+		d->pid = -1;
+		if (own_child(kind)) {
+			fprintf(stderr, "xst: daemon exited at start (status %d), see %s/daemon.log\n", st,
+				d->dir);
+		} else if (WIFEXITED(st) && WEXITSTATUS(st) == REFD_NOT_INSTALLED) {
+			/* refd.sh's message, all of the log: what is missing and how to get it. */
+			log_tail(d->dir, "xst: ");
+			return -1;
+		} else {
+			fprintf(stderr, "xst: the reference %s (%s) is installed but failed to start "
+				"(status 0x%x), see %s/daemon.log\n", xst_kind_name(kind),
+				ref_binary(kind, bin, sizeof(bin)), st, d->dir);
+		}
+		log_tail(d->dir, "xst: the log ends:\n");
+		return -1;
 	}
 	fprintf(stderr, "xst: %s did not listen on %s\n", xst_kind_name(kind), d->socket);
+	if (!own_child(kind))
+		log_tail(d->dir, "xst: the log ends:\n");
 	xst_daemon_stop(d, 1);
 	return -1;
 }
@@ -277,26 +265,21 @@ int xst_daemon_stop(struct xst_daemon *d, int keep_dir)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	if (own_child(d->kind)) {
-		int done = 0;
+	int done = 0;
 
-		for (int i = 0; i < 500 && !done; i++) {
-			if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-				done = 1;
-			else
-				sleep_ms(10);
-		}
-		if (!done) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &status, 0);
-		}
-	} else {
-		/* Not our child: init reaps it, so a zombie counts as gone. */
-		for (int i = 0; i < 500 && xst_daemon_alive(d); i++)
+	for (int i = 0; i < 500 && !done; i++) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
+			done = 1;
+		else
 			sleep_ms(10);
-		if (xst_daemon_alive(d))
-			kill(d->pid, SIGKILL);
 	}
+	if (!done) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, &status, 0);
+	}
+	/* How a reference daemon ends on SIGTERM is its own affair. */
+	if (!own_child(d->kind))
+		status = 0;
 	d->pid = -1;
 	if (d->own_dir && !keep_dir)
 		remove_dir(d->dir);

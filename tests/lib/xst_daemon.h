@@ -6,7 +6,7 @@
 
 enum xst_kind {
 	XST_OURS = 0, /* our xenstored ($XST_DAEMON or the build's daemon/xenstored) */
-	XST_REF_C,    /* Debian's C xenstored 4.17 through ../shared/reference/refd.sh */
+	XST_REF_C,    /* Debian's C xenstored 4.17, run without Xen by tests/refd/refd.sh */
 	XST_REF_OX,   /* Debian's oxenstored 4.17 likewise */
 	XST_FLOOR,    /* bench/xsfloor ($XST_FLOOR): answers with no store, the kernel's share alone */
 };
@@ -21,12 +21,19 @@ struct xst_daemon {
 
 /* Human name of a kind ("ours", "C xenstored", "oxenstored", "floor"). */
 const char *xst_kind_name(enum xst_kind kind);
-/* Whether a kind can run here (binary present). */
+/*
+ * Whether a kind can run here (binary present; for a reference daemon, in
+ * $XST_REF_BINDIR, default /usr/lib/xen-4.17/bin, as tests/refd/refd.sh looks).
+ */
 int xst_kind_available(enum xst_kind kind);
 /*
  * Start a daemon in dir (NULL: a fresh mkdtemp directory), waiting until its
  * socket accepts connections. extra_args (NULL-terminated, may be NULL) are
- * appended to its command line. 0 on success, -1 on failure (message on stderr).
+ * appended to its command line. Every kind runs as our child, its output in
+ * dir/daemon.log; a reference daemon under tests/refd/refshim.so
+ * ($XST_REF_SHIM overrides the build's). 0 on success, -1 on failure
+ * (message on stderr: for a reference daemon, not installed or failed to
+ * start, with its log).
  */
 int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		     const char *const *extra_args);
