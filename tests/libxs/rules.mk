@@ -12,8 +12,8 @@ check-libxs: $(LIBXS_BIN) $(DAEMON)
 	XST_DAEMON=$(abspath $(DAEMON)) $(LIBXS_BIN)
 
 # The same expectations against the reference C xenstored (not part of make check).
-check-libxs-ref: $(LIBXS_BIN)
-	$(if $(wildcard $(XSSCRIPT_SHIM)),SHIM=$(abspath $(XSSCRIPT_SHIM))) $(LIBXS_BIN) --ref
+check-libxs-ref: $(LIBXS_BIN) $(REFD_SHIM)
+	XST_REF_SHIM=$(abspath $(REFD_SHIM)) $(LIBXS_BIN) --ref
 else
 check-libxs:
 	@if [ "$${XS_SKIP_REFERENCE:-}" = 1 ]; then \
