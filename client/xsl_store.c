@@ -15,13 +15,14 @@
 static int path_call(struct xsl *h, xsl_txn_t t, uint32_t type, const char *path, bool special,
 		     struct xsl_reply *rep)
 {
-	struct xsl_arg a = XSL_STR(path);
+	struct xsl_arg a;
 	int err;
 
 	if (!h)
 		return -EINVAL;
 	if ((err = xsl_codec_check_path(path, special)) < 0)
 		return err;
+	a = XSL_STR(path);
 	return xsl_call(h, t, type, &a, 1, rep);
 }
 
@@ -56,13 +57,15 @@ int xsl_read(struct xsl *h, xsl_txn_t t, const char *path, char **value, size_t 
 
 int xsl_write(struct xsl *h, xsl_txn_t t, const char *path, const void *value, size_t len)
 {
-	struct xsl_arg args[2] = {XSL_STR(path), {value, len, false}};
+	struct xsl_arg args[2];
 	int err;
 
 	if (!h || (len && !value))
 		return -EINVAL;
 	if ((err = xsl_codec_check_path(path, false)) < 0)
 		return err;
+	args[0] = XSL_STR(path);
+	args[1] = (struct xsl_arg){value, len, false};
 	return xsl_call(h, t, XS_WRITE, args, 2, NULL);
 }
 
@@ -122,11 +125,13 @@ static int directory_parts(struct xsl *h, xsl_txn_t t, const char *path, struct 
 		int err = 0;
 
 		for (;;) {
-			struct xsl_arg args[2] = {XSL_STR(path), XSL_STR(off)};
+			struct xsl_arg args[2];
 			struct xsl_dir_part part;
 			char *grown;
 
 			snprintf(off, sizeof(off), "%zu", have);
+			args[0] = XSL_STR(path);
+			args[1] = XSL_STR(off);
 			if ((err = xsl_call(h, t, XS_DIRECTORY_PART, args, 2, rep)) < 0)
 				break;
 			if ((err = xsl_codec_dir_part(rep->data, rep->len, &part)) < 0 ||

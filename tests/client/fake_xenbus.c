@@ -1,0 +1,2 @@
+/* placeholder */
+#include "client.h"
