@@ -68,8 +68,7 @@ void fsrv_stop(struct fsrv *s);
 struct fake_xenbus;
 int fake_xenbus_start(const char *socket_path, unsigned domid, bool old_kernel, int *user_fd,
 		      struct fake_xenbus **out);
-/* Writes that carried more than one message (Linux would lose the rest). */
-unsigned fake_xenbus_violations(struct fake_xenbus *fx);
-void fake_xenbus_stop(struct fake_xenbus *fx);
+/* Stop it; returns the writes that broke Linux's rules (more than one message: Linux loses the rest). */
+unsigned fake_xenbus_stop(struct fake_xenbus *fx);
 
 #endif

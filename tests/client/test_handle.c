@@ -110,7 +110,8 @@ START_TEST(loss_releases_every_waiter)
 			ck_assert_int_eq(r[i].err, 0);
 			free(r[i].value);
 		} else {
-			ck_assert_int_eq(r[i].err, -ECONNRESET);
+			/* Lost in flight, or arrived once the handle was dead: released either way. */
+			ck_assert_msg(r[i].err == -ECONNRESET || r[i].err == -ENOTCONN, "%s", strerror(-r[i].err));
 		}
 	}
 	ck_assert_int_eq(xsl_read(h, 0, "/x", &v, NULL), -ENOTCONN);
