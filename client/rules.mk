@@ -44,14 +44,16 @@ $(XSL_PC): client/xenstore_client.pc.in
 $(XSL_EXAMPLE): $(call obj,client/examples/xsl-watch-libevent.c) $(LIBXSL_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent) $(XSL_LIBS)
 
-install-client: $(LIBXSL_A) $(LIBXSL_SO) $(XSL_PC)
+# The .pc is written for the PREFIX installed to (the one in $(O) is for /usr/local).
+install-client: $(LIBXSL_A) $(LIBXSL_SO)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 0644 client/xenstore_client.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(LIBXSL_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(LIBXSL_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(XSL_SONAME) $(DESTDIR)$(PREFIX)/lib/libxenstore_client.so
-	install -m 0644 $(XSL_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(XSL_VERSION)|' client/xenstore_client.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/xenstore_client.pc
 	install -m 0644 docs/man/xenstore_client.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 
 install: install-client

@@ -13,3 +13,10 @@ check-client: $(CLIENT_TEST_BIN) $(DAEMON)
 
 CHECK_STEPS += check-client
 CLEAN_FILES += $(CLIENT_TEST_BIN)
+
+# The installed form: exports, man page, pkg-config, a program linked static and shared.
+check-client-abi: $(LIBXSL_A) $(LIBXSL_SO) $(DAEMON)
+	CC="$(CC)" CFLAGS="$(filter-out -Werror,$(CFLAGS))" LDFLAGS="$(LDFLAGS)" MAKE="$(MAKE)" \
+		sh tests/client/abi.sh $(O) $(abspath $(DAEMON))
+
+CHECK_STEPS += check-client-abi

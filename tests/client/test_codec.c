@@ -163,7 +163,7 @@ START_TEST(parse_errors_events)
 	ck_assert_str_eq(p, "/a");
 	ck_assert_str_eq(t, "tok");
 	ck_assert_int_eq(xsl_codec_event("/a\0", 3, &p, &t), -EPROTO);
-	ck_assert_int_eq(xsl_codec_event("/a\0t\0x", 8, &p, &t), -EPROTO);
+	ck_assert_int_eq(xsl_codec_event("/a\0t\0x", 7, &p, &t), -EPROTO);
 	ck_assert_int_eq(xsl_codec_event("/a\0tok", 6, &p, &t), -EPROTO);
 	ck_assert_int_eq(xsl_codec_event("\0tok", 5, &p, &t), -EPROTO);
 	ck_assert_int_eq(xsl_codec_event("", 0, &p, &t), -EPROTO);
