@@ -826,6 +826,8 @@ int xsl_close(struct xsl *h)
 
 void xsl_set_timeout(struct xsl *h, int timeout_ms)
 {
+	if (!h)
+		return;
 	pthread_mutex_lock(&h->lock);
 	h->timeout_ms = timeout_ms > 0 ? timeout_ms : -1;
 	pthread_mutex_unlock(&h->lock);
@@ -840,6 +842,8 @@ void xsl_stats(struct xsl *h, struct xsl_stats *st)
 {
 	struct xsl_conn_stats cs;
 
+	if (!h || !st)
+		return;
 	pthread_mutex_lock(&h->lock);
 	xsl_conn_stats(h->conn, &cs);
 	memset(st, 0, sizeof(*st));
