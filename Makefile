@@ -86,6 +86,9 @@ include tests/rules.mk
 include tests/compat/rules.mk
 include tests/fuzz/rules.mk
 -include bench/rules.mk
+# The client library, and its tests.
+include client/rules.mk
+include tests/client/rules.mk
 
 check: all $(CHECK_STEPS)
 	@echo "all test steps passed ($(words $(CHECK_STEPS)) steps)"

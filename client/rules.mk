@@ -1,0 +1,62 @@
+# The client library (xenstore_client.h, prefix xsl_): static and shared, a pkg-config file, the man page.
+XSL_VERSION := 0.1.0
+XSL_SONAME := libxenstore_client.so.0
+XSL_SRCS := $(wildcard client/xsl_*.c)
+XSL_OBJS := $(call obj,$(XSL_SRCS))
+XSL_PIC_OBJS := $(patsubst %.c,$(O)/pic/%.o,$(XSL_SRCS) $(PROTO_SRCS))
+
+# Tests link the layers themselves (internal symbols included).
+LIBXSL_INTERNAL := $(O)/client/libxsl-internal.a
+# What is installed: only xsl_* is global in either.
+LIBXSL_A := $(O)/client/libxenstore_client.a
+LIBXSL_SO := $(O)/client/$(XSL_SONAME)
+XSL_PC := $(O)/client/xenstore_client.pc
+XSL_LIBS := -lxenevtchn -lpthread
+XSL_EXAMPLE := $(O)/client/examples/xsl-watch-libevent
+
+all: $(LIBXSL_A) $(LIBXSL_SO) $(XSL_PC) $(XSL_EXAMPLE)
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(LIBXSL_INTERNAL): $(XSL_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+# One relocatable object whose only global symbols are the API's: proto's xs_* stay private.
+$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS))
+	$(LD) -r -o $(O)/client/libxenstore_client-all.o $^
+	objcopy --wildcard --keep-global-symbol='xsl_*' $(O)/client/libxenstore_client-all.o
+	rm -f $@
+	$(AR) rcs $@ $(O)/client/libxenstore_client-all.o
+
+$(LIBXSL_SO): $(XSL_PIC_OBJS) client/xenstore_client.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(XSL_SONAME) -Wl,--version-script=client/xenstore_client.map \
+		-o $@ $(XSL_PIC_OBJS) $(XSL_LIBS)
+	ln -sf $(XSL_SONAME) $(O)/client/libxenstore_client.so
+
+$(XSL_PC): client/xenstore_client.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(XSL_VERSION)|' $< > $@
+
+# The event-loop embedding, shown with libevent and linked as any program would link the library.
+$(XSL_EXAMPLE): $(call obj,client/examples/xsl-watch-libevent.c) $(LIBXSL_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent) $(XSL_LIBS)
+
+# The .pc is written for the PREFIX installed to (the one in $(O) is for /usr/local).
+install-client: $(LIBXSL_A) $(LIBXSL_SO)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 0644 client/xenstore_client.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(LIBXSL_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(LIBXSL_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(XSL_SONAME) $(DESTDIR)$(PREFIX)/lib/libxenstore_client.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(XSL_VERSION)|' client/xenstore_client.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/xenstore_client.pc
+	install -m 0644 docs/man/xenstore_client.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+
+install: install-client
+
+CLEAN_FILES += $(LIBXSL_SO) $(O)/client/libxenstore_client.so $(XSL_PC) $(XSL_EXAMPLE)
+.PHONY: install-client

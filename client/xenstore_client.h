@@ -1,0 +1,259 @@
+/* The XenStore client library's one public header: handles, typed calls, transactions, watches, embedding. */
+#ifndef XENSTORE_CLIENT_H
+#define XENSTORE_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XSL_API __attribute__((visibility("default")))
+
+/*
+ * ERRORS. Every call returns 0 (or a documented non-negative value) on
+ * success and a negative errno on failure; errno itself is never set. The
+ * store's error names map to their errno (ENOENT, EACCES, EAGAIN, ...);
+ * the library adds:
+ *   -EINVAL        a malformed path or argument, checked before sending
+ *   -ENAMETOOLONG  a path over 3072 bytes (absolute) or 2048 (relative)
+ *   -E2BIG         a request payload over 4096 bytes
+ *   -ETIMEDOUT     the handle's timeout passed (the request stays counted
+ *                  against the in-flight cap until its reply comes)
+ *   -ECONNRESET    the connection was lost with this request in flight
+ *   -ENOTCONN      the handle has no connection and will not get one again
+ *   -EAGAIN        also: a transaction that began before a reconnection
+ *   -EPROTO        the store answered with a reply of the wrong type
+ *   -EDEADLK       xsl_close from inside a callback
+ * Nothing a peer sends can make the library abort.
+ *
+ * THREADING. A handle may be used from any number of threads at once:
+ * calls hold its lock only for short non-blocking sections, and whichever
+ * thread is waiting reads for everyone, so replies and watch events are
+ * always drained however slowly callbacks consume them. Callbacks (watch
+ * events, asynchronous completions) run only inside xsl_pump(), one at a
+ * time per handle, with no library lock held: they may call anything,
+ * including blocking calls, xsl_unwatch (of their own watch too) and
+ * xsl_pump (which then only does I/O), but not xsl_close (-EDEADLK).
+ * xsl_close must not race other calls on the same handle. The library
+ * starts no thread and blocks no signal; it is not fork-safe (a child
+ * must not use a parent's handle).
+ */
+
+struct xsl;
+struct xsl_watch;
+struct xsl_simdom;
+
+/* A transaction: 0 for none. Opaque otherwise (it also names the connection it belongs to). */
+typedef uint64_t xsl_txn_t;
+#define XSL_TXN_NONE ((xsl_txn_t)0)
+
+/* Limits of the protocol, checked before anything is sent. */
+#define XSL_PAYLOAD_MAX 4096u
+#define XSL_ABS_PATH_MAX 3072u
+#define XSL_REL_PATH_MAX 2048u
+/* Requests in flight at once: the store stops reading a domain at 20 outstanding. */
+#define XSL_INFLIGHT_DEFAULT 16u
+#define XSL_INFLIGHT_MAX 19u
+/* Events queued per watch before it overflows into one "re-read" event. */
+#define XSL_WATCH_PENDING_DEFAULT 64u
+#define XSL_WATCH_PENDING_MAX 4096u
+/* Asynchronous requests outstanding per handle (completed ones count until dispatched). */
+#define XSL_ASYNC_MAX 1024u
+
+enum xsl_transport_kind {
+	XSL_TR_AUTO = 0, /* the socket, else the xenbus device, as libxenstore's xs_open */
+	XSL_TR_SOCKET,   /* unix socket: path, else $XENSTORED_PATH, else $XENSTORED_RUNDIR/socket */
+	XSL_TR_XENBUS,   /* a guest's /dev/xen/xenbus (path, else the usual places), or fd */
+	XSL_TR_SIMRING,  /* a simulated domain's ring page and event channel (simdom) */
+	XSL_TR_XENRING,  /* a Xen ring page and an inter-domain event channel (libxenevtchn) */
+	XSL_TR_FD,       /* an already connected stream socket (fd): no reconnection */
+};
+
+/* xsl_open_opts.flags */
+#define XSL_OPEN_RECONNECT 1u /* reconnect on loss (socket: reopen; ring: reconnection feature) */
+#define XSL_OPEN_USE_FD 2u    /* XENBUS: use fd (a device already open) instead of a path */
+
+struct xsl_open_opts {
+	enum xsl_transport_kind transport;
+	const char *path;          /* SOCKET, XENBUS: overrides the default places */
+	int fd;                    /* FD, and XENBUS with XSL_OPEN_USE_FD: this descriptor (the handle owns it) */
+	unsigned flags;            /* XSL_OPEN_* */
+	unsigned max_inflight;     /* 0: XSL_INFLIGHT_DEFAULT; at most XSL_INFLIGHT_MAX */
+	int timeout_ms;            /* blocking calls; 0: wait for ever */
+	unsigned reconnect_ms;     /* how long reconnection is tried before giving up; 0: 10000 */
+	struct xsl_simdom *simdom; /* SIMRING: the domain (not owned; destroy it after the handle) */
+	void *xen_page;            /* XENRING: the mapped ring page, or NULL to map xen_page_path */
+	const char *xen_page_path; /* XENRING: a file to map the page from (e.g. /dev/xen/xsd_kva) */
+	unsigned xen_remote_domid; /* XENRING: the store's domain */
+	unsigned xen_remote_port;  /* XENRING: the store's port to bind to */
+};
+
+/* Open a handle (opts NULL: XSL_TR_AUTO with defaults). */
+XSL_API int xsl_open(struct xsl **out, const struct xsl_open_opts *opts);
+/* Close it: pending calls fail, watches go, memory is freed. -EDEADLK from a callback. */
+XSL_API int xsl_close(struct xsl *h);
+/* Change the blocking calls' timeout (ms; 0 or less: for ever). */
+XSL_API void xsl_set_timeout(struct xsl *h, int timeout_ms);
+
+/*
+ * EMBEDDING IN AN EVENT LOOP. xsl_fileno is one descriptor, stable for the
+ * handle's life (across reconnections), readable whenever xsl_pump has
+ * work: input, output waiting for room, callbacks due, a reconnection
+ * attempt due. xsl_pump does the I/O that can be done, waiting up to
+ * timeout_ms (0: not at all, <0: for ever) if there is nothing to do, then
+ * runs due callbacks; it returns how many ran, or a negative errno
+ * (-ENOTCONN once the handle is dead). A program without an event loop
+ * calls xsl_pump in a loop to get its watch callbacks.
+ */
+XSL_API int xsl_fileno(struct xsl *h);
+XSL_API int xsl_pump(struct xsl *h, int timeout_ms);
+/* Drop the connection and connect again now (socket reopen, ring reconnection); watches are replayed. */
+XSL_API int xsl_reconnect(struct xsl *h);
+/* The store's feature bits (XS ring server_features: 1 reconnection, 2 error, 4 watch depth, 8 DOMID_ANY). */
+XSL_API int xsl_features(struct xsl *h, unsigned *features);
+
+struct xsl_stats {
+	uint64_t requests;          /* sent */
+	uint64_t unknown_replies;   /* replies matching no request: dropped */
+	uint64_t bad_events;        /* watch events that were not "path\0token\0": dropped */
+	uint64_t stray_events;      /* events for no (or a removed) watch: dropped */
+	uint64_t overflows;         /* watch queues that overflowed */
+	uint64_t reconnects;        /* successful reconnections */
+	uint64_t replay_failures;   /* watches the store refused again after a reconnection */
+	unsigned inflight;          /* requests sent and not yet answered */
+	unsigned queued;            /* requests waiting for an in-flight slot or a connection */
+	unsigned watches;
+};
+XSL_API void xsl_stats(struct xsl *h, struct xsl_stats *st);
+
+/*
+ * NODES. path is absolute ("/a/b") or relative to the connection's domain
+ * home ("a/b": the ring and the xenbus device resolve it under
+ * /local/domain/<domid>, a socket under the store's own domain). Values
+ * are bytes; xsl_read adds a NUL after them (not counted in len). Results
+ * are malloc'd: free() them.
+ */
+XSL_API int xsl_read(struct xsl *h, xsl_txn_t t, const char *path, char **value, size_t *len);
+XSL_API int xsl_write(struct xsl *h, xsl_txn_t t, const char *path, const void *value, size_t len);
+XSL_API int xsl_mkdir(struct xsl *h, xsl_txn_t t, const char *path);
+XSL_API int xsl_rm(struct xsl *h, xsl_txn_t t, const char *path);
+/* 1 if the node exists, 0 if not, or a negative errno (-EACCES if it cannot be told). */
+XSL_API int xsl_exists(struct xsl *h, xsl_txn_t t, const char *path);
+/*
+ * Child names: *names is one allocation, an array of *count pointers then
+ * NULL, then the strings. A listing over 4096 bytes is read in parts
+ * (DIRECTORY_PART), restarted if the directory changes meanwhile.
+ */
+XSL_API int xsl_directory(struct xsl *h, xsl_txn_t t, const char *path, char ***names,
+			  unsigned *count);
+
+/* Permission entries: the first names the owner and everyone else's access. */
+#define XSL_PERM_NONE 0u
+#define XSL_PERM_READ 1u
+#define XSL_PERM_WRITE 2u
+#define XSL_PERM_BOTH 3u
+struct xsl_perm {
+	uint32_t domid;
+	unsigned access; /* XSL_PERM_* */
+};
+/* Paths may also be special ("@releaseDomain"). *perms is malloc'd. */
+XSL_API int xsl_get_perms(struct xsl *h, xsl_txn_t t, const char *path, struct xsl_perm **perms,
+			  unsigned *count);
+XSL_API int xsl_set_perms(struct xsl *h, xsl_txn_t t, const char *path,
+			  const struct xsl_perm *perms, unsigned count);
+
+/* DOMAINS (privileged but the first). */
+XSL_API int xsl_get_domain_path(struct xsl *h, unsigned domid, char **path);
+XSL_API int xsl_introduce(struct xsl *h, unsigned domid, unsigned long gfn, unsigned port);
+XSL_API int xsl_release(struct xsl *h, unsigned domid);
+/* 1 if introduced, 0 if not, or a negative errno. */
+XSL_API int xsl_is_introduced(struct xsl *h, unsigned domid);
+/* CONTROL: args is a NULL-terminated list; the reply text is malloc'd (NUL-terminated). */
+XSL_API int xsl_control(struct xsl *h, const char *const *args, char **reply, size_t *len);
+
+/* Any request by type number, its payload given whole; the reply is malloc'd (plus a NUL). */
+XSL_API int xsl_request(struct xsl *h, xsl_txn_t t, unsigned type, const void *payload,
+			size_t len, char **reply, size_t *reply_len);
+/*
+ * The same without waiting: cb runs from xsl_pump with the reply (err 0) or
+ * the error; reply is valid during the call only. -ENOBUFS past
+ * XSL_ASYNC_MAX outstanding.
+ */
+typedef void xsl_reply_fn(struct xsl *h, int err, const char *reply, size_t len, void *arg);
+XSL_API int xsl_request_async(struct xsl *h, xsl_txn_t t, unsigned type, const void *payload,
+			      size_t len, xsl_reply_fn *cb, void *arg);
+
+/*
+ * TRANSACTIONS. Requests given t run inside it; a commit answering -EAGAIN
+ * means the whole body must run again. A transaction that began before a
+ * reconnection answers -EAGAIN to everything (its abort succeeds).
+ */
+XSL_API int xsl_txn_start(struct xsl *h, xsl_txn_t *t);
+XSL_API int xsl_txn_end(struct xsl *h, xsl_txn_t t, int commit);
+/*
+ * Run fn in a transaction until it commits: fn returns 0 to commit or a
+ * negative errno to abort (-EAGAIN: abort and run again). -EAGAIN from fn or
+ * from the commit is retried after a jittered backoff, at most max_attempts
+ * times (0: 16). The transaction is ended on every path. Returns 0, fn's
+ * error, the commit's error, or -EAGAIN when the attempts ran out. fn must
+ * not have effects outside the store that a rerun would repeat.
+ */
+typedef int xsl_txn_fn(struct xsl *h, xsl_txn_t t, void *arg);
+XSL_API int xsl_txn_run(struct xsl *h, xsl_txn_fn *fn, void *arg, unsigned max_attempts);
+
+/*
+ * WATCHES. The library makes the token. The callback gets every event of
+ * the watch in order, the first one right after registration (and again
+ * after every reconnection, when the watch is registered anew). Events
+ * are hints: re-read the state. A watch whose queue overflows drops what
+ * it holds and delivers one event with XSL_EVENT_OVERFLOW and the watch's
+ * own path: re-read the whole subtree.
+ */
+#define XSL_EVENT_OVERFLOW 1u
+struct xsl_event {
+	const char *path;  /* as the store sent it: relative if the watch was */
+	const char *token;
+	unsigned flags;    /* XSL_EVENT_* */
+};
+typedef void xsl_watch_fn(struct xsl *h, struct xsl_watch *w, const struct xsl_event *ev,
+			  void *arg);
+
+/* xsl_watch_opts.flags */
+#define XSL_WATCH_COALESCE 1u /* drop an event whose path is already queued */
+
+struct xsl_watch_opts {
+	int depth;             /* < 0: the whole subtree; n: at most n levels below (0: the node) */
+	unsigned max_pending;  /* 0: XSL_WATCH_PENDING_DEFAULT; at most XSL_WATCH_PENDING_MAX */
+	unsigned flags;        /* XSL_WATCH_* */
+};
+/* opts NULL: whole subtree, defaults. Depth goes to the store when it offers it, else is filtered here. */
+XSL_API int xsl_watch(struct xsl *h, const char *path, const struct xsl_watch_opts *opts,
+		      xsl_watch_fn *cb, void *arg, struct xsl_watch **out);
+/*
+ * Remove a watch: no callback of it starts after this returns; queued
+ * events are dropped; a callback of it running in another thread is
+ * waited for (not when called from that callback). The watch is gone even
+ * if the store could not be told.
+ */
+XSL_API int xsl_unwatch(struct xsl *h, struct xsl_watch *w);
+/* The watch's path and token, as registered. */
+XSL_API const char *xsl_watch_path(const struct xsl_watch *w);
+XSL_API const char *xsl_watch_token(const struct xsl_watch *w);
+
+/*
+ * SIMULATED DOMAINS, for development and tests without Xen: a domain of
+ * the daemon's simulated hypervisor (<rundir>/simhyp), its ring page a
+ * memfd, its event channel two eventfds. It lives until destroyed. It must
+ * be introduced (by a privileged connection) before its ring is served.
+ */
+XSL_API int xsl_simdom_create(const char *simhyp_path, unsigned domid, struct xsl_simdom **out);
+XSL_API int xsl_simdom_shutdown(struct xsl_simdom *d);
+XSL_API void xsl_simdom_destroy(struct xsl_simdom *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
