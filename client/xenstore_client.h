@@ -49,7 +49,8 @@ struct xsl_simdom;
 typedef uint64_t xsl_txn_t;
 #define XSL_TXN_NONE ((xsl_txn_t)0)
 
-/* Limits of the protocol, checked before anything is sent. */
+/* Limits of the protocol, checked before anything is sent: a path with its NUL fits in
+ * XSL_ABS_PATH_MAX bytes, a relative one in XSL_REL_PATH_MAX (ENAMETOOLONG otherwise). */
 #define XSL_PAYLOAD_MAX 4096u
 #define XSL_ABS_PATH_MAX 3072u
 #define XSL_REL_PATH_MAX 2048u

@@ -14,7 +14,8 @@ int xsl_codec_check_path(const char *path, bool allow_special)
 	if (!path || !*path)
 		return -EINVAL;
 	len = strlen(path);
-	if (len > (path[0] == '/' || path[0] == '@' ? XS_ABS_PATH_MAX : XS_REL_PATH_MAX))
+	/* With its NUL a path fits in XS_ABS_PATH_MAX bytes; a relative one below path-max. */
+	if (len >= (path[0] == '/' || path[0] == '@' ? XS_ABS_PATH_MAX : XS_REL_PATH_MAX))
 		return -ENAMETOOLONG;
 	if (path[0] == '@' && !allow_special)
 		return -EINVAL;
