@@ -16,11 +16,10 @@
 /*
  * Why a separate file: a tdb transaction on the store itself remaps the
  * whole store file and copies its hash table, so its cost grows with the
- * store (about 60 us for 1,000 nodes, 300 us for 100,000 here) and every
- * later lookup faults its pages back in. A transaction on this file of one
+ * store and every later lookup faults its pages back in. A transaction on this file of one
  * record costs the same whatever the store holds. The store applies a
  * commit only after its changes are here, and replays them on start if it
- * did not record them applied (store.c), so a crash leaves all or none.
+ * did not record them applied (store_commit.c), so a crash leaves all or none.
  */
 #define JOURNAL_KEY "commit"
 
@@ -70,8 +69,8 @@ enum xs_err journal_open(const char *store_file, bool fresh, const char **reason
 	 * even on tmpfs: with it tdb writes no recovery area, so a kill in the
 	 * middle of a commit's writes would leave the entry torn. Not mapped:
 	 * a mapped tdb unmaps and maps its file again at every transaction
-	 * start, which with the refaults cost more than the few preads and
-	 * pwrites of one small record (15 us against 9 us a commit here).
+	 * start, which with the refaults costs more than the few preads and
+	 * pwrites of one small record.
 	 */
 	journal_sync = !on_volatile_fs(path);
 	journal_tdb = tdb_open(path, 7, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH | TDB_NOMMAP,

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../proto/path.h"
+#include "arena.h"
 #include "hmap.h"
+#include "store.h"
 
 struct region {
 	struct hnode h;
@@ -59,7 +62,7 @@ static void set_free(struct region_set *s)
 	free(s);
 }
 
-void regions_add(uint32_t domid, const char *path)
+static void regions_add(uint32_t domid, const char *path)
 {
 	struct region_set *s = set_get(domid, true);
 	size_t len = strlen(path);
@@ -84,7 +87,7 @@ void regions_add(uint32_t domid, const char *path)
 	}
 }
 
-void regions_del(uint32_t domid, const char *path)
+static void regions_del(uint32_t domid, const char *path)
 {
 	struct region_set *s = set_get(domid, false);
 	struct hnode *h = s ? hmap_find(&s->roots, path) : NULL;
@@ -124,12 +127,12 @@ bool regions_complete(void)
 	return !regions_untrusted;
 }
 
-void regions_lost(void)
+static void regions_lost(void)
 {
 	regions_untrusted = true;
 }
 
-void regions_clear(void)
+static void regions_clear(void)
 {
 	while (region_sets.count) {
 		for (size_t b = 0; b < region_sets.nbuckets; b++)
@@ -141,3 +144,136 @@ void regions_clear(void)
 	hmap_free(&region_sets);
 	regions_untrusted = false;
 }
+
+/* The store's reports (store.h) keep the index. */
+
+/* Where the reports' own reads go, kept warm: each rewinds to its mark. */
+static struct arena regions_scratch;
+
+static bool perms_name(const struct xs_perm *p, unsigned n, uint32_t domid)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (p[i].id == domid)
+			return true;
+	return false;
+}
+
+/*
+ * A node's permissions come (add) or go: the node starts a region of each
+ * domain it names that its parent, with permissions pperms, does not name.
+ */
+static void note_regions(const char *path, const struct xs_perm *perms, unsigned nperms,
+			 const struct xs_perm *pperms, unsigned npperms, bool add)
+{
+	for (unsigned i = 0; i < nperms; i++) {
+		uint32_t d = perms[i].id;
+
+		if (perms_name(perms, i, d))
+			continue;
+		if (!add)
+			regions_del(d, path);
+		else if (!perms_name(pperms, npperms, d))
+			regions_add(d, path);
+	}
+}
+
+static void hook_reset(void *ctx)
+{
+	(void)ctx;
+	regions_clear();
+	arena_free(&regions_scratch);
+}
+
+static void hook_added(void *ctx, const char *path, const struct xs_perm *perms, unsigned nperms,
+		       const struct xs_perm *pperms, unsigned npperms)
+{
+	(void)ctx;
+	note_regions(path, perms, nperms, pperms, npperms, true);
+}
+
+static void hook_removed(void *ctx, const char *path, const struct xs_perm *perms, unsigned nperms)
+{
+	(void)ctx;
+	note_regions(path, perms, nperms, NULL, 0, false);
+}
+
+struct regions_children {
+	const char *parent;
+	const struct xs_perm *perms; /* the parent's new permissions */
+	unsigned nperms;
+	const struct xs_perm *dropped; /* its old ones */
+	unsigned ndropped;
+};
+
+/* A child naming a domain its parent stopped naming starts a region of it now. */
+static bool child_regions(void *ctx, const char *name)
+{
+	struct regions_children *rc = ctx;
+	struct arena_mark mark = arena_mark(&regions_scratch);
+	struct store_node n;
+	char path[XS_PATH_BUF];
+	size_t pl = strcmp(rc->parent, "/") ? strlen(rc->parent) : 0;
+
+	memcpy(path, rc->parent, pl);
+	path[pl] = '/';
+	strcpy(path + pl + 1, name);
+	if (store_read(&regions_scratch, path, false, &n) != 1)
+		regions_lost();
+	else {
+		for (unsigned i = 0; i < n.nperms; i++) {
+			uint32_t d = n.perms[i].id;
+
+			if (perms_name(rc->dropped, rc->ndropped, d) &&
+			    !perms_name(rc->perms, rc->nperms, d))
+				regions_add(d, path);
+		}
+	}
+	arena_rewind(&regions_scratch, mark);
+	return true;
+}
+
+/* A node's permissions change from old to new: the index follows, for it and its children. */
+static void hook_perms_set(void *ctx, const char *path, const struct xs_perm *old, unsigned nold,
+			   const struct xs_perm *perms, unsigned nperms)
+{
+	struct regions_children rc = {path, perms, nperms, old, nold};
+	bool gained = false, lost = false;
+
+	(void)ctx;
+	for (unsigned i = 0; i < nperms; i++)
+		gained |= !perms_name(old, nold, perms[i].id);
+	for (unsigned i = 0; i < nold; i++)
+		lost |= !perms_name(perms, nperms, old[i].id);
+	/* Special (@) nodes are cleaned up by name, not through regions. */
+	if (gained && path[0] == '/') {
+		char ppath[XS_PATH_BUF];
+		struct arena_mark mark = arena_mark(&regions_scratch);
+		struct store_node parent = {0};
+
+		if (strcmp(path, "/") != 0) {
+			size_t pl = xs_path_parent_len(path);
+
+			memcpy(ppath, path, pl);
+			ppath[pl] = '\0';
+			if (store_read(&regions_scratch, ppath, false, &parent) != 1)
+				regions_lost();
+		}
+		note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
+		arena_rewind(&regions_scratch, mark);
+	}
+	if (lost) {
+		for (unsigned i = 0; i < nold; i++)
+			if (!perms_name(perms, nperms, old[i].id))
+				regions_del(old[i].id, path);
+		if (store_children(path, child_regions, &rc) < 0)
+			regions_lost();
+	}
+}
+
+static void hook_lost(void *ctx)
+{
+	(void)ctx;
+	regions_lost();
+}
+
+const struct store_hook regions_hook = {hook_reset, hook_added, hook_removed, hook_perms_set, hook_lost};

@@ -10,19 +10,18 @@
  * A region of domain D is a node whose permissions name D (as owner or in
  * an entry) while its parent's do not. Every node naming D lies in one, so
  * a gone domain's clean-up walks its regions instead of the whole tree.
- * The store keeps the index as nodes change (store.c); an entry may be
- * stale (the clean-up checks each node it reaches), never missing, unless
- * memory ran out, which regions_complete() then reports.
+ * The index follows the store's reports through regions_hook (store.h),
+ * which the daemon registers before it opens the store, and is rebuilt
+ * when the store opens. An entry may be stale (the clean-up checks each
+ * node it reaches), never missing, unless memory ran out or the tree could
+ * not be read whole, which regions_complete() then reports.
  */
-void regions_add(uint32_t domid, const char *path);
-void regions_del(uint32_t domid, const char *path);
+struct store_hook;
+extern const struct store_hook regions_hook;
+
 /* The region roots of domid, strdup'd into a malloc'd array (*out); their count. */
 size_t regions_list(uint32_t domid, char ***out);
-/* False once an addition failed for lack of memory, or regions_lost(): the index cannot be trusted. */
+/* False once the index cannot be trusted: clean-ups then walk the whole tree. */
 bool regions_complete(void);
-/* The index could not be built (a damaged tree): clean-ups walk the whole tree instead. */
-void regions_lost(void);
-/* Forget everything (the store rebuilds the index when it opens). */
-void regions_clear(void);
 
 #endif

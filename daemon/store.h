@@ -1,4 +1,4 @@
-/* The persistent tree in a tdb file: node records, insertion-ordered child links, generations. */
+/* The persistent tree in a tdb file: nodes, their children in chunks, generations, commits, a change hook. */
 #ifndef XSD_STORE_H
 #define XSD_STORE_H
 
@@ -12,7 +12,7 @@
 /*
  * A node as read from the store. Strings and arrays live in the arena given
  * to the read. A directory's children are packed into chunk records listed
- * from it (store.c explains the layout): creating or deleting a node
+ * from it (store_format.h gives the layout): creating or deleting a node
  * touches a constant number of records whatever the size of its directory.
  */
 struct store_where;
@@ -121,5 +121,32 @@ enum xs_err store_commit(const struct store_change *changes, size_t n, bool *tou
 
 /* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);
+
+/*
+ * What the store reports of nodes' permissions to the one observer that
+ * keeps an index from them (regions.c), so that the store need not know
+ * it. Called once the change is written; the observer may read the store,
+ * never change it. Every member is set.
+ */
+struct store_hook {
+	/* Forget everything: the store is opening (every node is reported added next) or closing. */
+	void (*reset)(void *ctx);
+	/*
+	 * Node path exists with perms: created, or found as the store opens
+	 * (parents first). pperms are its parent's: none for the root.
+	 */
+	void (*added)(void *ctx, const char *path, const struct xs_perm *perms, unsigned nperms,
+		      const struct xs_perm *pperms, unsigned npperms);
+	/* Node path, which had perms, is gone; children go before their parent. */
+	void (*removed)(void *ctx, const char *path, const struct xs_perm *perms, unsigned nperms);
+	/* Node path's permissions were set from old to perms (perhaps the same). */
+	void (*perms_set)(void *ctx, const char *path, const struct xs_perm *old, unsigned nold,
+			  const struct xs_perm *perms, unsigned nperms);
+	/* Some nodes could not be reported (the tree could not be read whole): what was told is incomplete. */
+	void (*lost)(void *ctx);
+};
+
+/* The hook (NULL: none), registered before store_open. */
+void store_set_hook(const struct store_hook *hook, void *ctx);
 
 #endif

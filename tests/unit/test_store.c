@@ -1,8 +1,10 @@
-/* The store on a real tdb file: an update handed the node a request read finds it again only when it must. */
+/* The store on a real tdb file: updates find a read node again only when they must; regions follow its hook. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/arena.h"
+#include "daemon/regions.h"
 #include "daemon/store.h"
 #include "unit.h"
 
@@ -158,14 +160,120 @@ START_TEST(update_right_after_its_read)
 }
 END_TEST
 
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The region roots of domid, sorted, joined by spaces. */
+static const char *roots_of(uint32_t domid)
+{
+	static char out[256];
+	char **list;
+	size_t n = regions_list(domid, &list);
+
+	out[0] = '\0';
+	if (n)
+		qsort(list, n, sizeof(*list), by_name);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? " " : "", list[i]);
+		free(list[i]);
+	}
+	free(list);
+	return out;
+}
+
+static void set_perms(const char *path, const struct xs_perm *perms, unsigned n)
+{
+	struct arena a = {0};
+
+	ck_assert_int_eq(store_update(&a, path, NULL, perms, n, NULL, 0), XSE_OK);
+	arena_free(&a);
+}
+
+/* The hook test's directory, made and removed by the parent process: a failing test leaves none. */
+static char hook_dir[64];
+
+static void hook_dir_make(void)
+{
+	snprintf(hook_dir, sizeof(hook_dir), "/tmp/xst-hook.XXXXXX");
+	if (!mkdtemp(hook_dir))
+		hook_dir[0] = '\0';
+}
+
+static void hook_dir_remove(void)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", hook_dir);
+	if (hook_dir[0] && system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", hook_dir);
+}
+
+static void open_at(const char *file, bool fresh)
+{
+	struct store_options o = {file, 1021, fresh, 0};
+	const char *why = NULL;
+
+	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
+}
+
+/* What the store reports through its hook keeps the regions index, and opening rebuilds it. */
+START_TEST(regions_follow_the_store)
+{
+	static const struct xs_perm dom5[] = {{5, XS_PERM_NONE, false}};
+	static const struct xs_perm read5[] = {{0, XS_PERM_NONE, false}, {5, XS_PERM_READ, false}};
+	struct arena a = {0};
+	char file[96];
+
+	ck_assert(hook_dir[0]);
+	snprintf(file, sizeof(file), "%s/store.tdb", hook_dir);
+	store_set_hook(&regions_hook, NULL);
+	open_at(file, true);
+	ck_assert_str_eq(roots_of(0), "/");
+	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
+	ck_assert_int_eq(store_create(&a, "/d/a", dom5, 1, "", 0), XSE_OK);
+	ck_assert_int_eq(store_create(&a, "/d/a/b", dom5, 1, "", 0), XSE_OK);
+	ck_assert_int_eq(store_create(&a, "/d/x", read5, 2, "", 0), XSE_OK);
+	ck_assert_str_eq(roots_of(5), "/d/a /d/x");
+	/* /d now names 5: it starts a region; its children's stay (stale entries are allowed). */
+	set_perms("/d", read5, 2);
+	ck_assert_str_eq(roots_of(5), "/d /d/a /d/x");
+	/* No longer: its children naming 5 start regions again. */
+	set_perms("/d", owner0, 1);
+	ck_assert_str_eq(roots_of(5), "/d/a /d/x");
+	ck_assert_int_eq(store_remove("/d/x", NULL, NULL), XSE_OK);
+	ck_assert_str_eq(roots_of(5), "/d/a");
+	set_perms("/d/a", owner0, 1);
+	ck_assert_str_eq(roots_of(5), "/d/a/b");
+	ck_assert(regions_complete());
+	arena_free(&a);
+
+	/* Reopened: rebuilt from the tree alone. */
+	store_close();
+	ck_assert_str_eq(roots_of(5), "");
+	open_at(file, false);
+	ck_assert_str_eq(roots_of(5), "/d/a/b");
+	ck_assert_str_eq(roots_of(0), "/");
+	ck_assert_int_eq(store_remove("/d", NULL, NULL), XSE_OK);
+	ck_assert_str_eq(roots_of(5), "");
+	store_close();
+	store_set_hook(NULL, NULL);
+}
+END_TEST
+
 Suite *xst_store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("where");
+	TCase *hook = tcase_create("hook");
 
 	tcase_add_unchecked_fixture(tc, xst_tmp_make, xst_tmp_remove);
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
+	tcase_add_test(hook, regions_follow_the_store);
+	suite_add_tcase(s, hook);
 	return s;
 }

@@ -1,0 +1,105 @@
+/* Private to the store's files (store_tree.c, store_commit.c, store_open.c): their shared state and helpers. */
+#ifndef XSD_STORE_INT_H
+#define XSD_STORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h> /* tdb.h needs mode_t */
+#include <tdb.h>
+
+#include "../proto/path.h"
+#include "arena.h"
+#include "store.h"
+#include "store_format.h"
+
+/* What the store keeps between calls; the tree itself is only in the file. */
+struct store_state {
+	struct tdb_context *tdb;
+	uint64_t epoch;       /* counts writes: a struct store_where from before the last one is stale */
+	uint64_t gen;         /* the generation counter */
+	uint64_t applied;     /* the last journal entry applied to the store */
+	uint64_t journal_seq; /* the last journal entry written */
+	bool sync;            /* not on tmpfs: sync before the journal moves on */
+	const struct store_hook *hook;
+	void *hook_ctx;
+};
+
+extern struct store_state store_st;
+
+/* A chunk as read: its links, class and entries (a copy in an arena, with room to append one). */
+struct chunk {
+	uint32_t id, prev, next;
+	unsigned cls;
+	unsigned char *body;
+	size_t len;
+};
+
+static inline TDB_DATA key_of(const char *path)
+{
+	TDB_DATA k = {(unsigned char *)path, strlen(path)};
+
+	return k;
+}
+
+/* Build "<parent>/<name>" into buf (XS_PATH_BUF bytes). */
+static inline void child_path(char *buf, const char *parent, const char *name)
+{
+	size_t pl = strlen(parent);
+
+	if (pl == 1 && parent[0] == '/')
+		pl = 0;
+	memcpy(buf, parent, pl);
+	buf[pl] = '/';
+	strcpy(buf + pl + 1, name);
+}
+
+static inline void parent_of(char *buf, const char *path)
+{
+	size_t pl = xs_path_parent_len(path);
+
+	memcpy(buf, path, pl);
+	buf[pl] = '\0';
+}
+
+/* Only nodes below the root have a parent to be kept in; the root and @ nodes have records. */
+static inline bool has_parent(const char *path)
+{
+	return path[0] == '/' && path[1];
+}
+
+/* store_tree.c: records and chunks. */
+
+/* The node record of path: 1 read, 0 none, -1 damaged. */
+int store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
+/* Write path's node record, encoded in arena a (NULL: by malloc). */
+enum xs_err store_record_put(struct arena *a, const char *path, const struct store_node *n);
+/* 0 read, -1 damaged or missing (logged). */
+int store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out);
+/* Append an encoded entry to directory dir (record dn, updated; the caller writes it). */
+enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_node *dn, const char *name,
+			       const unsigned char *entry, size_t elen);
+/* store_walk, with where it failed written into fault (XS_PATH_BUF bytes) if it did. */
+int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
+
+/* store_commit.c: the meta record and the journal. */
+
+enum xs_err store_meta_write(bool clean);
+/* Apply the journal's entry if the store did not record it applied; why is for the log. */
+enum xs_err store_replay(const char *why);
+
+/* What the store tells its hook (store.h); nothing without one. */
+static inline void store_tell_added(const char *path, const struct xs_perm *perms, unsigned nperms,
+				    const struct xs_perm *pperms, unsigned npperms)
+{
+	if (store_st.hook)
+		store_st.hook->added(store_st.hook_ctx, path, perms, nperms, pperms, npperms);
+}
+
+static inline void store_tell_removed(const char *path, const struct xs_perm *perms, unsigned nperms)
+{
+	if (store_st.hook)
+		store_st.hook->removed(store_st.hook_ctx, path, perms, nperms);
+}
+
+#endif

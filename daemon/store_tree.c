@@ -1,0 +1,982 @@
+/* The tree over chunks: node records and chunks in tdb, read, create, update, remove, children, walks. */
+#include "store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dirindex.h"
+#include "grow.h"
+#include "log.h"
+
+/*
+ * tdb gives a new record a quarter more room than asked and rewrites a
+ * record in place while it fits. A chunk is therefore written padded to
+ * four fifths of its size class's capacity, then grows in place up to the
+ * capacity: chunks end up nearly full instead of a quarter empty. A chunk
+ * outgrowing its class is written whole under a new id, then linked in,
+ * then the old one deleted: tdb moving a record deletes it first, which a
+ * crash at that moment would make a loss.
+ *
+ * Chunks form a list in their directory; a new entry goes into the last
+ * chunk, or a new one when that is full, so creating or deleting a node
+ * rewrites one chunk and its directory's record whatever the size of the
+ * directory. A directory of more than one chunk finds a name through its
+ * dirindex (memory only).
+ */
+
+struct store_state store_st;
+
+void store_set_hook(const struct store_hook *hook, void *ctx)
+{
+	store_st.hook = hook;
+	store_st.hook_ctx = ctx;
+}
+
+uint64_t store_generation(void)
+{
+	return store_st.gen;
+}
+
+struct parse_ctx {
+	struct arena *a;
+	struct store_node *out;
+	bool with_value;
+	bool ok;
+};
+
+static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
+{
+	struct parse_ctx *c = private_data;
+
+	(void)key;
+	c->ok = fmt_record_decode(c->a, data.dptr, data.dsize, c->with_value, c->out);
+	return 0;
+}
+
+int store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	struct parse_ctx c = {a, out, with_value, false};
+
+	if (tdb_parse_record(store_st.tdb, key_of(path), parse_record, &c) != 0)
+		return 0;
+	if (!c.ok) {
+		log_error("store: damaged record for %s", path);
+		return -1;
+	}
+	return 1;
+}
+
+enum xs_err store_record_put(struct arena *a, const char *path, const struct store_node *n)
+{
+	struct fmt_buf b = {.arena = a};
+	enum xs_err err = XSE_OK;
+
+	if (!fmt_record_encode(&b, n)) {
+		fmt_buf_free(&b);
+		return XSE_ENOMEM;
+	}
+	TDB_DATA d = {b.p, b.len};
+
+	store_st.epoch++;
+	if (tdb_store(store_st.tdb, key_of(path), d, TDB_REPLACE) != 0) {
+		log_error("store: writing %s: %s", path, tdb_errorstr(store_st.tdb));
+		err = XSE_EIO;
+	}
+	fmt_buf_free(&b);
+	return err;
+}
+
+static TDB_DATA chunk_key(unsigned char *buf, const char *dir, uint32_t id)
+{
+	TDB_DATA k = {buf, fmt_chunk_key(buf, dir, id)};
+
+	return k;
+}
+
+struct chunk_parse {
+	struct arena *a;
+	struct chunk *out;
+	bool bad;
+};
+
+static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
+{
+	struct chunk_parse *c = private_data;
+	struct fmt_chunk fc;
+
+	(void)key;
+	if (!fmt_chunk_decode(data.dptr, data.dsize, &fc)) {
+		c->bad = true;
+		return 0;
+	}
+	c->out->prev = fc.prev;
+	c->out->next = fc.next;
+	c->out->cls = fc.cls;
+	c->out->len = fc.len;
+	/* Room for one more entry's worth, so that appending needs no second copy. */
+	c->out->body = arena_alloc(c->a, fc.len + ENTRY_INLINE_MAX + 16);
+	if (!c->out->body)
+		c->bad = true;
+	else
+		memcpy(c->out->body, fc.body, fc.len);
+	return 0;
+}
+
+/* 0 read, -1 damaged or missing (logged unless quiet and missing). */
+static int read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct chunk *out, bool quiet)
+{
+	unsigned char kb[XS_PATH_BUF + 8];
+	struct chunk_parse c = {a, out, false};
+
+	out->id = id;
+	if (tdb_parse_record(store_st.tdb, chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
+		if (!quiet)
+			log_error("store: chunk %u of %s missing", id, dir);
+		return -1;
+	}
+	if (c.bad) {
+		log_error("store: chunk %u of %s damaged", id, dir);
+		return -1;
+	}
+	return 0;
+}
+
+int store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out)
+{
+	return read_chunk_q(a, dir, id, out, false);
+}
+
+/*
+ * Write chunk ch with its body spliced: the first head bytes, then mid,
+ * then the body from tail on. Given to tdb in parts, so that nothing is
+ * copied on the way but into the file.
+ */
+static enum xs_err put_chunk_spliced(const char *dir, struct chunk *ch, size_t head,
+				     const unsigned char *mid, size_t mid_len, size_t tail)
+{
+	static const unsigned char zeros[CHUNK_MAX];
+	unsigned char kb[XS_PATH_BUF + 8], hdr[CHUNK_HEADER];
+	size_t len = head + mid_len + (ch->len - tail), total = CHUNK_HEADER + len, pad = 0;
+
+	if (ch->cls >= CHUNK_CLASSES || total > chunk_class_cap[ch->cls]) {
+		/* New (or, never by design, outgrown): padded so that tdb's quarter more room makes the class's capacity. */
+		ch->cls = 0;
+		while (ch->cls + 1 < CHUNK_CLASSES && chunk_class_cap[ch->cls] < total)
+			ch->cls++;
+		size_t want = chunk_class_cap[ch->cls] * 4 / 5;
+
+		pad = want > total ? want - total : 0;
+		if (pad > sizeof(zeros))
+			pad = sizeof(zeros);
+	}
+	fmt_chunk_header(hdr, ch->prev, ch->next, ch->cls, len);
+	TDB_DATA parts[5] = {{hdr, sizeof(hdr)},
+			     {ch->body, head},
+			     {(unsigned char *)mid, mid_len},
+			     {ch->body + tail, ch->len - tail},
+			     {(unsigned char *)zeros, pad}};
+
+	store_st.epoch++;
+	if (tdb_storev(store_st.tdb, chunk_key(kb, dir, ch->id), parts, 5, TDB_REPLACE) != 0) {
+		log_error("store: writing a chunk of %s: %s", dir, tdb_errorstr(store_st.tdb));
+		return XSE_EIO;
+	}
+	return XSE_OK;
+}
+
+static enum xs_err put_chunk(const char *dir, struct chunk *ch)
+{
+	/* No middle part, but a real pointer: tdb compares even empty parts. */
+	return put_chunk_spliced(dir, ch, ch->len, ch->body, 0, ch->len);
+}
+
+static enum xs_err delete_chunk(const char *dir, uint32_t id)
+{
+	unsigned char kb[XS_PATH_BUF + 8];
+
+	store_st.epoch++;
+	return tdb_delete(store_st.tdb, chunk_key(kb, dir, id)) == 0 ? XSE_OK : XSE_EIO;
+}
+
+/* Change the previous/next link of chunk id (0: nothing to do). */
+static enum xs_err relink_chunk(struct arena *a, const char *dir, uint32_t id, bool set_prev,
+				uint32_t to)
+{
+	struct chunk ch;
+
+	if (!id)
+		return XSE_OK;
+	if (store_chunk_read(a, dir, id, &ch) < 0)
+		return XSE_EIO;
+	if (set_prev)
+		ch.prev = to;
+	else
+		ch.next = to;
+	return put_chunk(dir, &ch);
+}
+
+/* Whether a chunk grown by `more` bytes still fits the space tdb gave it. */
+static bool chunk_fits(const struct chunk *ch, size_t more)
+{
+	return ch->cls < CHUNK_CLASSES && CHUNK_HEADER + ch->len + more <= chunk_class_cap[ch->cls];
+}
+
+/* Add (or, with add false, delete) every entry of ch as held by chunk id in index x; false if memory ran out. */
+static bool index_chunk(struct dirindex *x, const struct chunk *ch, uint32_t id, bool add)
+{
+	struct fmt_entry e;
+
+	for (size_t off = 0; off < ch->len && fmt_entry_at(ch->body, ch->len, off, &e); off += e.len) {
+		uint32_t h = dirindex_hash(e.name, e.nlen);
+
+		if (!add)
+			dirindex_del(x, h, id);
+		else if (!dirindex_add(x, h, id))
+			return false;
+	}
+	return true;
+}
+
+/* The index of a directory of several chunks, built from them if missing; NULL if it cannot be. */
+static struct dirindex *index_of(struct arena *a, const char *dir, const struct store_node *dn)
+{
+	struct dirindex *x = dirindex_get(dir);
+	struct chunk ch;
+
+	if (x)
+		return x;
+	if (!(x = dirindex_new(dir)))
+		return NULL;
+	for (uint32_t id = dn->first_chunk; id; id = ch.next) {
+		if (store_chunk_read(a, dir, id, &ch) < 0 || !index_chunk(x, &ch, id, true)) {
+			dirindex_drop(dir);
+			return NULL;
+		}
+	}
+	return x;
+}
+
+static int chunk_find(const struct chunk *ch, const char *name, size_t nlen, struct fmt_entry *e)
+{
+	return fmt_entry_find(ch->body, ch->len, name, nlen, e);
+}
+
+/*
+ * Find name among the children of directory dir (its record dn): its chunk
+ * (*ch, a copy) and entry (*e). 1 found, 0 absent, -1 damaged.
+ */
+static int find_child(struct arena *a, const char *dir, const struct store_node *dn, const char *name,
+		      struct chunk *ch, struct fmt_entry *e)
+{
+	size_t nlen = strlen(name);
+	struct dirindex *x;
+
+	if (!dn->first_chunk)
+		return 0;
+	if (dn->first_chunk == dn->last_chunk || !(x = index_of(a, dir, dn))) {
+		/* One chunk, or no memory for an index: read them all. */
+		for (uint32_t id = dn->first_chunk; id; id = ch->next) {
+			if (store_chunk_read(a, dir, id, ch) < 0)
+				return -1;
+			if (chunk_find(ch, name, nlen, e))
+				return 1;
+		}
+		return 0;
+	}
+	uint32_t h = dirindex_hash(name, nlen), id;
+	size_t pos = 0;
+
+	while ((id = dirindex_next(x, h, &pos)) != 0) {
+		/* The index may name a chunk gone since (it never misses one). */
+		if (read_chunk_q(a, dir, id, ch, true) == 0 && chunk_find(ch, name, nlen, e))
+			return 1;
+	}
+	return 0;
+}
+
+/* Where a node kept in a chunk was found: what store_update needs to rewrite it. */
+struct store_where {
+	uint64_t epoch;     /* store_st.epoch then */
+	uint32_t path_hash; /* of the path read, so that no other node's place is taken */
+	struct store_node parent;
+	struct chunk ch; /* its body in the reading arena */
+	struct fmt_entry e;
+};
+
+/* The node kept in a chunk of directory ppath (record dn): 1 found, 0 absent, -1 damaged. */
+static int read_in_chunk(struct arena *a, const char *path, const char *ppath,
+			 const struct store_node *dn, bool with_value, struct store_node *out,
+			 struct store_where *w)
+{
+	int r = find_child(a, ppath, dn, xs_path_basename(path), &w->ch, &w->e);
+
+	if (r <= 0)
+		return r;
+	if (w->e.flags & ENTRY_OWN_RECORD) {
+		log_error("store: %s is listed but its record is missing", path);
+		return -1;
+	}
+	if (!fmt_entry_node(a, &w->e, with_value, out)) {
+		log_error("store: damaged entry for %s", path);
+		return -1;
+	}
+	w->epoch = store_st.epoch;
+	w->path_hash = dirindex_hash(path, strlen(path));
+	w->parent = *dn;
+	return 1;
+}
+
+int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	char ppath[XS_PATH_BUF];
+	struct store_node dn;
+	struct store_where *w;
+	int r = store_record_read(a, path, with_value, out);
+
+	if (r != 0 || !has_parent(path))
+		return r;
+	parent_of(ppath, path);
+	/* A parent without a record of its own is kept in a chunk and has no children. */
+	if ((r = store_record_read(a, ppath, false, &dn)) <= 0)
+		return r;
+	if (!(w = arena_alloc(a, sizeof(*w))))
+		return -1;
+	if ((r = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == 1)
+		out->where = w;
+	return r;
+}
+
+/*
+ * Replace the entry e of chunk ch of directory dir (record dn) with the
+ * nlen bytes at repl (none: the entry goes). A chunk left empty goes too,
+ * and dn's chunk list follows (the caller writes dn).
+ */
+static enum xs_err replace_entry(struct arena *a, const char *dir, struct store_node *dn,
+				 struct chunk *ch, const struct fmt_entry *e, const unsigned char *repl,
+				 size_t nlen)
+{
+	uint32_t h = dirindex_hash(e->name, e->nlen);
+	struct dirindex *x = dirindex_get(dir);
+	enum xs_err err;
+
+	if (ch->len - e->len + nlen) {
+		/* The body keeps its old length in ch: the caller is done with ch. */
+		err = put_chunk_spliced(dir, ch, e->off, nlen ? repl : ch->body, nlen, e->off + e->len);
+	} else {
+		if ((err = relink_chunk(a, dir, ch->prev, false, ch->next)) != XSE_OK ||
+		    (err = relink_chunk(a, dir, ch->next, true, ch->prev)) != XSE_OK)
+			return err;
+		if (dn->first_chunk == ch->id)
+			dn->first_chunk = ch->next;
+		if (dn->last_chunk == ch->id)
+			dn->last_chunk = ch->prev;
+		err = delete_chunk(dir, ch->id);
+	}
+	if (err == XSE_OK && !nlen && x)
+		dirindex_del(x, h, ch->id);
+	return err;
+}
+
+/*
+ * Write chunk ch (grown past its class) under a new id of directory dir
+ * (record dn, updated), link it in place of the old one, delete that.
+ */
+static enum xs_err move_chunk(struct arena *a, const char *dir, struct store_node *dn, struct chunk *ch)
+{
+	struct dirindex *x = dirindex_get(dir);
+	uint32_t old = ch->id;
+	enum xs_err err;
+
+	ch->id = dn->next_chunk_id ? dn->next_chunk_id : 1;
+	ch->cls = CHUNK_CLASSES;
+	dn->next_chunk_id = ch->id + 1;
+	if (x && !index_chunk(x, ch, ch->id, true)) {
+		dirindex_drop(dir);
+		x = NULL;
+	}
+	if ((err = put_chunk(dir, ch)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->prev, false, ch->id)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->next, true, ch->id)) != XSE_OK)
+		return err;
+	if (dn->first_chunk == old)
+		dn->first_chunk = ch->id;
+	if (dn->last_chunk == old)
+		dn->last_chunk = ch->id;
+	if ((err = delete_chunk(dir, old)) != XSE_OK)
+		return err;
+	if (x)
+		index_chunk(x, ch, old, false);
+	return XSE_OK;
+}
+
+enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_node *dn, const char *name,
+			       const unsigned char *entry_bytes, size_t elen)
+{
+	struct dirindex *x = dirindex_get(dir);
+	struct chunk last, fresh = {0};
+	unsigned char *entry = arena_memdup(a, entry_bytes, elen);
+	enum xs_err err;
+
+	if (!entry)
+		return XSE_ENOMEM;
+	if (dn->last_chunk) {
+		if (store_chunk_read(a, dir, dn->last_chunk, &last) < 0)
+			return XSE_EIO;
+		if (last.len + elen <= CHUNK_MAX) {
+			/* store_chunk_read left room for an entry kept in a chunk, not always for a long name. */
+			if (elen > ENTRY_INLINE_MAX + 16) {
+				unsigned char *body = arena_alloc(a, last.len + elen);
+
+				if (!body)
+					return XSE_ENOMEM;
+				memcpy(body, last.body, last.len);
+				last.body = body;
+			}
+			bool fits = chunk_fits(&last, elen);
+
+			memcpy(last.body + last.len, entry, elen);
+			last.len += elen;
+			if (!fits)
+				return move_chunk(a, dir, dn, &last);
+			if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), last.id))
+				dirindex_drop(dir);
+			return put_chunk(dir, &last);
+		}
+	}
+	/* A new chunk at the end of the list, not written yet. */
+	fresh.cls = CHUNK_CLASSES;
+	fresh.id = dn->next_chunk_id ? dn->next_chunk_id : 1;
+	fresh.prev = dn->last_chunk;
+	fresh.body = entry;
+	fresh.len = elen;
+	dn->next_chunk_id = fresh.id + 1;
+	if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), fresh.id))
+		dirindex_drop(dir);
+	if ((err = put_chunk(dir, &fresh)) != XSE_OK)
+		return err;
+	if (dn->last_chunk) {
+		last.next = fresh.id;
+		if ((err = put_chunk(dir, &last)) != XSE_OK)
+			return err;
+	} else {
+		dn->first_chunk = fresh.id;
+	}
+	dn->last_chunk = fresh.id;
+	return XSE_OK;
+}
+
+/* The stand-in entry of a node kept in a record of its own: only its name. */
+static bool encode_stand_in(struct fmt_buf *b, const char *path)
+{
+	return fmt_entry_encode(b, xs_path_basename(path), true, 0, NULL, 0, NULL, 0);
+}
+
+/*
+ * Give node path (n, read from its parent's chunk) a record of its own and
+ * leave only its name in the chunk. The record comes first: a crash in
+ * between leaves both, and the record wins.
+ */
+static enum xs_err own_record(struct arena *a, const char *path, struct store_node *n)
+{
+	char gpath[XS_PATH_BUF];
+	struct store_node gn;
+	struct chunk ch;
+	struct fmt_entry e;
+	struct fmt_buf b = {.arena = a};
+	enum xs_err err;
+
+	n->in_chunk = false;
+	if ((err = store_record_put(a, path, n)) != XSE_OK)
+		return err;
+	parent_of(gpath, path);
+	if (store_record_read(a, gpath, false, &gn) != 1 ||
+	    find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e) != 1)
+		return XSE_EIO;
+	if (!encode_stand_in(&b, path))
+		err = XSE_ENOMEM;
+	else
+		err = replace_entry(a, gpath, &gn, &ch, &e, b.p, b.len);
+	fmt_buf_free(&b);
+	return err;
+}
+
+/*
+ * The directory record of the parent of path, turning the parent into a
+ * record of its own first if it is kept in a chunk (it is getting a child).
+ */
+static enum xs_err parent_dir(struct arena *a, const char *path, char *ppath, struct store_node *pn)
+{
+	parent_of(ppath, path);
+	if (store_read(a, ppath, true, pn) != 1)
+		return XSE_EIO;
+	if (!pn->in_chunk)
+		return XSE_OK;
+	return own_record(a, ppath, pn);
+}
+
+/* The node's entry into b (emptied first): the node itself if small enough, else a stand-in. */
+static bool encode_node_entry(struct fmt_buf *b, const char *path, const struct store_node *n, bool *own)
+{
+	b->len = 0;
+	*own = false;
+	if (!fmt_entry_encode(b, xs_path_basename(path), false, n->gen, n->perms, n->nperms, n->value,
+			      n->vlen))
+		return false;
+	if (b->len <= ENTRY_INLINE_MAX)
+		return true;
+	b->len = 0;
+	*own = true;
+	return encode_stand_in(b, path);
+}
+
+static enum xs_err create_in(struct arena *a, const char *path, struct store_node *node,
+			     struct fmt_buf *entry)
+{
+	char ppath[XS_PATH_BUF];
+	const char *name = xs_path_basename(path);
+	struct store_node parent;
+	enum xs_err err;
+	bool own;
+
+	if ((err = parent_dir(a, path, ppath, &parent)) != XSE_OK)
+		return err;
+	node->gen = ++store_st.gen;
+	if (!encode_node_entry(entry, path, node, &own))
+		return XSE_ENOMEM;
+	if (own && (err = store_record_put(a, path, node)) != XSE_OK)
+		return err;
+	if ((err = store_entry_append(a, ppath, &parent, name, entry->p, entry->len)) != XSE_OK)
+		return err;
+	parent.nchildren++;
+	parent.children_bytes += strlen(name) + 1;
+	parent.gen = ++store_st.gen;
+	store_tell_added(path, node->perms, node->nperms, parent.perms, parent.nperms);
+	return store_record_put(a, ppath, &parent);
+}
+
+enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
+			 unsigned nperms, const char *value, size_t vlen)
+{
+	struct store_node node = {0};
+	struct fmt_buf entry = {.arena = a};
+	enum xs_err err;
+
+	node.perms = (struct xs_perm *)perms;
+	node.nperms = nperms;
+	node.value = value;
+	node.vlen = vlen;
+	err = create_in(a, path, &node, &entry);
+	fmt_buf_free(&entry);
+	return err;
+}
+
+/*
+ * Rewrite the entry e (in chunk ch of directory ppath, record pn) of node
+ * path with n, or give the node a record if it outgrew the chunk.
+ */
+static enum xs_err rewrite_entry(struct arena *a, const char *path, struct store_node *n,
+				 const char *ppath, struct store_node *pn, struct chunk *ch,
+				 const struct fmt_entry *e)
+{
+	struct chunk c = *ch;
+	struct fmt_buf b = {.arena = a};
+	enum xs_err err;
+	bool own;
+
+	if (!encode_node_entry(&b, path, n, &own))
+		err = XSE_ENOMEM;
+	/* Grown past the chunk's space: its own record, and a shorter entry in the chunk. */
+	else if (own || (b.len > e->len && !chunk_fits(&c, b.len - e->len)))
+		err = own_record(a, path, n);
+	else
+		err = replace_entry(a, ppath, pn, &c, e, b.p, b.len);
+	fmt_buf_free(&b);
+	return err;
+}
+
+enum xs_err store_update(struct arena *a, const char *path, const struct store_node *cur,
+			 const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen)
+{
+	char ppath[XS_PATH_BUF];
+	struct store_node n;
+	struct store_where w;
+	const struct xs_perm *old;
+	unsigned nold;
+	enum xs_err err;
+	int r;
+
+	/* !value below: the old value is read only when it is kept. */
+	if (cur && cur->where && cur->where->epoch == store_st.epoch &&
+	    cur->where->path_hash == dirindex_hash(path, strlen(path)) &&
+	    strcmp(cur->where->e.name, xs_path_basename(path)) == 0) {
+		/* Found by this request's read, and nothing written since. */
+		w = *cur->where;
+		parent_of(ppath, path);
+		r = fmt_entry_node(a, &w.e, !value, &n) ? 1 : -1;
+	} else if ((r = store_record_read(a, path, !value, &n)) == 0 && has_parent(path)) {
+		/* Kept in a chunk: found there once, read and rewritten from the same copy. */
+		parent_of(ppath, path);
+		if (store_record_read(a, ppath, false, &w.parent) == 1)
+			r = read_in_chunk(a, path, ppath, &w.parent, !value, &n, &w);
+	}
+	if (r != 1)
+		return XSE_EIO;
+	old = n.perms;
+	nold = n.nperms;
+	if (perms) {
+		n.perms = (struct xs_perm *)perms;
+		n.nperms = nperms;
+	}
+	if (value) {
+		n.value = value;
+		n.vlen = vlen;
+	}
+	n.gen = ++store_st.gen;
+	err = n.in_chunk ? rewrite_entry(a, path, &n, ppath, &w.parent, &w.ch, &w.e)
+			 : store_record_put(a, path, &n);
+	if (err == XSE_OK && perms && store_st.hook)
+		store_st.hook->perms_set(store_st.hook_ctx, path, old, nold, perms, nperms);
+	return err;
+}
+
+/*
+ * Take path's entry out of its parent's list, looking only in the
+ * parent's first chunk if first_only (a removal empties a directory from
+ * there); the parent's counts follow. *listed false if the parent does
+ * not list it (a removal cut short, being done again).
+ */
+static enum xs_err unlist(struct arena *a, const char *path, bool first_only, bool *listed)
+{
+	char ppath[XS_PATH_BUF];
+	const char *name = xs_path_basename(path);
+	struct store_node pn;
+	struct chunk ch;
+	struct fmt_entry e;
+	enum xs_err err;
+	int r;
+
+	*listed = false;
+	parent_of(ppath, path);
+	if ((r = store_record_read(a, ppath, true, &pn)) <= 0)
+		return r == 0 ? XSE_OK : XSE_EIO;
+	if (first_only) {
+		if (!pn.first_chunk || store_chunk_read(a, ppath, pn.first_chunk, &ch) < 0)
+			return XSE_EIO;
+		r = chunk_find(&ch, name, strlen(name), &e);
+	} else {
+		r = find_child(a, ppath, &pn, name, &ch, &e);
+	}
+	if (r <= 0)
+		return r == 0 ? XSE_OK : XSE_EIO;
+	*listed = true;
+	if ((err = replace_entry(a, ppath, &pn, &ch, &e, NULL, 0)) != XSE_OK)
+		return err;
+	pn.nchildren--;
+	pn.children_bytes -= strlen(name) + 1;
+	pn.gen = ++store_st.gen;
+	return store_record_put(a, ppath, &pn);
+}
+
+/*
+ * Report and delete the entries of dir's first chunk, all kept in it (none
+ * has a record): the chunk goes and dir (record dn) is rewritten without it.
+ */
+static enum xs_err drop_first_chunk(struct arena *a, const char *dir, struct store_node *dn,
+				    struct chunk *ch, store_removed_fn cb, void *ctx)
+{
+	char cpath[XS_PATH_BUF];
+	struct fmt_entry e;
+	enum xs_err err;
+
+	for (size_t off = 0; off < ch->len && fmt_entry_at(ch->body, ch->len, off, &e); off += e.len) {
+		struct store_node child;
+
+		if (!fmt_entry_node(a, &e, true, &child))
+			return XSE_EIO;
+		child_path(cpath, dir, e.name);
+		if (cb)
+			cb(ctx, cpath, &child);
+		store_tell_removed(cpath, child.perms, child.nperms);
+		dn->nchildren--;
+		dn->children_bytes -= e.nlen + 1;
+	}
+	if ((err = delete_chunk(dir, ch->id)) != XSE_OK ||
+	    (err = relink_chunk(a, dir, ch->next, true, 0)) != XSE_OK)
+		return err;
+	dn->first_chunk = ch->next;
+	if (!ch->next)
+		dn->last_chunk = 0;
+	return store_record_put(a, dir, dn);
+}
+
+/*
+ * Remove the subtree under path, a node with a record of its own, in an
+ * iterative post-order walk: descend into the first child that has a
+ * record of its own, else drop the first chunk whole; a node without
+ * children goes and leaves its parent's first chunk. Depth is
+ * guest-controlled, so no recursion.
+ */
+static enum xs_err remove_records(struct arena *scratch, const char *path, store_removed_fn cb, void *ctx)
+{
+	char cur[XS_PATH_BUF];
+	struct store_node n;
+	enum xs_err err = XSE_OK;
+	bool listed;
+
+	strcpy(cur, path);
+	while (err == XSE_OK) {
+		arena_reset(scratch);
+		if (store_record_read(scratch, cur, true, &n) != 1)
+			return XSE_EIO;
+		dirindex_drop(cur);
+		if (n.first_chunk) {
+			struct chunk ch;
+			struct fmt_entry e;
+			size_t off;
+
+			if (store_chunk_read(scratch, cur, n.first_chunk, &ch) < 0)
+				return XSE_EIO;
+			for (off = 0; off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len)
+				if (e.flags & ENTRY_OWN_RECORD)
+					break;
+			if (off < ch.len) {
+				char sub[XS_PATH_BUF];
+
+				child_path(sub, cur, e.name);
+				strcpy(cur, sub);
+				continue;
+			}
+			err = drop_first_chunk(scratch, cur, &n, &ch, cb, ctx);
+			continue;
+		}
+		if (cb)
+			cb(ctx, cur, &n);
+		store_st.epoch++;
+		if (tdb_delete(store_st.tdb, key_of(cur)) != 0)
+			return XSE_EIO;
+		store_tell_removed(cur, n.perms, n.nperms);
+		if (strcmp(cur, path) == 0)
+			break;
+		err = unlist(scratch, cur, true, &listed);
+		cur[xs_path_parent_len(cur)] = '\0';
+	}
+	return err;
+}
+
+enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	enum xs_err err = XSE_OK;
+	bool listed = true;
+	int r;
+
+	if (strcmp(path, "/") == 0)
+		return XSE_EINVAL;
+	r = store_read(&scratch, path, true, &n);
+	if (r <= 0) {
+		arena_free(&scratch);
+		return r == 0 ? XSE_OK : XSE_EIO;
+	}
+	if (has_parent(path))
+		err = unlist(&scratch, path, false, &listed);
+	if (n.in_chunk) {
+		if (err == XSE_OK) {
+			if (cb)
+				cb(ctx, path, &n);
+			store_tell_removed(path, n.perms, n.nperms);
+		}
+	} else {
+		if (err == XSE_OK && !listed)
+			log_error("store: removing %s, which its parent no longer lists", path);
+		if (err == XSE_OK)
+			err = remove_records(&scratch, path, cb, ctx);
+	}
+	arena_free(&scratch);
+	return err;
+}
+
+/* The names of a chunk's entries, NUL-terminated one after another, in arena a. */
+static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len)
+{
+	char *names = arena_alloc(a, ch->len + 1);
+	struct fmt_entry e;
+	size_t n = 0;
+
+	if (!names)
+		return NULL;
+	for (size_t off = 0; off < ch->len && fmt_entry_at(ch->body, ch->len, off, &e); off += e.len) {
+		memcpy(names + n, e.name, e.nlen + 1);
+		n += e.nlen + 1;
+	}
+	*len = n;
+	return names;
+}
+
+int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	struct chunk ch;
+	uint32_t id = from;
+	int rc = 0;
+
+	if (!id) {
+		int r = store_record_read(&scratch, parent, false, &n);
+
+		if (r != 1) {
+			arena_free(&scratch);
+			return r; /* no record: no children */
+		}
+		id = n.first_chunk;
+	}
+	while (id) {
+		const char *names;
+		size_t len;
+
+		arena_reset(&scratch);
+		if (store_chunk_read(&scratch, parent, id, &ch) < 0 || !(names = chunk_names(&scratch, &ch, &len))) {
+			rc = -1;
+			break;
+		}
+		if (!cb(ctx, id, names, len))
+			break;
+		id = ch.next;
+	}
+	arena_free(&scratch);
+	return rc;
+}
+
+struct names_walk {
+	store_child_fn cb;
+	void *ctx;
+};
+
+static bool visit_names(void *ctx, uint32_t id, const char *names, size_t len)
+{
+	struct names_walk *w = ctx;
+
+	(void)id;
+	for (size_t off = 0; off < len; off += strlen(names + off) + 1)
+		if (!w->cb(w->ctx, names + off))
+			return false;
+	return true;
+}
+
+int store_children(const char *parent, store_child_fn cb, void *ctx)
+{
+	struct names_walk w = {cb, ctx};
+
+	return store_chunks(parent, 0, visit_names, &w);
+}
+
+/* A pre-order walk's position at one level: which chunk, and where in it. */
+struct walk_frame {
+	uint32_t chunk;
+	size_t off;
+};
+
+int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault)
+{
+	struct arena scratch = {0}, held = {0};
+	char cur[XS_PATH_BUF];
+	struct walk_frame *stack = NULL;
+	size_t depth = 0, cap = 0;
+	struct store_node n;
+	struct chunk ch = {0};
+	bool have_chunk = false; /* ch is the chunk next_chunk names */
+	int rc = 0;
+
+	strcpy(cur, root);
+	if (store_read(&scratch, cur, true, &n) != 1) {
+		arena_free(&scratch);
+		return 0;
+	}
+	/* Iterative: depth is guest-controlled. The frame stack grows with the tree's depth. */
+	bool descend = visit(ctx, cur, &n);
+	uint32_t next_chunk = descend ? n.first_chunk : 0;
+	size_t next_off = 0;
+
+	for (;;) {
+		struct fmt_entry e;
+
+		/* Find the next entry at this level, moving to the next chunk or up as needed. */
+		while (next_chunk) {
+			if (!have_chunk) {
+				arena_reset(&held);
+				if (store_chunk_read(&held, cur, next_chunk, &ch) < 0) {
+					snprintf(fault, XS_PATH_BUF, "%s: chunk %u", cur, next_chunk);
+					rc = -1;
+					goto out;
+				}
+				have_chunk = true;
+			}
+			if (next_off < ch.len)
+				break;
+			next_chunk = ch.next;
+			next_off = 0;
+			have_chunk = false;
+		}
+		if (!next_chunk) {
+			if (!depth)
+				break;
+			depth--;
+			cur[xs_path_parent_len(cur) ? xs_path_parent_len(cur) : 1] = '\0';
+			next_chunk = stack[depth].chunk;
+			next_off = stack[depth].off;
+			have_chunk = false;
+			continue;
+		}
+		if (!fmt_entry_at(ch.body, ch.len, next_off, &e)) {
+			snprintf(fault, XS_PATH_BUF, "%s: chunk %u", cur, next_chunk);
+			rc = -1;
+			goto out;
+		}
+		char sub[XS_PATH_BUF];
+
+		child_path(sub, cur, e.name);
+		next_off += e.len;
+		arena_reset(&scratch);
+		if (!(e.flags & ENTRY_OWN_RECORD)) {
+			if (!fmt_entry_node(&scratch, &e, true, &n)) {
+				snprintf(fault, XS_PATH_BUF, "%s", sub);
+				rc = -1;
+				goto out;
+			}
+			visit(ctx, sub, &n);
+			continue;
+		}
+		if (store_record_read(&scratch, sub, true, &n) != 1) {
+			log_error("store: %s is listed but its record is missing", sub);
+			snprintf(fault, XS_PATH_BUF, "%s", sub);
+			rc = -1;
+			goto out;
+		}
+		descend = visit(ctx, sub, &n);
+		if (!descend || !n.first_chunk)
+			continue;
+		if (!GROW(stack, cap, depth + 1, 16)) {
+			rc = -1;
+			goto out;
+		}
+		stack[depth].chunk = next_chunk;
+		stack[depth].off = next_off;
+		depth++;
+		strcpy(cur, sub);
+		next_chunk = n.first_chunk;
+		next_off = 0;
+		have_chunk = false;
+	}
+out:
+	free(stack);
+	arena_free(&scratch);
+	arena_free(&held);
+	return rc;
+}
+
+int store_walk(const char *root, store_visit_fn visit, void *ctx)
+{
+	char fault[XS_PATH_BUF];
+
+	return store_walk_fault(root, visit, ctx, fault);
+}
