@@ -52,19 +52,19 @@ $(O)/%.o: %.c
 
 $(LIBPROTO): $(call obj,$(PROTO_SRCS))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBCLIENT): $(call obj,$(CLIENT_LIB_SRCS))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
 	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
