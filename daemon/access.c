@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "quota.h"
 #include "txn.h"
 
 int acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out)
@@ -70,9 +71,24 @@ enum xs_err acc_get(struct acc *r, const char *path, unsigned need, bool with_va
 	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
 }
 
+/*
+ * The node-size quota measures a node as the C daemon does: a 16-byte
+ * header, 8 bytes per permission entry, the value and the child names with
+ * their NULs. Checked on every change an unprivileged client makes, the
+ * parent's growth by a new child's name included.
+ */
+static size_t node_size(unsigned nperms, size_t vlen, size_t children_bytes)
+{
+	return 16 + 8 * (size_t)nperms + vlen + children_bytes;
+}
+
 enum xs_err acc_update(struct acc *r, const char *path, const struct store_node *cur,
 		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen)
 {
+	if (!quota_allows(r->who, QUOTA_NODE_SIZE,
+			  node_size(perms ? nperms : cur->nperms, value ? vlen : cur->vlen,
+				    cur->children_bytes)))
+		return XSE_ENOSPC;
 	if (r->txn)
 		return txn_update(r->txn, path, perms, nperms, value, vlen);
 	return store_update(r->arena, path, cur, perms, nperms, value, vlen);
@@ -111,6 +127,21 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 	/* Unprivileged creators own what they create; the privileged inherit the owner. */
 	if (!r->who->priv && anc.nperms)
 		perms[0].id = r->who->domid;
+	if (!r->who->priv) {
+		size_t first = strcmp(cur, "/") == 0 ? 1 : strlen(cur) + 1; /* the new child's name */
+		size_t nlen = strcspn(path + first, "/") + 1;
+
+		/*
+		 * The domain's nodes as committed (so one request making several
+		 * levels can go a little past, as in the C daemon); then the sizes
+		 * of the new node and of the ancestor that gains a child.
+		 */
+		if (!quota_allows(r->who, QUOTA_NODES, quota_used(r->who->domid, QUOTA_NODES) + 1) ||
+		    !quota_allows(r->who, QUOTA_NODE_SIZE, node_size(anc.nperms, vlen, 0)) ||
+		    !quota_allows(r->who, QUOTA_NODE_SIZE,
+				  node_size(anc.nperms, anc.vlen, anc.children_bytes + nlen)))
+			return XSE_ENOSPC;
+	}
 
 	/* Create each missing level downwards, the last one with the value. */
 	size_t at = strcmp(cur, "/") == 0 ? 0 : strlen(cur);

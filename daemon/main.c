@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 	sopt.hash_size = cfg.hash_size;
 	sopt.fresh = cfg.fresh_store;
 	sopt.priv_domid = cfg.priv_domid;
-	store_set_hook(&regions_hook, NULL);
+	store_add_hook(&regions_hook, NULL);
+	store_add_hook(&quota_store_hook, NULL);
 	if (store_open(&sopt, &reason) != XSE_OK)
 		fatalx("cannot open the store %s: %s", cfg.store_file, reason);
 	base = event_base_new();

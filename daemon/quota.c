@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store.h"
 
 /* Names and descriptions are the C daemon's (HEAD), as CONTROL quota shows them. */
 static const struct {
@@ -290,6 +291,68 @@ void quota_max_reset(void)
 			memcpy(quota_pages[i]->dom[j].max, quota_pages[i]->dom[j].used,
 			       sizeof(quota_pages[i]->dom[j].max));
 }
+
+/*
+ * Nodes owned per domain (the first permission entry's domain), kept as the
+ * store reports its changes: counted once at open, then by each change, so
+ * a check costs a lookup. Special nodes are not counted.
+ */
+static void nodes_account(const struct xs_perm *perms, unsigned n, int delta)
+{
+	struct quota_dom *d = n ? slot(perms[0].id, true) : NULL;
+
+	if (!d)
+		return;
+	if (delta < 0 && !d->used[QUOTA_NODES])
+		return;
+	d->used[QUOTA_NODES] += (unsigned)delta;
+	if (d->used[QUOTA_NODES] > d->max[QUOTA_NODES])
+		d->max[QUOTA_NODES] = d->used[QUOTA_NODES];
+}
+
+static void nodes_reset(void *ctx)
+{
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(quota_pages) / sizeof(quota_pages[0]); i++)
+		for (unsigned j = 0; quota_pages[i] && j < QUOTA_PAGE; j++)
+			quota_pages[i]->dom[j].used[QUOTA_NODES] = 0;
+}
+
+static void nodes_added(void *ctx, const char *path, const struct xs_perm *perms, unsigned n,
+			const struct xs_perm *pperms, unsigned np)
+{
+	(void)ctx;
+	(void)pperms;
+	(void)np;
+	if (path[0] == '/')
+		nodes_account(perms, n, 1);
+}
+
+static void nodes_removed(void *ctx, const char *path, const struct xs_perm *perms, unsigned n)
+{
+	(void)ctx;
+	if (path[0] == '/')
+		nodes_account(perms, n, -1);
+}
+
+static void nodes_perms_set(void *ctx, const char *path, const struct xs_perm *old, unsigned nold,
+			    const struct xs_perm *perms, unsigned n)
+{
+	(void)ctx;
+	if (path[0] != '/' || (nold && n && old[0].id == perms[0].id))
+		return;
+	nodes_account(old, nold, -1);
+	nodes_account(perms, n, 1);
+}
+
+static void nodes_lost(void *ctx)
+{
+	(void)ctx;
+	log_warnx("quota: some nodes could not be counted; node counts may be low");
+}
+
+const struct store_hook quota_store_hook = {nodes_reset, nodes_added, nodes_removed,
+					    nodes_perms_set, nodes_lost};
 
 void quota_fini(void)
 {

@@ -88,6 +88,9 @@ unsigned quota_used(uint32_t domid, enum quota_id q);
 unsigned quota_max(uint32_t domid, enum quota_id q);
 /* Start the maxima afresh: the global ones at 0, each domain's at what it holds now. */
 void quota_max_reset(void);
+/* The store's changes, for the nodes each domain owns (register with store_add_hook). */
+struct store_hook;
+extern const struct store_hook quota_store_hook;
 /* Forget all accounting (shutdown). */
 void quota_fini(void);
 

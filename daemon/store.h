@@ -146,7 +146,10 @@ struct store_hook {
 	void (*lost)(void *ctx);
 };
 
-/* The hook (NULL: none), registered before store_open. */
-void store_set_hook(const struct store_hook *hook, void *ctx);
+/* Add an observer, before store_open; false when STORE_HOOKS_MAX are there. */
+#define STORE_HOOKS_MAX 4
+bool store_add_hook(const struct store_hook *hook, void *ctx);
+/* Forget every observer (tests that open stores one after another). */
+void store_clear_hooks(void);
 
 #endif

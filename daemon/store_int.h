@@ -21,8 +21,12 @@ struct store_state {
 	uint64_t applied;     /* the last journal entry applied to the store */
 	uint64_t journal_seq; /* the last journal entry written */
 	bool sync;            /* not on tmpfs: sync before the journal moves on */
-	const struct store_hook *hook;
-	void *hook_ctx;
+	/* The observers of changes (store.h), in the order they were added. */
+	struct {
+		const struct store_hook *hook;
+		void *ctx;
+	} hooks[STORE_HOOKS_MAX];
+	unsigned nhooks;
 };
 
 extern struct store_state store_st;
@@ -88,18 +92,22 @@ enum xs_err store_meta_write(bool clean);
 /* Apply the journal's entry if the store did not record it applied; why is for the log. */
 enum xs_err store_replay(const char *why);
 
-/* What the store tells its hook (store.h); nothing without one. */
+/* What the store tells its hooks (store.h). */
+#define STORE_TELL(member, ...)                                                            \
+	do {                                                                               \
+		for (unsigned i_ = 0; i_ < store_st.nhooks; i_++)                           \
+			store_st.hooks[i_].hook->member(store_st.hooks[i_].ctx, ##__VA_ARGS__); \
+	} while (0)
+
 static inline void store_tell_added(const char *path, const struct xs_perm *perms, unsigned nperms,
 				    const struct xs_perm *pperms, unsigned npperms)
 {
-	if (store_st.hook)
-		store_st.hook->added(store_st.hook_ctx, path, perms, nperms, pperms, npperms);
+	STORE_TELL(added, path, perms, nperms, pperms, npperms);
 }
 
 static inline void store_tell_removed(const char *path, const struct xs_perm *perms, unsigned nperms)
 {
-	if (store_st.hook)
-		store_st.hook->removed(store_st.hook_ctx, path, perms, nperms);
+	STORE_TELL(removed, path, perms, nperms);
 }
 
 #endif

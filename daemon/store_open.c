@@ -635,7 +635,7 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 	if (t->have_parent)
 		store_tell_added(path, n->perms, n->nperms, t->pnode.perms, t->pnode.nperms);
 	else
-		store_st.hook->lost(store_st.hook_ctx);
+		STORE_TELL(lost);
 	return true;
 }
 
@@ -643,13 +643,13 @@ static void tell_all(void)
 {
 	struct tell_ctx *t;
 
-	if (!store_st.hook)
+	if (!store_st.nhooks)
 		return;
-	store_st.hook->reset(store_st.hook_ctx);
+	STORE_TELL(reset);
 	if (!(t = calloc(1, sizeof(*t))) || store_walk("/", tell_node, t) < 0) {
 		/* Serve anyway (CONTROL check reports the damage); clean-ups walk everything. */
 		log_error("store: the tree could not be read whole; domain clean-ups will walk all of it");
-		store_st.hook->lost(store_st.hook_ctx);
+		STORE_TELL(lost);
 	}
 	if (t)
 		arena_free(&t->arena);
@@ -729,8 +729,7 @@ void store_close(void)
 	store_meta_write(true);
 	tdb_close(store_st.tdb);
 	journal_close();
-	if (store_st.hook)
-		store_st.hook->reset(store_st.hook_ctx);
+	STORE_TELL(reset);
 	dirindex_clear();
 	store_st.tdb = NULL;
 }

@@ -26,10 +26,18 @@
 
 struct store_state store_st;
 
-void store_set_hook(const struct store_hook *hook, void *ctx)
+bool store_add_hook(const struct store_hook *hook, void *ctx)
 {
-	store_st.hook = hook;
-	store_st.hook_ctx = ctx;
+	if (store_st.nhooks == STORE_HOOKS_MAX)
+		return false;
+	store_st.hooks[store_st.nhooks].hook = hook;
+	store_st.hooks[store_st.nhooks++].ctx = ctx;
+	return true;
+}
+
+void store_clear_hooks(void)
+{
+	store_st.nhooks = 0;
 }
 
 uint64_t store_generation(void)
@@ -634,8 +642,8 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	n.gen = ++store_st.gen;
 	err = n.in_chunk ? rewrite_entry(a, path, &n, ppath, &w.parent, &w.ch, &w.e)
 			 : store_record_put(a, path, &n);
-	if (err == XSE_OK && perms && store_st.hook)
-		store_st.hook->perms_set(store_st.hook_ctx, path, old, nold, perms, nperms);
+	if (err == XSE_OK && perms)
+		STORE_TELL(perms_set, path, old, nold, perms, nperms);
 	return err;
 }
 

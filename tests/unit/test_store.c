@@ -228,7 +228,7 @@ START_TEST(regions_follow_the_store)
 
 	ck_assert(hook_dir[0]);
 	snprintf(file, sizeof(file), "%s/store.tdb", hook_dir);
-	store_set_hook(&regions_hook, NULL);
+	store_add_hook(&regions_hook, NULL);
 	open_at(file, true);
 	ck_assert_str_eq(roots_of(0), "/");
 	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
@@ -258,7 +258,7 @@ START_TEST(regions_follow_the_store)
 	ck_assert_int_eq(store_remove("/d", NULL, NULL), XSE_OK);
 	ck_assert_str_eq(roots_of(5), "");
 	store_close();
-	store_set_hook(NULL, NULL);
+	store_clear_hooks();
 }
 END_TEST
 
