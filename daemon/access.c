@@ -143,12 +143,14 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 			return XSE_ENOSPC;
 	}
 
-	/* Create each missing level downwards, the last one with the value. */
+	/* Create each missing level downwards, the last one with the value: all of them or none. */
 	size_t at = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
+	enum xs_err err = XSE_OK;
 
-	while (at < len) {
+	if (!r->txn)
+		store_group_begin();
+	while (at < len && err == XSE_OK) {
 		size_t end = at + 1;
-		enum xs_err err;
 
 		while (end < len && path[end] != '/')
 			end++;
@@ -156,11 +158,9 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 		cur[end] = '\0';
 		err = create_one(r, cur, perms, anc.nperms, end == len ? value : "",
 				 end == len ? vlen : 0);
-		if (err != XSE_OK)
-			return err;
 		at = end;
 	}
-	return XSE_OK;
+	return r->txn ? err : store_group_end(err);
 }
 
 struct removal {

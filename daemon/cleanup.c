@@ -204,8 +204,10 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 	return rc;
 }
 
+/* One group of the store: a clean-up cut short by a crash leaves all of the domains' nodes or none. */
 static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 {
+	store_group_begin();
 	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
 		log_error("cleaning up the nodes of gone domains failed part way");
 	for (size_t i = 0; i < c->nremove; i++) {
@@ -222,6 +224,8 @@ static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 	/* The special nodes always stay: an owner that died hands them back to the privileged domain. */
 	scrub_node(c, "@introduceDomain");
 	scrub_node(c, "@releaseDomain");
+	if (store_group_end(XSE_OK) != XSE_OK)
+		log_error("cleaning up the nodes of gone domains: the store could not write it; they stay");
 	free(c->remove);
 	free(c->scrub);
 }

@@ -484,8 +484,17 @@ static void output_sent(struct conn *c, size_t n)
 	}
 }
 
+static bool (*presend)(void);
+
+void conn_set_presend(bool (*fn)(void))
+{
+	presend = fn;
+}
+
 static bool socket_flush(struct conn *c)
 {
+	if (c->out_head && presend && !presend())
+		return true;
 	while (c->out_head) {
 		struct iovec iov[CONN_WRITE_IOV];
 		int n = 0;
@@ -530,6 +539,8 @@ static void ring_flush(struct conn *c)
 	struct xs_ring *r = c->ring;
 	bool produced = false;
 
+	if (c->out_head && presend && !presend())
+		return;
 	while (c->out_head && c->state == CONN_OPEN) {
 		struct outmsg *m = c->out_head;
 		int n = xs_ring_produce(r->rsp, &r->rsp_cons, &r->rsp_prod, m->data + m->sent,

@@ -39,6 +39,13 @@ enum conn_state {
 };
 
 void conn_init(struct event_base *base);
+/*
+ * Called before any bytes leave for a client, socket or ring: false holds
+ * them back for now (they go at the next chance). main.c installs the
+ * store's flush, so that nothing is said before what it says is durable;
+ * conn.c knows nothing more of it.
+ */
+void conn_set_presend(bool (*fn)(void));
 /* Wrap an accepted socket. NULL on failure (the caller still owns fd). */
 struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner);
 /* Serve a domain's mapped ring through its local event channel port. */

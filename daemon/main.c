@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 	if (!base)
 		fatalx("cannot create the event loop");
 	conn_init(base);
+	conn_set_presend(store_flush); /* nothing is sent before the changes it tells of are in the log */
 	session_init(base, dispatch_request);
 	/*
 	 * Both log why they fail. The store is closed cleanly before exiting,

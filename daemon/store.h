@@ -1,4 +1,4 @@
-/* The persistent tree in a tdb file: nodes, their children in chunks, generations, commits, a change hook. */
+/* The persistent tree in a tdb file and its write-ahead log: nodes, children in chunks, generations, groups, a change hook. */
 #ifndef XSD_STORE_H
 #define XSD_STORE_H
 
@@ -40,10 +40,36 @@ struct store_options {
 	uint32_t priv_domid;
 };
 
-/* Open (or create with the initial tree). XSE_OK or XSE_EIO; *reason gets a message. */
+/*
+ * Open (or create with the initial tree). A store that cannot be trusted
+ * (a file that is not a store, a log of another store) is refused, never
+ * replaced by an empty one: XSE_EIO with a message in *reason.
+ */
 enum xs_err store_open(const struct store_options *opt, const char **reason);
-/* Record a clean shutdown and close; a later open then trusts the saved generation. */
+/* Checkpoint (the next start then reads no log back) and close. */
 void store_close(void);
+
+/*
+ * Every change reaches the file through a group (rec.h): all of it or
+ * nothing, across a crash too, and it is written to the write-ahead log
+ * before the call that ends it returns. Each changing call below is a
+ * group of its own; a caller wanting several calls to be one (a request
+ * that creates missing parents, a domain's clean-up) wraps them:
+ *
+ *     store_group_begin(); ... err = store_group_end(err);
+ *
+ * store_group_end with an error undoes what was done since its begin and
+ * returns that error. The outermost end writes the group: XSE_OK, or
+ * XSE_ENOSPC (file system full) or XSE_EIO with all of it undone. The
+ * hooks hear of the group's changes once it is written.
+ */
+void store_group_begin(void);
+enum xs_err store_group_end(enum xs_err err);
+/*
+ * Before anything goes out to a client (conn.c's pre-send hook): what was
+ * written is made durable. False while a group is open.
+ */
+bool store_flush(void);
 
 /* 1 found, 0 absent, -1 damaged record. with_value=false skips copying the value. */
 int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
@@ -61,7 +87,12 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 
 /* Called for each node removed, children before their parent. */
 typedef void (*store_removed_fn)(void *ctx, const char *path, const struct store_node *node);
-/* Remove a node and its subtree (no-op if absent). The root cannot be removed. */
+/*
+ * Remove a node and its subtree (no-op if absent), in one group whatever
+ * its size. The root cannot be removed. cb sees each node's generation and
+ * permissions (not its value) as it goes, before the group is written: if
+ * writing it fails, what cb was told did not happen.
+ */
 enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
 
 /* Visit the children of parent in order until cb returns false. 0, or -1 on a damaged record. */
@@ -110,12 +141,10 @@ struct store_change {
 };
 
 /*
- * Apply changes in order, all or none across a crash: they are written to
- * the journal first (journal.h) and replayed on start if the store did not
- * record them applied. XSE_OK, or an error with *touched false when nothing
- * changed, true when applying failed part way (rare: the store could not
- * grow); such a commit is completed before the next one, or at the next
- * start.
+ * Apply changes in order, in one group: all or none, across a crash too.
+ * XSE_OK, or an error (XSE_ENOSPC: the file system is full) with nothing
+ * changed; *touched is then false (it says whether a failed commit may
+ * have changed the store, which no longer happens).
  */
 enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched);
 
@@ -123,10 +152,12 @@ enum xs_err store_commit(const struct store_change *changes, size_t n, bool *tou
 uint64_t store_generation(void);
 
 /*
- * What the store reports of nodes' permissions to the one observer that
- * keeps an index from them (regions.c), so that the store need not know
- * it. Called once the change is written; the observer may read the store,
- * never change it. Every member is set.
+ * What the store reports of nodes' permissions to the observers that keep
+ * an index or counts from them (regions.c, quota.c), so that the store
+ * need not know them. Called once the group that made the change is
+ * written (in order, after all of the group is done: reads then see the
+ * group's end); the observer may read the store, never change it. Every
+ * member is set.
  */
 struct store_hook {
 	/* Forget everything: the store is opening (every node is reported added next) or closing. */

@@ -1,4 +1,4 @@
-/* The store's bytes: encoding and bounds-checked decoding of records, chunks, entries, meta and change lists. */
+/* The store's bytes: encoding and bounds-checked decoding of records, chunks, entries and meta. */
 #include "store_format.h"
 
 #include <string.h>
@@ -336,86 +336,21 @@ bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint
 
 void fmt_meta_encode(unsigned char out[STORE_META_SIZE], const struct fmt_meta *m)
 {
-	uint32_t magic = STORE_META_MAGIC, clean = m->clean ? 1u : 0u;
+	uint32_t magic = STORE_META_MAGIC;
 
+	memset(out, 0, STORE_META_SIZE);
 	memcpy(out, &magic, 4);
-	memcpy(out + 4, &clean, 4);
 	memcpy(out + 8, &m->gen, 8);
-	memcpy(out + 16, &m->applied, 8);
 }
 
-bool fmt_meta_decode(const unsigned char *p, size_t len, struct fmt_meta *m)
+int fmt_meta_decode(const unsigned char *p, size_t len, struct fmt_meta *m)
 {
-	uint32_t magic, clean;
+	uint32_t magic;
 
 	memset(m, 0, sizeof(*m));
 	if (len != STORE_META_SIZE)
-		return false;
+		return 0;
 	memcpy(&magic, p, 4);
-	memcpy(&clean, p + 4, 4);
 	memcpy(&m->gen, p + 8, 8);
-	memcpy(&m->applied, p + 16, 8);
-	m->clean = clean != 0;
-	return magic == STORE_META_MAGIC;
-}
-
-bool fmt_changes_encode(struct fmt_buf *b, const struct store_change *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t plen = strlen(c[i].path);
-
-		if (!fmt_reserve(b, 1 + VARINT_MAX + plen + 1 + perms_room(c[i].nperms) + VARINT_MAX + c[i].vlen))
-			return false;
-		put_byte(b, c[i].kind);
-		put_varint(b, plen);
-		put_bytes(b, c[i].path, plen);
-		if (c[i].kind != STORE_SET)
-			continue;
-		put_byte(b, (c[i].perms ? CHANGE_PERMS : 0) | (c[i].value ? CHANGE_VALUE : 0));
-		if (c[i].perms)
-			put_perms(b, c[i].perms, c[i].nperms);
-		if (c[i].value) {
-			put_varint(b, c[i].vlen);
-			put_bytes(b, c[i].value, c[i].vlen);
-		}
-	}
-	return true;
-}
-
-int fmt_change_next(struct arena *a, const unsigned char *p, size_t len, size_t *pos,
-		    struct store_change *out)
-{
-	struct dec d;
-	const unsigned char *kind, *path, *flags;
-	uint64_t plen;
-
-	memset(out, 0, sizeof(*out));
-	if (*pos >= len)
-		return *pos == len ? 0 : -1;
-	d = (struct dec){p + *pos, p + len, false};
-	kind = get_bytes(&d, 1);
-	plen = get_varint(&d);
-	path = get_bytes(&d, plen);
-	if (!path || plen >= XS_PATH_BUF || (*kind != STORE_SET && *kind != STORE_REMOVE) ||
-	    !(out->path = arena_strndup(a, (const char *)path, (size_t)plen)))
-		return -1;
-	out->kind = *kind;
-	if (out->kind == STORE_SET) {
-		if (!(flags = get_bytes(&d, 1)))
-			return -1;
-		if (*flags & CHANGE_PERMS)
-			out->perms = get_perms(&d, a, &out->nperms);
-		if (*flags & CHANGE_VALUE) {
-			uint64_t vlen = get_varint(&d);
-			const unsigned char *v = get_bytes(&d, vlen);
-
-			if (!v || !(out->value = arena_strndup(a, (const char *)v, (size_t)vlen)))
-				return -1;
-			out->vlen = (size_t)vlen;
-		}
-	}
-	if (d.bad)
-		return -1;
-	*pos = (size_t)(d.p - p);
-	return 1;
+	return magic == STORE_META_MAGIC ? FMT_META_CURRENT : magic == STORE_META_MAGIC_OLD ? FMT_META_OLD : 0;
 }

@@ -1,4 +1,4 @@
-/* The store's bytes: varints, node records, chunks and their entries, the meta record, commit change lists. */
+/* The store's bytes: varints, node records, chunks and their entries, the meta record. */
 #ifndef XSD_STORE_FORMAT_H
 #define XSD_STORE_FORMAT_H
 
@@ -34,21 +34,16 @@
  * varint nperms, the permissions as above, and the value (the bytes left).
  * The links are fixed-width, so relinking a neighbour rewrites it in place.
  *
- * One meta record (key STORE_META_KEY): magic, clean-stop flag, generation
- * counter, and the last journal entry applied, in host byte order.
- *
- * A commit's change list, as the journal keeps it: per change u8 kind,
- * varint path length, the path; for STORE_SET u8 flags (CHANGE_PERMS,
- * CHANGE_VALUE), then varint count and the permissions as in node records,
- * then varint length and the value.
+ * One meta record (key STORE_META_KEY), written when the store is made:
+ * magic, 4 bytes reserved, the generation counter then, 8 bytes reserved,
+ * in host byte order. The previous format (magic STORE_META_MAGIC_OLD, a
+ * commit journal beside it) has the same records and is converted.
  */
 #define REC_CHILDREN 0x01u
 #define REC_VALUE 0x08u
 #define REC_FLAGS_KNOWN 0x09u
 #define ENTRY_OWN_RECORD 0x01u
 #define ENTRY_FLAGS_KNOWN 0x01u
-#define CHANGE_PERMS 0x01u
-#define CHANGE_VALUE 0x02u
 /*
  * Bytes of entries a chunk holds at most. A lookup scans half a chunk and
  * an update copies one, so smaller is faster; tdb's record headers are
@@ -60,7 +55,8 @@
 #define CHUNK_CLASSES 8u
 #define CHUNK_KEY_MAX 6u       /* the NUL and a varint u32 after the directory's path */
 #define STORE_META_KEY "\0xenstored-meta"
-#define STORE_META_MAGIC 0x58534436u /* "XSD6" */
+#define STORE_META_MAGIC 0x58534437u     /* "XSD7" */
+#define STORE_META_MAGIC_OLD 0x58534436u /* "XSD6" */
 #define STORE_META_SIZE 24u
 
 /* Capacities (header and entries) of the chunk size classes: steps of half, to CHUNK_MAX. */
@@ -179,22 +175,13 @@ bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint
 		      const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);
 
 struct fmt_meta {
-	bool clean;
 	uint64_t gen;
-	uint64_t applied; /* the last journal entry applied */
 };
 
-void fmt_meta_encode(unsigned char out[STORE_META_SIZE], const struct fmt_meta *m);
-/* False unless len bytes are a meta record of this daemon (size and magic). */
-bool fmt_meta_decode(const unsigned char *p, size_t len, struct fmt_meta *m);
+enum { FMT_META_OLD = 6, FMT_META_CURRENT = 7 };
 
-bool fmt_changes_encode(struct fmt_buf *b, const struct store_change *c, size_t n);
-/*
- * The change at *pos of the len-byte list p, *pos moved past it: 1, with
- * path, permissions and value (NUL-terminated) copied into arena a; 0 at
- * the end; -1 if malformed.
- */
-int fmt_change_next(struct arena *a, const unsigned char *p, size_t len, size_t *pos,
-		    struct store_change *out);
+void fmt_meta_encode(unsigned char out[STORE_META_SIZE], const struct fmt_meta *m);
+/* The format version len bytes are a meta record of (FMT_META_*), 0 if none of this daemon's. */
+int fmt_meta_decode(const unsigned char *p, size_t len, struct fmt_meta *m);
 
 #endif

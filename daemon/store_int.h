@@ -5,28 +5,47 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/types.h> /* tdb.h needs mode_t */
-#include <tdb.h>
 
 #include "../proto/path.h"
 #include "arena.h"
 #include "store.h"
+#include "rec.h"
 #include "store_format.h"
 
-/* What the store keeps between calls; the tree itself is only in the file. */
+/* A change to tell the hooks once the group that made it is written (store.h). */
+enum store_tell_kind { TELL_ADDED, TELL_REMOVED, TELL_PERMS };
+
+struct store_tell {
+	enum store_tell_kind kind;
+	const char *path;
+	const struct xs_perm *perms; /* added, removed: the node's; perms set: the new ones */
+	unsigned nperms;
+	const struct xs_perm *other; /* added: the parent's; perms set: the old ones */
+	unsigned nother;
+};
+
+#define STORE_DEPTH_MAX 16
+
+/* What the store keeps between calls; the tree itself is in the records (rec.h). */
 struct store_state {
-	struct tdb_context *tdb;
-	uint64_t epoch;       /* counts writes: a struct store_where from before the last one is stale */
-	uint64_t gen;         /* the generation counter */
-	uint64_t applied;     /* the last journal entry applied to the store */
-	uint64_t journal_seq; /* the last journal entry written */
-	bool sync;            /* not on tmpfs: sync before the journal moves on */
+	bool open;
+	uint64_t epoch; /* counts writes: a struct store_where from before the last one is stale */
+	uint64_t gen;   /* the generation counter */
 	/* The observers of changes (store.h), in the order they were added. */
 	struct {
 		const struct store_hook *hook;
 		void *ctx;
 	} hooks[STORE_HOOKS_MAX];
 	unsigned nhooks;
+	/* The open group: its depth, and what it will tell the hooks (copies in tell_arena). */
+	unsigned depth;
+	struct store_tell *tells;
+	size_t ntells, cap_tells;
+	struct arena tell_arena;
+	struct {
+		size_t ntells;
+		struct arena_mark mark;
+	} tell_sp[STORE_DEPTH_MAX];
 };
 
 extern struct store_state store_st;
@@ -86,13 +105,11 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 /* store_walk, with where it failed written into fault (XS_PATH_BUF bytes) if it did. */
 int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
 
-/* store_commit.c: the meta record and the journal. */
+/* Queue a change for the hooks, told when the open group is written (nothing without hooks). */
+void store_tell(enum store_tell_kind kind, const char *path, const struct xs_perm *perms, unsigned nperms,
+		const struct xs_perm *other, unsigned nother);
 
-enum xs_err store_meta_write(bool clean);
-/* Apply the journal's entry if the store did not record it applied; why is for the log. */
-enum xs_err store_replay(const char *why);
-
-/* What the store tells its hooks (store.h). */
+/* Tell every hook now (reset, lost: not changes of a group). */
 #define STORE_TELL(member, ...)                                                            \
 	do {                                                                               \
 		for (unsigned i_ = 0; i_ < store_st.nhooks; i_++)                           \
@@ -102,12 +119,15 @@ enum xs_err store_replay(const char *why);
 static inline void store_tell_added(const char *path, const struct xs_perm *perms, unsigned nperms,
 				    const struct xs_perm *pperms, unsigned npperms)
 {
-	STORE_TELL(added, path, perms, nperms, pperms, npperms);
+	store_tell(TELL_ADDED, path, perms, nperms, pperms, npperms);
 }
 
 static inline void store_tell_removed(const char *path, const struct xs_perm *perms, unsigned nperms)
 {
-	STORE_TELL(removed, path, perms, nperms);
+	store_tell(TELL_REMOVED, path, perms, nperms, NULL, 0);
 }
+
+/* store_open.c: the room a record gets in tdb (rec_options.room). */
+size_t store_record_room(const unsigned char *key, size_t klen, const unsigned char *data, size_t len);
 
 #endif

@@ -1,16 +1,12 @@
-/* Opening and closing the store: the initial tree, the structural check, and recovery after a crash. */
+/* Opening and closing the store: the initial tree, telling the hooks, the structural check, and repair. */
 #include "store_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "dirindex.h"
 #include "grow.h"
 #include "hmap.h"
-#include "journal.h"
 #include "log.h"
 
 struct check_ctx {
@@ -29,7 +25,7 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 
 	if (n->in_chunk) {
 		/* A record beside the entry: a move to a record of its own was cut short. */
-		if (tdb_exists(store_st.tdb, key_of(path)))
+		if (rec_exists(key_of(path)))
 			snprintf(c->fault, sizeof(c->fault), "%s: both in a chunk and in a record", path);
 		return !c->fault[0];
 	}
@@ -69,11 +65,10 @@ struct record_count {
 	size_t records, chunks;
 };
 
-static int count_tree_records(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+static int count_tree_records(TDB_DATA key, TDB_DATA data, void *p)
 {
 	struct record_count *rc = p;
 
-	(void)tdb;
 	(void)data;
 	/* Records of the tree: a path, and for chunks a NUL and an id after it. */
 	if (!key.dsize || key.dptr[0] != '/')
@@ -96,7 +91,7 @@ const char *store_check(void)
 	if (store_walk_fault("/", check_visit, &c, walk_fault) < 0 && !c.fault[0])
 		snprintf(c.fault, sizeof(c.fault), "%s: missing or damaged", walk_fault);
 	/* A removal cut short leaves records that no list reaches any more. */
-	if (!c.fault[0] && tdb_traverse_read(store_st.tdb, count_tree_records, &rc) >= 0 &&
+	if (!c.fault[0] && rec_traverse(count_tree_records, &rc) >= 0 &&
 	    (rc.records != c.records || rc.chunks != c.chunks))
 		snprintf(c.fault, sizeof(c.fault),
 			 "%zu node records and %zu chunks, %zu and %zu reachable from /", rc.records,
@@ -104,26 +99,9 @@ const char *store_check(void)
 	return c.fault[0] ? c.fault : NULL;
 }
 
-/* A tdb transaction on the store itself: only for repairs, whose cost does not matter. */
-static enum xs_err batch_begin(void)
-{
-	store_st.epoch++;
-	return tdb_transaction_start(store_st.tdb) == 0 ? XSE_OK : XSE_EIO;
-}
-
-static enum xs_err batch_commit(void)
-{
-	store_st.epoch++;
-	if (tdb_transaction_commit(store_st.tdb) != 0) {
-		log_error("store: commit failed: %s", tdb_errorstr(store_st.tdb));
-		return XSE_EIO;
-	}
-	return XSE_OK;
-}
-
 /*
- * Rebuilding after a crash cut a plain (non-transactional) change short.
- * Every node record and every entry of every chunk is a candidate. A node
+ * Rebuilding a damaged tree (a crash no longer leaves one: every change is
+ * a group of the log; but a disk may). Every node record and every entry of every chunk is a candidate. A node
  * record is kept if it is the root or an @ node, or its parent's record is
  * kept; an entry is kept if its directory's record is (an entry standing
  * for a record only if that record is kept). Each kept directory's chunks
@@ -216,14 +194,13 @@ static void repair_names_free(struct hmap *m)
 	hmap_free(m);
 }
 
-static int repair_collect(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+static int repair_collect(TDB_DATA key, TDB_DATA data, void *p)
 {
 	struct repair *r = p;
 	size_t dlen = 0;
 	uint32_t id = 0;
 	enum fmt_key kind = fmt_key_kind(key.dptr, key.dsize, &dlen, &id);
 
-	(void)tdb;
 	if (kind == FMT_KEY_META)
 		return 0;
 	if (kind == FMT_KEY_RECORD) {
@@ -420,7 +397,7 @@ static enum xs_err repair_keep(struct repair *r, size_t *kept, size_t *dropped)
 			if (!hmap_find(&r->kept, parent)) {
 				log_error("store repair: %s has no parent, dropped", p);
 				(*dropped)++;
-				if (tdb_delete(store_st.tdb, key_of(p)) != 0)
+				if (rec_del(key_of(p)) != XSE_OK)
 					return XSE_EIO;
 				continue;
 			}
@@ -444,27 +421,25 @@ static enum xs_err store_repair(void)
 	size_t kept = 0, dropped = 0;
 
 	dirindex_clear();
-	if (tdb_traverse_read(store_st.tdb, repair_collect, &r) < 0 || r.oom)
+	if (rec_traverse(repair_collect, &r) < 0 || r.oom)
 		err = XSE_ENOMEM;
-	if (err == XSE_OK)
-		err = batch_begin();
 	if (err == XSE_OK) {
+		/* One group: the repair is whole or not at all, and goes to tdb at once. */
+		store_group_begin();
 		qsort(r.records, r.nrecords, sizeof(char *), by_depth);
 		err = repair_keep(&r, &kept, &dropped);
 		/* Old chunks go; each kept directory's are written anew. */
 		for (size_t i = 0; i < r.nkeys && err == XSE_OK; i++)
-			if (tdb_delete(store_st.tdb, r.chunk_keys[i]) != 0)
-				err = XSE_EIO;
+			err = rec_del(r.chunk_keys[i]);
 		for (size_t i = 0; i < r.nrecords && err == XSE_OK; i++) {
 			if (r.records[i][0] != '/' || !hmap_find(&r.kept, r.records[i]))
 				continue;
 			arena_reset(&a);
 			err = repair_dir_write(&r, &a, r.records[i]);
 		}
+		err = store_group_end(err);
 		if (err == XSE_OK)
-			err = batch_commit();
-		else
-			tdb_transaction_cancel(store_st.tdb);
+			err = rec_checkpoint(true);
 	}
 	log_info("store repair: %zu records kept, %zu dropped, chunks rebuilt: %s", kept, dropped,
 		 err == XSE_OK ? "done" : xs_err_name(err));
@@ -474,75 +449,7 @@ static enum xs_err store_repair(void)
 	return err;
 }
 
-static int max_gen_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
-{
-	struct arena a = {0};
-	struct store_node n;
-	struct fmt_chunk ch;
-	struct fmt_entry e;
-	uint64_t *max = p;
-	size_t dlen;
-	uint32_t id;
-
-	(void)tdb;
-	switch (fmt_key_kind(key.dptr, key.dsize, &dlen, &id)) {
-	case FMT_KEY_META:
-		break;
-	case FMT_KEY_RECORD:
-		if (fmt_record_decode(&a, data.dptr, data.dsize, false, &n) && n.gen > *max)
-			*max = n.gen;
-		break;
-	case FMT_KEY_CHUNK:
-	case FMT_KEY_BAD:
-		if (!fmt_chunk_decode(data.dptr, data.dsize, &ch))
-			break;
-		for (size_t off = 0; off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len) {
-			if (!(e.flags & ENTRY_OWN_RECORD) && fmt_entry_node(&a, &e, false, &n) && n.gen > *max)
-				*max = n.gen;
-			arena_reset(&a);
-		}
-		break;
-	}
-	arena_free(&a);
-	return 0;
-}
-
-static int copy_record(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *to)
-{
-	(void)tdb;
-	return tdb_store(to, key, data, TDB_REPLACE) == 0 ? 0 : -1;
-}
-
-/*
- * tdb is crash-safe only inside its transactions: a daemon killed inside a
- * tdb_store can leave tdb's free list inconsistent, which tdb_check finds
- * and later allocations trip over. The records stay reachable through the
- * hash chains: they are copied into a fresh file, which replaces the old.
- */
-static bool rebuild_file(const char *file, unsigned hash_size, int flags)
-{
-	char tmp[XS_PATH_BUF];
-	struct tdb_context *fresh;
-	bool ok;
-
-	snprintf(tmp, sizeof(tmp), "%s.rebuild", file);
-	unlink(tmp);
-	fresh = tdb_open(tmp, (int)hash_size, flags, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (!fresh)
-		return false;
-	ok = tdb_traverse_read(store_st.tdb, copy_record, fresh) >= 0 &&
-	     (!store_st.sync || fdatasync(tdb_fd(fresh)) == 0);
-	tdb_close(fresh);
-	if (!ok || rename(tmp, file) != 0) {
-		unlink(tmp);
-		return false;
-	}
-	tdb_close(store_st.tdb);
-	store_st.tdb = tdb_open(file, 0, flags, O_RDWR, 0600);
-	if (store_st.tdb)
-		tdb_set_max_dead(store_st.tdb, 0);
-	return store_st.tdb != NULL;
-}
+static enum xs_err meta_put(void);
 
 static enum xs_err create_initial_tree(uint32_t priv)
 {
@@ -552,15 +459,16 @@ static enum xs_err create_initial_tree(uint32_t priv)
 	struct arena a = {0};
 	enum xs_err err;
 
+	store_group_begin();
+	err = meta_put();
 	root.gen = ++store_st.gen;
 	root.perms = &owner;
 	root.nperms = 1;
 	root.value = "";
-	if ((err = store_record_put(&a, "/", &root)) != XSE_OK) {
-		arena_free(&a);
-		return err;
-	}
-	err = store_create(&a, "/tool", &owner, 1, "", 0);
+	if (err == XSE_OK)
+		err = store_record_put(&a, "/", &root);
+	if (err == XSE_OK)
+		err = store_create(&a, "/tool", &owner, 1, "", 0);
 	if (err == XSE_OK)
 		err = store_create(&a, "/tool/xenstored", &owner, 1, "", 0);
 	special.gen = ++store_st.gen;
@@ -574,35 +482,7 @@ static enum xs_err create_initial_tree(uint32_t priv)
 	if (err == XSE_OK)
 		err = store_record_put(&a, "@releaseDomain", &special);
 	arena_free(&a);
-	return err;
-}
-
-/*
- * Not shut down cleanly. tdb has already rolled back a commit cut short
- * (its recovery area); generations may have moved past the saved one, and
- * the tree's own structure must still hold. NULL, or why it cannot be used.
- */
-static const char *recover(const struct store_options *opt, int flags)
-{
-	uint64_t max = 0;
-	const char *fault;
-
-	log_info("store: previous run did not stop cleanly; checking %s", opt->file);
-	if (tdb_check(store_st.tdb, NULL, NULL) != 0) {
-		log_error("store: tdb's own structure is damaged; copying the records to a fresh file");
-		if (!rebuild_file(opt->file, opt->hash_size, flags))
-			return "store damaged beyond repair (use --fresh-store)";
-	}
-	tdb_traverse_read(store_st.tdb, max_gen_cb, &max);
-	store_st.gen = max > store_st.gen ? max : store_st.gen;
-	fault = store_check();
-	if (fault) {
-		/* A plain change (one request's few records) was cut short. */
-		log_error("store: %s; rebuilding the child lists", fault);
-		if (store_repair() != XSE_OK || store_check() != NULL)
-			return "store damaged beyond repair (use --fresh-store)";
-	}
-	return NULL;
+	return store_group_end(err);
 }
 
 /*
@@ -623,7 +503,7 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 	char ppath[XS_PATH_BUF];
 
 	if (strcmp(path, "/") == 0) {
-		store_tell_added(path, n->perms, n->nperms, NULL, 0);
+		STORE_TELL(added, path, n->perms, n->nperms, NULL, 0);
 		return true;
 	}
 	parent_of(ppath, path);
@@ -633,103 +513,164 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 		strcpy(t->parent, ppath);
 	}
 	if (t->have_parent)
-		store_tell_added(path, n->perms, n->nperms, t->pnode.perms, t->pnode.nperms);
+		STORE_TELL(added, path, n->perms, n->nperms, t->pnode.perms, t->pnode.nperms);
 	else
 		STORE_TELL(lost);
 	return true;
 }
 
-static void tell_all(void)
+static bool log_fault(const char *fault)
+{
+	log_error("store: the tree cannot be read whole (%s is missing or damaged); repairing it", fault);
+	return false;
+}
+
+/*
+ * Every node told to the hooks (the one walk of the whole tree at start);
+ * false if the tree could not be read whole.
+ */
+static bool tell_all(void)
 {
 	struct tell_ctx *t;
+	char fault[XS_PATH_BUF];
+	int rc;
 
 	if (!store_st.nhooks)
-		return;
+		return true;
 	STORE_TELL(reset);
-	if (!(t = calloc(1, sizeof(*t))) || store_walk("/", tell_node, t) < 0) {
-		/* Serve anyway (CONTROL check reports the damage); clean-ups walk everything. */
-		log_error("store: the tree could not be read whole; domain clean-ups will walk all of it");
+	if (!(t = calloc(1, sizeof(*t)))) {
+		log_error("store: no memory to tell the hooks of the tree; domain clean-ups will walk all of it");
 		STORE_TELL(lost);
+		return true;
 	}
-	if (t)
-		arena_free(&t->arena);
+	rc = store_walk_fault("/", tell_node, t, fault);
+	arena_free(&t->arena);
 	free(t);
+	return rc == 0 || log_fault(fault);
+}
+
+size_t store_record_room(const unsigned char *key, size_t klen, const unsigned char *data, size_t len)
+{
+	size_t dlen, want;
+	uint32_t id;
+	struct fmt_chunk ch;
+
+	if (fmt_key_kind(key, klen, &dlen, &id) != FMT_KEY_CHUNK || !fmt_chunk_decode(data, len, &ch))
+		return len;
+	want = chunk_class_cap[ch.cls] * 4 / 5;
+	return want > len ? want : len;
+}
+
+/* The store's own header record: which daemon's format the records are in. */
+static enum xs_err meta_put(void)
+{
+	struct fmt_meta m = {store_st.gen};
+	unsigned char buf[STORE_META_SIZE];
+	TDB_DATA k = {(unsigned char *)STORE_META_KEY, sizeof(STORE_META_KEY) - 1};
+	TDB_DATA d = {buf, sizeof(buf)};
+
+	fmt_meta_encode(buf, &m);
+	return rec_put(k, &d, 1);
+}
+
+struct meta_read {
+	int version;
+	struct fmt_meta m;
+};
+
+static int parse_meta(TDB_DATA key, TDB_DATA data, void *p)
+{
+	struct meta_read *r = p;
+
+	(void)key;
+	r->version = fmt_meta_decode(data.dptr, data.dsize, &r->m);
+	return 0;
+}
+
+static int count_one(TDB_DATA key, TDB_DATA data, void *p)
+{
+	(void)key;
+	(void)data;
+	(void)p;
+	return 1; /* one is enough */
+}
+
+/* The header record: read, or written for a new store. NULL, or why the store cannot be used. */
+static const char *open_meta(const struct store_options *opt, const struct rec_opened *ro)
+{
+	TDB_DATA mk = {(unsigned char *)STORE_META_KEY, sizeof(STORE_META_KEY) - 1};
+	struct meta_read mr = {0, {0}};
+
+	if (rec_parse(mk, parse_meta, &mr) != 0) {
+		/* A store file made but not yet given its tree (a crash right after) is new. */
+		if (!ro->created && rec_traverse(count_one, NULL) != 0)
+			return "it has records but no header record: not a store of this daemon, or damaged"
+			       " (move it away, or use --fresh-store)";
+		return create_initial_tree(opt->priv_domid) == XSE_OK ? NULL : "cannot write the initial tree";
+	}
+	if (!mr.version)
+		return "its header record is not this daemon's (move it away, or use --fresh-store)";
+	if (mr.m.gen > store_st.gen)
+		store_st.gen = mr.m.gen;
+	if (mr.version == FMT_META_OLD) {
+		enum xs_err err;
+
+		/* The previous format's records are the same; its commit journal is not read. */
+		log_info("store: %s was written by an older daemon; converting its header", opt->file);
+		store_group_begin();
+		err = store_group_end(meta_put());
+		if (err != XSE_OK)
+			return "cannot convert the header record";
+	}
+	return NULL;
 }
 
 enum xs_err store_open(const struct store_options *opt, const char **reason)
 {
-	int flags = TDB_NOLOCK | TDB_INCOMPATIBLE_HASH;
-	TDB_DATA mk = {(unsigned char *)STORE_META_KEY, sizeof(STORE_META_KEY) - 1};
-	struct fmt_meta meta;
-	TDB_DATA md;
+	struct rec_options ro = {opt->file, opt->hash_size, opt->fresh, store_record_room};
+	struct rec_opened op;
+	static char why[XS_PATH_BUF + 256];
+	const char *fault;
 
-	if (opt->fresh)
-		unlink(opt->file);
-	store_st.tdb = tdb_open(opt->file, (int)opt->hash_size, flags, O_RDWR | O_CREAT, 0600);
-	if (!store_st.tdb) {
-		*reason = strerror(errno);
+	if (rec_open(&ro, &op, reason) != XSE_OK)
 		return XSE_EIO;
-	}
-	/*
-	 * Deleted records go straight to tdb's free list: a chunk outgrowing
-	 * its class moves to a new key, and a dead record kept in the old
-	 * key's hash chain would only serve that chain (the file grew to three
-	 * times its size that way).
-	 */
-	tdb_set_max_dead(store_st.tdb, 0);
-	md = tdb_fetch(store_st.tdb, mk);
-	store_st.applied = store_st.journal_seq = 0;
-	/* A new store starts with a new journal: an old entry would be applied to the wrong tree. */
-	if (journal_open(opt->file, opt->fresh || !md.dptr, reason) != XSE_OK)
-		return XSE_EIO;
-	store_st.sync = journal_syncs();
-	if (!md.dptr) {
-		store_st.gen = 0;
-		if (create_initial_tree(opt->priv_domid) != XSE_OK) {
-			*reason = "cannot write the initial tree";
-			return XSE_EIO;
-		}
-	} else {
-		bool ok = fmt_meta_decode(md.dptr, md.dsize, &meta);
-
-		free(md.dptr);
-		if (!ok) {
-			*reason = "not a store of this daemon (use --fresh-store)";
-			return XSE_EIO;
-		}
-		store_st.gen = meta.gen;
-		store_st.applied = meta.applied;
-		store_st.journal_seq = meta.applied;
-		if (!meta.clean && (*reason = recover(opt, flags)) != NULL)
-			return XSE_EIO;
-	}
-	if (store_replay("was cut short") != XSE_OK) {
-		/*
-		 * Serve anyway: a store that cannot start helps nobody. The commit
-		 * may be partly in the store; the next start tries again.
-		 */
-		log_error("store: the commit journal could not be applied; the last commit may be"
-			  " partly in the store");
-		/* Given up, or every later commit would try it first and fail. */
-		store_st.applied = store_st.journal_seq;
-	}
-	if (store_meta_write(false) != XSE_OK) {
-		*reason = "cannot write the store header";
-		return XSE_EIO;
-	}
+	if (op.groups || op.cut)
+		log_info("store: previous run did not stop cleanly: %zu groups of changes read back from the"
+			 " write-ahead log, %llu bytes of an unfinished one dropped", op.groups,
+			 (unsigned long long)op.cut);
+	store_st.gen = op.gen;
+	store_st.epoch++;
+	store_st.open = true;
 	dirindex_clear();
-	tell_all();
+	if ((fault = open_meta(opt, &op)) != NULL) {
+		snprintf(why, sizeof(why), "%s: %s", opt->file, fault);
+		*reason = why;
+		store_close();
+		return XSE_EIO;
+	}
+	if (!tell_all()) {
+		/* Damage: rebuilt from what is found, or refused. Never served silently, never emptied. */
+		if (store_repair() != XSE_OK || !tell_all() || (fault = store_check()) != NULL) {
+			snprintf(why, sizeof(why), "%s: damaged beyond repair (%s; use --fresh-store)", opt->file,
+				 fault ? fault : "repair failed");
+			*reason = why;
+			store_close();
+			return XSE_EIO;
+		}
+	}
 	return XSE_OK;
 }
 
 void store_close(void)
 {
-	if (!store_st.tdb)
+	if (!store_st.open)
 		return;
-	store_meta_write(true);
-	tdb_close(store_st.tdb);
-	journal_close();
+	rec_close();
 	STORE_TELL(reset);
 	dirindex_clear();
-	store_st.tdb = NULL;
+	free(store_st.tells);
+	store_st.tells = NULL;
+	store_st.ntells = store_st.cap_tells = 0;
+	arena_free(&store_st.tell_arena);
+	store_st.open = false;
 }

@@ -9,13 +9,15 @@
 #include "log.h"
 
 /*
- * tdb gives a new record a quarter more room than asked and rewrites a
- * record in place while it fits. A chunk is therefore written padded to
- * four fifths of its size class's capacity, then grows in place up to the
- * capacity: chunks end up nearly full instead of a quarter empty. A chunk
- * outgrowing its class is written whole under a new id, then linked in,
- * then the old one deleted: tdb moving a record deletes it first, which a
- * crash at that moment would make a loss.
+ * Records are read and written through the record layer (rec.h): a write
+ * goes to its overlay and, with the rest of its group, to the write-ahead
+ * log; tdb gets it at the next checkpoint. tdb gives a new record a
+ * quarter more room than asked and rewrites a record in place while it
+ * fits, so a chunk goes to tdb padded to four fifths of its size class's
+ * capacity (store_record_room), then grows in place up to the capacity:
+ * chunks end up nearly full instead of a quarter empty. A chunk outgrowing
+ * its class is written whole under a new id, linked in, and the old one
+ * deleted.
  *
  * Chunks form a list in their directory; a new entry goes into the last
  * chunk, or a new one when that is full, so creating or deleting a node
@@ -25,6 +27,100 @@
  */
 
 struct store_state store_st;
+
+void store_tell(enum store_tell_kind kind, const char *path, const struct xs_perm *perms, unsigned nperms,
+		const struct xs_perm *other, unsigned nother)
+{
+	struct arena *a = &store_st.tell_arena;
+	struct store_tell *t;
+
+	if (!store_st.nhooks)
+		return;
+	if (!GROW(store_st.tells, store_st.cap_tells, store_st.ntells + 1, 64)) {
+		STORE_TELL(lost);
+		return;
+	}
+	t = &store_st.tells[store_st.ntells];
+	t->kind = kind;
+	t->path = arena_strdup(a, path);
+	t->perms = nperms ? arena_memdup(a, perms, sizeof(*perms) * nperms) : NULL;
+	t->nperms = nperms;
+	t->other = nother ? arena_memdup(a, other, sizeof(*other) * nother) : NULL;
+	t->nother = nother;
+	if (!t->path || (nperms && !t->perms) || (nother && !t->other)) {
+		STORE_TELL(lost);
+		return;
+	}
+	store_st.ntells++;
+}
+
+/* The group was written: the hooks hear of its changes, in order. */
+static void tell_group(void)
+{
+	for (size_t i = 0; i < store_st.ntells; i++) {
+		const struct store_tell *t = &store_st.tells[i];
+
+		switch (t->kind) {
+		case TELL_ADDED:
+			STORE_TELL(added, t->path, t->perms, t->nperms, t->other, t->nother);
+			break;
+		case TELL_REMOVED:
+			STORE_TELL(removed, t->path, t->perms, t->nperms);
+			break;
+		case TELL_PERMS:
+			STORE_TELL(perms_set, t->path, t->other, t->nother, t->perms, t->nperms);
+			break;
+		}
+	}
+	store_st.ntells = 0;
+	arena_reset(&store_st.tell_arena);
+}
+
+void store_group_begin(void)
+{
+	unsigned d = store_st.depth++;
+
+	if (d >= STORE_DEPTH_MAX)
+		fatalx("store: groups nested too deep");
+	store_st.tell_sp[d].ntells = store_st.ntells;
+	store_st.tell_sp[d].mark = arena_mark(&store_st.tell_arena);
+	rec_begin();
+}
+
+/* Forget what the group did since level d began: nothing read since may be trusted. */
+static void group_undone(unsigned d)
+{
+	store_st.ntells = store_st.tell_sp[d].ntells;
+	arena_rewind(&store_st.tell_arena, store_st.tell_sp[d].mark);
+	/* Its chunks may have moved back: the indexes are rebuilt on use. */
+	dirindex_clear();
+	store_st.epoch++;
+}
+
+enum xs_err store_group_end(enum xs_err err)
+{
+	unsigned d = --store_st.depth;
+
+	if (err != XSE_OK) {
+		rec_end(false, 0);
+		group_undone(d);
+		return err;
+	}
+	if ((err = rec_end(true, store_st.gen)) != XSE_OK) {
+		group_undone(d);
+		return err;
+	}
+	if (d)
+		return XSE_OK;
+	tell_group();
+	rec_checkpoint(false);
+	return XSE_OK;
+}
+
+bool store_flush(void)
+{
+	return !store_st.open || rec_flush();
+}
 
 bool store_add_hook(const struct store_hook *hook, void *ctx)
 {
@@ -65,7 +161,7 @@ int store_record_read(struct arena *a, const char *path, bool with_value, struct
 {
 	struct parse_ctx c = {a, out, with_value, false};
 
-	if (tdb_parse_record(store_st.tdb, key_of(path), parse_record, &c) != 0)
+	if (rec_parse(key_of(path), parse_record, &c) != 0)
 		return 0;
 	if (!c.ok) {
 		log_error("store: damaged record for %s", path);
@@ -86,10 +182,7 @@ enum xs_err store_record_put(struct arena *a, const char *path, const struct sto
 	TDB_DATA d = {b.p, b.len};
 
 	store_st.epoch++;
-	if (tdb_store(store_st.tdb, key_of(path), d, TDB_REPLACE) != 0) {
-		log_error("store: writing %s: %s", path, tdb_errorstr(store_st.tdb));
-		err = XSE_EIO;
-	}
+	err = rec_put(key_of(path), &d, 1);
 	fmt_buf_free(&b);
 	return err;
 }
@@ -137,7 +230,7 @@ static int read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct ch
 	struct chunk_parse c = {a, out, false};
 
 	out->id = id;
-	if (tdb_parse_record(store_st.tdb, chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
+	if (rec_parse(chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
 		if (!quiet)
 			log_error("store: chunk %u of %s missing", id, dir);
 		return -1;
@@ -156,45 +249,34 @@ int store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk
 
 /*
  * Write chunk ch with its body spliced: the first head bytes, then mid,
- * then the body from tail on. Given to tdb in parts, so that nothing is
- * copied on the way but into the file.
+ * then the body from tail on. Given to the record layer in parts, so that
+ * nothing is copied on the way but into the record.
  */
 static enum xs_err put_chunk_spliced(const char *dir, struct chunk *ch, size_t head,
 				     const unsigned char *mid, size_t mid_len, size_t tail)
 {
-	static const unsigned char zeros[CHUNK_MAX];
 	unsigned char kb[XS_PATH_BUF + 8], hdr[CHUNK_HEADER];
-	size_t len = head + mid_len + (ch->len - tail), total = CHUNK_HEADER + len, pad = 0;
+	size_t len = head + mid_len + (ch->len - tail), total = CHUNK_HEADER + len;
 
 	if (ch->cls >= CHUNK_CLASSES || total > chunk_class_cap[ch->cls]) {
-		/* New (or, never by design, outgrown): padded so that tdb's quarter more room makes the class's capacity. */
+		/* New (or, never by design, outgrown): the class tdb's room is made for. */
 		ch->cls = 0;
 		while (ch->cls + 1 < CHUNK_CLASSES && chunk_class_cap[ch->cls] < total)
 			ch->cls++;
-		size_t want = chunk_class_cap[ch->cls] * 4 / 5;
-
-		pad = want > total ? want - total : 0;
-		if (pad > sizeof(zeros))
-			pad = sizeof(zeros);
 	}
 	fmt_chunk_header(hdr, ch->prev, ch->next, ch->cls, len);
-	TDB_DATA parts[5] = {{hdr, sizeof(hdr)},
+	TDB_DATA parts[4] = {{hdr, sizeof(hdr)},
 			     {ch->body, head},
 			     {(unsigned char *)mid, mid_len},
-			     {ch->body + tail, ch->len - tail},
-			     {(unsigned char *)zeros, pad}};
+			     {ch->body + tail, ch->len - tail}};
 
 	store_st.epoch++;
-	if (tdb_storev(store_st.tdb, chunk_key(kb, dir, ch->id), parts, 5, TDB_REPLACE) != 0) {
-		log_error("store: writing a chunk of %s: %s", dir, tdb_errorstr(store_st.tdb));
-		return XSE_EIO;
-	}
-	return XSE_OK;
+	return rec_put(chunk_key(kb, dir, ch->id), parts, 4);
 }
 
 static enum xs_err put_chunk(const char *dir, struct chunk *ch)
 {
-	/* No middle part, but a real pointer: tdb compares even empty parts. */
+	/* No middle part, but a real pointer, as for any part. */
 	return put_chunk_spliced(dir, ch, ch->len, ch->body, 0, ch->len);
 }
 
@@ -203,7 +285,7 @@ static enum xs_err delete_chunk(const char *dir, uint32_t id)
 	unsigned char kb[XS_PATH_BUF + 8];
 
 	store_st.epoch++;
-	return tdb_delete(store_st.tdb, chunk_key(kb, dir, id)) == 0 ? XSE_OK : XSE_EIO;
+	return rec_del(chunk_key(kb, dir, id));
 }
 
 /* Change the previous/next link of chunk id (0: nothing to do). */
@@ -573,9 +655,10 @@ enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm
 	node.nperms = nperms;
 	node.value = value;
 	node.vlen = vlen;
+	store_group_begin();
 	err = create_in(a, path, &node, &entry);
 	fmt_buf_free(&entry);
-	return err;
+	return store_group_end(err);
 }
 
 /*
@@ -640,11 +723,12 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 		n.vlen = vlen;
 	}
 	n.gen = ++store_st.gen;
+	store_group_begin();
 	err = n.in_chunk ? rewrite_entry(a, path, &n, ppath, &w.parent, &w.ch, &w.e)
 			 : store_record_put(a, path, &n);
 	if (err == XSE_OK && perms)
-		STORE_TELL(perms_set, path, old, nold, perms, nperms);
-	return err;
+		store_tell(TELL_PERMS, path, perms, nperms, old, nold);
+	return store_group_end(err);
 }
 
 /*
@@ -760,8 +844,8 @@ static enum xs_err remove_records(struct arena *scratch, const char *path, store
 		if (cb)
 			cb(ctx, cur, &n);
 		store_st.epoch++;
-		if (tdb_delete(store_st.tdb, key_of(cur)) != 0)
-			return XSE_EIO;
+		if ((err = rec_del(key_of(cur))) != XSE_OK)
+			return err;
 		store_tell_removed(cur, n.perms, n.nperms);
 		if (strcmp(cur, path) == 0)
 			break;
@@ -786,6 +870,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		arena_free(&scratch);
 		return r == 0 ? XSE_OK : XSE_EIO;
 	}
+	store_group_begin();
 	if (has_parent(path))
 		err = unlist(&scratch, path, false, &listed);
 	if (n.in_chunk) {
@@ -801,7 +886,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 			err = remove_records(&scratch, path, cb, ctx);
 	}
 	arena_free(&scratch);
-	return err;
+	return store_group_end(err);
 }
 
 /* The names of a chunk's entries, NUL-terminated one after another, in arena a. */

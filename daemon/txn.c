@@ -804,7 +804,9 @@ enum xs_err txn_end(struct txn *t, bool commit)
 			err = XSE_EAGAIN;
 		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
 			log_error("transaction commit failed: %s", xs_err_name(err));
-			err = XSE_ENOMEM;
+			/* A full file system is said as such; anything else as the C daemon does. */
+			if (err != XSE_ENOSPC)
+				err = XSE_ENOMEM;
 		}
 		/* Part of a failed commit may be in the store: a spurious event beats a lost one. */
 		if (err == XSE_OK || touched)

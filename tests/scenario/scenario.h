@@ -32,5 +32,6 @@ Suite *suite_tree(void);
 Suite *suite_watch(void);
 Suite *suite_txn(void);
 Suite *suite_fuzz(void);
+Suite *suite_crash(void);
 
 #endif

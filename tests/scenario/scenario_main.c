@@ -109,6 +109,7 @@ int main(void)
 	srunner_add_suite(sr, suite_watch());
 	srunner_add_suite(sr, suite_txn());
 	srunner_add_suite(sr, suite_fuzz());
+	srunner_add_suite(sr, suite_crash());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);

@@ -1,0 +1,797 @@
+/* The record layer: overlay over tdb, groups of changes into the write-ahead log, checkpoints into tdb, recovery. */
+#include "rec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grow.h"
+#include "log.h"
+#include "wal.h"
+
+/*
+ * A checkpoint is due once the log or the overlay holds this much: it
+ * bounds what a start reads back and what the overlay keeps in memory,
+ * and spreads the cost of a tdb transaction (its hash table copy, its
+ * syncs) over many changes, each record once however often it changed.
+ */
+#define CKPT_BYTES (8u << 20)
+#define DEPTH_MAX 16
+
+/* The record where tdb keeps the number of the last checkpoint and the generation then. */
+#define CKPT_KEY "\0xenstored-checkpoint"
+#define CKPT_MAGIC 0x43445358u /* "XSDC" */
+#define CKPT_SIZE 24u
+
+enum ov_state { OV_ABSENT, OV_LIVE, OV_DELETED };
+
+/* A record changed since the last checkpoint: its bytes now, or its deletion. */
+struct ov {
+	struct ov *next; /* in its bucket */
+	uint64_t hash;
+	unsigned char *data;
+	uint32_t len, klen;
+	uint8_t state;
+	int32_t undo; /* its newest undo record in the open group, -1 if none */
+	unsigned char key[];
+};
+
+/* What a record was before the open group (or one of its nested levels) first changed it. */
+struct undo {
+	struct ov *e;
+	unsigned char *data;
+	uint32_t len;
+	uint8_t state; /* OV_ABSENT: it was not in the overlay */
+	int32_t prev;  /* the record's undo record of an outer level, -1 if none */
+};
+
+static struct {
+	struct tdb_context *tdb;
+	char file[4096];
+	unsigned hash_size;
+	int tdb_flags;
+	size_t (*room)(const unsigned char *key, size_t klen, const unsigned char *data, size_t len);
+	uint64_t ckpt; /* the last checkpoint: tdb holds it, the log follows it */
+	uint64_t gen;
+	bool log_stale;   /* the log could not be started afresh after a checkpoint: appends wait */
+	uint64_t ckpt_bytes;    /* the threshold */
+	uint64_t ckpt_retry_at; /* the size of the log or overlay at which the next checkpoint is due */
+	/* The overlay. */
+	struct ov **buckets;
+	size_t nbuckets, count, bytes;
+	/* The open group. */
+	struct undo *undo;
+	size_t nundo, cap_undo;
+	size_t sp[DEPTH_MAX];
+	unsigned depth;
+	unsigned char *gbuf;
+	size_t gcap;
+} rec;
+
+static uint64_t key_hash(const unsigned char *k, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+
+	for (; n >= 8; n -= 8, k += 8) {
+		uint64_t v;
+
+		memcpy(&v, k, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (n) {
+		uint64_t v = 0;
+
+		memcpy(&v, k, n);
+		h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static struct ov *ov_find(const unsigned char *key, size_t klen, uint64_t h)
+{
+	for (struct ov *e = rec.buckets[h & (rec.nbuckets - 1)]; e; e = e->next)
+		if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+			return e;
+	return NULL;
+}
+
+static bool ov_grow(void)
+{
+	size_t n = rec.nbuckets ? rec.nbuckets * 2 : 1024;
+	struct ov **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return false;
+	for (size_t i = 0; i < rec.nbuckets; i++) {
+		struct ov *e = rec.buckets[i];
+
+		while (e) {
+			struct ov *next = e->next;
+
+			e->next = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+			e = next;
+		}
+	}
+	free(rec.buckets);
+	rec.buckets = b;
+	rec.nbuckets = n;
+	return true;
+}
+
+/* A new entry for key, in the table (state OV_ABSENT, no data); NULL if memory ran out. */
+static struct ov *ov_insert(const unsigned char *key, size_t klen, uint64_t h)
+{
+	struct ov *e;
+
+	if (rec.count >= rec.nbuckets && !ov_grow() && !rec.nbuckets)
+		return NULL;
+	if (!(e = malloc(sizeof(*e) + klen)))
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->hash = h;
+	e->klen = (uint32_t)klen;
+	e->undo = -1;
+	memcpy(e->key, key, klen);
+	e->next = rec.buckets[h & (rec.nbuckets - 1)];
+	rec.buckets[h & (rec.nbuckets - 1)] = e;
+	rec.count++;
+	rec.bytes += sizeof(*e) + klen;
+	return e;
+}
+
+static void ov_unlink(struct ov *e)
+{
+	struct ov **pp = &rec.buckets[e->hash & (rec.nbuckets - 1)];
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	rec.count--;
+	rec.bytes -= sizeof(*e) + e->klen + e->len;
+	free(e->data);
+	free(e);
+}
+
+static void ov_clear(void)
+{
+	for (size_t i = 0; i < rec.nbuckets; i++) {
+		struct ov *e = rec.buckets[i];
+
+		while (e) {
+			struct ov *next = e->next;
+
+			free(e->data);
+			free(e);
+			e = next;
+		}
+		rec.buckets[i] = NULL;
+	}
+	rec.count = rec.bytes = 0;
+}
+
+int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
+{
+	if (rec.count) {
+		struct ov *e = ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize));
+
+		if (e) {
+			if (e->state != OV_LIVE)
+				return -1;
+			fn(key, (TDB_DATA){e->data, e->len}, ctx);
+			return 0;
+		}
+	}
+	return tdb_parse_record(rec.tdb, key, fn, ctx);
+}
+
+bool rec_exists(TDB_DATA key)
+{
+	if (rec.count) {
+		struct ov *e = ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize));
+
+		if (e)
+			return e->state == OV_LIVE;
+	}
+	return tdb_exists(rec.tdb, key) != 0;
+}
+
+static bool is_ckpt_key(TDB_DATA key)
+{
+	return key.dsize == sizeof(CKPT_KEY) - 1 && memcmp(key.dptr, CKPT_KEY, key.dsize) == 0;
+}
+
+struct traverse_ctx {
+	rec_parser_fn fn;
+	void *ctx;
+	int stopped;
+};
+
+static int traverse_tdb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+{
+	struct traverse_ctx *t = p;
+
+	(void)tdb;
+	/* Records the overlay changed are visited from it, after. */
+	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize))))
+		return 0;
+	return (t->stopped = t->fn(key, data, t->ctx)) != 0;
+}
+
+int rec_traverse(rec_parser_fn fn, void *ctx)
+{
+	struct traverse_ctx t = {fn, ctx, 0};
+	int n = tdb_traverse_read(rec.tdb, traverse_tdb, &t);
+
+	if (n < 0 && !t.stopped)
+		return -1;
+	for (size_t i = 0; i < rec.nbuckets && !t.stopped; i++)
+		for (struct ov *e = rec.buckets[i]; e && !t.stopped; e = e->next)
+			if (e->state == OV_LIVE) {
+				n++;
+				t.stopped = fn((TDB_DATA){e->key, e->klen}, (TDB_DATA){e->data, e->len}, ctx);
+			}
+	return n;
+}
+
+bool rec_in_group(void)
+{
+	return rec.depth > 0;
+}
+
+void rec_begin(void)
+{
+	if (rec.depth == DEPTH_MAX)
+		fatalx("store: groups nested too deep");
+	rec.sp[rec.depth++] = rec.nundo;
+}
+
+/*
+ * Give key the bytes data (owned from now on) or (deleted) no bytes,
+ * keeping what it held before in an undo record unless this level of the
+ * group already did.
+ */
+static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov_state state)
+{
+	uint64_t h = key_hash(key.dptr, key.dsize);
+	struct ov *e = rec.nbuckets ? ov_find(key.dptr, key.dsize, h) : NULL;
+	bool fresh = !e;
+
+	if (!rec.depth) {
+		free(data);
+		log_error("store: a record written outside a group");
+		return XSE_EIO;
+	}
+	if ((fresh || e->undo < (int32_t)rec.sp[rec.depth - 1]) &&
+	    !GROW(rec.undo, rec.cap_undo, rec.nundo + 1, 256)) {
+		free(data);
+		return XSE_ENOMEM;
+	}
+	if (fresh && !(e = ov_insert(key.dptr, key.dsize, h))) {
+		free(data);
+		return XSE_ENOMEM;
+	}
+	if (fresh || e->undo < (int32_t)rec.sp[rec.depth - 1]) {
+		rec.undo[rec.nundo] = (struct undo){e, fresh ? NULL : e->data, fresh ? 0 : e->len,
+						    fresh ? OV_ABSENT : e->state, e->undo};
+		e->undo = (int32_t)rec.nundo++;
+	} else {
+		free(e->data);
+	}
+	rec.bytes = rec.bytes - (fresh ? 0 : e->len) + len;
+	e->data = data;
+	e->len = (uint32_t)len;
+	e->state = (uint8_t)state;
+	return XSE_OK;
+}
+
+enum xs_err rec_put(TDB_DATA key, const TDB_DATA *parts, int nparts)
+{
+	size_t len = 0;
+	unsigned char *data;
+
+	for (int i = 0; i < nparts; i++)
+		len += parts[i].dsize;
+	if (!(data = malloc(len ? len : 1)))
+		return XSE_ENOMEM;
+	len = 0;
+	for (int i = 0; i < nparts; i++) {
+		if (parts[i].dsize)
+			memcpy(data + len, parts[i].dptr, parts[i].dsize);
+		len += parts[i].dsize;
+	}
+	return ov_set(key, data, len, OV_LIVE);
+}
+
+enum xs_err rec_del(TDB_DATA key)
+{
+	return ov_set(key, NULL, 0, OV_DELETED);
+}
+
+/* Undo everything since undo record `to`, newest first. */
+static void rollback(size_t to)
+{
+	while (rec.nundo > to) {
+		struct undo *u = &rec.undo[--rec.nundo];
+		struct ov *e = u->e;
+
+		if (u->state == OV_ABSENT) {
+			ov_unlink(e);
+			continue;
+		}
+		rec.bytes = rec.bytes - e->len + u->len;
+		free(e->data);
+		e->data = u->data;
+		e->len = u->len;
+		e->state = u->state;
+		e->undo = u->prev;
+	}
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The open group's records as they are now, framed for the log in rec.gbuf: its length, 0 if no memory. */
+static size_t group_encode(uint64_t gen)
+{
+	size_t len = WAL_GROUP_HEAD + WAL_GROUP_TAIL;
+
+	for (size_t i = 0; i < rec.nundo; i++)
+		if (rec.undo[i].prev < 0)
+			len += 9 + rec.undo[i].e->klen + rec.undo[i].e->len;
+	if (!GROW(rec.gbuf, rec.gcap, len, 4096))
+		return 0;
+	unsigned char *p = rec.gbuf + WAL_GROUP_HEAD;
+
+	for (size_t i = 0; i < rec.nundo; i++) {
+		struct ov *e = rec.undo[i].e;
+
+		/* Each record once, as the group leaves it: the first undo record of each is at the top level. */
+		if (rec.undo[i].prev >= 0)
+			continue;
+		*p++ = e->state == OV_LIVE ? WAL_PUT : WAL_DEL;
+		put32(p, e->klen);
+		memcpy(p + 4, e->key, e->klen);
+		p += 4 + e->klen;
+		if (e->state == OV_LIVE) {
+			put32(p, e->len);
+			if (e->len)
+				memcpy(p + 4, e->data, e->len);
+			p += 4 + e->len;
+		}
+	}
+	return wal_frame(rec.gbuf, (size_t)(p - rec.gbuf) - WAL_GROUP_HEAD, gen);
+}
+
+static enum xs_err err_of(int e)
+{
+	return e == ENOSPC || e == EFBIG || e == EDQUOT ? XSE_ENOSPC : e == ENOMEM ? XSE_ENOMEM : XSE_EIO;
+}
+
+/* Append the open group to the log: 0 or an errno. */
+static int group_append(uint64_t gen)
+{
+	size_t len;
+	int err;
+
+	if (rec.log_stale) {
+		if ((err = wal_reset(rec.ckpt)) != 0)
+			return err;
+		rec.log_stale = false;
+		log_info("store: write-ahead log started afresh at last");
+	}
+	if (!(len = group_encode(gen)))
+		return ENOMEM;
+	if ((err = wal_append(rec.gbuf, len)) != 0) {
+		log_error("store: cannot append %zu bytes to the write-ahead log: %s", len, strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+enum xs_err rec_end(bool ok, uint64_t gen)
+{
+	size_t sp;
+	int err;
+
+	if (!rec.depth)
+		return XSE_EIO;
+	sp = rec.sp[--rec.depth];
+	if (!ok) {
+		rollback(sp);
+		return XSE_OK;
+	}
+	if (rec.depth)
+		return XSE_OK;
+	if (!rec.nundo)
+		return XSE_OK;
+	if ((err = group_append(gen)) != 0) {
+		rollback(0);
+		return err_of(err);
+	}
+	rec.gen = gen;
+	/* Written: what was before is forgotten. */
+	for (size_t i = 0; i < rec.nundo; i++) {
+		free(rec.undo[i].data);
+		rec.undo[i].e->undo = -1;
+	}
+	rec.nundo = 0;
+	return XSE_OK;
+}
+
+bool rec_flush(void)
+{
+	int err;
+
+	if (rec.depth)
+		return false;
+	if ((err = wal_sync()) != 0) {
+		errno = err;
+		fatal("store: cannot sync the write-ahead log");
+	}
+	return true;
+}
+
+static void ckpt_encode(unsigned char out[CKPT_SIZE], uint64_t ckpt, uint64_t gen)
+{
+	memset(out, 0, CKPT_SIZE);
+	put32(out, CKPT_MAGIC);
+	for (int i = 0; i < 8; i++) {
+		out[8 + i] = (unsigned char)(ckpt >> (8 * i));
+		out[16 + i] = (unsigned char)(gen >> (8 * i));
+	}
+}
+
+/* 1 read, 0 absent, -1 not a checkpoint record. */
+static int ckpt_read(struct tdb_context *tdb, uint64_t *ckpt, uint64_t *gen)
+{
+	TDB_DATA k = {(unsigned char *)CKPT_KEY, sizeof(CKPT_KEY) - 1};
+	TDB_DATA d = tdb_fetch(tdb, k);
+	int r = 1;
+
+	*ckpt = *gen = 0;
+	if (!d.dptr)
+		return 0;
+	if (d.dsize != CKPT_SIZE || get32(d.dptr) != CKPT_MAGIC)
+		r = -1;
+	for (int i = 0; r > 0 && i < 8; i++) {
+		*ckpt |= (uint64_t)d.dptr[8 + i] << (8 * i);
+		*gen |= (uint64_t)d.dptr[16 + i] << (8 * i);
+	}
+	free(d.dptr);
+	return r;
+}
+
+static int ckpt_write(struct tdb_context *tdb, uint64_t ckpt, uint64_t gen)
+{
+	unsigned char buf[CKPT_SIZE];
+	TDB_DATA k = {(unsigned char *)CKPT_KEY, sizeof(CKPT_KEY) - 1}, d = {buf, sizeof(buf)};
+
+	ckpt_encode(buf, ckpt, gen);
+	return tdb_store(tdb, k, d, TDB_REPLACE);
+}
+
+/* Every record of the overlay into tdb, and the checkpoint record: -1 on the first failure. */
+static int ckpt_apply(uint64_t ckpt)
+{
+	static const unsigned char zeros[4096];
+
+	for (size_t i = 0; i < rec.nbuckets; i++) {
+		for (struct ov *e = rec.buckets[i]; e; e = e->next) {
+			TDB_DATA k = {e->key, e->klen};
+
+			wal_crash_point_ckpt();
+			if (e->state == OV_DELETED) {
+				if (tdb_delete(rec.tdb, k) != 0 && tdb_error(rec.tdb) != TDB_ERR_NOEXIST)
+					return -1;
+				continue;
+			}
+			size_t room = rec.room ? rec.room(e->key, e->klen, e->data, e->len) : e->len;
+			size_t pad = room > e->len ? room - e->len : 0;
+			TDB_DATA parts[2] = {{e->data, e->len},
+					     {(unsigned char *)zeros, pad < sizeof(zeros) ? pad : sizeof(zeros)}};
+
+			if (tdb_storev(rec.tdb, k, parts, 2, TDB_REPLACE) != 0)
+				return -1;
+		}
+	}
+	return ckpt_write(rec.tdb, ckpt, rec.gen);
+}
+
+static int copy_record(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *to)
+{
+	(void)tdb;
+	return tdb_store(to, key, data, TDB_REPLACE) == 0 ? 0 : -1;
+}
+
+/*
+ * tdb's own structure is damaged (a free list pointing nowhere, say: not
+ * something a crash does now that tdb is written only in transactions, but
+ * a damaged disk may). The records stay reachable through the hash
+ * chains: they are copied into a fresh file, which replaces the old.
+ */
+static bool rebuild_file(void)
+{
+	char tmp[sizeof(rec.file) + 16];
+	struct tdb_context *fresh;
+	bool ok;
+
+	log_error("store: tdb's own structure is damaged; copying the records to a fresh file");
+	snprintf(tmp, sizeof(tmp), "%s.rebuild", rec.file);
+	unlink(tmp);
+	fresh = tdb_open(tmp, (int)rec.hash_size, rec.tdb_flags, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (!fresh)
+		return false;
+	ok = tdb_traverse_read(rec.tdb, copy_record, fresh) >= 0 &&
+	     (!wal_syncs() || fdatasync(tdb_fd(fresh)) == 0);
+	tdb_close(fresh);
+	if (!ok || rename(tmp, rec.file) != 0) {
+		unlink(tmp);
+		return false;
+	}
+	tdb_close(rec.tdb);
+	rec.tdb = tdb_open(rec.file, 0, rec.tdb_flags, O_RDWR, 0600);
+	if (!rec.tdb)
+		fatal("store: cannot open the rebuilt %s", rec.file);
+	tdb_set_max_dead(rec.tdb, 0);
+	return true;
+}
+
+/* One try: 0, or the errno of the failure (the transaction cancelled, tdb as it was). */
+static int ckpt_once(void)
+{
+	int err;
+
+	if (tdb_transaction_start(rec.tdb) != 0)
+		return errno ? errno : EIO;
+	errno = 0;
+	if (ckpt_apply(rec.ckpt + 1) != 0) {
+		err = errno ? errno : EIO;
+		log_error("store: checkpoint: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
+		tdb_transaction_cancel(rec.tdb);
+		return err;
+	}
+	wal_crash_point_ckpt();
+	errno = 0;
+	if (tdb_transaction_commit(rec.tdb) != 0) {
+		err = errno ? errno : EIO;
+		log_error("store: checkpoint commit: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
+		if (tdb_transaction_active(rec.tdb))
+			tdb_transaction_cancel(rec.tdb);
+		return err;
+	}
+	return 0;
+}
+
+enum xs_err rec_checkpoint(bool force)
+{
+	int err;
+
+	if (rec.depth || !rec.tdb)
+		return XSE_OK;
+	uint64_t used = wal_bytes() > rec.bytes ? wal_bytes() : rec.bytes;
+
+	if (!force && used < rec.ckpt_retry_at)
+		return XSE_OK;
+	if (!rec.count && !wal_bytes() && !rec.log_stale)
+		return XSE_OK;
+	err = ckpt_once();
+	if (err && err != ENOSPC && err != EFBIG && err != EDQUOT && err != ENOMEM &&
+	    tdb_check(rec.tdb, NULL, NULL) != 0 && rebuild_file())
+		err = ckpt_once();
+	if (err) {
+		/* The log keeps everything; try again once it has grown as much again. */
+		rec.ckpt_retry_at = used + rec.ckpt_bytes;
+		return err_of(err);
+	}
+	rec.ckpt++;
+	log_info("store: checkpoint %llu: %zu records into the store file, %llu bytes of log done with",
+		 (unsigned long long)rec.ckpt, rec.count, (unsigned long long)wal_bytes());
+	ov_clear();
+	rec.ckpt_retry_at = rec.ckpt_bytes;
+	wal_crash_point_ckpt();
+	/* Until the log names the new checkpoint, its old groups must not be followed by new ones. */
+	if ((err = wal_reset(rec.ckpt)) != 0) {
+		log_error("store: cannot start the write-ahead log afresh: %s", strerror(err));
+		rec.log_stale = true;
+	}
+	return XSE_OK;
+}
+
+/* A group read back from the log: its records into the overlay, as written. */
+static int replay_group(void *ctx, const unsigned char *p, size_t len, uint64_t gen)
+{
+	const unsigned char *end = p + len;
+
+	(void)ctx;
+	rec_begin();
+	while (p < end) {
+		unsigned op;
+		uint32_t klen, dlen = 0;
+		TDB_DATA k, d = {NULL, 0};
+
+		if (end - p < 5)
+			goto bad;
+		op = *p;
+		klen = get32(p + 1);
+		p += 5;
+		if ((size_t)(end - p) < klen || (op != WAL_PUT && op != WAL_DEL))
+			goto bad;
+		k = (TDB_DATA){(unsigned char *)p, klen};
+		p += klen;
+		if (op == WAL_PUT) {
+			if (end - p < 4 || (size_t)(end - p - 4) < (dlen = get32(p)))
+				goto bad;
+			d = (TDB_DATA){(unsigned char *)p + 4, dlen};
+			p += 4 + dlen;
+		}
+		if ((op == WAL_PUT ? rec_put(k, &d, 1) : rec_del(k)) != XSE_OK)
+			goto bad;
+	}
+	/* Kept as committed: nothing to append again. */
+	rec.depth--;
+	for (size_t i = 0; i < rec.nundo; i++) {
+		free(rec.undo[i].data);
+		rec.undo[i].e->undo = -1;
+	}
+	rec.nundo = 0;
+	rec.gen = gen;
+	return 0;
+bad:
+	rec_end(false, 0);
+	log_error("store: a group of the write-ahead log does not parse");
+	return -1;
+}
+
+/* A new, empty store file, made whole under another name and then put in place. */
+static int create_file(void)
+{
+	char tmp[sizeof(rec.file) + 8];
+	struct tdb_context *t;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", rec.file);
+	unlink(tmp);
+	t = tdb_open(tmp, (int)rec.hash_size, rec.tdb_flags, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (!t)
+		return -1;
+	ok = tdb_transaction_start(t) == 0 && ckpt_write(t, 0, 0) == 0 && tdb_transaction_commit(t) == 0;
+	tdb_close(t);
+	if (!ok || rename(tmp, rec.file) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+enum xs_err rec_open(const struct rec_options *o, struct rec_opened *out, const char **reason)
+{
+	static char why[4400 + 256];
+	struct stat st;
+	uint64_t log_ckpt;
+	const char *env = getenv("XENSTORED_TEST_CHECKPOINT");
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(rec.file, sizeof(rec.file), "%s", o->file) >= (int)sizeof(rec.file)) {
+		*reason = "store path too long";
+		return XSE_EIO;
+	}
+	rec.hash_size = o->hash_size;
+	rec.room = o->room;
+	rec.tdb_flags = TDB_NOLOCK | TDB_INCOMPATIBLE_HASH;
+	rec.ckpt_bytes = env && atoll(env) > 0 ? (uint64_t)atoll(env) : CKPT_BYTES;
+	rec.ckpt_retry_at = rec.ckpt_bytes;
+	rec.log_stale = false;
+	if (o->fresh)
+		unlink(o->file);
+	if (stat(o->file, &st) != 0) {
+		if (errno != ENOENT || create_file() != 0) {
+			snprintf(why, sizeof(why), "cannot create %s: %s", o->file, strerror(errno));
+			*reason = why;
+			return XSE_EIO;
+		}
+		out->created = true;
+	}
+	/*
+	 * Never O_CREAT here: tdb would make a file whose header is not its
+	 * own into an empty store, and the tree would be lost without a word.
+	 * tdb_open also rolls back a checkpoint cut short (its recovery area).
+	 */
+	rec.tdb = tdb_open(o->file, 0, rec.tdb_flags, O_RDWR, 0600);
+	if (!rec.tdb) {
+		snprintf(why, sizeof(why),
+			 "cannot open %s: %s (not a tdb file, or its header is damaged; move it away to"
+			 " start afresh, or use --fresh-store)", o->file, strerror(errno));
+		*reason = why;
+		return XSE_EIO;
+	}
+	/*
+	 * Deleted records go straight to tdb's free list: a chunk outgrowing
+	 * its class moves to a new key, and a dead record kept in the old key's
+	 * hash chain would only serve that chain.
+	 */
+	tdb_set_max_dead(rec.tdb, 0);
+	if (ckpt_read(rec.tdb, &rec.ckpt, &rec.gen) < 0) {
+		snprintf(why, sizeof(why), "%s: its checkpoint record is damaged (use --fresh-store)", o->file);
+		*reason = why;
+		goto fail;
+	}
+	if (wal_open(o->file, o->fresh || out->created, rec.ckpt, &log_ckpt, reason) != 0)
+		goto fail;
+	if (log_ckpt + 1 == rec.ckpt) {
+		/* A checkpoint ended before its log was started afresh: the log's groups are in tdb. */
+		log_info("store: the write-ahead log was checkpointed already; starting it afresh");
+		if (wal_reset(rec.ckpt) != 0) {
+			*reason = "cannot start the write-ahead log afresh";
+			goto fail;
+		}
+	} else if (log_ckpt != rec.ckpt) {
+		snprintf(why, sizeof(why),
+			 "the write-ahead log beside %s follows checkpoint %llu, the store is at %llu: they"
+			 " are not of the same store (move the log away to start from the store's last"
+			 " checkpoint, or use --fresh-store)", o->file, (unsigned long long)log_ckpt,
+			 (unsigned long long)rec.ckpt);
+		*reason = why;
+		goto fail;
+	} else if (wal_replay(replay_group, NULL, &out->groups, &out->cut) != 0) {
+		snprintf(why, sizeof(why), "the write-ahead log beside %s cannot be read back (use --fresh-store)",
+			 o->file);
+		*reason = why;
+		goto fail;
+	}
+	out->gen = rec.gen;
+	return XSE_OK;
+fail:
+	wal_close();
+	ov_clear();
+	tdb_close(rec.tdb);
+	rec.tdb = NULL;
+	return XSE_EIO;
+}
+
+void rec_close(void)
+{
+	if (!rec.tdb)
+		return;
+	if (rec.depth) {
+		rec.depth = 1;
+		rec_end(false, 0);
+		rec.depth = 0;
+	}
+	if (rec_checkpoint(true) != XSE_OK)
+		log_error("store: the last checkpoint failed; the next start reads the write-ahead log back");
+	wal_close();
+	tdb_close(rec.tdb);
+	rec.tdb = NULL;
+	ov_clear();
+	free(rec.buckets);
+	rec.buckets = NULL;
+	rec.nbuckets = 0;
+	free(rec.undo);
+	rec.undo = NULL;
+	rec.cap_undo = 0;
+	free(rec.gbuf);
+	rec.gbuf = NULL;
+	rec.gcap = 0;
+}
+
+void rec_stats(struct rec_stats *s)
+{
+	s->overlay_records = rec.count;
+	s->overlay_bytes = rec.bytes;
+	s->log_bytes = rec.tdb ? wal_bytes() : 0;
+	s->checkpoints = rec.ckpt;
+}

@@ -1,0 +1,671 @@
+/*
+ * Crash harness: the daemon made to die (XENSTORED_TEST_CRASH, wal.h) at
+ * points spread over each multi-step operation's writes (a commit, a big
+ * RM, a domain's clean-up, a checkpoint, the start itself), or with its
+ * files unable to grow, and after each restart the tree compared with what
+ * its clients were told; CONTROL check after each restart.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/xsc_ring.h"
+#include "scenario.h"
+#include "sc_util.h"
+
+enum { POINTS = 12 }; /* kill points spread over an operation's group, both ends included */
+
+/* Bytes of groups in the daemon's write-ahead log (no checkpoint having happened since it started). */
+static long long log_bytes(const struct xst_daemon *d)
+{
+	char path[320];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/xenstore.wal", d->dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (long long)st.st_size - 32;
+}
+
+/* Start (dir NULL: a fresh one) with XENSTORED_TEST_CRASH set to crash, or unset. */
+static void start_crashing(struct xst_daemon *d, const char *dir, const char *crash)
+{
+	if (crash)
+		setenv("XENSTORED_TEST_CRASH", crash, 1);
+	int rc = xst_daemon_start(d, XST_OURS, dir, NULL);
+
+	unsetenv("XENSTORED_TEST_CRASH");
+	ck_assert_msg(rc == 0, "daemon did not start");
+	if (dir)
+		d->own_dir = 1;
+}
+
+/* The daemon ends by itself within ms: its exit status (99 at a crash point), or -1 if it did not. */
+static int wait_exit(struct xst_daemon *d, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		int st;
+
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = -1;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+static void check_ok(struct xsc *c)
+{
+	struct xsc_msg m;
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
+	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
+}
+
+/* 1 if path reads as value, 0 if it is absent (anything else fails). */
+static int has(struct xsc *c, const char *path, const char *value)
+{
+	struct xsc_msg m;
+
+	sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
+	if (m.hdr.type == XS_ERROR) {
+		ck_assert_msg(strcmp(m.payload, "ENOENT") == 0, "%s: %s", path, m.payload);
+		return 0;
+	}
+	ck_assert_msg(m.hdr.type == XS_READ && strcmp(m.payload, value) == 0, "%s holds '%s', not '%s'",
+		      path, m.payload, value);
+	return 1;
+}
+
+/*
+ * One operation the harness kills: setup makes the tree (acknowledged
+ * requests), op sends the operation (wait: its reply awaited), and
+ * state says whether the tree is as before it (0) or after it (1),
+ * failing on anything in between.
+ */
+struct crash_op {
+	const char *name;
+	void (*setup)(struct xst_daemon *d, struct xsc *c);
+	void (*op)(struct xst_daemon *d, struct xsc *c, bool wait);
+	int (*state)(struct xsc *c);
+};
+
+/*
+ * Measure the operation's group (a run with no crash), then for each kill
+ * point spread over it (from before its first byte to its last) run again
+ * with the daemon dying there, restart, and require: before the group was
+ * whole, the tree as before; once whole, as after.
+ */
+static void kill_across(const struct crash_op *o)
+{
+	struct xst_daemon d;
+	long long from, to;
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	o->setup(&d, c);
+	from = log_bytes(&d);
+	o->op(&d, c, true);
+	to = log_bytes(&d);
+	ck_assert_int_eq(o->state(c), 1);
+	check_ok(c);
+	xsc_close(c);
+	sc_stop(&d);
+	ck_assert_msg(to > from, "%s wrote nothing to the log", o->name);
+
+	int before = 0, after = 0;
+
+	for (int k = 0; k <= POINTS; k++) {
+		/* From its first byte (the group cut after it) to its last (whole, but not answered). */
+		long long at = from + 1 + (to - from - 1) * k / POINTS;
+		char spec[48];
+
+		snprintf(spec, sizeof(spec), "log:%lld", at);
+		start_crashing(&d, NULL, spec);
+		c = sc_connect(&d);
+		o->setup(&d, c);
+		ck_assert_int_eq(log_bytes(&d), from);
+		o->op(&d, c, false);
+		ck_assert_msg(wait_exit(&d, 10000) == 99, "%s, %s: the daemon did not die there", o->name,
+			      spec);
+		xsc_close(c);
+		sc_restart(&d, NULL);
+		c = sc_connect(&d);
+		check_ok(c);
+		int s = o->state(c);
+
+		ck_assert_msg(s == (at == to), "%s killed at byte %lld of %lld..%lld: the tree is %s it",
+			      o->name, at, from, to, s ? "after" : "before");
+		before += !s;
+		after += s;
+		xsc_close(c);
+		sc_stop(&d);
+	}
+	printf("crash: %s, a group of %lld bytes, killed at %d points in it: %d times as before,"
+	       " %d times as after (once whole)\n", o->name, to - from, POINTS + 1, before, after);
+}
+
+/* A commit: removes a directory, creates 300 nodes, changes one. */
+static void commit_setup(struct xst_daemon *d, struct xsc *c)
+{
+	char p[64];
+
+	(void)d;
+	SC_OK(c, XS_WRITE, 0, 1, "/c/keep", "old");
+	for (int i = 0; i < 200; i++) {
+		snprintf(p, sizeof(p), "/c/a/n%d", i);
+		SC_OK(c, XS_WRITE, 0, 1, p, "a");
+	}
+}
+
+static void commit_op(struct xst_daemon *d, struct xsc *c, bool wait)
+{
+	static char value[101];
+	char p[64];
+	uint32_t t = sc_tx_start(c);
+
+	(void)d;
+	memset(value, 'b', sizeof(value) - 1);
+	SC_OK(c, XS_RM, t, 0, "/c/a");
+	for (int i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "/c/b/n%d", i);
+		SC_OK(c, XS_WRITE, t, 1, p, value);
+	}
+	SC_OK(c, XS_WRITE, t, 1, "/c/keep", "new");
+	if (wait)
+		SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
+	else
+		ck_assert_int_eq(xsc_send(c, XS_TRANSACTION_END, 1, t, "T", 2), 0);
+}
+
+static int commit_state(struct xsc *c)
+{
+	static char value[101];
+	struct xsc_msg m;
+	char p[64];
+	int s, a = 0, b = 0;
+
+	memset(value, 'b', sizeof(value) - 1);
+	sc_call(c, XS_READ, 0, 0, SC_ARGS("/c/keep"), &m);
+	ck_assert_msg(m.hdr.type == XS_READ && (!strcmp(m.payload, "new") || !strcmp(m.payload, "old")),
+		      "/c/keep: %s", m.payload);
+	s = strcmp(m.payload, "new") == 0;
+	for (int i = 0; i < 200; i++) {
+		snprintf(p, sizeof(p), "/c/a/n%d", i);
+		a += has(c, p, "a");
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "/c/b/n%d", i);
+		b += has(c, p, value);
+	}
+	ck_assert_msg(a == (s ? 0 : 200) && b == (s ? 300 : 0), "commit half there: keep %s, %d of /c/a, %d of /c/b",
+		      s ? "new" : "old", a, b);
+	return s;
+}
+
+/* A big RM: 3000 children in chunks, 30 directories of 30 with records of their own. */
+enum { RM_FLAT = 3000, RM_DIRS = 30 };
+
+static void rm_setup(struct xst_daemon *d, struct xsc *c)
+{
+	char p[64];
+	uint32_t t = sc_tx_start(c);
+
+	(void)d;
+	for (int i = 0; i < RM_FLAT; i++) {
+		snprintf(p, sizeof(p), "/rm/big/n%04d", i);
+		SC_OK(c, XS_WRITE, t, 1, p, "v");
+	}
+	for (int i = 0; i < RM_DIRS; i++)
+		for (int j = 0; j < RM_DIRS; j++) {
+			snprintf(p, sizeof(p), "/rm/big/s%02d/c%02d", i, j);
+			SC_OK(c, XS_WRITE, t, 1, p, "w");
+		}
+	SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
+	SC_OK(c, XS_WRITE, 0, 1, "/rm/other", "o");
+}
+
+static void rm_op(struct xst_daemon *d, struct xsc *c, bool wait)
+{
+	(void)d;
+	if (wait)
+		SC_OK(c, XS_RM, 0, 0, "/rm/big");
+	else
+		ck_assert_int_eq(xsc_send(c, XS_RM, 1, 0, "/rm/big", 8), 0);
+}
+
+static int rm_state(struct xsc *c)
+{
+	char p[64];
+	int n = 0, total = 0;
+
+	ck_assert_int_eq(has(c, "/rm/other", "o"), 1);
+	for (int i = 0; i < RM_FLAT; i += 7, total++) {
+		snprintf(p, sizeof(p), "/rm/big/n%04d", i);
+		n += has(c, p, "v");
+	}
+	for (int i = 0; i < RM_DIRS; i++)
+		for (int j = 0; j < RM_DIRS; j += i % 5 ? 29 : 1, total++) {
+			snprintf(p, sizeof(p), "/rm/big/s%02d/c%02d", i, j);
+			n += has(c, p, "w");
+		}
+	ck_assert_msg(n == 0 || n == total, "RM half done: %d of %d sampled nodes left", n, total);
+	return n == 0;
+}
+
+START_TEST(commit_killed_at_each_point)
+{
+	static const struct crash_op op = {"a commit", commit_setup, commit_op, commit_state};
+
+	kill_across(&op);
+}
+END_TEST
+
+START_TEST(big_rm_killed_at_each_point)
+{
+	static const struct crash_op op = {"an RM of 3930 nodes", rm_setup, rm_op, rm_state};
+
+	kill_across(&op);
+}
+END_TEST
+
+/*
+ * A domain's clean-up: its home and backend directories go, an ACL entry
+ * naming it elsewhere is dropped, then @releaseDomain fires. Killed at
+ * each point of its group; a watcher that heard @releaseDomain must find
+ * it all done.
+ */
+enum { DOM = 7 };
+static struct xsc_simdom *sim;
+static struct xsc *watcher;
+
+static void dom_setup(struct xst_daemon *d, struct xsc *c)
+{
+	char simhyp[320], p[96];
+
+	snprintf(simhyp, sizeof(simhyp), "%s/simhyp", d->dir);
+	ck_assert_ptr_nonnull(sim = xsc_simdom_create(simhyp, DOM));
+	ck_assert_int_eq(xsc_introduce(c, DOM), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(p, sizeof(p), "/local/domain/%d/device/vif/%d/state", DOM, i);
+		SC_OK(c, XS_WRITE, 0, 1, p, "4");
+		snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%d/%d/state", DOM, i);
+		SC_OK(c, XS_WRITE, 0, 1, p, "4");
+	}
+	snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%d", DOM);
+	SC_OK(c, XS_SET_PERMS, 0, 0, p, "n7");
+	SC_OK(c, XS_WRITE, 0, 1, "/keep/x", "x");
+	SC_OK(c, XS_SET_PERMS, 0, 0, "/keep/x", "n0", "r7");
+	watcher = sc_connect(d);
+	ck_assert_str_eq(sc_watch(watcher, "@releaseDomain", "rel", NULL), "OK");
+}
+
+static void dom_op(struct xst_daemon *d, struct xsc *c, bool wait)
+{
+	struct xsc_msg m;
+
+	(void)d;
+	(void)c;
+	xsc_simdom_destroy(sim);
+	sim = NULL;
+	if (wait) {
+		sc_expect_event(watcher, "@releaseDomain", "rel");
+	} else {
+		/* Killed before it was told: the event never left. */
+		ck_assert_int_ne(xsc_next_event(watcher, &m, 10000), 0);
+	}
+	xsc_close(watcher);
+	watcher = NULL;
+}
+
+static int dom_state(struct xsc *c)
+{
+	char home[64], backend[64];
+	struct xsc_msg m;
+	int s;
+
+	snprintf(home, sizeof(home), "/local/domain/%d/device/vif/49/state", DOM);
+	snprintf(backend, sizeof(backend), "/local/domain/0/backend/vif/%d/0/state", DOM);
+	s = !has(c, home, "4");
+	ck_assert_int_eq(has(c, backend, "4"), !s);
+	sc_call(c, XS_GET_PERMS, 0, 0, SC_ARGS("/keep/x"), &m);
+	if (s)
+		SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0");
+	else
+		SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0r7\0");
+	return s;
+}
+
+START_TEST(domain_cleanup_killed_at_each_point)
+{
+	static const struct crash_op op = {"a domain's clean-up", dom_setup, dom_op, dom_state};
+
+	kill_across(&op);
+}
+END_TEST
+
+/* The records of the last checkpoint, as the daemon logged them (0 if none). */
+static long checkpoint_records(const struct xst_daemon *d)
+{
+	char path[320], line[1024];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "store: checkpoint ");
+
+		if (p && (p = strstr(p + 18, ": ")))
+			n = atol(p + 2);
+	}
+	fclose(f);
+	return n;
+}
+
+enum { CK_WRITES = 600 };
+
+static void ck_writes(struct xsc *c, int from, int to)
+{
+	char p[64], v[32];
+
+	for (int i = from; i < to; i++) {
+		snprintf(p, sizeof(p), "/ck/d%02d/n%03d", i % 40, i);
+		snprintf(v, sizeof(v), "value %d", i);
+		SC_OK(c, XS_WRITE, 0, 1, p, v);
+	}
+}
+
+static int ck_present(struct xsc *c, int n)
+{
+	char p[64], v[32];
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "/ck/d%02d/n%03d", i % 40, i);
+		snprintf(v, sizeof(v), "value %d", i);
+		k += has(c, p, v);
+	}
+	return k;
+}
+
+/* A fresh daemon (crashing at crash) given the writes, then told to stop (a checkpoint). */
+static void writes_then_stop(struct xst_daemon *d, const char *crash)
+{
+	start_crashing(d, NULL, crash);
+	struct xsc *c = sc_connect(d);
+
+	ck_writes(c, 0, CK_WRITES);
+	xsc_close(c);
+	kill(d->pid, SIGTERM);
+}
+
+/* Started again (after it died), it serves every write, and is sound. */
+static void all_there_after_restart(struct xst_daemon *d)
+{
+	sc_restart(d, NULL);
+	struct xsc *c = sc_connect(d);
+
+	check_ok(c);
+	ck_assert_int_eq(ck_present(c, CK_WRITES), CK_WRITES);
+	xsc_close(c);
+	sc_stop(d);
+}
+
+/*
+ * The checkpoint a clean stop makes, killed at each of its steps (every
+ * record into tdb, the tdb commit, the log started afresh): whatever
+ * the step, the next start serves every acknowledged write.
+ */
+START_TEST(checkpoint_killed_at_each_step)
+{
+	struct xst_daemon d;
+	long steps;
+	int crashed = 0;
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	ck_writes(c, 0, CK_WRITES);
+	xsc_close(c);
+	sc_stop_keep(&d);
+	steps = checkpoint_records(&d) + 2;
+	ck_assert_int_gt(steps, 10);
+	for (int k = 0; k <= POINTS + 2; k++) {
+		/* Spread over the records, then the commit and the log's reset. */
+		long at = k < POINTS ? 1 + (steps - 3) * k / (POINTS - 1) : steps - (POINTS + 2 - k);
+		char spec[48];
+
+		snprintf(spec, sizeof(spec), "ckpt:%ld", at);
+		writes_then_stop(&d, spec);
+		int st = wait_exit(&d, 10000);
+
+		ck_assert_msg(st == 99 || (st == 0 && at > steps), "stop at %s: exit %d", spec, st);
+		crashed += st == 99;
+		all_there_after_restart(&d);
+	}
+	/* And killed at moments through it, tdb's own commit included. */
+	for (int us = 0; us <= 8000; us = us ? us * 2 : 250) {
+		writes_then_stop(&d, NULL);
+		usleep((useconds_t)us);
+		sc_crash(&d);
+		all_there_after_restart(&d);
+	}
+	printf("crash: the last checkpoint (%ld steps) killed at %d of them, and at moments through"
+	       " it: every acknowledged write served after each\n", steps, crashed);
+}
+END_TEST
+
+/*
+ * Checkpoints while clients write (one every 64 KiB of log), the first
+ * killed at each step: every acknowledged write is served after the
+ * restart; the one in flight may be there or not.
+ */
+START_TEST(checkpoint_during_writes_killed)
+{
+	for (int at = 1; at <= 61; at += 12) {
+		struct xst_daemon d;
+		char spec[48], p[64], v[32];
+		int acked = 0;
+
+		snprintf(spec, sizeof(spec), "ckpt:%d", at);
+		setenv("XENSTORED_TEST_CHECKPOINT", "65536", 1);
+		start_crashing(&d, NULL, spec);
+		unsetenv("XENSTORED_TEST_CHECKPOINT");
+		struct xsc *c = sc_connect(&d);
+
+		for (int i = 0; i < 5000; i++) {
+			struct xsc_msg m;
+
+			snprintf(p, sizeof(p), "/ck/d%02d/n%03d", i % 40, i);
+			snprintf(v, sizeof(v), "value %d", i);
+			char buf[128];
+			int len = xsc_payload(buf, sizeof(buf), 1, SC_ARGS(p, v));
+
+			if (xsc_call(c, XS_WRITE, 0, buf, (size_t)len, &m, 10000) != 0)
+				break;
+			SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
+			acked++;
+		}
+		ck_assert_msg(acked < 5000, "%s: no checkpoint reached that step", spec);
+		ck_assert_int_eq(wait_exit(&d, 10000), 99);
+		xsc_close(c);
+		sc_restart(&d, NULL);
+		c = sc_connect(&d);
+		check_ok(c);
+		int present = ck_present(c, acked + 1);
+
+		ck_assert_msg(present == acked || present == acked + 1, "%s: %d acknowledged, %d present", spec,
+			      acked, present);
+		xsc_close(c);
+		sc_stop(&d);
+	}
+}
+END_TEST
+
+/*
+ * A start is itself killed, at moments through its reading back of a long
+ * log; the start after them all serves every acknowledged write.
+ */
+START_TEST(start_killed_while_reading_the_log)
+{
+	struct xst_daemon d;
+	int delays_us[] = {0, 1000, 3000, 10000, 30000};
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	ck_writes(c, 0, CK_WRITES);
+	xsc_close(c);
+	sc_crash(&d);
+	for (size_t i = 0; i < sizeof(delays_us) / sizeof(delays_us[0]); i++) {
+		pid_t p = fork();
+
+		ck_assert_int_ge(p, 0);
+		if (p == 0) {
+			char dir[256];
+
+			snprintf(dir, sizeof(dir), "%s", d.dir);
+			setenv("XENSTORED_RUNDIR", dir, 1);
+			unsetenv("XENSTORED_PATH");
+			execl(XST_DAEMON_BIN, XST_DAEMON_BIN, "-N", (char *)NULL);
+			_exit(127);
+		}
+		usleep((useconds_t)delays_us[i]);
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+	}
+	all_there_after_restart(&d);
+}
+END_TEST
+
+/* Let the daemon's files grow to limit bytes at most (the soft limit; RLIM_INFINITY lifts it). */
+static void file_limit(const struct xst_daemon *d, rlim_t limit)
+{
+	struct rlimit lim = {limit, RLIM_INFINITY};
+
+	ck_assert_int_eq(prlimit(d->pid, RLIMIT_FSIZE, &lim, NULL), 0);
+}
+
+/*
+ * A full file system (a file size limit the log reaches at each point of a
+ * request's group): a WRITE that creates its parents and a big RM are
+ * answered ENOSPC with nothing of them done; once the files can grow, the
+ * same requests succeed. The checkpoint of a clean stop that cannot grow
+ * the store file fails, and the next start reads everything back.
+ */
+START_TEST(full_file_system_answers_enospc)
+{
+	static char value[3001];
+	struct xst_daemon d;
+	struct xsc_msg m;
+	char p[64];
+
+	memset(value, 'f', sizeof(value) - 1);
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	rm_setup(&d, c);
+	for (int k = 0; k < POINTS; k++) {
+		long long size = log_bytes(&d) + 32;
+
+		/* The group of a WRITE of three levels and 3000 bytes is over 3000 bytes long. */
+		file_limit(&d, (rlim_t)(size + 3000 * k / POINTS));
+		sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/full/a/b/c", value), &m);
+		SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
+		/* The RM's group (deletions of some sixty records) is shorter: a smaller step. */
+		file_limit(&d, (rlim_t)(size + 40 * k));
+		sc_call(c, XS_RM, 0, 0, SC_ARGS("/rm/big"), &m);
+		SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
+		ck_assert_int_eq(has(c, "/full", ""), 0);
+		ck_assert_int_eq(rm_state(c), 0);
+		file_limit(&d, RLIM_INFINITY);
+		/* Something else goes through between: the log is whole after each refusal. */
+		snprintf(p, sizeof(p), "/between/n%d", k);
+		SC_OK(c, XS_WRITE, 0, 1, p, "ok");
+	}
+	check_ok(c);
+	SC_OK(c, XS_WRITE, 0, 1, "/full/a/b/c", value);
+	SC_OK(c, XS_RM, 0, 0, "/rm/big");
+	/* More than the store file has room for... */
+	for (int k = 0; k < 800; k++) {
+		snprintf(p, sizeof(p), "/full/big/n%d", k);
+		SC_OK(c, XS_WRITE, 0, 1, p, value);
+	}
+	xsc_close(c);
+	/* ...and it cannot grow: the last checkpoint fails, the log keeps it all. */
+	{
+		char tdb[320];
+		struct stat st;
+
+		snprintf(tdb, sizeof(tdb), "%s/xenstore.tdb", d.dir);
+		ck_assert_int_eq(stat(tdb, &st), 0);
+		file_limit(&d, (rlim_t)st.st_size);
+	}
+	sc_stop_keep(&d);
+	ck_assert_int_ge(sc_log_has(&d, "the last checkpoint failed"), 1);
+	sc_restart(&d, NULL);
+	c = sc_connect(&d);
+	check_ok(c);
+	ck_assert_int_eq(has(c, "/full/a/b/c", value), 1);
+	ck_assert_int_eq(has(c, "/full/big/n799", value), 1);
+	ck_assert_int_eq(rm_state(c), 1);
+	for (int k = 0; k < POINTS; k++) {
+		snprintf(p, sizeof(p), "/between/n%d", k);
+		ck_assert_int_eq(has(c, p, "ok"), 1);
+	}
+	xsc_close(c);
+	sc_stop(&d);
+}
+END_TEST
+
+/* A store file that is not a store is refused with a clear message, never served as an empty tree. */
+START_TEST(garbage_store_is_refused)
+{
+	struct xst_daemon d;
+	char file[320];
+	FILE *f;
+
+	sc_start(&d, NULL);
+	struct xsc *c = sc_connect(&d);
+
+	SC_OK(c, XS_WRITE, 0, 1, "/precious", "1");
+	xsc_close(c);
+	sc_stop_keep(&d);
+	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
+	f = fopen(file, "r+");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs("this header is garbage", f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_ne(xst_daemon_start(&d, XST_OURS, d.dir, NULL), 0);
+	ck_assert_int_eq(sc_log_has(&d, "its header is damaged"), 1);
+}
+END_TEST
+
+Suite *suite_crash(void)
+{
+	Suite *s = suite_create("crash");
+	TCase *tc = tcase_create("points");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, commit_killed_at_each_point);
+	tcase_add_test(tc, big_rm_killed_at_each_point);
+	tcase_add_test(tc, domain_cleanup_killed_at_each_point);
+	tcase_add_test(tc, checkpoint_killed_at_each_step);
+	tcase_add_test(tc, checkpoint_during_writes_killed);
+	tcase_add_test(tc, start_killed_while_reading_the_log);
+	tcase_add_test(tc, full_file_system_answers_enospc);
+	tcase_add_test(tc, garbage_store_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
