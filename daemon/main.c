@@ -104,6 +104,19 @@ static void stop_cb(evutil_socket_t sig, short what, void *base)
 	event_base_loopbreak(base);
 }
 
+/* The store's start-up work, a slice per turn of the loop, requests served in between. */
+static void store_cb(evutil_socket_t fd, short what, void *ev)
+{
+	static const struct timeval next_turn = {0, 0};
+
+	(void)fd;
+	(void)what;
+	if (store_background())
+		evtimer_add(ev, &next_turn);
+	else
+		event_free(ev);
+}
+
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -147,6 +160,7 @@ int main(int argc, char **argv)
 	sopt.hash_size = cfg.hash_size;
 	sopt.fresh = cfg.fresh_store;
 	sopt.priv_domid = cfg.priv_domid;
+	sopt.background = true;
 	store_add_hook(&regions_hook, NULL);
 	store_add_hook(&quota_store_hook, NULL);
 	if (store_open(&sopt, &reason) != XSE_OK)
@@ -156,6 +170,7 @@ int main(int argc, char **argv)
 		fatalx("cannot create the event loop");
 	conn_init(base);
 	conn_set_presend(store_flush); /* nothing is sent before the changes it tells of are in the log */
+	store_cb(-1, 0, evtimer_new(base, store_cb, event_self_cbarg()));
 	session_init(base, dispatch_request);
 	/*
 	 * Both log why they fail. The store is closed cleanly before exiting,

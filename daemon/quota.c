@@ -268,8 +268,12 @@ void quota_transfer(uint32_t from, uint32_t to, enum quota_id q, unsigned n)
 
 unsigned quota_used(uint32_t domid, enum quota_id q)
 {
-	struct quota_dom *d = slot(domid, false);
+	struct quota_dom *d;
 
+	/* Node counts come from the store's hook: complete once its start-up walk is. */
+	if (q == QUOTA_NODES)
+		store_settle();
+	d = slot(domid, false);
 	return d ? d->used[q] : 0;
 }
 
@@ -277,6 +281,8 @@ unsigned quota_max(uint32_t domid, enum quota_id q)
 {
 	struct quota_dom *d;
 
+	if (q == QUOTA_NODES)
+		store_settle();
 	if (domid == QUOTA_GLOBAL)
 		return quota_max_global[q];
 	d = slot(domid, false);

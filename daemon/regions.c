@@ -102,9 +102,11 @@ static void regions_del(uint32_t domid, const char *path)
 
 size_t regions_list(uint32_t domid, char ***out)
 {
-	struct region_set *s = set_get(domid, false);
+	struct region_set *s;
 	size_t n = 0;
 
+	store_settle(); /* complete once the store's start-up walk is */
+	s = set_get(domid, false);
 	*out = NULL;
 	if (!s)
 		return 0;
@@ -124,6 +126,7 @@ size_t regions_list(uint32_t domid, char ***out)
 
 bool regions_complete(void)
 {
+	store_settle();
 	return !regions_untrusted;
 }
 

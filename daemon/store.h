@@ -38,6 +38,12 @@ struct store_options {
 	unsigned hash_size; /* tdb hash buckets (only used when the file is created) */
 	bool fresh;         /* discard an existing file */
 	uint32_t priv_domid;
+	/*
+	 * Tell the hooks of the tree after store_open returns, in slices
+	 * (store_background), so that a start costs the log it reads back, not
+	 * the size of the tree. Otherwise before it returns.
+	 */
+	bool background;
 };
 
 /*
@@ -48,6 +54,18 @@ struct store_options {
 enum xs_err store_open(const struct store_options *opt, const char **reason);
 /* Checkpoint (the next start then reads no log back) and close. */
 void store_close(void);
+/*
+ * A slice of the start-up work (store_options.background): true while
+ * more remains. The daemon calls it between turns of its loop; reads are
+ * served meanwhile. A tree found damaged is repaired; one that cannot be
+ * ends the daemon, as it would have refused to start.
+ */
+bool store_background(void);
+/*
+ * Finish the start-up work now. Every change does first, and so must
+ * whoever reads what the hooks keep (regions, node counts).
+ */
+void store_settle(void);
 
 /*
  * Every change reaches the file through a group (rec.h): all of it or

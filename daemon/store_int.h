@@ -29,6 +29,7 @@ struct store_tell {
 /* What the store keeps between calls; the tree itself is in the records (rec.h). */
 struct store_state {
 	bool open;
+	bool telling;   /* the start-up walk telling the hooks every node is under way */
 	uint64_t epoch; /* counts writes: a struct store_where from before the last one is stale */
 	uint64_t gen;   /* the generation counter */
 	/* The observers of changes (store.h), in the order they were added. */
@@ -104,6 +105,31 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 			       const unsigned char *entry, size_t elen);
 /* store_walk, with where it failed written into fault (XS_PATH_BUF bytes) if it did. */
 int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
+
+/* A pre-order walk that can stop and go on (store_walk is one done at once). */
+struct store_walker {
+	store_visit_fn visit;
+	void *ctx;
+	struct arena scratch, held;
+	char cur[XS_PATH_BUF];
+	struct store_node n;
+	struct chunk ch;   /* the chunk next_chunk names, when have_chunk */
+	bool have_chunk;
+	uint32_t next_chunk;
+	size_t next_off;
+	struct {
+		uint32_t chunk;
+		size_t off;
+	} *stack; /* per level above cur: where to go on */
+	size_t depth, cap;
+	char fault[XS_PATH_BUF + 32];
+};
+
+/* Visit root: 1, or 0 if it is absent (nothing to walk). */
+int walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx);
+/* Visit up to budget more nodes: 1 if more remain, 0 when done, -1 on a fault (said in w->fault). */
+int walker_step(struct store_walker *w, size_t budget);
+void walker_free(struct store_walker *w);
 
 /* Queue a change for the hooks, told when the open group is written (nothing without hooks). */
 void store_tell(enum store_tell_kind kind, const char *path, const struct xs_perm *perms, unsigned nperms,

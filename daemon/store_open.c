@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "dirindex.h"
 #include "grow.h"
@@ -86,6 +87,7 @@ const char *store_check(void)
 	struct record_count rc = {0, 0};
 	char walk_fault[XS_PATH_BUF];
 
+	store_settle();
 	c.fault[0] = '\0';
 	c.records = c.chunks = 0;
 	if (store_walk_fault("/", check_visit, &c, walk_fault) < 0 && !c.fault[0])
@@ -495,6 +497,7 @@ struct tell_ctx {
 	char parent[XS_PATH_BUF];
 	struct store_node pnode;
 	bool have_parent;
+	size_t nodes;
 };
 
 static bool tell_node(void *ctx, const char *path, const struct store_node *n)
@@ -502,6 +505,7 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 	struct tell_ctx *t = ctx;
 	char ppath[XS_PATH_BUF];
 
+	t->nodes++;
 	if (strcmp(path, "/") == 0) {
 		STORE_TELL(added, path, n->perms, n->nperms, NULL, 0);
 		return true;
@@ -519,34 +523,100 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 	return true;
 }
 
-static bool log_fault(const char *fault)
+/*
+ * The walk that tells the hooks every node: the one walk of the whole tree
+ * at start, and a check on the way. With store_options.background it runs
+ * in slices (store_background) while requests are served; a change, or a
+ * reader of what the hooks keep, finishes it first (store_settle), so that
+ * it never meets a change half told.
+ */
+#define TELL_SLICE 4096 /* nodes per slice: a few milliseconds */
+
+static struct {
+	bool active;
+	bool repaired; /* a repair was made for this start already */
+	struct timespec began;
+	struct store_walker w;
+	struct tell_ctx t;
+} telling;
+
+static void tell_end(void)
 {
-	log_error("store: the tree cannot be read whole (%s is missing or damaged); repairing it", fault);
-	return false;
+	walker_free(&telling.w);
+	arena_free(&telling.t.arena);
+	telling.active = store_st.telling = false;
+}
+
+static void tell_begin(void)
+{
+	if (!store_st.nhooks)
+		return;
+	STORE_TELL(reset);
+	clock_gettime(CLOCK_MONOTONIC, &telling.began);
+	memset(&telling.t, 0, sizeof(telling.t));
+	telling.active = store_st.telling = true;
+	if (walker_start(&telling.w, "/", tell_node, &telling.t) != 1)
+		tell_end();
 }
 
 /*
- * Every node told to the hooks (the one walk of the whole tree at start);
- * false if the tree could not be read whole.
+ * One slice of at most budget nodes: 1 while more remains, 0 when done, -1
+ * if the tree is damaged and could not be repaired (*fault says where). A
+ * damaged tree is rebuilt from what is found (one group), and told again.
  */
-static bool tell_all(void)
+static int tell_step(size_t budget, const char **fault)
 {
-	struct tell_ctx *t;
-	char fault[XS_PATH_BUF];
-	int rc;
+	static char where[XS_PATH_BUF + 64];
+	int r = walker_step(&telling.w, budget);
 
-	if (!store_st.nhooks)
-		return true;
-	STORE_TELL(reset);
-	if (!(t = calloc(1, sizeof(*t)))) {
-		log_error("store: no memory to tell the hooks of the tree; domain clean-ups will walk all of it");
-		STORE_TELL(lost);
-		return true;
+	if (r > 0)
+		return 1;
+	if (r == 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		log_info("store: all %zu nodes told to the quota and regions indexes in %lld ms",
+			 telling.t.nodes,
+			 (long long)(now.tv_sec - telling.began.tv_sec) * 1000 +
+				 (now.tv_nsec - telling.began.tv_nsec) / 1000000);
+		tell_end();
+		return 0;
 	}
-	rc = store_walk_fault("/", tell_node, t, fault);
-	arena_free(&t->arena);
-	free(t);
-	return rc == 0 || log_fault(fault);
+	snprintf(where, sizeof(where), "%s", telling.w.fault);
+	tell_end();
+	*fault = where;
+	log_error("store: the tree cannot be read whole (%s is missing or damaged); repairing it", where);
+	if (telling.repaired || store_repair() != XSE_OK || (*fault = store_check()) != NULL)
+		return -1;
+	telling.repaired = true;
+	tell_begin();
+	return telling.active ? 1 : 0;
+}
+
+bool store_background(void)
+{
+	const char *fault = "";
+
+	if (!telling.active)
+		return false;
+	switch (tell_step(TELL_SLICE, &fault)) {
+	case 1:
+		return true;
+	case 0:
+		return false;
+	default:
+		/* Refused, as at start: a store that cannot be trusted is not served on. */
+		fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
+	}
+}
+
+void store_settle(void)
+{
+	const char *fault = "";
+
+	while (telling.active)
+		if (tell_step(SIZE_MAX, &fault) < 0)
+			fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
 }
 
 size_t store_record_room(const unsigned char *key, size_t klen, const unsigned char *data, size_t len)
@@ -648,9 +718,13 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		store_close();
 		return XSE_EIO;
 	}
-	if (!tell_all()) {
-		/* Damage: rebuilt from what is found, or refused. Never served silently, never emptied. */
-		if (store_repair() != XSE_OK || !tell_all() || (fault = store_check()) != NULL) {
+	telling.repaired = false;
+	tell_begin();
+	if (opt->background)
+		return XSE_OK;
+	/* Damage: rebuilt from what is found, or refused. Never served silently, never emptied. */
+	while (telling.active) {
+		if (tell_step(SIZE_MAX, &fault) < 0) {
 			snprintf(why, sizeof(why), "%s: damaged beyond repair (%s; use --fresh-store)", opt->file,
 				 fault ? fault : "repair failed");
 			*reason = why;
@@ -665,6 +739,8 @@ void store_close(void)
 {
 	if (!store_st.open)
 		return;
+	if (telling.active)
+		tell_end();
 	rec_close();
 	STORE_TELL(reset);
 	dirindex_clear();

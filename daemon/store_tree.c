@@ -78,7 +78,12 @@ static void tell_group(void)
 
 void store_group_begin(void)
 {
-	unsigned d = store_st.depth++;
+	unsigned d;
+
+	/* The start-up walk never meets a change: it is finished first. */
+	if (!store_st.depth && store_st.telling)
+		store_settle();
+	d = store_st.depth++;
 
 	if (d >= STORE_DEPTH_MAX)
 		fatalx("store: groups nested too deep");
@@ -963,107 +968,114 @@ int store_children(const char *parent, store_child_fn cb, void *ctx)
 	return store_chunks(parent, 0, visit_names, &w);
 }
 
-/* A pre-order walk's position at one level: which chunk, and where in it. */
-struct walk_frame {
-	uint32_t chunk;
-	size_t off;
-};
-
-int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault)
+int walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx)
 {
-	struct arena scratch = {0}, held = {0};
-	char cur[XS_PATH_BUF];
-	struct walk_frame *stack = NULL;
-	size_t depth = 0, cap = 0;
-	struct store_node n;
-	struct chunk ch = {0};
-	bool have_chunk = false; /* ch is the chunk next_chunk names */
-	int rc = 0;
-
-	strcpy(cur, root);
-	if (store_read(&scratch, cur, true, &n) != 1) {
-		arena_free(&scratch);
+	memset(w, 0, sizeof(*w));
+	w->visit = visit;
+	w->ctx = ctx;
+	strcpy(w->cur, root);
+	if (store_read(&w->scratch, w->cur, true, &w->n) != 1)
 		return 0;
-	}
 	/* Iterative: depth is guest-controlled. The frame stack grows with the tree's depth. */
-	bool descend = visit(ctx, cur, &n);
-	uint32_t next_chunk = descend ? n.first_chunk : 0;
-	size_t next_off = 0;
+	w->next_chunk = visit(ctx, w->cur, &w->n) ? w->n.first_chunk : 0;
+	return 1;
+}
 
-	for (;;) {
+/* A fault at what: -1, with it said in w->fault. */
+static int walk_fault(struct store_walker *w, const char *what, uint32_t chunk)
+{
+	if (chunk)
+		snprintf(w->fault, sizeof(w->fault), "%s: chunk %u", what, chunk);
+	else
+		snprintf(w->fault, sizeof(w->fault), "%s", what);
+	return -1;
+}
+
+int walker_step(struct store_walker *w, size_t budget)
+{
+	while (budget) {
 		struct fmt_entry e;
 
 		/* Find the next entry at this level, moving to the next chunk or up as needed. */
-		while (next_chunk) {
-			if (!have_chunk) {
-				arena_reset(&held);
-				if (store_chunk_read(&held, cur, next_chunk, &ch) < 0) {
-					snprintf(fault, XS_PATH_BUF, "%s: chunk %u", cur, next_chunk);
-					rc = -1;
-					goto out;
-				}
-				have_chunk = true;
+		while (w->next_chunk) {
+			if (!w->have_chunk) {
+				arena_reset(&w->held);
+				if (store_chunk_read(&w->held, w->cur, w->next_chunk, &w->ch) < 0)
+					return walk_fault(w, w->cur, w->next_chunk);
+				w->have_chunk = true;
 			}
-			if (next_off < ch.len)
+			if (w->next_off < w->ch.len)
 				break;
-			next_chunk = ch.next;
-			next_off = 0;
-			have_chunk = false;
+			w->next_chunk = w->ch.next;
+			w->next_off = 0;
+			w->have_chunk = false;
 		}
-		if (!next_chunk) {
-			if (!depth)
-				break;
-			depth--;
-			cur[xs_path_parent_len(cur) ? xs_path_parent_len(cur) : 1] = '\0';
-			next_chunk = stack[depth].chunk;
-			next_off = stack[depth].off;
-			have_chunk = false;
+		if (!w->next_chunk) {
+			if (!w->depth)
+				return 0;
+			w->depth--;
+			w->cur[xs_path_parent_len(w->cur) ? xs_path_parent_len(w->cur) : 1] = '\0';
+			w->next_chunk = w->stack[w->depth].chunk;
+			w->next_off = w->stack[w->depth].off;
+			w->have_chunk = false;
 			continue;
 		}
-		if (!fmt_entry_at(ch.body, ch.len, next_off, &e)) {
-			snprintf(fault, XS_PATH_BUF, "%s: chunk %u", cur, next_chunk);
-			rc = -1;
-			goto out;
-		}
+		if (!fmt_entry_at(w->ch.body, w->ch.len, w->next_off, &e))
+			return walk_fault(w, w->cur, w->next_chunk);
 		char sub[XS_PATH_BUF];
 
-		child_path(sub, cur, e.name);
-		next_off += e.len;
-		arena_reset(&scratch);
+		child_path(sub, w->cur, e.name);
+		w->next_off += e.len;
+		arena_reset(&w->scratch);
+		budget--;
 		if (!(e.flags & ENTRY_OWN_RECORD)) {
-			if (!fmt_entry_node(&scratch, &e, true, &n)) {
-				snprintf(fault, XS_PATH_BUF, "%s", sub);
-				rc = -1;
-				goto out;
-			}
-			visit(ctx, sub, &n);
+			if (!fmt_entry_node(&w->scratch, &e, true, &w->n))
+				return walk_fault(w, sub, 0);
+			w->visit(w->ctx, sub, &w->n);
 			continue;
 		}
-		if (store_record_read(&scratch, sub, true, &n) != 1) {
+		if (store_record_read(&w->scratch, sub, true, &w->n) != 1) {
 			log_error("store: %s is listed but its record is missing", sub);
-			snprintf(fault, XS_PATH_BUF, "%s", sub);
-			rc = -1;
-			goto out;
+			return walk_fault(w, sub, 0);
 		}
-		descend = visit(ctx, sub, &n);
-		if (!descend || !n.first_chunk)
+		if (!w->visit(w->ctx, sub, &w->n) || !w->n.first_chunk)
 			continue;
-		if (!GROW(stack, cap, depth + 1, 16)) {
-			rc = -1;
-			goto out;
-		}
-		stack[depth].chunk = next_chunk;
-		stack[depth].off = next_off;
-		depth++;
-		strcpy(cur, sub);
-		next_chunk = n.first_chunk;
-		next_off = 0;
-		have_chunk = false;
+		if (!GROW(w->stack, w->cap, w->depth + 1, 16))
+			return walk_fault(w, "no memory", 0);
+		w->stack[w->depth].chunk = w->next_chunk;
+		w->stack[w->depth].off = w->next_off;
+		w->depth++;
+		strcpy(w->cur, sub);
+		w->next_chunk = w->n.first_chunk;
+		w->next_off = 0;
+		w->have_chunk = false;
 	}
-out:
-	free(stack);
-	arena_free(&scratch);
-	arena_free(&held);
+	return 1;
+}
+
+void walker_free(struct store_walker *w)
+{
+	free(w->stack);
+	w->stack = NULL;
+	arena_free(&w->scratch);
+	arena_free(&w->held);
+}
+
+int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault)
+{
+	struct store_walker *w = malloc(sizeof(*w));
+	int rc = -1;
+
+	if (!w) {
+		snprintf(fault, XS_PATH_BUF, "no memory");
+		return -1;
+	}
+	if (walker_start(w, root, visit, ctx) == 0 || (rc = walker_step(w, SIZE_MAX)) == 0)
+		rc = 0;
+	else
+		snprintf(fault, XS_PATH_BUF, "%.*s", XS_PATH_BUF - 1, w->fault);
+	walker_free(w);
+	free(w);
 	return rc;
 }
 

@@ -212,7 +212,7 @@ static void hook_dir_remove(void)
 
 static void open_at(const char *file, bool fresh)
 {
-	struct store_options o = {file, 1021, fresh, 0};
+	struct store_options o = {file, 1021, fresh, 0, false};
 	const char *why = NULL;
 
 	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");

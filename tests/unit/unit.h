@@ -16,6 +16,7 @@ Suite *xst_hmap_suite(void);
 Suite *xst_dirindex_suite(void);
 Suite *xst_store_suite(void);
 Suite *xst_store_format_suite(void);
+Suite *xst_store_wal_suite(void);
 Suite *xst_config_suite(void);
 Suite *xst_txn_suite(void);
 Suite *xst_watch_suite(void);

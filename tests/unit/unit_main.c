@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, xst_dirindex_suite());
 	srunner_add_suite(sr, xst_store_suite());
 	srunner_add_suite(sr, xst_store_format_suite());
+	srunner_add_suite(sr, xst_store_wal_suite());
 	srunner_add_suite(sr, xst_config_suite());
 	srunner_add_suite(sr, xst_txn_suite());
 	srunner_add_suite(sr, xst_watch_suite());

@@ -1,0 +1,319 @@
+/* The store's record layer in process: groups undone whole or in part, the log read back after a kill, a torn or full log. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/arena.h"
+#include "daemon/rec.h"
+#include "daemon/regions.h"
+#include "daemon/store.h"
+#include "unit.h"
+
+static const struct xs_perm owner0[] = {{0, XS_PERM_NONE, false}};
+static const struct xs_perm owner5[] = {{5, XS_PERM_NONE, false}};
+
+static char dir[64], file[96], log_file[96];
+
+static void dir_make(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/xst-wal.XXXXXX");
+	if (!mkdtemp(dir))
+		dir[0] = '\0';
+	snprintf(file, sizeof(file), "%s/store.tdb", dir);
+	snprintf(log_file, sizeof(log_file), "%s/store.wal", dir);
+}
+
+static void dir_remove(void)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (dir[0] && system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static void open_store(bool fresh)
+{
+	struct store_options o = {file, 1021, fresh, 0, false};
+	const char *why = NULL;
+
+	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
+}
+
+static enum xs_err create(const char *path, const struct xs_perm *perms, const char *value)
+{
+	struct arena a = {0};
+	enum xs_err err = store_create(&a, path, perms, 1, value, strlen(value));
+
+	arena_free(&a);
+	return err;
+}
+
+/* The value at path, "" if absent ("?" if damaged). */
+static const char *value_of(const char *path)
+{
+	static char buf[XS_PAYLOAD_MAX + 1];
+	struct arena a = {0};
+	struct store_node n;
+	int r = store_read(&a, path, true, &n);
+
+	snprintf(buf, sizeof(buf), "%.*s", r == 1 ? (int)n.vlen : 0, r == 1 ? n.value : "");
+	if (r < 0)
+		strcpy(buf, "?");
+	arena_free(&a);
+	return buf;
+}
+
+static long long file_size(const char *f)
+{
+	struct stat st;
+
+	return stat(f, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* An inner group that fails is undone alone; an outer one that fails, whole. */
+START_TEST(groups_undo_whole_or_in_part)
+{
+	struct arena a = {0};
+
+	open_store(true);
+	store_group_begin();
+	ck_assert_int_eq(create("/a", owner0, "1"), XSE_OK);
+	store_group_begin();
+	ck_assert_int_eq(create("/a/b", owner0, "2"), XSE_OK);
+	ck_assert_str_eq(value_of("/a/b"), "2");
+	ck_assert_int_eq(store_group_end(XSE_EIO), XSE_EIO);
+	ck_assert_str_eq(value_of("/a/b"), "");
+	ck_assert_str_eq(value_of("/a"), "1");
+	/* Nothing is sent while a group is open. */
+	ck_assert(!store_flush());
+	ck_assert_int_eq(store_group_end(XSE_OK), XSE_OK);
+	ck_assert(store_flush());
+	ck_assert_str_eq(value_of("/a"), "1");
+
+	store_group_begin();
+	ck_assert_int_eq(create("/x", owner0, "x"), XSE_OK);
+	ck_assert_int_eq(store_update(&a, "/a", NULL, NULL, 0, "changed", 7), XSE_OK);
+	ck_assert_int_eq(store_remove("/tool", NULL, NULL), XSE_OK);
+	ck_assert_int_eq(store_group_end(XSE_EINVAL), XSE_EINVAL);
+	ck_assert_str_eq(value_of("/x"), "");
+	ck_assert_str_eq(value_of("/a"), "1");
+	ck_assert_str_eq(value_of("/tool/xenstored"), "");
+	ck_assert_ptr_null(store_check());
+	arena_free(&a);
+	store_close();
+}
+END_TEST
+
+/* Open the store in a child that writes and dies without closing: what a kill leaves. */
+static void killed_writer(int from, int to)
+{
+	pid_t p = fork();
+
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		char path[64], v[32];
+
+		open_store(false);
+		if (!from && create("/k", owner0, "") != XSE_OK)
+			_exit(2);
+		for (int i = from; i < to; i++) {
+			snprintf(path, sizeof(path), "/k/n%d", i);
+			snprintf(v, sizeof(v), "v%d", i);
+			if (create(path, owner0, v) != XSE_OK)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	int st;
+
+	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int count_k(int n)
+{
+	char path[64], v[32];
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/k/n%d", i);
+		snprintf(v, sizeof(v), "v%d", i);
+		if (strcmp(value_of(path), v) == 0)
+			k++;
+	}
+	return k;
+}
+
+/*
+ * After a kill the log is read back; a group torn at its end (any cut) is
+ * dropped and the file cut there, everything before it kept; a log of
+ * another checkpoint is refused.
+ */
+START_TEST(the_log_is_read_back_and_a_torn_group_dropped)
+{
+	unsigned char junk[64];
+	long long whole;
+	int fd;
+
+	open_store(true);
+	store_close();
+	killed_writer(0, 100);
+	ck_assert_int_gt(file_size(log_file), 32);
+	/* Killed again: that start read the log back, and added to it. */
+	killed_writer(100, 150);
+	open_store(false);
+	ck_assert_int_eq(count_k(150), 150);
+	ck_assert_ptr_null(store_check());
+	store_close();
+	ck_assert_int_eq(file_size(log_file), 32); /* the close checkpointed */
+	open_store(false);
+	ck_assert_int_eq(count_k(150), 150);
+	store_close();
+
+	/* A torn group: the first bytes of one after the last whole one, and junk. */
+	killed_writer(150, 160);
+	whole = file_size(log_file);
+	memset(junk, 0xab, sizeof(junk));
+	fd = open(log_file, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "XSDG", 4), 4);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	open_store(false);
+	ck_assert_int_eq(file_size(log_file), whole);
+	ck_assert_int_eq(count_k(160), 160);
+	ck_assert_ptr_null(store_check());
+	store_close();
+}
+END_TEST
+
+/* Let this process's files grow to limit bytes (RLIM_INFINITY lifts it again). */
+static void file_limit(rlim_t limit)
+{
+	struct rlimit lim = {limit, RLIM_INFINITY};
+
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+}
+
+/*
+ * The log cannot grow: the change is refused ENOSPC with nothing of it in
+ * the store, and the hooks never hear of it; once it can, it goes through.
+ */
+START_TEST(a_full_log_refuses_with_enospc)
+{
+	char big[3000], **list;
+
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	store_add_hook(&regions_hook, NULL);
+	open_store(true);
+	ck_assert_int_eq(create("/d", owner0, ""), XSE_OK);
+	for (long long extra = 0; extra < 3000; extra += 500) {
+		long long size = file_size(log_file);
+		enum xs_err created, removed;
+
+		/* No assertion until the limit is lifted: Check writes its own file. */
+		file_limit((rlim_t)(size + extra));
+		created = create("/d/e", owner5, big);
+		/* The RM's group is short: a shorter room. */
+		file_limit((rlim_t)(size + extra / 50));
+		removed = store_remove("/d", NULL, NULL);
+		file_limit(RLIM_INFINITY);
+		ck_assert_int_eq(created, XSE_ENOSPC);
+		ck_assert_int_eq(removed, XSE_ENOSPC);
+		ck_assert_int_eq(file_size(log_file), size);
+		ck_assert_str_eq(value_of("/d/e"), "");
+		ck_assert_ptr_null(store_check());
+		ck_assert_uint_eq(regions_list(5, &list), 0);
+		free(list);
+	}
+	ck_assert_int_eq(create("/d/e", owner5, big), XSE_OK);
+	ck_assert_uint_eq(regions_list(5, &list), 1);
+	ck_assert_str_eq(list[0], "/d/e");
+	free(list[0]);
+	free(list);
+	store_close();
+	store_clear_hooks();
+	/* Read back as written. */
+	open_store(false);
+	ck_assert_str_eq(value_of("/d/e"), big);
+	store_close();
+}
+END_TEST
+
+/* A checkpoint empties the overlay and the log; what was there is read from tdb the same. */
+START_TEST(a_checkpoint_moves_the_overlay_into_tdb)
+{
+	struct rec_stats st;
+	char path[64];
+
+	open_store(true);
+	ck_assert_int_eq(create("/c", owner0, ""), XSE_OK);
+	for (int i = 0; i < 7; i++) {
+		snprintf(path, sizeof(path), "/c/d%d", i);
+		ck_assert_int_eq(create(path, owner0, ""), XSE_OK);
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "/c/d%d/n%d", i % 7, i);
+		ck_assert_int_eq(create(path, owner0, "value"), XSE_OK);
+	}
+	ck_assert_int_eq(store_remove("/c/d3", NULL, NULL), XSE_OK);
+	rec_stats(&st);
+	ck_assert_uint_gt(st.overlay_records, 0);
+	ck_assert_int_eq(rec_checkpoint(true), XSE_OK);
+	rec_stats(&st);
+	ck_assert_uint_eq(st.overlay_records, 0);
+	ck_assert_uint_eq(st.log_bytes, 0);
+	ck_assert_int_eq(file_size(log_file), 32);
+	for (int i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "/c/d%d/n%d", i % 7, i);
+		ck_assert_str_eq(value_of(path), i % 7 == 3 ? "" : "value");
+	}
+	ck_assert_ptr_null(store_check());
+	store_close();
+}
+END_TEST
+
+/* What is not a store, or a log of another, is refused, never opened empty. */
+START_TEST(what_is_not_this_store_is_refused)
+{
+	struct store_options o = {file, 1021, false, 0, false};
+	const char *why = NULL;
+	FILE *f;
+
+	open_store(true);
+	ck_assert_int_eq(create("/precious", owner0, "1"), XSE_OK);
+	store_close();
+	f = fopen(file, "r+");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs("garbage", f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(store_open(&o, &why), XSE_EIO);
+	ck_assert_ptr_nonnull(strstr(why, "header is damaged"));
+}
+END_TEST
+
+Suite *xst_store_wal_suite(void)
+{
+	Suite *s = suite_create("store_wal");
+	TCase *tc = tcase_create("records");
+
+	/* Made and removed by the parent process: a failing test leaves nothing behind. */
+	tcase_add_unchecked_fixture(tc, dir_make, dir_remove);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, groups_undo_whole_or_in_part);
+	tcase_add_test(tc, the_log_is_read_back_and_a_torn_group_dropped);
+	tcase_add_test(tc, a_full_log_refuses_with_enospc);
+	tcase_add_test(tc, a_checkpoint_moves_the_overlay_into_tdb);
+	tcase_add_test(tc, what_is_not_this_store_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
