@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "grow.h"
@@ -578,6 +579,7 @@ static int ckpt_once(void)
 
 enum xs_err rec_checkpoint(bool force)
 {
+	struct timespec t0, t1;
 	int err;
 
 	if (rec.depth || !rec.tdb)
@@ -588,6 +590,7 @@ enum xs_err rec_checkpoint(bool force)
 		return XSE_OK;
 	if (!rec.count && !wal_bytes() && !rec.log_stale)
 		return XSE_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = ckpt_once();
 	if (err && err != ENOSPC && err != EFBIG && err != EDQUOT && err != ENOMEM &&
 	    tdb_check(rec.tdb, NULL, NULL) != 0 && rebuild_file())
@@ -598,8 +601,10 @@ enum xs_err rec_checkpoint(bool force)
 		return err_of(err);
 	}
 	rec.ckpt++;
-	log_info("store: checkpoint %llu: %zu records into the store file, %llu bytes of log done with",
-		 (unsigned long long)rec.ckpt, rec.count, (unsigned long long)wal_bytes());
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("store: checkpoint %llu: %zu records into the store file, %llu bytes of log done with,"
+		 " in %lld ms", (unsigned long long)rec.ckpt, rec.count, (unsigned long long)wal_bytes(),
+		 (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	ov_clear();
 	rec.ckpt_retry_at = rec.ckpt_bytes;
 	wal_crash_point_ckpt();

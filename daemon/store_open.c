@@ -103,7 +103,8 @@ const char *store_check(void)
 
 /*
  * Rebuilding a damaged tree (a crash no longer leaves one: every change is
- * a group of the log; but a disk may). Every node record and every entry of every chunk is a candidate. A node
+ * a group of the log; but a disk may). Every node record and every entry
+ * of every chunk is a candidate. A node
  * record is kept if it is the root or an @ node, or its parent's record is
  * kept; an entry is kept if its directory's record is (an entry standing
  * for a record only if that record is kept). Each kept directory's chunks
