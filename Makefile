@@ -32,7 +32,7 @@ endif
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
 CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c
+TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c tests/lib/xst_wire.c tests/lib/xst_conn.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
@@ -75,6 +75,9 @@ $(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 $(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The client library first: the tests and tools below link it.
+include client/rules.mk
+
 # Fragments add their own programs and test steps to CHECK_STEPS, BENCH_STEPS and FUZZ_STEPS.
 CHECK_STEPS :=
 BENCH_STEPS :=
@@ -86,8 +89,7 @@ include tests/rules.mk
 include tests/compat/rules.mk
 include tests/fuzz/rules.mk
 -include bench/rules.mk
-# The client library, and its tests.
-include client/rules.mk
+# The client library's tests.
 include tests/client/rules.mk
 
 check: all $(CHECK_STEPS)

@@ -26,10 +26,10 @@ fuzz_tag = $(shell sed -n 's|^/\* fuzz-$(2): \(.*\) \*/$$|\1|p' tests/fuzz/fuzz_
 fuzz_bin = $(O)/tests/fuzz/bin/fuzz_$(1)
 fuzz_lf_bin = $(O)/tests/fuzz/libfuzzer/fuzz_$(1)
 
-# libxst for the driver's seeded generator (tests/lib/xst_fuzz.c), which needs libxsc.
+# libxst for the driver's seeded generator (tests/lib/xst_fuzz.c), whose raw wire needs the library.
 define fuzz_harness
 $(call fuzz_bin,$(1)): $(call obj,tests/fuzz/fuzz_$(1).c tests/fuzz/driver.c $(call fuzz_tag,$(1),sources)) \
-		$(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+		$(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call fuzz_tag,$(1),libs)
 
