@@ -69,14 +69,15 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
 	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
 
+# The client library: xs-simguest, the tests and the benchmarks link it.
+include client/rules.mk
+
 $(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-$(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^
-
-# The client library first: the tests and tools below link it.
-include client/rules.mk
+# Linked as any program using the library would be (xenstore_client.h only).
+$(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBXSL_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XSL_LIBS)
 
 # Fragments add their own programs and test steps to CHECK_STEPS, BENCH_STEPS and FUZZ_STEPS.
 CHECK_STEPS :=

@@ -8,9 +8,9 @@ XSBENCH_ARGS ?=
 
 $(XSBENCH_OBJS): CFLAGS += -pthread
 
-$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -pthread -o $@ $^
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(XSL_LIBS)
 
 # Under "make bench" the daemon is built first even with -j; "make bench-core"
 # alone runs without it and reports our daemon as missing.

@@ -9,8 +9,8 @@
 
 #include "tests/lib/xst_daemon.h"
 
-struct xsc;
-struct xsc_msg;
+struct xst_wire;
+struct xst_msg;
 
 /* ---------------------------------------------------------------- daemons (xsbench_daemons.c) */
 
@@ -206,11 +206,27 @@ double xsb_rate(double count, double secs);
 
 const char *xsb_type_str(uint32_t t);
 int xsb_build(char *buf, size_t size, const char *path, const char *value, size_t vlen);
-int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m);
-int xsb_write(struct xsc *c, const char *path, const char *value, size_t vlen, struct xsc_msg *m);
-unsigned xsb_count_strings(const struct xsc_msg *m);
+/*
+ * The client is the raw wire (tests/lib/xst_wire.h): the benchmarks measure
+ * daemons, with their own bytes and a kernel client's pipelining, and no
+ * library in between. A request and its reply: the next message that is
+ * not a watch event (events met are dropped); 0, or -1 with errno.
+ */
+int xsb_exchange(struct xst_wire *c, uint32_t type, uint32_t tx, const void *payload, size_t len,
+		 struct xst_msg *m, int timeout_ms);
+/*
+ * WATCH path token, then its reply and its initial event, in either order
+ * (oxenstored fires the event before it answers). 0, or -1 with errno
+ * (EPROTO: anything else came, in m).
+ */
+int xsb_watch(struct xst_wire *c, const char *path, const char *token, struct xst_msg *m,
+	      int timeout_ms);
+int xsb_call(struct xst_wire *c, uint32_t type, const char *payload, int len, struct xst_msg *m);
+int xsb_write(struct xst_wire *c, const char *path, const char *value, size_t vlen,
+	      struct xst_msg *m);
+unsigned xsb_count_strings(const struct xst_msg *m);
 int xsb_over_cap(double t0, unsigned long done, unsigned long total, const char *what);
-struct xsc *xsb_connect(const struct xst_daemon *d);
+struct xst_wire *xsb_connect(const struct xst_daemon *d);
 
 /*
  * A client thread of the concurrent groups, the first member of the group's
@@ -229,9 +245,9 @@ struct xsb_thread {
 void xsb_thread_start(struct xsb_thread *t, void *(*fn)(void *), void *arg,
 		      const struct xst_daemon *d);
 /* In the thread: its connection and *m, a message buffer; failed and err set if either is missing. */
-struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m);
+struct xst_wire *xsb_thread_connect(struct xsb_thread *t, struct xst_msg **m);
 /* In the thread, at its end: the last barrier, then its connection and buffer freed. */
-void xsb_thread_finish(struct xsb_thread *t, struct xsc *c, struct xsc_msg *m);
+void xsb_thread_finish(struct xsb_thread *t, struct xst_wire *c, struct xst_msg *m);
 /* Join count threads, each `size` bytes from th on; the first failure goes to xsb_err; 0 or -1. */
 int xsb_threads_join(void *th, size_t size, unsigned count);
 
@@ -247,9 +263,9 @@ struct xsb_preq {
 
 typedef int (*xsb_gen_fn)(void *ctx, unsigned long i, struct xsb_preq *r);
 
-int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
+int xsb_pipeline(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
 		 xsb_gen_fn gen, void *ctx);
-int xsb_pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+int xsb_pipe_run(struct xst_wire *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
 		 unsigned long start, unsigned long n);
 int xsb_gen_node64(const char *base, bool tree, unsigned long i, struct xsb_preq *r);
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /* ---------------------------------------------------------------- failures, clocks, statistics */
 
@@ -110,14 +110,54 @@ int xsb_build(char *buf, size_t size, const char *path, const char *value, size_
 	return (int)(pl + vlen);
 }
 
+int xsb_exchange(struct xst_wire *c, uint32_t type, uint32_t tx, const void *payload, size_t len,
+		 struct xst_msg *m, int timeout_ms)
+{
+	if (xst_wire_send_msg(c, type, 0, tx, payload, len) < 0)
+		return -1;
+	do
+		if (xst_wire_recv(c, m, timeout_ms) < 0)
+			return -1;
+	while (m->hdr.type == XS_WATCH_EVENT);
+	return 0;
+}
+
+int xsb_watch(struct xst_wire *c, const char *path, const char *token, struct xst_msg *m,
+	      int timeout_ms)
+{
+	char buf[512];
+	int len = xst_payload(buf, sizeof(buf), 0, (const char *const[]){path, token, NULL});
+	int replied = 0, fired = 0;
+
+	if (len < 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (xst_wire_send_msg(c, XS_WATCH, 0, 0, buf, (size_t)len) < 0)
+		return -1;
+	while (!replied || !fired) {
+		if (xst_wire_recv(c, m, timeout_ms) < 0)
+			return -1;
+		if (m->hdr.type == XS_WATCH_EVENT && !fired && strcmp(m->payload, path) == 0) {
+			fired = 1;
+		} else if (m->hdr.type == XS_WATCH && !replied) {
+			replied = 1;
+		} else {
+			errno = EPROTO;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One synchronous request that must succeed with a reply of the same type. */
-int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m)
+int xsb_call(struct xst_wire *c, uint32_t type, const char *payload, int len, struct xst_msg *m)
 {
 	if (len < 0) {
 		xsb_fail("%s: payload too long", xsb_type_str(type));
 		return -1;
 	}
-	if (xsc_call(c, type, 0, payload, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
+	if (xsb_exchange(c, type, 0, payload, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
 		xsb_fail("%s %s: %s", xsb_type_str(type), payload, strerror(errno));
 		return -1;
 	}
@@ -129,14 +169,15 @@ int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct 
 	return 0;
 }
 
-int xsb_write(struct xsc *c, const char *path, const char *value, size_t vlen, struct xsc_msg *m)
+int xsb_write(struct xst_wire *c, const char *path, const char *value, size_t vlen,
+	      struct xst_msg *m)
 {
 	char buf[XS_PAYLOAD_MAX];
 
 	return xsb_call(c, XS_WRITE, buf, xsb_build(buf, sizeof(buf), path, value, vlen), m);
 }
 
-unsigned xsb_count_strings(const struct xsc_msg *m)
+unsigned xsb_count_strings(const struct xst_msg *m)
 {
 	unsigned n = 0;
 
@@ -154,9 +195,9 @@ int xsb_over_cap(double t0, unsigned long done, unsigned long total, const char 
 	return 1;
 }
 
-struct xsc *xsb_connect(const struct xst_daemon *d)
+struct xst_wire *xsb_connect(const struct xst_daemon *d)
 {
-	struct xsc *c = xsc_open(d->socket);
+	struct xst_wire *c = xst_wire_socket(d->socket);
 
 	if (!c)
 		xsb_fail("connect %s: %s", d->socket, strerror(errno));
@@ -178,12 +219,12 @@ void xsb_thread_start(struct xsb_thread *t, void *(*fn)(void *), void *arg,
 	}
 }
 
-struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m)
+struct xst_wire *xsb_thread_connect(struct xsb_thread *t, struct xst_msg **m)
 {
-	struct xsc *c;
+	struct xst_wire *c;
 
 	*m = malloc(sizeof(**m));
-	c = xsc_open(t->socket);
+	c = xst_wire_socket(t->socket);
 	if (!c || !*m) {
 		t->failed = 1;
 		snprintf(t->err, sizeof(t->err), "connect: %s", strerror(errno));
@@ -191,10 +232,10 @@ struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m)
 	return c;
 }
 
-void xsb_thread_finish(struct xsb_thread *t, struct xsc *c, struct xsc_msg *m)
+void xsb_thread_finish(struct xsb_thread *t, struct xst_wire *c, struct xst_msg *m)
 {
 	pthread_barrier_wait(t->bar);
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 }
 
@@ -224,7 +265,7 @@ int xsb_threads_join(void *th, size_t size, unsigned count)
  */
 #define MAX_WINDOW 64
 
-int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
+int xsb_pipeline(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
 		 xsb_gen_fn gen, void *ctx)
 {
 	static __thread unsigned char out[MAX_WINDOW * (XS_HEADER_SIZE + XSB_PREQ_MAX)];
@@ -233,7 +274,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 	unsigned used = 0;
 	unsigned long sent = 0, done = 0;
 	double t0 = xsb_now_s();
-	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xst_msg *m = malloc(sizeof(*m));
 	int rc = -1;
 
 	if (!m) {
@@ -265,7 +306,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 			used++;
 			sent++;
 		}
-		if (olen && xsc_send_raw(c, out, olen) < 0) {
+		if (olen && xst_wire_send(c, out, olen) < 0) {
 			xsb_fail("send: %s", strerror(errno));
 			goto out;
 		}
@@ -273,7 +314,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 		for (int first = 1;; first = 0) {
 			unsigned s;
 
-			if (xsc_recv(c, m, first ? xsb_opt.timeout_ms : 0) < 0) {
+			if (xst_wire_recv(c, m, first ? xsb_opt.timeout_ms : 0) < 0) {
 				if (!first && errno == ETIMEDOUT)
 					break;
 				xsb_fail("pipelined reply %lu of %lu: %s", done + 1, n,
@@ -343,7 +384,7 @@ static int gen_path(void *vctx, unsigned long i, struct xsb_preq *r)
 	return 0;
 }
 
-int xsb_pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+int xsb_pipe_run(struct xst_wire *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
 		 unsigned long start, unsigned long n)
 {
 	struct gen_ctx g = {type, fmt, mod, vlen};
