@@ -30,14 +30,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
-CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c tests/lib/xst_wire.c tests/lib/xst_conn.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 LIBPROTO := $(O)/proto/libxsproto.a
-LIBCLIENT := $(O)/client/libxsc.a
 LIBTEST := $(O)/tests/lib/libxst.a
 # Everything of the daemon but main(): the daemon and the in-process tests link it.
 LIBDAEMON := $(O)/daemon/libxsd.a
@@ -51,10 +49,6 @@ $(O)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBPROTO): $(call obj,$(PROTO_SRCS))
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
-
-$(LIBCLIENT): $(call obj,$(CLIENT_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
