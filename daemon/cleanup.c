@@ -8,6 +8,7 @@
 #include "../proto/path.h"
 #include "arena.h"
 #include "config.h"
+#include "grow.h"
 #include "hmap.h"
 #include "log.h"
 #include "regions.h"
@@ -37,16 +38,7 @@ static bool is_gone(const struct cleanup *c, uint32_t domid)
 
 static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		char **nl = realloc(*list, c * sizeof(char *));
-
-		if (!nl)
-			return false;
-		*list = nl;
-		*cap = c;
-	}
-	if (!((*list)[*n] = strdup(path)))
+	if (!GROW(*list, *cap, *n + 1, 16) || !((*list)[*n] = strdup(path)))
 		return false;
 	(*n)++;
 	return true;
@@ -162,19 +154,12 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 		char **list;
 		size_t k = regions_list(ids[i], &list);
 
-		if (nroots + k > cap) {
-			size_t ncap = (nroots + k) * 2;
-			char **nr = realloc(roots, ncap * sizeof(*nr));
-
-			if (!nr) {
-				for (size_t j = 0; j < k; j++)
-					free(list[j]);
-				free(list);
-				c->oom = true;
-				break;
-			}
-			roots = nr;
-			cap = ncap;
+		if (!GROW(roots, cap, nroots + k, 16)) {
+			for (size_t j = 0; j < k; j++)
+				free(list[j]);
+			free(list);
+			c->oom = true;
+			break;
 		}
 		if (k)
 			memcpy(roots + nroots, list, k * sizeof(*list));

@@ -8,6 +8,7 @@
 
 #include "../proto/path.h"
 #include "config.h"
+#include "grow.h"
 #include "hmap.h"
 #include "log.h"
 #include "quota.h"
@@ -40,7 +41,8 @@ struct tx_entry {
 	size_t vlen;
 	/* Children created inside the transaction, in creation order. */
 	char **added;
-	unsigned nadded, added_cap;
+	unsigned nadded;
+	size_t added_cap;
 };
 
 struct txn_set {
@@ -356,15 +358,8 @@ static bool added_append(struct tx_entry *parent, const char *name)
 {
 	char *copy;
 
-	if (parent->nadded == parent->added_cap) {
-		unsigned cap = parent->added_cap ? parent->added_cap * 2 : 4;
-		char **na = realloc(parent->added, cap * sizeof(char *));
-
-		if (!na)
-			return false;
-		parent->added = na;
-		parent->added_cap = cap;
-	}
+	if (!GROW(parent->added, parent->added_cap, (size_t)parent->nadded + 1, 4))
+		return false;
 	copy = strdup(name);
 	if (!copy)
 		return false;
@@ -562,16 +557,9 @@ static bool collect_child(void *ctx, const char *name)
 		w->oom = true;
 		return false;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap * 2;
-		char **np = realloc(w->paths, cap * sizeof(char *));
-
-		if (!np) {
-			w->oom = true;
-			return false;
-		}
-		w->paths = np;
-		w->cap = cap;
+	if (!GROW(w->paths, w->cap, w->n + 1, 16)) {
+		w->oom = true;
+		return false;
 	}
 	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(parent, "/") ? parent : "", name);
 	if (!(w->paths[w->n] = strdup(cpath))) {
@@ -700,16 +688,9 @@ static enum xs_err txn_apply(struct txn *t, bool *touched)
 				err = XSE_ENOMEM;
 			continue;
 		}
-		if (ncreated == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct tx_entry **nc = realloc(created, ncap * sizeof(*nc));
-
-			if (!nc) {
-				err = XSE_ENOMEM;
-				break;
-			}
-			created = nc;
-			cap = ncap;
+		if (!GROW(created, cap, ncreated + 1, 16)) {
+			err = XSE_ENOMEM;
+			break;
 		}
 		created[ncreated++] = e;
 	}
