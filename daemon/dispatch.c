@@ -27,6 +27,8 @@ enum op_flags {
 	OP_SETTLED = 1u << 4,
 	/* An unprivileged change that may have to wait for a protected transaction (txn.c). */
 	OP_WAITS = 1u << 5,
+	/* May grow the heap or the store: refused (ENOMEM) past the global memory budget. */
+	OP_GROWS = 1u << 7,
 	/* Privileged only when it has arguments (GET_FEATURE of another domain); checked after tx_id, as C does. */
 	OP_PRIV_ARGS = 1u << 6,
 };
@@ -65,20 +67,20 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_DIRECTORY] = {op_directory, ARGS_ONE, OP_PATH},
 	[XS_READ] = {op_read, ARGS_ONE, OP_PATH},
 	[XS_GET_PERMS] = {op_get_perms, ARGS_ONE, OP_PATH | OP_SPECIAL},
-	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, 0},
-	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS},
-	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED},
+	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, OP_GROWS},
+	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS | OP_GROWS},
+	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED | OP_GROWS},
 	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
-	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS},
-	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
+	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
 	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
-	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
+	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_GROWS},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
 	[XS_GET_FEATURE] = {op_get_feature, ARGS_MAX1, OP_PRIV_ARGS},
@@ -190,6 +192,9 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 		if (!quota_allows(r->acc.who, QUOTA_PATH_MAX, xs_path_quota_len(r->path)))
 			return XSE_EINVAL;
 	}
+	if ((op->flags & OP_GROWS) && !quota_budget_allows(r->acc.who) &&
+	    !(r->hdr.type == XS_TRANSACTION_END && r->argv[0][0] != 'T'))
+		return XSE_ENOMEM;
 	if ((op->flags & OP_WAITS) && must_wait(r)) {
 		r->deferred = true;
 		return XSE_OK;

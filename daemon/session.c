@@ -276,6 +276,8 @@ void session_restrict(struct session *s, uint32_t domid)
 
 	quota_transfer(s->who.domid, domid, QUOTA_WATCHES, nw);
 	quota_transfer(s->who.domid, domid, QUOTA_TRANSACTIONS, nt);
+	quota_transfer(s->who.domid, domid, QUOTA_MEMORY,
+		       (unsigned)(watch_set_memory(s->watches) + txn_set_memory(s->txns)));
 	ident_set(&s->who, domid, false);
 	log_info("conn %llu: restricted to domain %u", (unsigned long long)conn_id(s->conn), domid);
 }

@@ -18,6 +18,8 @@ void txn_set_clear(struct txn_set *s);
 void txn_set_free(struct txn_set *s);
 /* Open transactions in the set, and in the whole daemon. */
 unsigned txn_set_count(const struct txn_set *s);
+/* Bytes of its transactions' overlays charged to the domain's memory quota. */
+size_t txn_set_memory(const struct txn_set *s);
 unsigned txn_open_count(void);
 
 /* Open a transaction: XSE_ENOSPC over the transactions quota, XSE_ENOMEM. */
