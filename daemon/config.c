@@ -187,7 +187,7 @@ const struct config_option config_options[] = {
 	 .help = "soft quota (memory only)"},
 	{.name = "timeout", .letter = 'w', .key = "watch-event-timeout", .prefix = "watch-event=", ARG("N"),
 	 .set = set_uint, FIELD(watch_event_timeout), .max = 86400, .def = "20",
-	 .help = "drop undelivered watch events after N s (0 = never)"},
+	 .help = "drop a watch event an unprivileged client has not begun to read after N s (0 = never)"},
 	{.name = "keep-orphans", .letter = 'K', .key = "keep-orphans", .set = set_bool, FIELD(keep_orphans),
 	 .def = "no", .help = "give a dead domain's nodes to the privileged domain"},
 	{.name = "master-domid", .key = "master-domid", ARG("N"), .set = set_uint, FIELD(master_domid),

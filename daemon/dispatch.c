@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../proto/ring.h"
 #include "cleanup.h"
@@ -205,6 +206,44 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 /* The scratch memory of requests, kept between them (reset, not freed). */
 static struct arena dispatch_arena;
 
+/*
+ * A refusal for quota is worth a log line, but a guest can cause one per
+ * request: at most one line a second, the next saying how many were not
+ * logged.
+ */
+static void log_quota_refused(const struct req *r)
+{
+	static time_t last;
+	static unsigned long quiet;
+	time_t now = time(NULL);
+
+	if (now == last) {
+		quiet++;
+		return;
+	}
+	last = now;
+	if (quiet)
+		log_info("domain %u: %s refused: over quota (ENOSPC); %lu more refusals not logged",
+			 r->acc.who->domid, xs_type_name(r->hdr.type), quiet);
+	else
+		log_info("domain %u: %s refused: over quota (ENOSPC)", r->acc.who->domid,
+			 xs_type_name(r->hdr.type));
+	quiet = 0;
+}
+
+/* Count a request as it is answered (CONTROL stats). */
+static void count(const struct req *r, enum xs_err err)
+{
+	unsigned t = r->hdr.type < XS_TYPE_COUNT ? r->hdr.type : XS_TYPE_COUNT;
+
+	op_counts.requests[t]++;
+	if (err != XSE_OK) {
+		op_counts.errors[t]++;
+		if (err == XSE_ENOSPC && !r->acc.who->priv)
+			log_quota_refused(r);
+	}
+}
+
 void dispatch_request(struct session *s, const struct xs_header *h, const char *payload)
 {
 	const struct op *op = h->type < XS_TYPE_COUNT ? &op_table[h->type] : NULL;
@@ -233,7 +272,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	if (r.deferred) {
 		if (session_defer(s, r.wait_until)) {
 			if (log_tracing())
-				log_trace("conn %llu dom %u %s req %u waits for a protected transaction",
+				log_trace("conn 0x%llx (d%u) %s req %u waits for a protected transaction",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id);
 			arena_reset(&dispatch_arena);
@@ -243,12 +282,8 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	}
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;
-	if (log_tracing())
-		log_trace("conn %llu dom %u %s req %u tx %u %s -> %s",
-			  (unsigned long long)session_id(s), r.acc.who->domid,
-			  xs_type_name(h->type) ? xs_type_name(h->type) : "?", h->req_id, h->tx_id,
-			  r.path[0] ? r.path : (r.argc ? r.argv[0] : ""),
-			  err == XSE_OK ? "OK" : xs_err_name(err));
+	/* The message and its reply are traced as they come in and go out (conn.c). */
+	count(&r, err);
 	if (err == XSE_OK) {
 		if (!session_send(s, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
 			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");

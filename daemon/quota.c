@@ -290,6 +290,23 @@ unsigned quota_max(uint32_t domid, enum quota_id q)
 	return d ? d->max[q] : 0;
 }
 
+uint32_t quota_next_domain(uint32_t from)
+{
+	uint32_t id = from;
+
+	while (id <= XS_DOMID_MAX) {
+		const struct quota_page *pg = quota_pages[id / QUOTA_PAGE];
+
+		if (!pg)
+			id = (id / QUOTA_PAGE + 1) * QUOTA_PAGE;
+		else if (pg->dom[id % QUOTA_PAGE].known)
+			return id;
+		else
+			id++;
+	}
+	return QUOTA_GLOBAL;
+}
+
 void quota_max_reset(void)
 {
 	memset(quota_max_global, 0, sizeof(quota_max_global));

@@ -87,6 +87,8 @@ unsigned quota_used(uint32_t domid, enum quota_id q);
  * unprivileged domains.
  */
 unsigned quota_max(uint32_t domid, enum quota_id q);
+/* The first domain at or after from that has its values (quota_domain_known); QUOTA_GLOBAL if none. */
+uint32_t quota_next_domain(uint32_t from);
 /* Start the maxima afresh: the global ones at 0, each domain's at what it holds now. */
 void quota_max_reset(void);
 /*
