@@ -341,7 +341,8 @@ static enum xs_err stats_global(struct req *r)
 }
 
 /* The quotas a domain is charged against as it goes; the others are per item (docs/OPERATIONS.md). */
-static const enum quota_id stats_quotas[] = {QUOTA_WATCHES, QUOTA_TRANSACTIONS};
+static const enum quota_id stats_quotas[] = {QUOTA_NODES, QUOTA_WATCHES, QUOTA_MEMORY,
+					       QUOTA_TRANSACTIONS};
 #define STATS_QUOTAS (sizeof(stats_quotas) / sizeof(stats_quotas[0]))
 
 /*

@@ -318,7 +318,8 @@ START_TEST(xenstore_control_every_command)
 	/* Another error than EINVAL: the tool says its number. */
 	ck_assert_int_eq(run_xc(d.socket, ARGS("quota", "9"), out, sizeof(out), err, sizeof(err)), 3);
 	ck_assert_msg(strcmp(err, "Error 2 when trying to execute command.\n") == 0, "quota 9: '%s'", err);
-	xc_must(&d, ARGS("stats", "domains"), 0, "domain 0 watches: 0/128\ndomain 0 transactions: 0/10\n\n");
+	xc_must(&d, ARGS("stats", "domains"), 0, "domain 0 nodes: 3/1000\ndomain 0 watches: 0/128\ndomain 0 memory: 0/2621440\n"
+		"domain 0 transactions: 0/10\n\n");
 	xc_must(&d, ARGS("stats", "nosuch"), 3, "");
 	ck_assert_int_eq(run_xc(d.socket, ARGS("stats"), out, sizeof(out), err, sizeof(err)), 0);
 	ck_assert_msg(strncmp(out, "uptime-seconds: ", 16) == 0 && strstr(out, "\nrequests CONTROL: ") &&
@@ -795,7 +796,7 @@ START_TEST(stats_format_and_pages)
 	ck_assert_int_eq(stat_of(a, "requests CONTROL"), DOMAINS + 4 + !ASAN);
 	/* Every domain once, page by page, each line "domain D name: used/limit". */
 	regfree(&line_re);
-	ck_assert_int_eq(regcomp(&line_re, "^(domain ([0-9]+) (watches|transactions): [0-9]+/[0-9]+|next: [0-9]+)$",
+	ck_assert_int_eq(regcomp(&line_re, "^(domain ([0-9]+) (nodes|watches|memory|transactions): [0-9]+/[0-9]+|next: [0-9]+)$",
 				 REG_EXTENDED),
 			 0);
 	for (;;) {
