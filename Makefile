@@ -120,10 +120,12 @@ run: all
 # The systemd unit with its paths: $(call unit_subst,SBINDIR,LIBEXECDIR,SYSCONFDIR) writes it to stdout.
 unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCONFDIR@|$(3)|g' conf/xenstored.service.in
 
-# Everything install writes, without DESTDIR.
+# Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
 INSTALL_FILES := $(SBINDIR)/xenstored $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
 	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man5/xenstored.conf.5 \
-	$(SYSCONFDIR)/xen/xenstored.conf $(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf
+	$(SYSCONFDIR)/xen/xenstored.conf $(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \
+	$(PREFIX)/include/xenstore_client.h $(PREFIX)/lib/pkgconfig/xenstore_client.pc \
+	$(PREFIX)/lib/libxenstore_client.a $(PREFIX)/lib/libxenstore_client.so $(PREFIX)/share/man/man3/xenstore_client.3
 
 # Installing onto the system itself (no DESTDIR): refuse to replace what dpkg owns,
 # such as the /usr/sbin/xenstored link of Debian's xen-utils-common (PREFIX=/usr).
