@@ -166,7 +166,7 @@ static const char *const hypervisor_names[] = {"auto", "xen", "sim", "none", NUL
 const struct config_option config_options[] = {
 	{.name = "no-fork", .letter = 'N', .set = set_bool, FIELD(no_fork), .help = "stay in the foreground"},
 	{.name = "pid-file", .letter = 'F', .key = "pid-file", ARG("FILE"), .set = set_string, FIELD(pid_file),
-	 .help = "write the pid to FILE (locked; a second instance exits)"},
+	 .help = "write the pid to FILE once serving (locked; if a live daemon holds it, exit 0)"},
 	{.name = "output-pid", .letter = 'P', .set = set_bool, FIELD(output_pid), .help = "print the pid on stdout"},
 	{.name = "trace-file", .letter = 'T', .key = "trace-file", ARG("FILE"), .set = set_string,
 	 FIELD(trace_file), .help = "trace requests to FILE (SIGHUP reopens it)"},
@@ -411,7 +411,8 @@ void config_usage(FILE *out)
 			snprintf(as, sizeof(as), "as --%s", o->name);
 		usage_line(out, left, o->name ? as : o->help, o->def);
 	}
-	fprintf(out, "Environment: XENSTORED_RUNDIR (default " DEFAULT_RUN_DIR "), XENSTORED_PATH (socket).\n");
+	fprintf(out, "Environment: XENSTORED_RUNDIR (default " DEFAULT_RUN_DIR "), XENSTORED_PATH (socket),\n"
+		     "NOTIFY_SOCKET (READY=1 is sent there once the socket listens).\n");
 }
 
 /* Back to the defaults (config_load may run more than once, in tests). */
