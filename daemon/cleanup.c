@@ -192,7 +192,7 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 {
 	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
-		log_error("cleaning up the nodes of gone domains failed part way");
+		log_warnx("cleaning up the nodes of gone domains failed part way");
 	for (size_t i = 0; i < c->nremove; i++) {
 		if (cfg.keep_orphans)
 			scrub_node(c, c->remove[i]);
@@ -217,7 +217,7 @@ static void cleanup_domains(const uint32_t *ids, size_t n)
 	struct cleanup *c = calloc(1, sizeof(*c));
 
 	if (!c) {
-		log_error("out of memory cleaning up after %zu domains", n);
+		log_warnx("out of memory cleaning up after %zu domains", n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)

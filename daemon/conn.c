@@ -119,7 +119,7 @@ void conn_init(struct event_base *base)
 	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
 	if (!ready_ev || !flush_ev)
-		log_error("cannot create the scheduler events");
+		log_warnx("cannot create the scheduler events");
 }
 
 unsigned conn_count(void)

@@ -256,7 +256,7 @@ static void domains_gone(struct domain **gone, size_t n)
 	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
 
 	if (!ids) {
-		log_error("out of memory cleaning up after %zu domains", n);
+		log_warnx("out of memory cleaning up after %zu domains", n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -347,7 +347,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 		return -1;
 	/* The daemon's own domain takes its quota values now (options and file applied). */
 	if (!quota_domain_new(cfg.master_domid)) {
-		log_error("out of memory for the quotas of domain %u", cfg.master_domid);
+		log_warnx("out of memory for the quotas of domain %u", cfg.master_domid);
 		return -1;
 	}
 	if (choice == DOMAIN_HYP_NONE)
@@ -357,7 +357,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	else
 		hyp = &hyp_sim;
 	if (hyp->open(base, &cb) < 0) {
-		log_error("cannot open the %s hypervisor port: %s", hyp->name, strerror(errno));
+		log_warnx("cannot open the %s hypervisor port: %s", hyp->name, strerror(errno));
 		hyp = NULL;
 		return -1;
 	}
@@ -365,7 +365,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	/* The daemon's own domain talks to it through a ring too, where the system offers one. */
 	if (hyp->own_ring(&ring, &port) == 0 &&
 	    domain_start(cfg.master_domid, ring, true, port) != XSE_OK)
-		log_error("cannot serve the ring of domain %u", cfg.master_domid);
+		log_warnx("cannot serve the ring of domain %u", cfg.master_domid);
 	return 0;
 }
 

@@ -184,7 +184,7 @@ static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *ar
 	log_trace("Checking store complete.");
 	if (!fault)
 		return reply_ok(r);
-	log_error("check: %s", fault);
+	log_warnx("check: %s", fault);
 	reply_string(r, fault);
 	return XSE_OK;
 }

@@ -255,7 +255,7 @@ void quota_release(const struct ident *who, enum quota_id q, unsigned n)
 	if (!d)
 		return; /* a privileged charge made while memory was short */
 	if (d->used[q] < n) {
-		log_error("quota %s of domain %u released below zero", quota_name(q), who->domid);
+		log_warnx("quota %s of domain %u released below zero", quota_name(q), who->domid);
 		n = d->used[q];
 	}
 	d->used[q] -= n;

@@ -821,7 +821,7 @@ enum xs_err txn_end(struct txn *t, bool commit)
 		else if (!unchanged)
 			err = XSE_EAGAIN;
 		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
-			log_error("transaction commit failed: %s", xs_err_name(err));
+			log_warnx("transaction commit failed: %s", xs_err_name(err));
 			err = XSE_ENOMEM;
 		}
 		/* Part of a failed commit may be in the store: a spurious event beats a lost one. */
