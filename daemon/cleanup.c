@@ -2,6 +2,7 @@
 #include "cleanup.h"
 
 #include <event2/event.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,8 @@ static void cleanup_domains(const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c->gone[ids[i] / 8] |= (uint8_t)(1u << (ids[i] % 8));
 	cleanup_nodes(c, ids, n);
+	/* What they held goes back to the system, not only to malloc's free lists. */
+	malloc_trim(0);
 	for (size_t i = 0; i < n; i++) {
 		watch_fire_special_base("@releaseDomain");
 		watch_fire_special_domain("@releaseDomain", ids[i]);

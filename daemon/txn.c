@@ -891,6 +891,17 @@ bool txn_commit_waits(struct txn *t, uint64_t *until)
 	return false;
 }
 
+size_t txn_added_bytes(struct txn *t, const char *parent)
+{
+	struct hnode *h = hmap_find(&t->entries, parent);
+	const struct tx_entry *p = (const struct tx_entry *)h;
+	size_t n = 0;
+
+	for (unsigned i = 0; p && i < p->nadded; i++)
+		n += strlen(p->added[i]) + 1;
+	return n;
+}
+
 bool txn_is_protected(const struct txn *t)
 {
 	return t->protected;

@@ -65,6 +65,8 @@ int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx
  * only those).
  */
 #define TXN_CHUNK_ADDED UINT32_MAX
+/* Bytes of the child names the transaction created under parent. */
+size_t txn_added_bytes(struct txn *t, const char *parent);
 int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 #endif
