@@ -47,7 +47,6 @@
 #define TS_CONNS 4
 #define BATCH_MAX 32
 #define BE_PATH "/local/domain/0/backend/vif"
-#define PROBE_PATH "/bench/probe"
 
 enum tkind { T_GUEST, T_BACKEND, T_TOOLSTACK };
 static const char *const tkind_name[] = {"guest", "backend", "toolstack"};
@@ -91,16 +90,6 @@ struct guest {
 	struct xsl_simdom *dom;
 };
 
-struct prober {
-	pthread_t th;
-	int running;
-	const char *socket;
-	int timeout_ms;
-	int stop;
-	double *lat;
-	size_t n, cap;
-	char err[120];
-};
 
 struct storm {
 	const struct xsb_dom_cfg *cfg;
@@ -129,90 +118,6 @@ static void __attribute__((format(printf, 2, 3))) sfail(struct storm *s, const c
 	va_start(ap, fmt);
 	vsnprintf(s->res->err, sizeof(s->res->err), fmt, ap);
 	va_end(ap);
-}
-
-/* ---------------------------------------------------------------- the dom0 prober */
-
-/*
- * A dom0 client that is not part of the storm: one READ every millisecond
- * (on an absolute schedule, without catching up after a slow one), timed.
- */
-static void *prober_main(void *arg)
-{
-	struct prober *p = arg;
-	struct xst_wire *c = xst_wire_socket(p->socket);
-	struct xst_msg *m = malloc(sizeof(*m));
-	struct timespec next;
-
-	if (!c || !m) {
-		snprintf(p->err, sizeof(p->err), "prober: connect: %s", strerror(errno));
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-		struct timespec now;
-		double t;
-
-		next.tv_nsec += 1000000;
-		if (next.tv_nsec >= 1000000000) {
-			next.tv_nsec -= 1000000000;
-			next.tv_sec++;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
-			next = now;
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		t = xsb_now_s();
-		if (xsb_exchange(c, XS_READ, 0, PROBE_PATH, sizeof(PROBE_PATH), m, p->timeout_ms) <
-		    0) {
-			snprintf(p->err, sizeof(p->err), "prober READ: %s", strerror(errno));
-			break;
-		}
-		if (m->hdr.type != XS_READ) {
-			snprintf(p->err, sizeof(p->err), "prober READ -> %s %.60s",
-				 xsb_type_str(m->hdr.type), m->payload);
-			break;
-		}
-		if (p->n < p->cap)
-			p->lat[p->n++] = (xsb_now_s() - t) * 1e6;
-	}
-out:
-	xst_wire_close(c);
-	free(m);
-	return NULL;
-}
-
-static int prober_start(struct prober *p, const char *socket, int timeout_ms, double max_s)
-{
-	memset(p, 0, sizeof(*p));
-	p->socket = socket;
-	p->timeout_ms = timeout_ms;
-	p->cap = (size_t)(max_s * 1000) + 1000;
-	p->lat = malloc(p->cap * sizeof(double));
-	if (!p->lat || pthread_create(&p->th, NULL, prober_main, p) != 0) {
-		free(p->lat);
-		p->lat = NULL;
-		return -1;
-	}
-	p->running = 1;
-	return 0;
-}
-
-/* Stop and join; the samples stay in p->lat (free with prober_free). */
-static void prober_stop(struct prober *p)
-{
-	if (!p->running)
-		return;
-	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
-	pthread_join(p->th, NULL);
-	p->running = 0;
-}
-
-static void prober_free(struct prober *p)
-{
-	prober_stop(p);
-	free(p->lat);
-	p->lat = NULL;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -1037,7 +942,7 @@ static void destroy_all(struct storm *s, struct xst_wire *admin, const char *bas
 {
 	const struct xsb_dom_cfg *cfg = s->cfg;
 	struct xst_wire *w = xst_wire_socket(cfg->d->socket);
-	struct prober pr;
+	struct xsb_prober pr;
 	double t0, last_check = 0;
 	int done = 0, prob = -1;
 
@@ -1066,7 +971,7 @@ static void destroy_all(struct storm *s, struct xst_wire *admin, const char *bas
 	}
 	s->res->destroy_one_ms = (xsb_now_s() - t0) * 1e3;
 	s->res->release_events++;
-	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
+	prob = xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
 	t0 = xsb_now_s();
 	for (unsigned i = 1; i < s->n; i++)
 		guest_destroy(s, &s->g[i]);
@@ -1096,11 +1001,11 @@ static void destroy_all(struct storm *s, struct xst_wire *admin, const char *bas
 	}
 	s->res->destroy_s = xsb_now_s() - t0;
 	if (prob == 0) {
-		prober_stop(&pr);
+		xsb_prober_stop(&pr);
 		if (pr.err[0] && !s->failed)
 			sfail(s, "%s", pr.err);
-		s->res->destroy_lat_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		prober_free(&pr);
+		xsb_prober_stats(&pr, NULL, &s->res->destroy_lat_p99_us, NULL);
+		xsb_prober_free(&pr);
 	}
 out:
 	xst_wire_close(w);
@@ -1150,7 +1055,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	struct storm st = {.cfg = cfg, .res = res, .n = cfg->ndomains, .ep = -1};
 	struct storm *s = &st;
 	struct xst_wire *admin = NULL;
-	struct prober pr;
+	struct xsb_prober pr;
 	char simhyp[320], base[256];
 	uint32_t blen = 0;
 	double hs_cpu0;
@@ -1182,7 +1087,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		sfail(s, "connect: %s", strerror(errno));
 		goto out;
 	}
-	if (sync_call(s, admin, XS_WRITE, 1, (const char *const[]){PROBE_PATH, "probe", NULL}) < 0 ||
+	if (sync_call(s, admin, XS_WRITE, 1, (const char *const[]){XSB_PROBE_PATH, "probe", NULL}) < 0 ||
 	    sync_call(s, admin, XS_MKDIR, 0, (const char *const[]){BE_PATH, NULL}) < 0)
 		goto out;
 	if (sync_call(s, admin, XS_DIRECTORY, 0, (const char *const[]){"/local/domain", NULL}) < 0)
@@ -1191,12 +1096,11 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	memcpy(base, s->m->payload, blen);
 	if (cfg->guests && (res->nodes_before = count_nodes(s, admin)) < 0)
 		goto out;
-	if (prober_start(&pr, cfg->d->socket, cfg->timeout_ms, 1.0) == 0) {
+	if (xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, 1.0) == 0) {
 		xsb_sleep_s(0.3);
-		prober_stop(&pr);
-		res->idle_p50_us = xsb_quantile(pr.lat, pr.n, 0.5);
-		res->idle_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		prober_free(&pr);
+		xsb_prober_stop(&pr);
+		xsb_prober_stats(&pr, &res->idle_p50_us, &res->idle_p99_us, NULL);
+		xsb_prober_free(&pr);
 	}
 	xsb_sleep_s(0.2);
 	res->rss0 = xst_daemon_rss_kb(cfg->d);
@@ -1255,7 +1159,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	}
 
 	/* The storm. */
-	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
+	prob = xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
 	ticks0 = xst_daemon_cpu_ticks(cfg->d);
 	hs_cpu0 = thread_cpu_s();
 	s->t0 = xsb_now_s();
@@ -1270,14 +1174,12 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		res->storm_ticks = ticks0 < 0 || ticks1 < 0 ? -1 : ticks1 - ticks0;
 	}
 	if (prob == 0) {
-		prober_stop(&pr);
+		xsb_prober_stop(&pr);
 		if (pr.err[0])
 			sfail(s, "%s", pr.err);
 		res->lat_n = (unsigned)pr.n;
-		res->lat_p50_us = xsb_quantile(pr.lat, pr.n, 0.5);
-		res->lat_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		res->lat_max_us = pr.n ? pr.lat[pr.n - 1] : 0;
-		prober_free(&pr);
+		xsb_prober_stats(&pr, &res->lat_p50_us, &res->lat_p99_us, &res->lat_max_us);
+		xsb_prober_free(&pr);
 		prob = -1;
 	} else {
 		sfail(s, "prober: %s", strerror(errno));
@@ -1297,7 +1199,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	}
 
 	/* After: every domain alive. A round trip first, so the daemon is idle when measured. */
-	if (sync_call(s, admin, XS_READ, 0, (const char *const[]){PROBE_PATH, NULL}) < 0)
+	if (sync_call(s, admin, XS_READ, 0, (const char *const[]){XSB_PROBE_PATH, NULL}) < 0)
 		goto out;
 	xsb_sleep_s(0.2);
 	res->rss1 = xst_daemon_rss_kb(cfg->d);
@@ -1322,7 +1224,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 out:
 	/* Nothing left behind: the prober joined, every domain destroyed, every connection closed. */
 	if (prob == 0)
-		prober_free(&pr);
+		xsb_prober_free(&pr);
 	if (s->g)
 		for (unsigned i = 0; i < s->n; i++) {
 			if (s->g[i].ch.c)

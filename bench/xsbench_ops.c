@@ -237,49 +237,6 @@ out:
 	return rc;
 }
 
-/*
- * Daemon CPU per request: /proc ticks of the daemon around a pipelined batch.
- * Ticks are 10 ms, so the batch runs until it has both enough requests and
- * enough ticks for a ~1% reading, or a generous tick count alone, or a cap.
- */
-static int cpu_per_req(struct xst_daemon *d, struct xst_wire *c, uint32_t type, const char *fmt,
-		       unsigned mod, unsigned vlen, double *us)
-{
-	const unsigned long batch = 20000, min_reqs = xsb_scaled(100000);
-	const long long min_ticks =
-		(long long)(100 * xsb_opt.scale < 10 ? 10 : 100 * xsb_opt.scale);
-	const double cap = 30.0;
-	long hz = sysconf(_SC_CLK_TCK);
-	unsigned long reqs = 0;
-	long long t0, dt;
-	double w0;
-
-	/* Warm up (first-touch allocations, caches) outside the measurement. */
-	if (xsb_pipe_run(c, type, fmt, mod, vlen, 0, 2000) < 0)
-		return -1;
-	t0 = xst_daemon_cpu_ticks(d);
-	w0 = xsb_now_s();
-	for (;;) {
-		if (xsb_pipe_run(c, type, fmt, mod, vlen, reqs, batch) < 0)
-			return -1;
-		reqs += batch;
-		dt = xst_daemon_cpu_ticks(d) - t0;
-		if ((reqs >= min_reqs && dt >= min_ticks) || dt >= 2 * min_ticks ||
-		    xsb_now_s() - w0 > cap)
-			break;
-	}
-	if (t0 < 0 || dt < 0) {
-		xsb_fail("cannot read /proc/%d/stat", (int)d->pid);
-		return -1;
-	}
-	*us = (double)dt * 1e6 / (double)hz / (double)reqs;
-	if (xsb_opt.verbose || dt < 20)
-		xsb_progress("    %s: %lu requests, %lld ticks, %.1f s wall%s\n",
-			     xsb_type_str(type), reqs, dt, xsb_now_s() - w0,
-			     dt < 20 ? " (few ticks: coarse figure)" : "");
-	return 0;
-}
-
 int xsb_grp_cpu(struct xst_daemon *d, int dk)
 {
 	struct xst_wire *c = xsb_connect(d);
@@ -291,14 +248,14 @@ int xsb_grp_cpu(struct xst_daemon *d, int dk)
 	if (xsb_pipe_run(c, XS_WRITE, "/bench/cpu/n%04u", 0, 16, 0, 1000) < 0 ||
 	    xsb_pipe_run(c, XS_WRITE, "/bench/cpu/d/c%03u", 0, 0, 0, 100) < 0)
 		goto out;
-	if (cpu_per_req(d, c, XS_READ, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_READ, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_READ, dk, us);
-	if (cpu_per_req(d, c, XS_WRITE, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_WRITE, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_WRITE, dk, us);
 	/* The %u of the pattern is not used: every request lists the same node. */
-	if (cpu_per_req(d, c, XS_DIRECTORY, "/bench/cpu/d%.0u", 1, 0, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_DIRECTORY, "/bench/cpu/d%.0u", 1, 0, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_DIR, dk, us);
 	rc = 0;

@@ -11,18 +11,30 @@
 #define TXN_WRITES 10
 #define TXN_ATTEMPTS 100
 
-/*
- * TRANSACTION_START, TXN_WRITES overwrites of base/k<j>, commit; a commit
- * answered EAGAIN is retried from the start (and counted) as clients do.
- * Thread-safe: a failure is described in err, not xsb_err.
- */
-static int txn10(struct xst_wire *c, struct xst_msg *m, const char *base, unsigned long seq,
-		 unsigned long *eagain, char *err, size_t errsz)
+/* One request of a transaction, whose reply must be of its type. */
+static int txn_step(struct xst_wire *c, struct xst_msg *m, uint32_t type, uint32_t id,
+		    const char *buf, size_t len, char *err, size_t errsz)
+{
+	if (xsb_exchange(c, type, id, buf, len, m, xsb_opt.timeout_ms) < 0) {
+		snprintf(err, errsz, "%s %s in transaction: %s", xsb_type_str(type), buf,
+			 strerror(errno));
+		return -1;
+	}
+	if (m->hdr.type != type) {
+		snprintf(err, errsz, "%s %s in transaction -> %s %.60s", xsb_type_str(type), buf,
+			 xsb_type_str(m->hdr.type), m->hdr.type == XS_ERROR ? m->payload : "");
+		return -1;
+	}
+	return 0;
+}
+
+int xsb_txn_run(struct xst_wire *c, struct xst_msg *m, const struct xsb_txn_shape *sh,
+		unsigned long seq, unsigned long *eagain, char *err, size_t errsz)
 {
 	char val[32];
 
 	snprintf(val, sizeof(val), "%016lu", seq % 10000000000000000ul);
-	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+	for (unsigned attempt = 0; attempt < sh->max_attempts; attempt++) {
 		char *end;
 		unsigned long id;
 
@@ -41,23 +53,17 @@ static int txn10(struct xst_wire *c, struct xst_msg *m, const char *base, unsign
 			snprintf(err, errsz, "TRANSACTION_START: bad id '%.20s'", m->payload);
 			return -1;
 		}
-		for (unsigned k = 0; k < TXN_WRITES; k++) {
+		for (unsigned k = 0; k < sh->reads + sh->writes; k++) {
+			int rd = k < sh->reads;
 			char path[128], buf[256];
 			int len;
 
-			snprintf(path, sizeof(path), "%s/k%u", base, k);
-			len = xsb_build(buf, sizeof(buf), path, val, 16);
-			if (xsb_exchange(c, XS_WRITE, (uint32_t)id, buf, (size_t)len, m,
-				     xsb_opt.timeout_ms) < 0) {
-				snprintf(err, errsz, "WRITE %s in transaction: %s", path, strerror(errno));
+			snprintf(path, sizeof(path), "%s/k%u", rd ? sh->rbase : sh->wbase,
+				 rd ? k : k - sh->reads);
+			len = xsb_build(buf, sizeof(buf), path, val, rd ? 0 : 16);
+			if (txn_step(c, m, rd ? XS_READ : XS_WRITE, (uint32_t)id, buf, (size_t)len, err,
+				     errsz) < 0)
 				return -1;
-			}
-			if (m->hdr.type != XS_WRITE) {
-				snprintf(err, errsz, "WRITE %s in transaction -> %s %.60s", path,
-					 xsb_type_str(m->hdr.type),
-					 m->hdr.type == XS_ERROR ? m->payload : "");
-				return -1;
-			}
 		}
 		if (xsb_exchange(c, XS_TRANSACTION_END, (uint32_t)id, "T", 2, m,
 			     xsb_opt.timeout_ms) < 0) {
@@ -74,8 +80,24 @@ static int txn10(struct xst_wire *c, struct xst_msg *m, const char *base, unsign
 		}
 		(*eagain)++;
 	}
-	snprintf(err, errsz, "transaction on %s still EAGAIN after %d attempts", base, TXN_ATTEMPTS);
-	return -1;
+	return 1;
+}
+
+/*
+ * TRANSACTION_START, TXN_WRITES overwrites of base/k<j>, commit; a commit
+ * answered EAGAIN is retried from the start (and counted) as clients do.
+ * Thread-safe: a failure is described in err, not xsb_err.
+ */
+static int txn10(struct xst_wire *c, struct xst_msg *m, const char *base, unsigned long seq,
+		 unsigned long *eagain, char *err, size_t errsz)
+{
+	const struct xsb_txn_shape sh = {NULL, 0, base, TXN_WRITES, TXN_ATTEMPTS};
+	int rc = xsb_txn_run(c, m, &sh, seq, eagain, err, errsz);
+
+	if (rc == 1)
+		snprintf(err, errsz, "transaction on %s still EAGAIN after %d attempts", base,
+			 TXN_ATTEMPTS);
+	return rc == 0 ? 0 : -1;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirindex.h"
@@ -732,4 +733,11 @@ void store_close(void)
 	STORE_TELL(reset);
 	dirindex_clear();
 	store_st.tdb = NULL;
+}
+
+uint64_t store_file_bytes(void)
+{
+	struct stat st;
+
+	return store_st.tdb && fstat(tdb_fd(store_st.tdb), &st) == 0 ? (uint64_t)st.st_size : 0;
 }

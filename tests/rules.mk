@@ -37,3 +37,6 @@ check-layers:
 	sh tests/layers/check-layers.sh
 
 CHECK_STEPS += check-layers
+
+# xenstore-control, the trace file, stats and the event timeout.
+include tests/control/rules.mk

@@ -10,9 +10,6 @@
 #   make check-fuzz               every corpus, then FUZZ_CHECK_RUNS mutants each (XST_FUZZ_SEED)
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer on each in turn; crashes go to tests/fuzz/crashes/
 #   make fuzz-<name>              the same for one harness
-#
-# To come: the store and journal format decoders read at start-up, as a
-# fuzz_store.c here once they have a module of their own.
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CHECK_RUNS ?= 20000
