@@ -5,13 +5,23 @@
 #   make run          run the daemon in the foreground on ./run/socket
 #   make bench        benchmarks, side by side with the reference daemons
 #   make fuzz         every fuzz harness under libFuzzer, FUZZ_SECONDS (60) each
-#   make install      honours PREFIX and DESTDIR
+#   make install      honours PREFIX (/usr/local), SYSCONFDIR (/etc) and DESTDIR; never
+#                     overwrites a file a Debian package owns (make install-check lists them)
 #
 # O= puts objects and binaries in another tree (the sanitizer build uses build-asan).
 
 O ?= .
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Configuration goes to /etc whatever the prefix; the unit where systemd looks for
+# units under the prefix (/usr/local/lib/systemd/system is on its path too).
+SYSCONFDIR ?= /etc
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/lib/xenstored
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/xenstored
 SAN ?=
 
 CC ?= cc
@@ -30,14 +40,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
-CLIENT_LIB_SRCS := client/xsc.c client/xsc_ring.c
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c
+TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c tests/lib/xst_wire.c tests/lib/xst_conn.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 LIBPROTO := $(O)/proto/libxsproto.a
-LIBCLIENT := $(O)/client/libxsc.a
 LIBTEST := $(O)/tests/lib/libxst.a
 # Everything of the daemon but main(): the daemon and the in-process tests link it.
 LIBDAEMON := $(O)/daemon/libxsd.a
@@ -54,10 +62,6 @@ $(LIBPROTO): $(call obj,$(PROTO_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBCLIENT): $(call obj,$(CLIENT_LIB_SRCS))
-	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
-
 $(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -69,11 +73,15 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
 	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
 
+# The client library: xs-simguest, the tests and the benchmarks link it.
+include client/rules.mk
+
 $(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-$(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBCLIENT) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^
+# Linked as any program using the library would be (xenstore_client.h only).
+$(SIMGUEST): $(call obj,client/xs-simguest.c) $(LIBXSL_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XSL_LIBS)
 
 # Fragments add their own programs and test steps to CHECK_STEPS, BENCH_STEPS and FUZZ_STEPS.
 CHECK_STEPS :=
@@ -85,9 +93,9 @@ include tests/rules.mk
 -include tests/ring/rules.mk
 include tests/compat/rules.mk
 include tests/fuzz/rules.mk
+include tests/ops/rules.mk
 -include bench/rules.mk
-# The client library, and its tests.
-include client/rules.mk
+# The client library's tests.
 include tests/client/rules.mk
 
 check: all $(CHECK_STEPS)
@@ -106,21 +114,56 @@ run: all
 	@echo "xenstored: socket $(RUNDIR)/socket  (export XENSTORED_PATH=$(RUNDIR)/socket)"
 	XENSTORED_RUNDIR=$(RUNDIR) $(DAEMON) -N -F $(RUNDIR)/pid
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/xenstored \
-		$(DESTDIR)$(PREFIX)/etc/xen
-	install -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/sbin/xenstored
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(SIMGUEST) $(DESTDIR)$(PREFIX)/bin/xs-simguest
-	install -m 0644 conf/xenstored.conf $(DESTDIR)$(PREFIX)/etc/xen/xenstored.conf
-	install -m 0644 README.md docs/ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/xenstored/
+# The systemd unit with its paths: $(call unit_subst,SBINDIR,LIBEXECDIR,SYSCONFDIR) writes it to stdout.
+unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCONFDIR@|$(3)|g' conf/xenstored.service.in
+
+# Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
+INSTALL_FILES := $(SBINDIR)/xenstored $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
+	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man5/xenstored.conf.5 \
+	$(SYSCONFDIR)/xen/xenstored.conf $(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \
+	$(PREFIX)/include/xenstore_client.h $(PREFIX)/lib/pkgconfig/xenstore_client.pc \
+	$(PREFIX)/lib/libxenstore_client.a $(PREFIX)/lib/libxenstore_client.so $(PREFIX)/share/man/man3/xenstore_client.3
+
+# Installing onto the system itself (no DESTDIR): refuse to replace what dpkg owns,
+# such as the /usr/sbin/xenstored link of Debian's xen-utils-common (PREFIX=/usr).
+install-check:
+	@[ -n "$(DESTDIR)" ] || ! command -v dpkg-query >/dev/null || { \
+		owned=""; \
+		for f in $(INSTALL_FILES); do \
+			p=$$(dpkg-query -S "$$f" 2>/dev/null) && owned="$$owned $$f ($${p%%:*})"; \
+		done; \
+		[ -z "$$owned" ] || { echo "install: would overwrite files of Debian packages:$$owned"; \
+			echo "install: use another PREFIX (default /usr/local); see xenstored(8), 'Taking over'"; \
+			exit 1; }; }
+
+# Nothing at all is installed over a file of a Debian package.
+install-client: install-check
+
+install: all install-check
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/xen $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/xenstored
+	install -m 0755 $(SIMGUEST) $(DESTDIR)$(BINDIR)/xs-simguest
+	install -m 0755 conf/xenstored-prepare $(DESTDIR)$(LIBEXECDIR)/xenstored-prepare
+	$(call unit_subst,$(SBINDIR),$(LIBEXECDIR),$(SYSCONFDIR)) >$(DESTDIR)$(UNITDIR)/xenstored.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xenstored.service
+	install -m 0644 docs/man/xenstored.8 $(DESTDIR)$(MANDIR)/man8/xenstored.8
+	install -m 0644 docs/man/xenstored.conf.5 $(DESTDIR)$(MANDIR)/man5/xenstored.conf.5
+	@# An administrator's configuration is kept.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf; the sample is $(DOCDIR)/xenstored.conf"; \
+	else \
+		echo "install -m 0644 conf/xenstored.conf $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf"; \
+		install -m 0644 conf/xenstored.conf $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf; \
+	fi
+	install -m 0644 README.md docs/ARCHITECTURE.md conf/xenstored.conf $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build-asan run
 	find . -name '*.o' -o -name '*.d' -o -name '*.a' | grep -v '^./.git' | xargs rm -f
 	rm -f $(DAEMON) $(SIMGUEST) $(CLEAN_FILES)
 
-.PHONY: all check check-asan bench fuzz run install clean $(CHECK_STEPS) $(BENCH_STEPS) $(FUZZ_STEPS)
+.PHONY: all check check-asan bench fuzz run install install-check clean $(CHECK_STEPS) $(BENCH_STEPS) $(FUZZ_STEPS)
 
 # A recipe that fails leaves no half-written target to pass for a built one next time.
 .DELETE_ON_ERROR:

@@ -2,15 +2,26 @@
 XSBENCH := $(O)/bench/xsbench
 XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_client.c bench/xsbench_daemons.c \
 	bench/xsbench_report.c bench/xsbench_ops.c bench/xsbench_dirs.c bench/xsbench_memory.c \
-	bench/xsbench_watches.c bench/xsbench_txn.c bench/xsbench_domains.c)
+	bench/xsbench_watches.c bench/xsbench_txn.c bench/xsbench_domains.c \
+	bench/xsbench_attacks.c bench/xsbench_client_lib.c)
 # Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
 XSBENCH_ARGS ?=
 
+# The client group links the library as an application does (its installed static form;
+# client/rules.mk makes it) and Debian's libxenstore when present.
+XSBENCH_LIBXSL := $(LIBXSL_A)
+XSBENCH_LIBXS := $(shell pkg-config --exists xenstore 2>/dev/null && echo yes)
+ifeq ($(XSBENCH_LIBXS),yes)
+$(call obj,bench/xsbench_client_lib.c): CPPFLAGS += -DXSB_HAVE_LIBXS
+$(call obj,bench/xsbench_client_lib.c): CFLAGS += $(shell pkg-config --cflags xenstore)
+XSBENCH_LDLIBS := $(shell pkg-config --libs xenstore)
+endif
+
 $(XSBENCH_OBJS): CFLAGS += -pthread
 
-$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(XSBENCH_LIBXSL) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -pthread -o $@ $^
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(XSBENCH_LDLIBS) $(XSL_LIBS)
 
 # Under "make bench" the daemon is built first even with -j; "make bench-core"
 # alone runs without it and reports our daemon as missing.

@@ -34,7 +34,7 @@ static const char *const pin_name[] = {"auto", "none", "same", "split"};
 const char *const xsb_grp_name[G_COUNT] = {
 	"serial", "dirpart", "bigdir", "pipeline", "concurrent", "cpu",
 	"memory", "watch",   "fanout", "watchload", "txn",       "txnconc",
-	"domstorm", "domcreate"};
+	"domstorm", "domcreate", "attacks", "client"};
 
 /* Names for several groups at once in --only. */
 static const struct {
@@ -49,7 +49,8 @@ static const struct {
 static xsb_group_fn *const grp_fn[G_COUNT] = {
 	xsb_grp_serial, xsb_grp_dirpart, xsb_grp_bigdir, xsb_grp_pipe,   xsb_grp_conc,
 	xsb_grp_cpu,    xsb_grp_mem,     xsb_grp_watch,  xsb_grp_fanout, xsb_grp_wload,
-	xsb_grp_txn,    xsb_grp_txnconc, xsb_grp_domstorm, xsb_grp_domcreate,
+	xsb_grp_txn,    xsb_grp_txnconc, xsb_grp_domstorm, xsb_grp_domcreate, xsb_grp_attacks,
+	xsb_grp_client,
 };
 
 /* ---------------------------------------------------------------- main */
@@ -60,7 +61,7 @@ static void usage(FILE *to)
 		"usage: xsbench [--quick] [--scale=F] [--reps=N] [--daemons=ours,c,ox,floor]\n"
 		"               [--only=GROUP,...] [--tmpdir=DIR] [--timeout=SEC]\n"
 		"               [--mem-layout=flat|tree] [--pin=auto|none|same|split] [--keep] [-v]\n"
-		"               [--domains=N]\n"
+		"               [--domains=N] [--baseline=DAEMON]\n"
 		"Runs every workload group on a fresh daemon of each kind and prints a table,\n"
 		"one 'XSBENCH figure=...' line per figure and the PASS/MISS targets.\n"
 		"  --quick         counts x0.1 (a smoke run of a few seconds per daemon)\n"
@@ -70,10 +71,14 @@ static void usage(FILE *to)
 		"                  answers with no store, for the watch, fan-out and txn groups,\n"
 		"                  to show what the sockets alone allow); default all four\n"
 		"  --only=LIST     groups: serial dirpart bigdir pipeline concurrent cpu memory\n"
-		"                  watch fanout watchload txn txnconc domstorm domcreate;\n"
+		"                  watch fanout watchload txn txnconc domstorm domcreate\n"
+		"                  attacks (hostile guests: dom0 latency, memory, accounting)\n"
+		"                  client (the xsl_ library: in flight, libxenstore, watches);\n"
 		"                  watches = the three watch groups, txns = the two\n"
 		"                  transaction groups, domains = domstorm and domcreate\n"
 		"  --domains=N     domains of the domain groups (default 1000, scaled too)\n"
+		"  --baseline=DAEMON  attacks: our daemon built before accounting, whose CPU per\n"
+		"                  request is the 'before' of the accounting figure\n"
 		"  --tmpdir=DIR    run directories (default /dev/shm, a tmpfs like /var/run)\n"
 		"  --mem-layout    flat: /bench/mem/nNNNNNN (default); tree: /bench/mem/dNNN/nNN\n"
 		"  --keep          keep the run directories (store file, daemon.log) afterwards\n"
@@ -190,6 +195,16 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xsbench: --domains must be 1..30000\n");
 				return 2;
 			}
+		} else if (strncmp(a, "--baseline=", 11) == 0) {
+			char *abs = realpath(a + 11, NULL);
+
+			if (!abs || access(abs, X_OK) != 0 || strlen(abs) >= sizeof(xsb_opt.baseline)) {
+				fprintf(stderr, "xsbench: --baseline: %s is not an executable\n", a + 11);
+				free(abs);
+				return 2;
+			}
+			snprintf(xsb_opt.baseline, sizeof(xsb_opt.baseline), "%s", abs);
+			free(abs);
 		} else if (strcmp(a, "--keep") == 0) {
 			xsb_opt.keep = 1;
 		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {

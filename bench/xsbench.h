@@ -9,8 +9,8 @@
 
 #include "tests/lib/xst_daemon.h"
 
-struct xsc;
-struct xsc_msg;
+struct xst_wire;
+struct xst_msg;
 
 /* ---------------------------------------------------------------- daemons (xsbench_daemons.c) */
 
@@ -44,6 +44,7 @@ struct xsb_opts {
 	int keep;           /* keep every run directory (store files, logs) for inspection */
 	int verbose;
 	unsigned domains;   /* domains of the domain groups, before scaling */
+	char baseline[256]; /* attacks group: our daemon built before accounting (--baseline), or "" */
 };
 
 extern struct xsb_opts xsb_opt;
@@ -70,10 +71,21 @@ enum xsb_grp {
 	G_TXNCONC,
 	G_DOMSTORM,
 	G_DOMCREATE,
+	G_ATTACKS,
+	G_CLIENT,
 	G_COUNT
 };
 
 extern const char *const xsb_grp_name[G_COUNT];
+
+/*
+ * The attacks (xsbench_attacks.c): idle, then each attack, each with the same
+ * figures: dom0 READ latency p50, p99, max, and the daemon's anon RSS before,
+ * during (the highest seen) and after.
+ */
+#define XSB_ATK_N 9
+enum { XSB_AF_P50, XSB_AF_P99, XSB_AF_MAX, XSB_AF_ANON0, XSB_AF_ANON1, XSB_AF_ANON2, XSB_ATK_FIGS };
+#define XSB_ATK_FIG(attack, k) ((enum xsb_fig_id)(F_ATK_FIRST + (attack) * XSB_ATK_FIGS + (k)))
 
 enum xsb_fig_id {
 	F_WRITE_SERIAL,
@@ -143,6 +155,31 @@ enum xsb_fig_id {
 	F_DC_CPU,
 	F_DC_LAT_P99,
 	F_DC_MEM,
+	/* The attacks group: XSB_ATK_FIGS figures per attack, set up by xsb_atk_figs_init. */
+	F_ATK_FIRST,
+	F_ATK_LAST = F_ATK_FIRST + XSB_ATK_N * XSB_ATK_FIGS - 1,
+	F_ATK_TRIES_MED,
+	F_ATK_TRIES_MAX,
+	F_ATK_CPU,
+	F_ATK_CPU_BEFORE,
+	F_ATK_CPU_RATIO,
+	/* The client-library group. */
+	F_CL_SOCK_1,
+	F_CL_SOCK_8,
+	F_CL_SOCK_32,
+	F_CL_RING_1,
+	F_CL_RING_8,
+	F_CL_RING_32,
+	F_CL_LIBXS,
+	F_CL_RING_OVER_LIBXS,
+	F_CL_CPU_SOCK,
+	F_CL_CPU_RING,
+	F_CL_CPU_LIBXS,
+	F_CL_CPU_RING_OVER_SOCK,
+	F_CL_WATCH_SOCK_MED,
+	F_CL_WATCH_SOCK_P99,
+	F_CL_WATCH_RING_MED,
+	F_CL_WATCH_RING_P99,
 	F_COUNT
 };
 
@@ -170,6 +207,9 @@ void xsb_print_summary(void);
 void xsb_print_targets(void);
 /* Prints and returns the number of figures in error. */
 int xsb_print_errors(void);
+/* One target's verdict (PASS, MISS, UNKNOWN) in the targets' format; anything but PASS counts in *miss. */
+void xsb_target_result(const char *name, const char *what, const char *res, const char *detail,
+		       int *miss);
 
 /* ---------------------------------------------------------------- running (xsbench_daemons.c) */
 
@@ -188,11 +228,13 @@ void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn);
 long xsb_tdb_files_kb(const struct xst_daemon *d);
 /* RssAnon of the daemon, KiB, or -1. */
 long xsb_rss_anon_kb(const struct xst_daemon *d);
+/* Within a group: start our daemon from another binary, placed as the group's daemon is. */
+int xsb_start_other(struct xst_daemon *d, const char *bin);
 
 /* ---------------------------------------------------------------- the client (xsbench_client.c) */
 
-/* The last failure of the running workload, shown next to its figures. */
-extern char xsb_err[160];
+/* The last failure of the running workload (of this thread), shown next to its figures. */
+extern __thread char xsb_err[160];
 void __attribute__((format(printf, 1, 2))) xsb_fail(const char *fmt, ...);
 void __attribute__((format(printf, 1, 2))) xsb_progress(const char *fmt, ...);
 
@@ -206,11 +248,27 @@ double xsb_rate(double count, double secs);
 
 const char *xsb_type_str(uint32_t t);
 int xsb_build(char *buf, size_t size, const char *path, const char *value, size_t vlen);
-int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m);
-int xsb_write(struct xsc *c, const char *path, const char *value, size_t vlen, struct xsc_msg *m);
-unsigned xsb_count_strings(const struct xsc_msg *m);
+/*
+ * The client is the raw wire (tests/lib/xst_wire.h): the benchmarks measure
+ * daemons, with their own bytes and a kernel client's pipelining, and no
+ * library in between. A request and its reply: the next message that is
+ * not a watch event (events met are dropped); 0, or -1 with errno.
+ */
+int xsb_exchange(struct xst_wire *c, uint32_t type, uint32_t tx, const void *payload, size_t len,
+		 struct xst_msg *m, int timeout_ms);
+/*
+ * WATCH path token, then its reply and its initial event, in either order
+ * (oxenstored fires the event before it answers). 0, or -1 with errno
+ * (EPROTO: anything else came, in m).
+ */
+int xsb_watch(struct xst_wire *c, const char *path, const char *token, struct xst_msg *m,
+	      int timeout_ms);
+int xsb_call(struct xst_wire *c, uint32_t type, const char *payload, int len, struct xst_msg *m);
+int xsb_write(struct xst_wire *c, const char *path, const char *value, size_t vlen,
+	      struct xst_msg *m);
+unsigned xsb_count_strings(const struct xst_msg *m);
 int xsb_over_cap(double t0, unsigned long done, unsigned long total, const char *what);
-struct xsc *xsb_connect(const struct xst_daemon *d);
+struct xst_wire *xsb_connect(const struct xst_daemon *d);
 
 /*
  * A client thread of the concurrent groups, the first member of the group's
@@ -229,17 +287,18 @@ struct xsb_thread {
 void xsb_thread_start(struct xsb_thread *t, void *(*fn)(void *), void *arg,
 		      const struct xst_daemon *d);
 /* In the thread: its connection and *m, a message buffer; failed and err set if either is missing. */
-struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m);
+struct xst_wire *xsb_thread_connect(struct xsb_thread *t, struct xst_msg **m);
 /* In the thread, at its end: the last barrier, then its connection and buffer freed. */
-void xsb_thread_finish(struct xsb_thread *t, struct xsc *c, struct xsc_msg *m);
+void xsb_thread_finish(struct xsb_thread *t, struct xst_wire *c, struct xst_msg *m);
 /* Join count threads, each `size` bytes from th on; the first failure goes to xsb_err; 0 or -1. */
 int xsb_threads_join(void *th, size_t size, unsigned count);
 
-/* Pipelined requests, generated by index. */
-#define XSB_PREQ_MAX 256
+/* Pipelined requests, generated by index: any payload up to the protocol's 4096 bytes. */
+#define XSB_PREQ_MAX 4096
 
 struct xsb_preq {
 	uint32_t type;
+	uint32_t tx;    /* transaction id (0 unless the generator sets it) */
 	int expect_len; /* a READ reply's length to check, or -1 */
 	size_t len;
 	char buf[XSB_PREQ_MAX];
@@ -247,14 +306,70 @@ struct xsb_preq {
 
 typedef int (*xsb_gen_fn)(void *ctx, unsigned long i, struct xsb_preq *r);
 
-int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
+int xsb_pipeline(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
 		 xsb_gen_fn gen, void *ctx);
-int xsb_pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+/* The same, with error replies counted in *refused instead of failing (an attacker's stream). */
+int xsb_pipeline_tolerant(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
+			  xsb_gen_fn gen, void *ctx, unsigned long *refused);
+int xsb_pipe_run(struct xst_wire *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
 		 unsigned long start, unsigned long n);
 int xsb_gen_node64(const char *base, bool tree, unsigned long i, struct xsb_preq *r);
 
 double xsb_self_cpu_us(void);
 void xsb_cpu_fig(enum xsb_fig_id f, int dk, long long ticks, double units, const char *what);
+/*
+ * Daemon CPU per request (us) of pipelined requests from gen (32 in flight),
+ * run until enough requests and clock ticks are in for a ~1% reading.
+ */
+int xsb_cpu_per_req_gen(struct xst_daemon *d, struct xst_wire *c, xsb_gen_fn gen, void *ctx,
+			const char *what, double *us);
+/* The same for one request type over a path pattern, as xsb_pipe_run makes them. */
+int xsb_cpu_per_req(struct xst_daemon *d, struct xst_wire *c, uint32_t type, const char *fmt,
+		    unsigned mod, unsigned vlen, double *us);
+
+/*
+ * A dom0 client that is not part of the workload: one READ of XSB_PROBE_PATH
+ * every millisecond (on an absolute schedule, without catching up after a
+ * slow one), timed, in a thread of its own. The node must exist.
+ */
+#define XSB_PROBE_PATH "/bench/probe"
+
+struct xsb_prober {
+	pthread_t th;
+	int running;
+	const char *socket;
+	int timeout_ms;
+	int stop;
+	double *lat; /* us, in the order taken (sorted by xsb_prober_stats) */
+	size_t n, cap;
+	char err[120];
+};
+
+/* Start it for at most max_s seconds of samples: 0, or -1 (nothing to free). */
+int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s);
+/* Stop and join; the samples stay in p->lat. */
+void xsb_prober_stop(struct xsb_prober *p);
+/* Stop if running, and free the samples. */
+void xsb_prober_free(struct xsb_prober *p);
+/* p50, p99 and max of the samples (any may be NULL); sorts them. */
+void xsb_prober_stats(struct xsb_prober *p, double *p50, double *p99, double *max);
+
+/*
+ * One transaction as clients run it: READs of rbase/k<j> (j < reads), WRITEs
+ * of wbase/k<j> (j < writes) with a value made from seq, commit; a commit
+ * answered EAGAIN is retried from the start, each retry counted in *eagain.
+ * 0 committed, 1 still EAGAIN after max_attempts, -1 an error described in
+ * err (thread-safe: not xsb_err).
+ */
+struct xsb_txn_shape {
+	const char *rbase;
+	unsigned reads;
+	const char *wbase;
+	unsigned writes;
+	unsigned max_attempts;
+};
+int xsb_txn_run(struct xst_wire *c, struct xst_msg *m, const struct xsb_txn_shape *s,
+		unsigned long seq, unsigned long *eagain, char *err, size_t errsz);
 
 /* ---------------------------------------------------------------- workload groups */
 
@@ -280,6 +395,12 @@ int xsb_grp_txnconc(struct xst_daemon *d, int dk);
 /* xsbench_domains.c */
 int xsb_grp_domstorm(struct xst_daemon *d, int dk);
 int xsb_grp_domcreate(struct xst_daemon *d, int dk);
+/* xsbench_attacks.c: the group, its figures' names and titles, its targets */
+int xsb_grp_attacks(struct xst_daemon *d, int dk);
+void xsb_atk_figs_init(void);
+void xsb_atk_targets(int *miss);
+/* xsbench_client_lib.c */
+int xsb_grp_client(struct xst_daemon *d, int dk);
 
 /* ---------------------------------------------------------------- domain storm (xsbench_domains.c) */
 

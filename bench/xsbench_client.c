@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /* ---------------------------------------------------------------- failures, clocks, statistics */
 
-char xsb_err[160];
+__thread char xsb_err[160];
 
 void __attribute__((format(printf, 1, 2))) xsb_fail(const char *fmt, ...)
 {
@@ -110,14 +110,54 @@ int xsb_build(char *buf, size_t size, const char *path, const char *value, size_
 	return (int)(pl + vlen);
 }
 
+int xsb_exchange(struct xst_wire *c, uint32_t type, uint32_t tx, const void *payload, size_t len,
+		 struct xst_msg *m, int timeout_ms)
+{
+	if (xst_wire_send_msg(c, type, 0, tx, payload, len) < 0)
+		return -1;
+	do
+		if (xst_wire_recv(c, m, timeout_ms) < 0)
+			return -1;
+	while (m->hdr.type == XS_WATCH_EVENT);
+	return 0;
+}
+
+int xsb_watch(struct xst_wire *c, const char *path, const char *token, struct xst_msg *m,
+	      int timeout_ms)
+{
+	char buf[512];
+	int len = xst_payload(buf, sizeof(buf), 0, (const char *const[]){path, token, NULL});
+	int replied = 0, fired = 0;
+
+	if (len < 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (xst_wire_send_msg(c, XS_WATCH, 0, 0, buf, (size_t)len) < 0)
+		return -1;
+	while (!replied || !fired) {
+		if (xst_wire_recv(c, m, timeout_ms) < 0)
+			return -1;
+		if (m->hdr.type == XS_WATCH_EVENT && !fired && strcmp(m->payload, path) == 0) {
+			fired = 1;
+		} else if (m->hdr.type == XS_WATCH && !replied) {
+			replied = 1;
+		} else {
+			errno = EPROTO;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One synchronous request that must succeed with a reply of the same type. */
-int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct xsc_msg *m)
+int xsb_call(struct xst_wire *c, uint32_t type, const char *payload, int len, struct xst_msg *m)
 {
 	if (len < 0) {
 		xsb_fail("%s: payload too long", xsb_type_str(type));
 		return -1;
 	}
-	if (xsc_call(c, type, 0, payload, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
+	if (xsb_exchange(c, type, 0, payload, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
 		xsb_fail("%s %s: %s", xsb_type_str(type), payload, strerror(errno));
 		return -1;
 	}
@@ -129,14 +169,15 @@ int xsb_call(struct xsc *c, uint32_t type, const char *payload, int len, struct 
 	return 0;
 }
 
-int xsb_write(struct xsc *c, const char *path, const char *value, size_t vlen, struct xsc_msg *m)
+int xsb_write(struct xst_wire *c, const char *path, const char *value, size_t vlen,
+	      struct xst_msg *m)
 {
 	char buf[XS_PAYLOAD_MAX];
 
 	return xsb_call(c, XS_WRITE, buf, xsb_build(buf, sizeof(buf), path, value, vlen), m);
 }
 
-unsigned xsb_count_strings(const struct xsc_msg *m)
+unsigned xsb_count_strings(const struct xst_msg *m)
 {
 	unsigned n = 0;
 
@@ -154,9 +195,9 @@ int xsb_over_cap(double t0, unsigned long done, unsigned long total, const char 
 	return 1;
 }
 
-struct xsc *xsb_connect(const struct xst_daemon *d)
+struct xst_wire *xsb_connect(const struct xst_daemon *d)
 {
-	struct xsc *c = xsc_open(d->socket);
+	struct xst_wire *c = xst_wire_socket(d->socket);
 
 	if (!c)
 		xsb_fail("connect %s: %s", d->socket, strerror(errno));
@@ -178,12 +219,12 @@ void xsb_thread_start(struct xsb_thread *t, void *(*fn)(void *), void *arg,
 	}
 }
 
-struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m)
+struct xst_wire *xsb_thread_connect(struct xsb_thread *t, struct xst_msg **m)
 {
-	struct xsc *c;
+	struct xst_wire *c;
 
 	*m = malloc(sizeof(**m));
-	c = xsc_open(t->socket);
+	c = xst_wire_socket(t->socket);
 	if (!c || !*m) {
 		t->failed = 1;
 		snprintf(t->err, sizeof(t->err), "connect: %s", strerror(errno));
@@ -191,10 +232,10 @@ struct xsc *xsb_thread_connect(struct xsb_thread *t, struct xsc_msg **m)
 	return c;
 }
 
-void xsb_thread_finish(struct xsb_thread *t, struct xsc *c, struct xsc_msg *m)
+void xsb_thread_finish(struct xsb_thread *t, struct xst_wire *c, struct xst_msg *m)
 {
 	pthread_barrier_wait(t->bar);
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 }
 
@@ -224,8 +265,9 @@ int xsb_threads_join(void *th, size_t size, unsigned count)
  */
 #define MAX_WINDOW 64
 
-int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned window,
-		 xsb_gen_fn gen, void *ctx)
+/* refused NULL: every reply must be of its request's type; else error replies are counted there. */
+static int pipeline(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
+		    xsb_gen_fn gen, void *ctx, unsigned long *refused)
 {
 	static __thread unsigned char out[MAX_WINDOW * (XS_HEADER_SIZE + XSB_PREQ_MAX)];
 	uint32_t id[MAX_WINDOW] = {0}, type[MAX_WINDOW];
@@ -233,7 +275,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 	unsigned used = 0;
 	unsigned long sent = 0, done = 0;
 	double t0 = xsb_now_s();
-	struct xsc_msg *m = malloc(sizeof(*m));
+	struct xst_msg *m = malloc(sizeof(*m));
 	int rc = -1;
 
 	if (!m) {
@@ -250,10 +292,11 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 			struct xs_header h;
 			unsigned s = 0;
 
+			r.tx = 0;
 			if (gen(ctx, start + sent, &r) < 0)
 				goto out;
 			/* req_id 0 marks a free slot; ids run 1.. and never repeat within a call. */
-			h = (struct xs_header){r.type, (uint32_t)(sent + 1), 0, (uint32_t)r.len};
+			h = (struct xs_header){r.type, (uint32_t)(sent + 1), r.tx, (uint32_t)r.len};
 			while (id[s])
 				s++;
 			id[s] = h.req_id;
@@ -265,7 +308,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 			used++;
 			sent++;
 		}
-		if (olen && xsc_send_raw(c, out, olen) < 0) {
+		if (olen && xst_wire_send(c, out, olen) < 0) {
 			xsb_fail("send: %s", strerror(errno));
 			goto out;
 		}
@@ -273,7 +316,7 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 		for (int first = 1;; first = 0) {
 			unsigned s;
 
-			if (xsc_recv(c, m, first ? xsb_opt.timeout_ms : 0) < 0) {
+			if (xst_wire_recv(c, m, first ? xsb_opt.timeout_ms : 0) < 0) {
 				if (!first && errno == ETIMEDOUT)
 					break;
 				xsb_fail("pipelined reply %lu of %lu: %s", done + 1, n,
@@ -288,13 +331,14 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 				xsb_fail("reply with unknown req_id %u", m->hdr.req_id);
 				goto out;
 			}
-			if (m->hdr.type != type[s]) {
+			if (refused && m->hdr.type == XS_ERROR) {
+				(*refused)++;
+			} else if (m->hdr.type != type[s]) {
 				xsb_fail("pipelined %s -> %s %s", xsb_type_str(type[s]),
 					 xsb_type_str(m->hdr.type),
 					 m->hdr.type == XS_ERROR ? m->payload : "");
 				goto out;
-			}
-			if (elen[s] >= 0 && m->hdr.len != (uint32_t)elen[s]) {
+			} else if (elen[s] >= 0 && m->hdr.len != (uint32_t)elen[s]) {
 				xsb_fail("pipelined %s: reply of %u bytes, expected %d",
 					 xsb_type_str(type[s]), m->hdr.len, elen[s]);
 				goto out;
@@ -310,6 +354,18 @@ int xsb_pipeline(struct xsc *c, unsigned long start, unsigned long n, unsigned w
 out:
 	free(m);
 	return rc;
+}
+
+int xsb_pipeline(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
+		 xsb_gen_fn gen, void *ctx)
+{
+	return pipeline(c, start, n, window, gen, ctx, NULL);
+}
+
+int xsb_pipeline_tolerant(struct xst_wire *c, unsigned long start, unsigned long n, unsigned window,
+			  xsb_gen_fn gen, void *ctx, unsigned long *refused)
+{
+	return pipeline(c, start, n, window, gen, ctx, refused);
 }
 
 /* Request generators: a path pattern over `mod` distinct nodes. */
@@ -343,7 +399,7 @@ static int gen_path(void *vctx, unsigned long i, struct xsb_preq *r)
 	return 0;
 }
 
-int xsb_pipe_run(struct xsc *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
+int xsb_pipe_run(struct xst_wire *c, uint32_t type, const char *fmt, unsigned mod, unsigned vlen,
 		 unsigned long start, unsigned long n)
 {
 	struct gen_ctx g = {type, fmt, mod, vlen};
@@ -407,4 +463,146 @@ void xsb_cpu_fig(enum xsb_fig_id f, int dk, long long ticks, double units, const
 	if (xsb_opt.verbose || ticks < 20)
 		xsb_progress("    %s: %.0f units, %lld ticks%s\n", what, units, ticks,
 			     ticks < 20 ? " (few ticks: coarse figure)" : "");
+}
+
+/*
+ * Daemon CPU per request: /proc ticks of the daemon around pipelined
+ * batches. Ticks are 10 ms, so batches run until there are both enough
+ * requests and enough ticks for a ~1% reading, or a generous tick count
+ * alone, or a cap.
+ */
+int xsb_cpu_per_req_gen(struct xst_daemon *d, struct xst_wire *c, xsb_gen_fn gen, void *ctx,
+			const char *what, double *us)
+{
+	const unsigned long batch = 20000, min_reqs = xsb_scaled(100000);
+	const long long min_ticks =
+		(long long)(100 * xsb_opt.scale < 10 ? 10 : 100 * xsb_opt.scale);
+	const double cap = 30.0;
+	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long reqs = 0;
+	long long t0, dt;
+	double w0;
+
+	/* Warm up (first-touch allocations, caches) outside the measurement. */
+	if (xsb_pipeline(c, 0, 2000, 32, gen, ctx) < 0)
+		return -1;
+	t0 = xst_daemon_cpu_ticks(d);
+	w0 = xsb_now_s();
+	for (;;) {
+		if (xsb_pipeline(c, reqs, batch, 32, gen, ctx) < 0)
+			return -1;
+		reqs += batch;
+		dt = xst_daemon_cpu_ticks(d) - t0;
+		if ((reqs >= min_reqs && dt >= min_ticks) || dt >= 2 * min_ticks ||
+		    xsb_now_s() - w0 > cap)
+			break;
+	}
+	if (t0 < 0 || dt < 0) {
+		xsb_fail("cannot read /proc/%d/stat", (int)d->pid);
+		return -1;
+	}
+	*us = (double)dt * 1e6 / (double)hz / (double)reqs;
+	if (xsb_opt.verbose || dt < 20)
+		xsb_progress("    %s: %lu requests, %lld ticks, %.1f s wall%s\n", what, reqs, dt,
+			     xsb_now_s() - w0, dt < 20 ? " (few ticks: coarse figure)" : "");
+	return 0;
+}
+
+int xsb_cpu_per_req(struct xst_daemon *d, struct xst_wire *c, uint32_t type, const char *fmt,
+		    unsigned mod, unsigned vlen, double *us)
+{
+	struct gen_ctx g = {type, fmt, mod, vlen};
+
+	return xsb_cpu_per_req_gen(d, c, gen_path, &g, xsb_type_str(type), us);
+}
+
+/* ---------------------------------------------------------------- the dom0 prober */
+
+static void *prober_main(void *arg)
+{
+	struct xsb_prober *p = arg;
+	struct xst_wire *c = xst_wire_socket(p->socket);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct timespec next;
+
+	if (!c || !m) {
+		snprintf(p->err, sizeof(p->err), "prober: connect: %s", strerror(errno));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		struct timespec now;
+		double t;
+
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		t = xsb_now_s();
+		if (xsb_exchange(c, XS_READ, 0, XSB_PROBE_PATH, sizeof(XSB_PROBE_PATH), m,
+			     p->timeout_ms) < 0) {
+			snprintf(p->err, sizeof(p->err), "prober READ: %s", strerror(errno));
+			break;
+		}
+		if (m->hdr.type != XS_READ) {
+			snprintf(p->err, sizeof(p->err), "prober READ -> %s %.60s",
+				 xsb_type_str(m->hdr.type), m->payload);
+			break;
+		}
+		if (p->n < p->cap)
+			p->lat[p->n++] = (xsb_now_s() - t) * 1e6;
+	}
+out:
+	xst_wire_close(c);
+	free(m);
+	return NULL;
+}
+
+int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s)
+{
+	memset(p, 0, sizeof(*p));
+	p->socket = socket;
+	p->timeout_ms = timeout_ms;
+	p->cap = (size_t)(max_s * 1000) + 1000;
+	p->lat = malloc(p->cap * sizeof(double));
+	if (!p->lat || pthread_create(&p->th, NULL, prober_main, p) != 0) {
+		free(p->lat);
+		p->lat = NULL;
+		return -1;
+	}
+	p->running = 1;
+	return 0;
+}
+
+void xsb_prober_stop(struct xsb_prober *p)
+{
+	if (!p->running)
+		return;
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(p->th, NULL);
+	p->running = 0;
+}
+
+void xsb_prober_free(struct xsb_prober *p)
+{
+	xsb_prober_stop(p);
+	free(p->lat);
+	p->lat = NULL;
+}
+
+void xsb_prober_stats(struct xsb_prober *p, double *p50, double *p99, double *max)
+{
+	double v50 = xsb_quantile(p->lat, p->n, 0.5); /* sorts them */
+
+	if (p50)
+		*p50 = v50;
+	if (p99)
+		*p99 = xsb_quantile(p->lat, p->n, 0.99);
+	if (max)
+		*max = p->n ? p->lat[p->n - 1] : 0;
 }

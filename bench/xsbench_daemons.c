@@ -98,6 +98,28 @@ long xsb_rss_anon_kb(const struct xst_daemon *d)
 
 /* ---------------------------------------------------------------- running */
 
+int xsb_start_other(struct xst_daemon *d, const char *bin)
+{
+	const char *was = getenv("XST_DAEMON");
+	char saved[4096];
+	cpu_set_t mine;
+	int rc, pinned = xsb_opt.pin != PIN_NONE && sched_getaffinity(0, sizeof(mine), &mine) == 0;
+
+	snprintf(saved, sizeof(saved), "%s", was ? was : "");
+	/* The daemon inherits our affinity at fork, as in xsb_run_group. */
+	if (pinned)
+		pin_self(xsb_cpu_daemon);
+	setenv("XST_DAEMON", bin, 1);
+	rc = xst_daemon_start(d, XST_OURS, NULL, NULL);
+	if (was)
+		setenv("XST_DAEMON", saved, 1);
+	else
+		unsetenv("XST_DAEMON");
+	if (pinned)
+		sched_setaffinity(0, sizeof(mine), &mine);
+	return rc;
+}
+
 /* The daemon running now, so an interrupt does not leave it behind. */
 static volatile pid_t g_running_pid = -1;
 
@@ -197,10 +219,10 @@ void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn)
 	 * The C daemon refuses permissions naming a domain it believes absent
 	 * (SET_PERMS answers ENOENT), and its shim reports only dom0 unless told.
 	 */
-	if (g == G_DOMCREATE)
+	if (g == G_DOMCREATE || g == G_ATTACKS)
 		setenv("XSSHIM_DOMAINS", "all", 1);
 	rc = xst_daemon_start(&d, xsb_dk_kind[dk], NULL, NULL);
-	if (g == G_DOMCREATE)
+	if (g == G_DOMCREATE || g == G_ATTACKS)
 		unsetenv("XSSHIM_DOMAINS");
 	if (pin == PIN_SPLIT)
 		pin_self(xsb_cpu_client);

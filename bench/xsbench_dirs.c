@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /* Fill a directory with `n` children named c00000.. (empty values), pipelined. */
-static int fill_dir(struct xsc *c, const char *dir, unsigned n)
+static int fill_dir(struct xst_wire *c, const char *dir, unsigned n)
 {
 	char fmt[160];
 
@@ -23,7 +23,7 @@ static int fill_dir(struct xsc *c, const char *dir, unsigned n)
  * number of children, -2 if the daemon does not implement DIRECTORY_PART
  * (xsb_err says how it answered), -1 on error. *nreq counts requests.
  */
-static long dirpart_list(struct xsc *c, const char *path, struct xsc_msg *m, char **acc,
+static long dirpart_list(struct xst_wire *c, const char *path, struct xst_msg *m, char **acc,
 			 size_t *cap, unsigned *nreq)
 {
 	char gen[32] = "";
@@ -38,7 +38,7 @@ static long dirpart_list(struct xsc *c, const char *path, struct xsc_msg *m, cha
 			xsb_fail("DIRECTORY_PART: path too long");
 			return -1;
 		}
-		if (xsc_call(c, XS_DIRECTORY_PART, 0, buf, (size_t)pl + 1, m,
+		if (xsb_exchange(c, XS_DIRECTORY_PART, 0, buf, (size_t)pl + 1, m,
 			     xsb_opt.timeout_ms) < 0) {
 			xsb_fail("DIRECTORY_PART %s: %s", path, strerror(errno));
 			return -1;
@@ -105,8 +105,8 @@ int xsb_grp_dirpart(struct xst_daemon *d, int dk)
 {
 	unsigned big = xsb_scaled(10000);
 	double lr[XSB_MAX_REPS];
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *c = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *c = xsb_connect(d);
 	char *acc = NULL;
 	size_t cap = 0;
 	int rc = -1;
@@ -149,7 +149,7 @@ int xsb_grp_dirpart(struct xst_daemon *d, int dk)
 	rc = 0;
 out:
 	free(acc);
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 	return rc;
 }
@@ -159,7 +159,7 @@ out:
  * in rounds that each remove what they created (untimed) so the directory
  * keeps its size: rounds repeat until 0.5 s of creating has been timed.
  */
-static int create_rounds(struct xsc *c, const char *fmt, const char *rm_dir, unsigned n,
+static int create_rounds(struct xst_wire *c, const char *fmt, const char *rm_dir, unsigned n,
 			 double *out)
 {
 	double busy = 0, t0 = xsb_now_s();
@@ -188,7 +188,7 @@ int xsb_grp_bigdir(struct xst_daemon *d, int dk)
 {
 	unsigned big = xsb_scaled(10000), n = xsb_scaled(1000);
 	double e[XSB_MAX_REPS], b[XSB_MAX_REPS];
-	struct xsc *c = xsb_connect(d);
+	struct xst_wire *c = xsb_connect(d);
 	/* A ratio judged within 5%: at least 5 runs each way, as for the watch load. */
 	int reps = xsb_opt.reps < 5 ? 5 : xsb_opt.reps;
 	int rc = -1;
@@ -217,6 +217,6 @@ int xsb_grp_bigdir(struct xst_daemon *d, int dk)
 		    xsb_figs[F_CREATE_BIG].v[dk] / xsb_figs[F_CREATE_EMPTY].v[dk]);
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	return rc;
 }

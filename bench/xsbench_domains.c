@@ -13,10 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/xsc.h"
-#include "client/xsc_ring.h"
+#include "client/xenstore_client.h"
+#include "client/xsl_transport.h"
 #include "proto/simhyp.h"
 #include "proto/wire.h"
+#include "tests/lib/xst_wire.h"
 
 /*
  * The actors, each a state machine driven by replies and watch events:
@@ -46,7 +47,6 @@
 #define TS_CONNS 4
 #define BATCH_MAX 32
 #define BE_PATH "/local/domain/0/backend/vif"
-#define PROBE_PATH "/bench/probe"
 
 enum tkind { T_GUEST, T_BACKEND, T_TOOLSTACK };
 static const char *const tkind_name[] = {"guest", "backend", "toolstack"};
@@ -54,8 +54,8 @@ static const char *const tkind_name[] = {"guest", "backend", "toolstack"};
 /* One connection the loop drives: a guest's ring or a dom0 socket. */
 struct chan {
 	enum tkind kind;
-	struct xsc *c;
-	struct xsc_simdom *dom; /* ring channels only */
+	struct xst_wire *c;
+	struct xsl_simdom *dom; /* ring channels only */
 	int fd;                 /* what the loop waits on: the guest's eventfd or the socket */
 	struct task *task;      /* its one task, or NULL (the backend: one task per device) */
 	unsigned char *out;     /* requests of the batch being built, sent together */
@@ -87,19 +87,9 @@ struct task {
 struct guest {
 	struct task t;
 	struct chan ch;
-	struct xsc_simdom *dom;
+	struct xsl_simdom *dom;
 };
 
-struct prober {
-	pthread_t th;
-	int running;
-	const char *socket;
-	int timeout_ms;
-	int stop;
-	double *lat;
-	size_t n, cap;
-	char err[120];
-};
 
 struct storm {
 	const struct xsb_dom_cfg *cfg;
@@ -115,7 +105,7 @@ struct storm {
 	int draining; /* destruction: the backend's messages are only counted */
 	int failed;
 	double t0;
-	struct xsc_msg *m;
+	struct xst_msg *m;
 };
 
 static void __attribute__((format(printf, 2, 3))) sfail(struct storm *s, const char *fmt, ...)
@@ -130,98 +120,15 @@ static void __attribute__((format(printf, 2, 3))) sfail(struct storm *s, const c
 	va_end(ap);
 }
 
-/* ---------------------------------------------------------------- the dom0 prober */
-
-/*
- * A dom0 client that is not part of the storm: one READ every millisecond
- * (on an absolute schedule, without catching up after a slow one), timed.
- */
-static void *prober_main(void *arg)
-{
-	struct prober *p = arg;
-	struct xsc *c = xsc_open(p->socket);
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct timespec next;
-
-	if (!c || !m) {
-		snprintf(p->err, sizeof(p->err), "prober: connect: %s", strerror(errno));
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
-		struct timespec now;
-		double t;
-
-		next.tv_nsec += 1000000;
-		if (next.tv_nsec >= 1000000000) {
-			next.tv_nsec -= 1000000000;
-			next.tv_sec++;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
-			next = now;
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
-		t = xsb_now_s();
-		if (xsc_call(c, XS_READ, 0, PROBE_PATH, sizeof(PROBE_PATH), m, p->timeout_ms) < 0) {
-			snprintf(p->err, sizeof(p->err), "prober READ: %s", strerror(errno));
-			break;
-		}
-		if (m->hdr.type != XS_READ) {
-			snprintf(p->err, sizeof(p->err), "prober READ -> %s %.60s",
-				 xsb_type_str(m->hdr.type), m->payload);
-			break;
-		}
-		if (p->n < p->cap)
-			p->lat[p->n++] = (xsb_now_s() - t) * 1e6;
-	}
-out:
-	xsc_close(c);
-	free(m);
-	return NULL;
-}
-
-static int prober_start(struct prober *p, const char *socket, int timeout_ms, double max_s)
-{
-	memset(p, 0, sizeof(*p));
-	p->socket = socket;
-	p->timeout_ms = timeout_ms;
-	p->cap = (size_t)(max_s * 1000) + 1000;
-	p->lat = malloc(p->cap * sizeof(double));
-	if (!p->lat || pthread_create(&p->th, NULL, prober_main, p) != 0) {
-		free(p->lat);
-		p->lat = NULL;
-		return -1;
-	}
-	p->running = 1;
-	return 0;
-}
-
-/* Stop and join; the samples stay in p->lat (free with prober_free). */
-static void prober_stop(struct prober *p)
-{
-	if (!p->running)
-		return;
-	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
-	pthread_join(p->th, NULL);
-	p->running = 0;
-}
-
-static void prober_free(struct prober *p)
-{
-	prober_stop(p);
-	free(p->lat);
-	p->lat = NULL;
-}
-
 /* ---------------------------------------------------------------- requests */
 
-static void chan_init(struct chan *ch, enum tkind kind, struct xsc *c, struct xsc_simdom *dom,
-		      struct task *task)
+static void chan_init(struct chan *ch, enum tkind kind, struct xst_wire *c,
+		      struct xsl_simdom *dom, struct task *task)
 {
 	ch->kind = kind;
 	ch->c = c;
 	ch->dom = dom;
-	ch->fd = dom ? dom->to_guest : xsc_fd(c);
+	ch->fd = xst_wire_fd(c);
 	ch->task = task;
 }
 
@@ -239,7 +146,7 @@ static void t_add(struct storm *s, struct task *t, uint32_t type, uint32_t tx, i
 {
 	struct chan *ch = t->ch;
 	char payload[512];
-	int len = xsc_payload(payload, sizeof(payload), raw_last, args);
+	int len = xst_payload(payload, sizeof(payload), raw_last, args);
 	struct xs_header h;
 
 	if (len < 0 || t->n == BATCH_MAX) {
@@ -277,7 +184,7 @@ static void t_send(struct storm *s, struct task *t)
 {
 	struct chan *ch = t->ch;
 
-	if (ch->olen && xsc_send_raw(ch->c, ch->out, ch->olen) < 0)
+	if (ch->olen && xst_wire_send(ch->c, ch->out, ch->olen) < 0)
 		sfail(s, "%s of domain %u: send: %s", tkind_name[t->kind], t->domid, strerror(errno));
 	ch->olen = 0;
 }
@@ -293,9 +200,9 @@ static void guest_start(struct storm *s, struct guest *g)
 	struct task *t = &g->t;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g->ch};
 
-	g->ch.c = xsc_open_ring(g->dom);
+	g->ch.c = xst_wire_ring(g->dom);
 	if (!g->ch.c) {
-		sfail(s, "domain %u: xsc_open_ring: %s", t->domid, strerror(errno));
+		sfail(s, "domain %u: its ring: %s", t->domid, strerror(errno));
 		return;
 	}
 	chan_init(&g->ch, T_GUEST, g->ch.c, g->dom, t);
@@ -313,7 +220,7 @@ static void guest_start(struct storm *s, struct guest *g)
 	t_send(s, t);
 }
 
-static void guest_reply(struct storm *s, struct task *t, unsigned k, const struct xsc_msg *m)
+static void guest_reply(struct storm *s, struct task *t, unsigned k, const struct xst_msg *m)
 {
 	char want[64];
 
@@ -444,7 +351,7 @@ static void backend_start(struct storm *s, struct task *t)
 	t_send(s, t);
 }
 
-static void backend_reply(struct storm *s, struct task *t, unsigned k, const struct xsc_msg *m)
+static void backend_reply(struct storm *s, struct task *t, unsigned k, const struct xst_msg *m)
 {
 	char want[64];
 
@@ -652,7 +559,7 @@ static void toolstack_advance(struct storm *s, struct task *t)
 		}
 		t_begin(t, TS_INTRO);
 		snprintf(id, sizeof(id), "%u", t->domid);
-		/* The store maps grant 1 and any port above 0 will do (xsc_introduce). */
+		/* The store maps grant 1 and any port above 0 will do. */
 		ADD(s, t, XS_INTRODUCE, 0, id, "0", "1");
 		t_send(s, t);
 		return;
@@ -680,7 +587,7 @@ static void advance(struct storm *s, struct task *t)
 		toolstack_advance(s, t);
 }
 
-static void on_event(struct storm *s, struct chan *ch, const struct xsc_msg *m)
+static void on_event(struct storm *s, struct chan *ch, const struct xst_msg *m)
 {
 	const char *path = m->payload;
 	size_t pl = strnlen(path, m->hdr.len);
@@ -717,7 +624,7 @@ static void on_event(struct storm *s, struct chan *ch, const struct xsc_msg *m)
 		advance(s, t);
 }
 
-static void on_msg(struct storm *s, struct chan *ch, const struct xsc_msg *m)
+static void on_msg(struct storm *s, struct chan *ch, const struct xst_msg *m)
 {
 	unsigned id = m->hdr.req_id >> 8, k = m->hdr.req_id & 0xff;
 	struct task *t = ch->task;
@@ -762,16 +669,19 @@ static int chan_more(const struct chan *ch)
 {
 	struct pollfd p = {ch->fd, POLLIN, 0};
 
-	if (ch->dom)
-		return xs_ring_pending(&ch->dom->ring->rsp_cons, &ch->dom->ring->rsp_prod) != 0;
+	if (ch->dom) {
+		struct xs_ring *r = xsl_simdom_ring(ch->dom, NULL, NULL);
+
+		return xs_ring_pending(&r->rsp_cons, &r->rsp_prod) != 0;
+	}
 	return poll(&p, 1, 0) > 0;
 }
 
 /*
  * Everything the channel has for us. A guest's eventfd is cleared first, so a
  * notification for what the store produces after our last look wakes the
- * loop again. xsc_recv with timeout 0 only hands out what it has buffered,
- * so the ring or socket is checked before a blocking receive.
+ * loop again. xst_wire_recv with timeout 0 takes what is there at one look,
+ * so the ring or socket is checked again before a blocking receive.
  */
 static void chan_drain(struct storm *s, struct chan *ch)
 {
@@ -782,14 +692,14 @@ static void chan_drain(struct storm *s, struct chan *ch)
 		return;
 	}
 	while (!s->failed) {
-		if (xsc_recv(ch->c, s->m, 0) < 0) {
+		if (xst_wire_recv(ch->c, s->m, 0) < 0) {
 			if (errno != ETIMEDOUT) {
 				sfail(s, "%s: receive: %s", tkind_name[ch->kind], strerror(errno));
 				return;
 			}
 			if (!chan_more(ch))
 				return;
-			if (xsc_recv(ch->c, s->m, s->cfg->timeout_ms) < 0) {
+			if (xst_wire_recv(ch->c, s->m, s->cfg->timeout_ms) < 0) {
 				sfail(s, "%s%s%u: receive: %s", tkind_name[ch->kind],
 				      ch->task ? " of domain " : "", ch->task ? ch->task->domid : 0,
 				      strerror(errno));
@@ -815,7 +725,8 @@ static void diagnose(struct storm *s)
 			"    domain %u: guest stage %d (%u replies due, backend state %d, ring error %u),"
 			" backend stage %d (%u due, frontend state %d)\n",
 			i + 1, g->stage, g->left, g->peer_state,
-			s->g[i].dom && s->g[i].dom->ring ? xs_ring_load(&s->g[i].dom->ring->error) : 0,
+			s->g[i].dom ? xs_ring_load(&xsl_simdom_ring(s->g[i].dom, NULL, NULL)->error)
+				    : 0,
 			b->stage, b->left, b->peer_state);
 	}
 	for (int k = 0; k < TS_CONNS; k++)
@@ -868,13 +779,13 @@ static void storm_loop(struct storm *s)
 /* ---------------------------------------------------------------- set-up and checks */
 
 /* One synchronous request on a dom0 socket; the reply must be of the same type. */
-static int sync_call(struct storm *s, struct xsc *c, uint32_t type, int raw_last,
+static int sync_call(struct storm *s, struct xst_wire *c, uint32_t type, int raw_last,
 		     const char *const *args)
 {
 	char buf[512];
-	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
+	int len = xst_payload(buf, sizeof(buf), raw_last, args);
 
-	if (len < 0 || xsc_call(c, type, 0, buf, (size_t)len, s->m, s->cfg->timeout_ms) < 0) {
+	if (len < 0 || xsb_exchange(c, type, 0, buf, (size_t)len, s->m, s->cfg->timeout_ms) < 0) {
 		sfail(s, "%s %s: %s", xsb_type_str(type), args[0],
 		      len < 0 ? "too long" : strerror(errno));
 		return -1;
@@ -888,7 +799,7 @@ static int sync_call(struct storm *s, struct xsc *c, uint32_t type, int raw_last
 }
 
 /* Every node of the tree, by walking it from the root (small trees only). */
-static long count_nodes(struct storm *s, struct xsc *c)
+static long count_nodes(struct storm *s, struct xst_wire *c)
 {
 	size_t n = 0, cap = 256;
 	char **stack = malloc(cap * sizeof(char *));
@@ -901,7 +812,7 @@ static long count_nodes(struct storm *s, struct xsc *c)
 	}
 	while (n > 0) {
 		char *p = stack[--n];
-		struct xsc_msg *m = s->m;
+		struct xst_msg *m = s->m;
 
 		count++;
 		if (sync_call(s, c, XS_DIRECTORY, 0, (const char *const[]){p, NULL}) < 0) {
@@ -940,11 +851,11 @@ static long count_nodes(struct storm *s, struct xsc *c)
  * not (yet): E2BIG too, since a listing over 4 KiB cannot be the small one we
  * wait for. -1 on any other error.
  */
-static int local_domain_is(struct storm *s, struct xsc *c, const char *want, uint32_t wlen)
+static int local_domain_is(struct storm *s, struct xst_wire *c, const char *want, uint32_t wlen)
 {
 	static const char path[] = "/local/domain";
 
-	if (xsc_call(c, XS_DIRECTORY, 0, path, sizeof(path), s->m, s->cfg->timeout_ms) < 0) {
+	if (xsb_exchange(c, XS_DIRECTORY, 0, path, sizeof(path), s->m, s->cfg->timeout_ms) < 0) {
 		sfail(s, "DIRECTORY %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -959,17 +870,17 @@ static int local_domain_is(struct storm *s, struct xsc *c, const char *want, uin
 }
 
 /* Everything a watcher connection has received so far, counted; -1 on error. */
-static int count_pending(struct storm *s, struct xsc *c, unsigned *events)
+static int count_pending(struct storm *s, struct xst_wire *c, unsigned *events)
 {
 	for (;;) {
-		struct pollfd p = {xsc_fd(c), POLLIN, 0};
+		struct pollfd p = {xst_wire_fd(c), POLLIN, 0};
 
-		if (xsc_recv(c, s->m, 0) < 0) {
+		if (xst_wire_recv(c, s->m, 0) < 0) {
 			if (errno != ETIMEDOUT)
 				goto err;
 			if (poll(&p, 1, 0) <= 0)
 				return 0;
-			if (xsc_recv(c, s->m, s->cfg->timeout_ms) < 0)
+			if (xst_wire_recv(c, s->m, s->cfg->timeout_ms) < 0)
 				goto err;
 		}
 		if (s->m->hdr.type == XS_WATCH_EVENT)
@@ -1013,10 +924,10 @@ static void guest_destroy(struct storm *s, struct guest *g)
 {
 	if (g->ch.c) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, g->ch.fd, NULL);
-		xsc_close(g->ch.c);
+		xst_wire_close(g->ch.c);
 		g->ch.c = NULL;
 	}
-	xsc_simdom_destroy(g->dom);
+	xsl_simdom_destroy(g->dom);
 	g->dom = NULL;
 }
 
@@ -1027,11 +938,11 @@ static void guest_destroy(struct storm *s, struct guest *g)
  * 100 ms, in case events are coalesced). The backend keeps its connection
  * and receives the frontend removals meanwhile; it only counts them.
  */
-static void destroy_all(struct storm *s, struct xsc *admin, const char *base, uint32_t blen)
+static void destroy_all(struct storm *s, struct xst_wire *admin, const char *base, uint32_t blen)
 {
 	const struct xsb_dom_cfg *cfg = s->cfg;
-	struct xsc *w = xsc_open(cfg->d->socket);
-	struct prober pr;
+	struct xst_wire *w = xst_wire_socket(cfg->d->socket);
+	struct xsb_prober pr;
 	double t0, last_check = 0;
 	int done = 0, prob = -1;
 
@@ -1039,10 +950,8 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 		sfail(s, "connect: %s", strerror(errno));
 		return;
 	}
-	if (sync_call(s, w, XS_WATCH, 0, (const char *const[]){"@releaseDomain", "rel", NULL}) < 0)
-		goto out;
-	if (xsc_next_event(w, s->m, cfg->timeout_ms) < 0) {
-		sfail(s, "initial event of @releaseDomain: %s", strerror(errno));
+	if (xsb_watch(w, "@releaseDomain", "rel", s->m, cfg->timeout_ms) < 0) {
+		sfail(s, "WATCH @releaseDomain: %s", strerror(errno));
 		goto out;
 	}
 	s->draining = 1;
@@ -1052,18 +961,22 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 	 */
 	t0 = xsb_now_s();
 	guest_destroy(s, &s->g[0]);
-	if (xsc_next_event(w, s->m, cfg->timeout_ms) < 0) {
+	if (xst_wire_recv(w, s->m, cfg->timeout_ms) < 0) {
 		sfail(s, "@releaseDomain after one death: %s", strerror(errno));
+		goto out;
+	}
+	if (s->m->hdr.type != XS_WATCH_EVENT) {
+		sfail(s, "@releaseDomain after one death: got %s", xsb_type_str(s->m->hdr.type));
 		goto out;
 	}
 	s->res->destroy_one_ms = (xsb_now_s() - t0) * 1e3;
 	s->res->release_events++;
-	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
+	prob = xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
 	t0 = xsb_now_s();
 	for (unsigned i = 1; i < s->n; i++)
 		guest_destroy(s, &s->g[i]);
 	while (!done && !s->failed) {
-		struct pollfd p[2] = {{xsc_fd(w), POLLIN, 0}, {s->bch.fd, POLLIN, 0}};
+		struct pollfd p[2] = {{xst_wire_fd(w), POLLIN, 0}, {s->bch.fd, POLLIN, 0}};
 		unsigned before = s->res->release_events;
 		double t;
 		int r = poll(p, 2, 100);
@@ -1088,18 +1001,18 @@ static void destroy_all(struct storm *s, struct xsc *admin, const char *base, ui
 	}
 	s->res->destroy_s = xsb_now_s() - t0;
 	if (prob == 0) {
-		prober_stop(&pr);
+		xsb_prober_stop(&pr);
 		if (pr.err[0] && !s->failed)
 			sfail(s, "%s", pr.err);
-		s->res->destroy_lat_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		prober_free(&pr);
+		xsb_prober_stats(&pr, NULL, &s->res->destroy_lat_p99_us, NULL);
+		xsb_prober_free(&pr);
 	}
 out:
-	xsc_close(w);
+	xst_wire_close(w);
 }
 
 /* The toolstack's part after a death: the backend directories, window by window. */
-static void remove_backends(struct storm *s, struct xsc *admin)
+static void remove_backends(struct storm *s, struct xst_wire *admin)
 {
 	const unsigned window = 64;
 	unsigned char buf[64 * (XS_HEADER_SIZE + 64)];
@@ -1116,12 +1029,12 @@ static void remove_backends(struct storm *s, struct xsc *admin)
 			xs_header_encode(&h, buf + len);
 			len += XS_HEADER_SIZE + (size_t)pl;
 		}
-		if (xsc_send_raw(admin, buf, len) < 0) {
+		if (xst_wire_send(admin, buf, len) < 0) {
 			sfail(s, "RM backends: send: %s", strerror(errno));
 			return;
 		}
 		for (unsigned d = first; d <= last; d++) {
-			if (xsc_recv(admin, s->m, s->cfg->timeout_ms) < 0) {
+			if (xst_wire_recv(admin, s->m, s->cfg->timeout_ms) < 0) {
 				sfail(s, "RM backends: receive: %s", strerror(errno));
 				return;
 			}
@@ -1141,8 +1054,8 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 {
 	struct storm st = {.cfg = cfg, .res = res, .n = cfg->ndomains, .ep = -1};
 	struct storm *s = &st;
-	struct xsc *admin = NULL;
-	struct prober pr;
+	struct xst_wire *admin = NULL;
+	struct xsb_prober pr;
 	char simhyp[320], base[256];
 	uint32_t blen = 0;
 	double hs_cpu0;
@@ -1169,12 +1082,12 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	}
 
 	/* Before: the tree, /local/domain, the daemon's memory, the prober alone. */
-	admin = xsc_open(cfg->d->socket);
+	admin = xst_wire_socket(cfg->d->socket);
 	if (!admin) {
 		sfail(s, "connect: %s", strerror(errno));
 		goto out;
 	}
-	if (sync_call(s, admin, XS_WRITE, 1, (const char *const[]){PROBE_PATH, "probe", NULL}) < 0 ||
+	if (sync_call(s, admin, XS_WRITE, 1, (const char *const[]){XSB_PROBE_PATH, "probe", NULL}) < 0 ||
 	    sync_call(s, admin, XS_MKDIR, 0, (const char *const[]){BE_PATH, NULL}) < 0)
 		goto out;
 	if (sync_call(s, admin, XS_DIRECTORY, 0, (const char *const[]){"/local/domain", NULL}) < 0)
@@ -1183,12 +1096,11 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	memcpy(base, s->m->payload, blen);
 	if (cfg->guests && (res->nodes_before = count_nodes(s, admin)) < 0)
 		goto out;
-	if (prober_start(&pr, cfg->d->socket, cfg->timeout_ms, 1.0) == 0) {
+	if (xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, 1.0) == 0) {
 		xsb_sleep_s(0.3);
-		prober_stop(&pr);
-		res->idle_p50_us = xsb_quantile(pr.lat, pr.n, 0.5);
-		res->idle_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		prober_free(&pr);
+		xsb_prober_stop(&pr);
+		xsb_prober_stats(&pr, &res->idle_p50_us, &res->idle_p99_us, NULL);
+		xsb_prober_free(&pr);
 	}
 	xsb_sleep_s(0.2);
 	res->rss0 = xst_daemon_rss_kb(cfg->d);
@@ -1200,9 +1112,11 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		double t0 = xsb_now_s();
 
 		for (unsigned i = 0; i < s->n; i++) {
-			s->g[i].dom = xsc_simdom_create(simhyp, i + 1);
-			if (!s->g[i].dom) {
-				sfail(s, "simulated domain %u: %s", i + 1, strerror(errno));
+			int err = xsl_simdom_create(simhyp, i + 1, &s->g[i].dom);
+
+			if (err < 0) {
+				s->g[i].dom = NULL;
+				sfail(s, "simulated domain %u: %s", i + 1, strerror(-err));
 				goto out;
 			}
 		}
@@ -1211,7 +1125,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 
 	/* The dom0 connections: the backend watching its tree, the toolstack. */
 	{
-		struct xsc *b = xsc_open(cfg->d->socket);
+		struct xst_wire *b = xst_wire_socket(cfg->d->socket);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->bch};
 
 		if (!b) {
@@ -1219,10 +1133,8 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 			goto out;
 		}
 		chan_init(&s->bch, T_BACKEND, b, NULL, NULL);
-		if (sync_call(s, b, XS_WATCH, 0, (const char *const[]){BE_PATH, "be", NULL}) < 0)
-			goto out;
-		if (xsc_next_event(b, s->m, cfg->timeout_ms) < 0) {
-			sfail(s, "initial event of the backend watch: %s", strerror(errno));
+		if (xsb_watch(b, BE_PATH, "be", s->m, cfg->timeout_ms) < 0) {
+			sfail(s, "the backend's WATCH: %s", strerror(errno));
 			goto out;
 		}
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->bch.fd, &ev) < 0) {
@@ -1231,7 +1143,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		}
 	}
 	for (int k = 0; k < TS_CONNS; k++) {
-		struct xsc *c = xsc_open(cfg->d->socket);
+		struct xst_wire *c = xst_wire_socket(cfg->d->socket);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->tsch[k]};
 
 		if (!c) {
@@ -1247,7 +1159,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	}
 
 	/* The storm. */
-	prob = prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
+	prob = xsb_prober_start(&pr, cfg->d->socket, cfg->timeout_ms, cfg->cap_s);
 	ticks0 = xst_daemon_cpu_ticks(cfg->d);
 	hs_cpu0 = thread_cpu_s();
 	s->t0 = xsb_now_s();
@@ -1262,14 +1174,12 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		res->storm_ticks = ticks0 < 0 || ticks1 < 0 ? -1 : ticks1 - ticks0;
 	}
 	if (prob == 0) {
-		prober_stop(&pr);
+		xsb_prober_stop(&pr);
 		if (pr.err[0])
 			sfail(s, "%s", pr.err);
 		res->lat_n = (unsigned)pr.n;
-		res->lat_p50_us = xsb_quantile(pr.lat, pr.n, 0.5);
-		res->lat_p99_us = xsb_quantile(pr.lat, pr.n, 0.99);
-		res->lat_max_us = pr.n ? pr.lat[pr.n - 1] : 0;
-		prober_free(&pr);
+		xsb_prober_stats(&pr, &res->lat_p50_us, &res->lat_p99_us, &res->lat_max_us);
+		xsb_prober_free(&pr);
 		prob = -1;
 	} else {
 		sfail(s, "prober: %s", strerror(errno));
@@ -1289,7 +1199,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	}
 
 	/* After: every domain alive. A round trip first, so the daemon is idle when measured. */
-	if (sync_call(s, admin, XS_READ, 0, (const char *const[]){PROBE_PATH, NULL}) < 0)
+	if (sync_call(s, admin, XS_READ, 0, (const char *const[]){XSB_PROBE_PATH, NULL}) < 0)
 		goto out;
 	xsb_sleep_s(0.2);
 	res->rss1 = xst_daemon_rss_kb(cfg->d);
@@ -1304,7 +1214,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 	remove_backends(s, admin);
 	/* The backend's watches go with its connection, as when a dom0 kernel's backend closes. */
 	s->draining = 0;
-	xsc_close(s->bch.c);
+	xst_wire_close(s->bch.c);
 	s->bch.c = NULL;
 	if (s->failed || (res->nodes_after = count_nodes(s, admin)) < 0)
 		goto out;
@@ -1314,23 +1224,23 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 out:
 	/* Nothing left behind: the prober joined, every domain destroyed, every connection closed. */
 	if (prob == 0)
-		prober_free(&pr);
+		xsb_prober_free(&pr);
 	if (s->g)
 		for (unsigned i = 0; i < s->n; i++) {
 			if (s->g[i].ch.c)
-				xsc_close(s->g[i].ch.c);
-			xsc_simdom_destroy(s->g[i].dom);
+				xst_wire_close(s->g[i].ch.c);
+			xsl_simdom_destroy(s->g[i].dom);
 			free(s->g[i].ch.out);
 		}
 	if (s->bch.c)
-		xsc_close(s->bch.c);
+		xst_wire_close(s->bch.c);
 	free(s->bch.out);
 	for (int k = 0; k < TS_CONNS; k++) {
 		if (s->tsch[k].c)
-			xsc_close(s->tsch[k].c);
+			xst_wire_close(s->tsch[k].c);
 		free(s->tsch[k].out);
 	}
-	xsc_close(admin);
+	xst_wire_close(admin);
 	if (s->ep >= 0)
 		close(s->ep);
 	free(s->g);

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 static int gen_mem(void *vctx, unsigned long i, struct xsb_preq *r)
 {
@@ -14,8 +14,8 @@ static int gen_mem(void *vctx, unsigned long i, struct xsb_preq *r)
 int xsb_grp_mem(struct xst_daemon *d, int dk)
 {
 	unsigned long n = xsb_scaled(100000);
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *c = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *c = xsb_connect(d);
 	long rss0, rss1, anon0, anon1, file0, file1;
 	int rc = -1;
 
@@ -79,7 +79,7 @@ int xsb_grp_mem(struct xst_daemon *d, int dk)
 			    (double)((anon1 + file1) - (anon0 + file0)) * 1024.0 / (double)n);
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 	return rc;
 }

@@ -7,15 +7,15 @@
 #include <unistd.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /* Serial WRITE of distinct nodes, serial READ of them, DIRECTORY of a 100-child node. */
 int xsb_grp_serial(struct xst_daemon *d, int dk)
 {
 	unsigned n = xsb_scaled(10000);
 	double w[XSB_MAX_REPS], r[XSB_MAX_REPS], dr[XSB_MAX_REPS];
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *c = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *c = xsb_connect(d);
 	char path[128];
 	int rc = -1;
 
@@ -83,7 +83,7 @@ int xsb_grp_serial(struct xst_daemon *d, int dk)
 	xsb_fig_set(F_DIR_SERIAL, dk, xsb_median(dr, xsb_opt.reps));
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 	return rc;
 }
@@ -96,7 +96,7 @@ int xsb_grp_pipe(struct xst_daemon *d, int dk)
 	unsigned long n = xsb_scaled(100000);
 	unsigned nodes = xsb_scaled(PIPE_NODES);
 	double r[XSB_MAX_REPS], w[XSB_MAX_REPS];
-	struct xsc *c = xsb_connect(d);
+	struct xst_wire *c = xsb_connect(d);
 	int rc = -1;
 
 	if (!c)
@@ -120,7 +120,7 @@ int xsb_grp_pipe(struct xst_daemon *d, int dk)
 	xsb_fig_set(F_PIPE_WRITE, dk, xsb_median(w, xsb_opt.reps));
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	return rc;
 }
 
@@ -136,8 +136,8 @@ static void *conc_main(void *arg)
 {
 	struct conc_thread *ct = arg;
 	struct xsb_thread *t = &ct->w;
-	struct xsc_msg *m;
-	struct xsc *c = xsb_thread_connect(t, &m);
+	struct xst_msg *m;
+	struct xst_wire *c = xsb_thread_connect(t, &m);
 	char path[128], buf[256];
 
 	pthread_barrier_wait(t->bar);
@@ -146,7 +146,7 @@ static void *conc_main(void *arg)
 
 		snprintf(path, sizeof(path), "/bench/c/r%d/t%02u/n%05u", ct->rep, t->idx, i);
 		len = xsb_build(buf, sizeof(buf), path, XSB_VALUE16, 16);
-		if (xsc_call(c, XS_WRITE, 0, buf, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
+		if (xsb_exchange(c, XS_WRITE, 0, buf, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
 			t->failed = 1;
 			snprintf(t->err, sizeof(t->err), "WRITE %s: %s", path, strerror(errno));
 		} else if (m->hdr.type != XS_WRITE) {
@@ -163,7 +163,7 @@ static void *conc_main(void *arg)
 
 		snprintf(path, sizeof(path), "/bench/c/r%d/t%02u/n%05u", ct->rep, t->idx, i);
 		len = xsb_build(buf, sizeof(buf), path, NULL, 0);
-		if (xsc_call(c, XS_READ, 0, buf, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
+		if (xsb_exchange(c, XS_READ, 0, buf, (size_t)len, m, xsb_opt.timeout_ms) < 0) {
 			t->failed = 1;
 			snprintf(t->err, sizeof(t->err), "READ %s: %s", path, strerror(errno));
 		} else if (m->hdr.type != XS_READ || m->hdr.len != 16) {
@@ -184,8 +184,8 @@ int xsb_grp_conc(struct xst_daemon *d, int dk)
 	double w[XSB_MAX_REPS], r[XSB_MAX_REPS];
 	struct conc_thread th[CONC_THREADS];
 	pthread_barrier_t bar;
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *c = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *c = xsb_connect(d);
 	int rc = -1;
 
 	if (!c || !m)
@@ -232,57 +232,14 @@ int xsb_grp_conc(struct xst_daemon *d, int dk)
 	xsb_fig_set(F_CONC_READ, dk, xsb_median(r, xsb_opt.reps));
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 	return rc;
 }
 
-/*
- * Daemon CPU per request: /proc ticks of the daemon around a pipelined batch.
- * Ticks are 10 ms, so the batch runs until it has both enough requests and
- * enough ticks for a ~1% reading, or a generous tick count alone, or a cap.
- */
-static int cpu_per_req(struct xst_daemon *d, struct xsc *c, uint32_t type, const char *fmt,
-		       unsigned mod, unsigned vlen, double *us)
-{
-	const unsigned long batch = 20000, min_reqs = xsb_scaled(100000);
-	const long long min_ticks =
-		(long long)(100 * xsb_opt.scale < 10 ? 10 : 100 * xsb_opt.scale);
-	const double cap = 30.0;
-	long hz = sysconf(_SC_CLK_TCK);
-	unsigned long reqs = 0;
-	long long t0, dt;
-	double w0;
-
-	/* Warm up (first-touch allocations, caches) outside the measurement. */
-	if (xsb_pipe_run(c, type, fmt, mod, vlen, 0, 2000) < 0)
-		return -1;
-	t0 = xst_daemon_cpu_ticks(d);
-	w0 = xsb_now_s();
-	for (;;) {
-		if (xsb_pipe_run(c, type, fmt, mod, vlen, reqs, batch) < 0)
-			return -1;
-		reqs += batch;
-		dt = xst_daemon_cpu_ticks(d) - t0;
-		if ((reqs >= min_reqs && dt >= min_ticks) || dt >= 2 * min_ticks ||
-		    xsb_now_s() - w0 > cap)
-			break;
-	}
-	if (t0 < 0 || dt < 0) {
-		xsb_fail("cannot read /proc/%d/stat", (int)d->pid);
-		return -1;
-	}
-	*us = (double)dt * 1e6 / (double)hz / (double)reqs;
-	if (xsb_opt.verbose || dt < 20)
-		xsb_progress("    %s: %lu requests, %lld ticks, %.1f s wall%s\n",
-			     xsb_type_str(type), reqs, dt, xsb_now_s() - w0,
-			     dt < 20 ? " (few ticks: coarse figure)" : "");
-	return 0;
-}
-
 int xsb_grp_cpu(struct xst_daemon *d, int dk)
 {
-	struct xsc *c = xsb_connect(d);
+	struct xst_wire *c = xsb_connect(d);
 	double us;
 	int rc = -1;
 
@@ -291,18 +248,18 @@ int xsb_grp_cpu(struct xst_daemon *d, int dk)
 	if (xsb_pipe_run(c, XS_WRITE, "/bench/cpu/n%04u", 0, 16, 0, 1000) < 0 ||
 	    xsb_pipe_run(c, XS_WRITE, "/bench/cpu/d/c%03u", 0, 0, 0, 100) < 0)
 		goto out;
-	if (cpu_per_req(d, c, XS_READ, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_READ, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_READ, dk, us);
-	if (cpu_per_req(d, c, XS_WRITE, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_WRITE, "/bench/cpu/n%04u", 1000, 16, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_WRITE, dk, us);
 	/* The %u of the pattern is not used: every request lists the same node. */
-	if (cpu_per_req(d, c, XS_DIRECTORY, "/bench/cpu/d%.0u", 1, 0, &us) < 0)
+	if (xsb_cpu_per_req(d, c, XS_DIRECTORY, "/bench/cpu/d%.0u", 1, 0, &us) < 0)
 		goto out;
 	xsb_fig_set(F_CPU_DIR, dk, us);
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	return rc;
 }

@@ -6,27 +6,39 @@
 #include <string.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 #define TXN_WRITES 10
 #define TXN_ATTEMPTS 100
 
-/*
- * TRANSACTION_START, TXN_WRITES overwrites of base/k<j>, commit; a commit
- * answered EAGAIN is retried from the start (and counted) as clients do.
- * Thread-safe: a failure is described in err, not xsb_err.
- */
-static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned long seq,
-		 unsigned long *eagain, char *err, size_t errsz)
+/* One request of a transaction, whose reply must be of its type. */
+static int txn_step(struct xst_wire *c, struct xst_msg *m, uint32_t type, uint32_t id,
+		    const char *buf, size_t len, char *err, size_t errsz)
+{
+	if (xsb_exchange(c, type, id, buf, len, m, xsb_opt.timeout_ms) < 0) {
+		snprintf(err, errsz, "%s %s in transaction: %s", xsb_type_str(type), buf,
+			 strerror(errno));
+		return -1;
+	}
+	if (m->hdr.type != type) {
+		snprintf(err, errsz, "%s %s in transaction -> %s %.60s", xsb_type_str(type), buf,
+			 xsb_type_str(m->hdr.type), m->hdr.type == XS_ERROR ? m->payload : "");
+		return -1;
+	}
+	return 0;
+}
+
+int xsb_txn_run(struct xst_wire *c, struct xst_msg *m, const struct xsb_txn_shape *sh,
+		unsigned long seq, unsigned long *eagain, char *err, size_t errsz)
 {
 	char val[32];
 
 	snprintf(val, sizeof(val), "%016lu", seq % 10000000000000000ul);
-	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+	for (unsigned attempt = 0; attempt < sh->max_attempts; attempt++) {
 		char *end;
 		unsigned long id;
 
-		if (xsc_call(c, XS_TRANSACTION_START, 0, "", 1, m, xsb_opt.timeout_ms) < 0) {
+		if (xsb_exchange(c, XS_TRANSACTION_START, 0, "", 1, m, xsb_opt.timeout_ms) < 0) {
 			snprintf(err, errsz, "TRANSACTION_START: %s", strerror(errno));
 			return -1;
 		}
@@ -41,25 +53,19 @@ static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned lo
 			snprintf(err, errsz, "TRANSACTION_START: bad id '%.20s'", m->payload);
 			return -1;
 		}
-		for (unsigned k = 0; k < TXN_WRITES; k++) {
+		for (unsigned k = 0; k < sh->reads + sh->writes; k++) {
+			int rd = k < sh->reads;
 			char path[128], buf[256];
 			int len;
 
-			snprintf(path, sizeof(path), "%s/k%u", base, k);
-			len = xsb_build(buf, sizeof(buf), path, val, 16);
-			if (xsc_call(c, XS_WRITE, (uint32_t)id, buf, (size_t)len, m,
-				     xsb_opt.timeout_ms) < 0) {
-				snprintf(err, errsz, "WRITE %s in transaction: %s", path, strerror(errno));
+			snprintf(path, sizeof(path), "%s/k%u", rd ? sh->rbase : sh->wbase,
+				 rd ? k : k - sh->reads);
+			len = xsb_build(buf, sizeof(buf), path, val, rd ? 0 : 16);
+			if (txn_step(c, m, rd ? XS_READ : XS_WRITE, (uint32_t)id, buf, (size_t)len, err,
+				     errsz) < 0)
 				return -1;
-			}
-			if (m->hdr.type != XS_WRITE) {
-				snprintf(err, errsz, "WRITE %s in transaction -> %s %.60s", path,
-					 xsb_type_str(m->hdr.type),
-					 m->hdr.type == XS_ERROR ? m->payload : "");
-				return -1;
-			}
 		}
-		if (xsc_call(c, XS_TRANSACTION_END, (uint32_t)id, "T", 2, m,
+		if (xsb_exchange(c, XS_TRANSACTION_END, (uint32_t)id, "T", 2, m,
 			     xsb_opt.timeout_ms) < 0) {
 			snprintf(err, errsz, "TRANSACTION_END: %s", strerror(errno));
 			return -1;
@@ -74,8 +80,24 @@ static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned lo
 		}
 		(*eagain)++;
 	}
-	snprintf(err, errsz, "transaction on %s still EAGAIN after %d attempts", base, TXN_ATTEMPTS);
-	return -1;
+	return 1;
+}
+
+/*
+ * TRANSACTION_START, TXN_WRITES overwrites of base/k<j>, commit; a commit
+ * answered EAGAIN is retried from the start (and counted) as clients do.
+ * Thread-safe: a failure is described in err, not xsb_err.
+ */
+static int txn10(struct xst_wire *c, struct xst_msg *m, const char *base, unsigned long seq,
+		 unsigned long *eagain, char *err, size_t errsz)
+{
+	const struct xsb_txn_shape sh = {NULL, 0, base, TXN_WRITES, TXN_ATTEMPTS};
+	int rc = xsb_txn_run(c, m, &sh, seq, eagain, err, errsz);
+
+	if (rc == 1)
+		snprintf(err, errsz, "transaction on %s still EAGAIN after %d attempts", base,
+			 TXN_ATTEMPTS);
+	return rc == 0 ? 0 : -1;
 }
 
 /*
@@ -83,7 +105,7 @@ static int txn10(struct xsc *c, struct xsc_msg *m, const char *base, unsigned lo
  * median rate, the daemon CPU and the client CPU (f_cli, F_COUNT for none)
  * per transaction go to the figures.
  */
-static int txn_serial_reps(struct xst_daemon *d, int dk, struct xsc *c, struct xsc_msg *m,
+static int txn_serial_reps(struct xst_daemon *d, int dk, struct xst_wire *c, struct xst_msg *m,
 			   unsigned n, unsigned long seq0, unsigned long *eagain, int f_rate,
 			   int f_cpu, int f_cli, const char *what)
 {
@@ -128,8 +150,8 @@ static int gen_big_store(void *vctx, unsigned long i, struct xsb_preq *r)
 int xsb_grp_txn(struct xst_daemon *d, int dk)
 {
 	unsigned n = xsb_scaled(2000);
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *c = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *c = xsb_connect(d);
 	unsigned long eagain = 0;
 	int rc = -1;
 
@@ -151,7 +173,7 @@ int xsb_grp_txn(struct xst_daemon *d, int dk)
 		goto out;
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	free(m);
 	return rc;
 }
@@ -168,8 +190,8 @@ static void *txn_main(void *arg)
 {
 	struct txn_thread *tt = arg;
 	struct xsb_thread *t = &tt->w;
-	struct xsc_msg *m;
-	struct xsc *c = xsb_thread_connect(t, &m);
+	struct xst_msg *m;
+	struct xst_wire *c = xsb_thread_connect(t, &m);
 	char base[64];
 
 	snprintf(base, sizeof(base), "/bench/tc/t%02u", t->idx);
@@ -187,7 +209,7 @@ int xsb_grp_txnconc(struct xst_daemon *d, int dk)
 	double tr[XSB_MAX_REPS], cli_us = 0, cpu[2];
 	struct txn_thread th[TXN_THREADS];
 	pthread_barrier_t bar;
-	struct xsc *c = xsb_connect(d);
+	struct xst_wire *c = xsb_connect(d);
 	unsigned long eagain = 0;
 	long long ticks = 0;
 	int rc = -1;
@@ -240,6 +262,6 @@ int xsb_grp_txnconc(struct xst_daemon *d, int dk)
 	xsb_fig_set(F_CLI_TXN_CONC, dk, cli_us / ((double)n * TXN_THREADS * xsb_opt.reps));
 	rc = 0;
 out:
-	xsc_close(c);
+	xst_wire_close(c);
 	return rc;
 }

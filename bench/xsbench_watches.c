@@ -9,18 +9,17 @@
 #include <unistd.h>
 
 #include "bench/xsbench.h"
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /* WATCH path with token on c; consumes the reply and the initial event. */
-static int watch_on(struct xsc *c, const char *path, const char *token, struct xsc_msg *m)
+static int watch_on(struct xst_wire *c, const char *path, const char *token, struct xst_msg *m)
 {
-	char buf[256];
-
-	if (xsb_call(c, XS_WATCH, buf, xsb_build(buf, sizeof(buf), path, token, strlen(token) + 1),
-		     m) < 0)
-		return -1;
-	if (xsc_next_event(c, m, xsb_opt.timeout_ms) < 0) {
-		xsb_fail("initial event of WATCH %s: %s", path, strerror(errno));
+	if (xsb_watch(c, path, token, m, xsb_opt.timeout_ms) < 0) {
+		if (errno == EPROTO)
+			xsb_fail("WATCH %s -> %s %.60s", path, xsb_type_str(m->hdr.type),
+				 m->payload);
+		else
+			xsb_fail("WATCH %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -28,16 +27,16 @@ static int watch_on(struct xsc *c, const char *path, const char *token, struct x
 
 /*
  * Receive on c without waiting: 1 got a message, 0 nothing there yet, -1
- * error. xsc_recv with timeout 0 only hands out messages already buffered
- * (its deadline passes before it polls), so the socket is polled here; once
- * it is readable, the rest of a message part-sent is waited for.
+ * error. xst_wire_recv with timeout 0 takes what one look finds, so the
+ * socket is polled again here; once it is readable, the rest of a message
+ * part-sent is waited for.
  */
-static int recv_now(struct xsc *c, struct xsc_msg *m, const char *what)
+static int recv_now(struct xst_wire *c, struct xst_msg *m, const char *what)
 {
-	struct pollfd pfd = {xsc_fd(c), POLLIN, 0};
+	struct pollfd pfd = {xst_wire_fd(c), POLLIN, 0};
 	int r;
 
-	if (xsc_recv(c, m, 0) == 0)
+	if (xst_wire_recv(c, m, 0) == 0)
 		return 1;
 	if (errno != ETIMEDOUT)
 		goto err;
@@ -46,7 +45,7 @@ static int recv_now(struct xsc *c, struct xsc_msg *m, const char *what)
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return 0;
-	if (r > 0 && xsc_recv(c, m, xsb_opt.timeout_ms) == 0)
+	if (r > 0 && xst_wire_recv(c, m, xsb_opt.timeout_ms) == 0)
 		return 1;
 err:
 	xsb_fail("%s: %s", what, strerror(errno));
@@ -64,8 +63,8 @@ err:
  * Serial: WRITE on w, wait for its event on e (the latency sample), then
  * for the WRITE's reply; the next WRITE only after both.
  */
-static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigned n, double *lat,
-			double *rate_out)
+static int watch_serial(struct xst_wire *w, struct xst_wire *e, struct xst_msg *m, unsigned n,
+			double *lat, double *rate_out)
 {
 	double t0 = xsb_now_s();
 
@@ -77,11 +76,11 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 		snprintf(path, sizeof(path), WATCH_FMT, i % WATCH_NODES);
 		len = xsb_build(buf, sizeof(buf), path, XSB_VALUE16, 16);
 		ts = xsb_now_s();
-		if (xsc_send(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
+		if (xst_wire_send_msg(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
 			xsb_fail("WRITE %s: %s", path, strerror(errno));
 			return -1;
 		}
-		if (xsc_recv(e, m, xsb_opt.timeout_ms) < 0) {
+		if (xst_wire_recv(e, m, xsb_opt.timeout_ms) < 0) {
 			xsb_fail("event %u of %u: %s", i + 1, n, strerror(errno));
 			return -1;
 		}
@@ -91,7 +90,7 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 				 xsb_type_str(m->hdr.type), m->payload, path);
 			return -1;
 		}
-		if (xsc_recv(w, m, xsb_opt.timeout_ms) < 0 || m->hdr.type != XS_WRITE) {
+		if (xst_wire_recv(w, m, xsb_opt.timeout_ms) < 0 || m->hdr.type != XS_WRITE) {
 			xsb_fail("WRITE %s: %s", path,
 				 m->hdr.type == XS_ERROR ? m->payload : "no reply or a wrong one");
 			return -1;
@@ -114,7 +113,7 @@ static int watch_serial(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 #define WATCH_LAG 256
 #define WATCH_WINDOW 32
 
-static int watch_stream(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigned long n)
+static int watch_stream(struct xst_wire *w, struct xst_wire *e, struct xst_msg *m, unsigned long n)
 {
 	static unsigned char out[WATCH_WINDOW * (XS_HEADER_SIZE + 64)];
 	unsigned long sent = 0, acked = 0, events = 0;
@@ -137,7 +136,7 @@ static int watch_stream(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 			olen += XS_HEADER_SIZE + (size_t)len;
 			sent++;
 		}
-		if (olen && xsc_send_raw(w, out, olen) < 0) {
+		if (olen && xst_wire_send(w, out, olen) < 0) {
 			xsb_fail("send: %s", strerror(errno));
 			return -1;
 		}
@@ -168,7 +167,8 @@ static int watch_stream(struct xsc *w, struct xsc *e, struct xsc_msg *m, unsigne
 		if (got < 0)
 			return -1;
 		if (!moved && (acked < sent || events < sent)) {
-			struct pollfd pfd[2] = {{xsc_fd(w), POLLIN, 0}, {xsc_fd(e), POLLIN, 0}};
+			struct pollfd pfd[2] = {{xst_wire_fd(w), POLLIN, 0},
+						{xst_wire_fd(e), POLLIN, 0}};
 			int r = poll(pfd, 2, xsb_opt.timeout_ms);
 
 			if (r == 0) {
@@ -195,8 +195,8 @@ int xsb_grp_watch(struct xst_daemon *d, int dk)
 	unsigned long n_pipe = xsb_scaled(100000), evs = 0;
 	double lr[XSB_MAX_REPS], med[XSB_MAX_REPS], p99[XSB_MAX_REPS], pr[XSB_MAX_REPS];
 	double *lat = malloc(sizeof(double) * n_lat);
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *w = xsb_connect(d), *e = w ? xsb_connect(d) : NULL;
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *w = xsb_connect(d), *e = w ? xsb_connect(d) : NULL;
 	long long ticks = 0;
 	int rc = -1;
 
@@ -235,8 +235,8 @@ int xsb_grp_watch(struct xst_daemon *d, int dk)
 	xsb_cpu_fig(F_CPU_WATCH, dk, ticks, (double)evs, "pipelined write+event");
 	rc = 0;
 out:
-	xsc_close(w);
-	xsc_close(e);
+	xst_wire_close(w);
+	xst_wire_close(e);
 	free(m);
 	free(lat);
 	return rc;
@@ -251,7 +251,7 @@ out:
 #define FAN_WRITER UINT32_MAX /* epoll tag of the writer's connection */
 
 struct fan_conn {
-	struct xsc *c;
+	struct xst_wire *c;
 	unsigned events; /* in the current round */
 	size_t len;
 	unsigned char buf[FAN_BUF];
@@ -263,7 +263,7 @@ static int fan_read(struct fan_conn *f)
 	size_t off = 0;
 
 	do
-		r = recv(xsc_fd(f->c), f->buf + f->len, sizeof(f->buf) - f->len, MSG_DONTWAIT);
+		r = recv(xst_wire_fd(f->c), f->buf + f->len, sizeof(f->buf) - f->len, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
@@ -292,8 +292,8 @@ static int fan_read(struct fan_conn *f)
 }
 
 /* One WRITE of the watched node; returns when every watcher has its event and the reply is in. */
-static int fan_round(struct xsc *w, struct fan_conn *fc, unsigned nw, int ep, struct xsc_msg *m,
-		     unsigned seq, double *lat)
+static int fan_round(struct xst_wire *w, struct fan_conn *fc, unsigned nw, int ep,
+		     struct xst_msg *m, unsigned seq, double *lat)
 {
 	struct epoll_event evs[256];
 	char buf[64], val[16];
@@ -306,7 +306,7 @@ static int fan_round(struct xsc *w, struct fan_conn *fc, unsigned nw, int ep, st
 	snprintf(val, sizeof(val), "%u", seq);
 	len = xsb_build(buf, sizeof(buf), "/bench/fan", val, strlen(val));
 	ts = xsb_now_s();
-	if (xsc_send(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
+	if (xst_wire_send_msg(w, XS_WRITE, 0, 0, buf, (size_t)len) < 0) {
 		xsb_fail("WRITE /bench/fan: %s", strerror(errno));
 		return -1;
 	}
@@ -362,8 +362,8 @@ int xsb_grp_fanout(struct xst_daemon *d, int dk)
 	double med[XSB_MAX_REPS], fr[XSB_MAX_REPS], cli_us = 0;
 	double *lat = malloc(sizeof(double) * writes);
 	struct fan_conn *fc = calloc(want, sizeof(*fc));
-	struct xsc_msg *m = malloc(sizeof(*m));
-	struct xsc *w = xsb_connect(d);
+	struct xst_msg *m = malloc(sizeof(*m));
+	struct xst_wire *w = xsb_connect(d);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	long long ticks = 0;
 	int rc = -1;
@@ -377,7 +377,7 @@ int xsb_grp_fanout(struct xst_daemon *d, int dk)
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = nw};
 		char tok[16];
 
-		fc[nw].c = xsc_open(d->socket);
+		fc[nw].c = xst_wire_socket(d->socket);
 		if (!fc[nw].c) {
 			xsb_progress("    only %u watcher connections: connect: %s\n", nw,
 				     strerror(errno));
@@ -386,11 +386,11 @@ int xsb_grp_fanout(struct xst_daemon *d, int dk)
 		snprintf(tok, sizeof(tok), "f%u", nw);
 		if (watch_on(fc[nw].c, "/bench/fan", tok, m) < 0) {
 			xsb_progress("    only %u watcher connections: %s\n", nw, xsb_err);
-			xsc_close(fc[nw].c);
+			xst_wire_close(fc[nw].c);
 			fc[nw].c = NULL;
 			break;
 		}
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, xsc_fd(fc[nw].c), &ev) < 0) {
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, xst_wire_fd(fc[nw].c), &ev) < 0) {
 			xsb_fail("epoll_ctl: %s", strerror(errno));
 			nw++;
 			goto out;
@@ -404,7 +404,7 @@ int xsb_grp_fanout(struct xst_daemon *d, int dk)
 	{
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = FAN_WRITER};
 
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, xsc_fd(w), &ev) < 0) {
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, xst_wire_fd(w), &ev) < 0) {
 			xsb_fail("epoll_ctl: %s", strerror(errno));
 			goto out;
 		}
@@ -439,11 +439,11 @@ int xsb_grp_fanout(struct xst_daemon *d, int dk)
 	rc = 0;
 out:
 	for (unsigned i = 0; i < nw; i++)
-		xsc_close(fc[i].c);
+		xst_wire_close(fc[i].c);
 out_early:
 	if (ep >= 0)
 		close(ep);
-	xsc_close(w);
+	xst_wire_close(w);
 	free(fc);
 	free(m);
 	free(lat);
@@ -477,7 +477,7 @@ static int gen_watch(void *vctx, unsigned long i, struct xsb_preq *r)
  * daemon that is slow under many watches still ends near 1 s); adds the
  * daemon's ticks and writes.
  */
-static int wl_rate(struct xst_daemon *d, struct xsc *c, double *out, long long *ticks,
+static int wl_rate(struct xst_daemon *d, struct xst_wire *c, double *out, long long *ticks,
 		   unsigned long *writes)
 {
 	const unsigned batch = 1000;
@@ -500,7 +500,7 @@ static int wl_rate(struct xst_daemon *d, struct xsc *c, double *out, long long *
 }
 
 /* Register nwatch watches over nconn fresh connections (wc); their rate into *reg. */
-static int wl_register(struct xst_daemon *d, struct xsc **wc, unsigned nconn, unsigned nwatch,
+static int wl_register(struct xst_daemon *d, struct xst_wire **wc, unsigned nconn, unsigned nwatch,
 		       double *reg)
 {
 	double t0 = xsb_now_s();
@@ -533,10 +533,10 @@ static void wl_settle(struct xst_daemon *d)
 	}
 }
 
-static void wl_unregister(struct xst_daemon *d, struct xsc **wc, unsigned nconn)
+static void wl_unregister(struct xst_daemon *d, struct xst_wire **wc, unsigned nconn)
 {
 	for (unsigned i = 0; i < nconn; i++) {
-		xsc_close(wc[i]);
+		xst_wire_close(wc[i]);
 		wc[i] = NULL;
 	}
 	wl_settle(d);
@@ -546,8 +546,8 @@ int xsb_grp_wload(struct xst_daemon *d, int dk)
 {
 	unsigned nwatch = xsb_scaled(100000), nconn = nwatch < WL_CONNS ? nwatch : WL_CONNS;
 	double none[XSB_MAX_REPS], loaded[XSB_MAX_REPS], reg[XSB_MAX_REPS];
-	struct xsc *wc[WL_CONNS] = {0};
-	struct xsc *c = xsb_connect(d);
+	struct xst_wire *wc[WL_CONNS] = {0};
+	struct xst_wire *c = xsb_connect(d);
 	long long tk_none = 0, tk_loaded = 0;
 	unsigned long w_none = 0, w_loaded = 0;
 	/*
@@ -586,7 +586,7 @@ int xsb_grp_wload(struct xst_daemon *d, int dk)
 	rc = 0;
 out:
 	for (unsigned i = 0; i < nconn; i++)
-		xsc_close(wc[i]);
-	xsc_close(c);
+		xst_wire_close(wc[i]);
+	xst_wire_close(c);
 	return rc;
 }

@@ -146,3 +146,12 @@ int xsl_tr_simring_open(struct xsl_simdom *d, struct xsl_transport **out)
 		return -EINVAL;
 	return xsl_tr_ring_open(d->ring, &d->ev, NULL, out);
 }
+
+struct xs_ring *xsl_simdom_ring(struct xsl_simdom *d, int *to_store, int *to_guest)
+{
+	if (to_store)
+		*to_store = d->to_store;
+	if (to_guest)
+		*to_guest = d->ev.fd;
+	return d->ring;
+}

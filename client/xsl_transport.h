@@ -77,6 +77,12 @@ int xsl_tr_ring_open(struct xs_ring *page, struct xsl_evtchn *ev, void (*unmap)(
 /* A simulated domain's ring (xsl_simdom.c). */
 struct xsl_simdom;
 int xsl_tr_simring_open(struct xsl_simdom *d, struct xsl_transport **out);
+/*
+ * Not part of the API: the domain's ring page, the eventfd we signal (the
+ * store reads it) and the one the store signals, for tests and benchmarks
+ * that drive a ring by hand (malformed bytes, exact index positions).
+ */
+struct xs_ring *xsl_simdom_ring(struct xsl_simdom *d, int *to_store, int *to_guest);
 /* A Xen ring: page mapped by the caller (or from page_path), port bound with libxenevtchn. */
 int xsl_tr_xenring_open(void *page, const char *page_path, unsigned remote_domid,
 			unsigned remote_port, struct xsl_transport **out);

@@ -219,9 +219,19 @@ int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb
 	return store_chunks(path, from, cb, ctx);
 }
 
-uint64_t acc_committed_gen(struct acc *r, const char *path)
+uint64_t acc_committed_gen(struct acc *r, const char *path, size_t *children_bytes)
 {
 	struct store_node n;
 
-	return store_read(r->arena, path, false, &n) == 1 ? n.gen : 0;
+	if (store_read(r->arena, path, false, &n) != 1) {
+		*children_bytes = 0;
+		return 0;
+	}
+	*children_bytes = n.children_bytes;
+	return n.gen;
+}
+
+size_t acc_added_bytes(struct acc *r, const char *path)
+{
+	return r->txn ? txn_added_bytes(r->txn, path) : 0;
 }

@@ -50,7 +50,12 @@ int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx);
  * from; in a transaction as it sees them (txn_chunks).
  */
 int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx);
-/* The generation of the node as committed, whatever the transaction did (0: absent). */
-uint64_t acc_committed_gen(struct acc *r, const char *path);
+/*
+ * The generation of the node as committed, whatever the transaction did
+ * (0: absent), and the bytes of its committed child names.
+ */
+uint64_t acc_committed_gen(struct acc *r, const char *path, size_t *children_bytes);
+/* Bytes of the child names the request's transaction created under path (0 outside one). */
+size_t acc_added_bytes(struct acc *r, const char *path);
 
 #endif

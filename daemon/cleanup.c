@@ -2,12 +2,14 @@
 #include "cleanup.h"
 
 #include <event2/event.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../proto/path.h"
 #include "arena.h"
 #include "config.h"
+#include "grow.h"
 #include "hmap.h"
 #include "log.h"
 #include "regions.h"
@@ -37,16 +39,7 @@ static bool is_gone(const struct cleanup *c, uint32_t domid)
 
 static bool list_add(char ***list, size_t *n, size_t *cap, const char *path)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		char **nl = realloc(*list, c * sizeof(char *));
-
-		if (!nl)
-			return false;
-		*list = nl;
-		*cap = c;
-	}
-	if (!((*list)[*n] = strdup(path)))
+	if (!GROW(*list, *cap, *n + 1, 16) || !((*list)[*n] = strdup(path)))
 		return false;
 	(*n)++;
 	return true;
@@ -162,19 +155,12 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 		char **list;
 		size_t k = regions_list(ids[i], &list);
 
-		if (nroots + k > cap) {
-			size_t ncap = (nroots + k) * 2;
-			char **nr = realloc(roots, ncap * sizeof(*nr));
-
-			if (!nr) {
-				for (size_t j = 0; j < k; j++)
-					free(list[j]);
-				free(list);
-				c->oom = true;
-				break;
-			}
-			roots = nr;
-			cap = ncap;
+		if (!GROW(roots, cap, nroots + k, 16)) {
+			for (size_t j = 0; j < k; j++)
+				free(list[j]);
+			free(list);
+			c->oom = true;
+			break;
 		}
 		if (k)
 			memcpy(roots + nroots, list, k * sizeof(*list));
@@ -209,7 +195,7 @@ static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 {
 	store_group_begin();
 	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
-		log_error("cleaning up the nodes of gone domains failed part way");
+		log_warnx("cleaning up the nodes of gone domains failed part way");
 	for (size_t i = 0; i < c->nremove; i++) {
 		if (cfg.keep_orphans)
 			scrub_node(c, c->remove[i]);
@@ -225,7 +211,7 @@ static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 	scrub_node(c, "@introduceDomain");
 	scrub_node(c, "@releaseDomain");
 	if (store_group_end(XSE_OK) != XSE_OK)
-		log_error("cleaning up the nodes of gone domains: the store could not write it; they stay");
+		log_warnx("cleaning up the nodes of gone domains: the store could not write it; they stay");
 	free(c->remove);
 	free(c->scrub);
 }
@@ -236,12 +222,14 @@ static void cleanup_domains(const uint32_t *ids, size_t n)
 	struct cleanup *c = calloc(1, sizeof(*c));
 
 	if (!c) {
-		log_error("out of memory cleaning up after %zu domains", n);
+		log_warnx("out of memory cleaning up after %zu domains", n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		c->gone[ids[i] / 8] |= (uint8_t)(1u << (ids[i] % 8));
 	cleanup_nodes(c, ids, n);
+	/* What they held goes back to the system, not only to malloc's free lists. */
+	malloc_trim(0);
 	for (size_t i = 0; i < n; i++) {
 		watch_fire_special_base("@releaseDomain");
 		watch_fire_special_domain("@releaseDomain", ids[i]);

@@ -166,7 +166,7 @@ static const char *const hypervisor_names[] = {"auto", "xen", "sim", "none", NUL
 const struct config_option config_options[] = {
 	{.name = "no-fork", .letter = 'N', .set = set_bool, FIELD(no_fork), .help = "stay in the foreground"},
 	{.name = "pid-file", .letter = 'F', .key = "pid-file", ARG("FILE"), .set = set_string, FIELD(pid_file),
-	 .help = "write the pid to FILE (locked; a second instance exits)"},
+	 .help = "write the pid to FILE once serving (locked; if a live daemon holds it, exit 0)"},
 	{.name = "output-pid", .letter = 'P', .set = set_bool, FIELD(output_pid), .help = "print the pid on stdout"},
 	{.name = "trace-file", .letter = 'T', .key = "trace-file", ARG("FILE"), .set = set_string,
 	 FIELD(trace_file), .help = "trace requests to FILE (SIGHUP reopens it)"},
@@ -187,7 +187,7 @@ const struct config_option config_options[] = {
 	 .help = "soft quota (memory only)"},
 	{.name = "timeout", .letter = 'w', .key = "watch-event-timeout", .prefix = "watch-event=", ARG("N"),
 	 .set = set_uint, FIELD(watch_event_timeout), .max = 86400, .def = "20",
-	 .help = "drop undelivered watch events after N s (0 = never)"},
+	 .help = "drop a watch event an unprivileged client has not begun to read after N s (0 = never)"},
 	{.name = "keep-orphans", .letter = 'K', .key = "keep-orphans", .set = set_bool, FIELD(keep_orphans),
 	 .def = "no", .help = "give a dead domain's nodes to the privileged domain"},
 	{.name = "master-domid", .key = "master-domid", ARG("N"), .set = set_uint, FIELD(master_domid),
@@ -212,6 +212,11 @@ const struct config_option config_options[] = {
 	 .help = "reply bytes queued for a connection before its requests wait"},
 	{.key = "conn-max", .param = "N", .set = set_uint, FIELD(conn_max), .min = 1, .max = 1u << 20,
 	 .def = "4096", .help = "socket connections served at once"},
+	{.key = "memory-budget", .param = "BYTES", .set = set_uint, .target = &quota_budget, .size = sizeof(quota_budget),
+	 .max = 1ul << 48, .def = "536870912",
+	 .help = "heap and store file together; past it changes fail with ENOMEM (0 = none)"},
+	{.key = "memory-reserve", .param = "BYTES", .set = set_uint, .target = &quota_budget_reserve, .size = sizeof(quota_budget_reserve),
+	 .max = 1ul << 40, .def = "33554432", .help = "of the budget, kept for the privileged domain"},
 	{.key = "ring-turn-us", .param = "US", .set = set_uint, FIELD(ring_turn_us), .min = 10,
 	 .max = 1000000, .def = "500", .help = "work one guest's ring gets before the others their turn"},
 	{.key = "txn-protect-after", .param = "N", .set = set_uint, FIELD(txn_protect_after), .max = 1000,
@@ -406,7 +411,8 @@ void config_usage(FILE *out)
 			snprintf(as, sizeof(as), "as --%s", o->name);
 		usage_line(out, left, o->name ? as : o->help, o->def);
 	}
-	fprintf(out, "Environment: XENSTORED_RUNDIR (default " DEFAULT_RUN_DIR "), XENSTORED_PATH (socket).\n");
+	fprintf(out, "Environment: XENSTORED_RUNDIR (default " DEFAULT_RUN_DIR "), XENSTORED_PATH (socket),\n"
+		     "NOTIFY_SOCKET (READY=1 is sent there once the socket listens).\n");
 }
 
 /* Back to the defaults (config_load may run more than once, in tests). */

@@ -29,6 +29,7 @@ struct conn {
 	const struct conn_owner_ops *ops; /* NULL once the owner let go (conn_free) */
 	void *owner;
 	uint64_t id;
+	uint32_t domid; /* whose connection, for logs and the trace (conn_set_domid) */
 	/* Socket transport. */
 	int fd;
 	struct event *ev_read, *ev_write;
@@ -57,24 +58,29 @@ struct conn {
 	size_t out_bytes;
 	unsigned out_msgs;          /* queued, not yet wholly sent */
 	struct hmap pending_events; /* queued, unsent watch events by "path token" */
+	struct event *ev_expire;    /* the earliest deadline of a queued event (-w watch-event=N) */
+	uint64_t events_sent;       /* written whole */
 	uint64_t events_dropped;    /* refused: the queue was over its limit */
 	uint64_t events_coalesced;  /* identical to one still queued */
+	uint64_t events_expired;    /* not started within the event timeout */
 };
 
 struct outmsg {
 	struct outmsg *next;
 	size_t len, sent;
 	struct hnode pending; /* in pending_events while queued, for a watch event */
-	bool is_event;
+	bool is_event;        /* in pending_events (a watch event not on an @ path) */
+	bool watch_event;     /* any watch event */
+	uint64_t expires;     /* monotonic ms after which it is dropped unless started; 0: never */
 	unsigned char data[];
 };
 
 static struct event_base *conn_base;
 static struct conn *conn_list;
-static unsigned conn_total;
+static unsigned conn_total, conn_rings;
 static uint64_t conn_next_id = 1;
 /* Counts of connections already gone, so that totals survive them. */
-static uint64_t closed_events_dropped, closed_events_coalesced;
+static uint64_t closed_events_sent, closed_events_dropped, closed_events_coalesced, closed_events_expired;
 /* Rings with work, served one turn each per pass of the loop. */
 static struct conn *ready_head, *ready_tail;
 static unsigned ready_count;
@@ -98,6 +104,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void ready_cb(evutil_socket_t fd, short what, void *arg);
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
+static void expire_cb(evutil_socket_t fd, short what, void *arg);
+static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg);
 
 void conn_init(struct event_base *base)
 {
@@ -111,7 +119,7 @@ void conn_init(struct event_base *base)
 	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
 	if (!ready_ev || !flush_ev)
-		log_error("cannot create the scheduler events");
+		log_warnx("cannot create the scheduler events");
 }
 
 unsigned conn_count(void)
@@ -152,6 +160,14 @@ static void conn_link(struct conn *c)
 		conn_list->prev = c;
 	conn_list = c;
 	conn_total++;
+	if (c->kind == CONN_RING)
+		conn_rings++;
+	log_trace_obj("CREATE", "connection", c->id);
+}
+
+void conn_set_domid(struct conn *c, uint32_t domid)
+{
+	c->domid = domid;
 }
 
 struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner)
@@ -230,8 +246,11 @@ static void drop_output(struct conn *c)
 static void conn_destroy(struct conn *c)
 {
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	log_trace_obj("DESTROY", "connection", c->id);
+	closed_events_sent += c->events_sent;
 	closed_events_dropped += c->events_dropped;
 	closed_events_coalesced += c->events_coalesced;
+	closed_events_expired += c->events_expired;
 	ready_remove(c);
 	if (c->flush_pending) {
 		struct conn **pp = &flush_head;
@@ -249,8 +268,12 @@ static void conn_destroy(struct conn *c)
 		event_free(c->ev_read);
 	if (c->ev_write)
 		event_free(c->ev_write);
+	if (c->ev_expire)
+		event_free(c->ev_expire);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->kind == CONN_RING)
+		conn_rings--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -286,7 +309,7 @@ void conn_fail(struct conn *c, unsigned ring_error, const char *why)
 {
 	if (c->state != CONN_OPEN)
 		return;
-	log_info("conn %llu: dropped: %s", (unsigned long long)c->id, why);
+	log_info("conn %llu (domain %u): dropped: %s", (unsigned long long)c->id, c->domid, why);
 	if (c->kind == CONN_SOCKET) {
 		c->state = CONN_CLOSING;
 		return;
@@ -319,11 +342,20 @@ void conn_ring_reset(struct conn *c)
 void conn_totals(struct conn_totals *t)
 {
 	t->connections = conn_total;
+	t->rings = conn_rings;
+	t->events_sent = closed_events_sent;
 	t->events_dropped = closed_events_dropped;
 	t->events_coalesced = closed_events_coalesced;
+	t->events_expired = closed_events_expired;
+	t->out_bytes = 0;
+	t->out_msgs = 0;
 	for (struct conn *c = conn_list; c; c = c->next) {
+		t->events_sent += c->events_sent;
 		t->events_dropped += c->events_dropped;
 		t->events_coalesced += c->events_coalesced;
+		t->events_expired += c->events_expired;
+		t->out_bytes += c->out_bytes;
+		t->out_msgs += c->out_msgs;
 	}
 }
 
@@ -350,6 +382,8 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
 	m->len = XS_HEADER_SIZE + payload_len;
 	m->sent = 0;
 	m->is_event = false;
+	m->watch_event = false;
+	m->expires = 0;
 	xs_header_encode(&h, m->data);
 	if (payload_len)
 		memcpy(m->data + XS_HEADER_SIZE, payload, payload_len);
@@ -416,7 +450,70 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void conn_queue_event(struct conn *c, const char *path, const char *token)
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The event timeout's timer, due at the monotonic millisecond at. */
+static void expire_arm(struct conn *c, uint64_t at)
+{
+	uint64_t now = monotonic_us() / 1000, wait = at > now ? at - now : 0;
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
+
+	if (!c->ev_expire)
+		c->ev_expire = evtimer_new(conn_base, expire_cb, c);
+	if (c->ev_expire)
+		evtimer_add(c->ev_expire, &tv);
+}
+
+/*
+ * -w watch-event=N, as the C daemon: a watch event queued for an
+ * unprivileged connection that has not started to go out N seconds later
+ * is dropped. Deadlines follow the queue's order, so the walk stops at the
+ * first event still in time, and the timer is set again for it.
+ */
+static void expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t now = monotonic_us() / 1000;
+	struct outmsg **pp = &c->out_head, *prev = NULL, *m;
+	bool dropped = false;
+
+	(void)fd;
+	(void)what;
+	while ((m = *pp)) {
+		if (m->expires && !m->sent) {
+			if (m->expires > now) {
+				expire_arm(c, m->expires);
+				break;
+			}
+			*pp = m->next;
+			if (c->out_tail == m)
+				c->out_tail = prev;
+			c->out_bytes -= m->len;
+			c->out_msgs--;
+			if (m->is_event)
+				hmap_remove(&c->pending_events, &m->pending);
+			c->events_expired++;
+			if (log_tracing())
+				log_trace("watch event path %s for domain %u timed out",
+					  (const char *)m->data + XS_HEADER_SIZE, c->domid);
+			free(m);
+			dropped = true;
+			continue;
+		}
+		prev = m;
+		pp = &m->next;
+	}
+	if (dropped)
+		conn_settle(c); /* room again: held-back input may go on (c may be gone after) */
+}
+
+void conn_queue_event(struct conn *c, const char *path, const char *token, bool expires)
 {
 	size_t plen = strlen(path), tlen = strlen(token);
 	size_t len = plen + 1 + tlen + 1;
@@ -427,8 +524,10 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 		return; /* an event that cannot be sent whole is not sent (as the C daemon) */
 	if (c->out_bytes + XS_HEADER_SIZE + len > cfg.conn_output_max) {
 		if (!c->events_dropped++)
-			log_info("conn %llu: not reading its events, dropping them",
-				 (unsigned long long)c->id);
+			log_info("conn %llu (domain %u): not reading its events, dropping them",
+				 (unsigned long long)c->id, c->domid);
+		if (log_tracing())
+			log_trace("dropping watch %s %s for domain %u: output queue full", path, token, c->domid);
 		return;
 	}
 	m = outmsg_new(XS_WATCH_EVENT, 0, 0, NULL, 0, len + len);
@@ -445,6 +544,8 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	memcpy(key + plen + 1, token, tlen + 1);
 	if (path[0] != '@' && hmap_find(&c->pending_events, key)) {
 		c->events_coalesced++;
+		if (log_tracing())
+			log_trace("dropping duplicate watch %s %s for domain %u", path, token, c->domid);
 		free(m);
 		return;
 	}
@@ -456,6 +557,12 @@ void conn_queue_event(struct conn *c, const char *path, const char *token)
 	m->len = XS_HEADER_SIZE + len;
 	m->pending.key = key;
 	m->is_event = path[0] != '@' && hmap_insert(&c->pending_events, &m->pending);
+	m->watch_event = true;
+	if (expires && cfg.watch_event_timeout) {
+		m->expires = monotonic_us() / 1000 + (uint64_t)cfg.watch_event_timeout * 1000;
+		if (!c->ev_expire || !evtimer_pending(c->ev_expire, NULL))
+			expire_arm(c, m->expires);
+	}
 	outmsg_append(c, m);
 	flush_early(c);
 	conn_kick_output(c);
@@ -480,6 +587,10 @@ static void output_sent(struct conn *c, size_t n)
 			c->out_tail = NULL;
 		if (m->is_event)
 			hmap_remove(&c->pending_events, &m->pending);
+		if (m->watch_event)
+			c->events_sent++;
+		if (log_tracing_class(LOG_TRACE_IO))
+			trace_message(c, "OUT", m->data);
 		free(m);
 	}
 }
@@ -568,8 +679,25 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
-static void deliver(struct conn *c, const struct xs_header *h, const char *payload)
+/* The trace's line of a whole message: its header, then its payload. */
+static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg)
 {
+	struct xs_header h;
+	const char *name;
+
+	xs_header_decode(msg, &h);
+	name = xs_type_name(h.type);
+	log_trace_io(dir, c->id, c->domid, name ? name : "**UNKNOWN**", msg + XS_HEADER_SIZE, h.len);
+}
+
+/* Hand a message to the owner; traced as it arrives (not again when a parked one is handed over again). */
+static void deliver(struct conn *c, const struct xs_header *h, const char *payload, bool again)
+{
+	if (!again && log_tracing_class(LOG_TRACE_IO)) {
+		const char *name = xs_type_name(h->type);
+
+		log_trace_io("IN", c->id, c->domid, name ? name : "**UNKNOWN**", payload, h->len);
+	}
 	c->cur_hdr = h;
 	c->cur_payload = payload;
 	c->ops->message(c->owner, h, payload);
@@ -613,7 +741,7 @@ static void deliver_parked(struct conn *c)
 
 	c->parked = NULL;
 	xs_header_decode(p, &h);
-	deliver(c, &h, (const char *)p + XS_HEADER_SIZE);
+	deliver(c, &h, (const char *)p + XS_HEADER_SIZE, true);
 	free(p); /* parked again, it was copied */
 }
 
@@ -636,7 +764,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 			break;
 		}
 		if (st == XS_FRAMER_MESSAGE) {
-			deliver(c, &c->in.hdr, xs_framer_payload(&c->in));
+			deliver(c, &c->in.hdr, xs_framer_payload(&c->in), false);
 			flush_early(c);
 		}
 	}
@@ -757,15 +885,6 @@ void conn_ring_kick(struct conn *c)
 	ready_tail = c;
 	ready_count++;
 	ready_arm();
-}
-
-/* One turn for a ring: take up to CONN_READ_CHUNK bytes of requests, answer what fits. */
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /*

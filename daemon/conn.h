@@ -70,9 +70,11 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
  * Queue a watch event "path\0token\0" unless an identical one is still
  * queued, or the connection's queue is over its limit (then it is dropped
  * and counted: a watcher that does not read cannot make the daemon hold
- * events without bound).
+ * events without bound). With expires (an unprivileged watcher), the event
+ * is dropped if it has not started to go out within the event timeout
+ * (-w watch-event=N, cfg.watch_event_timeout; 0 keeps it).
  */
-void conn_queue_event(struct conn *c, const char *path, const char *token);
+void conn_queue_event(struct conn *c, const char *path, const char *token, bool expires);
 /*
  * A protocol violation (logged once): a socket is closed; a ring is no longer
  * served and its error field says why (XS_RING_ERR_*).
@@ -86,13 +88,23 @@ void conn_fail(struct conn *c, unsigned ring_error, const char *why);
 bool conn_defer_message(struct conn *c);
 void conn_resume(struct conn *c);
 enum conn_state conn_state(const struct conn *c);
-/* Arrival order, unique for the daemon's life: logs, and the C daemon's event order. */
+/* Arrival order, unique for the daemon's life: logs, the trace file, and the C daemon's event order. */
 uint64_t conn_id(const struct conn *c);
-/* Totals over all connections, including those already closed (for CONTROL stats). */
+/* Whose connection this is (its domain, or the domain a socket acts as): named in logs and the trace. */
+void conn_set_domid(struct conn *c, uint32_t domid);
+/*
+ * Totals over all connections; the event counts include those of
+ * connections already closed (for CONTROL stats).
+ */
 struct conn_totals {
 	unsigned connections;
-	uint64_t events_dropped;
-	uint64_t events_coalesced;
+	unsigned rings;            /* of them, domains' rings (the rest are sockets) */
+	uint64_t events_sent;      /* written whole */
+	uint64_t events_dropped;   /* the watcher's queue was over conn-output-max */
+	uint64_t events_coalesced; /* identical to one still queued */
+	uint64_t events_expired;   /* not started within the event timeout */
+	uint64_t out_bytes;        /* queued now, not yet sent */
+	uint64_t out_msgs;
 };
 void conn_totals(struct conn_totals *t);
 /* Close every connection (shutdown); owners are told (closed). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../proto/ring.h"
 #include "cleanup.h"
@@ -27,6 +28,8 @@ enum op_flags {
 	OP_SETTLED = 1u << 4,
 	/* An unprivileged change that may have to wait for a protected transaction (txn.c). */
 	OP_WAITS = 1u << 5,
+	/* May grow the heap or the store: refused (ENOMEM) past the global memory budget. */
+	OP_GROWS = 1u << 7,
 	/* Privileged only when it has arguments (GET_FEATURE of another domain); checked after tx_id, as C does. */
 	OP_PRIV_ARGS = 1u << 6,
 };
@@ -65,20 +68,20 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_DIRECTORY] = {op_directory, ARGS_ONE, OP_PATH},
 	[XS_READ] = {op_read, ARGS_ONE, OP_PATH},
 	[XS_GET_PERMS] = {op_get_perms, ARGS_ONE, OP_PATH | OP_SPECIAL},
-	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, 0},
-	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS},
-	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED},
+	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, OP_GROWS},
+	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS | OP_GROWS},
+	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED | OP_GROWS},
 	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
-	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS},
-	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
+	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
 	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
 	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
-	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
+	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_GROWS},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
 	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
 	[XS_GET_FEATURE] = {op_get_feature, ARGS_MAX1, OP_PRIV_ARGS},
@@ -190,6 +193,9 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 		if (!quota_allows(r->acc.who, QUOTA_PATH_MAX, xs_path_quota_len(r->path)))
 			return XSE_EINVAL;
 	}
+	if ((op->flags & OP_GROWS) && !quota_budget_allows(r->acc.who) &&
+	    !(r->hdr.type == XS_TRANSACTION_END && r->argv[0][0] != 'T'))
+		return XSE_ENOMEM;
 	if ((op->flags & OP_WAITS) && must_wait(r)) {
 		r->deferred = true;
 		return XSE_OK;
@@ -199,6 +205,44 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 
 /* The scratch memory of requests, kept between them (reset, not freed). */
 static struct arena dispatch_arena;
+
+/*
+ * A refusal for quota is worth a log line, but a guest can cause one per
+ * request: at most one line a second, the next saying how many were not
+ * logged.
+ */
+static void log_quota_refused(const struct req *r)
+{
+	static time_t last;
+	static unsigned long quiet;
+	time_t now = time(NULL);
+
+	if (now == last) {
+		quiet++;
+		return;
+	}
+	last = now;
+	if (quiet)
+		log_info("domain %u: %s refused: over quota (ENOSPC); %lu more refusals not logged",
+			 r->acc.who->domid, xs_type_name(r->hdr.type), quiet);
+	else
+		log_info("domain %u: %s refused: over quota (ENOSPC)", r->acc.who->domid,
+			 xs_type_name(r->hdr.type));
+	quiet = 0;
+}
+
+/* Count a request as it is answered (CONTROL stats). */
+static void count(const struct req *r, enum xs_err err)
+{
+	unsigned t = r->hdr.type < XS_TYPE_COUNT ? r->hdr.type : XS_TYPE_COUNT;
+
+	op_counts.requests[t]++;
+	if (err != XSE_OK) {
+		op_counts.errors[t]++;
+		if (err == XSE_ENOSPC && !r->acc.who->priv)
+			log_quota_refused(r);
+	}
+}
 
 void dispatch_request(struct session *s, const struct xs_header *h, const char *payload)
 {
@@ -228,7 +272,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	if (r.deferred) {
 		if (session_defer(s, r.wait_until)) {
 			if (log_tracing())
-				log_trace("conn %llu dom %u %s req %u waits for a protected transaction",
+				log_trace("conn 0x%llx (d%u) %s req %u waits for a protected transaction",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id);
 			arena_reset(&dispatch_arena);
@@ -238,12 +282,8 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	}
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;
-	if (log_tracing())
-		log_trace("conn %llu dom %u %s req %u tx %u %s -> %s",
-			  (unsigned long long)session_id(s), r.acc.who->domid,
-			  xs_type_name(h->type) ? xs_type_name(h->type) : "?", h->req_id, h->tx_id,
-			  r.path[0] ? r.path : (r.argc ? r.argv[0] : ""),
-			  err == XSE_OK ? "OK" : xs_err_name(err));
+	/* The message and its reply are traced as they come in and go out (conn.c). */
+	count(&r, err);
 	if (err == XSE_OK) {
 		if (!session_send(s, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
 			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");

@@ -11,6 +11,7 @@
 #include "../proto/ring.h"
 #include "cleanup.h"
 #include "config.h"
+#include "grow.h"
 #include "hyp.h"
 #include "log.h"
 #include "quota.h"
@@ -40,7 +41,7 @@ static unsigned domain_total;
 static uint8_t domain_feature_table[XS_DOMID_MAX + 1];
 /* Event channel -> domain, for the port callbacks. */
 static struct domain **port_table;
-static uint32_t port_table_size;
+static size_t port_table_size;
 
 const char *domain_hyp_name(void)
 {
@@ -97,17 +98,11 @@ enum xs_err domain_set_features(uint32_t domid, unsigned features)
 static bool port_set(uint32_t port, struct domain *d)
 {
 	if (port >= port_table_size) {
-		uint32_t n = port_table_size ? port_table_size : 64;
+		size_t old = port_table_size;
 
-		while (n <= port)
-			n *= 2;
-		struct domain **nt = realloc(port_table, n * sizeof(*nt));
-
-		if (!nt)
+		if (!GROW(port_table, port_table_size, (size_t)port + 1, 64))
 			return false;
-		memset(nt + port_table_size, 0, (n - port_table_size) * sizeof(*nt));
-		port_table = nt;
-		port_table_size = n;
+		memset(port_table + old, 0, (port_table_size - old) * sizeof(*port_table));
 	}
 	port_table[port] = d;
 	return true;
@@ -261,7 +256,7 @@ static void domains_gone(struct domain **gone, size_t n)
 	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
 
 	if (!ids) {
-		log_error("out of memory cleaning up after %zu domains", n);
+		log_warnx("out of memory cleaning up after %zu domains", n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -326,15 +321,8 @@ static void domains_changed(void)
 						   : hyp->domain_state(d->domid);
 
 		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {
-			if (ngone == cap) {
-				size_t nc = cap ? cap * 2 : 16;
-				struct domain **ng = realloc(gone, nc * sizeof(*ng));
-
-				if (!ng)
-					break; /* the rest are found at the next change */
-				gone = ng;
-				cap = nc;
-			}
+			if (!GROW(gone, cap, ngone + 1, 16))
+				break; /* the rest are found at the next change */
 			gone[ngone++] = d;
 		} else if (st == HYP_DOM_SHUTDOWN && !d->shutdown_reported) {
 			d->shutdown_reported = true;
@@ -359,7 +347,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 		return -1;
 	/* The daemon's own domain takes its quota values now (options and file applied). */
 	if (!quota_domain_new(cfg.master_domid)) {
-		log_error("out of memory for the quotas of domain %u", cfg.master_domid);
+		log_warnx("out of memory for the quotas of domain %u", cfg.master_domid);
 		return -1;
 	}
 	if (choice == DOMAIN_HYP_NONE)
@@ -369,7 +357,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	else
 		hyp = &hyp_sim;
 	if (hyp->open(base, &cb) < 0) {
-		log_error("cannot open the %s hypervisor port: %s", hyp->name, strerror(errno));
+		log_warnx("cannot open the %s hypervisor port: %s", hyp->name, strerror(errno));
 		hyp = NULL;
 		return -1;
 	}
@@ -377,7 +365,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	/* The daemon's own domain talks to it through a ring too, where the system offers one. */
 	if (hyp->own_ring(&ring, &port) == 0 &&
 	    domain_start(cfg.master_domid, ring, true, port) != XSE_OK)
-		log_error("cannot serve the ring of domain %u", cfg.master_domid);
+		log_warnx("cannot serve the ring of domain %u", cfg.master_domid);
 	return 0;
 }
 

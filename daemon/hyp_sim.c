@@ -16,6 +16,7 @@
 #include "../proto/simhyp.h"
 #include "../proto/wire.h"
 #include "config.h"
+#include "grow.h"
 #include "hyp.h"
 #include "listener.h"
 #include "log.h"
@@ -46,7 +47,8 @@ static struct sim_domain *sim_domains[XS_DOMID_MAX + 1];
 /* Domains that died: they do not exist again until they register anew. */
 static uint8_t sim_dead[(XS_DOMID_MAX + 1) / 8];
 static struct sim_domain **sim_ports; /* local port -> domain */
-static uint32_t sim_nports, sim_next_port = 1;
+static size_t sim_nports;
+static uint32_t sim_next_port = 1;
 
 static void sim_close_fds(struct sim_domain *d)
 {
@@ -317,14 +319,11 @@ static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 		return -1;
 	}
 	if (sim_next_port >= sim_nports) {
-		uint32_t n = sim_nports ? sim_nports * 2 : 64;
-		struct sim_domain **np = realloc(sim_ports, n * sizeof(*np));
+		size_t old = sim_nports;
 
-		if (!np)
+		if (!GROW(sim_ports, sim_nports, (size_t)sim_next_port + 1, 64))
 			return -1;
-		memset(np + sim_nports, 0, (n - sim_nports) * sizeof(*np));
-		sim_ports = np;
-		sim_nports = n;
+		memset(sim_ports + old, 0, (sim_nports - old) * sizeof(*sim_ports));
 	}
 	d->port_ev = event_new(sim_base, d->to_store_fd, EV_READ | EV_PERSIST, sim_port_cb, d);
 	if (!d->port_ev || event_add(d->port_ev, NULL) < 0)

@@ -61,6 +61,41 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Whether path may be bound after removing what is there: nothing, a socket
+ * nobody listens on any more (its daemon died), or another file (replaced,
+ * as the C daemon does). 0 if so; -1 with EADDRINUSE when a live daemon, ours
+ * or another implementation, accepts there.
+ */
+int listener_stale(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode))
+		return 0;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A full backlog (EAGAIN) still means someone listens. */
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS) {
+		close(fd);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int listener_unix(const char *path, mode_t mode, int backlog)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -71,10 +106,12 @@ int listener_unix(const char *path, mode_t mode, int backlog)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
+	if (listener_stale(path) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* A file left by a daemon that died: nobody listens there any more. */
+	/* Left by a daemon that died: nobody listens there any more. */
 	unlink(path);
 	/* chmod before listen: no connection can arrive while the mode is still the umask's. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||

@@ -7,9 +7,17 @@
 struct event_base;
 
 /*
+ * Whether path is free to listen on (0): absent, a socket left by a daemon
+ * that died, or another file, which is replaced as the C daemon does. -1 with
+ * errno EADDRINUSE if a daemon accepts there. Touches nothing.
+ */
+int listener_stale(const char *path);
+
+/*
  * A listening, non-blocking unix socket at path with the given file mode; a
- * stale socket file is replaced. The descriptor, or -1 with errno set (a path
- * too long for sun_path is ENAMETOOLONG). Logs nothing: callers say what for.
+ * stale file is replaced, a socket a daemon listens on is left alone
+ * (EADDRINUSE). The descriptor, or -1 with errno set (a path too long for
+ * sun_path is ENAMETOOLONG). Logs nothing: callers say what for.
  */
 int listener_unix(const char *path, mode_t mode, int backlog);
 

@@ -1,4 +1,26 @@
-/* The daemon's life: settings, pid file, daemonising, the event loop, signals and clean shutdown. */
+/*
+ * The daemon's life: settings, one daemon per run directory and store,
+ * start-up, daemonising once ready, readiness, the event loop, signals and
+ * clean shutdown.
+ *
+ * Start-up order: nothing is created or changed before the locks are held,
+ * and the caller hears "started" only once the socket listens:
+ *   1. settings; signals we do not use are ignored;
+ *   2. a pid file locked by a live daemon: it runs already, exit 0 (as the C
+ *      xenstored, which init scripts starting it twice rely on);
+ *   3. daemon mode: fork at once, but the parent waits on a pipe and exits
+ *      with the daemon's verdict: 0 once it serves, 1 if it failed (its
+ *      messages went to the same stderr);
+ *   4. the run directory's lock (xenstored.lock), and the store directory's
+ *      when that is another directory: held by a live daemon, refuse (exit 1)
+ *      naming its pid;
+ *   5. the store, the event loop, the hypervisor port, the socket (a stale
+ *      one replaced, a live one refused), signal handlers, the pid file;
+ *   6. ready: -P prints the pid, $NOTIFY_SOCKET gets READY=1, the waiting
+ *      parent gets 0 and the daemon detaches (stdio to /dev/null, syslog).
+ * A failure anywhere removes what this start created (socket, pid file, lock
+ * files, the run directory if it made it) and exits 1.
+ */
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -8,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -16,43 +39,220 @@
 #include "domain.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "quota.h"
 #include "regions.h"
 #include "session.h"
 #include "store.h"
 
+#define LOCK_NAME "xenstored.lock"
+
+/* A lock file guarding a directory: fcntl-locked while we live, removed (still locked) as we go. */
+struct dir_lock {
+	int fd;
+	char path[sizeof(cfg.run_dir) + sizeof(LOCK_NAME) + 1];
+};
+
+static struct dir_lock run_lock = {.fd = -1}, store_lock = {.fd = -1};
 static int pid_fd = -1;
+static int ready_fd = -1;      /* daemon mode: the pipe to the parent waiting for our verdict */
+static bool made_run_dir;      /* this start created the run directory's last component */
+static bool serving;           /* start-up is over */
 
-/* Write and lock the pid file; false if another instance holds it. */
-static bool write_pid_file(const char *path)
+/* The pid holding a write lock on fd's file (fcntl, as lockf takes), 0 if none or unknown. */
+static long lock_holder(int fd)
 {
-	char buf[32];
-	int n;
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
-	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (pid_fd < 0)
-		fatal("pid file %s", path);
-	if (lockf(pid_fd, F_TLOCK, 0) < 0) {
-		close(pid_fd);
-		pid_fd = -1;
-		return false;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, buf, (size_t)n) != n)
-		fatal("pid file %s", path);
-	return true;
+	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return (long)fl.l_pid;
 }
 
-static void daemonise(void)
+/* What a lock file says about its holder, for a holder in another pid namespace. */
+static long pid_in_file(int fd)
 {
-	pid_t p = fork();
-	int null;
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static bool write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	return ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n;
+}
+
+/*
+ * Lock dir's lock file. A holder removes the file before it lets go, so a
+ * lock won on a file that is no longer at the path is worthless: try again.
+ * -1 (logged) if a live daemon holds it or it cannot be made.
+ */
+static int dir_lock_take(struct dir_lock *l, const char *dir, const char *what)
+{
+	for (int tries = 0; tries < 10; tries++) {
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		struct stat held, now;
+		long pid;
+
+		snprintf(l->path, sizeof(l->path), "%s/" LOCK_NAME, dir);
+		l->fd = open(l->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (l->fd < 0) {
+			log_warn("cannot create the lock file %s", l->path);
+			return -1;
+		}
+		if (fcntl(l->fd, F_SETLK, &fl) < 0) {
+			if (errno != EACCES && errno != EAGAIN) {
+				log_warn("cannot lock %s", l->path);
+			} else {
+				pid = lock_holder(l->fd);
+				if (pid <= 0)
+					pid = pid_in_file(l->fd);
+				log_warnx("%s %s is in use by another xenstored (pid %ld, lock %s): not starting",
+					  what, dir, pid, l->path);
+			}
+			close(l->fd);
+			l->fd = -1;
+			return -1;
+		}
+		if (fstat(l->fd, &held) == 0 && stat(l->path, &now) == 0 && held.st_dev == now.st_dev &&
+		    held.st_ino == now.st_ino) {
+			if (!write_pid(l->fd))
+				log_warn("cannot write %s", l->path);
+			return 0;
+		}
+		close(l->fd);
+		l->fd = -1;
+	}
+	log_warnx("cannot lock %s: it keeps being replaced", dir);
+	return -1;
+}
+
+static void dir_lock_release(struct dir_lock *l)
+{
+	if (l->fd < 0)
+		return;
+	unlink(l->path);
+	close(l->fd);
+	l->fd = -1;
+}
+
+/*
+ * One daemon per run directory (its socket, simulated hypervisor, store) and
+ * per store directory (the store and its log, wherever store-file puts
+ * them). Taken before anything there is touched.
+ */
+static int lock_dirs(void)
+{
+	char store_dir[sizeof(cfg.store_file)];
+	char *slash;
+	struct stat a, b;
+
+	if (dir_lock_take(&run_lock, cfg.run_dir, "run directory") < 0)
+		return -1;
+	snprintf(store_dir, sizeof(store_dir), "%s", cfg.store_file);
+	slash = strrchr(store_dir, '/');
+	if (!slash)
+		snprintf(store_dir, sizeof(store_dir), ".");
+	else if (slash == store_dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(store_dir, &a) == 0 && stat(cfg.run_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	return dir_lock_take(&store_lock, store_dir, "store directory");
+}
+
+/* The pid of a live daemon holding the pid file, else 0. Creates and changes nothing. */
+static long pid_file_holder(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long pid;
+
+	if (fd < 0)
+		return 0;
+	pid = lock_holder(fd);
+	close(fd);
+	return pid;
+}
+
+/* Write and lock the pid file, the last step before "ready": it names a daemon that serves. */
+static int write_pid_file(const char *path)
+{
+	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pid_fd < 0) {
+		log_warn("cannot write the pid file %s", path);
+		return -1;
+	}
+	if (lockf(pid_fd, F_TLOCK, 0) < 0) {
+		log_warnx("pid file %s is held by pid %ld: not starting", path, lock_holder(pid_fd));
+		close(pid_fd);
+		pid_fd = -1;
+		return -1;
+	}
+	if (!write_pid(pid_fd)) {
+		log_warn("cannot write the pid file %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whatever this daemon put in the file system, except the store: the
+ * socket, the pid file, the locks (last), and the run directory if this
+ * start made it and it is empty (after a failed start). Runs at every
+ * exit: a failed start, a fatal error, a clean stop.
+ */
+static void remove_files(void)
+{
+	listener_close();
+	if (pid_fd >= 0) {
+		unlink(cfg.pid_file);
+		close(pid_fd);
+		pid_fd = -1;
+	}
+	dir_lock_release(&store_lock);
+	dir_lock_release(&run_lock);
+	if (made_run_dir && !serving)
+		rmdir(cfg.run_dir);
+}
+
+/*
+ * Daemon mode, before anything is opened: fork, start a session, fork again
+ * (no controlling terminal can come back). The first process waits for the
+ * daemon's verdict on a pipe and exits with it; a daemon that dies before
+ * ready closes the pipe, which is a failure. Only the daemon returns.
+ */
+static void daemon_fork(void)
+{
+	int fds[2];
+	pid_t p;
+	unsigned char verdict;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		fatal("pipe");
+	p = fork();
 	if (p < 0)
 		fatal("fork");
-	if (p > 0)
-		_exit(0);
-	setsid();
+	if (p > 0) {
+		close(fds[1]);
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		do
+			n = read(fds[0], &verdict, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 ? verdict : 1);
+	}
+	close(fds[0]);
+	if (setsid() < 0)
+		fatal("setsid");
 	p = fork();
 	if (p < 0)
 		fatal("fork");
@@ -60,7 +260,28 @@ static void daemonise(void)
 		_exit(0);
 	if (chdir("/") < 0)
 		fatal("chdir /");
-	null = open("/dev/null", O_RDWR);
+	ready_fd = fds[1];
+}
+
+/* Serving: tell whoever waits, then, in daemon mode, let go of the terminal. */
+static void report_ready(void)
+{
+	char msg[1200];
+	unsigned char ok = 0;
+	int null;
+
+	serving = true;
+	if (cfg.output_pid) {
+		printf("%ld\n", (long)getpid());
+		fflush(stdout);
+	}
+	/* MAINPID: in daemon mode the manager started our grandparent. */
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld\nSTATUS=serving %s", (long)getpid(), cfg.socket_path);
+	if (notify_send(msg) < 0)
+		log_warn("cannot tell the service manager we are ready ($NOTIFY_SOCKET)");
+	if (ready_fd < 0)
+		return;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
@@ -68,11 +289,17 @@ static void daemonise(void)
 		if (null > STDERR_FILENO)
 			close(null);
 	}
+	log_init(true, cfg.verbose);
+	if (write(ready_fd, &ok, 1) != 1)
+		log_warn("cannot report to the starting process");
+	close(ready_fd);
+	ready_fd = -1;
 }
 
-static void mkdir_p(const char *dir)
+/* The run directory and its parents; remembers whether the last one is ours, to remove after a failed start. */
+static int make_run_dir(const char *dir)
 {
-	char buf[1024];
+	char buf[sizeof(cfg.run_dir)];
 
 	snprintf(buf, sizeof(buf), "%s", dir);
 	for (char *p = buf + 1; *p; p++) {
@@ -82,7 +309,13 @@ static void mkdir_p(const char *dir)
 		mkdir(buf, 0755);
 		*p = '/';
 	}
-	mkdir(buf, 0755);
+	if (mkdir(buf, 0755) == 0)
+		made_run_dir = true;
+	else if (errno != EEXIST) {
+		log_warn("cannot create the run directory %s", dir);
+		return -1;
+	}
+	return 0;
 }
 
 /* Every domain costs a few descriptors (its event channel, and in the simulation its page): use what we may. */
@@ -95,6 +328,21 @@ static void raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_info("cannot raise the descriptor limit: %s", strerror(errno));
 	}
+}
+
+/*
+ * Signals with a meaning: SIGTERM and SIGINT stop, SIGHUP reopens the trace
+ * file (handled in the loop). Ignored: SIGPIPE (a client gone), SIGXFSZ (a
+ * write past a file-size limit fails with EFBIG instead), SIGUSR1 and SIGUSR2
+ * (unused; other xenstoreds give them meanings, so a stray one must not kill
+ * the store). Any other keeps its default action.
+ */
+static void ignore_signals(void)
+{
+	static const int ignored[] = {SIGPIPE, SIGXFSZ, SIGUSR1, SIGUSR2};
+
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
 }
 
 static void stop_cb(evutil_socket_t sig, short what, void *base)
@@ -132,27 +380,33 @@ int main(int argc, char **argv)
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct store_options sopt;
 	const char *reason = "";
+	long holder;
 	int rc = config_load(argc, argv);
 
 	if (rc != 0)
 		return rc > 0 ? 0 : 1; /* --help, --version; or a bad setting, already reported */
-	/* Until log_init, messages go to stderr: a failure to daemonise is seen by whoever started us. */
-	if (!cfg.no_fork)
-		daemonise();
-	log_init(!cfg.no_fork, cfg.verbose);
-	/* Another instance runs: not an error, as in the C daemon. */
-	if (cfg.pid_file[0] && !write_pid_file(cfg.pid_file))
+	/* Until the daemon is ready, messages go to stderr: whoever started it sees why it failed. */
+	log_init(false, cfg.verbose);
+	ignore_signals();
+	if (cfg.pid_file[0] && (holder = pid_file_holder(cfg.pid_file)) > 0) {
+		log_info("already running as pid %ld (pid file %s): not starting another", holder, cfg.pid_file);
 		return 0;
-	if (cfg.output_pid) {
-		printf("%ld\n", (long)getpid());
-		fflush(stdout);
 	}
-	signal(SIGPIPE, SIG_IGN);
-	/* A file-size limit makes the write fail (EFBIG) instead of killing the daemon. */
-	signal(SIGXFSZ, SIG_IGN);
+	if (!cfg.no_fork)
+		daemon_fork();
+	atexit(remove_files);
 	raise_fd_limit();
 
-	mkdir_p(cfg.run_dir);
+	if (make_run_dir(cfg.run_dir) < 0 || lock_dirs() < 0)
+		return 1;
+	/* A socket another implementation listens on (no lock of ours there): refuse before opening the store. */
+	if (listener_stale(cfg.socket_path) < 0) {
+		if (errno == EADDRINUSE)
+			log_warnx("another daemon serves %s: not starting", cfg.socket_path);
+		else
+			log_warn("cannot listen on %s", cfg.socket_path);
+		return 1;
+	}
 	if (cfg.trace_file[0] && log_trace_open(cfg.trace_file) < 0)
 		log_warn("cannot open trace file %s", cfg.trace_file);
 
@@ -163,8 +417,10 @@ int main(int argc, char **argv)
 	sopt.background = true;
 	store_add_hook(&regions_hook, NULL);
 	store_add_hook(&quota_store_hook, NULL);
-	if (store_open(&sopt, &reason) != XSE_OK)
-		fatalx("cannot open the store %s: %s", cfg.store_file, reason);
+	if (store_open(&sopt, &reason) != XSE_OK) {
+		log_warnx("cannot open the store %s: %s", cfg.store_file, reason);
+		return 1;
+	}
 	base = event_base_new();
 	if (!base)
 		fatalx("cannot create the event loop");
@@ -180,21 +436,24 @@ int main(int argc, char **argv)
 		store_close();
 		return 1;
 	}
-	if (listener_open(base, cfg.socket_path) < 0) {
-		domain_fini();
-		store_close();
-		return 1;
-	}
 	ev_term = evsignal_new(base, SIGTERM, stop_cb, base);
 	ev_int = evsignal_new(base, SIGINT, stop_cb, base);
 	ev_hup = evsignal_new(base, SIGHUP, hup_cb, NULL);
 	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) < 0 ||
 	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0)
 		fatalx("cannot install signal handlers");
+	if (listener_open(base, cfg.socket_path) < 0 || (cfg.pid_file[0] && write_pid_file(cfg.pid_file) < 0)) {
+		listener_close();
+		domain_fini();
+		store_close();
+		return 1;
+	}
 	log_info("listening on %s, store %s", cfg.socket_path, cfg.store_file);
+	report_ready();
 
 	event_base_dispatch(base);
 
+	notify_send("STOPPING=1");
 	listener_close();
 	domain_fini();
 	conn_close_all();
@@ -206,9 +465,6 @@ int main(int argc, char **argv)
 	event_free(ev_hup);
 	event_base_free(base);
 	log_trace_close();
-	if (pid_fd >= 0) {
-		unlink(cfg.pid_file);
-		close(pid_fd);
-	}
+	remove_files();
 	return 0;
 }

@@ -30,6 +30,17 @@ enum xs_err op_resume(struct req *r);
 enum xs_err op_set_target(struct req *r);
 enum xs_err op_control(struct req *r);
 
+/*
+ * What CONTROL stats reports of the requests: dispatch.c counts each one
+ * as it is answered, by its type (XS_TYPE_COUNT: a type with no number of
+ * its own), and those answered with an error.
+ */
+struct op_counts {
+	uint64_t requests[XS_TYPE_COUNT + 1];
+	uint64_t errors[XS_TYPE_COUNT + 1];
+};
+extern struct op_counts op_counts;
+
 /* ops_quota.c: quotas and features, and CONTROL's quota commands (ops_session.c's table names them). */
 enum xs_err op_get_feature(struct req *r);
 enum xs_err op_set_feature(struct req *r);

@@ -194,8 +194,15 @@ enum xs_err op_directory_part(struct req *r)
 			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, 0, 0};
 
 	uint32_t tx_id = r->acc.txn ? r->hdr.tx_id : 0;
-	uint64_t committed = r->acc.txn ? acc_committed_gen(&r->acc, r->path) : n.gen;
+	size_t committed_bytes = n.children_bytes;
+	uint64_t committed = r->acc.txn ? acc_committed_gen(&r->acc, r->path, &committed_bytes) : n.gen;
 	uint32_t from = 0;
+
+	/* At or past the end (the committed names and any the transaction added): nothing to read. */
+	if (d.off >= committed_bytes + acc_added_bytes(&r->acc, r->path)) {
+		reply_bytes(r, "", 1);
+		return XSE_OK;
+	}
 
 	/* The generations change with any child: a matching cursor's chunk is still there. */
 	if (cur->path && cur->tx_id == tx_id && cur->gen == n.gen && cur->committed_gen == committed &&

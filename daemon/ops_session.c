@@ -1,7 +1,11 @@
 /* Handlers of the session and administration types: transactions, domain queries, CONTROL. */
+#include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "conn.h"
@@ -9,6 +13,7 @@
 #include "domain.h"
 #include "log.h"
 #include "ops.h"
+#include "quota.h"
 #include "regions.h"
 #include "session.h"
 #include "store.h"
@@ -136,9 +141,37 @@ struct control_cmd {
 	enum xs_err (*run)(struct req *r, unsigned argc, const char *const *argv);
 };
 
+struct op_counts op_counts;
+
+/* The process's start, for uptime: before main runs. */
+static struct timespec started;
+
+__attribute__((constructor)) static void note_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &started);
+}
+
 static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv);
 
-/* A full structural check of the store: OK, or the first fault found. */
+/* Append one formatted line to the reply (overflowing 4096 bytes makes it E2BIG). */
+static void reply_line(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_line(struct req *r, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		reply_bytes(r, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/*
+ * A full structural check of the store: OK, or the first fault found. The
+ * trace file gets the C daemon's two lines around it.
+ */
 static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *argv)
 {
 	const char *fault;
@@ -146,14 +179,106 @@ static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *ar
 	(void)argv;
 	if (argc != 0)
 		return XSE_EINVAL;
+	log_trace("Checking store ...");
 	fault = store_check();
+	log_trace("Checking store complete.");
 	if (!fault)
 		return reply_ok(r);
-	log_error("check: %s", fault);
+	log_warnx("check: %s", fault);
 	reply_string(r, fault);
 	return XSE_OK;
 }
 
+/*
+ * log: the trace classes and whether each is on; log on|off: reopen or
+ * close the trace file (OK even when it cannot be opened, as the C daemon;
+ * the failure is logged); log +name|-name: a class on or off.
+ */
+static enum xs_err ctl_log(struct req *r, unsigned argc, const char *const *argv)
+{
+	if (argc == 0) {
+		reply_line(r, "Log switch settings:\n");
+		for (int c = 0; c < LOG_TRACE_CLASSES; c++)
+			reply_line(r, "%-8s: %s\n", log_trace_class_name(c),
+				   log_trace_class_on(c) ? "on" : "off");
+		reply_bytes(r, "", 1);
+		return XSE_OK;
+	}
+	if (argc != 1)
+		return XSE_EINVAL;
+	if (strcmp(argv[0], "on") == 0) {
+		if (log_trace_open(NULL) < 0)
+			log_warn("cannot open trace file %s", log_trace_path());
+	} else if (strcmp(argv[0], "off") == 0) {
+		log_trace_close();
+	} else if (log_trace_switch(argv[0]) < 0) {
+		return XSE_EINVAL;
+	}
+	return reply_ok(r);
+}
+
+/* logfile <file>: trace to another file from now on (SIGHUP reopens this one); OK as log on. */
+static enum xs_err ctl_logfile(struct req *r, unsigned argc, const char *const *argv)
+{
+	if (argc != 1 || strlen(argv[0]) >= sizeof(cfg.trace_file))
+		return XSE_EINVAL;
+	snprintf(cfg.trace_file, sizeof(cfg.trace_file), "%s", argv[0]);
+	if (log_trace_open(cfg.trace_file) < 0)
+		log_warn("cannot open trace file %s", log_trace_path());
+	return reply_ok(r);
+}
+
+/* Bytes the allocator holds for the daemon (mallinfo2): in use, in its arena and mapped. */
+static void heap_usage(size_t *in_use, size_t *arena_free)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	*in_use = mi.uordblks + mi.hblkhd;
+	*arena_free = mi.fordblks;
+}
+
+/*
+ * memreport [<file>]: what the daemon's memory holds, appended to the file
+ * (relative: under LOG_TRACE_DIR) or to the trace file. No file at all, or
+ * one that cannot be opened: EINVAL (the C daemon's EBADF, untranslatable
+ * on the wire, becomes EINVAL there too).
+ */
+static enum xs_err ctl_memreport(struct req *r, unsigned argc, const char *const *argv)
+{
+	char path[4096];
+	struct conn_totals t;
+	size_t in_use, arena_free;
+	time_t now = time(NULL);
+	struct tm tm;
+	FILE *f;
+
+	if (argc > 1)
+		return XSE_EINVAL;
+	if (argc == 0)
+		snprintf(path, sizeof(path), "%s", log_trace_path());
+	else if (argv[0][0] == '/')
+		snprintf(path, sizeof(path), "%s", argv[0]);
+	else
+		snprintf(path, sizeof(path), "%s/%s", LOG_TRACE_DIR, argv[0]);
+	if (!path[0] || !(f = fopen(path, "a")))
+		return XSE_EINVAL;
+	conn_totals(&t);
+	heap_usage(&in_use, &arena_free);
+	localtime_r(&now, &tm);
+	fprintf(f, "memory report %04d%02d%02d %02d:%02d:%02d\n", tm.tm_year + 1900, tm.tm_mon + 1,
+		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fprintf(f, "heap-bytes: %zu (free in the arena: %zu)\n", in_use, arena_free);
+	fprintf(f, "connections: %u (rings: %u)\n", t.connections, t.rings);
+	fprintf(f, "output-queued-bytes: %llu in %llu messages\n", (unsigned long long)t.out_bytes,
+		(unsigned long long)t.out_msgs);
+	fprintf(f, "watches: %u\ntransactions: %u\ndomains: %u\n", watch_count(), txn_open_count(),
+		domain_count());
+	fprintf(f, "dirindex-bytes: %zu\n", dirindex_bytes());
+	fclose(f);
+	return reply_ok(r);
+}
+
+/* print <string>: a line "control: <string>" in the log and the trace file. */
 static enum xs_err ctl_print(struct req *r, unsigned argc, const char *const *argv)
 {
 	if (argc != 1)
@@ -163,35 +288,105 @@ static enum xs_err ctl_print(struct req *r, unsigned argc, const char *const *ar
 	return reply_ok(r);
 }
 
-static enum xs_err ctl_logfile(struct req *r, unsigned argc, const char *const *argv)
+/* The tree file's size on disk; 0 if it cannot be read. */
+static unsigned long long store_bytes(void)
 {
-	if (argc != 1)
-		return XSE_EINVAL;
-	return log_trace_open(argv[0]) == 0 ? reply_ok(r) : XSE_EINVAL;
+	struct stat st;
+
+	return stat(cfg.store_file, &st) == 0 ? (unsigned long long)st.st_size : 0;
 }
 
-/* Counters an operator needs to see what the bounds are doing. */
-static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *argv)
+/* The global counters (docs/OPERATIONS.md: names and meanings; a name, once there, keeps its meaning). */
+static enum xs_err stats_global(struct req *r)
 {
-	char line[256];
 	struct conn_totals t;
-	int n;
+	struct timespec now;
+	size_t in_use, arena_free;
+	unsigned long long up;
 
-	(void)argv;
-	if (argc != 0)
-		return XSE_EINVAL;
 	conn_totals(&t);
-	n = snprintf(line, sizeof(line),
-		     "connections: %u\ndomains: %u\nwatches: %u\ntransactions: %u\n"
-		     "events-dropped: %llu\nevents-coalesced: %llu\ngeneration: %llu\n"
-		     "regions-trusted: %d\ndirectory-index-bytes: %zu\n",
-		     t.connections, domain_count(), watch_count(), txn_open_count(),
-		     (unsigned long long)t.events_dropped, (unsigned long long)t.events_coalesced,
-		     (unsigned long long)store_generation(), regions_complete() ? 1 : 0,
-		     dirindex_bytes());
-	reply_bytes(r, line, (size_t)n);
+	heap_usage(&in_use, &arena_free);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	up = (unsigned long long)(now.tv_sec - started.tv_sec);
+	reply_line(r, "uptime-seconds: %llu\n", up);
+	reply_line(r, "connections: %u\n", t.connections);
+	reply_line(r, "connections-ring: %u\n", t.rings);
+	reply_line(r, "domains: %u\n", domain_count());
+	reply_line(r, "watches: %u\n", watch_count());
+	reply_line(r, "transactions: %u\n", txn_open_count());
+	reply_line(r, "heap-bytes: %zu\n", in_use);
+	reply_line(r, "store-bytes: %llu\n", store_bytes());
+	reply_line(r, "generation: %llu\n", (unsigned long long)store_generation());
+	reply_line(r, "dirindex-bytes: %zu\n", dirindex_bytes());
+	reply_line(r, "regions-trusted: %d\n", regions_complete() ? 1 : 0);
+	reply_line(r, "events-sent: %llu\n", (unsigned long long)t.events_sent);
+	reply_line(r, "events-dropped: %llu\n", (unsigned long long)t.events_dropped);
+	reply_line(r, "events-coalesced: %llu\n", (unsigned long long)t.events_coalesced);
+	reply_line(r, "events-timed-out: %llu\n", (unsigned long long)t.events_expired);
+	reply_line(r, "output-queued-bytes: %llu\n", (unsigned long long)t.out_bytes);
+	reply_line(r, "output-queued-messages: %llu\n", (unsigned long long)t.out_msgs);
+	for (int pass = 0; pass < 2; pass++) {
+		const uint64_t *n = pass ? op_counts.errors : op_counts.requests;
+
+		for (unsigned type = 0; type <= XS_TYPE_COUNT; type++) {
+			const char *name = type < XS_TYPE_COUNT ? xs_type_name(type) : "other";
+
+			if (name)
+				reply_line(r, "%s %s: %llu\n", pass ? "errors" : "requests", name,
+					   (unsigned long long)n[type]);
+		}
+	}
 	reply_bytes(r, "", 1);
 	return XSE_OK;
+}
+
+/* The quotas a domain is charged against as it goes; the others are per item (docs/OPERATIONS.md). */
+static const enum quota_id stats_quotas[] = {QUOTA_NODES, QUOTA_WATCHES, QUOTA_MEMORY,
+					       QUOTA_TRANSACTIONS};
+#define STATS_QUOTAS (sizeof(stats_quotas) / sizeof(stats_quotas[0]))
+
+/*
+ * stats domains [<from>]: per domain with quota values, from domid <from>,
+ * its usage against its quotas; as many whole domains as fit in a reply,
+ * then "next: <domid>" if more follow.
+ */
+static enum xs_err stats_domains(struct req *r, unsigned argc, const char *const *argv)
+{
+	char lines[STATS_QUOTAS][96];
+	unsigned from = 0;
+
+	if (argc > 1 || (argc == 1 && xs_parse_domid(argv[0], &from) < 0))
+		return XSE_EINVAL;
+	for (uint32_t id = quota_next_domain(from); id != QUOTA_GLOBAL; id = quota_next_domain(id + 1)) {
+		size_t need = 0;
+		int n;
+
+		for (size_t i = 0; i < STATS_QUOTAS; i++) {
+			n = snprintf(lines[i], sizeof(lines[i]), "domain %u %s: %u/%u\n", id,
+				     quota_name(stats_quotas[i]), quota_used(id, stats_quotas[i]),
+				     quota_value(id, stats_quotas[i], false));
+			need += (size_t)n;
+		}
+		/* Room for this domain, a "next:" line after it and the NUL. */
+		if (r->reply_len + need + 16 > XS_PAYLOAD_MAX) {
+			reply_line(r, "next: %u\n", id);
+			break;
+		}
+		for (size_t i = 0; i < STATS_QUOTAS; i++)
+			reply_bytes(r, lines[i], strlen(lines[i]));
+	}
+	reply_bytes(r, "", 1);
+	return XSE_OK;
+}
+
+/* stats: counters a monitoring system can scrape; stats domains [<from>]: per domain. */
+static enum xs_err ctl_stats(struct req *r, unsigned argc, const char *const *argv)
+{
+	if (argc == 0)
+		return stats_global(r);
+	if (strcmp(argv[0], "domains") == 0)
+		return stats_domains(r, argc - 1, argv + 1);
+	return XSE_EINVAL;
 }
 
 /* Ours: drop this connection, for good, to the rights of an unprivileged domain. */
@@ -206,15 +401,18 @@ static enum xs_err ctl_restrict(struct req *r, unsigned argc, const char *const 
 	return reply_ok(r);
 }
 
+/* The C daemon's commands, in its order and with its synopses (Xen HEAD), then ours, then help. */
 static const struct control_cmd control_cmds[] = {
 	{"check", "", ctl_check},
-	{"help", "", ctl_help},
+	{"log", "[on|off|+<switch>|-<switch>]", ctl_log},
 	{"logfile", "<file>", ctl_logfile},
+	{"memreport", "[<file>]", ctl_memreport},
 	{"print", "<string>", ctl_print},
 	{"quota", "[set <name> <val>|<domid>|max [-r]]", ctl_quota},
 	{"quota-soft", "[set <name> <val>]", ctl_quota_soft},
+	{"stats", "[domains [<from>]]", ctl_stats},
 	{"restrict", "<domid>", ctl_restrict},
-	{"stats", "", ctl_stats},
+	{"help", "", ctl_help},
 };
 
 static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *argv)
@@ -225,7 +423,7 @@ static enum xs_err ctl_help(struct req *r, unsigned argc, const char *const *arg
 	if (argc != 0)
 		return XSE_EINVAL;
 	for (size_t i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++) {
-		int n = snprintf(line, sizeof(line), "%s\t%s\n", control_cmds[i].name,
+		int n = snprintf(line, sizeof(line), "%-15s %s\n", control_cmds[i].name,
 				 control_cmds[i].synopsis);
 
 		reply_bytes(r, line, (size_t)n);

@@ -1,8 +1,10 @@
 /* Quotas: the values (global defaults and each domain's own), and the one accounting authority that charges and releases them per domain. */
 #include "quota.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "store.h"
@@ -232,12 +234,17 @@ enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n)
 	unsigned have = d ? d->used[q] : 0;
 	unsigned limit = d ? d->hard[q] : quota_hard[q];
 
+	/* Memory answers ENOMEM, as the C daemon's memory quota does; counts ENOSPC. */
 	if (!who->priv && limit && (uint64_t)have + n >= limit)
-		return XSE_ENOSPC;
+		return q == QUOTA_MEMORY ? XSE_ENOMEM : XSE_ENOSPC;
 	if (!d)
 		return who->priv ? XSE_OK : XSE_ENOMEM;
 	d->used[q] += n;
 	note_max(d, q, d->used[q], !who->priv);
+	if (q == QUOTA_MEMORY && !who->priv && d->soft_memory && d->used[q] >= d->soft_memory &&
+	    d->used[q] - n < d->soft_memory)
+		log_warnx("domain %u: memory %u bytes, past its soft quota of %u", who->domid,
+			  d->used[q], d->soft_memory);
 	return XSE_OK;
 }
 
@@ -248,7 +255,7 @@ void quota_release(const struct ident *who, enum quota_id q, unsigned n)
 	if (!d)
 		return; /* a privileged charge made while memory was short */
 	if (d->used[q] < n) {
-		log_error("quota %s of domain %u released below zero", quota_name(q), who->domid);
+		log_warnx("quota %s of domain %u released below zero", quota_name(q), who->domid);
 		n = d->used[q];
 	}
 	d->used[q] -= n;
@@ -287,6 +294,23 @@ unsigned quota_max(uint32_t domid, enum quota_id q)
 		return quota_max_global[q];
 	d = slot(domid, false);
 	return d ? d->max[q] : 0;
+}
+
+uint32_t quota_next_domain(uint32_t from)
+{
+	uint32_t id = from;
+
+	while (id <= XS_DOMID_MAX) {
+		const struct quota_page *pg = quota_pages[id / QUOTA_PAGE];
+
+		if (!pg)
+			id = (id / QUOTA_PAGE + 1) * QUOTA_PAGE;
+		else if (pg->dom[id % QUOTA_PAGE].known)
+			return id;
+		else
+			id++;
+	}
+	return QUOTA_GLOBAL;
 }
 
 void quota_max_reset(void)
@@ -367,4 +391,60 @@ void quota_fini(void)
 		quota_pages[i] = NULL;
 	}
 	memset(quota_max_global, 0, sizeof(quota_max_global));
+}
+
+/*
+ * The global budget: the daemon's heap and its store file together. Measured
+ * at most every BUDGET_MEASURE_MS (a heap census walks malloc's bins), which
+ * the check allows for by its reserve.
+ */
+#define BUDGET_MEASURE_MS 50u
+
+static struct {
+	uint64_t heap, store, at_ms;
+	bool measured;
+} budget;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void budget_measure(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	budget.heap = mi.uordblks + mi.hblkhd;
+	budget.store = store_file_bytes();
+	budget.at_ms = now_ms();
+	budget.measured = true;
+}
+
+uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
+{
+	if (fresh || !budget.measured || now_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
+		budget_measure();
+	if (heap)
+		*heap = budget.heap;
+	if (store)
+		*store = budget.store;
+	return budget.heap + budget.store;
+}
+
+size_t quota_budget = 512u << 20;
+size_t quota_budget_reserve = 32u << 20;
+
+bool quota_budget_allows(const struct ident *who)
+{
+	uint64_t used, limit = quota_budget;
+
+	if (!limit)
+		return true;
+	used = quota_budget_used(false, NULL, NULL);
+	if (!who->priv)
+		limit = limit > quota_budget_reserve ? limit - quota_budget_reserve : 0;
+	return used < limit;
 }

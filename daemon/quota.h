@@ -70,8 +70,9 @@ bool quota_set_value(uint32_t domid, enum quota_id q, bool soft, unsigned v);
 /* Per-item limits (node-permissions, path-max, node-size, transaction-nodes): may an item be this big? */
 bool quota_allows(const struct ident *who, enum quota_id q, size_t value);
 /*
- * Counted resources of a domain (watches, transactions, ...): take n more
- * for who's domain, or XSE_ENOSPC and nothing taken. Every charge is
+ * Counted resources of a domain (watches, transactions, memory ...): take n
+ * more for who's domain, or XSE_ENOSPC (memory: XSE_ENOMEM, with a warning
+ * logged when it passes the soft value) and nothing taken. Every charge is
  * released by whoever took it, with the same ident's domain.
  */
 enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n);
@@ -86,8 +87,19 @@ unsigned quota_used(uint32_t domid, enum quota_id q);
  * unprivileged domains.
  */
 unsigned quota_max(uint32_t domid, enum quota_id q);
+/* The first domain at or after from that has its values (quota_domain_known); QUOTA_GLOBAL if none. */
+uint32_t quota_next_domain(uint32_t from);
 /* Start the maxima afresh: the global ones at 0, each domain's at what it holds now. */
 void quota_max_reset(void);
+/*
+ * The global memory budget (memory-budget): may this client's request grow
+ * the daemon's heap or store? The privileged may use the memory-reserve the
+ * others leave. quota_budget_used: heap + store file bytes as last measured
+ * (fresh: measured now); heap and store (either may be NULL) get the parts.
+ */
+extern size_t quota_budget, quota_budget_reserve; /* bytes; a budget of 0: none */
+bool quota_budget_allows(const struct ident *who);
+uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store);
 /* The store's changes, for the nodes each domain owns (register with store_add_hook). */
 struct store_hook;
 extern const struct store_hook quota_store_hook;

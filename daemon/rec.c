@@ -265,7 +265,7 @@ static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov
 
 	if (!rec.depth) {
 		free(data);
-		log_error("store: a record written outside a group");
+		log_warnx("store: a record written outside a group");
 		return XSE_EIO;
 	}
 	if ((fresh || e->undo < (int32_t)rec.sp[rec.depth - 1]) &&
@@ -397,7 +397,7 @@ static int group_append(uint64_t gen)
 	if (!(len = group_encode(gen)))
 		return ENOMEM;
 	if ((err = wal_append(rec.gbuf, len)) != 0) {
-		log_error("store: cannot append %zu bytes to the write-ahead log: %s", len, strerror(err));
+		log_warnx("store: cannot append %zu bytes to the write-ahead log: %s", len, strerror(err));
 		return err;
 	}
 	return 0;
@@ -530,7 +530,7 @@ static bool rebuild_file(void)
 	struct tdb_context *fresh;
 	bool ok;
 
-	log_error("store: tdb's own structure is damaged; copying the records to a fresh file");
+	log_warnx("store: tdb's own structure is damaged; copying the records to a fresh file");
 	snprintf(tmp, sizeof(tmp), "%s.rebuild", rec.file);
 	unlink(tmp);
 	fresh = tdb_open(tmp, (int)rec.hash_size, rec.tdb_flags, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -561,7 +561,7 @@ static int ckpt_once(void)
 	errno = 0;
 	if (ckpt_apply(rec.ckpt + 1) != 0) {
 		err = errno ? errno : EIO;
-		log_error("store: checkpoint: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
+		log_warnx("store: checkpoint: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
 		tdb_transaction_cancel(rec.tdb);
 		return err;
 	}
@@ -569,7 +569,7 @@ static int ckpt_once(void)
 	errno = 0;
 	if (tdb_transaction_commit(rec.tdb) != 0) {
 		err = errno ? errno : EIO;
-		log_error("store: checkpoint commit: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
+		log_warnx("store: checkpoint commit: %s (%s)", tdb_errorstr(rec.tdb), strerror(err));
 		if (tdb_transaction_active(rec.tdb))
 			tdb_transaction_cancel(rec.tdb);
 		return err;
@@ -610,41 +610,33 @@ enum xs_err rec_checkpoint(bool force)
 	wal_crash_point_ckpt();
 	/* Until the log names the new checkpoint, its old groups must not be followed by new ones. */
 	if ((err = wal_reset(rec.ckpt)) != 0) {
-		log_error("store: cannot start the write-ahead log afresh: %s", strerror(err));
+		log_warnx("store: cannot start the write-ahead log afresh: %s", strerror(err));
 		rec.log_stale = true;
 	}
 	return XSE_OK;
 }
 
 /* A group read back from the log: its records into the overlay, as written. */
-static int replay_group(void *ctx, const unsigned char *p, size_t len, uint64_t gen)
+static int replay_group(void *ctx, const unsigned char *body, size_t len, uint64_t gen)
 {
-	const unsigned char *end = p + len;
+	size_t pos = 0;
+	unsigned op;
+	const unsigned char *key, *data;
+	uint32_t klen, dlen;
+	int r;
 
 	(void)ctx;
 	rec_begin();
-	while (p < end) {
-		unsigned op;
-		uint32_t klen, dlen = 0;
-		TDB_DATA k, d = {NULL, 0};
+	while ((r = wal_record_next(body, len, &pos, &op, &key, &klen, &data, &dlen)) == 1) {
+		TDB_DATA k = {(unsigned char *)key, klen}, d = {(unsigned char *)data, dlen};
 
-		if (end - p < 5)
-			goto bad;
-		op = *p;
-		klen = get32(p + 1);
-		p += 5;
-		if ((size_t)(end - p) < klen || (op != WAL_PUT && op != WAL_DEL))
-			goto bad;
-		k = (TDB_DATA){(unsigned char *)p, klen};
-		p += klen;
-		if (op == WAL_PUT) {
-			if (end - p < 4 || (size_t)(end - p - 4) < (dlen = get32(p)))
-				goto bad;
-			d = (TDB_DATA){(unsigned char *)p + 4, dlen};
-			p += 4 + dlen;
-		}
 		if ((op == WAL_PUT ? rec_put(k, &d, 1) : rec_del(k)) != XSE_OK)
-			goto bad;
+			break;
+	}
+	if (r != 0) {
+		rec_end(false, 0);
+		log_warnx("store: a group of the write-ahead log does not parse");
+		return -1;
 	}
 	/* Kept as committed: nothing to append again. */
 	rec.depth--;
@@ -655,10 +647,6 @@ static int replay_group(void *ctx, const unsigned char *p, size_t len, uint64_t 
 	rec.nundo = 0;
 	rec.gen = gen;
 	return 0;
-bad:
-	rec_end(false, 0);
-	log_error("store: a group of the write-ahead log does not parse");
-	return -1;
 }
 
 /* A new, empty store file, made whole under another name and then put in place. */
@@ -777,7 +765,7 @@ void rec_close(void)
 		rec.depth = 0;
 	}
 	if (rec_checkpoint(true) != XSE_OK)
-		log_error("store: the last checkpoint failed; the next start reads the write-ahead log back");
+		log_warnx("store: the last checkpoint failed; the next start reads the write-ahead log back");
 	wal_close();
 	tdb_close(rec.tdb);
 	rec.tdb = NULL;
@@ -799,4 +787,13 @@ void rec_stats(struct rec_stats *s)
 	s->overlay_bytes = rec.bytes;
 	s->log_bytes = rec.tdb ? wal_bytes() : 0;
 	s->checkpoints = rec.ckpt;
+}
+
+uint64_t rec_file_bytes(void)
+{
+	struct stat st;
+
+	if (!rec.tdb || fstat(tdb_fd(rec.tdb), &st) != 0)
+		return 0;
+	return (uint64_t)st.st_size + wal_bytes();
 }

@@ -85,5 +85,7 @@ struct rec_stats {
 	uint64_t log_bytes, checkpoints;
 };
 void rec_stats(struct rec_stats *s);
+/* Bytes the store takes in files: tdb's and the log's (on tmpfs, memory). */
+uint64_t rec_file_bytes(void);
 
 #endif

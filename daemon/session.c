@@ -157,7 +157,8 @@ static void deliver_event(void *owner, const char *path, const char *token)
 {
 	struct session *s = owner;
 
-	conn_queue_event(s->conn, path, token);
+	/* An unprivileged watcher's events expire (-w watch-event=N), as the C daemon's. */
+	conn_queue_event(s->conn, path, token, !s->who.priv);
 }
 
 /* A session without its connection yet; NULL on failure. */
@@ -190,6 +191,7 @@ static bool session_attach(struct session *s, struct conn *c)
 		return false;
 	}
 	s->conn = c;
+	conn_set_domid(c, s->who.domid);
 	s->next = session_list;
 	if (session_list)
 		session_list->prev = s;
@@ -276,7 +278,10 @@ void session_restrict(struct session *s, uint32_t domid)
 
 	quota_transfer(s->who.domid, domid, QUOTA_WATCHES, nw);
 	quota_transfer(s->who.domid, domid, QUOTA_TRANSACTIONS, nt);
+	quota_transfer(s->who.domid, domid, QUOTA_MEMORY,
+		       (unsigned)(watch_set_memory(s->watches) + txn_set_memory(s->txns)));
 	ident_set(&s->who, domid, false);
+	conn_set_domid(s->conn, domid);
 	log_info("conn %llu: restricted to domain %u", (unsigned long long)conn_id(s->conn), domid);
 }
 

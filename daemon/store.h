@@ -166,6 +166,8 @@ struct store_change {
  */
 enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched);
 
+/* The size of the store file (the global memory budget counts it). */
+uint64_t store_file_bytes(void);
 /* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);
 

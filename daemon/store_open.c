@@ -398,7 +398,7 @@ static enum xs_err repair_keep(struct repair *r, size_t *kept, size_t *dropped)
 		if (has_parent(p)) {
 			parent_of(parent, p);
 			if (!hmap_find(&r->kept, parent)) {
-				log_error("store repair: %s has no parent, dropped", p);
+				log_warnx("store repair: %s has no parent, dropped", p);
 				(*dropped)++;
 				if (rec_del(key_of(p)) != XSE_OK)
 					return XSE_EIO;
@@ -586,7 +586,7 @@ static int tell_step(size_t budget, const char **fault)
 	snprintf(where, sizeof(where), "%s", telling.w.fault);
 	tell_end();
 	*fault = where;
-	log_error("store: the tree cannot be read whole (%s is missing or damaged); repairing it", where);
+	log_warnx("store: the tree cannot be read whole (%s is missing or damaged); repairing it", where);
 	if (telling.repaired || store_repair() != XSE_OK || (*fault = store_check()) != NULL)
 		return -1;
 	telling.repaired = true;
@@ -750,4 +750,9 @@ void store_close(void)
 	store_st.ntells = store_st.cap_tells = 0;
 	arena_free(&store_st.tell_arena);
 	store_st.open = false;
+}
+
+uint64_t store_file_bytes(void)
+{
+	return store_st.open ? rec_file_bytes() : 0;
 }

@@ -169,7 +169,7 @@ int store_record_read(struct arena *a, const char *path, bool with_value, struct
 	if (rec_parse(key_of(path), parse_record, &c) != 0)
 		return 0;
 	if (!c.ok) {
-		log_error("store: damaged record for %s", path);
+		log_warnx("store: damaged record for %s", path);
 		return -1;
 	}
 	return 1;
@@ -237,11 +237,11 @@ static int read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct ch
 	out->id = id;
 	if (rec_parse(chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
 		if (!quiet)
-			log_error("store: chunk %u of %s missing", id, dir);
+			log_warnx("store: chunk %u of %s missing", id, dir);
 		return -1;
 	}
 	if (c.bad) {
-		log_error("store: chunk %u of %s damaged", id, dir);
+		log_warnx("store: chunk %u of %s damaged", id, dir);
 		return -1;
 	}
 	return 0;
@@ -408,11 +408,11 @@ static int read_in_chunk(struct arena *a, const char *path, const char *ppath,
 	if (r <= 0)
 		return r;
 	if (w->e.flags & ENTRY_OWN_RECORD) {
-		log_error("store: %s is listed but its record is missing", path);
+		log_warnx("store: %s is listed but its record is missing", path);
 		return -1;
 	}
 	if (!fmt_entry_node(a, &w->e, with_value, out)) {
-		log_error("store: damaged entry for %s", path);
+		log_warnx("store: damaged entry for %s", path);
 		return -1;
 	}
 	w->epoch = store_st.epoch;
@@ -886,7 +886,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 		}
 	} else {
 		if (err == XSE_OK && !listed)
-			log_error("store: removing %s, which its parent no longer lists", path);
+			log_warnx("store: removing %s, which its parent no longer lists", path);
 		if (err == XSE_OK)
 			err = remove_records(&scratch, path, cb, ctx);
 	}
@@ -1035,7 +1035,7 @@ int walker_step(struct store_walker *w, size_t budget)
 			continue;
 		}
 		if (store_record_read(&w->scratch, sub, true, &w->n) != 1) {
-			log_error("store: %s is listed but its record is missing", sub);
+			log_warnx("store: %s is listed but its record is missing", sub);
 			return walk_fault(w, sub, 0);
 		}
 		if (!w->visit(w->ctx, sub, &w->n) || !w->n.first_chunk)

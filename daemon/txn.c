@@ -8,6 +8,7 @@
 
 #include "../proto/path.h"
 #include "config.h"
+#include "grow.h"
 #include "hmap.h"
 #include "log.h"
 #include "quota.h"
@@ -40,7 +41,8 @@ struct tx_entry {
 	size_t vlen;
 	/* Children created inside the transaction, in creation order. */
 	char **added;
-	unsigned nadded, added_cap;
+	unsigned nadded;
+	size_t added_cap;
 };
 
 struct txn_set {
@@ -66,6 +68,7 @@ struct txn {
 	bool failed;
 	enum xs_err err; /* why the last overlay access failed */
 	unsigned nentries;
+	size_t charged; /* bytes of overlay charged to the domain's memory quota */
 	struct hmap entries;
 	struct tx_entry *first, *last;
 	uint64_t create_seq;
@@ -138,6 +141,8 @@ static void txn_free(struct txn *t)
 		e = next;
 	}
 	hmap_free(&t->entries);
+	if (t->charged)
+		quota_release(t->set->who, QUOTA_MEMORY, (unsigned)t->charged);
 	free(t);
 }
 
@@ -155,6 +160,15 @@ struct txn_set *txn_set_new(const struct ident *who)
 unsigned txn_set_count(const struct txn_set *s)
 {
 	return s->n;
+}
+
+size_t txn_set_memory(const struct txn_set *s)
+{
+	size_t n = 0;
+
+	for (const struct txn *t = s->head; t; t = t->next)
+		n += t->charged;
+	return n;
 }
 
 unsigned txn_open_count(void)
@@ -239,9 +253,33 @@ void txn_set_free(struct txn_set *s)
 	free(s);
 }
 
-static bool set_content(struct tx_entry *e, const struct xs_perm *perms, unsigned nperms,
-			const char *value, size_t vlen)
+/* What an entry's content costs its domain: the entry, its path, perms and value. */
+static size_t entry_bytes(const struct tx_entry *e, size_t pathlen, unsigned nperms, size_t vlen)
 {
+	return sizeof(*e) + pathlen + 1 + sizeof(struct xs_perm) * nperms + vlen;
+}
+
+/*
+ * Set an entry's content (NULL perms or value: unchanged), charging the
+ * domain's memory quota for what it grows by (released when the transaction
+ * goes). false: no memory, or the quota refused (t->err says which).
+ */
+static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const struct xs_perm *perms,
+			unsigned nperms, const char *value, size_t vlen)
+{
+	size_t pl = strlen(e->path);
+	size_t before = fresh ? 0 : entry_bytes(e, pl, e->nperms, e->vlen);
+	size_t after = entry_bytes(e, pl, perms ? nperms : e->nperms, value ? vlen : e->vlen);
+
+	if (after > before) {
+		enum xs_err err = quota_charge(t->set->who, QUOTA_MEMORY, (unsigned)(after - before));
+
+		if (err) {
+			t->err = err;
+			return false;
+		}
+		t->charged += after - before;
+	}
 	if (perms) {
 		struct xs_perm *p = malloc(sizeof(*p) * (nperms ? nperms : 1));
 
@@ -270,7 +308,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 {
 	struct hnode *h = hmap_find(&t->entries, path);
 	struct tx_entry *e;
-	struct store_node n;
+	struct store_node n = {0};
 	struct arena_mark mark;
 	int r;
 
@@ -294,13 +332,14 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	e->seen_exists = e->exists = r == 1;
-	if (r == 1) {
+	if (r == 1)
 		e->seen_gen = e->gen = n.gen;
-		if (!set_content(e, n.perms, n.nperms, n.value, n.vlen)) {
-			entry_free(e);
-			arena_rewind(&txn_scratch, mark);
-			return NULL;
-		}
+	/* An absent node's entry is charged too: what it costs is its path. */
+	if (!set_content(t, e, true, r == 1 ? n.perms : NULL, n.nperms, r == 1 ? n.value : NULL,
+			 n.vlen)) {
+		entry_free(e);
+		arena_rewind(&txn_scratch, mark);
+		return NULL;
 	}
 	arena_rewind(&txn_scratch, mark);
 	e->h.key = e->path;
@@ -356,15 +395,8 @@ static bool added_append(struct tx_entry *parent, const char *name)
 {
 	char *copy;
 
-	if (parent->nadded == parent->added_cap) {
-		unsigned cap = parent->added_cap ? parent->added_cap * 2 : 4;
-		char **na = realloc(parent->added, cap * sizeof(char *));
-
-		if (!na)
-			return false;
-		parent->added = na;
-		parent->added_cap = cap;
-	}
+	if (!GROW(parent->added, parent->added_cap, (size_t)parent->nadded + 1, 4))
+		return false;
 	copy = strdup(name);
 	if (!copy)
 		return false;
@@ -391,7 +423,7 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 		return txn_error(t);
 	if (!p->exists || e->exists)
 		return XSE_EIO;
-	if (!set_content(e, perms, nperms, value, vlen) ||
+	if (!set_content(t, e, false, perms, nperms, value, vlen) ||
 	    !added_append(p, xs_path_basename(path))) {
 		t->failed = true;
 		return XSE_ENOMEM;
@@ -412,7 +444,7 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 		return txn_error(t);
 	if (!e->exists)
 		return XSE_EIO;
-	if (!set_content(e, perms, nperms, value, vlen)) {
+	if (!set_content(t, e, false, perms, nperms, value, vlen)) {
 		t->failed = true;
 		return XSE_ENOMEM;
 	}
@@ -562,16 +594,9 @@ static bool collect_child(void *ctx, const char *name)
 		w->oom = true;
 		return false;
 	}
-	if (w->n == w->cap) {
-		size_t cap = w->cap * 2;
-		char **np = realloc(w->paths, cap * sizeof(char *));
-
-		if (!np) {
-			w->oom = true;
-			return false;
-		}
-		w->paths = np;
-		w->cap = cap;
+	if (!GROW(w->paths, w->cap, w->n + 1, 16)) {
+		w->oom = true;
+		return false;
 	}
 	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(parent, "/") ? parent : "", name);
 	if (!(w->paths[w->n] = strdup(cpath))) {
@@ -700,16 +725,9 @@ static enum xs_err txn_apply(struct txn *t, bool *touched)
 				err = XSE_ENOMEM;
 			continue;
 		}
-		if (ncreated == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct tx_entry **nc = realloc(created, ncap * sizeof(*nc));
-
-			if (!nc) {
-				err = XSE_ENOMEM;
-				break;
-			}
-			created = nc;
-			cap = ncap;
+		if (!GROW(created, cap, ncreated + 1, 16)) {
+			err = XSE_ENOMEM;
+			break;
 		}
 		created[ncreated++] = e;
 	}
@@ -803,7 +821,7 @@ enum xs_err txn_end(struct txn *t, bool commit)
 		else if (!unchanged)
 			err = XSE_EAGAIN;
 		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
-			log_error("transaction commit failed: %s", xs_err_name(err));
+			log_warnx("transaction commit failed: %s", xs_err_name(err));
 			/* A full file system is said as such; anything else as the C daemon does. */
 			if (err != XSE_ENOSPC)
 				err = XSE_ENOMEM;
@@ -873,6 +891,17 @@ bool txn_commit_waits(struct txn *t, uint64_t *until)
 			return true;
 	}
 	return false;
+}
+
+size_t txn_added_bytes(struct txn *t, const char *parent)
+{
+	struct hnode *h = hmap_find(&t->entries, parent);
+	const struct tx_entry *p = (const struct tx_entry *)h;
+	size_t n = 0;
+
+	for (unsigned i = 0; p && i < p->nadded; i++)
+		n += strlen(p->added[i]) + 1;
+	return n;
 }
 
 bool txn_is_protected(const struct txn *t)

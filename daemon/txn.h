@@ -18,6 +18,8 @@ void txn_set_clear(struct txn_set *s);
 void txn_set_free(struct txn_set *s);
 /* Open transactions in the set, and in the whole daemon. */
 unsigned txn_set_count(const struct txn_set *s);
+/* Bytes of its transactions' overlays charged to the domain's memory quota. */
+size_t txn_set_memory(const struct txn_set *s);
 unsigned txn_open_count(void);
 
 /* Open a transaction: XSE_ENOSPC over the transactions quota, XSE_ENOMEM. */
@@ -63,6 +65,8 @@ int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx
  * only those).
  */
 #define TXN_CHUNK_ADDED UINT32_MAX
+/* Bytes of the child names the transaction created under parent. */
+size_t txn_added_bytes(struct txn *t, const char *parent);
 int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 #endif

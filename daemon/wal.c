@@ -162,7 +162,7 @@ static void crash_point_log(const unsigned char *buf, size_t len)
 		return;
 	room = wal.crash_log - wal.appended;
 	if (pwrite(wal.fd, buf, (size_t)room, (off_t)wal.end) < 0)
-		log_error("test crash point: %s", strerror(errno));
+		log_warnx("test crash point: %s", strerror(errno));
 	log_info("test crash point reached: %llu bytes appended", (unsigned long long)wal.crash_log);
 	_exit(99);
 }
@@ -279,7 +279,7 @@ int wal_append(const unsigned char *buf, size_t len)
 
 			/* Nothing of it may stay: a later group must follow the last whole one. */
 			if (ftruncate(wal.fd, (off_t)wal.end) != 0)
-				log_error("write-ahead log: cannot cut a failed append: %s", strerror(errno));
+				log_warnx("write-ahead log: cannot cut a failed append: %s", strerror(errno));
 			return err;
 		}
 		done += (size_t)w;

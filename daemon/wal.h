@@ -64,6 +64,44 @@ int wal_reset(uint64_t ckpt);
 typedef int (*wal_group_fn)(void *ctx, const unsigned char *body, size_t len, uint64_t gen);
 int wal_replay(wal_group_fn fn, void *ctx, size_t *groups, uint64_t *cut);
 
+/*
+ * The record at *pos of a group's body of len bytes: 1, with its op, its
+ * key and (WAL_PUT) its bytes pointing into body and *pos moved past it;
+ * 0 at the end; -1 if malformed. Pure: reads nothing outside body.
+ */
+static inline int wal_record_next(const unsigned char *body, size_t len, size_t *pos, unsigned *op,
+				  const unsigned char **key, uint32_t *klen, const unsigned char **data,
+				  uint32_t *dlen)
+{
+	const unsigned char *p = body + *pos, *end = body + len;
+
+	if (*pos >= len)
+		return 0;
+	if (end - p < 5 || (*p != WAL_PUT && *p != WAL_DEL))
+		return -1;
+	*op = *p;
+	*klen = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+	p += 5;
+	if ((size_t)(end - p) < *klen)
+		return -1;
+	*key = p;
+	p += *klen;
+	*data = NULL;
+	*dlen = 0;
+	if (*op == WAL_PUT) {
+		if (end - p < 4)
+			return -1;
+		*dlen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+		p += 4;
+		if ((size_t)(end - p) < *dlen)
+			return -1;
+		*data = p;
+		p += *dlen;
+	}
+	*pos = (size_t)(p - body);
+	return 1;
+}
+
 /* CRC-32C (Castagnoli), continuing from crc (0 to start). */
 uint32_t wal_crc32c(uint32_t crc, const void *p, size_t len);
 

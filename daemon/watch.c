@@ -32,6 +32,7 @@ struct watch_set {
 	struct watch *head;
 	struct hmap keys; /* "path token" -> watch */
 	unsigned n;
+	size_t bytes; /* charged to the domain's memory quota: each watch's path and token */
 };
 
 struct watch {
@@ -121,10 +122,16 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 		free(key);
 		return XSE_ENOSPC;
 	}
+	if (quota_charge(s->who, QUOTA_MEMORY, (unsigned)(strlen(key) + 1)) != XSE_OK) {
+		quota_release(s->who, QUOTA_WATCHES, 1);
+		free(key);
+		return XSE_ENOMEM;
+	}
 	w = calloc(1, sizeof(*w));
 	b = w ? bucket_get(path, true) : NULL;
 	if (!b) {
 		free(w);
+		quota_release(s->who, QUOTA_MEMORY, (unsigned)(strlen(key) + 1));
 		free(key);
 		quota_release(s->who, QUOTA_WATCHES, 1);
 		return XSE_ENOMEM;
@@ -139,6 +146,7 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 			free(b);
 		}
 		free(w);
+		quota_release(s->who, QUOTA_MEMORY, (unsigned)(strlen(key) + 1));
 		free(key);
 		quota_release(s->who, QUOTA_WATCHES, 1);
 		return XSE_ENOMEM;
@@ -157,6 +165,7 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 		s->head->set_prev = w;
 	s->head = w;
 	s->n++;
+	s->bytes += strlen(key) + 1;
 	watch_total++;
 	return XSE_OK;
 }
@@ -185,8 +194,10 @@ static void watch_free(struct watch *w)
 		free(b);
 	}
 	s->n--;
+	s->bytes -= strlen(w->key) + 1;
 	watch_total--;
 	quota_release(s->who, QUOTA_WATCHES, 1);
+	quota_release(s->who, QUOTA_MEMORY, (unsigned)(strlen(w->key) + 1));
 	free(w->key);
 	free(w);
 }
@@ -209,6 +220,11 @@ enum xs_err watch_remove(struct watch_set *s, const char *path, const char *toke
 unsigned watch_set_count(const struct watch_set *s)
 {
 	return s->n;
+}
+
+size_t watch_set_memory(const struct watch_set *s)
+{
+	return s->bytes;
 }
 
 void watch_set_clear(struct watch_set *s)

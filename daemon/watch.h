@@ -21,6 +21,8 @@ typedef void (*watch_deliver_fn)(void *owner, const char *path, const char *toke
 struct watch_set *watch_set_new(const struct ident *who, uint64_t order, watch_deliver_fn deliver,
 				void *owner);
 unsigned watch_set_count(const struct watch_set *s);
+/* Bytes charged to the domain's memory quota for them. */
+size_t watch_set_memory(const struct watch_set *s);
 /* Remove every watch; the set stays usable. */
 void watch_set_clear(struct watch_set *s);
 void watch_set_free(struct watch_set *s);

@@ -21,8 +21,8 @@ $(call obj,$(SCENARIO_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 $(call obj,$(SCENARIO_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"'
 
 # libtdb: a test damages a store file on purpose, to see the check find it.
-$(SCENARIO_BIN): $(call obj,$(SCENARIO_SRCS)) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs tdb)
+$(SCENARIO_BIN): $(call obj,$(SCENARIO_SRCS)) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs tdb) $(XSL_LIBS)
 
 check-scenario: $(SCENARIO_BIN) $(DAEMON)
 	CK_FORK=yes $(SCENARIO_BIN)
@@ -37,3 +37,6 @@ check-layers:
 	sh tests/layers/check-layers.sh
 
 CHECK_STEPS += check-layers
+
+# xenstore-control, the trace file, stats and the event timeout.
+include tests/control/rules.mk

@@ -5,20 +5,17 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "client/xsc.h"
+#include "tests/lib/xst_conn.h"
 #include "tests/lib/xst_daemon.h"
 
 static const char *shim;
 
-static void call(struct xsc *c, uint32_t type, const char *const *args, const char *want_type,
+static void call(struct xst_conn *c, uint32_t type, const char *const *args, const char *want_type,
 		 const char *want)
 {
-	char buf[256];
-	struct xsc_msg m;
-	int len = xsc_payload(buf, sizeof(buf), type == XS_WRITE, args);
+	struct xst_msg m;
 
-	ck_assert_int_ge(len, 0);
-	ck_assert_int_eq(xsc_call(c, type, 0, buf, (size_t)len, &m, 5000), 0);
+	ck_assert_int_eq(xst_call(c, 0, type, type == XS_WRITE, args, &m), 0);
 	ck_assert_msg(!strcmp(want_type, "ERROR") == (m.hdr.type == XS_ERROR),
 		      "%s: got type %u payload '%s'", xs_type_name(type), m.hdr.type, m.payload);
 	ck_assert_msg(strcmp(m.payload, want) == 0, "%s: got '%s', want '%s'", xs_type_name(type),
@@ -49,7 +46,7 @@ START_TEST(xen_port_introduce_release)
 	ck_assert_msg(log_has(&d, "hypervisor port: xen"), "not on the xen port");
 	ck_assert_msg(log_has(&d, "domain 0 introduced"), "dom0's own ring not served");
 
-	struct xsc *c = xsc_open(d.socket);
+	struct xst_conn *c = xst_conn_socket(d.socket, 5000);
 
 	ck_assert_ptr_nonnull(c);
 	call(c, XS_WRITE, (const char *const[]){"/local/domain/7/data", "x", NULL}, "WRITE", "OK");
@@ -67,7 +64,7 @@ START_TEST(xen_port_introduce_release)
 	call(c, XS_READ, (const char *const[]){"/local/domain/7/data", NULL}, "ERROR", "ENOENT");
 	call(c, XS_GET_PERMS, (const char *const[]){"/shared", NULL}, "GET_PERMS", "n0");
 	call(c, XS_RELEASE, (const char *const[]){"7", NULL}, "ERROR", "ENOENT");
-	xsc_close(c);
+	xst_conn_close(c);
 	status = xst_daemon_stop(&d, 1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(cmd, sizeof(cmd), "cat %s/daemon.log >&2", d.dir);

@@ -10,9 +10,6 @@
 #   make check-fuzz               every corpus, then FUZZ_CHECK_RUNS mutants each (XST_FUZZ_SEED)
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer on each in turn; crashes go to tests/fuzz/crashes/
 #   make fuzz-<name>              the same for one harness
-#
-# To come: the store and journal format decoders read at start-up, as a
-# fuzz_store.c here once they have a module of their own.
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CHECK_RUNS ?= 20000
@@ -26,10 +23,10 @@ fuzz_tag = $(shell sed -n 's|^/\* fuzz-$(2): \(.*\) \*/$$|\1|p' tests/fuzz/fuzz_
 fuzz_bin = $(O)/tests/fuzz/bin/fuzz_$(1)
 fuzz_lf_bin = $(O)/tests/fuzz/libfuzzer/fuzz_$(1)
 
-# libxst for the driver's seeded generator (tests/lib/xst_fuzz.c), which needs libxsc.
+# libxst for the driver's seeded generator (tests/lib/xst_fuzz.c), whose raw wire needs the library.
 define fuzz_harness
 $(call fuzz_bin,$(1)): $(call obj,tests/fuzz/fuzz_$(1).c tests/fuzz/driver.c $(call fuzz_tag,$(1),sources)) \
-		$(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
+		$(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call fuzz_tag,$(1),libs)
 

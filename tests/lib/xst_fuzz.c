@@ -179,7 +179,7 @@ static uint32_t fuzz_tx(struct xst_fuzz *f, struct xst_fuzz_conn *fc)
 	return fc->tx[xst_fuzz_pick(f, fc->ntx)];
 }
 
-int xst_fuzz_one(struct xst_fuzz *f, struct xst_fuzz_conn *fc, struct xsc_msg *m, int timeout_ms,
+int xst_fuzz_one(struct xst_fuzz *f, struct xst_fuzz_conn *fc, struct xst_msg *m, int timeout_ms,
 		 char *err, size_t errlen)
 {
 	char payload[XS_PAYLOAD_MAX + 8];
@@ -198,12 +198,12 @@ int xst_fuzz_one(struct xst_fuzz *f, struct xst_fuzz_conn *fc, struct xsc_msg *m
 	if (type == XS_CONTROL && ((len >= 7 && memcmp(payload, "logfile", 7) == 0) ||
 				   (fc->privileged && len >= 8 && memcmp(payload, "restrict", 8) == 0)))
 		type = XS_READ;
-	if (xsc_send(fc->c, type, req, tx, payload, len) < 0) {
+	if (xst_wire_send_msg(fc->w, type, req, tx, payload, len) < 0) {
 		snprintf(err, errlen, "request %u (type %u): send: %s", n, type, strerror(errno));
 		return -1;
 	}
 	for (;;) {
-		if (xsc_recv(fc->c, m, timeout_ms) < 0) {
+		if (xst_wire_recv(fc->w, m, timeout_ms) < 0) {
 			snprintf(err, errlen, "request %u (type %u, %zu bytes): no reply: %s", n, type,
 				 len, strerror(errno));
 			return -1;

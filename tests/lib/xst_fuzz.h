@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/xsc.h"
+#include "tests/lib/xst_wire.h"
 
 /*
  * Half the requests are shaped as their type expects (valid paths under
@@ -24,7 +24,7 @@ struct xst_fuzz {
 };
 
 struct xst_fuzz_conn {
-	struct xsc *c;
+	struct xst_wire *w; /* raw: the requests are malformed on purpose, their req_ids checked */
 	int privileged; /* keep it so: no CONTROL restrict on it */
 	uint32_t tx[8]; /* transactions it opened and has not ended */
 	unsigned ntx;
@@ -40,7 +40,7 @@ unsigned xst_fuzz_pick(struct xst_fuzz *f, unsigned n);
  * skipped). 0, or -1 with what went wrong in err: no reply within
  * timeout_ms, the connection lost, or a reply for another req_id.
  */
-int xst_fuzz_one(struct xst_fuzz *f, struct xst_fuzz_conn *fc, struct xsc_msg *m, int timeout_ms,
+int xst_fuzz_one(struct xst_fuzz *f, struct xst_fuzz_conn *fc, struct xst_msg *m, int timeout_ms,
 		 char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/xsl_transport.h"
 #include "proto/simhyp.h"
 #include "ring.h"
 
@@ -71,8 +72,7 @@ void rt_restart(struct rt_daemon *rd)
 	char dir[sizeof(rd->d.dir)];
 	int status;
 
-	if (rd->dom0)
-		xsc_close(rd->dom0);
+	xst_conn_close(rd->dom0);
 	rd->dom0 = NULL;
 	status = xst_daemon_stop(&rd->d, 1);
 	RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
@@ -82,9 +82,9 @@ void rt_restart(struct rt_daemon *rd)
 	rd->dom0 = rt_connect(rd);
 }
 
-struct xsc *rt_connect(const struct rt_daemon *rd)
+struct xst_conn *rt_connect(const struct rt_daemon *rd)
 {
-	struct xsc *c = xsc_open(rd->d.socket);
+	struct xst_conn *c = xst_conn_socket(rd->d.socket, RT_CALL_MS);
 
 	RT_CHECK(c != NULL, "cannot connect to %s: %s", rd->d.socket, strerror(errno));
 	return c;
@@ -95,8 +95,7 @@ void rt_stop(struct rt_daemon *rd)
 	char cmd[700];
 	int status, clean;
 
-	if (rd->dom0)
-		xsc_close(rd->dom0);
+	xst_conn_close(rd->dom0);
 	rd->dom0 = NULL;
 	status = xst_daemon_stop(&rd->d, 1);
 	clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -113,7 +112,7 @@ void rt_stop(struct rt_daemon *rd)
 	RT_CHECK(clean, "daemon exit status %d (see its log above)", status);
 }
 
-const char *rt_status(const struct xsc_msg *m)
+const char *rt_status(const struct xst_msg *m)
 {
 	if (m->hdr.type == XS_ERROR)
 		return m->payload;
@@ -122,24 +121,21 @@ const char *rt_status(const struct xsc_msg *m)
 	return xs_type_name(m->hdr.type);
 }
 
-void rt_call_(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
-	      struct xsc_msg *reply)
+void rt_call_(struct xst_conn *c, uint32_t type, xsl_txn_t tx, int raw_last,
+	      const char *const *args, struct xst_msg *reply)
 {
-	char buf[XS_PAYLOAD_MAX];
-	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
+	int err = xst_call(c, tx, type, raw_last, args, reply);
 
-	RT_CHECK(len >= 0, "payload too big");
-	RT_CHECK(xsc_call(c, type, tx, buf, (size_t)len, reply, RT_CALL_MS) == 0,
-		 "no reply to %s %s: %s", xs_type_name(type), args[0] ? args[0] : "",
-		 strerror(errno));
-	RT_CHECK(reply->hdr.type == type || reply->hdr.type == XS_ERROR,
-		 "reply type %s to %s", xs_type_name(reply->hdr.type), xs_type_name(type));
+	RT_CHECK(err != -E2BIG, "payload too big");
+	/* The library answers -EPROTO to a reply of another type than the request's. */
+	RT_CHECK(err == 0, "no reply to %s %s: %s", xs_type_name(type), args[0] ? args[0] : "",
+		 strerror(-err));
 }
 
-void rt_must_(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
-	      const char *status)
+void rt_must_(struct xst_conn *c, uint32_t type, xsl_txn_t tx, int raw_last,
+	      const char *const *args, const char *status)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	rt_call_(c, type, tx, raw_last, args, &m);
 	RT_CHECK(strcmp(rt_status(&m), status) == 0, "%s %s %s: got %s (payload '%s'), expected %s",
@@ -147,14 +143,14 @@ void rt_must_(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const cha
 		 rt_status(&m), m.payload, status);
 }
 
-void rt_write_(struct xsc *c, uint32_t tx, const char *path, const char *value)
+void rt_write_(struct xst_conn *c, xsl_txn_t tx, const char *path, const char *value)
 {
 	rt_must_(c, XS_WRITE, tx, 1, (const char *const[]){path, value, NULL}, "OK");
 }
 
-void rt_read_is_(struct xsc *c, uint32_t tx, const char *path, const char *value)
+void rt_read_is_(struct xst_conn *c, xsl_txn_t tx, const char *path, const char *value)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	rt_call_(c, XS_READ, tx, 0, (const char *const[]){path, NULL}, &m);
 	RT_CHECK(m.hdr.type == XS_READ, "READ %s: %s, expected '%s'", path, rt_status(&m), value);
@@ -162,9 +158,10 @@ void rt_read_is_(struct xsc *c, uint32_t tx, const char *path, const char *value
 		 "READ %s: '%s', expected '%s'", path, m.payload, value);
 }
 
-void rt_answer_is_(struct xsc *c, uint32_t type, const char *arg, const void *bytes, size_t len)
+void rt_answer_is_(struct xst_conn *c, uint32_t type, const char *arg, const void *bytes,
+		   size_t len)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	rt_call_(c, type, 0, 0, (const char *const[]){arg, NULL}, &m);
 	RT_CHECK(m.hdr.type == type, "%s %s: %s", xs_type_name(type), arg, rt_status(&m));
@@ -173,9 +170,9 @@ void rt_answer_is_(struct xsc *c, uint32_t type, const char *arg, const void *by
 		 (int)m.hdr.len, m.payload, m.hdr.len, (int)len, (const char *)bytes);
 }
 
-const char *rt_perms_(struct xsc *c, const char *path, char *buf, size_t size)
+const char *rt_perms_(struct xst_conn *c, const char *path, char *buf, size_t size)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	size_t o = 0;
 
 	rt_call_(c, XS_GET_PERMS, 0, 0, (const char *const[]){path, NULL}, &m);
@@ -195,7 +192,7 @@ const char *rt_perms_(struct xsc *c, const char *path, char *buf, size_t size)
 	return buf;
 }
 
-void rt_perms_are_(struct xsc *c, const char *path, const char *expected)
+void rt_perms_are_(struct xst_conn *c, const char *path, const char *expected)
 {
 	char buf[512];
 
@@ -203,81 +200,71 @@ void rt_perms_are_(struct xsc *c, const char *path, const char *expected)
 	RT_CHECK(strcmp(buf, expected) == 0, "GET_PERMS %s: '%s', expected '%s'", path, buf, expected);
 }
 
-uint32_t rt_tx_start_(struct xsc *c)
+xsl_txn_t rt_tx_start_(struct xst_conn *c)
 {
-	struct xsc_msg m;
-	char *end;
-	unsigned long id;
+	xsl_txn_t t;
+	int err = xsl_txn_start(xst_conn_xsl(c), &t);
 
-	rt_call_(c, XS_TRANSACTION_START, 0, 0, (const char *const[]){"", NULL}, &m);
-	RT_CHECK(m.hdr.type == XS_TRANSACTION_START, "TRANSACTION_START: %s", rt_status(&m));
-	id = strtoul(m.payload, &end, 10);
-	RT_CHECK(end != m.payload && *end == '\0' && id != 0, "bad transaction id '%s'", m.payload);
-	return (uint32_t)id;
+	RT_CHECK(err == 0, "TRANSACTION_START: %s", strerror(-err));
+	return t;
 }
 
-static void expect_event(const struct xsc_msg *m, const char *path, const char *token)
+/* The next event, of the watch named token, for path. */
+static void expect_event(const struct xst_event *ev, const char *path, const char *token)
 {
-	size_t pl = strlen(path), tl = strlen(token);
-
-	RT_CHECK(m->hdr.type == XS_WATCH_EVENT, "got %s where event %s %s was due",
-		 xs_type_name(m->hdr.type), path, token);
-	RT_CHECK(m->hdr.len == pl + tl + 2 && memcmp(m->payload, path, pl + 1) == 0 &&
-			 memcmp(m->payload + pl + 1, token, tl + 1) == 0,
-		 "event '%s' '%s', expected '%s' '%s'", m->payload,
-		 m->hdr.len > strlen(m->payload) + 1 ? m->payload + strlen(m->payload) + 1 : "", path,
-		 token);
-	RT_CHECK(m->hdr.req_id == 0 && m->hdr.tx_id == 0, "event with req_id %u tx_id %u",
-		 m->hdr.req_id, m->hdr.tx_id);
+	RT_CHECK(!(ev->flags & XSL_EVENT_OVERFLOW), "watch %s overflowed", ev->name);
+	RT_CHECK(strcmp(ev->path, path) == 0 && strcmp(ev->name, token) == 0,
+		 "event '%s' of watch '%s', expected '%s' '%s'", ev->path, ev->name, path, token);
 }
 
-void rt_watch_(struct xsc *c, const char *path, const char *token, const char *depth)
+void rt_watch_(struct xst_conn *c, const char *path, const char *token, const char *depth)
 {
-	struct xsc_msg m;
+	struct xst_event ev;
+	int err = xst_watch(c, path, token, depth ? atoi(depth) : -1);
 
-	rt_must_(c, XS_WATCH, 0, 0, (const char *const[]){path, token, depth, NULL}, "OK");
-	RT_CHECK(xsc_next_event(c, &m, RT_CALL_MS) == 0, "no initial event for %s", path);
-	expect_event(&m, path, token);
+	RT_CHECK(err == 0, "WATCH %s %s: %s", path, token, strerror(-err));
+	err = xst_event(c, &ev, RT_CALL_MS);
+	RT_CHECK(err == 0, "no initial event for %s: %s", path, strerror(-err));
+	expect_event(&ev, path, token);
 }
 
-void rt_event_(struct xsc *c, const char *path, const char *token)
+void rt_event_(struct xst_conn *c, const char *path, const char *token)
 {
-	struct xsc_msg m;
+	struct xst_event ev;
+	int err = xst_event(c, &ev, RT_CALL_MS);
 
-	RT_CHECK(xsc_next_event(c, &m, RT_CALL_MS) == 0, "no event %s %s: %s", path, token,
-		 strerror(errno));
-	expect_event(&m, path, token);
+	RT_CHECK(err == 0, "no event %s %s: %s", path, token, strerror(-err));
+	expect_event(&ev, path, token);
 }
 
-void rt_event_pair_(struct xsc *c, const char *path, const char *token1, const char *token2)
+void rt_event_pair_(struct xst_conn *c, const char *path, const char *token1, const char *token2)
 {
-	struct xsc_msg m[2];
-	const char *t[2];
+	struct xst_event ev[2];
 
 	for (int i = 0; i < 2; i++) {
-		RT_CHECK(xsc_next_event(c, &m[i], RT_CALL_MS) == 0, "no event %s (%s, %s)", path,
+		RT_CHECK(xst_event(c, &ev[i], RT_CALL_MS) == 0, "no event %s (%s, %s)", path,
 			 token1, token2);
-		RT_CHECK(strcmp(m[i].payload, path) == 0, "event %s, expected %s", m[i].payload, path);
-		t[i] = m[i].payload + strlen(m[i].payload) + 1;
+		RT_CHECK(strcmp(ev[i].path, path) == 0, "event %s, expected %s", ev[i].path, path);
 	}
-	RT_CHECK((strcmp(t[0], token1) == 0 && strcmp(t[1], token2) == 0) ||
-			 (strcmp(t[0], token2) == 0 && strcmp(t[1], token1) == 0),
-		 "%s: tokens %s %s, expected %s and %s", path, t[0], t[1], token1, token2);
+	RT_CHECK((strcmp(ev[0].name, token1) == 0 && strcmp(ev[1].name, token2) == 0) ||
+			 (strcmp(ev[0].name, token2) == 0 && strcmp(ev[1].name, token1) == 0),
+		 "%s: tokens %s %s, expected %s and %s", path, ev[0].name, ev[1].name, token1,
+		 token2);
 }
 
-void rt_no_event_(struct xsc *c, int ms)
+void rt_no_event_(struct xst_conn *c, int ms)
 {
-	struct xsc_msg m;
+	struct xst_event ev;
+	int err = xst_event(c, &ev, ms);
 
-	if (xsc_next_event(c, &m, ms) == 0)
-		RT_CHECK(0, "unexpected event '%s' token '%s'", m.payload,
-			 m.payload + strlen(m.payload) + 1);
-	RT_CHECK(errno == ETIMEDOUT, "waiting for no event: %s", strerror(errno));
+	if (err == 0)
+		RT_CHECK(0, "unexpected event '%s' of watch '%s'", ev.path, ev.name);
+	RT_CHECK(err == -ETIMEDOUT, "waiting for no event: %s", strerror(-err));
 }
 
-long rt_stat_(struct xsc *priv, const char *name)
+long rt_stat_(struct xst_conn *priv, const char *name)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	char key[64];
 	const char *p;
 
@@ -296,47 +283,56 @@ long rt_stat_(struct xsc *priv, const char *name)
 
 void rt_guest_register_(struct rt_guest *g, const struct rt_daemon *rd, uint32_t domid)
 {
+	int err;
+
 	memset(g, 0, sizeof(*g));
 	g->domid = domid;
-	g->dom = xsc_simdom_create(rd->simhyp, domid);
-	RT_CHECK(g->dom != NULL, "cannot register domain %u: %s", domid, strerror(errno));
+	err = xsl_simdom_create(rd->simhyp, domid, &g->dom);
+	RT_CHECK(err == 0, "cannot register domain %u: %s", domid, strerror(-err));
+	g->ring = xsl_simdom_ring(g->dom, NULL, NULL);
 }
 
-void rt_guest_introduce_(struct rt_guest *g, struct xsc *priv)
+void rt_guest_introduce_(struct rt_guest *g, struct xst_conn *priv)
 {
-	int e = xsc_introduce(priv, g->domid);
+	struct xsl *h = xst_conn_xsl(priv);
+	struct xsl_perm owner = {g->domid, XSL_PERM_NONE};
+	char home[32];
+	int err;
 
-	RT_CHECK(e == 0, "introducing domain %u: %s", g->domid, strerror(e));
+	/* As a toolstack does: the home owned by the domain, then INTRODUCE (any port but 0). */
+	snprintf(home, sizeof(home), "/local/domain/%u", g->domid);
+	if ((err = xsl_mkdir(h, 0, home)) == 0 && (err = xsl_set_perms(h, 0, home, &owner, 1)) == 0)
+		err = xsl_introduce(h, g->domid, 0, 1);
+	RT_CHECK(err == 0, "introducing domain %u: %s", g->domid, strerror(-err));
 	if (!g->c)
-		g->c = xsc_open_ring(g->dom);
-	RT_CHECK(g->c != NULL, "no ring client");
+		g->c = xst_conn_ring(g->dom, RT_CALL_MS);
+	RT_CHECK(g->c != NULL, "no ring client: %s", strerror(errno));
 }
 
 void rt_guest_up_(struct rt_guest *g, const struct rt_daemon *rd, uint32_t domid)
 {
-	struct xsc *priv = xsc_open(rd->d.socket);
+	struct xst_conn *priv = xst_conn_socket(rd->d.socket, RT_CALL_MS);
 
 	RT_CHECK(priv != NULL, "cannot connect to the store socket");
 	rt_guest_register_(g, rd, domid);
 	rt_guest_introduce_(g, priv);
-	xsc_close(priv);
+	xst_conn_close(priv);
 }
 
 void rt_guest_down(struct rt_guest *g)
 {
-	if (g->c)
-		xsc_close(g->c);
+	xst_conn_close(g->c);
 	g->c = NULL;
-	if (g->dom)
-		xsc_simdom_destroy(g->dom);
+	xsl_simdom_destroy(g->dom);
 	g->dom = NULL;
+	g->ring = NULL;
 }
 
-void rt_wait_gone_(struct xsc *priv, uint32_t domid)
+void rt_wait_gone_(struct xst_conn *priv, uint32_t domid)
 {
 	char id[16];
 	double end = rt_now_ms() + RT_CALL_MS;
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	snprintf(id, sizeof(id), "%u", domid);
 	for (;;) {
@@ -473,19 +469,30 @@ void rt_child_kill(struct rt_child *ch)
 
 /* ---- raw ring ---- */
 
-void rt_raw_put_(struct xsc_simdom *d, const void *buf, size_t len, bool notify)
+void rt_raw_notify(struct xsl_simdom *d)
 {
-	struct xs_ring *r = d->ring;
+	uint64_t one = 1;
+	int to_store;
+
+	xsl_simdom_ring(d, &to_store, NULL);
+	/* EAGAIN: the counter is saturated, the store will look anyway. */
+	if (write(to_store, &one, sizeof(one)) < 0)
+		return;
+}
+
+void rt_raw_put_(struct xsl_simdom *d, const void *buf, size_t len, bool notify)
+{
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
 	int n = xs_ring_produce(r->req, &r->req_cons, &r->req_prod, buf, len);
 
 	RT_CHECK(n == (int)len, "only %d of %zu bytes fit in the request ring", n, len);
 	if (notify)
-		xsc_simdom_notify(d);
+		rt_raw_notify(d);
 }
 
-void rt_raw_stream_(struct xsc_simdom *d, const void *buf, size_t len)
+void rt_raw_stream_(struct xsl_simdom *d, const void *buf, size_t len)
 {
-	struct xs_ring *r = d->ring;
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
 	const char *p = buf;
 	double end = rt_now_ms() + RT_CALL_MS;
 
@@ -494,7 +501,7 @@ void rt_raw_stream_(struct xsc_simdom *d, const void *buf, size_t len)
 
 		RT_CHECK(n >= 0, "request ring indices corrupt");
 		if (n > 0) {
-			xsc_simdom_notify(d);
+			rt_raw_notify(d);
 			p += n;
 			len -= (size_t)n;
 			continue;
@@ -504,21 +511,43 @@ void rt_raw_stream_(struct xsc_simdom *d, const void *buf, size_t len)
 	}
 }
 
-void rt_raw_req_(struct xsc_simdom *d, uint32_t type, uint32_t req_id, const void *payload,
-		 size_t len, bool notify)
+void rt_raw_req_tx_(struct xsl_simdom *d, uint32_t type, uint32_t req_id, uint32_t tx_id,
+		    const void *payload, size_t len, bool notify)
 {
 	unsigned char buf[XS_MSG_MAX];
-	struct xs_header h = {type, req_id, 0, (uint32_t)len};
+	struct xs_header h = {type, req_id, tx_id, (uint32_t)len};
 
 	xs_header_encode(&h, buf);
 	memcpy(buf + XS_HEADER_SIZE, payload, len);
 	rt_raw_put_(d, buf, XS_HEADER_SIZE + len, notify);
 }
 
-/* Wait until at least want bytes are pending in the response ring. */
-static int wait_rsp(struct xsc_simdom *d, size_t want, double end)
+void rt_raw_req_(struct xsl_simdom *d, uint32_t type, uint32_t req_id, const void *payload,
+		 size_t len, bool notify)
 {
-	struct xs_ring *r = d->ring;
+	rt_raw_req_tx_(d, type, req_id, 0, payload, len, notify);
+}
+
+/* Wait for the store's notification (up to ms) and clear it: whether one came. */
+static bool raw_wait(struct xsl_simdom *d, int ms)
+{
+	int to_guest;
+	uint64_t v;
+
+	xsl_simdom_ring(d, NULL, &to_guest);
+	struct pollfd pfd = {.fd = to_guest, .events = POLLIN};
+
+	if (poll(&pfd, 1, ms) != 1)
+		return false;
+	if (read(to_guest, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return false;
+	return true;
+}
+
+/* Wait until at least want bytes are pending in the response ring. */
+static int wait_rsp(struct xsl_simdom *d, size_t want, double end)
+{
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
 
 	for (;;) {
 		int p = xs_ring_pending(&r->rsp_cons, &r->rsp_prod);
@@ -528,17 +557,13 @@ static int wait_rsp(struct xsc_simdom *d, size_t want, double end)
 			return 0;
 		if (rt_now_ms() >= end)
 			return -1;
-		struct pollfd pfd = {.fd = d->to_guest, .events = POLLIN};
-		uint64_t v;
-
-		if (poll(&pfd, 1, 5) == 1 && read(d->to_guest, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			return -1;
+		raw_wait(d, 5);
 	}
 }
 
-int rt_raw_take(struct xsc_simdom *d, struct xsc_msg *m, int timeout_ms)
+int rt_raw_take(struct xsl_simdom *d, struct xst_msg *m, int timeout_ms)
 {
-	struct xs_ring *r = d->ring;
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
 	double end = rt_now_ms() + timeout_ms;
 	unsigned char hdr[XS_HEADER_SIZE];
 	size_t got = 0;
@@ -549,7 +574,7 @@ int rt_raw_take(struct xsc_simdom *d, struct xsc_msg *m, int timeout_ms)
 			return -1;
 		got += (size_t)xs_ring_consume(r->rsp, &r->rsp_cons, &r->rsp_prod, hdr + got,
 					       XS_HEADER_SIZE - got);
-		xsc_simdom_notify(d);
+		rt_raw_notify(d);
 	}
 	xs_header_decode(hdr, &m->hdr);
 	RT_CHECK(m->hdr.len <= XS_PAYLOAD_MAX, "reply len %u", m->hdr.len);
@@ -559,18 +584,38 @@ int rt_raw_take(struct xsc_simdom *d, struct xsc_msg *m, int timeout_ms)
 			return -1;
 		got += (size_t)xs_ring_consume(r->rsp, &r->rsp_cons, &r->rsp_prod, m->payload + got,
 					       m->hdr.len - got);
-		xsc_simdom_notify(d);
+		rt_raw_notify(d);
 	}
 	m->payload[m->hdr.len] = '\0';
 	return 0;
 }
 
-void rt_quiesce_(struct xsc_simdom *d, struct xsc *priv)
+int rt_raw_reconnect(struct xsl_simdom *d, int timeout_ms)
 {
-	struct pollfd p = {.fd = d->to_store, .events = POLLIN};
-	double end = rt_now_ms() + RT_CALL_MS;
-	struct xsc_msg m;
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
+	double end = rt_now_ms() + timeout_ms;
 
+	xs_ring_store(&r->connection, XS_RING_RECONNECT);
+	rt_raw_notify(d);
+	while (xs_ring_load(&r->connection) != XS_RING_CONNECTED) {
+		double left = end - rt_now_ms();
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		raw_wait(d, (int)left);
+	}
+	return 0;
+}
+
+void rt_quiesce_(struct xsl_simdom *d, struct xst_conn *priv)
+{
+	struct pollfd p = {.events = POLLIN};
+	double end = rt_now_ms() + RT_CALL_MS;
+	struct xst_msg m;
+
+	xsl_simdom_ring(d, &p.fd, NULL);
 	/* Our eventfd counter drops to 0 when the daemon reads it (and then serves the ring). */
 	while (poll(&p, 1, 0) == 1) {
 		RT_CHECK(rt_now_ms() < end, "the daemon does not take our notifications");
@@ -581,11 +626,12 @@ void rt_quiesce_(struct xsc_simdom *d, struct xsc *priv)
 	rt_call_(priv, XS_READ, 0, 0, (const char *const[]){"/", NULL}, &m);
 }
 
-bool rt_wait_error(struct xsc_simdom *d, uint32_t error, int ms)
+bool rt_wait_error(struct xsl_simdom *d, uint32_t error, int ms)
 {
+	struct xs_ring *r = xsl_simdom_ring(d, NULL, NULL);
 	double end = rt_now_ms() + ms;
 
-	while (xs_ring_load(&d->ring->error) != error) {
+	while (xs_ring_load(&r->error) != error) {
 		if (rt_now_ms() >= end)
 			return false;
 		rt_sleep_ms(1);
@@ -601,11 +647,11 @@ long rt_rss(const struct rt_daemon *rd)
 	return kb;
 }
 
-double rt_probe_(struct xsc *c, const char *base, unsigned i)
+double rt_probe_(struct xst_conn *c, const char *base, unsigned i)
 {
 	char path[256], val[32];
 	double worst = 0, t;
-	uint32_t tx;
+	xsl_txn_t tx;
 
 	snprintf(path, sizeof(path), "%s/probe", base);
 	snprintf(val, sizeof(val), "%u", i);
@@ -625,13 +671,13 @@ double rt_probe_(struct xsc *c, const char *base, unsigned i)
 	return worst;
 }
 
-unsigned rt_drain_(struct xsc *c, const char *path, int ms)
+unsigned rt_drain_(struct xst_conn *c, const char *path, int ms)
 {
-	struct xsc_msg m;
+	struct xst_event ev;
 	unsigned n = 0;
 
-	while (xsc_next_event(c, &m, ms) == 0) {
-		RT_CHECK(!path || strcmp(m.payload, path) == 0, "unexpected event '%s'", m.payload);
+	while (xst_event(c, &ev, ms) == 0) {
+		RT_CHECK(!path || strcmp(ev.path, path) == 0, "unexpected event '%s'", ev.path);
 		n++;
 	}
 	return n;

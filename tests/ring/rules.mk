@@ -5,8 +5,8 @@ RING_BIN := $(O)/tests/ring/ring_tests
 $(call obj,$(RING_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 $(call obj,$(RING_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"'
 
-$(RING_BIN): $(call obj,$(RING_SRCS)) $(LIBTEST) $(LIBCLIENT) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+$(RING_BIN): $(call obj,$(RING_SRCS)) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(XSL_LIBS)
 
 check-ring: $(RING_BIN) $(DAEMON)
 	CK_FORK=yes $(RING_BIN)

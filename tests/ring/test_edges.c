@@ -9,7 +9,7 @@
 /* Put all four indices at base while the daemon is idle (see the report: it resets them to 0 itself). */
 static void set_indices(struct rt_guest *g, struct rt_daemon *rd, uint32_t base)
 {
-	struct xs_ring *r = g->dom->ring;
+	struct xs_ring *r = g->ring;
 
 	rt_quiesce(g->dom, rd->dom0);
 	RT_CHECK(r->req_cons == r->req_prod && r->rsp_cons == r->rsp_prod, "ring not idle");
@@ -29,7 +29,7 @@ START_TEST(indices_wrap_past_2_32)
 	rt_guest_here(&g, &rd, 7);
 	rt_write(g.c, 0, "data/warm", "1");
 	for (unsigned b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
-		struct xs_ring *r = g.dom->ring;
+		struct xs_ring *r = g.ring;
 		char path[32], val[200];
 
 		set_indices(&g, &rd, bases[b]);
@@ -74,7 +74,7 @@ START_TEST(request_split_at_every_point)
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
-	r = g.dom->ring;
+	r = g.ring;
 	for (size_t k = 0; k <= len; k++) {
 		/* Start the request k bytes before the end of the ring. */
 		uint32_t want = (uint32_t)((XS_RING_SIZE - k) % XS_RING_SIZE);
@@ -109,7 +109,7 @@ START_TEST(reply_split_at_every_point)
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
-	r = g.dom->ring;
+	r = g.ring;
 	rt_write(rd.dom0, 0, "/local/domain/7/r", value);
 	for (size_t k = 0; k <= len; k++) {
 		/* The reply to READ r starts k bytes before the end of the response ring. */
@@ -140,19 +140,19 @@ START_TEST(exactly_full_rings)
 	struct rt_daemon rd;
 	struct rt_guest g;
 	struct xs_ring *r;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char payload[1100], big[1100];
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
-	r = g.dom->ring;
+	r = g.ring;
 	/* One request of exactly 1024 bytes, produced before the daemon hears of it. */
 	rt_quiesce(g.dom, rd.dom0);
 	memcpy(payload, "full", 5);
 	memset(payload + 5, 'F', XS_RING_SIZE - XS_HEADER_SIZE - 5);
 	rt_raw_req(g.dom, XS_WRITE, 41, payload, XS_RING_SIZE - XS_HEADER_SIZE, false);
 	RT_CHECK(r->req_prod - r->req_cons == XS_RING_SIZE, "not full: %u", r->req_prod - r->req_cons);
-	xsc_simdom_notify(g.dom);
+	rt_raw_notify(g.dom);
 	RT_CHECK(rt_raw_take(g.dom, &m, RT_CALL_MS) == 0, "no reply to the full ring");
 	RT_CHECK(m.hdr.type == XS_WRITE && m.hdr.req_id == 41 && strcmp(m.payload, "OK") == 0,
 		 "reply %s id %u", rt_status(&m), m.hdr.req_id);
@@ -165,7 +165,7 @@ START_TEST(exactly_full_rings)
 	for (uint32_t i = 0; i < 16; i++)
 		rt_raw_req(g.dom, XS_READ, 100 + i, payload, 48, false);
 	RT_CHECK(r->req_prod - r->req_cons == XS_RING_SIZE, "not full");
-	xsc_simdom_notify(g.dom);
+	rt_raw_notify(g.dom);
 	for (uint32_t i = 0; i < 16; i++) {
 		RT_CHECK(rt_raw_take(g.dom, &m, RT_CALL_MS) == 0, "no reply %u", i);
 		RT_CHECK(m.hdr.req_id == 100 + i && strcmp(rt_status(&m), "ENOENT") == 0,
@@ -218,8 +218,8 @@ START_TEST(corrupt_indices_stop_that_ring_only)
 	static const enum corruption kinds[] = {REQ_TOO_FAR, REQ_BEHIND, RSP_CONS_AHEAD};
 	struct rt_daemon rd;
 	struct rt_guest good, bad[3];
-	struct xsc *w;
-	struct xsc_msg m;
+	struct xst_conn *w;
+	struct xst_msg m;
 
 	rt_start(&rd, NULL);
 	w = rt_connect(&rd);
@@ -230,7 +230,7 @@ START_TEST(corrupt_indices_stop_that_ring_only)
 		struct xs_ring *r;
 
 		rt_guest_here(&bad[i], &rd, 20 + i);
-		r = bad[i].dom->ring;
+		r = bad[i].ring;
 		rt_write(bad[i].c, 0, "data/x", "1");
 		rt_quiesce(bad[i].dom, rd.dom0);
 		switch (kinds[i]) {
@@ -246,7 +246,7 @@ START_TEST(corrupt_indices_stop_that_ring_only)
 			rt_raw_req(bad[i].dom, XS_READ, 1, "data/x", 7, false);
 			break;
 		}
-		xsc_simdom_notify(bad[i].dom);
+		rt_raw_notify(bad[i].dom);
 		RT_CHECK(rt_wait_error(bad[i].dom, XS_RING_ERR_RINGIDX, RT_CALL_MS),
 			 "corruption %u: error field %u", i, r->error);
 		/* Everyone else is still served. */
@@ -259,7 +259,7 @@ START_TEST(corrupt_indices_stop_that_ring_only)
 	RT_CHECK(idle_ticks(&rd, 300) <= 10, "the daemon spins after ignoring rings");
 	/* Ignored for good: repaired indices and a valid request get no answer. */
 	{
-		struct xs_ring *r = bad[0].dom->ring;
+		struct xs_ring *r = bad[0].ring;
 
 		xs_ring_store(&r->req_prod, r->req_cons);
 		rt_raw_req(bad[0].dom, XS_READ, 2, "data/x", 7, true);
@@ -284,7 +284,7 @@ START_TEST(corrupt_indices_stop_that_ring_only)
 	rt_must(rd.dom0, XS_READ, 0, 0, RT_ARGS("/local/domain/20"), "ENOENT");
 	rt_probe(good.c, "data", 9);
 	rt_guest_down(&good);
-	xsc_close(w);
+	xst_conn_close(w);
 	rt_stop(&rd);
 }
 END_TEST
@@ -294,7 +294,7 @@ START_TEST(oversize_header_is_a_protocol_error)
 	static const uint32_t lens[] = {4097, 65536, 0x40000000u, 0x7fffffffu, 0xffffffffu};
 	struct rt_daemon rd;
 	struct rt_guest good, bad;
-	struct xsc_msg m;
+	struct xst_msg m;
 	long rss0;
 
 	rt_start(&rd, NULL);
@@ -309,7 +309,7 @@ START_TEST(oversize_header_is_a_protocol_error)
 		memset(hdr + XS_HEADER_SIZE, 'x', 8);
 		rt_raw_put(bad.dom, hdr, sizeof(hdr), true);
 		RT_CHECK(rt_wait_error(bad.dom, XS_RING_ERR_PROTO, RT_CALL_MS), "len %#x: error field %u",
-			 lens[i], bad.dom->ring->error);
+			 lens[i], bad.ring->error);
 		RT_CHECK(rt_raw_take(bad.dom, &m, 50) < 0, "len %#x: answered", lens[i]);
 		rt_probe(good.c, "data", i);
 		rt_probe(rd.dom0, "/probe", i);
@@ -332,8 +332,8 @@ START_TEST(oversize_header_is_a_protocol_error)
 		memcpy(msg + XS_HEADER_SIZE, payload, sizeof(payload));
 		rt_raw_stream(good.dom, msg, sizeof(msg));
 		RT_CHECK(rt_raw_take(good.dom, &m, RT_CALL_MS) == 0, "no reply to a 4096-byte payload");
-		RT_CHECK(m.hdr.req_id == 77 && good.dom->ring->error == 0, "reply id %u, error %u",
-			 m.hdr.req_id, good.dom->ring->error);
+		RT_CHECK(m.hdr.req_id == 77 && good.ring->error == 0, "reply id %u, error %u",
+			 m.hdr.req_id, good.ring->error);
 	}
 	/* An empty payload gets an immediate answer (robustness 1.3 #4). */
 	rt_raw_req(good.dom, XS_READ, 78, "", 0, true);
@@ -356,7 +356,7 @@ START_TEST(partial_messages_wait_without_blocking_others)
 	struct rt_guest good, slow[4];
 	unsigned char msg[XS_HEADER_SIZE + 7];
 	struct xs_header h = {XS_READ, 5, 0, 7};
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&good, &rd, 8);
@@ -398,12 +398,12 @@ START_TEST(reconnection_handshake_discards_everything)
 	struct rt_daemon rd;
 	struct rt_guest g;
 	struct xs_ring *r;
-	uint32_t tx;
+	xsl_txn_t tx;
 	long watches0;
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
-	r = g.dom->ring;
+	r = g.ring;
 	RT_CHECK(r->server_features & XS_RING_F_RECONNECTION, "features %#x", r->server_features);
 	watches0 = rt_stat(rd.dom0, "watches");
 	rt_watch(g.c, "data", "w", NULL);
@@ -414,7 +414,7 @@ START_TEST(reconnection_handshake_discards_everything)
 	rt_quiesce(g.dom, rd.dom0);
 	RT_CHECK(xs_ring_pending(&r->rsp_cons, &r->rsp_prod) > 0, "no queued event");
 	rt_raw_req(g.dom, XS_WRITE, 3, "data/inflight\0v", 15, false);
-	RT_CHECK(xsc_ring_reconnect(g.dom, RT_CALL_MS) == 0, "reconnect: %s", strerror(errno));
+	RT_CHECK(rt_raw_reconnect(g.dom, RT_CALL_MS) == 0, "reconnect: %s", strerror(errno));
 	RT_CHECK(r->connection == XS_RING_CONNECTED && r->error == 0, "connection %u error %u",
 		 r->connection, r->error);
 	RT_CHECK(r->req_cons == 0 && r->req_prod == 0 && r->rsp_cons == 0 && r->rsp_prod == 0,
@@ -428,8 +428,8 @@ START_TEST(reconnection_handshake_discards_everything)
 		 "state survived the reconnect: watches %ld transactions %ld",
 		 rt_stat(rd.dom0, "watches"), rt_stat(rd.dom0, "transactions"));
 	/* Served again, from scratch. */
-	xsc_close(g.c);
-	g.c = xsc_open_ring(g.dom);
+	xst_conn_close(g.c);
+	g.c = xst_conn_ring(g.dom, RT_CALL_MS);
 	rt_must(g.c, XS_TRANSACTION_END, tx, 0, RT_ARGS("T"), "ENOENT");
 	rt_write(rd.dom0, 0, "/local/domain/7/data/after", "a");
 	rt_no_event(g.c, 50);
@@ -438,9 +438,9 @@ START_TEST(reconnection_handshake_discards_everything)
 	rt_event(g.c, "data/y", "w");
 	/* Several times in a row. */
 	for (unsigned i = 0; i < 5; i++) {
-		RT_CHECK(xsc_ring_reconnect(g.dom, RT_CALL_MS) == 0, "reconnect %u", i);
-		xsc_close(g.c);
-		g.c = xsc_open_ring(g.dom);
+		RT_CHECK(rt_raw_reconnect(g.dom, RT_CALL_MS) == 0, "reconnect %u", i);
+		xst_conn_close(g.c);
+		g.c = xst_conn_ring(g.dom, RT_CALL_MS);
 		rt_read_is(g.c, 0, "data/y", "y");
 	}
 	RT_CHECK(rt_stat(rd.dom0, "watches") == watches0, "watches after reconnects");
@@ -457,7 +457,7 @@ START_TEST(introduce_resets_a_dirty_page)
 
 	rt_start(&rd, NULL);
 	rt_guest_register(&g, &rd, 9);
-	r = g.dom->ring;
+	r = g.ring;
 	/* Leftovers from an earlier life, and a guest that asked to reconnect before we came. */
 	r->req_cons = 77;
 	r->req_prod = 12345;

@@ -1,4 +1,5 @@
 /* Ring tests: per-domain features (SET_FEATURE before INTRODUCE, server_features, GET_FEATURE from the guest) and per-domain quota values on a guest's ring. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +10,12 @@
 
 /* GET_FEATURE (of domid, or the caller's own when NULL) must answer the decimal value. */
 #define features_are(...) (RT_AT(), features_are_(__VA_ARGS__))
-static void features_are_(struct xsc *c, const char *domid, unsigned expected)
+static void features_are_(struct xst_conn *c, const char *domid, unsigned expected)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	char want[16];
 
-	RT_CHECK(xsc_call(c, XS_GET_FEATURE, 0, domid, domid ? strlen(domid) + 1 : 0, &m, RT_CALL_MS) == 0,
+	RT_CHECK(xst_request(c, 0, XS_GET_FEATURE, domid, domid ? strlen(domid) + 1 : 0, &m) == 0,
 		 "no reply to GET_FEATURE");
 	snprintf(want, sizeof(want), "%u", expected);
 	RT_CHECK(m.hdr.type == XS_GET_FEATURE && m.hdr.len == strlen(want) + 1 &&
@@ -24,25 +25,26 @@ static void features_are_(struct xsc *c, const char *domid, unsigned expected)
 }
 
 /* A socket restricted to domain domid's rights. */
-static struct xsc *restricted(const struct rt_daemon *rd, const char *domid)
+static struct xst_conn *restricted(const struct rt_daemon *rd, const char *domid)
 {
-	struct xsc *c = rt_connect(rd);
+	struct xst_conn *c = rt_connect(rd);
 
 	rt_must(c, XS_CONTROL, 0, 0, RT_ARGS("restrict", domid), "OK");
 	return c;
 }
 
 /* Watches under the domain's home until one is refused: how many it was allowed. */
-static unsigned fill_watches(struct xsc *c, const char *prefix, unsigned most)
+static unsigned fill_watches(struct xst_conn *c, const char *prefix, unsigned most)
 {
-	struct xsc_msg m;
 	char path[32];
 
 	for (unsigned i = 0; i < most; i++) {
+		int err;
+
 		snprintf(path, sizeof(path), "%s%u", prefix, i);
-		rt_call(c, XS_WATCH, 0, 0, RT_ARGS(path, "t"), &m);
-		if (m.hdr.type == XS_ERROR) {
-			RT_CHECK(strcmp(m.payload, "ENOSPC") == 0, "WATCH %s: %s", path, m.payload);
+		err = xst_watch(c, path, "t", -1);
+		if (err) {
+			RT_CHECK(err == -ENOSPC, "WATCH %s: %s", path, strerror(-err));
 			return i;
 		}
 		rt_event(c, path, "t");
@@ -54,7 +56,7 @@ START_TEST(features_are_set_before_introduce)
 {
 	struct rt_daemon rd;
 	struct rt_guest g7, g8;
-	struct xsc *u;
+	struct xst_conn *u;
 
 	rt_start(&rd, NULL);
 	rt_guest_register(&g7, &rd, 7);
@@ -64,8 +66,8 @@ START_TEST(features_are_set_before_introduce)
 	features_are(rd.dom0, "7", XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH);
 	rt_guest_introduce(&g7, rd.dom0);
 	/* The ring offers what was set, and the guest's own GET_FEATURE answers it. */
-	RT_CHECK(g7.dom->ring->server_features == (XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH), "features %#x",
-		 g7.dom->ring->server_features);
+	RT_CHECK(g7.ring->server_features == (XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH),
+		 "features %#x", g7.ring->server_features);
 	features_are(g7.c, NULL, XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH);
 	/* Another domain's, or its own by number, is privileged. */
 	rt_must(g7.c, XS_GET_FEATURE, 0, 0, RT_ARGS("7"), "EACCES");
@@ -76,17 +78,17 @@ START_TEST(features_are_set_before_introduce)
 	/* A socket restricted to the domain is still a socket: everything. */
 	u = restricted(&rd, "7");
 	features_are(u, NULL, ALL_FEATURES);
-	xsc_close(u);
+	xst_conn_close(u);
 	/* A domain left alone gets the default, and 0 is a valid choice. */
 	rt_guest_here(&g8, &rd, 8);
-	RT_CHECK(g8.dom->ring->server_features == ALL_FEATURES, "features %#x", g8.dom->ring->server_features);
+	RT_CHECK(g8.ring->server_features == ALL_FEATURES, "features %#x", g8.ring->server_features);
 	features_are(g8.c, NULL, ALL_FEATURES);
 	rt_guest_down(&g8);
 	rt_wait_gone(rd.dom0, 8);
 	rt_guest_register(&g8, &rd, 8);
 	rt_must(rd.dom0, XS_SET_FEATURE, 0, 0, RT_ARGS("8", "0"), "OK");
 	rt_guest_introduce(&g8, rd.dom0);
-	RT_CHECK(g8.dom->ring->server_features == 0, "features %#x", g8.dom->ring->server_features);
+	RT_CHECK(g8.ring->server_features == 0, "features %#x", g8.ring->server_features);
 	features_are(g8.c, NULL, 0);
 	rt_write(g8.c, 0, "x", "1");
 	/* A dead domain is no domain; one made again with its domid starts from the default. */
@@ -96,7 +98,7 @@ START_TEST(features_are_set_before_introduce)
 	rt_must(rd.dom0, XS_SET_FEATURE, 0, 0, RT_ARGS("7", "2"), "ENOENT");
 	rt_guest_here(&g7, &rd, 7);
 	features_are(rd.dom0, "7", ALL_FEATURES);
-	RT_CHECK(g7.dom->ring->server_features == ALL_FEATURES, "features %#x", g7.dom->ring->server_features);
+	RT_CHECK(g7.ring->server_features == ALL_FEATURES, "features %#x", g7.ring->server_features);
 	rt_guest_down(&g7);
 	rt_guest_down(&g8);
 	rt_stop(&rd);
@@ -107,10 +109,10 @@ START_TEST(quota_values_are_per_domain)
 {
 	struct rt_daemon rd;
 	struct rt_guest g7, g8;
-	struct xsc *u, *v;
-	struct xsc_msg m;
+	struct xst_conn *u, *v;
+	struct xst_msg m;
 	unsigned n;
-	uint32_t tx;
+	xsl_txn_t tx;
 
 	rt_start(&rd, NULL);
 	/* Set before INTRODUCE, as a toolstack would: the guest comes with it. */
@@ -153,8 +155,8 @@ START_TEST(quota_values_are_per_domain)
 	/* The guest's maxima reach CONTROL quota max; the privileged socket's never do. */
 	rt_call(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("quota", "max"), &m);
 	RT_CHECK(strstr(m.payload, "\nwatches          :       11\n") != NULL, "quota max: %s", m.payload);
-	xsc_close(u);
-	xsc_close(v);
+	xst_conn_close(u);
+	xst_conn_close(v);
 	/* A dead domain is forgotten: quota <domid> has nothing, and its domid comes back with the defaults. */
 	rt_guest_down(&g7);
 	rt_wait_gone(rd.dom0, 7);

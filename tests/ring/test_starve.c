@@ -56,12 +56,12 @@ static int guest_hammer(struct rt_child *ch)
  * guests write meanwhile), write a result, commit. The attempts it took, or
  * max + 1 if none of max committed.
  */
-static unsigned attempts_to_commit(struct xsc *dom0, unsigned max)
+static unsigned attempts_to_commit(struct xst_conn *dom0, unsigned max)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	for (unsigned a = 1; a <= max; a++) {
-		uint32_t tx = rt_tx_start(dom0);
+		xsl_txn_t tx = rt_tx_start(dom0);
 		char path[64];
 
 		for (unsigned i = 0; i < HAMMERS; i++) {
@@ -142,10 +142,10 @@ START_TEST(hammering_guests_cannot_starve_a_transaction)
 END_TEST
 
 /* dom0 conflicts twice on x (its own writes): its next transaction is protected. */
-static uint32_t protected_txn_on(struct xsc *dom0, const char *x)
+static xsl_txn_t protected_txn_on(struct xst_conn *dom0, const char *x)
 {
-	struct xsc_msg m;
-	uint32_t tx;
+	struct xst_msg m;
+	xsl_txn_t tx;
 
 	for (int i = 0; i < 2; i++) {
 		tx = rt_tx_start(dom0);
@@ -158,15 +158,45 @@ static uint32_t protected_txn_on(struct xsc *dom0, const char *x)
 	return tx;
 }
 
-/* Send a guest's WRITE and see whether it is answered within ms. */
-static bool answered_within(struct xsc *c, const char *path, const char *val, int ms,
-			    struct xsc_msg *m)
+/* A request sent without waiting: whether and how it was answered. */
+struct pending {
+	bool done;
+	int err;
+	char reply[8];
+};
+
+static void answered(struct xsl *h, int err, const char *reply, size_t len, void *arg)
+{
+	struct pending *p = arg;
+
+	(void)h;
+	p->done = true;
+	p->err = err;
+	snprintf(p->reply, sizeof(p->reply), "%.*s", (int)len, err ? "" : reply);
+}
+
+/* Whether p is answered within ms (the library does the I/O meanwhile). */
+static bool answer_within(struct xst_conn *c, struct pending *p, int ms)
+{
+	double end = rt_now_ms() + ms;
+
+	while (!p->done && rt_now_ms() < end)
+		RT_CHECK(xsl_pump(xst_conn_xsl(c), (int)(end - rt_now_ms()) + 1) >= 0, "pump");
+	return p->done;
+}
+
+/* Send a guest's WRITE and see whether it is answered within ms (p says how, if so or later). */
+static bool answered_within(struct xst_conn *c, const char *path, const char *val, int ms,
+			    struct pending *p)
 {
 	char buf[256];
-	int len = xsc_payload(buf, sizeof(buf), 1, RT_ARGS(path, val));
+	int len = xst_payload(buf, sizeof(buf), 1, RT_ARGS(path, val));
 
-	RT_CHECK(len > 0 && xsc_send(c, XS_WRITE, 77, 0, buf, (size_t)len) == 0, "send");
-	return xsc_recv(c, m, ms) == 0;
+	memset(p, 0, sizeof(*p));
+	RT_CHECK(len > 0 && xsl_request_async(xst_conn_xsl(c), 0, XS_WRITE, buf, (size_t)len,
+					      answered, p) == 0,
+		 "send");
+	return answer_within(c, p, ms);
 }
 
 /*
@@ -179,8 +209,8 @@ START_TEST(a_write_waits_for_a_protected_transaction)
 {
 	struct rt_daemon rd;
 	struct rt_guest g, other;
-	struct xsc_msg m;
-	uint32_t tx;
+	struct pending p;
+	xsl_txn_t tx;
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
@@ -191,22 +221,23 @@ START_TEST(a_write_waits_for_a_protected_transaction)
 	rt_write(g.c, 0, "data/y", "1");
 	rt_write(other.c, 0, "data/x", "1");
 	/* What the transaction read: parked. */
-	RT_CHECK(!answered_within(g.c, "data/x", "guest", 150, &m), "the write did not wait");
+	RT_CHECK(!answered_within(g.c, "data/x", "guest", 150, &p), "the write did not wait");
 	rt_write(rd.dom0, tx, "/tool/result", "r");
 	rt_must(rd.dom0, XS_TRANSACTION_END, tx, 0, RT_ARGS("T"), "OK");
-	RT_CHECK(xsc_recv(g.c, &m, 2000) == 0 && m.hdr.req_id == 77 &&
-		 strcmp(rt_status(&m), "OK") == 0, "the parked write was not answered after the commit");
+	RT_CHECK(answer_within(g.c, &p, 2000) && p.err == 0 && strcmp(p.reply, "OK") == 0,
+		 "the parked write was not answered after the commit");
 	rt_read_is(rd.dom0, 0, "/local/domain/7/data/x", "guest");
 
 	/* The protection ends by itself after txn-protect-ms; the transaction may then conflict. */
 	tx = protected_txn_on(rd.dom0, "/local/domain/7/data/x");
-	RT_CHECK(answered_within(g.c, "data/x", "late", 3000, &m) && strcmp(rt_status(&m), "OK") == 0,
+	RT_CHECK(answered_within(g.c, "data/x", "late", 3000, &p) && p.err == 0 &&
+			 strcmp(p.reply, "OK") == 0,
 		 "the write waited past the protection");
 	rt_must(rd.dom0, XS_TRANSACTION_END, tx, 0, RT_ARGS("T"), "EAGAIN");
 
 	/* A domain that dies while its write waits. */
 	tx = protected_txn_on(rd.dom0, "/local/domain/7/data/x");
-	RT_CHECK(!answered_within(g.c, "data/x", "dead", 150, &m), "the write did not wait");
+	RT_CHECK(!answered_within(g.c, "data/x", "dead", 150, &p), "the write did not wait");
 	rt_guest_down(&g);
 	rt_wait_gone(rd.dom0, 7);
 	/* The domain's nodes went with it, the one the transaction read among them. */

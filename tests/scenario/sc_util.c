@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-const char *sc_status(const struct xsc_msg *m)
+const char *sc_status(const struct xst_msg *m)
 {
 	if (m->hdr.type == XS_ERROR)
 		return m->payload;
@@ -16,57 +16,85 @@ const char *sc_status(const struct xsc_msg *m)
 	return "";
 }
 
-const char *sc_try(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
-		   struct xsc_msg *reply)
+const char *sc_try(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last,
+		   const char *const *args, struct xst_msg *reply)
 {
 	sc_call(c, type, tx, raw_last, args, reply);
 	ck_assert_msg(reply->hdr.type == type || reply->hdr.type == XS_ERROR,
 		      "reply type %s to %s", xs_type_name(reply->hdr.type), xs_type_name(type));
-	ck_assert_uint_eq(reply->hdr.tx_id, tx);
+	if (c->raw)
+		ck_assert_uint_eq(reply->hdr.tx_id, tx);
 	return sc_status(reply);
 }
 
-void sc_must(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+void sc_must(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last, const char *const *args,
 	     const char *status)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	const char *got = sc_try(c, type, tx, raw_last, args, &m);
 
-	ck_assert_msg(strcmp(got, status) == 0, "%s %s (tx %u): got '%s', expected %s",
-		      xs_type_name(type), args[0] ? args[0] : "", tx, m.payload, status);
+	ck_assert_msg(strcmp(got, status) == 0, "%s %s (tx %llu): got '%s', expected %s",
+		      xs_type_name(type), args[0] ? args[0] : "", (unsigned long long)tx, m.payload,
+		      status);
 }
 
-uint32_t sc_tx_start(struct xsc *c)
+xsl_txn_t sc_tx_start(struct sc_conn *c)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	char *end;
 	unsigned long id;
+	xsl_txn_t t;
+	int err;
 
+	if (c->lib) {
+		err = xsl_txn_start(xst_conn_xsl(c->lib), &t);
+		ck_assert_msg(err == 0, "TRANSACTION_START: %s", strerror(-err));
+		return t;
+	}
 	sc_call(c, XS_TRANSACTION_START, 0, 0, SC_ARGS(""), &m);
 	ck_assert_msg(m.hdr.type == XS_TRANSACTION_START, "TRANSACTION_START: %s", m.payload);
 	id = strtoul(m.payload, &end, 10);
 	ck_assert_msg(end != m.payload && *end == '\0' && id > 0 && id <= UINT32_MAX,
 		      "bad transaction id '%s'", m.payload);
-	return (uint32_t)id;
+	return (xsl_txn_t)id;
 }
 
-struct xsc *sc_restricted(const struct xst_daemon *d, unsigned domid)
+void sc_restrict(struct sc_conn *c, unsigned domid)
 {
-	struct xsc *c = sc_connect(d);
 	char id[16];
 
 	snprintf(id, sizeof(id), "%u", domid);
 	sc_must(c, XS_CONTROL, 0, 0, SC_ARGS("restrict", id), "OK");
+}
+
+struct sc_conn *sc_restricted(const struct xst_daemon *d, unsigned domid)
+{
+	struct sc_conn *c = sc_connect(d);
+
+	sc_restrict(c, domid);
 	return c;
 }
 
-void sc_expect_event(struct xsc *c, const char *path, const char *token)
+void sc_expect_event(struct sc_conn *c, const char *path, const char *token)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	size_t pl = strlen(path), tl = strlen(token);
 
-	ck_assert_msg(xsc_next_event(c, &m, 5000) == 0, "no event %s %s: %s", path, token,
+	if (c->lib) {
+		struct xst_event ev;
+		int err = xst_event(c->lib, &ev, 5000);
+
+		ck_assert_msg(err == 0, "no event %s %s: %s", path, token, strerror(-err));
+		ck_assert_msg(!(ev.flags & XSL_EVENT_OVERFLOW), "watch %s overflowed", ev.name);
+		ck_assert_msg(strcmp(ev.path, path) == 0 && strcmp(ev.name, token) == 0,
+			      "event '%s' of watch '%s', expected '%s' '%s'", ev.path, ev.name,
+			      path, token);
+		return;
+	}
+	ck_assert_msg(xst_wire_recv(c->raw, &m, 5000) == 0, "no event %s %s: %s", path, token,
 		      strerror(errno));
+	ck_assert_msg(m.hdr.type == XS_WATCH_EVENT, "%s '%s' where event %s %s was due",
+		      xs_type_name(m.hdr.type), m.payload, path, token);
 	ck_assert_uint_eq(m.hdr.req_id, 0);
 	ck_assert_uint_eq(m.hdr.tx_id, 0);
 	ck_assert_msg(m.hdr.len == pl + tl + 2 && memcmp(m.payload, path, pl + 1) == 0 &&
@@ -75,28 +103,47 @@ void sc_expect_event(struct xsc *c, const char *path, const char *token)
 		      path, token);
 }
 
-const char *sc_watch(struct xsc *c, const char *path, const char *token, const char *depth)
+const char *sc_watch(struct sc_conn *c, const char *path, const char *token, const char *depth)
 {
 	static char status[32];
-	struct xsc_msg m;
+	struct xst_msg m;
 
-	if (depth)
-		sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token, depth), &m);
-	else
-		sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token), &m);
-	ck_assert_msg(m.hdr.type == XS_WATCH || m.hdr.type == XS_ERROR, "WATCH reply %s",
-		      xs_type_name(m.hdr.type));
-	snprintf(status, sizeof(status), "%.31s", sc_status(&m));
+	if (c->lib) {
+		int err = xst_watch(c->lib, path, token, depth ? atoi(depth) : -1);
+		enum xs_err e = xs_err_from_errno(-err);
+
+		ck_assert_msg(!err || xs_err_to_errno(e) == -err, "WATCH %s: %s", path,
+			      strerror(-err));
+		snprintf(status, sizeof(status), "%.31s", err ? xs_err_name(e) : "OK");
+	} else {
+		if (depth)
+			sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token, depth), &m);
+		else
+			sc_call(c, XS_WATCH, 0, 0, SC_ARGS(path, token), &m);
+		ck_assert_msg(m.hdr.type == XS_WATCH || m.hdr.type == XS_ERROR, "WATCH reply %s",
+			      xs_type_name(m.hdr.type));
+		snprintf(status, sizeof(status), "%.31s", sc_status(&m));
+	}
 	if (strcmp(status, "OK") == 0)
 		sc_expect_event(c, path, token);
 	return status;
 }
 
-void sc_silent(struct xsc *c, int ms)
+void sc_silent(struct sc_conn *c, int ms)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
-	if (xsc_recv(c, &m, ms) == 0)
+	if (c->lib) {
+		struct xst_event ev;
+		int err = xst_event(c->lib, &ev, ms);
+
+		if (err == 0)
+			ck_abort_msg("expected silence, got event '%s' of watch '%s'", ev.path,
+				     ev.name);
+		ck_assert_int_eq(err, -ETIMEDOUT);
+		return;
+	}
+	if (xst_wire_recv(c->raw, &m, ms) == 0)
 		ck_abort_msg("expected silence, got %s '%s'", xs_type_name(m.hdr.type), m.payload);
 	ck_assert_int_eq(errno, ETIMEDOUT);
 }
@@ -110,17 +157,13 @@ double sc_now_ms(void)
 }
 
 /* One call of the probe, timed. */
-static double probe_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last,
+static double probe_call(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last,
 			 const char *const *args, const char *want)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	double t0 = sc_now_ms(), dt;
-	char buf[XS_PAYLOAD_MAX];
-	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
 
-	ck_assert_int_ge(len, 0);
-	ck_assert_msg(xsc_call(c, type, tx, buf, (size_t)len, &m, (int)SC_LIVE_MS * 5) == 0,
-		      "probe: no reply to %s", xs_type_name(type));
+	sc_call(c, type, tx, raw_last, args, &m);
 	dt = sc_now_ms() - t0;
 	if (want)
 		ck_assert_msg(strcmp(sc_status(&m), want) == 0, "probe %s: '%s'", xs_type_name(type),
@@ -129,12 +172,12 @@ static double probe_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last
 	return dt;
 }
 
-double sc_probe(struct xsc *c, const char *tag)
+double sc_probe(struct sc_conn *c, const char *tag)
 {
 	char path[96];
-	struct xsc_msg m;
+	struct xst_msg m;
 	double worst = 0, dt;
-	uint32_t tx;
+	xsl_txn_t tx;
 
 	snprintf(path, sizeof(path), "/probe/%s", tag);
 	dt = probe_call(c, XS_WRITE, 0, 1, SC_ARGS(path, tag), "OK");
@@ -193,7 +236,7 @@ int sc_log_has(const struct xst_daemon *d, const char *needle)
 	return found;
 }
 
-void sc_make_home(struct xsc *dom0, unsigned domid)
+void sc_make_home(struct sc_conn *dom0, unsigned domid)
 {
 	char home[64], perm[16];
 

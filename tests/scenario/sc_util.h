@@ -18,29 +18,39 @@
 #define SC_LIVE_MS (SC_ASAN ? 2000.0 : 1000.0)
 
 /* "OK" for an OK reply, the error name for an ERROR reply, "" for any other reply. */
-const char *sc_status(const struct xsc_msg *m);
-/* Send one request and return the status of its reply (events met on the way are queued by xsc). */
-const char *sc_try(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
-		   struct xsc_msg *reply);
+const char *sc_status(const struct xst_msg *m);
+/*
+ * Send one request and return the status of its reply, asserting the reply
+ * is of the request's type or ERROR (the library checks that itself) and,
+ * on a raw connection, that it carries the request's tx_id.
+ */
+const char *sc_try(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last,
+		   const char *const *args, struct xst_msg *reply);
 /* Same, asserting the status. */
-void sc_must(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
+void sc_must(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last, const char *const *args,
 	     const char *status);
 #define SC_OK(c, type, tx, raw_last, ...) sc_must((c), (type), (tx), (raw_last), SC_ARGS(__VA_ARGS__), "OK")
 
-/* TRANSACTION_START on c; asserts a numeric id and returns it. */
-uint32_t sc_tx_start(struct xsc *c);
-/* A connection dropped to the rights of domain domid (our CONTROL restrict hook). */
-struct xsc *sc_restricted(const struct xst_daemon *d, unsigned domid);
+/* Start a transaction on c (xsl_txn_start, or raw TRANSACTION_START: a numeric id). */
+xsl_txn_t sc_tx_start(struct sc_conn *c);
+/* Drop c to the rights of domain domid (our CONTROL restrict hook). */
+void sc_restrict(struct sc_conn *c, unsigned domid);
+/* A library connection so restricted. */
+struct sc_conn *sc_restricted(const struct xst_daemon *d, unsigned domid);
 /*
  * WATCH on a connection that has no unread messages: returns the reply status
  * and, when it is OK, asserts the initial event (the path as given, the token)
- * follows it. depth may be NULL.
+ * follows it. depth may be NULL. Through the library, token names the watch
+ * (the library makes the token on the wire).
  */
-const char *sc_watch(struct xsc *c, const char *path, const char *token, const char *depth);
-/* Assert that no message arrives on c within ms. */
-void sc_silent(struct xsc *c, int ms);
-/* Next message must be WATCH_EVENT path\0token\0 with req_id 0 and tx_id 0. */
-void sc_expect_event(struct xsc *c, const char *path, const char *token);
+const char *sc_watch(struct sc_conn *c, const char *path, const char *token, const char *depth);
+/* Assert that no message (library: no watch event) arrives on c within ms. */
+void sc_silent(struct sc_conn *c, int ms);
+/*
+ * Next message must be WATCH_EVENT path\0token\0 with req_id 0 and tx_id 0
+ * (library: the next event must be path's, of the watch named token).
+ */
+void sc_expect_event(struct sc_conn *c, const char *path, const char *token);
 
 /* Monotonic milliseconds. */
 double sc_now_ms(void);
@@ -48,7 +58,7 @@ double sc_now_ms(void);
  * A well-behaved client's round: a write, a read back, and a one-write
  * transaction, each answered within SC_LIVE_MS. Returns the slowest call in ms.
  */
-double sc_probe(struct xsc *c, const char *tag);
+double sc_probe(struct sc_conn *c, const char *tag);
 
 /*
  * Under ASan, give daemons started from now on a small quarantine: freed
@@ -62,6 +72,6 @@ long sc_rss(const struct xst_daemon *d);
 int sc_log_has(const struct xst_daemon *d, const char *needle);
 
 /* Give domain domid a home it owns, as a toolstack would. */
-void sc_make_home(struct xsc *dom0, unsigned domid);
+void sc_make_home(struct sc_conn *dom0, unsigned domid);
 
 #endif

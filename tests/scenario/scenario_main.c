@@ -1,4 +1,5 @@
-/* Scenario tests: each starts the real daemon on a private socket and talks to it over the wire. */
+/* Scenario tests: each starts the real daemon on a private socket and talks to it through the client library, or over the raw wire. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,26 +58,65 @@ void sc_restart(struct xst_daemon *d, const char *const *extra_args)
 	d->own_dir = 1; /* still ours to remove */
 }
 
-struct xsc *sc_connect(const struct xst_daemon *d)
-{
-	struct xsc *c = xsc_open(d->socket);
+/* How long a reply may take before the test gives up. */
+#define SC_CALL_MS 5000
 
-	ck_assert_msg(c != NULL, "cannot connect to %s", d->socket);
+struct sc_conn *sc_connect(const struct xst_daemon *d)
+{
+	struct sc_conn *c = calloc(1, sizeof(*c));
+
+	ck_assert_ptr_nonnull(c);
+	c->lib = xst_conn_socket(d->socket, SC_CALL_MS);
+	ck_assert_msg(c->lib != NULL, "cannot connect to %s", d->socket);
 	return c;
 }
 
-void sc_call(struct xsc *c, uint32_t type, uint32_t tx, int raw_last, const char *const *args,
-	     struct xsc_msg *reply)
+struct sc_conn *sc_connect_raw(const struct xst_daemon *d)
 {
-	char buf[XS_PAYLOAD_MAX];
-	int len = xsc_payload(buf, sizeof(buf), raw_last, args);
+	struct sc_conn *c = calloc(1, sizeof(*c));
 
-	ck_assert_int_ge(len, 0);
-	ck_assert_msg(xsc_call(c, type, tx, buf, (size_t)len, reply, 5000) == 0, "no reply to %s",
-		      xs_type_name(type));
+	ck_assert_ptr_nonnull(c);
+	c->raw = xst_wire_socket(d->socket);
+	ck_assert_msg(c->raw != NULL, "cannot connect to %s", d->socket);
+	return c;
 }
 
-void sc_expect(const struct xsc_msg *m, uint32_t type, const void *payload, size_t len)
+void sc_close(struct sc_conn *c)
+{
+	if (!c)
+		return;
+	xst_conn_close(c->lib);
+	xst_wire_close(c->raw);
+	free(c);
+}
+
+struct xst_wire *sc_wire(struct sc_conn *c)
+{
+	ck_assert_msg(c->raw != NULL, "a raw connection was needed");
+	return c->raw;
+}
+
+void sc_call(struct sc_conn *c, uint32_t type, xsl_txn_t tx, int raw_last, const char *const *args,
+	     struct xst_msg *reply)
+{
+	char buf[XS_PAYLOAD_MAX];
+	int len = xst_payload(buf, sizeof(buf), raw_last, args), err;
+
+	ck_assert_int_ge(len, 0);
+	if (c->lib) {
+		err = xst_request(c->lib, tx, type, buf, (size_t)len, reply);
+		ck_assert_msg(err == 0, "no reply to %s: %s", xs_type_name(type), strerror(-err));
+		return;
+	}
+	ck_assert_msg(xst_wire_send_msg(c->raw, type, 0, (uint32_t)tx, buf, (size_t)len) == 0,
+		      "sending %s: %s", xs_type_name(type), strerror(errno));
+	ck_assert_msg(xst_wire_recv(c->raw, reply, SC_CALL_MS) == 0, "no reply to %s: %s",
+		      xs_type_name(type), strerror(errno));
+	ck_assert_msg(reply->hdr.type != XS_WATCH_EVENT, "event '%s' where the reply to %s was due",
+		      reply->payload, xs_type_name(type));
+}
+
+void sc_expect(const struct xst_msg *m, uint32_t type, const void *payload, size_t len)
 {
 	ck_assert_msg(m->hdr.type == type, "reply type %u (%s), expected %u; payload '%s'",
 		      m->hdr.type, xs_type_name(m->hdr.type), type, m->payload);

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/xsc_ring.h"
 #include "scenario.h"
 #include "sc_util.h"
 
@@ -62,18 +61,18 @@ static int wait_exit(struct xst_daemon *d, int ms)
 	return -1;
 }
 
-static void check_ok(struct xsc *c)
+static void check_ok(struct sc_conn *c)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
 	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
 }
 
 /* 1 if path reads as value, 0 if it is absent (anything else fails). */
-static int has(struct xsc *c, const char *path, const char *value)
+static int has(struct sc_conn *c, const char *path, const char *value)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
 	if (m.hdr.type == XS_ERROR) {
@@ -93,9 +92,9 @@ static int has(struct xsc *c, const char *path, const char *value)
  */
 struct crash_op {
 	const char *name;
-	void (*setup)(struct xst_daemon *d, struct xsc *c);
-	void (*op)(struct xst_daemon *d, struct xsc *c, bool wait);
-	int (*state)(struct xsc *c);
+	void (*setup)(struct xst_daemon *d, struct sc_conn *c);
+	void (*op)(struct xst_daemon *d, struct sc_conn *c, bool wait);
+	int (*state)(struct sc_conn *c);
 };
 
 /*
@@ -110,7 +109,7 @@ static void kill_across(const struct crash_op *o)
 	long long from, to;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	o->setup(&d, c);
 	from = log_bytes(&d);
@@ -118,7 +117,7 @@ static void kill_across(const struct crash_op *o)
 	to = log_bytes(&d);
 	ck_assert_int_eq(o->state(c), 1);
 	check_ok(c);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 	ck_assert_msg(to > from, "%s wrote nothing to the log", o->name);
 
@@ -131,15 +130,15 @@ static void kill_across(const struct crash_op *o)
 
 		snprintf(spec, sizeof(spec), "log:%lld", at);
 		start_crashing(&d, NULL, spec);
-		c = sc_connect(&d);
+		c = sc_connect_raw(&d);
 		o->setup(&d, c);
 		ck_assert_int_eq(log_bytes(&d), from);
 		o->op(&d, c, false);
 		ck_assert_msg(wait_exit(&d, 10000) == 99, "%s, %s: the daemon did not die there", o->name,
 			      spec);
-		xsc_close(c);
+		sc_close(c);
 		sc_restart(&d, NULL);
-		c = sc_connect(&d);
+		c = sc_connect_raw(&d);
 		check_ok(c);
 		int s = o->state(c);
 
@@ -147,7 +146,7 @@ static void kill_across(const struct crash_op *o)
 			      o->name, at, from, to, s ? "after" : "before");
 		before += !s;
 		after += s;
-		xsc_close(c);
+		sc_close(c);
 		sc_stop(&d);
 	}
 	printf("crash: %s, a group of %lld bytes, killed at %d points in it: %d times as before,"
@@ -155,7 +154,7 @@ static void kill_across(const struct crash_op *o)
 }
 
 /* A commit: removes a directory, creates 300 nodes, changes one. */
-static void commit_setup(struct xst_daemon *d, struct xsc *c)
+static void commit_setup(struct xst_daemon *d, struct sc_conn *c)
 {
 	char p[64];
 
@@ -167,11 +166,11 @@ static void commit_setup(struct xst_daemon *d, struct xsc *c)
 	}
 }
 
-static void commit_op(struct xst_daemon *d, struct xsc *c, bool wait)
+static void commit_op(struct xst_daemon *d, struct sc_conn *c, bool wait)
 {
 	static char value[101];
 	char p[64];
-	uint32_t t = sc_tx_start(c);
+	xsl_txn_t t = sc_tx_start(c);
 
 	(void)d;
 	memset(value, 'b', sizeof(value) - 1);
@@ -184,13 +183,13 @@ static void commit_op(struct xst_daemon *d, struct xsc *c, bool wait)
 	if (wait)
 		SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
 	else
-		ck_assert_int_eq(xsc_send(c, XS_TRANSACTION_END, 1, t, "T", 2), 0);
+		ck_assert_int_eq(xst_wire_send_msg(sc_wire(c), XS_TRANSACTION_END, 1, (uint32_t)t, "T", 2), 0);
 }
 
-static int commit_state(struct xsc *c)
+static int commit_state(struct sc_conn *c)
 {
 	static char value[101];
-	struct xsc_msg m;
+	struct xst_msg m;
 	char p[64];
 	int s, a = 0, b = 0;
 
@@ -215,10 +214,10 @@ static int commit_state(struct xsc *c)
 /* A big RM: 3000 children in chunks, 30 directories of 30 with records of their own. */
 enum { RM_FLAT = 3000, RM_DIRS = 30 };
 
-static void rm_setup(struct xst_daemon *d, struct xsc *c)
+static void rm_setup(struct xst_daemon *d, struct sc_conn *c)
 {
 	char p[64];
-	uint32_t t = sc_tx_start(c);
+	xsl_txn_t t = sc_tx_start(c);
 
 	(void)d;
 	for (int i = 0; i < RM_FLAT; i++) {
@@ -234,16 +233,16 @@ static void rm_setup(struct xst_daemon *d, struct xsc *c)
 	SC_OK(c, XS_WRITE, 0, 1, "/rm/other", "o");
 }
 
-static void rm_op(struct xst_daemon *d, struct xsc *c, bool wait)
+static void rm_op(struct xst_daemon *d, struct sc_conn *c, bool wait)
 {
 	(void)d;
 	if (wait)
 		SC_OK(c, XS_RM, 0, 0, "/rm/big");
 	else
-		ck_assert_int_eq(xsc_send(c, XS_RM, 1, 0, "/rm/big", 8), 0);
+		ck_assert_int_eq(xst_wire_send_msg(sc_wire(c), XS_RM, 1, 0, "/rm/big", 8), 0);
 }
 
-static int rm_state(struct xsc *c)
+static int rm_state(struct sc_conn *c)
 {
 	char p[64];
 	int n = 0, total = 0;
@@ -285,16 +284,22 @@ END_TEST
  * it all done.
  */
 enum { DOM = 7 };
-static struct xsc_simdom *sim;
-static struct xsc *watcher;
+static struct xsl_simdom *sim;
+static struct sc_conn *watcher;
 
-static void dom_setup(struct xst_daemon *d, struct xsc *c)
+static void dom_setup(struct xst_daemon *d, struct sc_conn *c)
 {
-	char simhyp[320], p[96];
+	char simhyp[320], p[96], id[16];
 
 	snprintf(simhyp, sizeof(simhyp), "%s/simhyp", d->dir);
-	ck_assert_ptr_nonnull(sim = xsc_simdom_create(simhyp, DOM));
-	ck_assert_int_eq(xsc_introduce(c, DOM), 0);
+	ck_assert_int_eq(xsl_simdom_create(simhyp, DOM, &sim), 0);
+	/* Introduced as a toolstack does: its home, owned by it, then INTRODUCE (any port will do). */
+	snprintf(p, sizeof(p), "/local/domain/%d", DOM);
+	snprintf(id, sizeof(id), "n%d", DOM);
+	SC_OK(c, XS_MKDIR, 0, 0, p);
+	SC_OK(c, XS_SET_PERMS, 0, 0, p, id);
+	snprintf(id, sizeof(id), "%d", DOM);
+	SC_OK(c, XS_INTRODUCE, 0, 0, id, "0", "1");
 	for (int i = 0; i < 50; i++) {
 		snprintf(p, sizeof(p), "/local/domain/%d/device/vif/%d/state", DOM, i);
 		SC_OK(c, XS_WRITE, 0, 1, p, "4");
@@ -305,32 +310,32 @@ static void dom_setup(struct xst_daemon *d, struct xsc *c)
 	SC_OK(c, XS_SET_PERMS, 0, 0, p, "n7");
 	SC_OK(c, XS_WRITE, 0, 1, "/keep/x", "x");
 	SC_OK(c, XS_SET_PERMS, 0, 0, "/keep/x", "n0", "r7");
-	watcher = sc_connect(d);
+	watcher = sc_connect_raw(d);
 	ck_assert_str_eq(sc_watch(watcher, "@releaseDomain", "rel", NULL), "OK");
 }
 
-static void dom_op(struct xst_daemon *d, struct xsc *c, bool wait)
+static void dom_op(struct xst_daemon *d, struct sc_conn *c, bool wait)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	(void)d;
 	(void)c;
-	xsc_simdom_destroy(sim);
+	xsl_simdom_destroy(sim);
 	sim = NULL;
 	if (wait) {
 		sc_expect_event(watcher, "@releaseDomain", "rel");
 	} else {
 		/* Killed before it was told: the event never left. */
-		ck_assert_int_ne(xsc_next_event(watcher, &m, 10000), 0);
+		ck_assert_int_ne(xst_wire_recv(sc_wire(watcher), &m, 10000), 0);
 	}
-	xsc_close(watcher);
+	sc_close(watcher);
 	watcher = NULL;
 }
 
-static int dom_state(struct xsc *c)
+static int dom_state(struct sc_conn *c)
 {
 	char home[64], backend[64];
-	struct xsc_msg m;
+	struct xst_msg m;
 	int s;
 
 	snprintf(home, sizeof(home), "/local/domain/%d/device/vif/49/state", DOM);
@@ -375,7 +380,7 @@ static long checkpoint_records(const struct xst_daemon *d)
 
 enum { CK_WRITES = 600 };
 
-static void ck_writes(struct xsc *c, int from, int to)
+static void ck_writes(struct sc_conn *c, int from, int to)
 {
 	char p[64], v[32];
 
@@ -386,7 +391,7 @@ static void ck_writes(struct xsc *c, int from, int to)
 	}
 }
 
-static int ck_present(struct xsc *c, int n)
+static int ck_present(struct sc_conn *c, int n)
 {
 	char p[64], v[32];
 	int k = 0;
@@ -403,10 +408,10 @@ static int ck_present(struct xsc *c, int n)
 static void writes_then_stop(struct xst_daemon *d, const char *crash)
 {
 	start_crashing(d, NULL, crash);
-	struct xsc *c = sc_connect(d);
+	struct sc_conn *c = sc_connect_raw(d);
 
 	ck_writes(c, 0, CK_WRITES);
-	xsc_close(c);
+	sc_close(c);
 	kill(d->pid, SIGTERM);
 }
 
@@ -414,11 +419,11 @@ static void writes_then_stop(struct xst_daemon *d, const char *crash)
 static void all_there_after_restart(struct xst_daemon *d)
 {
 	sc_restart(d, NULL);
-	struct xsc *c = sc_connect(d);
+	struct sc_conn *c = sc_connect_raw(d);
 
 	check_ok(c);
 	ck_assert_int_eq(ck_present(c, CK_WRITES), CK_WRITES);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(d);
 }
 
@@ -434,10 +439,10 @@ START_TEST(checkpoint_killed_at_each_step)
 	int crashed = 0;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	ck_writes(c, 0, CK_WRITES);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	steps = checkpoint_records(&d) + 2;
 	ck_assert_int_gt(steps, 10);
@@ -482,32 +487,33 @@ START_TEST(checkpoint_during_writes_killed)
 		setenv("XENSTORED_TEST_CHECKPOINT", "65536", 1);
 		start_crashing(&d, NULL, spec);
 		unsetenv("XENSTORED_TEST_CHECKPOINT");
-		struct xsc *c = sc_connect(&d);
+		struct sc_conn *c = sc_connect_raw(&d);
 
 		for (int i = 0; i < 5000; i++) {
-			struct xsc_msg m;
+			struct xst_msg m;
 
 			snprintf(p, sizeof(p), "/ck/d%02d/n%03d", i % 40, i);
 			snprintf(v, sizeof(v), "value %d", i);
 			char buf[128];
-			int len = xsc_payload(buf, sizeof(buf), 1, SC_ARGS(p, v));
+			int len = xst_payload(buf, sizeof(buf), 1, SC_ARGS(p, v));
 
-			if (xsc_call(c, XS_WRITE, 0, buf, (size_t)len, &m, 10000) != 0)
+			if (xst_wire_send_msg(sc_wire(c), XS_WRITE, 0, 0, buf, (size_t)len) != 0 ||
+			    xst_wire_recv(sc_wire(c), &m, 10000) != 0)
 				break;
 			SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
 			acked++;
 		}
 		ck_assert_msg(acked < 5000, "%s: no checkpoint reached that step", spec);
 		ck_assert_int_eq(wait_exit(&d, 10000), 99);
-		xsc_close(c);
+		sc_close(c);
 		sc_restart(&d, NULL);
-		c = sc_connect(&d);
+		c = sc_connect_raw(&d);
 		check_ok(c);
 		int present = ck_present(c, acked + 1);
 
 		ck_assert_msg(present == acked || present == acked + 1, "%s: %d acknowledged, %d present", spec,
 			      acked, present);
-		xsc_close(c);
+		sc_close(c);
 		sc_stop(&d);
 	}
 }
@@ -523,10 +529,10 @@ START_TEST(start_killed_while_reading_the_log)
 	int delays_us[] = {0, 1000, 3000, 10000, 30000};
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	ck_writes(c, 0, CK_WRITES);
-	xsc_close(c);
+	sc_close(c);
 	sc_crash(&d);
 	for (size_t i = 0; i < sizeof(delays_us) / sizeof(delays_us[0]); i++) {
 		pid_t p = fork();
@@ -568,12 +574,12 @@ START_TEST(full_file_system_answers_enospc)
 {
 	static char value[3001];
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char p[64];
 
 	memset(value, 'f', sizeof(value) - 1);
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	rm_setup(&d, c);
 	for (int k = 0; k < POINTS; k++) {
@@ -602,7 +608,7 @@ START_TEST(full_file_system_answers_enospc)
 		snprintf(p, sizeof(p), "/full/big/n%d", k);
 		SC_OK(c, XS_WRITE, 0, 1, p, value);
 	}
-	xsc_close(c);
+	sc_close(c);
 	/* ...and it cannot grow: the last checkpoint fails, the log keeps it all. */
 	{
 		char tdb[320];
@@ -615,7 +621,7 @@ START_TEST(full_file_system_answers_enospc)
 	sc_stop_keep(&d);
 	ck_assert_int_ge(sc_log_has(&d, "the last checkpoint failed"), 1);
 	sc_restart(&d, NULL);
-	c = sc_connect(&d);
+	c = sc_connect_raw(&d);
 	check_ok(c);
 	ck_assert_int_eq(has(c, "/full/a/b/c", value), 1);
 	ck_assert_int_eq(has(c, "/full/big/n799", value), 1);
@@ -624,7 +630,7 @@ START_TEST(full_file_system_answers_enospc)
 		snprintf(p, sizeof(p), "/between/n%d", k);
 		ck_assert_int_eq(has(c, p, "ok"), 1);
 	}
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -637,10 +643,10 @@ START_TEST(garbage_store_is_refused)
 	FILE *f;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	SC_OK(c, XS_WRITE, 0, 1, "/precious", "1");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	f = fopen(file, "r+");

@@ -27,25 +27,25 @@ static size_t build(unsigned char *buf, uint32_t type, uint32_t req, uint32_t tx
 START_TEST(split_at_every_byte)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	unsigned char msg[64];
 	size_t len;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	len = build(msg, XS_WRITE, 7, 0, "/split\0value", 12);
 	for (size_t k = 1; k < len; k++) {
-		ck_assert_int_eq(xsc_send_raw(c, msg, k), 0);
+		ck_assert_int_eq(xst_wire_send(sc_wire(c), msg, k), 0);
 		pause_ms(2); /* let the daemon read the first part on its own */
-		ck_assert_int_eq(xsc_send_raw(c, msg + k, len - k), 0);
-		ck_assert_int_eq(xsc_recv(c, &m, 5000), 0);
+		ck_assert_int_eq(xst_wire_send(sc_wire(c), msg + k, len - k), 0);
+		ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
 		ck_assert_uint_eq(m.hdr.req_id, 7);
 		SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
 	}
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/split"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "value");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -53,20 +53,20 @@ END_TEST
 START_TEST(many_requests_in_one_write)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	static unsigned char buf[200 * 64];
 	size_t off = 0;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/v", "x"), &m);
 	/* Alternate good reads and reads in a bogus transaction: every reply echoes its ids. */
 	for (uint32_t i = 0; i < 200; i++)
 		off += build(buf + off, XS_READ, 1000 + i, i % 2 ? 77 + i : 0, "/v", 3);
-	ck_assert_int_eq(xsc_send_raw(c, buf, off), 0);
+	ck_assert_int_eq(xst_wire_send(sc_wire(c), buf, off), 0);
 	for (uint32_t i = 0; i < 200; i++) {
-		ck_assert_int_eq(xsc_recv(c, &m, 5000), 0);
+		ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
 		ck_assert_uint_eq(m.hdr.req_id, 1000 + i);
 		ck_assert_uint_eq(m.hdr.tx_id, i % 2 ? 77 + i : 0);
 		if (i % 2)
@@ -74,7 +74,7 @@ START_TEST(many_requests_in_one_write)
 		else
 			SC_EXPECT_STR(&m, XS_READ, "x");
 	}
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -82,25 +82,26 @@ END_TEST
 START_TEST(pipelined_writes_then_reads)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[32], payload[64];
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect_raw(&d);
 
 	/* 32 in flight at a time, replies matched by req_id. */
 	for (uint32_t i = 0; i < 2048; i++) {
 		int n = snprintf(payload, sizeof(payload), "/pipe/n%u%cval%u", i, 0, i);
 
-		ck_assert_int_eq(xsc_send(c, XS_WRITE, i, 0, payload, (size_t)n), 0);
+		ck_assert_int_eq(xst_wire_send_msg(sc_wire(c), XS_WRITE, i, 0, payload, (size_t)n),
+				 0);
 		if (i >= 31) {
-			ck_assert_int_eq(xsc_recv(c, &m, 5000), 0);
+			ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
 			ck_assert_uint_eq(m.hdr.req_id, i - 31);
 			SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
 		}
 	}
 	for (uint32_t i = 2048 - 31; i < 2048; i++) {
-		ck_assert_int_eq(xsc_recv(c, &m, 5000), 0);
+		ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
 		ck_assert_uint_eq(m.hdr.req_id, i);
 	}
 	for (uint32_t i = 0; i < 2048; i += 97) {
@@ -111,7 +112,7 @@ START_TEST(pipelined_writes_then_reads)
 		sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
 		sc_expect(&m, XS_READ, want, strlen(want));
 	}
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -119,22 +120,22 @@ END_TEST
 START_TEST(oversize_drops_only_that_connection)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	unsigned char hdr[XS_HEADER_SIZE];
 	long rss_before, rss_after;
 
 	sc_start(&d, NULL);
-	struct xsc *good = sc_connect(&d);
+	struct sc_conn *good = sc_connect(&d);
 
 	rss_before = xst_daemon_rss_kb(&d);
 	for (uint32_t len = XS_PAYLOAD_MAX + 1; len != 0; len = len == 4097 ? 0xffffffffu : 0) {
-		struct xsc *bad = sc_connect(&d);
+		struct sc_conn *bad = sc_connect_raw(&d);
 		struct xs_header h = {XS_WRITE, 1, 0, len};
 
 		xs_header_encode(&h, hdr);
-		ck_assert_int_eq(xsc_send_raw(bad, hdr, sizeof(hdr)), 0);
-		ck_assert_int_eq(xsc_recv(bad, &m, 5000), -1); /* closed, no reply */
-		xsc_close(bad);
+		ck_assert_int_eq(xst_wire_send(sc_wire(bad), hdr, sizeof(hdr)), 0);
+		ck_assert_int_eq(xst_wire_recv(sc_wire(bad), &m, 5000), -1); /* closed, no reply */
+		sc_close(bad);
 	}
 	rss_after = xst_daemon_rss_kb(&d);
 	/* The declared size was never allocated. */
@@ -147,12 +148,12 @@ START_TEST(oversize_drops_only_that_connection)
 
 		memcpy(big, "/big", 5);
 		memset(big + 5, 'v', sizeof(big) - 5);
-		ck_assert_int_eq(xsc_call(good, XS_WRITE, 0, big, sizeof(big), &m, 5000), 0);
+		ck_assert_int_eq(xst_request(good->lib, 0, XS_WRITE, big, sizeof(big), &m), 0);
 		SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
 		sc_call(good, XS_READ, 0, 0, SC_ARGS("/big"), &m);
 		ck_assert_uint_eq(m.hdr.len, XS_PAYLOAD_MAX - 5);
 	}
-	xsc_close(good);
+	sc_close(good);
 	ck_assert(xst_daemon_alive(&d));
 	sc_stop(&d);
 }
@@ -161,15 +162,15 @@ END_TEST
 START_TEST(reader_that_never_reads_is_bounded)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	static char value[4000];
 	unsigned char req[64];
 	size_t rlen;
 	long rss0, rss1;
 
 	sc_start(&d, NULL);
-	struct xsc *good = sc_connect(&d);
-	struct xsc *lazy = sc_connect(&d);
+	struct sc_conn *good = sc_connect(&d);
+	struct sc_conn *lazy = sc_connect_raw(&d);
 
 	memset(value, 'z', sizeof(value));
 	{
@@ -177,7 +178,8 @@ START_TEST(reader_that_never_reads_is_bounded)
 
 		memcpy(payload, "/fat", 5);
 		memcpy(payload + 5, value, sizeof(value));
-		ck_assert_int_eq(xsc_call(good, XS_WRITE, 0, payload, 5 + sizeof(value), &m, 5000), 0);
+		ck_assert_int_eq(
+			xst_request(good->lib, 0, XS_WRITE, payload, 5 + sizeof(value), &m), 0);
 	}
 	rss0 = xst_daemon_rss_kb(&d);
 	/* 20,000 reads of a 4000-byte value is 80 MB of replies nobody reads. */
@@ -192,7 +194,8 @@ START_TEST(reader_that_never_reads_is_bounded)
 		}
 		for (int i = 0; i < 20; i++) {
 			/* The daemon stops reading us, so the socket fills: do not block forever. */
-			ssize_t n = send(xsc_fd(lazy), batch, off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			ssize_t n = send(xst_wire_fd(sc_wire(lazy)), batch, off,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 			if (n < 0)
 				break;
@@ -208,8 +211,8 @@ START_TEST(reader_that_never_reads_is_bounded)
 		sc_call(good, XS_READ, 0, 0, SC_ARGS("/fat"), &m);
 		ck_assert_uint_eq(m.hdr.len, sizeof(value));
 	}
-	xsc_close(lazy);
-	xsc_close(good);
+	sc_close(lazy);
+	sc_close(good);
 	ck_assert(xst_daemon_alive(&d));
 	sc_stop(&d);
 }

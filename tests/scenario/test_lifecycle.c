@@ -46,7 +46,7 @@ START_TEST(stale_socket_is_replaced)
 	char dir[] = "/tmp/xst-stale.XXXXXX";
 	char path[64];
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -56,11 +56,11 @@ START_TEST(stale_socket_is_replaced)
 	fclose(f);
 	ck_assert_int_eq(xst_daemon_start(&d, XST_OURS, dir, NULL), 0);
 	d.own_dir = 1;
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/tool/xenstored"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -69,7 +69,7 @@ START_TEST(xenstored_path_names_the_socket)
 {
 	char dir[] = "/tmp/xst-path.XXXXXX";
 	char sock[200], run[100];
-	struct xsc *c = NULL;
+	struct xst_conn *c = NULL;
 	pid_t p;
 	int status;
 
@@ -85,12 +85,12 @@ START_TEST(xenstored_path_names_the_socket)
 		_exit(127);
 	}
 	for (int i = 0; i < 300 && !c; i++) {
-		c = xsc_open(sock);
+		c = xst_conn_socket(sock, 5000);
 		if (!c)
 			usleep(10000);
 	}
 	ck_assert_ptr_nonnull(c);
-	xsc_close(c);
+	xst_conn_close(c);
 	/* The store went to the run directory. */
 	snprintf(sock, sizeof(sock), "%s/xenstore.tdb", run);
 	ck_assert_int_eq(access(sock, F_OK), 0);
@@ -102,9 +102,9 @@ START_TEST(xenstored_path_names_the_socket)
 }
 END_TEST
 
-static unsigned long long dir_generation(struct xsc *c, const char *path)
+static unsigned long long dir_generation(struct sc_conn *c, const char *path)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_DIRECTORY_PART, 0, 0, SC_ARGS(path, "0"), &m);
 	ck_assert_uint_eq(m.hdr.type, XS_DIRECTORY_PART);
@@ -114,8 +114,8 @@ static unsigned long long dir_generation(struct xsc *c, const char *path)
 START_TEST(restart_keeps_the_tree)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
-	struct xsc *c;
+	struct xst_msg m;
+	struct sc_conn *c;
 	unsigned long long gen_before;
 
 	sc_start(&d, NULL);
@@ -128,7 +128,7 @@ START_TEST(restart_keeps_the_tree)
 	sc_call(c, XS_SET_PERMS, 0, 0, SC_ARGS("/keep/b", "n0", "r5", "b7"), &m);
 	SC_EXPECT_STR(&m, XS_SET_PERMS, "OK\0");
 	gen_before = dir_generation(c, "/keep");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	sc_restart(&d, NULL);
 	c = sc_connect(&d);
@@ -141,7 +141,7 @@ START_TEST(restart_keeps_the_tree)
 	/* Generations keep increasing across the restart. */
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/keep/d", "dee"), &m);
 	ck_assert_uint_gt(dir_generation(c, "/keep"), gen_before);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -149,13 +149,13 @@ END_TEST
 START_TEST(fresh_store_option_starts_empty)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
-	struct xsc *c;
+	struct xst_msg m;
+	struct sc_conn *c;
 
 	sc_start(&d, NULL);
 	c = sc_connect(&d);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/gone", "x"), &m);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	sc_restart(&d, SC_ARGS("--fresh-store"));
 	c = sc_connect(&d);
@@ -163,7 +163,7 @@ START_TEST(fresh_store_option_starts_empty)
 	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
 	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/"), &m);
 	SC_EXPECT_STR(&m, XS_DIRECTORY, "tool\0");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -171,8 +171,8 @@ END_TEST
 START_TEST(killed_daemon_restarts_with_its_tree)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
-	struct xsc *c;
+	struct xst_msg m;
+	struct sc_conn *c;
 	unsigned long long gen_before;
 
 	sc_start(&d, NULL);
@@ -184,7 +184,7 @@ START_TEST(killed_daemon_restarts_with_its_tree)
 		sc_call(c, XS_WRITE, 0, 1, SC_ARGS(p, "v"), &m);
 	}
 	gen_before = dir_generation(c, "/k");
-	xsc_close(c);
+	sc_close(c);
 	sc_crash(&d);
 	sc_restart(&d, NULL);
 	c = sc_connect(&d);
@@ -192,7 +192,7 @@ START_TEST(killed_daemon_restarts_with_its_tree)
 	SC_EXPECT_STR(&m, XS_READ, "v");
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/k/more", "v"), &m);
 	ck_assert_uint_gt(dir_generation(c, "/k"), gen_before);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -240,7 +240,7 @@ END_TEST
 START_TEST(config_file_and_options)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char conf[] = "/tmp/xst-conf.XXXXXX";
 	int fd = mkstemp(conf);
 	const char text[] = "# test\nquota-node-permissions = 3\nquota-nodes=77\nhash-size = 1031\n";
@@ -250,13 +250,13 @@ START_TEST(config_file_and_options)
 	close(fd);
 	/* The option wins over the file for nodes; the file sets node-permissions. */
 	sc_start(&d, SC_ARGS("-c", conf, "-E", "55"));
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("quota"), &m);
 	ck_assert_uint_eq(m.hdr.type, XS_CONTROL);
 	ck_assert_ptr_nonnull(strstr(m.payload, "nodes            :       55"));
 	ck_assert_ptr_nonnull(strstr(m.payload, "node-permissions :        3"));
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 	unlink(conf);
 }

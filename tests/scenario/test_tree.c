@@ -16,7 +16,7 @@
 #include "sc_util.h"
 
 static struct xst_daemon daemon_;
-static struct xsc *dom0;
+static struct sc_conn *dom0;
 
 static void setup(void)
 {
@@ -26,15 +26,15 @@ static void setup(void)
 
 static void teardown(void)
 {
-	xsc_close(dom0);
+	sc_close(dom0);
 	sc_stop(&daemon_);
 }
 
 /* A connection with the rights of domain `domid`. */
-static struct xsc *as_domain(const char *domid)
+static struct sc_conn *as_domain(const char *domid)
 {
-	struct xsc *c = sc_connect(&daemon_);
-	struct xsc_msg m;
+	struct sc_conn *c = sc_connect(&daemon_);
+	struct xst_msg m;
 
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("restrict", domid), &m);
 	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
@@ -42,13 +42,14 @@ static struct xsc *as_domain(const char *domid)
 }
 
 /* Read the whole child list with DIRECTORY_PART as libxenstore does (in transaction tx, or 0). */
-static size_t read_dir_in_parts(struct xsc *c, uint32_t tx, const char *path, char *out, size_t size)
+static size_t read_dir_in_parts(struct sc_conn *c, xsl_txn_t tx, const char *path, char *out,
+				size_t size)
 {
 	size_t have = 0;
 	char gen0[32] = "";
 
 	for (;;) {
-		struct xsc_msg m;
+		struct xst_msg m;
 		char off[24];
 
 		snprintf(off, sizeof(off), "%zu", have);
@@ -72,7 +73,7 @@ static size_t read_dir_in_parts(struct xsc *c, uint32_t tx, const char *path, ch
 
 START_TEST(big_directory_order_and_parts)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	static char list[200000], expect[200000];
 	size_t elen = 0, got;
 	char path[64];
@@ -118,10 +119,10 @@ END_TEST
 START_TEST(directory_parts_in_a_transaction)
 {
 	static char list[200000], expect[200000];
-	struct xsc_msg m;
+	struct xst_msg m;
 	size_t elen = 0, got;
 	char path[64];
-	uint32_t tx;
+	xsl_txn_t tx;
 
 	for (int i = 0; i < 2000; i++) {
 		snprintf(path, sizeof(path), "/big/c%05d", i);
@@ -156,8 +157,8 @@ END_TEST
 
 START_TEST(unprivileged_rules)
 {
-	struct xsc_msg m;
-	struct xsc *d5, *d6;
+	struct xst_msg m;
+	struct sc_conn *d5, *d6;
 
 	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/local/domain/5/data", "x"), &m);
 	sc_call(dom0, XS_SET_PERMS, 0, 0, SC_ARGS("/local/domain/5", "n5"), &m);
@@ -207,53 +208,47 @@ START_TEST(unprivileged_rules)
 	SC_EXPECT_STR(&m, XS_RM, "OK\0");
 	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/local/domain/5/mine/x/deep"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
-	xsc_close(d5);
-	xsc_close(d6);
+	sc_close(d5);
+	sc_close(d6);
 }
 END_TEST
 
-static uint32_t start_tx(struct xsc *c)
-{
-	struct xsc_msg m;
-
-	ck_assert_int_eq(xsc_call(c, XS_TRANSACTION_START, 0, "", 1, &m, 5000), 0);
-	ck_assert_uint_eq(m.hdr.type, XS_TRANSACTION_START);
-	return (uint32_t)strtoul(m.payload, NULL, 10);
-}
-
 START_TEST(transactions_basic)
 {
-	struct xsc_msg m;
-	uint32_t t1, t2;
+	struct xst_msg m;
+	xsl_txn_t t1, t2;
+	/* Raw: the transaction's id on the wire, a nested start, a bad end, an ended id again. */
+	struct sc_conn *raw = sc_connect_raw(&daemon_);
 
-	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/tx/a", "1"), &m);
-	t1 = start_tx(dom0);
+	sc_call(raw, XS_WRITE, 0, 1, SC_ARGS("/tx/a", "1"), &m);
+	t1 = sc_tx_start(raw);
 	ck_assert_uint_ne(t1, 0);
-	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/a", "2"), &m);
-	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/new/deep", "n"), &m);
-	sc_call(dom0, XS_READ, t1, 0, SC_ARGS("/tx/a"), &m);
+	sc_call(raw, XS_WRITE, t1, 1, SC_ARGS("/tx/a", "2"), &m);
+	sc_call(raw, XS_WRITE, t1, 1, SC_ARGS("/tx/new/deep", "n"), &m);
+	sc_call(raw, XS_READ, t1, 0, SC_ARGS("/tx/a"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "2");
 	ck_assert_uint_eq(m.hdr.tx_id, t1);
-	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/a"), &m);
+	sc_call(raw, XS_READ, 0, 0, SC_ARGS("/tx/a"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "1");
-	sc_call(dom0, XS_DIRECTORY, t1, 0, SC_ARGS("/tx"), &m);
+	sc_call(raw, XS_DIRECTORY, t1, 0, SC_ARGS("/tx"), &m);
 	SC_EXPECT_STR(&m, XS_DIRECTORY, "a\0new\0");
-	sc_call(dom0, XS_TRANSACTION_START, t1, 0, SC_ARGS(""), &m);
+	sc_call(raw, XS_TRANSACTION_START, t1, 0, SC_ARGS(""), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "EBUSY\0");
-	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("X"), &m);
+	sc_call(raw, XS_TRANSACTION_END, t1, 0, SC_ARGS("X"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "EINVAL\0");
-	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	sc_call(raw, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
 	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
-	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/new/deep"), &m);
+	sc_call(raw, XS_READ, 0, 0, SC_ARGS("/tx/new/deep"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "n");
-	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
+	sc_call(raw, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
 	SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	sc_close(raw);
 
 	/* Two transactions creating children of one parent: the second commit conflicts. */
-	struct xsc *other = sc_connect(&daemon_);
+	struct sc_conn *other = sc_connect(&daemon_);
 
-	t1 = start_tx(dom0);
-	t2 = start_tx(other);
+	t1 = sc_tx_start(dom0);
+	t2 = sc_tx_start(other);
 	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/p/c1", "1"), &m);
 	sc_call(other, XS_WRITE, t2, 1, SC_ARGS("/tx/p/c2", "2"), &m);
 	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("T"), &m);
@@ -262,8 +257,8 @@ START_TEST(transactions_basic)
 	SC_EXPECT_STR(&m, XS_ERROR, "EAGAIN\0");
 	/* Disjoint subtrees both commit; a remove and re-create inside one is applied. */
 	sc_call(dom0, XS_WRITE, 0, 1, SC_ARGS("/tx/q/old", "o"), &m);
-	t1 = start_tx(dom0);
-	t2 = start_tx(other);
+	t1 = sc_tx_start(dom0);
+	t2 = sc_tx_start(other);
 	sc_call(dom0, XS_RM, t1, 0, SC_ARGS("/tx/q"), &m);
 	sc_call(dom0, XS_WRITE, t1, 1, SC_ARGS("/tx/q/fresh", "f"), &m);
 	sc_call(other, XS_WRITE, t2, 1, SC_ARGS("/tx/p/c1", "changed"), &m);
@@ -276,25 +271,25 @@ START_TEST(transactions_basic)
 	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/p/c1"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "changed");
 	/* Abort applies nothing. */
-	t1 = start_tx(dom0);
+	t1 = sc_tx_start(dom0);
 	sc_call(dom0, XS_RM, t1, 0, SC_ARGS("/tx"), &m);
 	sc_call(dom0, XS_TRANSACTION_END, t1, 0, SC_ARGS("F"), &m);
 	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
 	sc_call(dom0, XS_READ, 0, 0, SC_ARGS("/tx/a"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "2");
-	xsc_close(other);
+	sc_close(other);
 }
 END_TEST
 
 START_TEST(transaction_nodes_quota)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[64];
-	uint32_t t;
+	xsl_txn_t t;
 
 	sc_start(&d, SC_ARGS("-Q", "transaction-nodes=5"));
-	struct xsc *c0 = sc_connect(&d);
+	struct sc_conn *c0 = sc_connect(&d);
 
 	for (int i = 1; i <= 6; i++) {
 		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
@@ -305,7 +300,7 @@ START_TEST(transaction_nodes_quota)
 		snprintf(path, sizeof(path), "/local/domain/5/n%d", i);
 		sc_call(c0, XS_SET_PERMS, 0, 0, SC_ARGS(path, "n5"), &m);
 	}
-	struct xsc *c5 = xsc_open(d.socket);
+	struct sc_conn *c5 = sc_connect(&d);
 
 	sc_call(c5, XS_CONTROL, 0, 0, SC_ARGS("restrict", "5"), &m);
 	t = sc_tx_start(c5);
@@ -332,15 +327,15 @@ START_TEST(transaction_nodes_quota)
 	}
 	sc_call(c0, XS_TRANSACTION_END, t, 0, SC_ARGS("T"), &m);
 	SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
-	xsc_close(c5);
-	xsc_close(c0);
+	sc_close(c5);
+	sc_close(c0);
 	sc_stop(&d);
 }
 END_TEST
 
-static void control_check_ok(struct xsc *c)
+static void control_check_ok(struct sc_conn *c)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
 	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
@@ -361,19 +356,40 @@ static long long now_us(void)
 
 enum { CRASH_NODES = 2000 };
 
+/* The commit's reply, when the library hands it over. */
+struct commit_reply {
+	int done, err;
+	char payload[8];
+	size_t len;
+};
+
+static void commit_answered(struct xsl *h, int err, const char *reply, size_t len, void *arg)
+{
+	struct commit_reply *r = arg;
+
+	(void)h;
+	r->done = 1;
+	r->err = err;
+	r->len = len;
+	if (!err)
+		memcpy(r->payload, reply, len < sizeof(r->payload) ? len : sizeof(r->payload));
+}
+
 /*
- * Open a transaction and send its commit: creating CRASH_NODES nodes under
+ * Open a transaction and send its commit without waiting for the reply
+ * (r says when it comes): creating CRASH_NODES nodes under
  * /crash/d0../crash/d16, or (removal) removing those 17 directories once
  * the nodes exist.
  */
-static void big_commit_sent(struct xsc *c, bool removal)
+static void big_commit_sent(struct sc_conn *c, bool removal, struct commit_reply *r)
 {
 	static char value[512];
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[64];
-	uint32_t t;
+	xsl_txn_t t;
 
 	memset(value, 'v', sizeof(value) - 1);
+	memset(r, 0, sizeof(*r));
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/crash/keep", "k"), &m);
 	for (int i = 0; removal && i < CRASH_NODES; i++) {
 		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
@@ -388,7 +404,9 @@ static void big_commit_sent(struct xsc *c, bool removal)
 		snprintf(path, sizeof(path), "/crash/d%d/n%d", i % 17, i);
 		sc_call(c, XS_WRITE, t, 1, SC_ARGS(path, value), &m);
 	}
-	ck_assert_int_eq(xsc_send(c, XS_TRANSACTION_END, 1, t, "T", 2), 0);
+	ck_assert_int_eq(xsl_request_async(xst_conn_xsl(c->lib), t, XS_TRANSACTION_END, "T", 2,
+					   commit_answered, r),
+			 0);
 }
 
 /*
@@ -406,38 +424,42 @@ static void kill_commits(bool removal)
 
 	{
 		struct xst_daemon d;
-		struct xsc_msg m;
+		struct commit_reply r;
 		long long t0;
 
 		sc_start(&d, NULL);
-		struct xsc *c = sc_connect(&d);
+		struct sc_conn *c = sc_connect(&d);
 
-		big_commit_sent(c, removal);
+		big_commit_sent(c, removal, &r);
 		t0 = now_us();
-		ck_assert_int_eq(xsc_recv(c, &m, 10000), 0);
+		while (!r.done && now_us() - t0 < 10000000)
+			ck_assert_int_ge(xsl_pump(xst_conn_xsl(c->lib), 100), 0);
 		commit_us = now_us() - t0;
-		SC_EXPECT_STR(&m, XS_TRANSACTION_END, "OK\0");
-		xsc_close(c);
+		ck_assert_msg(r.done && r.err == 0, "commit: %s",
+			      r.done ? strerror(-r.err) : "no reply");
+		ck_assert(r.len == 3 && memcmp(r.payload, "OK", 3) == 0);
+		sc_close(c);
 		sc_stop(&d);
 	}
 	for (int round = 0; round < 10; round++) {
 		struct xst_daemon d;
-		struct xsc_msg m;
+		struct xst_msg m;
+		struct commit_reply r;
 		char path[64];
 		/* From just after sending to a little past the measured end of the commit. */
 		long long delay = commit_us * round / 8;
 
 		sc_start(&d, NULL);
-		struct xsc *c = sc_connect(&d);
+		struct sc_conn *c = sc_connect(&d);
 
-		big_commit_sent(c, removal);
+		big_commit_sent(c, removal, &r);
 		if (delay) {
 			struct timespec ts = {(time_t)(delay / 1000000), (long)(delay % 1000000) * 1000};
 
 			nanosleep(&ts, NULL);
 		}
 		sc_crash(&d);
-		xsc_close(c);
+		sc_close(c);
 		sc_restart(&d, NULL);
 		c = sc_connect(&d);
 		control_check_ok(c);
@@ -454,7 +476,7 @@ static void kill_commits(bool removal)
 			      removal ? "removal" : "creation", round, present, CRASH_NODES);
 		seen_none += present == 0;
 		seen_all += present == CRASH_NODES;
-		xsc_close(c);
+		sc_close(c);
 		sc_stop(&d);
 	}
 	printf("%s commit of %d nodes takes %lld us; killed during it: %d times none kept, %d"
@@ -492,16 +514,16 @@ static void copy_file(const char *from, const char *to)
 START_TEST(log_replays_a_commit_the_store_missed)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char store[300], before[300];
-	uint32_t t;
+	xsl_txn_t t;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	SC_OK(c, XS_WRITE, 0, 1, "/jr/old", "o");
 	SC_OK(c, XS_WRITE, 0, 1, "/jr/kept", "k");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	snprintf(store, sizeof(store), "%s/xenstore.tdb", d.dir);
 	snprintf(before, sizeof(before), "%s/before.copy", d.dir);
@@ -514,7 +536,7 @@ START_TEST(log_replays_a_commit_the_store_missed)
 	SC_OK(c, XS_WRITE, t, 1, "/jr/kept", "changed");
 	SC_OK(c, XS_WRITE, t, 1, "/jr/new/a/b", "deep");
 	SC_OK(c, XS_TRANSACTION_END, t, 0, "T");
-	xsc_close(c);
+	sc_close(c);
 	sc_crash(&d);
 
 	for (int start = 0; start < 2; start++) {
@@ -530,7 +552,7 @@ START_TEST(log_replays_a_commit_the_store_missed)
 		sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/jr"), &m);
 		SC_EXPECT_STR(&m, XS_DIRECTORY, "kept\0new\0");
 		ck_assert_int_eq(sc_log_has(&d, "read back from the write-ahead log"), start + 1);
-		xsc_close(c);
+		sc_close(c);
 		if (start == 0)
 			sc_crash(&d);
 		else
@@ -553,15 +575,15 @@ START_TEST(commit_the_log_cannot_take_changes_nothing)
 	enum { BASE = 3000, TXN = 1500 };
 	static char value[3001];
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[64], store[300];
 	struct stat st;
-	uint32_t t;
+	xsl_txn_t t;
 	int present = 0;
 
 	memset(value, 'v', sizeof(value) - 1);
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	for (int i = 0; i < BASE; i++) {
 		snprintf(path, sizeof(path), "/full/base/n%d", i);
@@ -596,7 +618,7 @@ START_TEST(commit_the_log_cannot_take_changes_nothing)
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/full/after"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "a");
 	control_check_ok(c);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -609,16 +631,16 @@ END_TEST
 START_TEST(check_finds_a_damaged_store)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char file[300];
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/a", "1"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/dmg/b/c", "2"), &m);
 	control_check_ok(c);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
@@ -636,7 +658,7 @@ START_TEST(check_finds_a_damaged_store)
 	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
 	ck_assert_uint_eq(m.hdr.type, XS_CONTROL);
 	ck_assert_msg(strstr(m.payload, "reachable") != NULL, "check said '%s'", m.payload);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -649,17 +671,17 @@ END_TEST
 START_TEST(unclean_start_repairs_child_lists)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char file[300];
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/a", "1"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b", "2"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/b/x", "has a record"), &m);
 	sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/rep/c", "3"), &m);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	struct tdb_context *tdb = tdb_open(file, 0, TDB_NOLOCK | TDB_INCOMPATIBLE_HASH, O_RDWR, 0);
@@ -689,7 +711,7 @@ START_TEST(unclean_start_repairs_child_lists)
 	sc_call(c, XS_DIRECTORY, 0, 0, SC_ARGS("/rep"), &m);
 	SC_EXPECT_STR(&m, XS_DIRECTORY, "a\0c\0d\0");
 	control_check_ok(c);
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -704,18 +726,18 @@ END_TEST
 START_TEST(broken_free_list_is_rebuilt)
 {
 	struct xst_daemon d;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char file[300], path[64];
 	uint32_t bogus = 0x7fffff00;
 
 	sc_start(&d, NULL);
-	struct xsc *c = sc_connect(&d);
+	struct sc_conn *c = sc_connect(&d);
 
 	for (int i = 0; i < 200; i++) {
 		snprintf(path, sizeof(path), "/fl/n%d", i);
 		SC_OK(c, XS_WRITE, 0, 1, path, "before");
 	}
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	snprintf(file, sizeof(file), "%s/xenstore.tdb", d.dir);
 	int fd = open(file, O_RDWR);
@@ -730,7 +752,7 @@ START_TEST(broken_free_list_is_rebuilt)
 		snprintf(path, sizeof(path), "/fl/new/n%d", i);
 		SC_OK(c, XS_WRITE, 0, 1, path, "after the rebuild, space is found");
 	}
-	xsc_close(c);
+	sc_close(c);
 	sc_stop_keep(&d);
 	ck_assert_int_eq(sc_log_has(&d, "copying the records to a fresh file"), 1);
 	sc_restart(&d, NULL);
@@ -740,7 +762,7 @@ START_TEST(broken_free_list_is_rebuilt)
 	SC_EXPECT_STR(&m, XS_READ, "before");
 	sc_call(c, XS_READ, 0, 0, SC_ARGS("/fl/new/n1999"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "after the rebuild, space is found");
-	xsc_close(c);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST

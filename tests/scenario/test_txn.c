@@ -6,19 +6,19 @@
 
 #include "sc_util.h"
 
-static const char *end_tx(struct xsc *c, uint32_t tx, const char *how)
+static const char *end_tx(struct sc_conn *c, xsl_txn_t tx, const char *how)
 {
 	static char status[32];
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	snprintf(status, sizeof(status), "%.31s",
 		 sc_try(c, XS_TRANSACTION_END, tx, 0, SC_ARGS(how), &m));
 	return status;
 }
 
-static void expect_value(struct xsc *c, const char *path, const char *value)
+static void expect_value(struct sc_conn *c, const char *path, const char *value)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_READ, 0, 0, SC_ARGS(path), &m);
 	if (value)
@@ -27,24 +27,27 @@ static void expect_value(struct xsc *c, const char *path, const char *value)
 		SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
 }
 
-/* Send TRANSACTION_END T on two connections back to back, then collect both statuses (sa, sb: 32 bytes). */
-static void end_both(struct xsc *a, uint32_t ta, struct xsc *b, uint32_t tb, char *sa, char *sb)
+/* TRANSACTION_END T on two raw connections back to back, then both statuses (sa, sb: 32 bytes). */
+static void end_both(struct sc_conn *a, xsl_txn_t ta, struct sc_conn *b, xsl_txn_t tb, char *sa,
+		     char *sb)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
-	ck_assert_int_eq(xsc_send(a, XS_TRANSACTION_END, 1, ta, "T", 2), 0);
-	ck_assert_int_eq(xsc_send(b, XS_TRANSACTION_END, 2, tb, "T", 2), 0);
-	ck_assert_int_eq(xsc_recv(a, &m, 5000), 0);
+	ck_assert_int_eq(xst_wire_send_msg(sc_wire(a), XS_TRANSACTION_END, 1, (uint32_t)ta, "T", 2),
+			 0);
+	ck_assert_int_eq(xst_wire_send_msg(sc_wire(b), XS_TRANSACTION_END, 2, (uint32_t)tb, "T", 2),
+			 0);
+	ck_assert_int_eq(xst_wire_recv(sc_wire(a), &m, 5000), 0);
 	ck_assert_uint_eq(m.hdr.tx_id, ta);
 	snprintf(sa, 32, "%.31s", sc_status(&m));
-	ck_assert_int_eq(xsc_recv(b, &m, 5000), 0);
+	ck_assert_int_eq(xst_wire_recv(sc_wire(b), &m, 5000), 0);
 	ck_assert_uint_eq(m.hdr.tx_id, tb);
 	snprintf(sb, 32, "%.31s", sc_status(&m));
 }
 
 /* Commit ta on a and tb on b in the given order; return the two statuses. */
-static void end_in_order(struct xsc *a, uint32_t ta, struct xsc *b, uint32_t tb, int a_first,
-			 char *sa, char *sb)
+static void end_in_order(struct sc_conn *a, xsl_txn_t ta, struct sc_conn *b, xsl_txn_t tb,
+			 int a_first, char *sa, char *sb)
 {
 	if (a_first) {
 		strcpy(sa, end_tx(a, ta, "T"));
@@ -55,13 +58,15 @@ static void end_in_order(struct xsc *a, uint32_t ta, struct xsc *b, uint32_t tb,
 	}
 }
 
-static void read_in(struct xsc *c, uint32_t tx, const char *path, const char *value)
+/* READ in a transaction must answer value (and, raw, carry its tx_id: the library keeps ids). */
+static void read_in(struct sc_conn *c, xsl_txn_t tx, const char *path, const char *value)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	sc_call(c, XS_READ, tx, 0, SC_ARGS(path), &m);
 	sc_expect(&m, XS_READ, value, strlen(value));
-	ck_assert_uint_eq(m.hdr.tx_id, tx);
+	if (c->raw)
+		ck_assert_uint_eq(m.hdr.tx_id, tx);
 }
 
 /*
@@ -79,7 +84,8 @@ START_TEST(racing_transactions)
 	int a_won = 0, b_won = 0;
 
 	sc_start(&d, NULL);
-	struct xsc *a = sc_connect(&d), *b = sc_connect(&d), *c = sc_connect(&d);
+	/* a and b raw: their commits are sent at once, and every reply's tx_id is checked. */
+	struct sc_conn *a = sc_connect_raw(&d), *b = sc_connect_raw(&d), *c = sc_connect(&d);
 
 	SC_OK(a, XS_WRITE, 0, 1, "/race/x", "0");
 	SC_OK(a, XS_WRITE, 0, 1, "/race/y", "0");
@@ -89,7 +95,7 @@ START_TEST(racing_transactions)
 	strcpy(y, "0");
 	for (int r = 0; r < 100; r++) {
 		int a_first = r % 2 == 0;
-		uint32_t ta, tb, tc;
+		xsl_txn_t ta, tb, tc;
 
 		snprintf(va, sizeof(va), "a%d", r);
 		snprintf(vb, sizeof(vb), "b%d", r);
@@ -181,8 +187,8 @@ START_TEST(racing_transactions)
 		SC_OK(b, XS_WRITE, tb, 1, "/race/x", vb);
 		SC_OK(c, XS_WRITE, tc, 1, "/race/x", vc);
 		{
-			struct xsc *who[3] = {a, b, c};
-			uint32_t ids[3] = {ta, tb, tc};
+			struct sc_conn *who[3] = {a, b, c};
+			xsl_txn_t ids[3] = {ta, tb, tc};
 			char *st[3] = {sa, sb, sc};
 			int first = r % 3;
 
@@ -226,9 +232,9 @@ START_TEST(racing_transactions)
 	}
 	fprintf(stderr, "racing_transactions: simultaneous commits won by a %d, by b %d\n", a_won,
 		b_won);
-	xsc_close(a);
-	xsc_close(b);
-	xsc_close(c);
+	sc_close(a);
+	sc_close(b);
+	sc_close(c);
 	sc_stop(&d);
 }
 END_TEST
@@ -303,8 +309,8 @@ struct deferred {
 };
 
 struct mclient {
-	struct xsc *c;
-	uint32_t tx;              /* 0: none open */
+	struct sc_conn *c;
+	xsl_txn_t tx;             /* 0: none open */
 	unsigned long start_changes;
 	bool mod[NP];             /* the transaction changed this node */
 	struct mnode ov[NP];      /* ...to this */
@@ -325,7 +331,7 @@ static uint64_t rng_state;
 static int trace;
 static struct mclient *trace_base;
 
-static void trace_line(const struct mclient *k, uint32_t tx, const char *what, const char *path,
+static void trace_line(const struct mclient *k, xsl_txn_t tx, const char *what, const char *path,
 		       const char *value, int step)
 {
 	int n = (int)(k - trace_base);
@@ -333,8 +339,8 @@ static void trace_line(const struct mclient *k, uint32_t tx, const char *what, c
 	if (!trace)
 		return;
 	if (tx)
-		fprintf(stderr, "c%d %s tx=$t%d_%u %s %s -> any # step %d\n", n, what, n, tx, path,
-			value ? value : "", step);
+		fprintf(stderr, "c%d %s tx=$t%d_%u %s %s -> any # step %d\n", n, what, n,
+			(unsigned)tx, path, value ? value : "", step);
 	else
 		fprintf(stderr, "c%d %s %s %s -> any # step %d\n", n, what, path, value ? value : "",
 			step);
@@ -435,7 +441,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The daemon's answer in the same form as model_read/model_dir. */
-static void describe_reply(const struct xsc_msg *m, int is_dir, char *out, size_t size)
+static void describe_reply(const struct xst_msg *m, int is_dir, char *out, size_t size)
 {
 	if (m->hdr.type == XS_ERROR) {
 		snprintf(out, size, "<%.60s>", m->payload);
@@ -543,10 +549,10 @@ static void random_value(char *v, size_t size)
 static void random_op(struct mclient *k, int in_tx, int step)
 {
 	struct mclient *mk = in_tx ? k : NULL;
-	uint32_t tx = in_tx ? k->tx : 0;
+	xsl_txn_t tx = in_tx ? k->tx : 0;
 	int p = 1 + (int)rnd(NP - 1), op = (int)rnd(100);
 	char v[24], want[128], got[128];
-	struct xsc_msg m;
+	struct xst_msg m;
 
 
 	if (op < 40) {
@@ -579,7 +585,8 @@ static void random_op(struct mclient *k, int in_tx, int step)
 		touch(mk, p);
 		trace_line(k, tx, is_dir ? "DIRECTORY" : "READ", P[p].path, NULL, step);
 		sc_call(k->c, is_dir ? XS_DIRECTORY : XS_READ, tx, 0, SC_ARGS(P[p].path), &m);
-		ck_assert_uint_eq(m.hdr.tx_id, tx);
+		if (k->c->raw)
+			ck_assert_uint_eq(m.hdr.tx_id, tx);
 		describe_reply(&m, is_dir, got, sizeof(got));
 		if (is_dir)
 			model_dir(mk, p, want, sizeof(want));
@@ -595,9 +602,9 @@ static void random_op(struct mclient *k, int in_tx, int step)
 }
 
 /* Compare the daemon's /rnd subtree with the model, node by node. */
-static void check_store(struct xsc *c)
+static void check_store(struct sc_conn *c)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	char want[128], got[128];
 
 	for (int p = 0; p < NP; p++) {
@@ -644,7 +651,8 @@ START_TEST(randomized_against_model)
 	sc_start(&d, NULL);
 	for (int i = 0; i < NCLIENTS; i++) {
 		memset(&cl[i], 0, sizeof(cl[i]));
-		cl[i].c = sc_connect(&d);
+		/* Half of them raw (every reply's tx_id checked), half through the library. */
+		cl[i].c = i % 2 ? sc_connect_raw(&d) : sc_connect(&d);
 	}
 	SC_OK(cl[0].c, XS_MKDIR, 0, 0, "/rnd");
 	mset(NULL, 0, true, "");
@@ -657,7 +665,7 @@ START_TEST(randomized_against_model)
 				k->tx = sc_tx_start(k->c);
 				if (trace)
 					fprintf(stderr, "c%d TRANSACTION_START \"\" -> $t%d_%u\n",
-						(int)(k - cl), (int)(k - cl), k->tx);
+						(int)(k - cl), (int)(k - cl), (unsigned)k->tx);
 				k->start_changes = global_changes;
 			} else {
 				random_op(k, 0, step);
@@ -688,7 +696,7 @@ START_TEST(randomized_against_model)
 	ck_assert_int_gt(commits_forced_ok, 10);
 	ck_assert_int_gt(commits_forced_fail, 10);
 	for (int i = 0; i < NCLIENTS; i++)
-		xsc_close(cl[i].c);
+		sc_close(cl[i].c);
 	sc_stop(&d);
 }
 END_TEST
@@ -711,15 +719,15 @@ START_TEST(huge_transactions)
 	const long bound_kb = SC_ASAN ? 512 * 1024 : 64 * 1024;
 	const long flat_kb = SC_ASAN ? 64 * 1024 : 16 * 1024;
 	char path[64];
-	struct xsc_msg m;
+	struct xst_msg m;
 	long rss0, rss1, rss_a = 0, rss_b;
 	double t0, commit_ms;
-	uint32_t t;
+	xsl_txn_t t;
 
 	memset(big, 'h', sizeof(big) - 1);
 	sc_rss_friendly_asan();
 	sc_start(&d, NULL);
-	struct xsc *dom0 = sc_connect(&d), *watcher = sc_connect(&d), *good = sc_connect(&d);
+	struct sc_conn *dom0 = sc_connect(&d), *watcher = sc_connect(&d), *good = sc_connect(&d);
 
 	SC_OK(dom0, XS_MKDIR, 0, 0, "/huge");
 	ck_assert_str_eq(sc_watch(watcher, "/huge", "w", NULL), "OK");
@@ -786,7 +794,7 @@ START_TEST(huge_transactions)
 
 	/* Unprivileged: the transaction-nodes quota (1024) stops it. */
 	sc_make_home(dom0, 8);
-	struct xsc *u = sc_restricted(&d, 8);
+	struct sc_conn *u = sc_restricted(&d, 8);
 	int refused_at = -1;
 
 	t = sc_tx_start(u);
@@ -804,10 +812,10 @@ START_TEST(huge_transactions)
 	ck_assert_str_eq(end_tx(u, t, "T"), "ENOMEM");
 	expect_value(good, "/local/domain/8/h0", NULL);
 	sc_probe(good, "end");
-	xsc_close(u);
-	xsc_close(watcher);
-	xsc_close(good);
-	xsc_close(dom0);
+	sc_close(u);
+	sc_close(watcher);
+	sc_close(good);
+	sc_close(dom0);
 	sc_stop(&d);
 }
 END_TEST
@@ -823,7 +831,7 @@ START_TEST(many_open_transactions)
 {
 	struct xst_daemon d;
 	enum { N = 3000 };
-	static uint32_t ids[N];
+	static xsl_txn_t ids[N];
 	const long bound_kb = SC_ASAN ? 64 * 1024 : 16 * 1024;
 	const long flat_kb = SC_ASAN ? 32 * 1024 : 8 * 1024;
 	char path[64], val[16];
@@ -831,14 +839,14 @@ START_TEST(many_open_transactions)
 
 	sc_rss_friendly_asan();
 	sc_start(&d, NULL);
-	struct xsc *dom0 = sc_connect(&d), *good = sc_connect(&d);
+	struct sc_conn *dom0 = sc_connect(&d), *good = sc_connect(&d);
 
 	sc_make_home(dom0, 9);
 	for (int i = 0; i < 10; i++) {
 		snprintf(path, sizeof(path), "/local/domain/9/s%d", i);
 		SC_OK(dom0, XS_WRITE, 0, 1, path, "0");
 	}
-	struct xsc *u = sc_restricted(&d, 9);
+	struct sc_conn *u = sc_restricted(&d, 9);
 
 	for (int i = 0; i < 9; i++) {
 		ids[i] = sc_tx_start(u);
@@ -863,7 +871,7 @@ START_TEST(many_open_transactions)
 	for (int i = 0; i < 9; i++)
 		ids[i] = sc_tx_start(u);
 	sc_must(u, XS_TRANSACTION_START, 0, 0, SC_ARGS(""), "ENOSPC");
-	xsc_close(u);
+	sc_close(u);
 
 	/* Privileged: 3,000 open at once. */
 	for (int i = 0; i < N; i++) {
@@ -894,15 +902,15 @@ START_TEST(many_open_transactions)
 
 	/* Closed with thousands open: nothing applied, memory flat across rounds. */
 	for (int round = 0; round < 4; round++) {
-		struct xsc *c = sc_connect(&d);
+		struct sc_conn *c = sc_connect(&d);
 
 		for (int i = 0; i < 2000; i++) {
-			uint32_t t = sc_tx_start(c);
+			xsl_txn_t t = sc_tx_start(c);
 
 			snprintf(path, sizeof(path), "/many/n%d", i);
 			SC_OK(c, XS_WRITE, t, 1, path, "closed");
 		}
-		xsc_close(c);
+		sc_close(c);
 		sc_probe(good, "closed");
 		if (round == 1)
 			rss_a = sc_rss(&d);
@@ -912,8 +920,8 @@ START_TEST(many_open_transactions)
 		rss_b, flat_kb);
 	ck_assert_msg(rss_b - rss_a < flat_kb, "RSS grew by %ld KiB", rss_b - rss_a);
 	expect_value(good, "/many/n1", "t");
-	xsc_close(good);
-	xsc_close(dom0);
+	sc_close(good);
+	sc_close(dom0);
 	sc_stop(&d);
 }
 END_TEST

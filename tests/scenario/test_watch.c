@@ -7,9 +7,9 @@
 #include "sc_util.h"
 
 /* Counter from CONTROL stats, or -1 when the daemon has no such command. */
-static long long control_stat(struct xsc *c, const char *name)
+static long long control_stat(struct sc_conn *c, const char *name)
 {
-	struct xsc_msg m;
+	struct xst_msg m;
 	char key[64];
 	const char *p;
 
@@ -25,20 +25,20 @@ static long long control_stat(struct xsc *c, const char *name)
  * Send n WATCH requests in one go, then check n (OK, initial event) pairs.
  * Pipelining keeps 20,000 registrations quick.
  */
-static void watch_batch(struct xsc *c, const char *fmt_path, const char *fmt_token, int first,
+static void watch_batch(struct sc_conn *c, const char *fmt_path, const char *fmt_token, int first,
 			int n)
 {
 	static char buf[200 * 1024];
 	size_t off = 0;
 	char path[128], token[160];
-	struct xsc_msg m;
+	struct xst_msg m;
 
 	for (int i = first; i < first + n; i++) {
 		int len;
 
 		snprintf(path, sizeof(path), fmt_path, i);
 		snprintf(token, sizeof(token), fmt_token, i);
-		len = xsc_payload(buf + off + XS_HEADER_SIZE, sizeof(buf) - off - XS_HEADER_SIZE, 0,
+		len = xst_payload(buf + off + XS_HEADER_SIZE, sizeof(buf) - off - XS_HEADER_SIZE, 0,
 				  SC_ARGS(path, token));
 		ck_assert_int_gt(len, 0);
 		struct xs_header h = {XS_WATCH, (uint32_t)i, 0, (uint32_t)len};
@@ -46,11 +46,11 @@ static void watch_batch(struct xsc *c, const char *fmt_path, const char *fmt_tok
 		xs_header_encode(&h, (unsigned char *)buf + off);
 		off += XS_HEADER_SIZE + (size_t)len;
 	}
-	ck_assert_int_eq(xsc_send_raw(c, buf, off), 0);
+	ck_assert_int_eq(xst_wire_send(sc_wire(c), buf, off), 0);
 	for (int i = first; i < first + n; i++) {
 		snprintf(path, sizeof(path), fmt_path, i);
 		snprintf(token, sizeof(token), fmt_token, i);
-		ck_assert_int_eq(xsc_recv(c, &m, 5000), 0);
+		ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
 		ck_assert_msg(m.hdr.type == XS_WATCH && m.hdr.req_id == (uint32_t)i &&
 				      strcmp(sc_status(&m), "OK") == 0,
 			      "WATCH %s: %s '%s'", path, xs_type_name(m.hdr.type), m.payload);
@@ -68,14 +68,15 @@ START_TEST(watch_flood)
 	struct xst_daemon d;
 	const long bound_kb = SC_ASAN ? 128 * 1024 : 32 * 1024;
 	const int nwatch = 20000, nhot = 1000, nwrites = 60;
-	struct xsc_msg m;
+	struct xst_msg m;
 	double worst = 0;
 	long rss0, rss1;
 	char token[64];
 
 	sc_rss_friendly_asan();
 	sc_start(&d, NULL);
-	struct xsc *flood = sc_connect(&d), *good = sc_connect(&d), *writer = sc_connect(&d);
+	struct sc_conn *flood = sc_connect_raw(&d), *good = sc_connect(&d),
+		       *writer = sc_connect(&d);
 
 	sc_probe(good, "warm");
 	rss0 = sc_rss(&d);
@@ -124,7 +125,7 @@ START_TEST(watch_flood)
 	/* The index: a write below one flooded path fires that watch only. */
 	SC_OK(writer, XS_WRITE, 0, 1, "/flood/n12345/x", "v");
 	snprintf(token, sizeof(token), "%08d-", 12345);
-	ck_assert_int_eq(xsc_recv(flood, &m, 5000), 0);
+	ck_assert_int_eq(xst_wire_recv(sc_wire(flood), &m, 5000), 0);
 	ck_assert_uint_eq(m.hdr.type, XS_WATCH_EVENT);
 	ck_assert_str_eq(m.payload, "/flood/n12345/x");
 	ck_assert_int_eq(strncmp(m.payload + strlen(m.payload) + 1, token, strlen(token)), 0);
@@ -158,9 +159,9 @@ START_TEST(watch_flood)
 		worst = p > worst ? p : worst;
 	}
 	fprintf(stderr, "watch_flood: slowest probe %.1f ms\n", worst);
-	xsc_close(flood);
-	xsc_close(writer);
-	xsc_close(good);
+	sc_close(flood);
+	sc_close(writer);
+	sc_close(good);
 	sc_stop(&d);
 }
 END_TEST
@@ -177,7 +178,7 @@ START_TEST(never_reading_watcher)
 	const int nwatch = 50, nwrites = 20000, window = 2000;
 	const long bound_kb = SC_ASAN ? 96 * 1024 : 16 * 1024;
 	static char value[1001];
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[64], token[160];
 	double base_ms, t0, slowest = 0;
 	long rss0, rss1;
@@ -185,7 +186,7 @@ START_TEST(never_reading_watcher)
 
 	sc_rss_friendly_asan();
 	sc_start(&d, NULL);
-	struct xsc *lazy = sc_connect(&d), *writer = sc_connect(&d), *good = sc_connect(&d);
+	struct sc_conn *lazy = sc_connect_raw(&d), *writer = sc_connect(&d), *good = sc_connect(&d);
 
 	memset(value, 'v', sizeof(value) - 1);
 	/* The writer's pace with nobody watching. */
@@ -237,7 +238,7 @@ START_TEST(never_reading_watcher)
 	}
 
 	/* Now lazy reads: it gets what was queued (bounded), well-formed, nothing else. */
-	while (xsc_recv(lazy, &m, 300) == 0) {
+	while (xst_wire_recv(sc_wire(lazy), &m, 300) == 0) {
 		ck_assert_uint_eq(m.hdr.type, XS_WATCH_EVENT);
 		ck_assert_int_eq(strncmp(m.payload, "/busy/k", 7), 0);
 		received++;
@@ -258,16 +259,16 @@ START_TEST(never_reading_watcher)
 	}
 	sc_call(lazy, XS_READ, 0, 0, SC_ARGS("/busy/fresh"), &m);
 	SC_EXPECT_STR(&m, XS_READ, "1");
-	xsc_close(lazy);
-	xsc_close(writer);
+	sc_close(lazy);
+	sc_close(writer);
 	sc_probe(good, "end");
-	xsc_close(good);
+	sc_close(good);
 	sc_stop(&d);
 }
 END_TEST
 
 /* Register watches w<first>..w<last> on c; all must succeed. */
-static void watch_range(struct xsc *c, int first, int last)
+static void watch_range(struct sc_conn *c, int first, int last)
 {
 	char path[32];
 
@@ -289,10 +290,13 @@ START_TEST(watch_quota_edge)
 	struct xst_daemon d;
 
 	sc_start(&d, NULL);
-	struct xsc *dom0 = sc_connect(&d);
+	struct sc_conn *dom0 = sc_connect(&d);
 
 	sc_make_home(dom0, 5);
-	struct xsc *u = sc_restricted(&d, 5);
+	/* Raw: the same token on several paths, and duplicates of a watch the store holds. */
+	struct sc_conn *u = sc_connect_raw(&d);
+
+	sc_restrict(u, 5);
 
 	watch_range(u, 1, 127);
 	ck_assert_str_eq(sc_watch(u, "w128", "t", NULL), "ENOSPC");
@@ -318,7 +322,9 @@ START_TEST(watch_quota_edge)
 	ck_assert_str_eq(sc_watch(u, "w1127", "t", NULL), "ENOSPC");
 	/* Another domain has its own count. */
 	sc_make_home(dom0, 6);
-	struct xsc *v = sc_restricted(&d, 6);
+	struct sc_conn *v = sc_connect_raw(&d);
+
+	sc_restrict(v, 6);
 
 	watch_range(v, 1, 127);
 	ck_assert_str_eq(sc_watch(v, "w128", "t", NULL), "ENOSPC");
@@ -330,20 +336,21 @@ START_TEST(watch_quota_edge)
 		ck_assert_str_eq(sc_watch(dom0, path, "t", NULL), "OK");
 	}
 	sc_probe(dom0, "quota");
-	xsc_close(u);
-	xsc_close(v);
-	xsc_close(dom0);
+	sc_close(u);
+	sc_close(v);
+	sc_close(dom0);
 	sc_stop(&d);
 
 	/* The bound follows the quota setting: -Q watches=4 leaves 3. */
 	sc_start(&d, SC_ARGS("-Q", "watches=4"));
 	dom0 = sc_connect(&d);
 	sc_make_home(dom0, 5);
-	u = sc_restricted(&d, 5);
+	u = sc_connect_raw(&d);
+	sc_restrict(u, 5);
 	watch_range(u, 1, 3);
 	ck_assert_str_eq(sc_watch(u, "w4", "t", NULL), "ENOSPC");
-	xsc_close(u);
-	xsc_close(dom0);
+	sc_close(u);
+	sc_close(dom0);
 	sc_stop(&d);
 }
 END_TEST
@@ -357,27 +364,32 @@ START_TEST(reset_watches_in_transaction)
 {
 	struct xst_daemon d;
 	const long flat_kb = SC_ASAN ? 48 * 1024 : 4 * 1024;
-	struct xsc_msg m;
+	struct xst_msg m;
 	char path[64], val[16];
 	long rss_a = 0, rss_b;
 
 	sc_rss_friendly_asan();
 	sc_start(&d, NULL);
-	struct xsc *dom0 = sc_connect(&d), *good = sc_connect(&d);
+	struct sc_conn *dom0 = sc_connect(&d), *good = sc_connect(&d);
 
 	sc_make_home(dom0, 7);
-	struct xsc *u = sc_restricted(&d, 7);
+	/* Raw: RESET_WATCHES behind a client's back, and the reply's tx_id. */
+	struct sc_conn *u = sc_connect_raw(&d);
 
-	/* Events queued before the reset are delivered after it. */
+	sc_restrict(u, 7);
+
+	/* An event queued before the reset is delivered all the same, ahead of its reply. */
 	ck_assert_str_eq(sc_watch(u, "data", "t", NULL), "OK");
-	uint32_t tx = sc_tx_start(u);
+	xsl_txn_t tx = sc_tx_start(u);
 
 	SC_OK(u, XS_WRITE, tx, 1, "data/in-tx", "1");
 	SC_OK(dom0, XS_WRITE, 0, 1, "/local/domain/7/data/outside", "1");
-	sc_call(u, XS_RESET_WATCHES, tx, 0, SC_ARGS(""), &m);
+	ck_assert_int_eq(xst_wire_send_msg(sc_wire(u), XS_RESET_WATCHES, 0, (uint32_t)tx, "", 1),
+			 0);
+	sc_expect_event(u, "data/outside", "t");
+	ck_assert_int_eq(xst_wire_recv(sc_wire(u), &m, 5000), 0);
 	SC_EXPECT_STR(&m, XS_RESET_WATCHES, "OK\0");
 	ck_assert_uint_eq(m.hdr.tx_id, tx);
-	sc_expect_event(u, "data/outside", "t");
 	sc_must(u, XS_TRANSACTION_END, tx, 0, SC_ARGS("T"), "ENOENT");
 	sc_must(u, XS_READ, 0, 0, SC_ARGS("data/in-tx"), "ENOENT");
 	SC_OK(dom0, XS_WRITE, 0, 1, "/local/domain/7/data/later", "1");
@@ -385,7 +397,7 @@ START_TEST(reset_watches_in_transaction)
 
 	/* The loop: a transaction with writes and watches, reset from inside, 3,000 times. */
 	for (int i = 0; i < 3000; i++) {
-		uint32_t t = sc_tx_start(u);
+		xsl_txn_t t = sc_tx_start(u);
 
 		snprintf(path, sizeof(path), "loop/n%d", i % 50);
 		snprintf(val, sizeof(val), "%d", i);
@@ -422,9 +434,9 @@ START_TEST(reset_watches_in_transaction)
 		sc_tx_start(u);
 	sc_must(u, XS_TRANSACTION_START, 0, 0, SC_ARGS(""), "ENOSPC");
 	sc_probe(good, "end");
-	xsc_close(u);
-	xsc_close(good);
-	xsc_close(dom0);
+	sc_close(u);
+	sc_close(good);
+	sc_close(dom0);
 	sc_stop(&d);
 }
 END_TEST

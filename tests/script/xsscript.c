@@ -55,9 +55,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/xsc.h"
 #include "proto/wire.h"
 #include "tests/lib/xst_daemon.h"
+#include "tests/lib/xst_wire.h"
 
 #define XSS_MAX_TOKENS 256
 #define XSS_MAX_TOKEN_BYTES 65536
@@ -81,7 +81,7 @@ struct xss_pending {
 
 struct xss_conn {
 	char name[32];
-	struct xsc *c;
+	struct xst_wire *c;
 	struct xss_pending q[XSS_MAX_PENDING];
 	unsigned qh, qn;
 };
@@ -783,7 +783,7 @@ nomatch:
 /* Receive one message on c and check it; records what was seen. */
 static int xss_receive(struct xss_run *r, struct xss_conn *c, const struct xss_exp *e)
 {
-	struct xsc_msg *msg;
+	struct xst_msg *msg;
 	char want[800], got[800];
 
 	if (!c->c) {
@@ -792,13 +792,13 @@ static int xss_receive(struct xss_run *r, struct xss_conn *c, const struct xss_e
 	}
 	r->checks++;
 	msg = xss_xrealloc(NULL, sizeof(*msg));
-	if (xsc_recv(c->c, msg, xss_timeout_ms) < 0) {
+	if (xst_wire_recv(c->c, msg, xss_timeout_ms) < 0) {
 		int e2 = errno;
 
 		free(msg);
 		if (e2 == ECONNRESET) {
 			xss_add_obs(r, OBS_CLOSED, NULL, NULL, 0);
-			xsc_close(c->c);
+			xst_wire_close(c->c);
 			c->c = NULL;
 			if (e->kind == EXP_CLOSED)
 				return 0;
@@ -874,7 +874,7 @@ static int xss_send(struct xss_run *r, struct xss_conn *c, const void *buf, size
 	while (len > 0) {
 		size_t n = len < split ? len : split;
 
-		if (xsc_send_raw(c->c, p, n) < 0) {
+		if (xst_wire_send(c->c, p, n) < 0) {
 			xss_add_obs(r, OBS_SENDFAIL, NULL, NULL, 0);
 			return xss_fail(r, "send on %s failed: %s", c->name, strerror(errno));
 		}
@@ -1209,7 +1209,7 @@ static int xss_step_event(struct xss_run *r, struct xss_conn *c, struct xss_tok 
 static int xss_step_silent(struct xss_run *r, struct xss_conn *c, struct xss_tok *t, int n)
 {
 	uint32_t ms;
-	struct xsc_msg *msg;
+	struct xst_msg *msg;
 	int rc = 0;
 
 	if (n < 3 || xss_number(r, t[2].s, &ms) < 0)
@@ -1220,7 +1220,7 @@ static int xss_step_silent(struct xss_run *r, struct xss_conn *c, struct xss_tok
 	}
 	r->checks++;
 	msg = xss_xrealloc(NULL, sizeof(*msg));
-	if (xsc_recv(c->c, msg, (int)ms) == 0) {
+	if (xst_wire_recv(c->c, msg, (int)ms) == 0) {
 		char got[800];
 
 		xss_add_obs(r, OBS_MSG, &msg->hdr, msg->payload, msg->hdr.len);
@@ -1230,7 +1230,7 @@ static int xss_step_silent(struct xss_run *r, struct xss_conn *c, struct xss_tok
 		xss_add_obs(r, OBS_TIMEOUT, NULL, NULL, 0);
 	} else {
 		xss_add_obs(r, OBS_CLOSED, NULL, NULL, 0);
-		xsc_close(c->c);
+		xst_wire_close(c->c);
 		c->c = NULL;
 		rc = xss_fail(r, "on %s: expected no message, got connection closed", c->name);
 	}
@@ -1302,7 +1302,7 @@ static int xss_exec_tokens(struct xss_run *r, struct xss_tok *t, int n)
 		if (c->c)
 			return xss_syntax(r, "connection %s is already open", c->name);
 		c->qh = c->qn = 0;
-		c->c = xsc_open(r->d.socket);
+		c->c = xst_wire_socket(r->d.socket);
 		if (!c->c) {
 			xss_note(r, "connect failed");
 			return xss_fail(r, "connect %s: %s", t[1].s, strerror(errno));
@@ -1312,7 +1312,7 @@ static int xss_exec_tokens(struct xss_run *r, struct xss_tok *t, int n)
 	if (xss_is_word(&t[0], "close")) {
 		if (n != 2 || !(c = xss_conn_find(r, t[1].s)))
 			return xss_syntax(r, "close NAME (a connected name)");
-		xsc_close(c->c);
+		xst_wire_close(c->c);
 		c->c = NULL;
 		c->qn = 0;
 		return 0;
@@ -1472,7 +1472,7 @@ static int xss_run_script(struct xss_run *r, FILE *f)
 static void xss_run_free(struct xss_run *r)
 {
 	for (unsigned i = 0; i < r->nconns; i++)
-		xsc_close(r->conns[i].c);
+		xst_wire_close(r->conns[i].c);
 	r->nconns = 0;
 	for (unsigned i = 0; i < r->nobs; i++)
 		free(r->obs[i].data);
@@ -1528,7 +1528,7 @@ static int xss_run_on(struct xss_run *r, enum xst_kind kind, enum xss_mode mode,
 	rc = xss_run_script(r, f);
 	fclose(f);
 	for (unsigned i = 0; i < r->nconns; i++) {
-		xsc_close(r->conns[i].c);
+		xst_wire_close(r->conns[i].c);
 		r->conns[i].c = NULL;
 	}
 	int misbehaved = 0;

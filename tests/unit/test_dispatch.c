@@ -437,11 +437,48 @@ START_TEST(reply_carries_req_and_tx_ids)
 }
 END_TEST
 
+/*
+ * The global memory budget: past it, what would grow the heap or the store
+ * is refused with ENOMEM, the privileged domain keeping a reserve; reads,
+ * removals and aborts still go.
+ */
+START_TEST(memory_budget_and_its_reserve)
+{
+	uint64_t used = quota_budget_used(true, NULL, NULL);
+	uint32_t tx;
+
+	EXPECT(XS_WRITE, "/keep\0v", "OK");
+	tx = start_txn();
+	/* The others' part is spent; the privileged one's reserve is not. */
+	quota_budget = used + (64u << 20);
+	quota_budget_reserve = 128u << 20;
+	EXPECT(XS_WRITE, "/a\0v", "OK");
+	EXPECT_TX(XS_TRANSACTION_END, tx, "F\0", "OK");
+	restrict_to_5();
+	EXPECT(XS_WRITE, "/local/domain/5/x\0v", "ENOMEM");
+	EXPECT(XS_MKDIR, "/local/domain/5/y\0", "ENOMEM");
+	EXPECT(XS_WATCH, "/local/domain/5\0t\0", "ENOMEM");
+	EXPECT(XS_TRANSACTION_START, "", "ENOMEM");
+	EXPECT(XS_READ, "/local/domain/5\0", "");
+	/* With room again, the same requests go. */
+	quota_budget_reserve = 0;
+	EXPECT(XS_WRITE, "/local/domain/5/x\0v", "OK");
+	tx = start_txn();
+	EXPECT_TX(XS_TRANSACTION_END, tx, "F\0", "OK");
+	/* The whole budget spent: the privileged are refused too (and reads still go). */
+	quota_budget = 1;
+	EXPECT(XS_READ, "/local/domain/5/x\0", "v");
+	EXPECT(XS_RM, "/local/domain/5/x\0", "OK");
+	quota_budget = 0;
+	EXPECT(XS_WRITE, "/local/domain/5/z\0v", "OK");
+}
+END_TEST
+
 Suite *xst_dispatch_suite(void)
 {
 	return XST_SUITE("dispatch", setup, teardown, unknown_type_enosys,
 			 privilege_eacces_after_restrict, unknown_transaction_enoent,
 			 argument_shape_einval, path_syntax_einval, path_max_below_the_home,
 			 set_perms_list_errors, order_of_the_checks, oversized_reply_e2big,
-			 reply_carries_req_and_tx_ids);
+			 reply_carries_req_and_tx_ids, memory_budget_and_its_reserve);
 }

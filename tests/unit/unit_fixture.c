@@ -56,15 +56,20 @@ void xst_store_close(void)
 }
 
 static unsigned saved_quota[QUOTA_COUNT];
+static size_t saved_budget, saved_reserve;
 
 void xst_quota_save(void)
 {
 	memcpy(saved_quota, quota_hard, sizeof(saved_quota));
+	saved_budget = quota_budget;
+	saved_reserve = quota_budget_reserve;
 }
 
 void xst_quota_restore(void)
 {
 	memcpy(quota_hard, saved_quota, sizeof(saved_quota));
+	quota_budget = saved_budget;
+	quota_budget_reserve = saved_reserve;
 	quota_fini();
 }
 
