@@ -119,9 +119,6 @@ void log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* log_warnx under its old name, until every caller uses log_warnx. */
-void log_error(const char *fmt, ...) __attribute__((alias("log_warnx")));
-
 void log_info(const char *fmt, ...)
 {
 	va_list ap;

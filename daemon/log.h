@@ -19,8 +19,6 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The old name of log_warnx, kept while callers move to it. */
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures: log (fatal with the errno text) and exit with status 1. */
 void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void fatalx(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
