@@ -120,7 +120,8 @@ unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCO
 # Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
 INSTALL_FILES := $(SBINDIR)/xenstored $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
 	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man5/xenstored.conf.5 \
-	$(SYSCONFDIR)/xen/xenstored.conf $(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \
+	$(SYSCONFDIR)/xen/xenstored.conf $(SYSCONFDIR)/logrotate.d/xenstored \
+	$(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \
 	$(PREFIX)/include/xenstore_client.h $(PREFIX)/lib/pkgconfig/xenstore_client.pc \
 	$(PREFIX)/lib/libxenstore_client.a $(PREFIX)/lib/libxenstore_client.so $(PREFIX)/share/man/man3/xenstore_client.3
 
@@ -141,7 +142,8 @@ install-client: install-check
 
 install: all install-check
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/xen $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/xen $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/xenstored
 	install -m 0755 $(SIMGUEST) $(DESTDIR)$(BINDIR)/xs-simguest
 	install -m 0755 conf/xenstored-prepare $(DESTDIR)$(LIBEXECDIR)/xenstored-prepare
@@ -149,6 +151,7 @@ install: all install-check
 	chmod 0644 $(DESTDIR)$(UNITDIR)/xenstored.service
 	install -m 0644 docs/man/xenstored.8 $(DESTDIR)$(MANDIR)/man8/xenstored.8
 	install -m 0644 docs/man/xenstored.conf.5 $(DESTDIR)$(MANDIR)/man5/xenstored.conf.5
+	install -m 0644 conf/xenstored.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/xenstored
 	@# An administrator's configuration is kept.
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf ]; then \
 		echo "kept $(DESTDIR)$(SYSCONFDIR)/xen/xenstored.conf; the sample is $(DOCDIR)/xenstored.conf"; \

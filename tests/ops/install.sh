@@ -20,6 +20,7 @@ echo "== make install DESTDIR=... PREFIX=/usr"
 if mk install DESTDIR="$T/d" PREFIX=/usr >"$T/log" 2>&1; then ok "install"; else bad "install"; cat "$T/log"; fi
 (cd "$T/d" && find . -type f -printf '%m %p\n' | sort) >"$T/got"
 cat >"$T/want" <<'LIST'
+644 ./etc/logrotate.d/xenstored
 644 ./etc/xen/xenstored.conf
 644 ./usr/lib/systemd/system/xenstored.service
 644 ./usr/share/doc/xenstored/ARCHITECTURE.md
