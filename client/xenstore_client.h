@@ -253,6 +253,76 @@ XSL_API int xsl_simdom_create(const char *simhyp_path, unsigned domid, struct xs
 XSL_API int xsl_simdom_shutdown(struct xsl_simdom *d);
 XSL_API void xsl_simdom_destroy(struct xsl_simdom *d);
 
+/*
+ * THE HYPERVISOR: grants and event channels for split drivers, one
+ * interface over two implementations chosen at run time: Xen (libxengnttab's
+ * sharing and mapping calls, libxenevtchn) or the simulated hypervisor
+ * (xs-simhyp, a process of its own, shared by every simulated domain; see
+ * docs/SIMHYP.md). A handle acts for one domain. Same rules as Xen: a page
+ * maps only into the domain it was granted to, read-only grants map
+ * read-only, an interdomain channel binds only to a port left unbound for
+ * the binding domain.
+ */
+struct xsl_hyp;
+
+enum xsl_hyp_kind {
+	XSL_HYP_AUTO = 0, /* Xen if /dev/xen/evtchn works, else the simulated one */
+	XSL_HYP_XEN,
+	XSL_HYP_SIM,
+};
+
+struct xsl_hyp_opts {
+	enum xsl_hyp_kind kind;
+	const char *simhyp_path; /* SIM: the hypervisor's socket; NULL: $XENSTORED_RUNDIR/simhyp */
+	unsigned domid;          /* SIM: the domain this handle acts for (0: dom0, which always exists) */
+	unsigned mem_pages;      /* SIM, a new domain: its memory (pages that can be granted); 0: 4096 */
+	struct xsl_simdom *simdom; /* SIM: act for this simulated domain (its memory and grant table) */
+};
+
+XSL_API int xsl_hyp_open(struct xsl_hyp **out, const struct xsl_hyp_opts *opts);
+XSL_API void xsl_hyp_close(struct xsl_hyp *h);
+XSL_API unsigned xsl_hyp_domid(const struct xsl_hyp *h);
+
+/*
+ * Granting (the granting side: a frontend). xsl_gnt_share allocates count
+ * pages and grants each to domid, the references in refs (libxengntshr's
+ * share_pages); xsl_gnt_unshare ends the grants and frees the pages
+ * (-EBUSY, pages kept, while the other side still maps one).
+ * xsl_gnt_grant grants one page of memory got from xsl_gnt_alloc (or of a
+ * shared area) for one request, xsl_gnt_end ends it (-EBUSY while mapped);
+ * -EOPNOTSUPP where the hypervisor cannot grant single pages from user
+ * space (Xen): use shared areas then.
+ */
+XSL_API void *xsl_gnt_share(struct xsl_hyp *h, unsigned domid, unsigned count, int writable,
+			    uint32_t *refs);
+XSL_API int xsl_gnt_unshare(struct xsl_hyp *h, void *area, unsigned count);
+XSL_API void *xsl_gnt_alloc(struct xsl_hyp *h, unsigned count);
+XSL_API void xsl_gnt_free(struct xsl_hyp *h, void *area, unsigned count);
+XSL_API int xsl_gnt_grant(struct xsl_hyp *h, unsigned domid, void *page, int readonly, uint32_t *ref);
+XSL_API int xsl_gnt_end(struct xsl_hyp *h, uint32_t ref);
+
+/*
+ * Mapping (the other side: a backend). Maps count references granted by
+ * domid into one contiguous area, all or nothing (-EPERM: one was not
+ * granted to this domain, or is read-only and writable was asked; -EINVAL:
+ * no such reference). Unmap with the area and count it returned.
+ */
+XSL_API void *xsl_gnt_map(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
+			  int writable, int *err);
+XSL_API int xsl_gnt_unmap(struct xsl_hyp *h, void *area, unsigned count);
+
+/*
+ * Event channels. Each bound port has its own descriptor, readable while a
+ * notification is pending; xsl_evt_ack clears it. Notifications coalesce.
+ */
+XSL_API int xsl_evt_alloc_unbound(struct xsl_hyp *h, unsigned remote_domid, uint32_t *port);
+XSL_API int xsl_evt_bind(struct xsl_hyp *h, unsigned remote_domid, uint32_t remote_port,
+			 uint32_t *local_port);
+XSL_API int xsl_evt_notify(struct xsl_hyp *h, uint32_t port);
+XSL_API int xsl_evt_fd(struct xsl_hyp *h, uint32_t port);
+XSL_API void xsl_evt_ack(struct xsl_hyp *h, uint32_t port);
+XSL_API int xsl_evt_close(struct xsl_hyp *h, uint32_t port);
+
 #ifdef __cplusplus
 }
 #endif
