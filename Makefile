@@ -97,6 +97,8 @@ include tests/ops/rules.mk
 -include bench/rules.mk
 # The client library's tests.
 include tests/client/rules.mk
+# Split drivers on the bus (the block device pair), their tests and benchmark.
+include drivers/rules.mk
 
 check: all $(CHECK_STEPS)
 	@echo "all test steps passed ($(words $(CHECK_STEPS)) steps)"

@@ -1,0 +1,180 @@
+/* The block device pair (blkif): the backend's data path, the frontend's ring, the disk image, the XenStore keys both use. */
+#ifndef XS_DRIVERS_BLK_H
+#define XS_DRIVERS_BLK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client/xenstore_client.h"
+#include "drivers/blkif_xen.h"
+
+/*
+ * Units of the protocol: sector_number, first_sect and last_sect count
+ * 512-byte sectors whatever "sector-size" says (we offer 512 and do not
+ * take feature-large-sector-size); a segment is part of one 4 KiB page.
+ */
+#define BLK_SECT 512u
+#define BLK_PAGE 4096u
+#define BLK_SECTS_PER_PAGE (BLK_PAGE / BLK_SECT)
+/* Multi-page rings: the backend offers max-ring-page-order 4 (16 pages, 512 requests). */
+#define BLK_MAX_RING_ORDER 4u
+#define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
+/* Indirect requests: the backend offers feature-max-indirect-segments (one indirect page). */
+#define BLK_MAX_INDIRECT_SEGS 32u
+#define BLK_MAX_SEGS BLK_MAX_INDIRECT_SEGS
+/* One pass of the backend over the ring takes at most this many requests. */
+#define BLK_BATCH 32u
+
+/* ---------------------------------------------------------------- the disk image */
+
+struct blk_disk {
+	int fd;
+	uint64_t sectors;       /* 512-byte sectors (the image's size rounded down) */
+	unsigned sector_size;   /* "sector-size": 512 */
+	unsigned phys_sector_size; /* "physical-sector-size": 4096 when the size allows */
+	int readonly;
+};
+
+/* Open path (O_RDWR, or O_RDONLY when readonly): 0 or a negative errno. */
+int blk_disk_open(struct blk_disk *d, const char *path, int readonly);
+void blk_disk_close(struct blk_disk *d);
+
+/* ---------------------------------------------------------------- the backend's data path */
+
+/* What the backend did; the test and the benchmark read these (and xs-blkback's status). */
+struct blkback_stats {
+	uint64_t rd_req, wr_req, flush_req, discard_req, indirect_req;
+	uint64_t rd_sect, wr_sect;
+	uint64_t err_req;        /* answered BLKIF_RSP_ERROR (any reason) */
+	uint64_t unsupported;    /* answered BLKIF_RSP_EOPNOTSUPP */
+	uint64_t bad_req;        /* malformed: segments, sector ranges, read-only disk */
+	uint64_t bad_grant;      /* a reference that would not map */
+	uint64_t io_err;         /* pread/pwrite/fdatasync failed */
+	uint64_t fdatasyncs;     /* flushes done on the image */
+	uint64_t passes;         /* batches taken off the ring */
+	uint64_t map_calls;      /* xsl_gnt_map calls */
+	uint64_t notifies;       /* event channel notifications sent */
+};
+
+/*
+ * One connected frontend's ring: the ring pages mapped from its grants, the
+ * event channel bound to its port, the disk. Requests are copied off the
+ * ring before they are looked at (the frontend may change them meanwhile),
+ * checked, then served a batch at a time: every data page of the batch
+ * mapped in one call per direction, the I/O done with preadv/pwritev on
+ * the image, the pages unmapped, the responses pushed.
+ */
+struct blkback_ring {
+	struct xsl_hyp *hyp;
+	struct blk_disk *disk;
+	unsigned domid;          /* the frontend's */
+	void *area;              /* the ring pages, mapped */
+	unsigned npages;
+	blkif_back_ring_t ring;
+	uint32_t port;           /* local port, bound to the frontend's */
+	int evt_fd;
+	int broken;              /* the frontend broke the protocol: disconnect it */
+	char why[160];
+	struct blkback_stats st;
+	struct blkback_batch *batch; /* scratch for one pass */
+};
+
+/*
+ * Map the frontend's ring (refs, npages a power of two up to
+ * BLK_MAX_RING_PAGES) and bind its event channel. 0, or a negative errno
+ * with r->why saying what failed; nothing stays mapped or bound then.
+ */
+int blkback_ring_connect(struct blkback_ring *r, struct xsl_hyp *hyp, struct blk_disk *disk,
+			 unsigned domid, const uint32_t *refs, unsigned npages, uint32_t remote_port);
+/*
+ * Serve the ring: acknowledge the event channel, then take and answer
+ * requests until none is left, at most max_passes batches (0: no limit).
+ * Returns 1 if requests are still waiting (call again: fairness between
+ * rings), 0 if none, -EPROTO if the frontend broke the protocol (r->why;
+ * the ring is left alone from then on).
+ */
+int blkback_ring_service(struct blkback_ring *r, unsigned max_passes);
+/* Unbind and unmap; safe on a ring never connected (zeroed) or already disconnected. */
+void blkback_ring_disconnect(struct blkback_ring *r);
+
+/* ---------------------------------------------------------------- the frontend's ring */
+
+struct blkfront_slot;
+
+/* Called for each completed request: status is BLKIF_RSP_*. */
+typedef void blkfront_done_fn(void *tag, int status, void *arg);
+
+/*
+ * The frontend's side of one device: the ring it shares with the backend,
+ * its unbound event channel, and the data pages. Requests of up to
+ * BLK_MAX_SEGS pages (indirect when over 11 and the backend offers it)
+ * carry data in pages granted to the backend for the request only
+ * (xsl_gnt_grant, ended when the response comes), or, where the hypervisor
+ * cannot grant single pages, in a pool shared once.
+ */
+struct blkfront_ring {
+	struct xsl_hyp *hyp;
+	unsigned be_domid;
+	void *area;               /* the ring pages, shared with the backend */
+	unsigned npages, order;
+	uint32_t refs[BLK_MAX_RING_PAGES];
+	blkif_front_ring_t ring;
+	uint32_t port;
+	int evt_fd;
+	unsigned max_segs;        /* 11, or the backend's indirect maximum (<= BLK_MAX_SEGS) */
+	unsigned nslots;          /* requests in flight at most: the ring's size */
+	struct blkfront_slot *slots;
+	unsigned free_slot;       /* free list of slots, through their next; nslots: none */
+	unsigned inflight;
+	int per_request;          /* grants per request (else: the pool shared once) */
+	char *pool;               /* bounce pages (data not in zero-copy buffers, indirect pages) */
+	unsigned pool_pages;
+	uint32_t *pool_refs;      /* the pool's references where it is shared once */
+	uint32_t *pool_free;      /* a stack of free pool pages */
+	unsigned pool_nfree;
+	char *zc;                 /* zero-copy buffers: the domain's own pages, used in place */
+	unsigned zc_pages;
+	uint32_t *zc_refs;        /* their references where shared once */
+	int broken;               /* the backend broke the protocol */
+	uint64_t bad_responses;   /* responses naming no request in flight: dropped */
+	uint64_t leaked;          /* pages whose grant would not end: never reused */
+	uint64_t grants, pushes, notifies;
+};
+
+/*
+ * Share 2^order ring pages with be_domid, allocate an unbound event channel
+ * for it, set up the slots and the bounce pool. 0 or a negative errno.
+ */
+int blkfront_ring_setup(struct blkfront_ring *f, struct xsl_hyp *hyp, unsigned be_domid,
+			unsigned order, unsigned pool_pages);
+/* pool_pages 0: this many bounce pages (4 MiB). */
+#define BLKFRONT_POOL_DEFAULT 1024u
+/* The backend's indirect maximum, once known (0: direct requests only). */
+void blkfront_ring_set_indirect(struct blkfront_ring *f, unsigned max_indirect);
+/*
+ * Memory that requests can use without a copy (the domain's own pages, page
+ * aligned): pages of it; freed with the ring. NULL on failure.
+ */
+void *blkfront_ring_buffers(struct blkfront_ring *f, size_t pages);
+/*
+ * Queue one request (not yet seen by the backend: blkfront_ring_kick).
+ * op is BLKIF_OP_READ, WRITE, FLUSH_DISKCACHE (nsect 0) or DISCARD; buf
+ * holds nsect sectors (read into or written from). -EBUSY when the ring or
+ * the bounce pool is full, -EINVAL for a request too large, -EPIPE once the
+ * backend broke the protocol.
+ */
+int blkfront_ring_queue(struct blkfront_ring *f, int op, uint64_t sector, unsigned nsect,
+			void *buf, void *tag);
+/* Push the queued requests; notify the backend if it asks. */
+void blkfront_ring_kick(struct blkfront_ring *f);
+/* Take the responses that came, calling done for each: how many, or -EPIPE (broken). */
+int blkfront_ring_complete(struct blkfront_ring *f, blkfront_done_fn *done, void *arg);
+/* Wait up to timeout_ms (<0: for ever) for the backend's notification: 1, 0 on time-out, -errno. */
+int blkfront_ring_wait(struct blkfront_ring *f, int timeout_ms);
+/* One request, waited for: 0, -EIO (BLKIF_RSP_ERROR), -EOPNOTSUPP, -ETIMEDOUT. */
+int blkfront_ring_io(struct blkfront_ring *f, int op, uint64_t sector, unsigned nsect, void *buf,
+		     int timeout_ms);
+/* Close the event channel, end every grant (requests in flight are lost), free the pages. */
+void blkfront_ring_teardown(struct blkfront_ring *f);
+
+#endif
