@@ -174,7 +174,123 @@ int blkfront_ring_wait(struct blkfront_ring *f, int timeout_ms);
 /* One request, waited for: 0, -EIO (BLKIF_RSP_ERROR), -EOPNOTSUPP, -ETIMEDOUT. */
 int blkfront_ring_io(struct blkfront_ring *f, int op, uint64_t sector, unsigned nsect, void *buf,
 		     int timeout_ms);
-/* Close the event channel, end every grant (requests in flight are lost), free the pages. */
-void blkfront_ring_teardown(struct blkfront_ring *f);
+/*
+ * Close the event channel, end every grant (requests in flight are lost),
+ * free the pages: 0, or -EBUSY while the backend still maps the ring (what
+ * is left is kept: call again later).
+ */
+int blkfront_ring_teardown(struct blkfront_ring *f);
 
 #endif
+
+/* ---------------------------------------------------------------- on the bus: the backend */
+
+struct xsl_bus;
+struct xsl_bus_dev;
+struct blkback_dev;
+
+/*
+ * The backend side of "vbd" on a dom0 bus: each device's image opened from
+ * its params and mode, the features published and InitWait; the
+ * frontend's ring connected when it says Initialised or Connected, served
+ * from the server's loop; Closing and Closed followed. A frontend that
+ * breaks the protocol is reported (the device's error node) and
+ * disconnected: the device goes to Closing.
+ */
+struct blkback_server;
+
+struct blkback_server_opts {
+	struct xsl *h;            /* privileged, dom0 (not owned) */
+	struct xsl_hyp *hyp;      /* acting for dom0 (not owned) */
+	int verbose;              /* log state changes of every device */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+};
+
+int blkback_server_open(struct blkback_server **out, const struct blkback_server_opts *opts);
+/*
+ * Serve: the handle pumped (the bus's callbacks), every connected ring's
+ * requests, until stop_fd (>= 0) is readable or timeout_ms (>= 0) passes.
+ * 0, or -errno when the store's handle is dead.
+ */
+int blkback_server_run(struct blkback_server *s, int stop_fd, int timeout_ms);
+/* Every device's statistics added up (the devices gone included). */
+void blkback_server_stats(struct blkback_server *s, struct blkback_stats *st);
+/* Devices bound, rings connected. */
+void blkback_server_counts(struct blkback_server *s, unsigned *devices, unsigned *connected);
+void blkback_server_close(struct blkback_server *s);
+
+/* ---------------------------------------------------------------- on the bus: the frontend */
+
+/*
+ * The frontend side of "vbd" on a guest's bus: on the backend's InitWait
+ * the ring (as many pages as both offer) and the event channel are made
+ * and published with protocol and Initialised in one transaction; on its
+ * Connected the disk's size and features are read and the device goes
+ * Connected; on its Closing the device closes (requests in flight fail).
+ */
+struct blkfront_guest;
+struct blkfront_dev;
+
+struct blkfront_guest_opts {
+	struct xsl *h;            /* the guest's handle (not owned) */
+	struct xsl_hyp *hyp;      /* acting for the guest's domain (not owned) */
+	unsigned domid;
+	unsigned ring_order;      /* the most the frontend asks for (<= BLK_MAX_RING_ORDER) */
+	unsigned pool_pages;      /* bounce pages per device (0: BLKFRONT_POOL_DEFAULT) */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+};
+
+int blkfront_guest_open(struct blkfront_guest **out, const struct blkfront_guest_opts *opts);
+void blkfront_guest_close(struct blkfront_guest *g);
+/* Pump the guest's handle (the bus's callbacks) for up to timeout_ms: as xsl_pump. */
+int blkfront_guest_pump(struct blkfront_guest *g, int timeout_ms);
+/* A device by its id under device/vbd ("51712"), or NULL. */
+struct blkfront_dev *blkfront_guest_dev(struct blkfront_guest *g, const char *id);
+/* Pump until that device is Connected: 0, -ETIMEDOUT, -ENODEV (it went, or closed). */
+int blkfront_guest_wait_connected(struct blkfront_guest *g, const char *id, int timeout_ms);
+
+struct blkfront_info {
+	uint64_t sectors;
+	unsigned sector_size;
+	unsigned info;            /* VDISK_* */
+	int flush, discard;
+	unsigned max_indirect;
+	unsigned ring_pages;
+	int connected;
+	int state;                /* the device's own XenbusState */
+};
+void blkfront_dev_info(struct blkfront_dev *d, struct blkfront_info *info);
+/* The device's ring, while it is connected (for queued I/O), else NULL. */
+struct blkfront_ring *blkfront_dev_ring(struct blkfront_dev *d);
+/* One request, waited for (see blkfront_ring_io); -ENOTCONN when not connected. */
+int blkfront_dev_io(struct blkfront_dev *d, int op, uint64_t sector, unsigned nsect, void *buf,
+		    int timeout_ms);
+
+/* ---------------------------------------------------------------- the toolstack's part (dom0) */
+
+/* "xvda", "xvdb3", "51712": the device id (Linux's xvd numbering); -EINVAL otherwise. */
+int blk_vdev_parse(const char *name, unsigned *devid);
+/* The other way ("xvda"): into buf. */
+void blk_vdev_name(unsigned devid, char *buf, size_t size);
+/*
+ * A simulated guest's domain introduced as a toolstack does: its home
+ * /local/domain/<domid> made and owned by it, then INTRODUCE.
+ */
+int blk_ts_introduce(struct xsl *h, unsigned domid);
+/*
+ * Both directories of a vbd, as xl block-attach writes them (see
+ * xsl_bus_toolstack_attach): the backend's with params (image, made
+ * absolute), mode (w or r), type, dev, device-type, removable, bootable;
+ * the frontend's with virtual-device and device-type. -EEXIST if there.
+ */
+int blk_ts_attach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned devid,
+		  const char *image, int readonly);
+/*
+ * Detach: the backend to Closing (online 0), both ends waited for until
+ * Closed (timeout_ms), both directories removed. 0; -ETIMEDOUT when the
+ * ends did not close in time (removed anyway only with force); -ENOENT.
+ */
+int blk_ts_detach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned devid,
+		  int timeout_ms, int force);

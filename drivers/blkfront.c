@@ -386,7 +386,7 @@ int blkfront_ring_io(struct blkfront_ring *f, int op, uint64_t sector, unsigned 
 	return w.status == BLKIF_RSP_OKAY ? 0 : w.status == BLKIF_RSP_EOPNOTSUPP ? -EOPNOTSUPP : -EIO;
 }
 
-void blkfront_ring_teardown(struct blkfront_ring *f)
+int blkfront_ring_teardown(struct blkfront_ring *f)
 {
 	if (f->slots)
 		for (unsigned i = 0; i < f->nslots; i++)
@@ -395,8 +395,9 @@ void blkfront_ring_teardown(struct blkfront_ring *f)
 	if (f->evt_fd >= 0)
 		xsl_evt_close(f->hyp, f->port);
 	f->evt_fd = -1;
+	/* Still mapped by the backend: everything kept until it lets go (call again). */
 	if (f->area && xsl_gnt_unshare(f->hyp, f->area, f->npages) < 0)
-		f->leaked += f->npages; /* still mapped by the backend: left to it */
+		return -EBUSY;
 	f->area = NULL;
 	if (f->pool) {
 		if (f->per_request)
@@ -417,4 +418,5 @@ void blkfront_ring_teardown(struct blkfront_ring *f)
 	free(f->slots);
 	f->pool_refs = f->pool_free = f->zc_refs = NULL;
 	f->slots = NULL;
+	return 0;
 }
