@@ -294,3 +294,25 @@ int blk_ts_attach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned 
  */
 int blk_ts_detach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned devid,
 		  int timeout_ms, int force);
+
+/* ---------------------------------------------------------------- a simulated guest with its frontend */
+
+/*
+ * What xs-blkfront, the tests and the benchmark each are: a domain of the
+ * simulated hypervisor, its store handle over its own ring, a hypervisor
+ * handle acting for it, and the vbd frontend on its bus.
+ */
+struct blk_simguest {
+	unsigned domid;
+	struct xsl_simdom *dom;
+	struct xsl *h;
+	struct xsl_hyp *hyp;
+	struct blkfront_guest *fe;
+};
+
+/* The domain, its handle (calls waiting timeout_ms; 0 for ever) and its hypervisor handle. */
+int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned domid, int timeout_ms);
+/* The frontend on its bus (opts' h, hyp and domid are the guest's): waits until it is introduced. */
+int blk_simguest_start(struct blk_simguest *g, const struct blkfront_guest_opts *opts);
+/* Everything closed, the domain destroyed (its devices' rings with it). */
+void blk_simguest_destroy(struct blk_simguest *g);

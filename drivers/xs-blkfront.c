@@ -87,9 +87,7 @@ static void default_store(void)
 
 struct guest {
 	unsigned domid;
-	struct xsl_simdom *dom;
 	struct xsl *h;
-	struct xsl_hyp *hyp;
 	struct blkfront_guest *fe;
 	int stop;
 };
@@ -465,9 +463,8 @@ out:
 
 static int run(unsigned domid, unsigned order)
 {
-	struct xsl_open_opts oo = {.transport = XSL_TR_SIMRING, .timeout_ms = 0};
-	struct xsl_hyp_opts ho = {.kind = XSL_HYP_SIM, .simhyp_path = simhyp_path};
-	struct blkfront_guest_opts go = {.domid = domid, .ring_order = order, .log = log_line};
+	struct blkfront_guest_opts go = {.ring_order = order, .log = log_line};
+	struct blk_simguest sg;
 	struct guest g = {.domid = domid};
 	sigset_t mask;
 	int err, sfd, lfd = -1;
@@ -482,25 +479,20 @@ static int run(unsigned domid, unsigned order)
 		perror("xs-blkfront: signalfd");
 		return 1;
 	}
-	if ((err = xsl_simdom_create(simhyp_path, domid, &g.dom)) < 0) {
+	/* Calls wait for ever until the toolstack introduces the domain. */
+	if ((err = blk_simguest_create(&sg, simhyp_path, domid, 0)) < 0) {
 		fprintf(stderr, "xs-blkfront: creating domain %u at %s: %s\n", domid, simhyp_path,
 			strerror(-err));
+		close(sfd);
 		return 1;
 	}
 	fprintf(stderr, "xs-blkfront[%u]: domain %u created; waiting to be introduced\n", domid, domid);
-	oo.simdom = g.dom;
-	ho.simdom = g.dom;
-	if ((err = xsl_open(&g.h, &oo)) < 0 || (err = xsl_hyp_open(&g.hyp, &ho)) < 0) {
-		fprintf(stderr, "xs-blkfront: %s\n", strerror(-err));
-		goto out;
-	}
-	go.h = g.h;
-	go.hyp = g.hyp;
-	/* The bus's first reads wait until the toolstack introduces the domain. */
-	if ((err = blkfront_guest_open(&g.fe, &go)) < 0) {
+	if ((err = blk_simguest_start(&sg, &go)) < 0) {
 		fprintf(stderr, "xs-blkfront: the bus: %s\n", strerror(-err));
 		goto out;
 	}
+	g.h = sg.h;
+	g.fe = sg.fe;
 	xsl_set_timeout(g.h, 10000);
 	if ((lfd = listen_on(ctl_path)) < 0) {
 		err = lfd;
@@ -532,12 +524,7 @@ out:
 		close(lfd);
 		unlink(ctl_path);
 	}
-	blkfront_guest_close(g.fe);
-	if (g.hyp)
-		xsl_hyp_close(g.hyp);
-	if (g.h)
-		xsl_close(g.h);
-	xsl_simdom_destroy(g.dom);
+	blk_simguest_destroy(&sg);
 	close(sfd);
 	return err < 0 ? 1 : 0;
 }
