@@ -138,6 +138,13 @@ int blk_ts_detach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned 
 	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%u", fe_domid, devid);
 	if ((err = xsl_exists(h, XSL_TXN_NONE, be)) <= 0)
 		return err == 0 ? -ENOENT : err;
+	/*
+	 * A frontend already Closed (or gone) will not move again, and a
+	 * backend follows only its frontend: nothing to wait for.
+	 */
+	err = xsl_xbs_read_bus(h, XSL_TXN_NONE, fe);
+	if (err == XSL_XBS_CLOSED)
+		return xsl_bus_toolstack_remove(h, &a);
 	if ((err = xsl_bus_toolstack_close(h, &a)) < 0)
 		return err;
 	/* Both ends: the frontend follows the backend to Closed, then the backend closes. */
