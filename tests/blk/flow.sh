@@ -9,7 +9,6 @@ set -eu
 
 O=${O:-.}
 B=$(cd "$O" && pwd)
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
 RUN=$(mktemp -d /tmp/blkflow.XXXXXX)
 PIDS=""
 fail() {
