@@ -66,17 +66,21 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBTEST): $(call obj,$(TESTLIB_SRCS))
+# Whatever uses the launcher needs the simulated hypervisor it starts beside our daemon.
+$(LIBTEST): $(call obj,$(TESTLIB_SRCS)) | $(SIMHYP)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
+	-DXST_SIMHYP_BIN='"$(abspath $(O)/simhyp/xs-simhyp)"' \
 	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
 
+# The simulated hypervisor and its calls (the daemon and the client library use them).
+include simhyp/rules.mk
 # The client library: xs-simguest, the tests and the benchmarks link it.
 include client/rules.mk
 
-$(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
+$(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBSIMHYP) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
 # Linked as any program using the library would be (xenstore_client.h only).
@@ -118,7 +122,7 @@ run: all
 unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCONFDIR@|$(3)|g' conf/xenstored.service.in
 
 # Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
-INSTALL_FILES := $(SBINDIR)/xenstored $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
+INSTALL_FILES := $(SBINDIR)/xenstored $(SBINDIR)/xs-simhyp $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
 	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man5/xenstored.conf.5 \
 	$(SYSCONFDIR)/xen/xenstored.conf $(SYSCONFDIR)/logrotate.d/xenstored \
 	$(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \

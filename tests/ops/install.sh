@@ -31,6 +31,7 @@ cat >"$T/want" <<'LIST'
 755 ./usr/bin/xs-simguest
 755 ./usr/lib/xenstored/xenstored-prepare
 755 ./usr/sbin/xenstored
+755 ./usr/sbin/xs-simhyp
 LIST
 sort -o "$T/want" "$T/want"
 # The client library's files come on top (client/rules.mk).
