@@ -927,6 +927,8 @@ static void handle(struct conn *c, unsigned char *buf, size_t len, int *fds, uns
 		return reply_status(c, h, EPROTONOSUPPORT);
 	if (trunc)
 		return reply_status(c, h, len >= SIMHYP_MSG_MAX ? EMSGSIZE : E2BIG);
+	if (h->op == 0 || h->op > SIMHYP_OP_MAX)
+		return reply_status(c, h, ENOSYS);
 	if (c->subscriber)
 		return reply_status(c, h, EBUSY);
 	if (h->op != SIMHYP_CREATE && nfds)

@@ -40,3 +40,6 @@ CHECK_STEPS += check-layers
 
 # xenstore-control, the trace file, stats and the event timeout.
 include tests/control/rules.mk
+
+# The simulated hypervisor, between processes.
+include tests/simhyp/rules.mk
