@@ -14,8 +14,9 @@ $(SIMHYP): $(call obj,simhyp/xs-simhyp.c) $(LIBSIMHYP)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent)
 
 install-simhyp: $(SIMHYP) install-check
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(SIMHYP) $(DESTDIR)$(SBINDIR)/xs-simhyp
+	install -m 0644 docs/man/xs-simhyp.8 $(DESTDIR)$(MANDIR)/man8/xs-simhyp.8
 
 install: install-simhyp
 
