@@ -2,7 +2,7 @@
 #   make              build daemon/xenstored and the client tools
 #   make check        build and run every test
 #   make check-asan   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make run          run the daemon in the foreground on ./run/socket
+#   make run          run the daemon in the foreground on ./run/socket, xs-simhyp beside it
 #   make bench        benchmarks, side by side with the reference daemons
 #   make fuzz         every fuzz harness under libFuzzer, FUZZ_SECONDS (60) each
 #   make install      honours PREFIX (/usr/local), SYSCONFDIR (/etc) and DESTDIR; never
@@ -66,17 +66,21 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBTEST): $(call obj,$(TESTLIB_SRCS))
+# Whatever uses the launcher needs the simulated hypervisor it starts beside our daemon.
+$(LIBTEST): $(call obj,$(TESTLIB_SRCS)) | $(SIMHYP)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(call obj,$(TESTLIB_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"' \
+	-DXST_SIMHYP_BIN='"$(abspath $(O)/simhyp/xs-simhyp)"' \
 	-DXST_REFD='"$(abspath $(REFD))"' -DXST_REF_SHIM='"$(abspath $(REFD_SHIM))"'
 
+# The simulated hypervisor and its calls (the daemon and the client library use them).
+include simhyp/rules.mk
 # The client library: xs-simguest, the tests and the benchmarks link it.
 include client/rules.mk
 
-$(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBPROTO)
+$(DAEMON): $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBSIMHYP) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
 # Linked as any program using the library would be (xenstore_client.h only).
@@ -111,17 +115,19 @@ bench: all $(BENCH_STEPS)
 fuzz: $(FUZZ_STEPS)
 
 RUNDIR ?= $(CURDIR)/run
+# The simulated hypervisor beside it, for guests (xs-simguest), stopped with it.
 run: all
 	@mkdir -p $(RUNDIR)
 	@echo "xenstored: socket $(RUNDIR)/socket  (export XENSTORED_PATH=$(RUNDIR)/socket)"
+	$(SIMHYP) -s $(RUNDIR)/simhyp & hyp=$$!; trap 'kill $$hyp' EXIT INT TERM; \
 	XENSTORED_RUNDIR=$(RUNDIR) $(DAEMON) -N -F $(RUNDIR)/pid
 
 # The systemd unit with its paths: $(call unit_subst,SBINDIR,LIBEXECDIR,SYSCONFDIR) writes it to stdout.
 unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCONFDIR@|$(3)|g' conf/xenstored.service.in
 
 # Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
-INSTALL_FILES := $(SBINDIR)/xenstored $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
-	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man5/xenstored.conf.5 \
+INSTALL_FILES := $(SBINDIR)/xenstored $(SBINDIR)/xs-simhyp $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
+	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man8/xs-simhyp.8 $(MANDIR)/man5/xenstored.conf.5 \
 	$(SYSCONFDIR)/xen/xenstored.conf $(SYSCONFDIR)/logrotate.d/xenstored \
 	$(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \
 	$(PREFIX)/include/xenstore_client.h $(PREFIX)/lib/pkgconfig/xenstore_client.pc \

@@ -3,7 +3,7 @@ XSL_VERSION := 0.1.0
 XSL_SONAME := libxenstore_client.so.0
 XSL_SRCS := $(wildcard client/xsl_*.c)
 XSL_OBJS := $(call obj,$(XSL_SRCS))
-XSL_PIC_OBJS := $(patsubst %.c,$(O)/pic/%.o,$(XSL_SRCS) $(PROTO_SRCS))
+XSL_PIC_OBJS := $(patsubst %.c,$(O)/pic/%.o,$(XSL_SRCS) $(PROTO_SRCS) $(SIMHYP_CALL_SRCS))
 
 # Tests link the layers themselves (internal symbols included).
 LIBXSL_INTERNAL := $(O)/client/libxsl-internal.a
@@ -11,7 +11,7 @@ LIBXSL_INTERNAL := $(O)/client/libxsl-internal.a
 LIBXSL_A := $(O)/client/libxenstore_client.a
 LIBXSL_SO := $(O)/client/$(XSL_SONAME)
 XSL_PC := $(O)/client/xenstore_client.pc
-XSL_LIBS := -lxenevtchn -lpthread
+XSL_LIBS := -lxenevtchn -lxengnttab -lpthread
 XSL_EXAMPLE := $(O)/client/examples/xsl-watch-libevent
 
 all: $(LIBXSL_A) $(LIBXSL_SO) $(XSL_PC) $(XSL_EXAMPLE)
@@ -20,12 +20,12 @@ $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
-$(LIBXSL_INTERNAL): $(XSL_OBJS)
+$(LIBXSL_INTERNAL): $(XSL_OBJS) $(call obj,$(SIMHYP_CALL_SRCS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
 # One relocatable object whose only global symbols are the API's: proto's xs_* stay private.
-$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS))
+$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS) $(SIMHYP_CALL_SRCS))
 	$(LD) -r -o $(O)/client/libxenstore_client-all.o $^
 	objcopy --wildcard --keep-global-symbol='xsl_*' $(O)/client/libxenstore_client-all.o
 	rm -f $@

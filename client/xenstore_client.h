@@ -245,11 +245,17 @@ XSL_API const char *xsl_watch_token(const struct xsl_watch *w);
 
 /*
  * SIMULATED DOMAINS, for development and tests without Xen: a domain of
- * the daemon's simulated hypervisor (<rundir>/simhyp), its ring page a
- * memfd, its event channel two eventfds. It lives until destroyed. It must
- * be introduced (by a privileged connection) before its ring is served.
+ * the simulated hypervisor xs-simhyp (simhyp_path NULL:
+ * $XENSTORED_RUNDIR/simhyp), made by this process with 16 MiB of memory
+ * and a grant table. As a toolstack sets up a guest, its store ring is a
+ * page of that memory granted to dom0 at reference 1, its store event
+ * channel a port left unbound for dom0 (xsl_simdom_port: 1 for a fresh
+ * domain): introduce it with that port. It lives until destroyed (or this
+ * process ends), across restarts of the store. xsl_hyp_open with
+ * opts.simdom gives a handle acting for it (grants from its memory).
  */
 XSL_API int xsl_simdom_create(const char *simhyp_path, unsigned domid, struct xsl_simdom **out);
+XSL_API unsigned xsl_simdom_port(const struct xsl_simdom *d);
 XSL_API int xsl_simdom_shutdown(struct xsl_simdom *d);
 XSL_API void xsl_simdom_destroy(struct xsl_simdom *d);
 

@@ -33,7 +33,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		SYNOPSIS
-		"Creates domain DOMID (1 to 32751) in the daemon's simulated hypervisor, has it\n"
+		"Creates domain DOMID (1 to 32751) in the simulated hypervisor (xs-simhyp), has it\n"
 		"introduced as a toolstack would (its home /local/domain/DOMID owned by it, then\n"
 		"INTRODUCE, over the privileged socket), then runs commands as that guest over\n"
 		"its ring: the arguments after DOMID as one command, else one command per line of\n"
@@ -646,8 +646,8 @@ static int run_line(struct guest *g, char *line)
 
 /* ---------------------------------------------------------------- the domain */
 
-/* As a toolstack does: the home, owned by the domain, then INTRODUCE (the store maps grant 1; any port but 0). */
-static int introduce(const char *store, unsigned domid, int timeout_ms)
+/* As a toolstack does: the home, owned by the domain, then INTRODUCE (the store maps grant 1, binds port). */
+static int introduce(const char *store, unsigned domid, unsigned port, int timeout_ms)
 {
 	struct xsl_open_opts o = {.transport = XSL_TR_SOCKET, .path = store, .timeout_ms = timeout_ms};
 	struct xsl_perm owner = {domid, XSL_PERM_NONE};
@@ -663,7 +663,7 @@ static int introduce(const char *store, unsigned domid, int timeout_ms)
 	}
 	if ((err = xsl_mkdir(h, XSL_TXN_NONE, home)) == 0 &&
 	    (err = xsl_set_perms(h, XSL_TXN_NONE, home, &owner, 1)) == 0)
-		err = xsl_introduce(h, domid, 0, 1);
+		err = xsl_introduce(h, domid, 0, port);
 	xsl_close(h);
 	if (err < 0)
 		fprintf(stderr, "xs-simguest: introducing domain %u through %s: %s\n", domid, store,
@@ -751,7 +751,7 @@ int main(int argc, char **argv)
 			" %s\n", domid, simhyp, err_text(err, buf, sizeof(buf)));
 		return 1;
 	}
-	if (introduce_it && introduce(store, (unsigned)domid, g.timeout_ms) < 0) {
+	if (introduce_it && introduce(store, (unsigned)domid, xsl_simdom_port(g.dom), g.timeout_ms) < 0) {
 		xsl_simdom_destroy(g.dom);
 		return 1;
 	}

@@ -78,11 +78,14 @@ int xsl_tr_ring_open(struct xs_ring *page, struct xsl_evtchn *ev, void (*unmap)(
 struct xsl_simdom;
 int xsl_tr_simring_open(struct xsl_simdom *d, struct xsl_transport **out);
 /*
- * Not part of the API: the domain's ring page, the eventfd we signal (the
- * store reads it) and the one the store signals, for tests and benchmarks
- * that drive a ring by hand (malformed bytes, exact index positions).
+ * Not part of the API: the domain's ring page, the eventfd of the store's
+ * port as of now (-1 while unbound; the store reads it) and the one the
+ * store signals, for tests and benchmarks that drive a ring by hand
+ * (malformed bytes, exact index positions). xsl_simdom_notify notifies the
+ * store as the ring transport does.
  */
 struct xs_ring *xsl_simdom_ring(struct xsl_simdom *d, int *to_store, int *to_guest);
+void xsl_simdom_notify(struct xsl_simdom *d);
 /* A Xen ring: page mapped by the caller (or from page_path), port bound with libxenevtchn. */
 int xsl_tr_xenring_open(void *page, const char *page_path, unsigned remote_domid,
 			unsigned remote_port, struct xsl_transport **out);

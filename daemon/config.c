@@ -207,6 +207,8 @@ const struct config_option config_options[] = {
 	{.name = "hypervisor", .key = "hypervisor", ARG("KIND"), .set = set_choice, FIELD(hypervisor),
 	 .choices = hypervisor_names, .def = "auto",
 	 .help = "auto (Xen if present, else simulated), xen, sim, none"},
+	{.name = "simhyp", .key = "simhyp", ARG("PATH"), .set = set_string, FIELD(simhyp_path),
+	 .help = "the simulated hypervisor's socket (xs-simhyp; default <rundir>/simhyp)"},
 	{.key = "conn-output-max", .param = "N", .set = set_uint, FIELD(conn_output_max), .min = 8192,
 	 .max = 1ul << 30, .def = "1048576",
 	 .help = "reply bytes queued for a connection before its requests wait"},
@@ -528,6 +530,12 @@ int config_load(int argc, char **argv)
 		}
 	} else if ((size_t)snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s/socket", cfg.run_dir) >=
 		   sizeof(cfg.socket_path)) {
+		log_warnx("XENSTORED_RUNDIR is too long");
+		return -1;
+	}
+	if (!cfg.simhyp_path[0] &&
+	    (size_t)snprintf(cfg.simhyp_path, sizeof(cfg.simhyp_path), "%s/simhyp", cfg.run_dir) >=
+		    sizeof(cfg.simhyp_path)) {
 		log_warnx("XENSTORED_RUNDIR is too long");
 		return -1;
 	}

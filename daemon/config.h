@@ -21,6 +21,7 @@ struct config {
 	char socket_path[1024]; /* XENSTORED_PATH, else <rundir>/socket */
 	char run_dir[1024];     /* XENSTORED_RUNDIR, else /var/run/xenstored */
 	char store_file[1024];  /* default <rundir>/xenstore.tdb */
+	char simhyp_path[1024]; /* the simulated hypervisor's socket, default <rundir>/simhyp */
 	uint32_t master_domid;  /* the domain this daemon runs in */
 	uint32_t priv_domid;    /* the privileged domain */
 	unsigned hash_size;

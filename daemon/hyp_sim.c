@@ -1,108 +1,129 @@
-/* The simulated hypervisor port: guests in other processes share a memfd ring page and eventfds. */
+/*
+ * The simulated hypervisor port: the daemon as one client of xs-simhyp
+ * (docs/SIMHYP.md), acting for dom0 as the store domain. A ring is grant
+ * reference 1 of its domain, mapped; an event channel is bound to the port
+ * the domain left unbound for us; notifications go straight into the peer's
+ * eventfd; domain states come from a subscription, kept in a table here.
+ */
 #include <errno.h>
-#include <fcntl.h>
 #include <event2/event.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "../proto/ring.h"
-#include "../proto/simhyp.h"
 #include "../proto/wire.h"
+#include "../simhyp/simhyp_call.h"
 #include "config.h"
 #include "grow.h"
 #include "hyp.h"
-#include "listener.h"
 #include "log.h"
 
-/*
- * A registered domain: what a real hypervisor would hold for it. The
- * registration connection is the domain's life: when it closes, the domain
- * is destroyed, as if the toolstack had destroyed it.
- */
-struct sim_domain {
-	uint32_t domid;
-	int reg_fd;               /* registration connection; -1 once dead */
-	struct event *reg_ev;
-	int ring_fd, to_store_fd, to_guest_fd;
-	enum hyp_domain_state state;
-	uint32_t local_port;      /* 0 when unbound */
-	struct event *port_ev;
+/* What the subscription said of a domain. */
+enum { DS_UNKNOWN = 0, DS_NONE, DS_RUNNING, DS_SHUTDOWN };
+
+/* A mapped store ring: which incarnation of its domain, the hypervisor's handle. */
+struct sim_ring {
+	void *page;
+	uint64_t inc;
+	uint32_t handle;
+};
+
+struct sim_port {
+	int efd;          /* readable when notified */
+	struct event *ev;
+	int peer_fd;      /* the guest's port's eventfd as of gen; -1 unbound */
+	uint32_t gen;
+	bool known;
+	unsigned world;   /* the hypervisor connection it was bound on */
 };
 
 static struct event_base *sim_base;
-/* Deaths and shutdowns are reported once per pass of the loop, like VIRQ_DOM_EXC coalescing. */
-static struct event *sim_virq_ev;
 static struct hyp_callbacks sim_cb;
-static int sim_listen_fd = -1;
-static struct event *sim_listen_ev;
-static char sim_socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-static struct sim_domain *sim_domains[XS_DOMID_MAX + 1];
-/* Domains that died: they do not exist again until they register anew. */
-static uint8_t sim_dead[(XS_DOMID_MAX + 1) / 8];
-static struct sim_domain **sim_ports; /* local port -> domain */
-static size_t sim_nports;
-static uint32_t sim_next_port = 1;
+static int call_fd = -1, sub_fd = -1;
+static struct event *sub_ev;
+/* Changes are reported once per pass of the loop, after what it read: VIRQ_DOM_EXC's coalescing. */
+static struct event *virq_ev;
+static uint32_t *shinfo;
+static size_t shinfo_size;
+static uint32_t ports_max;
+static unsigned world; /* counts connections to a hypervisor */
+static bool warned_absent;
+/* The subscription's table, per domid, and the rings mapped. */
+static uint8_t *dstate;
+static uint64_t *dinc;
+static struct sim_ring **rings;
+static struct sim_port *ports;
+static size_t nports;
 
-static void sim_close_fds(struct sim_domain *d)
+static void sim_disconnect(const char *why)
 {
-	if (d->port_ev)
-		event_free(d->port_ev);
-	d->port_ev = NULL;
-	if (d->reg_ev)
-		event_free(d->reg_ev);
-	d->reg_ev = NULL;
-	if (d->reg_fd >= 0)
-		close(d->reg_fd);
-	if (d->ring_fd >= 0)
-		close(d->ring_fd);
-	if (d->to_store_fd >= 0)
-		close(d->to_store_fd);
-	if (d->to_guest_fd >= 0)
-		close(d->to_guest_fd);
-	d->reg_fd = d->ring_fd = d->to_store_fd = d->to_guest_fd = -1;
+	if (call_fd < 0)
+		return;
+	log_warnx("simulated hypervisor %s: %s; rings already served go on, new ones wait for it",
+		  cfg.simhyp_path, why);
+	if (sub_ev)
+		event_free(sub_ev);
+	sub_ev = NULL;
+	close(call_fd);
+	if (sub_fd >= 0)
+		close(sub_fd);
+	call_fd = sub_fd = -1;
+	/* As without a hypervisor: every domain is taken to exist. */
+	memset(dstate, 0, (size_t)SIMHYP_DOMID_MAX + 1);
 }
 
-static void sim_domain_free(struct sim_domain *d)
+/* Take a notice into the table: whether one was there. */
+static bool take_notice(const unsigned char *buf, ssize_t n, bool *synced)
 {
-	if (d->local_port && d->local_port < sim_nports)
-		sim_ports[d->local_port] = NULL;
-	sim_close_fds(d);
-	sim_domains[d->domid] = NULL;
-	free(d);
+	const struct simhyp_notice *m = (const void *)buf;
+	const struct simhyp_domstate *e = (const void *)(m + 1);
+
+	if (n < (ssize_t)sizeof(*m) || m->h.magic != SIMHYP_MAGIC || m->h.op != SIMHYP_NOTICE ||
+	    m->count > SIMHYP_NOTICE_ENTRIES_MAX || (size_t)n != sizeof(*m) + m->count * sizeof(*e))
+		return false;
+	for (uint32_t i = 0; i < m->count; i++) {
+		if (e[i].domid > SIMHYP_DOMID_MAX)
+			continue;
+		dstate[e[i].domid] = e[i].state == SIMHYP_DOM_RUNNING	 ? DS_RUNNING
+				     : e[i].state == SIMHYP_DOM_SHUTDOWN ? DS_SHUTDOWN
+									 : DS_NONE;
+		dinc[e[i].domid] = e[i].incarnation;
+	}
+	if (synced && (m->flags & SIMHYP_NOTICE_SYNCED))
+		*synced = true;
+	return true;
 }
 
-/* The guest's "hypervisor" connection: SHUTDOWN messages, or EOF for destruction. */
-static void sim_reg_cb(evutil_socket_t fd, short what, void *arg)
+static void sub_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct sim_domain *d = arg;
-	struct simhyp_msg m;
-	ssize_t n;
+	static unsigned char buf[sizeof(struct simhyp_notice) +
+				 SIMHYP_NOTICE_ENTRIES_MAX * sizeof(struct simhyp_domstate)];
+	bool changed = false;
 
 	(void)what;
-	n = recv(fd, &m, sizeof(m), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n == (ssize_t)sizeof(m) && m.magic == SIMHYP_MAGIC && m.op == SIMHYP_SHUTDOWN) {
-		d->state = HYP_DOM_SHUTDOWN;
-		event_active(sim_virq_ev, EV_TIMEOUT, 0);
-		return;
+	(void)arg;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = simhyp_recv_notice(fd, buf, sizeof(buf));
+
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0 || !take_notice(buf, n, NULL)) {
+			sim_disconnect(n == 0 ? "gone" : "sent garbage");
+			changed = true;
+			break;
+		}
+		changed = true;
 	}
-	/* Closed (or garbage): the domain is destroyed. */
-	log_debug("simhyp: domain %u destroyed", d->domid);
-	sim_dead[d->domid / 8] |= (uint8_t)(1u << (d->domid % 8));
-	d->state = HYP_DOM_NONE;
-	sim_domain_free(d);
-	event_active(sim_virq_ev, EV_TIMEOUT, 0);
+	/* Like VIRQ_DOM_EXC: look at every domain of interest. */
+	if (changed)
+		event_active(virq_ev, EV_TIMEOUT, 0);
 }
 
-static void sim_virq_cb(evutil_socket_t fd, short what, void *arg)
+static void virq_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -110,266 +131,398 @@ static void sim_virq_cb(evutil_socket_t fd, short what, void *arg)
 	sim_cb.domains_changed();
 }
 
-static int recv_registration(int fd, struct simhyp_msg *m, int fds[SIMHYP_NFDS])
+/* Connect (calls and the subscription) if not connected: 0, or -1 with errno. */
+static int sim_connect(void)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * SIMHYP_NFDS)];
-	struct iovec iov = {m, sizeof(*m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	int got = 0;
+	struct simhyp_attach at = {.domid = 0};
+	struct simhyp_domain_reply r;
+	struct simhyp_hdr sub;
+	struct simhyp_reply_hdr sr;
+	int rfds[SIMHYP_FDS_MAX], rc, fd;
+	unsigned nfds = SIMHYP_FDS_MAX;
+	bool synced = false;
+	void *p;
 
-	for (int i = 0; i < SIMHYP_NFDS; i++)
-		fds[i] = -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		int count = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	if (call_fd >= 0)
+		return 0;
+	if ((fd = simhyp_connect(cfg.simhyp_path)) < 0) {
+		if (!warned_absent)
+			log_info("no simulated hypervisor at %s (%s): socket only until one is there",
+				 cfg.simhyp_path, strerror(-fd));
+		warned_absent = true;
+		errno = -fd == ENOENT || -fd == ECONNREFUSED ? ENOENT : -fd;
+		return -1;
+	}
+	rc = simhyp_call(fd, SIMHYP_ATTACH, &at, sizeof(at), NULL, 0, &r, sizeof(r), rfds, &nfds);
+	if (rc != (int)sizeof(r) || nfds != 1) {
+		for (unsigned i = 0; rc >= 0 && i < nfds; i++)
+			close(rfds[i]);
+		close(fd);
+		errno = rc < 0 ? -rc : EPROTO;
+		return -1;
+	}
+	p = mmap(NULL, r.shinfo_size, PROT_READ, MAP_SHARED, rfds[0], 0);
+	close(rfds[0]);
+	if (p == MAP_FAILED || r.shinfo_size < (size_t)r.ports_max * sizeof(uint32_t)) {
+		if (p != MAP_FAILED)
+			munmap(p, r.shinfo_size);
+		close(fd);
+		errno = EPROTO;
+		return -1;
+	}
+	/* The shared info of a hypervisor before stays mapped: ports bound there still read it. */
+	shinfo = p;
+	shinfo_size = r.shinfo_size;
+	ports_max = r.ports_max;
+	call_fd = fd;
+	world++;
+	/* The subscription: a snapshot of every domain, waited for, then notices as they come. */
+	if ((sub_fd = simhyp_connect(cfg.simhyp_path)) < 0 ||
+	    simhyp_call(sub_fd, SIMHYP_ATTACH, &at, sizeof(at), NULL, 0, &r, sizeof(r), NULL, NULL) < 0 ||
+	    simhyp_call(sub_fd, SIMHYP_SUBSCRIBE, &sub, sizeof(sub), NULL, 0, &sr, sizeof(sr), NULL, NULL) < 0) {
+		sim_disconnect("refused the subscription");
+		errno = EPROTO;
+		return -1;
+	}
+	while (!synced) {
+		static unsigned char buf[sizeof(struct simhyp_notice) +
+					 SIMHYP_NOTICE_ENTRIES_MAX * sizeof(struct simhyp_domstate)];
+		struct pollfd pf = {.fd = sub_fd, .events = POLLIN};
+		ssize_t n;
 
-		for (int i = 0; i < count; i++) {
-			int f;
-
-			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (got < SIMHYP_NFDS)
-				fds[got++] = f;
-			else
-				close(f);
+		if (poll(&pf, 1, SIMHYP_CALL_TIMEOUT_MS) != 1 ||
+		    (n = simhyp_recv_notice(sub_fd, buf, sizeof(buf))) <= 0 || !take_notice(buf, n, &synced)) {
+			sim_disconnect("sent no snapshot of the domains");
+			errno = EPROTO;
+			return -1;
 		}
 	}
-	if (n != (ssize_t)sizeof(*m) || got != SIMHYP_NFDS || m->magic != SIMHYP_MAGIC ||
-	    m->version != SIMHYP_VERSION || m->op != SIMHYP_REGISTER)
-		return EINVAL;
-	if (m->domid == 0 || m->domid >= XS_DOMID_SELF)
-		return EINVAL;
+	sub_ev = event_new(sim_base, sub_fd, EV_READ | EV_PERSIST, sub_cb, NULL);
+	if (!sub_ev || event_add(sub_ev, NULL) < 0) {
+		sim_disconnect("no memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	warned_absent = false;
+	log_info("simulated hypervisor: %s", cfg.simhyp_path);
 	return 0;
-}
-
-/* A registration, read when its message arrives (or dropped after a second of silence). */
-static void sim_register_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct event **self = arg;
-	struct simhyp_msg m;
-	int fds[SIMHYP_NFDS] = {-1, -1, -1};
-	int32_t status = ETIMEDOUT;
-	struct sim_domain *d = NULL;
-	struct stat st;
-
-	event_free(*self);
-	free(self);
-	if (what & EV_READ)
-		status = recv_registration(fd, &m, fds);
-	if (!status && (fstat(fds[SIMHYP_FD_RING], &st) < 0 || st.st_size < (off_t)XS_RING_PAGE))
-		status = EINVAL;
-	/*
-	 * The page must stay a page: a guest that shrank its file under the
-	 * daemon's mapping would make the daemon's next access fault (SIGBUS).
-	 * The seal binds the guest too; a file that cannot be sealed is refused.
-	 */
-	if (!status && fcntl(fds[SIMHYP_FD_RING], F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
-		log_info("simhyp: domain %u: ring file cannot be sealed against shrinking: %s",
-			 m.domid, strerror(errno));
-		status = EINVAL;
-	}
-	if (!status && sim_domains[m.domid])
-		status = EEXIST;
-	if (!status && !(d = calloc(1, sizeof(*d))))
-		status = ENOMEM;
-	if (d) {
-		d->domid = m.domid;
-		d->reg_fd = fd;
-		d->ring_fd = fds[SIMHYP_FD_RING];
-		d->to_store_fd = fds[SIMHYP_FD_TO_STORE];
-		d->to_guest_fd = fds[SIMHYP_FD_TO_GUEST];
-		d->state = HYP_DOM_RUNNING;
-		d->reg_ev = event_new(sim_base, fd, EV_READ | EV_PERSIST, sim_reg_cb, d);
-		if (!d->reg_ev || event_add(d->reg_ev, NULL) < 0) {
-			status = ENOMEM;
-			d->reg_fd = -1; /* closed below */
-			sim_close_fds(d);
-			free(d);
-			d = NULL;
-		} else {
-			sim_domains[m.domid] = d;
-			sim_dead[m.domid / 8] &= (uint8_t) ~(1u << (m.domid % 8));
-			log_debug("simhyp: domain %u registered", m.domid);
-		}
-	} else {
-		for (int i = 0; i < SIMHYP_NFDS; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
-	}
-	if (send(fd, &status, sizeof(status), MSG_NOSIGNAL | MSG_DONTWAIT) != sizeof(status) && d) {
-		sim_domain_free(d);
-		return;
-	}
-	if (!d)
-		close(fd);
-}
-
-static void sim_accept_cb(evutil_socket_t lfd, short what, void *arg)
-{
-	struct timeval tv = {1, 0};
-	struct event **ev;
-	int fd;
-
-	(void)what;
-	(void)arg;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	/* The registration message follows the connection; never wait for it in place. */
-	ev = malloc(sizeof(*ev));
-	if (ev)
-		*ev = event_new(sim_base, fd, EV_READ, sim_register_cb, ev);
-	if (!ev || !*ev || event_add(*ev, &tv) < 0) {
-		if (ev && *ev)
-			event_free(*ev);
-		free(ev);
-		close(fd);
-	}
 }
 
 static int sim_open(struct event_base *base, const struct hyp_callbacks *cb)
 {
-	int n;
-
 	sim_base = base;
 	sim_cb = *cb;
-	sim_virq_ev = event_new(base, -1, 0, sim_virq_cb, NULL);
-	if (!sim_virq_ev)
+	dstate = calloc((size_t)SIMHYP_DOMID_MAX + 1, 1);
+	dinc = calloc((size_t)SIMHYP_DOMID_MAX + 1, sizeof(*dinc));
+	rings = calloc((size_t)SIMHYP_DOMID_MAX + 1, sizeof(*rings));
+	virq_ev = event_new(base, -1, 0, virq_cb, NULL);
+	if (!dstate || !dinc || !rings || !virq_ev)
 		return -1;
-	n = snprintf(sim_socket_path, sizeof(sim_socket_path), "%s/%s", cfg.run_dir, SIMHYP_SOCKET_NAME);
-	if (n < 0 || (size_t)n >= sizeof(sim_socket_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	sim_listen_fd = listener_unix(sim_socket_path, 0600, SOMAXCONN);
-	if (sim_listen_fd < 0)
-		return -1;
-	sim_listen_ev = event_new(base, sim_listen_fd, EV_READ | EV_PERSIST, sim_accept_cb, NULL);
-	if (!sim_listen_ev || event_add(sim_listen_ev, NULL) < 0)
-		return -1;
-	log_info("simulated hypervisor on %s", sim_socket_path);
+	/* None there yet is no failure: the daemon serves its socket and connects on the first INTRODUCE. */
+	if (sim_connect() < 0 && errno != ENOENT)
+		log_warnx("simulated hypervisor %s: %s", cfg.simhyp_path, strerror(errno));
 	return 0;
 }
 
 static void sim_close(void)
 {
-	for (uint32_t i = 0; i <= XS_DOMID_MAX; i++)
-		if (sim_domains[i])
-			sim_domain_free(sim_domains[i]);
-	if (sim_listen_ev)
-		event_free(sim_listen_ev);
-	if (sim_virq_ev)
-		event_free(sim_virq_ev);
-	sim_listen_ev = sim_virq_ev = NULL;
-	if (sim_listen_fd >= 0) {
-		close(sim_listen_fd);
-		unlink(sim_socket_path);
+	for (size_t p = 0; p < nports; p++)
+		if (ports[p].ev) {
+			event_free(ports[p].ev);
+			close(ports[p].efd);
+			if (ports[p].peer_fd >= 0)
+				close(ports[p].peer_fd);
+		}
+	free(ports);
+	ports = NULL;
+	nports = 0;
+	for (uint32_t d = 0; rings && d <= SIMHYP_DOMID_MAX; d++)
+		if (rings[d]) {
+			munmap(rings[d]->page, XS_RING_PAGE);
+			free(rings[d]);
+		}
+	if (sub_ev)
+		event_free(sub_ev);
+	sub_ev = NULL;
+	if (virq_ev)
+		event_free(virq_ev);
+	virq_ev = NULL;
+	if (call_fd >= 0)
+		close(call_fd);
+	if (sub_fd >= 0)
+		close(sub_fd);
+	call_fd = sub_fd = -1;
+	if (shinfo)
+		munmap(shinfo, shinfo_size);
+	shinfo = NULL;
+	free(dstate);
+	free(dinc);
+	free(rings);
+	dstate = NULL;
+	dinc = NULL;
+	rings = NULL;
+}
+
+static int call(uint16_t op, void *req, size_t len, void *rep, size_t replen, int *fds, unsigned *nfds)
+{
+	int rc = simhyp_call(call_fd, op, req, len, NULL, 0, rep, replen, fds, nfds);
+
+	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ETIMEDOUT || rc == -EPROTO) {
+		sim_disconnect(rc == -ETIMEDOUT ? "does not answer" : "gone");
+		event_active(virq_ev, EV_TIMEOUT, 0);
 	}
-	sim_listen_fd = -1;
-	free(sim_ports);
-	sim_ports = NULL;
-	sim_nports = 0;
+	return rc;
+}
+
+static void unmap_handle(uint32_t domid, uint64_t inc, uint32_t handle)
+{
+	union {
+		unsigned char b[sizeof(struct simhyp_unmap) + sizeof(uint32_t)];
+		struct simhyp_unmap u;
+	} req;
+	struct simhyp_reply_hdr r;
+
+	memset(&req, 0, sizeof(req));
+	req.u.domid = domid;
+	req.u.count = 1;
+	req.u.flags = SIMHYP_UNMAP_FORGET;
+	req.u.incarnation = inc;
+	memcpy(req.b + sizeof(req.u), &handle, sizeof(handle));
+	if (call_fd >= 0)
+		call(SIMHYP_UNMAP, &req, sizeof(req.b), &r, sizeof(r), NULL, NULL);
 }
 
 static struct xs_ring *sim_map_ring(uint32_t domid)
 {
-	struct sim_domain *d = domid <= XS_DOMID_MAX ? sim_domains[domid] : NULL;
+	/* Reference 1 (GNTTAB_RESERVED_XENSTORE). */
+	struct {
+		struct simhyp_map m;
+		uint32_t ref;
+	} req = {.m = {.domid = domid, .count = 1, .flags = SIMHYP_MAP_WRITABLE}, .ref = 1};
+
+	_Static_assert(sizeof(req) == sizeof(struct simhyp_map) + sizeof(uint32_t), "MAP request packed");
+	struct {
+		struct simhyp_map_reply r;
+		struct simhyp_map_entry e;
+	} rep;
+	struct sim_ring *sr;
+	int fds[SIMHYP_FDS_MAX], rc = 0;
+	unsigned nfds;
 	void *p;
 
-	if (!d) {
-		errno = ENOENT;
+	if (domid == 0 || domid > SIMHYP_DOMID_MAX) {
+		errno = EINVAL;
 		return NULL;
 	}
-	p = mmap(NULL, XS_RING_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, d->ring_fd, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (sim_connect() < 0)
+		return NULL;
+	if (rings[domid]) {
+		errno = EBUSY;
+		return NULL;
+	}
+	/* The granter's memory comes with the reply while we do not hold it: we never keep it past an unmap. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		nfds = SIMHYP_FDS_MAX;
+		rc = call(SIMHYP_MAP, &req, sizeof(req), &rep, sizeof(rep), fds, &nfds);
+		if (rc < 0)
+			break;
+		if (rc != (int)sizeof(rep) || rep.r.count != 1) {
+			for (unsigned i = 0; i < nfds; i++)
+				close(fds[i]);
+			rc = -EPROTO;
+			break;
+		}
+		if (nfds == 1)
+			break;
+		unmap_handle(domid, rep.r.incarnation, rep.e.handle);
+		rc = -EPROTO;
+	}
+	if (rc < 0) {
+		/* No such domain (never made, or gone): nothing to map. */
+		errno = rc == -ESRCH ? ENOENT : -rc;
+		return NULL;
+	}
+	p = mmap(NULL, XS_RING_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], (off_t)rep.e.frame * SIMHYP_PAGE);
+	close(fds[0]);
+	if (p == MAP_FAILED || !(sr = calloc(1, sizeof(*sr)))) {
+		int e = p == MAP_FAILED ? errno : ENOMEM;
+
+		if (p != MAP_FAILED)
+			munmap(p, XS_RING_PAGE);
+		unmap_handle(domid, rep.r.incarnation, rep.e.handle);
+		errno = e;
+		return NULL;
+	}
+	sr->page = p;
+	sr->inc = rep.r.incarnation;
+	sr->handle = rep.e.handle;
+	rings[domid] = sr;
+	return p;
 }
 
 static void sim_unmap_ring(uint32_t domid, struct xs_ring *ring)
 {
-	(void)domid;
+	struct sim_ring *sr = domid <= SIMHYP_DOMID_MAX ? rings[domid] : NULL;
+
 	munmap(ring, XS_RING_PAGE);
+	if (!sr)
+		return;
+	rings[domid] = NULL;
+	unmap_handle(domid, sr->inc, sr->handle);
+	free(sr);
 }
 
 static void sim_port_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct sim_domain *d = arg;
 	uint64_t v;
 
 	(void)what;
 	/* Reading the counter takes every pending notification at once: they coalesce. */
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
-	sim_cb.port_ready(d->local_port);
+	sim_cb.port_ready((uint32_t)(uintptr_t)arg);
 }
 
 static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 {
-	struct sim_domain *d = domid <= XS_DOMID_MAX ? sim_domains[domid] : NULL;
+	struct simhyp_evt_bind req = {.remote_domid = domid, .remote_port = remote_port};
+	struct simhyp_port_reply r;
+	struct simhyp_port_req cl;
+	struct simhyp_reply_hdr cr;
+	int fds[SIMHYP_FDS_MAX], rc;
+	unsigned nfds = SIMHYP_FDS_MAX;
+	struct sim_port *p;
 
-	(void)remote_port;
-	if (!d) {
-		errno = ENOENT;
+	if (sim_connect() < 0)
+		return -1;
+	rc = call(SIMHYP_EVT_BIND, &req, sizeof(req), &r, sizeof(r), fds, &nfds);
+	if (rc < 0) {
+		/* ESRCH: no such domain; EINVAL: no port of it left unbound for us. */
+		errno = rc == -ESRCH ? ENOENT : -rc;
 		return -1;
 	}
-	if (d->local_port) {
-		errno = EBUSY;
+	if (rc != (int)sizeof(r) || nfds != 1 || r.port == 0 || r.port >= ports_max) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		errno = EPROTO;
 		return -1;
 	}
-	if (sim_next_port >= sim_nports) {
-		size_t old = sim_nports;
+	if (r.port >= nports) {
+		size_t old = nports;
 
-		if (!GROW(sim_ports, sim_nports, (size_t)sim_next_port + 1, 64))
-			return -1;
-		memset(sim_ports + old, 0, (sim_nports - old) * sizeof(*sim_ports));
+		if (!GROW(ports, nports, (size_t)r.port + 1, 64))
+			goto fail;
+		memset(ports + old, 0, (nports - old) * sizeof(*ports));
 	}
-	d->port_ev = event_new(sim_base, d->to_store_fd, EV_READ | EV_PERSIST, sim_port_cb, d);
-	if (!d->port_ev || event_add(d->port_ev, NULL) < 0)
-		return -1;
-	d->local_port = sim_next_port++;
-	sim_ports[d->local_port] = d;
-	*local_port = d->local_port;
+	p = &ports[r.port];
+	if (p->ev) {
+		/* A port we think we hold: an older hypervisor's, gone with it. */
+		event_free(p->ev);
+		close(p->efd);
+		if (p->peer_fd >= 0)
+			close(p->peer_fd);
+	}
+	*p = (struct sim_port){.efd = fds[0], .peer_fd = -1, .world = world};
+	p->ev = event_new(sim_base, p->efd, EV_READ | EV_PERSIST, sim_port_cb, (void *)(uintptr_t)r.port);
+	if (!p->ev || event_add(p->ev, NULL) < 0) {
+		if (p->ev)
+			event_free(p->ev);
+		p->ev = NULL;
+		goto fail;
+	}
+	*local_port = r.port;
 	return 0;
+fail:
+	close(fds[0]);
+	cl = (struct simhyp_port_req){.port = r.port};
+	call(SIMHYP_EVT_CLOSE, &cl, sizeof(cl), &cr, sizeof(cr), NULL, NULL);
+	errno = ENOMEM;
+	return -1;
 }
 
 static void sim_unbind(uint32_t local_port)
 {
-	struct sim_domain *d = local_port < sim_nports ? sim_ports[local_port] : NULL;
+	struct sim_port *p = local_port < nports ? &ports[local_port] : NULL;
+	struct simhyp_port_req req = {.port = local_port};
+	struct simhyp_reply_hdr r;
 
-	if (!d)
+	if (!p || !p->ev)
 		return;
-	sim_ports[local_port] = NULL;
-	d->local_port = 0;
-	if (d->port_ev)
-		event_free(d->port_ev);
-	d->port_ev = NULL;
+	/* The guest's port goes back to unbound for us: a later INTRODUCE binds it again. */
+	if (p->world == world && call_fd >= 0)
+		call(SIMHYP_EVT_CLOSE, &req, sizeof(req), &r, sizeof(r), NULL, NULL);
+	event_free(p->ev);
+	close(p->efd);
+	if (p->peer_fd >= 0)
+		close(p->peer_fd);
+	*p = (struct sim_port){.efd = -1, .peer_fd = -1};
 }
 
 static void sim_notify(uint32_t local_port)
 {
-	struct sim_domain *d = local_port < sim_nports ? sim_ports[local_port] : NULL;
+	struct sim_port *p = local_port < nports ? &ports[local_port] : NULL;
 	uint64_t one = 1;
 
-	if (d && write(d->to_guest_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_debug("simhyp: notify domain %u: %s", d->domid, strerror(errno));
+	if (!p || !p->ev)
+		return;
+	/* One load: has the peer changed since we asked? Only then the hypervisor is asked again. */
+	if (p->world == world && call_fd >= 0 &&
+	    (!p->known || __atomic_load_n(&shinfo[local_port], __ATOMIC_ACQUIRE) != p->gen)) {
+		struct simhyp_port_req req = {.port = local_port};
+		struct simhyp_peer_reply r;
+		int fds[SIMHYP_FDS_MAX];
+		unsigned nfds = SIMHYP_FDS_MAX;
+
+		if (call(SIMHYP_EVT_PEER, &req, sizeof(req), &r, sizeof(r), fds, &nfds) == (int)sizeof(r)) {
+			if (p->peer_fd >= 0)
+				close(p->peer_fd);
+			p->peer_fd = -1;
+			if (nfds == 1 && r.state == SIMHYP_PORT_INTERDOMAIN)
+				p->peer_fd = fds[0];
+			else if (nfds == 1)
+				close(fds[0]);
+			p->gen = r.gen;
+			p->known = true;
+		}
+	}
+	if (p->peer_fd >= 0 && write(p->peer_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("simhyp: notify port %u: %s", local_port, strerror(errno));
 }
 
 static enum hyp_domain_state sim_domain_state(uint32_t domid)
 {
-	if (domid > XS_DOMID_MAX)
+	const struct sim_ring *r;
+
+	if (domid > SIMHYP_DOMID_MAX)
 		return HYP_DOM_NONE;
-	if (sim_domains[domid])
-		return sim_domains[domid]->state;
+	r = rings[domid];
 	/*
-	 * A domain never registered is taken to exist, so that a toolstack on a
-	 * machine without Xen can name any domain in permissions (as the
-	 * reference does under XSSHIM_DOMAINS=all); one that died does not.
+	 * A domain whose ring we map is the incarnation we mapped: gone when the
+	 * hypervisor says that one died (NONE names the last one there was) or
+	 * a later one runs under its domid.
 	 */
-	if (domid >= XS_DOMID_SELF || (sim_dead[domid / 8] & (1u << (domid % 8))))
+	if (r && dstate[domid] != DS_UNKNOWN) {
+		if (dinc[domid] > r->inc || (dstate[domid] == DS_NONE && dinc[domid] >= r->inc))
+			return HYP_DOM_NONE;
+		if (dinc[domid] < r->inc)
+			return HYP_DOM_RUNNING; /* its creation's notice is still on its way */
+	}
+	switch (dstate[domid]) {
+	case DS_NONE:
 		return HYP_DOM_NONE;
-	return HYP_DOM_RUNNING;
+	case DS_SHUTDOWN:
+		return HYP_DOM_SHUTDOWN;
+	case DS_RUNNING:
+		return HYP_DOM_RUNNING;
+	default:
+		/*
+		 * A domain the hypervisor never told of is taken to exist, so that a
+		 * toolstack on a machine without Xen can name any domain in
+		 * permissions (as the reference does under XSSHIM_DOMAINS=all); one
+		 * that died does not.
+		 */
+		return HYP_DOM_RUNNING;
+	}
 }
 
 static int sim_own_ring(struct xs_ring **ring, uint32_t *port)

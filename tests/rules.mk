@@ -4,7 +4,7 @@ UNIT_BIN := $(O)/tests/unit/unit_tests
 
 # In-process tests of daemon modules (the store on a real tdb file, transactions,
 # watches, access, dispatch) link the daemon's library.
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBDAEMON) $(LIBPROTO)
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBDAEMON) $(LIBSIMHYP) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_DAEMON)
 
 $(call obj,$(UNIT_SRCS)): CFLAGS += $(CHECK_CFLAGS)
@@ -40,3 +40,6 @@ CHECK_STEPS += check-layers
 
 # xenstore-control, the trace file, stats and the event timeout.
 include tests/control/rules.mk
+
+# The simulated hypervisor, between processes.
+include tests/simhyp/rules.mk

@@ -28,7 +28,7 @@ define fuzz_harness
 $(call fuzz_bin,$(1)): $(call obj,tests/fuzz/fuzz_$(1).c tests/fuzz/driver.c $(call fuzz_tag,$(1),sources)) \
 		$(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call fuzz_tag,$(1),libs)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call fuzz_tag,$(1),libs) $(XSL_LIBS)
 
 $(call fuzz_lf_bin,$(1)): tests/fuzz/fuzz_$(1).c $(call fuzz_tag,$(1),sources) | fuzz-toolchain
 	@mkdir -p $$(dir $$@)

@@ -22,6 +22,9 @@
 #ifndef XST_DAEMON_BIN
 #define XST_DAEMON_BIN "daemon/xenstored"
 #endif
+#ifndef XST_SIMHYP_BIN
+#define XST_SIMHYP_BIN "simhyp/xs-simhyp"
+#endif
 /* The reference daemons' launcher and shim (the Makefile gives their absolute paths). */
 #ifndef XST_REFD
 #define XST_REFD "tests/refd/refd.sh"
@@ -39,6 +42,13 @@ static const char *our_binary(void)
 	const char *e = getenv("XST_DAEMON");
 
 	return e && *e ? e : XST_DAEMON_BIN;
+}
+
+static const char *simhyp_binary(void)
+{
+	const char *e = getenv("XST_SIMHYP");
+
+	return e && *e ? e : XST_SIMHYP_BIN;
 }
 
 static const char *floor_binary(void)
@@ -102,7 +112,7 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int socket_accepts(const char *path)
+static int socket_accepts_type(const char *path, int type)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, ok;
@@ -110,12 +120,109 @@ static int socket_accepts(const char *path)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return 0;
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
+}
+
+static int socket_accepts(const char *path)
+{
+	return socket_accepts_type(path, SOCK_STREAM);
+}
+
+/* In a child about to exec: output to dir/name; a test that dies (a failed assertion) takes it along. */
+static void child_setup(const char *dir, const char *name)
+{
+	char log[320];
+	int fd;
+
+	snprintf(log, sizeof(log), "%s/%s", dir, name);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Stop a child by PID: SIGTERM, SIGKILL after 5 s; its wait status. */
+static int stop_pid(pid_t pid)
+{
+	int status = 0, done = 0;
+
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 500 && !done; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD && kill(pid, 0) < 0))
+			done = 1;
+		else
+			sleep_ms(10);
+	}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	return status;
+}
+
+/* The simulated hypervisor for our daemon in d->dir: adopted if one serves there, else started. 0 or -1. */
+static int simhyp_start(struct xst_daemon *d)
+{
+	char sock[320], pidfile[320];
+	pid_t p;
+
+	snprintf(sock, sizeof(sock), "%s/simhyp", d->dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/simhyp.pid", d->dir);
+	if (socket_accepts_type(sock, SOCK_SEQPACKET)) {
+		FILE *f = fopen(pidfile, "r");
+		int pid = -1;
+
+		if (f) {
+			if (fscanf(f, "%d", &pid) != 1)
+				pid = -1;
+			fclose(f);
+		}
+		d->simhyp_pid = pid;
+		return 0;
+	}
+	unlink(pidfile);
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		child_setup(d->dir, "simhyp.log");
+		execl(simhyp_binary(), "xs-simhyp", "-s", sock, "-F", pidfile, (char *)NULL);
+		_exit(127);
+	}
+	d->simhyp_pid = p;
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (access(pidfile, F_OK) == 0 && socket_accepts_type(sock, SOCK_SEQPACKET))
+			return 0;
+		if (waitpid(p, &st, WNOHANG) == p) {
+			d->simhyp_pid = -1;
+			fprintf(stderr, "xst: xs-simhyp (%s) exited at start (status %d), see %s/simhyp.log\n",
+				simhyp_binary(), st, d->dir);
+			return -1;
+		}
+		sleep_ms(10);
+	}
+	fprintf(stderr, "xst: xs-simhyp did not listen on %s\n", sock);
+	stop_pid(p);
+	d->simhyp_pid = -1;
+	return -1;
+}
+
+void xst_simhyp_stop(struct xst_daemon *d)
+{
+	if (d->simhyp_pid > 0)
+		stop_pid(d->simhyp_pid);
+	d->simhyp_pid = -1;
 }
 
 /* The end of a daemon's log on stderr: the directory goes with the test, and CI keeps only its output. */
@@ -149,6 +256,7 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 	memset(d, 0, sizeof(*d));
 	d->kind = kind;
 	d->pid = -1;
+	d->simhyp_pid = -1;
 	if (dir) {
 		snprintf(d->dir, sizeof(d->dir), "%s", given);
 		mkdir(d->dir, 0700);
@@ -188,22 +296,18 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
 
+	/* The hypervisor first: the daemon connects to it as it starts. */
+	if (kind == XST_OURS && simhyp_start(d) < 0)
+		return -1;
+
 	pid_t p = fork();
 
-	if (p < 0)
+	if (p < 0) {
+		xst_simhyp_stop(d);
 		return -1;
+	}
 	if (p == 0) {
-		char log[300];
-		int fd;
-
-		snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		/* A test that dies (a failed assertion) takes its daemon with it. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		child_setup(d->dir, "daemon.log");
 		if (own_child(kind)) {
 			setenv("XENSTORED_RUNDIR", d->dir, 1);
 			unsetenv("XENSTORED_PATH");
@@ -230,6 +334,7 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		} else if (WIFEXITED(st) && WEXITSTATUS(st) == REFD_NOT_INSTALLED) {
 			/* refd.sh's message, all of the log: what is missing and how to get it. */
 			log_tail(d->dir, "xst: ");
+			xst_simhyp_stop(d);
 			return -1;
 		} else {
 			fprintf(stderr, "xst: the reference %s (%s) is installed but failed to start "
@@ -237,6 +342,7 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 				ref_binary(kind, bin, sizeof(bin)), st, d->dir);
 		}
 		log_tail(d->dir, "xst: the log ends:\n");
+		xst_simhyp_stop(d);
 		return -1;
 	}
 	fprintf(stderr, "xst: %s did not listen on %s\n", xst_kind_name(kind), d->socket);
@@ -258,25 +364,34 @@ static void remove_dir(const char *dir)
 		waitpid(p, NULL, 0);
 }
 
+static int stop_daemon(struct xst_daemon *d)
+{
+	int status = stop_pid(d->pid);
+
+	/* How a reference daemon ends on SIGTERM is its own affair. */
+	if (!own_child(d->kind))
+		status = 0;
+	d->pid = -1;
+	return status;
+}
+
+int xst_daemon_stop_keep_hyp(struct xst_daemon *d)
+{
+	if (d->pid <= 0)
+		return -1;
+	return stop_daemon(d);
+}
+
 int xst_daemon_stop(struct xst_daemon *d, int keep_dir)
 {
 	int status = 0;
 
-	if (d->pid <= 0)
+	if (d->pid <= 0) {
+		xst_simhyp_stop(d);
 		return -1;
-	kill(d->pid, SIGTERM);
-	int done = 0;
-
-	for (int i = 0; i < 500 && !done; i++) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-			done = 1;
-		else
-			sleep_ms(10);
 	}
-	if (!done) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, &status, 0);
-	}
+	status = stop_daemon(d);
+	xst_simhyp_stop(d);
 	/* How a reference daemon ends on SIGTERM is its own affair. */
 	if (!own_child(d->kind))
 		status = 0;

@@ -17,6 +17,7 @@ struct xst_daemon {
 	int own_dir;       /* dir was made by us and is removed at stop */
 	char dir[256];     /* run directory */
 	char socket[300];  /* dir/socket */
+	pid_t simhyp_pid;  /* ours: the simulated hypervisor serving dir/simhyp, or -1 */
 };
 
 /* Human name of a kind ("ours", "C xenstored", "oxenstored", "floor"). */
@@ -38,11 +39,26 @@ int xst_kind_available(enum xst_kind kind);
 int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		     const char *const *extra_args);
 /*
+ * Our daemon comes with a simulated hypervisor (xs-simhyp: $XST_SIMHYP or
+ * the build's), started in dir before it (dir/simhyp, its output in
+ * dir/simhyp.log, its pid in dir/simhyp.pid) unless one serves there
+ * already (left by xst_daemon_stop_keep_hyp): then that one is adopted.
+ * xst_daemon_stop stops both.
+ *
  * Stop it by PID (SIGTERM, then SIGKILL after 5 s) and reap it. Returns the
  * wait status of our daemon (or 0 for a reference daemon), -1 if not running.
  * keep_dir leaves the run directory in place (for a restart test).
  */
 int xst_daemon_stop(struct xst_daemon *d, int keep_dir);
+/*
+ * Stop the daemon alone (as xst_daemon_stop with keep_dir), its hypervisor
+ * left serving with every domain, grant and event channel it holds, for
+ * xst_daemon_start in the same directory to take over. Returns the
+ * daemon's wait status.
+ */
+int xst_daemon_stop_keep_hyp(struct xst_daemon *d);
+/* The hypervisor of a kept directory stopped by PID (xst_daemon_stop does it for a started daemon). */
+void xst_simhyp_stop(struct xst_daemon *d);
 /* True while the daemon process is alive. */
 int xst_daemon_alive(const struct xst_daemon *d);
 /* Resident set size in KiB and CPU time (user+system) in clock ticks, from /proc. */

@@ -19,7 +19,7 @@
 struct xst_wire {
 	int fd;               /* the socket, or the eventfd the store signals */
 	struct xs_ring *ring; /* NULL for a socket */
-	int to_store;         /* a ring: the eventfd we signal */
+	struct xsl_simdom *dom; /* a ring: the domain, whose port notifies the store */
 	struct xs_framer framer;
 	unsigned char inbuf[8192];
 	size_t in_off, in_len;
@@ -94,7 +94,8 @@ struct xst_wire *xst_wire_ring(struct xsl_simdom *d)
 
 	if (!w)
 		return NULL;
-	w->ring = xsl_simdom_ring(d, &w->to_store, &w->fd);
+	w->dom = d;
+	w->ring = xsl_simdom_ring(d, NULL, &w->fd);
 	xs_framer_init(&w->framer);
 	return w;
 }
@@ -115,11 +116,7 @@ int xst_wire_fd(const struct xst_wire *w)
 
 static void ring_notify(struct xst_wire *w)
 {
-	uint64_t one = 1;
-
-	/* EAGAIN: the counter is saturated, the store will look anyway. */
-	if (write(w->to_store, &one, sizeof(one)) < 0)
-		return;
+	xsl_simdom_notify(w->dom);
 }
 
 /* Wait for the store's next notification, then clear it. 0, or -1 with errno (ETIMEDOUT). */

@@ -28,9 +28,11 @@ cat >"$T/want" <<'LIST'
 644 ./usr/share/doc/xenstored/xenstored.conf
 644 ./usr/share/man/man5/xenstored.conf.5
 644 ./usr/share/man/man8/xenstored.8
+644 ./usr/share/man/man8/xs-simhyp.8
 755 ./usr/bin/xs-simguest
 755 ./usr/lib/xenstored/xenstored-prepare
 755 ./usr/sbin/xenstored
+755 ./usr/sbin/xs-simhyp
 LIST
 sort -o "$T/want" "$T/want"
 # The client library's files come on top (client/rules.mk).

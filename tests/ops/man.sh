@@ -11,7 +11,7 @@ if ! command -v mandoc >/dev/null; then
 	echo "check-man: mandoc is missing (scripts/deps.sh --test installs it)"
 	exit 1
 fi
-for m in docs/man/xenstored.8 docs/man/xenstored.conf.5; do
+for m in docs/man/xenstored.8 docs/man/xenstored.conf.5 docs/man/xs-simhyp.8; do
 	if mandoc -T lint -W warning "$m"; then echo "ok: $m: mandoc -T lint"; else failed=1; fi
 done
 help=$("$D" --help)

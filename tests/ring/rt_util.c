@@ -299,10 +299,10 @@ void rt_guest_introduce_(struct rt_guest *g, struct xst_conn *priv)
 	char home[32];
 	int err;
 
-	/* As a toolstack does: the home owned by the domain, then INTRODUCE (any port but 0). */
+	/* As a toolstack does: the home owned by the domain, then INTRODUCE with its store port. */
 	snprintf(home, sizeof(home), "/local/domain/%u", g->domid);
 	if ((err = xsl_mkdir(h, 0, home)) == 0 && (err = xsl_set_perms(h, 0, home, &owner, 1)) == 0)
-		err = xsl_introduce(h, g->domid, 0, 1);
+		err = xsl_introduce(h, g->domid, 0, xsl_simdom_port(g->dom));
 	RT_CHECK(err == 0, "introducing domain %u: %s", g->domid, strerror(-err));
 	if (!g->c)
 		g->c = xst_conn_ring(g->dom, RT_CALL_MS);
@@ -471,13 +471,7 @@ void rt_child_kill(struct rt_child *ch)
 
 void rt_raw_notify(struct xsl_simdom *d)
 {
-	uint64_t one = 1;
-	int to_store;
-
-	xsl_simdom_ring(d, &to_store, NULL);
-	/* EAGAIN: the counter is saturated, the store will look anyway. */
-	if (write(to_store, &one, sizeof(one)) < 0)
-		return;
+	xsl_simdom_notify(d);
 }
 
 void rt_raw_put_(struct xsl_simdom *d, const void *buf, size_t len, bool notify)
@@ -716,7 +710,7 @@ int rt_daemon_ring_maps(const struct rt_daemon *rd)
 	f = fopen(path, "r");
 	RT_CHECK(f != NULL, "cannot read %s", path);
 	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "xenstore-ring"))
+		if (strstr(line, "simdom-memory")) /* a page of a simulated domain's memory: its ring */
 			n++;
 	fclose(f);
 	return n;

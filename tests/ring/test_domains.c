@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "ring.h"
 
@@ -767,6 +769,53 @@ START_TEST(writes_wait_for_queued_cleanups)
 }
 END_TEST
 
+/*
+ * The hypervisor is not the store: a daemon stopped (cleanly, then killed)
+ * and started again on the same store leaves the guest's domain, its ring
+ * page and its event channel alone; introduced again with its port, the
+ * guest's requests on the same ring are served again, with the tree kept.
+ */
+START_TEST(guest_ring_survives_daemon_restart)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+	char dir[sizeof(rd.d.dir)];
+	int status;
+
+	rt_start(&rd, NULL);
+	strcpy(dir, rd.d.dir);
+	rt_guest_here(&g, &rd, 7);
+	rt_write(g.c, 0, "data/x", "1");
+	for (int round = 0; round < 2; round++) {
+		xst_conn_close(rd.dom0);
+		rd.dom0 = NULL;
+		if (round == 0) {
+			status = xst_daemon_stop_keep_hyp(&rd.d);
+			RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+		} else {
+			/* Killed: the hypervisor releases its mappings and ports as its connection closes. */
+			kill(rd.d.pid, SIGKILL);
+			waitpid(rd.d.pid, &status, 0);
+			rd.d.pid = -1;
+		}
+		/* The domain lives on meanwhile: its ring is its own memory. */
+		RT_CHECK(g.ring->error == 0, "ring error %u", g.ring->error);
+		RT_CHECK(xst_daemon_start(&rd.d, XST_OURS, dir, NULL) == 0, "daemon did not restart");
+		rd.d.own_dir = 1;
+		rd.dom0 = rt_connect(&rd);
+		RT_ANSWER_STR(rd.dom0, XS_IS_DOMAIN_INTRODUCED, "7", "F");
+		rt_guest_introduce(&g, rd.dom0);
+		rt_read_is(g.c, 0, "data/x", round == 0 ? "1" : "2");
+		rt_write(g.c, 0, "data/x", "2");
+		rt_read_is(rd.dom0, 0, "/local/domain/7/data/x", "2");
+	}
+	/* And its death is still seen by the new daemon. */
+	rt_guest_down(&g);
+	rt_wait_gone(rd.dom0, 7);
+	rt_stop(&rd);
+}
+END_TEST
+
 Suite *suite_domains(void)
 {
 	Suite *s = suite_create("domains");
@@ -789,6 +838,7 @@ Suite *suite_domains(void)
 	tcase_add_test(tc, set_target_ends_with_the_target);
 	tcase_add_test(tc, cleanup_reaches_every_region);
 	tcase_add_test(tc, writes_wait_for_queued_cleanups);
+	tcase_add_test(tc, guest_ring_survives_daemon_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -523,23 +523,30 @@ START_TEST(reset_watches_drops_transactions_too)
 END_TEST
 
 /*
- * robustness: a guest shrinks the file behind its ring page under the
- * daemon's mapping (which would make the daemon's next access fault). The
- * daemon sealed the page at registration, so the truncation fails, and the
- * guest and dom0 are still served.
+ * robustness: a guest shrinks the file behind its ring page (its memory)
+ * under the daemon's mapping (which would make the daemon's next access
+ * fault). The hypervisor sealed the memory at the domain's creation, so the
+ * truncation fails, and the guest and dom0 are still served.
  */
 START_TEST(guest_cannot_shrink_its_ring_page)
 {
 	struct rt_daemon rd;
 	struct rt_guest g;
-	char path[64];
+	char path[64] = "", line[512];
+	unsigned long lo, hi;
+	FILE *maps;
 	int fd;
 
 	rt_start(&rd, NULL);
 	rt_guest_here(&g, &rd, 7);
-	/* The page's file, reopened through this process's mapping of it. */
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)g.ring,
-		 (unsigned long)g.ring + XS_RING_PAGE);
+	/* The memory's file, reopened through this process's mapping holding the page. */
+	maps = fopen("/proc/self/maps", "r");
+	RT_CHECK(maps != NULL, "no /proc/self/maps");
+	while (fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= (unsigned long)g.ring &&
+		    (unsigned long)g.ring < hi)
+			snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", lo, hi);
+	fclose(maps);
 	fd = open(path, O_RDWR);
 	RT_CHECK(fd >= 0, "cannot reopen the ring page through %s", path);
 	RT_CHECK(ftruncate(fd, 0) < 0 && errno == EPERM, "the ring page could be shrunk");

@@ -3,7 +3,7 @@ XSSCRIPT := $(O)/tests/script/xsscript
 XSSCRIPT_CASES := $(sort $(wildcard tests/script/cases/*.xst))
 
 $(XSSCRIPT): $(call obj,tests/script/xsscript.c) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(XSL_LIBS)
 
 XSSCRIPT_ENV = XST_DAEMON=$(abspath $(DAEMON))
 
