@@ -40,3 +40,6 @@ CHECK_STEPS += check-layers
 
 # xenstore-control, the trace file, stats and the event timeout.
 include tests/control/rules.mk
+
+# The xenbus layer of the client library: helpers and scenarios with both ends of a device.
+include tests/bus/rules.mk
