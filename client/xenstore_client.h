@@ -287,10 +287,13 @@ XSL_API int xsl_xbs_parse(const char *value, size_t len);
 XSL_API int xsl_xbs_read(struct xsl *h, xsl_txn_t t, const char *dir);
 /*
  * The bus's reading of <dir>/state (what its drivers are told): 1..8 as
- * stored; Closed when there is no state node because <dir> itself is gone
- * (the other end went away: teardown logic must run, not wait for ever);
- * -EINVAL for 0, junk, or no state node while <dir> exists (nothing a
- * driver can act on: ignored and logged by the bus); or the read's error.
+ * stored; Closed when there is no state node because <dir> itself is gone,
+ * or can no longer be read (an unprivileged reader is told EACCES for a
+ * directory gone from a parent it may not read): the other end went away,
+ * teardown logic must run, not wait for ever (BSD's choice; Linux's
+ * Unknown would leave a frontend waiting); -EINVAL for 0, junk, or no
+ * state node while <dir> exists (nothing a driver can act on: the bus
+ * ignores it and logs it once a run); or the read's error.
  */
 XSL_API int xsl_xbs_read_bus(struct xsl *h, xsl_txn_t t, const char *dir);
 /*
@@ -372,7 +375,9 @@ XSL_API unsigned xsl_bus_domid(const struct xsl_bus *bus);
  * remove runs when the device's directory goes (or at xsl_bus_close).
  * suspend and resume run from xsl_bus_suspend and xsl_bus_resume. Any may
  * be NULL. The callbacks may use every call on the device and the handle
- * except the waits (-EDEADLK) and xsl_bus_close.
+ * (blocking ones included) except the waits (-EDEADLK), xsl_bus_close and
+ * xsl_pump. The bus calls (open, register, suspend, resume, close) are made
+ * from the thread that pumps the handle, outside callbacks.
  */
 struct xsl_bus_driver {
 	const char *type; /* "vbd", "vif", ...: one path component */
@@ -385,7 +390,7 @@ struct xsl_bus_driver {
 };
 /* Register (drv is copied; arg is the driver's) and probe what is there now; -EEXIST for a type and side taken. */
 XSL_API int xsl_bus_register(struct xsl_bus *bus, const struct xsl_bus_driver *drv, void *arg);
-/* Suspend: every bound device's suspend runs; events are put off until resume. */
+/* Suspend: every bound device's suspend runs (the first error is returned; the bus is suspended all the same); events wait for resume. */
 XSL_API int xsl_bus_suspend(struct xsl_bus *bus);
 /*
  * Resume (after the handle reconnected, xsl_reconnect, or after a

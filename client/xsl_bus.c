@@ -445,11 +445,11 @@ static void otherend_look(struct xsl_bus_dev *dev)
 	switch (why) {
 	case XBS_VALUE:
 	case XBS_GONE:
-		if (dev->oe_unusable)
+		if (why == XBS_GONE && dev->oe_state != s)
+			bus_log(bus, XSL_BUS_LOG_INFO, "%s: gone: taken as Closed", dev->otherend);
+		else if (dev->oe_unusable)
 			bus_log(bus, XSL_BUS_LOG_INFO, "%s/state: %s again", dev->otherend,
 				xsl_xbs_name(s));
-		else if (why == XBS_GONE && dev->oe_state != s)
-			bus_log(bus, XSL_BUS_LOG_INFO, "%s: gone: taken as Closed", dev->otherend);
 		dev->oe_unusable = false;
 		otherend_tell(dev, s);
 		return;
