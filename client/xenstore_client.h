@@ -329,6 +329,215 @@ XSL_API int xsl_evt_fd(struct xsl_hyp *h, uint32_t port);
 XSL_API void xsl_evt_ack(struct xsl_hyp *h, uint32_t port);
 XSL_API int xsl_evt_close(struct xsl_hyp *h, uint32_t port);
 
+/*
+ * XENBUS: the bus of split paravirtual drivers (frontend.md 2.6, 2.7,
+ * 6.8-6.10), on a handle. A bus finds the devices of the driver types
+ * registered with it, frontends under <home>/device/<type>/<id> and
+ * backends under <home>/backend/<type>/<frontend-domid>/<id> (home:
+ * /local/domain/<the bus's domid>), by listing them and then by watches;
+ * it reads and checks each device's other end, watches the other end's
+ * state (at most one event pending: XSA-349) and calls the driver as it
+ * changes. Everything runs inside xsl_pump (the handle's callbacks) or
+ * inside the bus calls below; nothing waits but the calls that say so.
+ */
+enum xsl_xbs {
+	XSL_XBS_UNKNOWN = 0,
+	XSL_XBS_INITIALISING = 1,
+	XSL_XBS_INITWAIT = 2,
+	XSL_XBS_INITIALISED = 3,
+	XSL_XBS_CONNECTED = 4,
+	XSL_XBS_CLOSING = 5,
+	XSL_XBS_CLOSED = 6,
+	XSL_XBS_RECONFIGURING = 7,
+	XSL_XBS_RECONFIGURED = 8,
+};
+#define XSL_XBS_MAX 8
+/* A set of states, for the waits. */
+#define XSL_XBS_BIT(s) (1u << (s))
+
+/* "Initialising", "InitWait", ...; "Invalid" outside 0..8. */
+XSL_API const char *xsl_xbs_name(int state);
+/* A state value as stored: decimal 0..8 with nothing else (no sign, space or leading zero); else -EINVAL. */
+XSL_API int xsl_xbs_parse(const char *value, size_t len);
+/* <dir>/state as it is: 0..8, -ENOENT if there is none, -EINVAL for junk, or the read's error. */
+XSL_API int xsl_xbs_read(struct xsl *h, xsl_txn_t t, const char *dir);
+/*
+ * The bus's reading of <dir>/state (what its drivers are told): 1..8 as
+ * stored; Closed when there is no state node because <dir> itself is gone,
+ * or can no longer be read (an unprivileged reader is told EACCES for a
+ * directory gone from a parent it may not read): the other end went away,
+ * teardown logic must run, not wait for ever (BSD's choice; Linux's
+ * Unknown would leave a frontend waiting); -EINVAL for 0, junk, or no
+ * state node while <dir> exists (nothing a driver can act on: the bus
+ * ignores it and logs it once a run); or the read's error.
+ */
+XSL_API int xsl_xbs_read_bus(struct xsl *h, xsl_txn_t t, const char *dir);
+/*
+ * Set <dir>/state, idempotently: read inside the transaction and written
+ * only if it differs (no watch fires for nothing). t: the caller's
+ * transaction (it decides the outcome), or XSL_TXN_NONE for one of its
+ * own. Returns 1 if written, 0 if it already was, -ENOENT if <dir> is gone
+ * (it is not brought back), or -errno.
+ */
+XSL_API int xsl_xbs_switch(struct xsl *h, xsl_txn_t t, const char *dir, enum xsl_xbs state);
+/*
+ * Wait until xsl_xbs_read_bus(dir) is in states (XSL_XBS_BIT set), pumping
+ * the handle meanwhile (its callbacks run): the state, -ETIMEDOUT after
+ * timeout_ms (< 0: for ever), -EDEADLK from a callback of the handle (or
+ * while another thread runs them): a driver reacts in otherend_changed.
+ */
+XSL_API int xsl_xbs_wait(struct xsl *h, const char *dir, unsigned states, int timeout_ms);
+
+/*
+ * Helpers on <dir>/<node> (node "" is dir itself; dir NULL: node is the
+ * path). scanf: the number of conversions, -EINVAL if none matched.
+ * printf: 0, -E2BIG past XSL_PAYLOAD_MAX. gather: name, format, pointer
+ * triples ending with a NULL name (format NULL: a char ** that gets the
+ * malloc'd value); 0, or the first error (-ENOENT, -EINVAL) with every
+ * string it had allocated freed and set to NULL.
+ */
+XSL_API int xsl_xbs_scanf(struct xsl *h, xsl_txn_t t, const char *dir, const char *node,
+			  const char *fmt, ...) __attribute__((format(scanf, 5, 6)));
+XSL_API int xsl_xbs_printf(struct xsl *h, xsl_txn_t t, const char *dir, const char *node,
+			   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+XSL_API int xsl_xbs_gather(struct xsl *h, xsl_txn_t t, const char *dir, ...)
+	__attribute__((sentinel));
+
+struct xsl_bus;
+struct xsl_bus_dev;
+
+enum xsl_bus_side {
+	XSL_BUS_FRONTEND = 0, /* device/<type>/<id> of the bus's domain; the other end is its backend */
+	XSL_BUS_BACKEND = 1,  /* backend/<type>/<frontend-domid>/<id>; the other end is the frontend */
+};
+
+/* Log lines ("xenbus0: ...", no newline) go to the program's function, else to stderr. */
+#define XSL_BUS_LOG_ERR 0
+#define XSL_BUS_LOG_WARN 1
+#define XSL_BUS_LOG_INFO 2
+typedef void xsl_bus_log_fn(void *arg, int level, const char *line);
+
+/* xsl_bus_opts.flags */
+#define XSL_BUS_DOMID 1u /* domid is the bus's domain; else it is read from ~/domid (a socket: 0 without it) */
+
+struct xsl_bus_opts {
+	const char *name;   /* in log lines; NULL: "xenbus0" */
+	unsigned flags;     /* XSL_BUS_* */
+	unsigned domid;
+	xsl_bus_log_fn *log;
+	void *log_arg;
+};
+
+/*
+ * Attach a bus to a handle (opts may be NULL). It logs "xenbus0: using
+ * event channel N": the store's event channel, as the ring transport bound
+ * it, else (a simulated ring, the xenbus device) as the toolstack recorded
+ * it in ~/store/port; a socket has none and says so. Close the bus before
+ * the handle.
+ */
+XSL_API int xsl_bus_open(struct xsl *h, const struct xsl_bus_opts *opts, struct xsl_bus **out);
+/* Every bound device's remove runs, the watches go, the store is left as it is. -EDEADLK from a bus callback. */
+XSL_API int xsl_bus_close(struct xsl_bus *bus);
+XSL_API unsigned xsl_bus_domid(const struct xsl_bus *bus);
+
+/*
+ * A driver: a device type on one side. probe runs for a device whose
+ * state is Initialising (a frontend found in another state is first walked
+ * back Closing, Closed, Initialising in step with its backend, as Linux's
+ * xenbus_reset_state does, and probed once the backend is in InitWait);
+ * an error from it leaves the device unbound (reported under error/).
+ * otherend_changed runs with each state of the other end that differs from
+ * the last one told (the first one after probe and resume whatever it is).
+ * remove runs when the device's directory goes (or at xsl_bus_close).
+ * suspend and resume run from xsl_bus_suspend and xsl_bus_resume. Any may
+ * be NULL. The callbacks may use every call on the device and the handle
+ * (blocking ones included) except the waits (-EDEADLK), xsl_bus_close and
+ * xsl_pump. The bus calls (open, register, suspend, resume, close) are made
+ * from the thread that pumps the handle, outside callbacks.
+ */
+struct xsl_bus_driver {
+	const char *type; /* "vbd", "vif", ...: one path component */
+	enum xsl_bus_side side;
+	int (*probe)(struct xsl_bus_dev *dev);
+	void (*otherend_changed)(struct xsl_bus_dev *dev, enum xsl_xbs state);
+	void (*remove)(struct xsl_bus_dev *dev);
+	int (*suspend)(struct xsl_bus_dev *dev);
+	int (*resume)(struct xsl_bus_dev *dev);
+};
+/* Register (drv is copied; arg is the driver's) and probe what is there now; -EEXIST for a type and side taken. */
+XSL_API int xsl_bus_register(struct xsl_bus *bus, const struct xsl_bus_driver *drv, void *arg);
+/* Suspend: every bound device's suspend runs (the first error is returned; the bus is suspended all the same); events wait for resume. */
+XSL_API int xsl_bus_suspend(struct xsl_bus *bus);
+/*
+ * Resume (after the handle reconnected, xsl_reconnect, or after a
+ * cancelled suspend): each device's other end is read again (its watch
+ * moves if it changed: events of the old one are dropped), a frontend
+ * goes back to Initialising, resume runs, the other end's state is told
+ * again; devices that came or went meanwhile are probed or removed.
+ */
+XSL_API int xsl_bus_resume(struct xsl_bus *bus);
+
+/* A device. Strings live as long as it does (until its remove returns). */
+XSL_API struct xsl *xsl_bus_dev_handle(const struct xsl_bus_dev *dev);
+XSL_API enum xsl_bus_side xsl_bus_dev_side(const struct xsl_bus_dev *dev);
+XSL_API const char *xsl_bus_dev_type(const struct xsl_bus_dev *dev);
+XSL_API const char *xsl_bus_dev_id(const struct xsl_bus_dev *dev);
+/* Its directory, absolute. */
+XSL_API const char *xsl_bus_dev_nodename(const struct xsl_bus_dev *dev);
+/* The other end's directory and domain, as read and checked at probe (and resume). */
+XSL_API const char *xsl_bus_dev_otherend(const struct xsl_bus_dev *dev);
+XSL_API unsigned xsl_bus_dev_otherend_id(const struct xsl_bus_dev *dev);
+/* The other end's state last told to the driver (XSL_XBS_UNKNOWN before any). */
+XSL_API enum xsl_xbs xsl_bus_dev_otherend_state(const struct xsl_bus_dev *dev);
+XSL_API void *xsl_bus_dev_driver_arg(const struct xsl_bus_dev *dev);
+XSL_API void xsl_bus_dev_set_priv(struct xsl_bus_dev *dev, void *priv);
+XSL_API void *xsl_bus_dev_priv(const struct xsl_bus_dev *dev);
+/* xsl_xbs_switch on the device's directory. */
+XSL_API int xsl_bus_switch_state(struct xsl_bus_dev *dev, xsl_txn_t t, enum xsl_xbs state);
+/* xsl_xbs_wait on the other end (not from a callback: -EDEADLK). */
+XSL_API int xsl_bus_wait_otherend(struct xsl_bus_dev *dev, unsigned states, int timeout_ms);
+/*
+ * Report an error as Linux's xenbus_dev_error: "<errno> <message>" (err
+ * as a positive number) in <home>/error/<nodename below home>/error, and
+ * in the log. fatal also switches the device to Closing. 0 or -errno.
+ */
+XSL_API int xsl_bus_dev_error(struct xsl_bus_dev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+XSL_API int xsl_bus_dev_fatal(struct xsl_bus_dev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * THE TOOLSTACK'S PART, as xl block-attach does it (privileged handle):
+ * in one transaction, the frontend directory
+ * /local/domain/<fe>/device/<type>/<devid> owned by the frontend with read
+ * for the backend, holding backend, backend-id, state (Initialising) and
+ * frontend_keys; the backend directory
+ * /local/domain/<be>/backend/<type>/<fe>/<devid> owned by the backend with
+ * read for the frontend, holding frontend, frontend-id, online (1), state
+ * (Initialising) and backend_keys. Keys are "name", "value", ..., NULL.
+ */
+struct xsl_bus_attach {
+	const char *type;
+	const char *devid;
+	unsigned frontend_id;
+	unsigned backend_id;
+	const char *const *frontend_keys;
+	const char *const *backend_keys;
+};
+/* Both directories, or -EEXIST if either is there. */
+XSL_API int xsl_bus_toolstack_attach(struct xsl *h, const struct xsl_bus_attach *a);
+/* Ask for a detach: the backend's online 0 and state Closing (the drivers take it from there). */
+XSL_API int xsl_bus_toolstack_close(struct xsl *h, const struct xsl_bus_attach *a);
+/* Remove both directories and their error nodes (either may be gone already). */
+XSL_API int xsl_bus_toolstack_remove(struct xsl *h, const struct xsl_bus_attach *a);
+/*
+ * All three as libxl does: close, wait up to timeout_ms for the backend to
+ * reach Closed (the handle is pumped), remove. 0, or -ETIMEDOUT when the
+ * directories were removed after the backend did not close in time.
+ */
+XSL_API int xsl_bus_toolstack_detach(struct xsl *h, const struct xsl_bus_attach *a,
+				     int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,7 @@ struct xsl {
 	struct xsl_conn *conn;
 	enum hstate state;
 	unsigned caps;
+	unsigned port;
 	bool auto_reconnect;
 	int timeout_ms;
 	unsigned reconnect_ms;
@@ -771,6 +772,7 @@ int xsl_open(struct xsl **out, const struct xsl_open_opts *opts)
 		return err;
 	}
 	h->caps = tr->caps;
+	h->port = tr->port;
 	err = xsl_conn_new(tr, o->max_inflight ? o->max_inflight : XSL_INFLIGHT_DEFAULT, &conn_ops, h,
 			   &h->conn);
 	if (err < 0) {
@@ -863,6 +865,21 @@ void xsl_stats(struct xsl *h, struct xsl_stats *st)
 unsigned xsl_caps(struct xsl *h)
 {
 	return h->caps;
+}
+
+unsigned xsl_port(struct xsl *h)
+{
+	return h->port;
+}
+
+long long xsl_deadline(int timeout_ms)
+{
+	return deadline_of(timeout_ms);
+}
+
+int xsl_ms_left(long long deadline)
+{
+	return ms_left(deadline);
 }
 
 uint32_t xsl_epoch(struct xsl *h)

@@ -22,6 +22,11 @@ int xsl_call(struct xsl *h, xsl_txn_t t, uint32_t type, const struct xsl_arg *ar
 	     struct xsl_reply *rep);
 /* Transport capabilities (XSL_TRCAP_*). */
 unsigned xsl_caps(struct xsl *h);
+/* The transport's event channel port (0: none with a number). */
+unsigned xsl_port(struct xsl *h);
+/* The handle's clock for layers above: a deadline timeout_ms from now (< 0: none), what is left of it (-1: for ever). */
+long long xsl_deadline(int timeout_ms);
+int xsl_ms_left(long long deadline);
 /* The current connection's epoch (transactions carry it). */
 uint32_t xsl_epoch(struct xsl *h);
 /* A pseudo-random number (backoff jitter). */

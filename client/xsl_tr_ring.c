@@ -131,6 +131,7 @@ int xsl_tr_ring_open(struct xs_ring *page, struct xsl_evtchn *ev, void (*unmap)(
 		return -ENOMEM;
 	t->base.ops = &ring_ops;
 	t->base.caps = XSL_TRCAP_DOMAIN | XSL_TRCAP_PERSISTENT;
+	t->base.port = ev->port;
 	t->r = page;
 	t->ev = ev;
 	t->unmap = unmap;

@@ -79,6 +79,7 @@ int xsl_tr_xenring_open(void *page, const char *page_path, unsigned remote_domid
 		goto fail;
 	}
 	x->local = (evtchn_port_t)local;
+	x->ev.port = x->local;
 	x->ev.fd = xenevtchn_fd(x->xce);
 	x->ev.notify = xen_notify;
 	x->ev.ack = xen_ack;

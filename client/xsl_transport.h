@@ -46,6 +46,7 @@ struct xsl_transport_ops {
 struct xsl_transport {
 	const struct xsl_transport_ops *ops;
 	unsigned caps;
+	unsigned port; /* the event channel's local port; 0: none, or one without a number (simulated) */
 };
 
 /* Unix socket: path given or the default places ($XENSTORED_PATH, $XENSTORED_RUNDIR/socket). */
@@ -67,6 +68,7 @@ int xsl_tr_default_socket(char *buf, size_t size);
  */
 struct xsl_evtchn {
 	int fd;                            /* readable when the store notified us */
+	unsigned port;                     /* its local port number; 0 if it has none */
 	void (*notify)(struct xsl_evtchn *e); /* tell the store */
 	void (*ack)(struct xsl_evtchn *e);    /* clear what made fd readable */
 	void (*close)(struct xsl_evtchn *e);  /* unbind; NULL if the owner keeps it */

@@ -43,3 +43,5 @@ include tests/control/rules.mk
 
 # The simulated hypervisor, between processes.
 include tests/simhyp/rules.mk
+# The xenbus layer of the client library: helpers and scenarios with both ends of a device.
+include tests/bus/rules.mk
