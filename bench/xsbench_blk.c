@@ -126,7 +126,7 @@ static int guest_up(struct blk_simguest *g, unsigned domid, unsigned order, unsi
 	int err;
 
 	if ((err = blk_simguest_create(g, w.simhyp, domid, WAIT_MS)) < 0 ||
-	    (err = blk_ts_introduce(w.dom0, domid)) < 0 ||
+	    (err = blk_ts_introduce(w.dom0, domid, xsl_simdom_port(g->dom))) < 0 ||
 	    (err = blk_ts_attach(w.dom0, 0, domid, 51712, w.img, 0)) < 0 ||
 	    (err = blk_simguest_start(g, &go)) < 0)
 		return err;
@@ -355,7 +355,7 @@ static int bringup(void)
 	pthread_create(&pr.th, NULL, probe_main, &pr);
 	t0 = now_s();
 	for (unsigned i = 0; i < n; i++)
-		if ((err = blk_ts_introduce(w.dom0, 100 + i)) < 0 ||
+		if ((err = blk_ts_introduce(w.dom0, 100 + i, xsl_simdom_port(g[i].dom))) < 0 ||
 		    (err = blk_ts_attach(w.dom0, 0, 100 + i, 51712, w.img, 0)) < 0) {
 			fprintf(stderr, "xsbench_blk: toolstack, domain %u: %s\n", 100 + i, strerror(-err));
 			goto stop;

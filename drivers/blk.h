@@ -276,9 +276,11 @@ int blk_vdev_parse(const char *name, unsigned *devid);
 void blk_vdev_name(unsigned devid, char *buf, size_t size);
 /*
  * A simulated guest's domain introduced as a toolstack does: its home
- * /local/domain/<domid> made and owned by it, then INTRODUCE.
+ * /local/domain/<domid> made and owned by it, then INTRODUCE with its
+ * store event channel (xsl_simdom_port: 1 for a fresh domain); the store
+ * finds the ring at grant reference 1.
  */
-int blk_ts_introduce(struct xsl *h, unsigned domid);
+int blk_ts_introduce(struct xsl *h, unsigned domid, unsigned port);
 /*
  * Both directories of a vbd, as xl block-attach writes them (see
  * xsl_bus_toolstack_attach): the backend's with params (image, made
@@ -308,11 +310,16 @@ struct blk_simguest {
 	struct xsl *h;
 	struct xsl_hyp *hyp;
 	struct blkfront_guest *fe;
+	int timeout_ms;
 };
 
 /* The domain, its handle (calls waiting timeout_ms; 0 for ever) and its hypervisor handle. */
 int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned domid, int timeout_ms);
-/* The frontend on its bus (opts' h, hyp and domid are the guest's): waits until it is introduced. */
+/*
+ * The frontend on its bus (opts' h, hyp and domid are the guest's), once
+ * the domain is introduced: until then nothing is sent (the store starts
+ * a ring afresh when it introduces it); waits up to the create's timeout.
+ */
 int blk_simguest_start(struct blk_simguest *g, const struct blkfront_guest_opts *opts);
 /* Everything closed, the domain destroyed (its devices' rings with it). */
 void blk_simguest_destroy(struct blk_simguest *g);

@@ -1,6 +1,7 @@
 /* A simulated guest with its block frontend: the domain, its store handle over its ring, its hypervisor handle, the bus. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drivers/blk.h"
 
@@ -12,6 +13,7 @@ int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned dom
 
 	memset(g, 0, sizeof(*g));
 	g->domid = domid;
+	g->timeout_ms = timeout_ms;
 	if ((err = xsl_simdom_create(simhyp, domid, &g->dom)) < 0)
 		return err;
 	oo.simdom = g->dom;
@@ -26,7 +28,14 @@ int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned dom
 int blk_simguest_start(struct blk_simguest *g, const struct blkfront_guest_opts *opts)
 {
 	struct blkfront_guest_opts o = *opts;
+	unsigned features = 0;
 
+	/* Introduced: the store has written its features into the ring page. */
+	for (int waited = 0; xsl_features(g->h, &features) < 0 || features == 0; waited += 20) {
+		if (g->timeout_ms > 0 && waited >= g->timeout_ms)
+			return -ETIMEDOUT;
+		usleep(20000);
+	}
 	o.h = g->h;
 	o.hyp = g->hyp;
 	o.domid = g->domid;

@@ -76,7 +76,7 @@ void blk_vdev_name(unsigned devid, char *buf, size_t size)
 		snprintf(buf + strlen(buf), size - strlen(buf), "%u", part);
 }
 
-int blk_ts_introduce(struct xsl *h, unsigned domid)
+int blk_ts_introduce(struct xsl *h, unsigned domid, unsigned port)
 {
 	struct xsl_perm owner = {domid, XSL_PERM_NONE};
 	char home[32];
@@ -86,7 +86,11 @@ int blk_ts_introduce(struct xsl *h, unsigned domid)
 	if ((err = xsl_mkdir(h, XSL_TXN_NONE, home)) < 0 ||
 	    (err = xsl_set_perms(h, XSL_TXN_NONE, home, &owner, 1)) < 0)
 		return err;
-	return xsl_introduce(h, domid, 0, 1);
+	/* As libxl records them: the guest's bus reports its store event channel from here. */
+	if ((err = xsl_xbs_printf(h, XSL_TXN_NONE, home, "store/port", "%u", port)) < 0 ||
+	    (err = xsl_xbs_printf(h, XSL_TXN_NONE, home, "store/ring-ref", "%u", 1u)) < 0)
+		return err;
+	return xsl_introduce(h, domid, 0, port);
 }
 
 static void bus_attach(struct xsl_bus_attach *a, char *devid_s, size_t size, unsigned be_domid,

@@ -222,8 +222,14 @@ static void fe_otherend_changed(struct xsl_bus_dev *dev, enum xsl_xbs st)
 		break;
 	case XSL_XBS_CLOSING:
 	case XSL_XBS_CLOSED:
-		/* As Linux's blkfront_closing: requests in flight fail, Closing, then Closed. */
+		/*
+		 * As Linux's blkfront_closing: requests in flight fail, Closing,
+		 * then Closed; never back from Closed (the backend follows us:
+		 * that would go round for ever).
+		 */
 		ring_down(d);
+		if (xsl_xbs_read(d->g->h, XSL_TXN_NONE, xsl_bus_dev_nodename(dev)) == XSL_XBS_CLOSED)
+			break;
 		switch_state(d, XSL_TXN_NONE, XSL_XBS_CLOSING);
 		switch_state(d, XSL_TXN_NONE, XSL_XBS_CLOSED);
 		break;

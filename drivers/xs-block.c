@@ -15,8 +15,10 @@ static void usage(FILE *out)
 		"Usage: xs-block [OPTION]... COMMAND [ARG]...\n"
 		"The toolstack's part of block devices, over the store's socket (privileged):\n"
 		"\n"
-		"  introduce DOMID             a simulated guest's home /local/domain/DOMID, owned by\n"
-		"                              it, then INTRODUCE (once xs-blkfront -d DOMID runs)\n"
+		"  introduce DOMID [PORT]      a simulated guest's home /local/domain/DOMID, owned by\n"
+		"                              it, then INTRODUCE with its store event channel PORT\n"
+		"                              (default 1, a fresh simulated domain's) and its ring\n"
+		"                              at grant reference 1 (once xs-blkfront -d DOMID runs)\n"
 		"  attach DOMID IMAGE [VDEV]   both device directories, as xl block-attach writes\n"
 		"                              them: backend/vbd/DOMID/DEVID in the backend's domain\n"
 		"                              (params, mode, frontend, frontend-id, online, state 1;\n"
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
 	}
 	if ((strcmp(cmd, "attach") == 0 && (nargs < 2 || nargs > 3)) ||
 	    (strcmp(cmd, "detach") == 0 && nargs != 2) ||
-	    ((strcmp(cmd, "introduce") == 0 || strcmp(cmd, "release") == 0) && nargs != 1) ||
+	    (strcmp(cmd, "introduce") == 0 && nargs != 1 && nargs != 2) ||
+	    (strcmp(cmd, "release") == 0 && nargs != 1) ||
 	    (strcmp(cmd, "list") == 0 && (nargs > 1 || (nargs == 1 && parse_domid(args[0], &domid) < 0)))) {
 		usage(stderr);
 		return 2;
@@ -163,7 +166,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(cmd, "introduce") == 0) {
-		err = blk_ts_introduce(h, domid);
+		char *end;
+		unsigned long port = nargs == 2 ? strtoul(args[1], &end, 10) : 1;
+
+		if (nargs == 2 && (!*args[1] || *end || port == 0 || port > 0xffff)) {
+			fprintf(stderr, "xs-block: %s: not a port\n", args[1]);
+			xsl_close(h);
+			return 2;
+		}
+		err = blk_ts_introduce(h, domid, (unsigned)port);
 	} else if (strcmp(cmd, "release") == 0) {
 		err = xsl_release(h, domid);
 	} else if (strcmp(cmd, "attach") == 0) {
