@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +41,7 @@ static struct {
 } opt = {.secs = 2.0, .guests = 1000};
 
 static struct {
+	char dir[220];
 	struct xst_daemon d;
 	char simhyp[320];
 	char img[300];
@@ -79,7 +82,13 @@ static int world_start(void)
 	char buf[1 << 16];
 	int fd, err;
 
-	if (xst_daemon_start(&w.d, XST_OURS, NULL, args) < 0)
+	/* The run directory on tmpfs, as /var/run is: the store's log is not synced there. */
+	snprintf(w.dir, sizeof(w.dir), "%s/xsbench-blk.XXXXXX", opt.tmpdir);
+	if (!mkdtemp(w.dir)) {
+		w.dir[0] = 0;
+		return -1;
+	}
+	if (xst_daemon_start(&w.d, XST_OURS, w.dir, args) < 0)
 		return -1;
 	snprintf(w.simhyp, sizeof(w.simhyp), "%s/%s", w.d.dir, SIMHYP_SOCKET_NAME);
 	oo.path = w.d.socket;
@@ -87,7 +96,7 @@ static int world_start(void)
 		fprintf(stderr, "xsbench_blk: dom0: %s\n", strerror(-err));
 		return -1;
 	}
-	snprintf(w.img, sizeof(w.img), "%s/xsbench-blk.%d.img", opt.tmpdir, (int)getpid());
+	snprintf(w.img, sizeof(w.img), "%s/disk.img", w.dir);
 	if ((fd = open(w.img, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
 		return -1;
 	memset(buf, 0xa5, sizeof(buf));
@@ -99,10 +108,19 @@ static int world_start(void)
 	close(fd);
 	w.backend = fork();
 	if (w.backend == 0) {
-		execl(XSB_BLKBACK_BIN, "xs-blkback", "-q", "-s", w.d.socket, "-H", w.simhyp, (char *)NULL);
+		execl(XSB_BLKBACK_BIN, "xs-blkback", getenv("XSB_BLK_VERBOSE") ? "-v" : "-q", "-s", w.d.socket, "-H", w.simhyp, (char *)NULL);
 		_exit(127);
 	}
 	return w.backend > 0 ? 0 : -1;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
 }
 
 static void world_stop(void)
@@ -115,8 +133,8 @@ static void world_stop(void)
 		xsl_close(w.dom0);
 	if (w.d.pid > 0)
 		xst_daemon_stop(&w.d, 0);
-	if (w.img[0])
-		unlink(w.img);
+	if (w.dir[0])
+		nftw(w.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A guest with one vbd of the image, Connected. */
@@ -324,6 +342,24 @@ static void *probe_main(void *arg)
 	return NULL;
 }
 
+/* CPU seconds of a process so far (user + system), from /proc. */
+static double cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -331,19 +367,126 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The toolstack and the guests in BRING_THREADS threads, each with its own
+ * dom0 connection and its share of the guests: each guest introduced and
+ * attached, its bus started, then every guest of the thread pumped until
+ * Connected, the earlier ones pumped between the later ones' set-up.
+ */
+#define BRING_THREADS 4
+
+struct bring {
+	pthread_t th;
+	unsigned first, step, n; /* guests first, first + step, ... (n of them) */
+	struct blk_simguest *g;
+	pthread_barrier_t *bar;
+	double t_ts, t_all;      /* this thread's toolstack done, all its guests connected */
+	unsigned long requests;  /* sent by its toolstack connection and its guests */
+	char err[160];
+};
+
+static void quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+static unsigned pump_some(int epfd, struct blk_simguest *g, unsigned char *up, int timeout_ms)
+{
+	struct epoll_event evs[64];
+	unsigned connected = 0;
+	int k = epoll_wait(epfd, evs, 64, timeout_ms);
+
+	for (int j = 0; j < k; j++) {
+		unsigned i = evs[j].data.u32;
+		struct blkfront_dev *d;
+		struct blkfront_info in;
+
+		blkfront_guest_pump(g[i].fe, 0);
+		if (up[i] || !(d = blkfront_guest_dev(g[i].fe, DEVID)))
+			continue;
+		blkfront_dev_info(d, &in);
+		if (in.connected) {
+			up[i] = 1;
+			connected++;
+		}
+	}
+	return connected;
+}
+
+static void *bring_main(void *arg)
+{
+	struct bring *b = arg;
+	struct xsl_open_opts oo = {.transport = XSL_TR_SOCKET, .path = w.d.socket, .timeout_ms = WAIT_MS};
+	struct blkfront_guest_opts go = {.ring_order = 0, .pool_pages = 16, .log = quiet};
+	int epfd = epoll_create1(EPOLL_CLOEXEC), err;
+	unsigned char *up = calloc(opt.guests, 1);
+	unsigned connected = 0;
+	struct xsl *ts = NULL;
+	double t0;
+
+	if (epfd < 0 || !up || xsl_open(&ts, &oo) < 0)
+		snprintf(b->err, sizeof(b->err), "no connection");
+	pthread_barrier_wait(b->bar);
+	t0 = now_s();
+	for (unsigned k = 0; k < b->n && !b->err[0]; k++) {
+		unsigned i = b->first + k * b->step, domid = 100 + i;
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+
+		if ((err = blk_ts_introduce(ts, domid, xsl_simdom_port(b->g[i].dom))) < 0 ||
+		    (err = blk_ts_attach(ts, 0, domid, 51712, w.img, 0)) < 0 ||
+		    (err = blk_simguest_start(&b->g[i], &go)) < 0) {
+			snprintf(b->err, sizeof(b->err), "guest %u: %s", domid, strerror(-err));
+			break;
+		}
+		epoll_ctl(epfd, EPOLL_CTL_ADD, xsl_fileno(b->g[i].h), &ev);
+		connected += pump_some(epfd, b->g, up, 0);
+	}
+	b->t_ts = now_s();
+	while (!b->err[0] && connected < b->n) {
+		connected += pump_some(epfd, b->g, up, 1000);
+		if (now_s() - t0 > WAIT_MS / 1000.0)
+			snprintf(b->err, sizeof(b->err), "%u of %u connected after %d s", connected, b->n,
+				 WAIT_MS / 1000);
+	}
+	b->t_all = now_s();
+	if (ts) {
+		struct xsl_stats st;
+
+		xsl_stats(ts, &st);
+		b->requests += st.requests;
+		xsl_close(ts);
+	}
+	for (unsigned k = 0; k < b->n; k++) {
+		struct xsl_stats st;
+		unsigned i = b->first + k * b->step;
+
+		if (b->g[i].h) {
+			xsl_stats(b->g[i].h, &st);
+			b->requests += st.requests;
+		}
+	}
+	if (epfd >= 0)
+		close(epfd);
+	free(up);
+	return NULL;
+}
+
 static int bringup(void)
 {
-	unsigned n = opt.guests, connected = 0;
+	unsigned n = opt.guests, nth = n < BRING_THREADS ? n : BRING_THREADS;
 	struct blk_simguest *g = calloc(n, sizeof(*g));
-	struct blkfront_guest_opts go = {.ring_order = 0, .pool_pages = 16};
+	struct bring th[BRING_THREADS];
 	struct prober pr = {.socket = w.d.socket, .cap = 600000};
-	int epfd = epoll_create1(EPOLL_CLOEXEC), err = 0, rc = -1;
-	double t0, t_ts, t_bus, t_all = 0, p50, p99, mx;
-	unsigned char *up = calloc(n, 1);
+	pthread_barrier_t bar;
+	double t0, t_ts = 0, t_all = 0, p50, p99, mx, c_d, c_b, c_s, c_g;
+	unsigned long requests = 0;
+	int err = 0, rc = -1;
 
-	printf("%u guests bringing up one vbd each (ring of 1 page):\n", n);
+	printf("%u guests bringing up one vbd each (ring of 1 page; toolstack and guests in %u threads):\n",
+	       n, nth);
 	pr.lat = calloc(pr.cap, sizeof(double));
-	if (!g || !up || !pr.lat || epfd < 0)
+	if (!g || !pr.lat)
 		goto out;
 	xsl_write(w.dom0, XSL_TXN_NONE, "/local/domain/0/bench-probe", "x", 1);
 	/* The domains are built first (the hypervisor's part, not timed). */
@@ -352,67 +495,54 @@ static int bringup(void)
 			fprintf(stderr, "xsbench_blk: domain %u: %s\n", 100 + i, strerror(-err));
 			goto out;
 		}
+	pthread_barrier_init(&bar, NULL, nth + 1);
+	memset(th, 0, sizeof(th));
+	for (unsigned t = 0; t < nth; t++) {
+		th[t] = (struct bring){.first = t, .step = nth, .n = (n - t + nth - 1) / nth, .g = g, .bar = &bar};
+		pthread_create(&th[t].th, NULL, bring_main, &th[t]);
+	}
 	pthread_create(&pr.th, NULL, probe_main, &pr);
+	pthread_barrier_wait(&bar);
 	t0 = now_s();
-	for (unsigned i = 0; i < n; i++)
-		if ((err = blk_ts_introduce(w.dom0, 100 + i, xsl_simdom_port(g[i].dom))) < 0 ||
-		    (err = blk_ts_attach(w.dom0, 0, 100 + i, 51712, w.img, 0)) < 0) {
-			fprintf(stderr, "xsbench_blk: toolstack, domain %u: %s\n", 100 + i, strerror(-err));
-			goto stop;
-		}
-	t_ts = now_s();
-	for (unsigned i = 0; i < n; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
-
-		if ((err = blk_simguest_start(&g[i], &go)) < 0) {
-			fprintf(stderr, "xsbench_blk: guest %u's bus: %s\n", 100 + i, strerror(-err));
-			goto stop;
-		}
-		epoll_ctl(epfd, EPOLL_CTL_ADD, xsl_fileno(g[i].h), &ev);
-	}
-	t_bus = now_s();
-	while (connected < n) {
-		struct epoll_event evs[256];
-		int k = epoll_wait(epfd, evs, 256, 1000);
-
-		if (k < 0 && errno != EINTR)
-			break;
-		for (int j = 0; j < k; j++) {
-			unsigned i = evs[j].data.u32;
-			struct blkfront_dev *d;
-			struct blkfront_info in;
-
-			blkfront_guest_pump(g[i].fe, 0);
-			if (up[i] || !(d = blkfront_guest_dev(g[i].fe, DEVID)))
-				continue;
-			blkfront_dev_info(d, &in);
-			if (in.connected) {
-				up[i] = 1;
-				connected++;
-			}
-		}
-		if (now_s() - t0 > WAIT_MS / 1000.0) {
-			fprintf(stderr, "xsbench_blk: %u of %u connected after %d s\n", connected, n,
-				WAIT_MS / 1000);
-			goto stop;
-		}
-	}
-	t_all = now_s();
+	c_d = cpu_s(w.d.pid);
+	c_b = cpu_s(w.backend);
+	c_s = cpu_s(w.d.simhyp_pid);
+	c_g = cpu_s(getpid());
 	rc = 0;
-stop:
+	for (unsigned t = 0; t < nth; t++) {
+		pthread_join(th[t].th, NULL);
+		if (th[t].err[0]) {
+			fprintf(stderr, "xsbench_blk: %s\n", th[t].err);
+			rc = -1;
+		}
+		t_ts = th[t].t_ts > t_ts ? th[t].t_ts : t_ts;
+		t_all = th[t].t_all > t_all ? th[t].t_all : t_all;
+		requests += th[t].requests;
+	}
+	c_d = cpu_s(w.d.pid) - c_d;
+	c_b = cpu_s(w.backend) - c_b;
+	c_s = cpu_s(w.d.simhyp_pid) - c_s;
+	c_g = cpu_s(getpid()) - c_g;
+	kill(w.backend, SIGUSR1); /* its counters, on its standard error */
 	pr.stop = 1;
 	pthread_join(pr.th, NULL);
+	pthread_barrier_destroy(&bar);
 	if (rc == 0) {
 		qsort(pr.lat, pr.n, sizeof(double), cmp_double);
 		p50 = pr.n ? pr.lat[pr.n / 2] : 0;
 		p99 = pr.n ? pr.lat[(size_t)(pr.n * 0.99)] : 0;
 		mx = pr.n ? pr.lat[pr.n - 1] : 0;
-		figure("blk_up_toolstack_s", "s", t_ts - t0, "toolstack: introduce + attach, all guests");
-		figure("blk_up_bus_s", "s", t_bus - t_ts, "guests' buses opened (probe)");
+		figure("blk_up_toolstack_s", "s", t_ts - t0, "toolstack done (introduce, attach, bus)");
 		figure("blk_up_all_s", "s", t_all - t0, "first attach -> all Connected");
 		figure("blk_up_read_p50_ms", "ms", p50, "dom0 READ p50 meanwhile");
 		figure("blk_up_read_p99_ms", "ms", p99, "dom0 READ p99 meanwhile");
 		figure("blk_up_read_max_ms", "ms", mx, "dom0 READ max meanwhile");
+		figure("blk_up_requests_per_guest", "requests", (double)requests / n,
+		       "store requests per guest: toolstack + guest");
+		figure("blk_up_cpu_daemon_s", "s", c_d, "CPU meanwhile: xenstored");
+		figure("blk_up_cpu_backend_s", "s", c_b, "CPU meanwhile: xs-blkback");
+		figure("blk_up_cpu_simhyp_s", "s", c_s, "CPU meanwhile: xs-simhyp");
+		figure("blk_up_cpu_guests_s", "s", c_g, "CPU meanwhile: the guests and toolstack (here)");
 		{
 			char d1[64], d2[64];
 
@@ -434,10 +564,7 @@ out:
 		xsl_rm(w.dom0, XSL_TXN_NONE, p);
 		xsl_release(w.dom0, 100 + i);
 	}
-	if (epfd >= 0)
-		close(epfd);
 	free(pr.lat);
-	free(up);
 	free(g);
 	return rc;
 }

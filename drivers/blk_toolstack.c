@@ -123,7 +123,10 @@ int blk_ts_attach(struct xsl *h, unsigned be_domid, unsigned fe_domid, unsigned 
 		bus_attach(&a, devid_s, sizeof(devid_s), be_domid, fe_domid, devid);
 		a.frontend_keys = fe_keys;
 		a.backend_keys = be_keys;
-		err = xsl_bus_toolstack_attach(h, &a);
+		/* Its transaction retries conflicts itself; a store very busy with others may still refuse. */
+		for (int tries = 0; tries < 8; tries++)
+			if ((err = xsl_bus_toolstack_attach(h, &a)) != -EAGAIN)
+				break;
 	}
 	free(abs);
 	return err;

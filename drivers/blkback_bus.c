@@ -70,6 +70,15 @@ static void __attribute__((format(printf, 2, 3))) logf_(struct blkback_server *s
 		fprintf(stderr, "blkback: %s\n", line);
 }
 
+/* The bus's own lines ("xenbus0: ...") go where the server's go, if it has a place for them. */
+static void bus_log(void *arg, int level, const char *line)
+{
+	struct blkback_server *s = arg;
+
+	(void)level;
+	s->log(s->log_arg, line);
+}
+
 static void stats_add(struct blkback_stats *to, const struct blkback_stats *from)
 {
 	uint64_t *t = (uint64_t *)to;
@@ -362,6 +371,10 @@ int blkback_server_open(struct blkback_server **out, const struct blkback_server
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, xsl_fileno(s->h), &ev) < 0) {
 		err = -errno;
 		goto fail;
+	}
+	if (s->log) {
+		bo.log = bus_log;
+		bo.log_arg = s;
 	}
 	if ((err = xsl_bus_open(s->h, &bo, &s->bus)) < 0)
 		goto fail;

@@ -48,6 +48,15 @@ static void __attribute__((format(printf, 2, 3))) logf_(struct blkfront_guest *g
 		g->log(g->log_arg, line);
 }
 
+/* The bus's own lines ("xenbus0: ...") go where the guest's go, if it has a place for them. */
+static void bus_log(void *arg, int level, const char *line)
+{
+	struct blkfront_guest *g = arg;
+
+	(void)level;
+	g->log(g->log_arg, line);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -279,6 +288,10 @@ int blkfront_guest_open(struct blkfront_guest **out, const struct blkfront_guest
 	g->pool_pages = opts->pool_pages;
 	g->log = opts->log;
 	g->log_arg = opts->log_arg;
+	if (g->log) {
+		bo.log = bus_log;
+		bo.log_arg = g;
+	}
 	if ((err = xsl_bus_open(g->h, &bo, &g->bus)) < 0) {
 		free(g);
 		return err;

@@ -40,20 +40,24 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "xs-blkback: %s\n", line);
 }
 
+static struct xsl *store;
+
 static void print_stats(struct blkback_server *s)
 {
 	struct blkback_stats st;
+	struct xsl_stats xs;
 	unsigned devs, conn;
 
 	blkback_server_stats(s, &st);
 	blkback_server_counts(s, &devs, &conn);
+	xsl_stats(store, &xs);
 	fprintf(stderr,
-		"xs-blkback: devices %u connected %u; requests read %" PRIu64 " write %" PRIu64
+		"xs-blkback: store requests %llu; devices %u connected %u; requests read %" PRIu64 " write %" PRIu64
 		" flush %" PRIu64 " discard %" PRIu64 " indirect %" PRIu64 "; sectors read %" PRIu64
 		" written %" PRIu64 "; errors %" PRIu64 " (bad requests %" PRIu64 ", bad grants %" PRIu64
 		", I/O %" PRIu64 "), unsupported %" PRIu64 "; fdatasync %" PRIu64 "; batches %" PRIu64
 		", map calls %" PRIu64 ", notifications %" PRIu64 "\n",
-		devs, conn, st.rd_req, st.wr_req, st.flush_req, st.discard_req, st.indirect_req,
+		(unsigned long long)xs.requests, devs, conn, st.rd_req, st.wr_req, st.flush_req, st.discard_req, st.indirect_req,
 		st.rd_sect, st.wr_sect, st.err_req, st.bad_req, st.bad_grant, st.io_err, st.unsupported,
 		st.fdatasyncs, st.passes, st.map_calls, st.notifies);
 }
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 	}
 	so.h = h;
 	so.hyp = hyp;
+	store = h;
 	if ((err = blkback_server_open(&s, &so)) < 0) {
 		fprintf(stderr, "xs-blkback: the bus: %s\n", strerror(-err));
 		xsl_hyp_close(hyp);
