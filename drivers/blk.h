@@ -77,6 +77,7 @@ struct blkback_ring {
 	char why[160];
 	struct blkback_stats st;
 	struct blkback_batch *batch; /* scratch for one pass */
+	struct blkback_pcache *pc;   /* persistent grants, if the frontend uses them */
 };
 
 /*
@@ -94,6 +95,16 @@ int blkback_ring_connect(struct blkback_ring *r, struct xsl_hyp *hyp, struct blk
  * the ring is left alone from then on).
  */
 int blkback_ring_service(struct blkback_ring *r, unsigned max_passes);
+/*
+ * The frontend uses persistent grants (both wrote feature-persistent 1):
+ * data pages are mapped once, writable, and kept until disconnect, at most
+ * max_pages of them (beyond, pages are mapped per pass as usual). 0 or -errno.
+ */
+int blkback_ring_set_persistent(struct blkback_ring *r, unsigned max_pages);
+/* Persistent grants kept, and in how many mappings (*mappings, may be NULL). */
+unsigned blkback_ring_persistent_count(const struct blkback_ring *r, unsigned *mappings);
+/* Persistent grants a backend keeps per ring at most (16 MiB). */
+#define BLK_PERSISTENT_MAX 4096u
 /* Unbind and unmap; safe on a ring never connected (zeroed) or already disconnected. */
 void blkback_ring_disconnect(struct blkback_ring *r);
 
@@ -127,6 +138,7 @@ struct blkfront_ring {
 	unsigned free_slot;       /* free list of slots, through their next; nslots: none */
 	unsigned inflight;
 	int per_request;          /* grants per request (else: the pool shared once) */
+	int persistent;           /* shared once because the backend keeps them mapped */
 	char *pool;               /* bounce pages (data not in zero-copy buffers, indirect pages) */
 	unsigned pool_pages;
 	uint32_t *pool_refs;      /* the pool's references where it is shared once */
@@ -146,7 +158,9 @@ struct blkfront_ring {
  * for it, set up the slots and the bounce pool. 0 or a negative errno.
  */
 int blkfront_ring_setup(struct blkfront_ring *f, struct xsl_hyp *hyp, unsigned be_domid,
-			unsigned order, unsigned pool_pages);
+			unsigned order, unsigned pool_pages, unsigned flags);
+/* flags: the pool and the buffers shared once, read-write, for the connection (feature-persistent). */
+#define BLKFRONT_PERSISTENT 1u
 /* pool_pages 0: this many bounce pages (4 MiB). */
 #define BLKFRONT_POOL_DEFAULT 1024u
 /* The backend's indirect maximum, once known (0: direct requests only). */
@@ -238,6 +252,7 @@ struct blkfront_guest_opts {
 	unsigned domid;
 	unsigned ring_order;      /* the most the frontend asks for (<= BLK_MAX_RING_ORDER) */
 	unsigned pool_pages;      /* bounce pages per device (0: BLKFRONT_POOL_DEFAULT) */
+	int persistent;           /* use persistent grants where the backend offers them */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
 };
@@ -258,6 +273,7 @@ struct blkfront_info {
 	int flush, discard;
 	unsigned max_indirect;
 	unsigned ring_pages;
+	int persistent;           /* feature-persistent negotiated */
 	int connected;
 	int state;                /* the device's own XenbusState */
 };

@@ -64,12 +64,39 @@ struct blkback_req {
 	unsigned at;         /* its first page in the batch's mapping */
 	char *pages;         /* where its segments' pages are mapped */
 	void *own_area;      /* a mapping of its own (fallback after a batch map failed) */
+	int cached;          /* every segment's page is a persistent grant already mapped */
+	char *segp[BLK_MAX_SEGS]; /* each segment's page */
+};
+
+/*
+ * Persistent grants (feature-persistent): references the frontend keeps
+ * granted for the connection's life, mapped once (writable) and kept, found
+ * by reference. A table of at most max entries, open addressing; the areas
+ * mapped, unmapped at disconnect.
+ */
+struct pent {
+	uint32_t ref;
+	int used;
+	char *page;
+};
+
+struct parea {
+	void *area;
+	unsigned n;
+};
+
+struct blkback_pcache {
+	unsigned max, count, size; /* size: slots, a power of two >= 2 * max */
+	struct pent *tab;
+	struct parea *areas;
+	unsigned nareas;
 };
 
 struct blkback_batch {
 	unsigned n;
 	struct blkback_req req[BLK_BATCH];
 	uint32_t refs[BLK_BATCH * BLK_MAX_SEGS];
+	uint32_t miss[BLK_BATCH * BLK_MAX_SEGS];
 	struct iovec iov[BLK_MAX_SEGS];
 };
 
@@ -129,8 +156,11 @@ int blkback_ring_connect(struct blkback_ring *r, struct xsl_hyp *hyp, struct blk
 	return 0;
 }
 
+static void persistent_free(struct blkback_ring *r);
+
 void blkback_ring_disconnect(struct blkback_ring *r)
 {
+	persistent_free(r);
 	if (r->evt_fd >= 0)
 		xsl_evt_close(r->hyp, r->port);
 	r->evt_fd = -1;
@@ -185,6 +215,7 @@ static void decode(struct blkback_ring *r, const blkif_request_t *in, struct blk
 	memset(q, 0, offsetof(struct blkback_req, seg));
 	q->pages = NULL;
 	q->own_area = NULL;
+	q->cached = 0;
 	q->id = in->id;
 	q->operation = in->operation;
 	q->op = in->operation;
@@ -247,6 +278,9 @@ static void *map_refs(struct blkback_ring *r, const uint32_t *refs, unsigned n, 
 	return xsl_gnt_map(r->hyp, r->domid, n, refs, writable, &err);
 }
 
+static void pcache_fill(struct blkback_ring *r, const uint32_t *refs, unsigned n);
+static char *pcache_page(struct blkback_ring *r, uint32_t ref);
+
 /*
  * The indirect requests' segment pages: mapped read-only in one call, the
  * segments copied out, unmapped, then checked as a direct request's are. A
@@ -267,7 +301,10 @@ static void load_indirect(struct blkback_ring *r, struct blkback_batch *b)
 	}
 	if (n == 0)
 		return;
-	area = map_refs(r, b->refs, n, 0);
+	/* Persistent grants: the indirect pages are among them too (one page each: 32 segments). */
+	if (r->pc)
+		pcache_fill(r, b->refs, n);
+	area = r->pc ? NULL : map_refs(r, b->refs, n, 0);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
 		char *own = NULL;
@@ -277,6 +314,8 @@ static void load_indirect(struct blkback_ring *r, struct blkback_batch *b)
 			continue;
 		pages = area ? area + (size_t)at * BLK_PAGE : NULL;
 		at += q->nind;
+		if (!pages && r->pc && q->nind == 1)
+			pages = pcache_page(r, q->ind_refs[0]);
 		if (!pages && !(pages = own = map_refs(r, q->ind_refs, q->nind, 0))) {
 			r->st.bad_grant++;
 			q->status = BLKIF_RSP_ERROR;
@@ -308,7 +347,7 @@ static void *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
 
-		if (q->status != 1 || q->nseg == 0 || (q->op == BLKIF_OP_READ) != reads)
+		if (q->status != 1 || q->nseg == 0 || q->cached || (q->op == BLKIF_OP_READ) != reads)
 			continue;
 		for (unsigned s = 0; s < q->nseg; s++)
 			b->refs[n + s] = q->seg[s].gref;
@@ -322,10 +361,12 @@ static void *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
 
-		if (q->status != 1 || q->nseg == 0 || (q->op == BLKIF_OP_READ) != reads)
+		if (q->status != 1 || q->nseg == 0 || q->cached || (q->op == BLKIF_OP_READ) != reads)
 			continue;
 		if (area) {
 			q->pages = area + (size_t)q->at * BLK_PAGE;
+			for (unsigned s = 0; s < q->nseg; s++)
+				q->segp[s] = q->pages + (size_t)s * BLK_PAGE;
 			continue;
 		}
 		for (unsigned s = 0; s < q->nseg; s++)
@@ -337,8 +378,158 @@ static void *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads
 			continue;
 		}
 		q->pages = q->own_area;
+		for (unsigned s = 0; s < q->nseg; s++)
+			q->segp[s] = q->pages + (size_t)s * BLK_PAGE;
 	}
 	return area;
+}
+
+/* ---------------------------------------------------------------- persistent grants */
+
+static struct pent *pfind(struct blkback_pcache *pc, uint32_t ref, int insert)
+{
+	unsigned i = (ref * 2654435761u) & (pc->size - 1);
+
+	for (;; i = (i + 1) & (pc->size - 1)) {
+		struct pent *e = &pc->tab[i];
+
+		if (e->used && e->ref == ref)
+			return e;
+		if (!e->used) {
+			if (!insert)
+				return NULL;
+			e->used = 1;
+			e->ref = ref;
+			e->page = NULL;
+			pc->count++;
+			return e;
+		}
+	}
+}
+
+/* Take back the entries a failed map left without a page (the table has no tombstones: rebuilt). */
+static void pdrop_unmapped(struct blkback_pcache *pc)
+{
+	struct pent *old = pc->tab;
+	unsigned size = pc->size;
+
+	if (!(pc->tab = calloc(size, sizeof(*pc->tab)))) {
+		pc->tab = old; /* keep them: they map nothing and are looked up as misses again */
+		return;
+	}
+	pc->count = 0;
+	for (unsigned i = 0; i < size; i++)
+		if (old[i].used && old[i].page)
+			*pfind(pc, old[i].ref, 1) = old[i];
+	free(old);
+}
+
+/*
+ * refs (n, repeats allowed) among the persistent grants: those not yet
+ * there mapped in one call (writable: persistent grants are) and kept, as
+ * many as the table takes. A call that fails keeps nothing: the pages are
+ * then mapped the ordinary way, and a bad reference fails its request there.
+ */
+static void pcache_fill(struct blkback_ring *r, const uint32_t *refs, unsigned n)
+{
+	struct blkback_pcache *pc = r->pc;
+	uint32_t *miss = r->batch->miss;
+	unsigned nmiss = 0;
+	char *area;
+	struct parea *na;
+
+	for (unsigned i = 0; i < n && pc->count < pc->max; i++)
+		if (!pfind(pc, refs[i], 0)) {
+			pfind(pc, refs[i], 1);
+			miss[nmiss++] = refs[i];
+		}
+	if (nmiss == 0)
+		return;
+	area = map_refs(r, miss, nmiss, 1);
+	if (area && !(na = realloc(pc->areas, (pc->nareas + 1) * sizeof(*na)))) {
+		xsl_gnt_unmap(r->hyp, area, nmiss);
+		area = NULL;
+	}
+	if (!area) {
+		pdrop_unmapped(pc);
+		return;
+	}
+	pc->areas = na;
+	pc->areas[pc->nareas++] = (struct parea){area, nmiss};
+	for (unsigned k = 0; k < nmiss; k++)
+		pfind(pc, miss[k], 0)->page = area + (size_t)k * BLK_PAGE;
+}
+
+static char *pcache_page(struct blkback_ring *r, uint32_t ref)
+{
+	struct pent *e = pfind(r->pc, ref, 0);
+
+	return e ? e->page : NULL;
+}
+
+/* The pass's data pages among the persistent grants; a request whose pages all are is served from them. */
+static void resolve_persistent(struct blkback_ring *r, struct blkback_batch *b)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		struct blkback_req *q = &b->req[i];
+
+		if (q->status == 1)
+			for (unsigned s = 0; s < q->nseg; s++)
+				b->refs[n++] = q->seg[s].gref;
+	}
+	pcache_fill(r, b->refs, n);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct blkback_req *q = &b->req[i];
+		unsigned s;
+
+		if (q->status != 1 || q->nseg == 0)
+			continue;
+		for (s = 0; s < q->nseg && (q->segp[s] = pcache_page(r, q->seg[s].gref)); s++)
+			;
+		q->cached = s == q->nseg;
+	}
+}
+
+int blkback_ring_set_persistent(struct blkback_ring *r, unsigned max_pages)
+{
+	struct blkback_pcache *pc;
+	unsigned size = 16;
+
+	if (max_pages == 0 || max_pages > (1u << 20))
+		return -EINVAL;
+	while (size < 2 * max_pages)
+		size *= 2;
+	if (!(pc = calloc(1, sizeof(*pc))) || !(pc->tab = calloc(size, sizeof(*pc->tab)))) {
+		free(pc);
+		return -ENOMEM;
+	}
+	pc->max = max_pages;
+	pc->size = size;
+	r->pc = pc;
+	return 0;
+}
+
+static void persistent_free(struct blkback_ring *r)
+{
+	struct blkback_pcache *pc = r->pc;
+
+	if (!pc)
+		return;
+	for (unsigned i = 0; i < pc->nareas; i++)
+		xsl_gnt_unmap(r->hyp, pc->areas[i].area, pc->areas[i].n);
+	free(pc->areas);
+	free(pc->tab);
+	free(pc);
+	r->pc = NULL;
+}
+
+unsigned blkback_ring_persistent_count(const struct blkback_ring *r, unsigned *mappings)
+{
+	if (mappings)
+		*mappings = r->pc ? r->pc->nareas : 0;
+	return r->pc ? r->pc->count : 0;
 }
 
 /* ---------------------------------------------------------------- the I/O */
@@ -401,7 +592,7 @@ static void do_request(struct blkback_ring *r, struct blkback_batch *b, struct b
 		int write = q->op != BLKIF_OP_READ;
 
 		for (unsigned s = 0; s < q->nseg; s++) {
-			b->iov[s].iov_base = q->pages + (size_t)s * BLK_PAGE + q->seg[s].first_sect * BLK_SECT;
+			b->iov[s].iov_base = q->segp[s] + q->seg[s].first_sect * BLK_SECT;
 			b->iov[s].iov_len = (size_t)(q->seg[s].last_sect - q->seg[s].first_sect + 1) * BLK_SECT;
 		}
 		err = rw_all(r->disk->fd, b->iov, (int)q->nseg, (off_t)(q->sector * BLK_SECT), write);
@@ -465,6 +656,8 @@ static void pass(struct blkback_ring *r, struct blkback_batch *b)
 
 	r->st.passes++;
 	load_indirect(r, b);
+	if (r->pc)
+		resolve_persistent(r, b);
 	ra = map_data(r, b, 1, &nr);
 	wa = map_data(r, b, 0, &nw);
 	for (unsigned i = 0; i < b->n; i++)

@@ -132,7 +132,7 @@ static int connect_ring(struct blkback_dev *d)
 	struct xsl *h = d->s->h;
 	const char *fe = xsl_bus_dev_otherend(d->dev);
 	uint32_t refs[BLK_MAX_RING_PAGES];
-	unsigned order = 0, port, npages;
+	unsigned order = 0, port, npages, persistent = 0;
 	char *proto = NULL;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = d};
 	int err;
@@ -167,6 +167,12 @@ static int connect_ring(struct blkback_dev *d)
 				   npages, port);
 	if (err < 0)
 		return xsl_bus_dev_fatal(d->dev, -err, "%s", d->ring.why), err;
+	/* Persistent grants if the frontend says it uses them (it shares its pages once). */
+	if (xsl_xbs_scanf(h, XSL_TXN_NONE, fe, "feature-persistent", "%u", &persistent) == 1 &&
+	    persistent && (err = blkback_ring_set_persistent(&d->ring, BLK_PERSISTENT_MAX)) < 0) {
+		blkback_ring_disconnect(&d->ring);
+		return xsl_bus_dev_fatal(d->dev, -err, "persistent grants"), err;
+	}
 	if (epoll_ctl(d->s->epfd, EPOLL_CTL_ADD, d->ring.evt_fd, &ev) < 0) {
 		err = -errno;
 		blkback_ring_disconnect(&d->ring);
@@ -213,7 +219,7 @@ static int publish(struct xsl *h, xsl_txn_t t, void *arg)
 	P("discard-secure", "%u", 0u);
 	P("feature-max-indirect-segments", "%u", BLK_MAX_INDIRECT_SEGS);
 	P("max-ring-page-order", "%u", BLK_MAX_RING_ORDER);
-	P("feature-persistent", "%u", 0u);
+	P("feature-persistent", "%u", 1u);
 #undef P
 	if (err)
 		return err;

@@ -29,7 +29,7 @@ static char *pool_page(const struct blkfront_ring *f, uint32_t i)
 /* ---------------------------------------------------------------- set-up */
 
 int blkfront_ring_setup(struct blkfront_ring *f, struct xsl_hyp *hyp, unsigned be_domid,
-			unsigned order, unsigned pool_pages)
+			unsigned order, unsigned pool_pages, unsigned flags)
 {
 	uint32_t probe;
 	int err;
@@ -62,8 +62,12 @@ int blkfront_ring_setup(struct blkfront_ring *f, struct xsl_hyp *hyp, unsigned b
 	f->pool_free = calloc(f->pool_pages, sizeof(uint32_t));
 	if (!f->slots || !f->pool_free)
 		goto fail;
-	/* Per-request grants where the hypervisor has them, else a pool shared once. */
-	if ((f->pool = xsl_gnt_alloc(hyp, f->pool_pages))) {
+	/*
+	 * Per-request grants where the hypervisor has them, else a pool shared
+	 * once (and always so for persistent grants).
+	 */
+	f->persistent = !!(flags & BLKFRONT_PERSISTENT);
+	if (!f->persistent && (f->pool = xsl_gnt_alloc(hyp, f->pool_pages))) {
 		err = xsl_gnt_grant(hyp, be_domid, f->pool, 0, &probe);
 		if (err == 0) {
 			xsl_gnt_end(hyp, probe);

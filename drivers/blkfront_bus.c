@@ -30,6 +30,7 @@ struct blkfront_guest {
 	struct xsl_hyp *hyp;
 	struct xsl_bus *bus;
 	unsigned domid, ring_order, pool_pages;
+	int persistent;
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
 	struct blkfront_dev *devs;
@@ -132,6 +133,8 @@ static int publish(struct xsl *h, xsl_txn_t t, void *arg)
 	if (!err)
 		err = xsl_xbs_printf(h, t, dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
 	if (!err)
+		err = xsl_xbs_printf(h, t, dir, "feature-persistent", "%u", d->ring.persistent ? 1u : 0u);
+	if (!err)
 		err = xsl_bus_switch_state(d->dev, t, XSL_XBS_INITIALISED);
 	return err < 0 ? err : 0;
 }
@@ -144,26 +147,33 @@ static void talk_to_backend(struct blkfront_dev *d)
 	unsigned order = 0;
 	int err;
 
+	unsigned persistent = 0;
+
 	if (xsl_xbs_scanf(g->h, XSL_TXN_NONE, be, "max-ring-page-order", "%u", &order) != 1)
 		order = 0;
 	if (order > g->ring_order)
 		order = g->ring_order;
+	if (!g->persistent ||
+	    xsl_xbs_scanf(g->h, XSL_TXN_NONE, be, "feature-persistent", "%u", &persistent) != 1)
+		persistent = 0;
 	err = blkfront_ring_setup(&d->ring, g->hyp, xsl_bus_dev_otherend_id(d->dev), order,
-				  g->pool_pages);
+				  g->pool_pages, persistent ? BLKFRONT_PERSISTENT : 0);
 	if (err < 0) {
 		xsl_bus_dev_fatal(d->dev, -err, "setting up the ring");
 		return;
 	}
 	d->ring_up = 1;
 	d->info.ring_pages = d->ring.npages;
+	d->info.persistent = d->ring.persistent;
 	if ((err = xsl_txn_run(g->h, publish, d, 0)) < 0) {
 		xsl_bus_dev_fatal(d->dev, -err, "publishing the ring");
 		ring_down(d);
 		return;
 	}
 	d->info.state = XSL_XBS_INITIALISED;
-	logf_(g, "vbd %s: frontend Initialised (ring of %u page%s, event channel %" PRIu32 ")", d->id,
-	      d->ring.npages, d->ring.npages > 1 ? "s" : "", d->ring.port);
+	logf_(g, "vbd %s: frontend Initialised (ring of %u page%s, event channel %" PRIu32 "%s)", d->id,
+	      d->ring.npages, d->ring.npages > 1 ? "s" : "", d->ring.port,
+	      d->ring.persistent ? ", persistent grants" : "");
 }
 
 /* The backend is connected: the disk as it describes it. */
@@ -286,6 +296,7 @@ int blkfront_guest_open(struct blkfront_guest **out, const struct blkfront_guest
 	g->domid = opts->domid;
 	g->ring_order = opts->ring_order > BLK_MAX_RING_ORDER ? BLK_MAX_RING_ORDER : opts->ring_order;
 	g->pool_pages = opts->pool_pages;
+	g->persistent = opts->persistent;
 	g->log = opts->log;
 	g->log_arg = opts->log_arg;
 	if (g->log) {

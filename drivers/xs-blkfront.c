@@ -54,6 +54,8 @@ static void usage(FILE *out)
 		"  -c, --control PATH      the control socket (default: blkfront-DOMID beside the\n"
 		"                          store's socket)\n"
 		"  -o, --ring-order N      ring pages asked for: 2^N, at most 4 (default 4)\n"
+		"  -p, --persistent        run: persistent grants where the backend offers them\n"
+		"                          (pages shared once; default: granted per request)\n"
 		"  -h, --help\n");
 }
 
@@ -210,12 +212,13 @@ static void cmd_info(struct guest *g, int fd)
 		blkfront_dev_info(d, &in);
 		n += (size_t)snprintf(out + n, sizeof(out) - n,
 				      "%s (%s): %s, %" PRIu64 " sectors of %u bytes (%" PRIu64
-				      " MiB)%s%s%s, ring %u page%s, indirect %u\n",
+				      " MiB)%s%s%s, ring %u page%s, indirect %u%s\n",
 				      name, names[i], xsl_xbs_name(in.state), in.sectors, in.sector_size,
 				      in.sectors * in.sector_size >> 20,
 				      in.info & VDISK_READONLY ? ", read-only" : "",
 				      in.flush ? ", flush" : "", in.discard ? ", discard" : "",
-				      in.ring_pages, in.ring_pages == 1 ? "" : "s", in.max_indirect);
+				      in.ring_pages, in.ring_pages == 1 ? "" : "s", in.max_indirect,
+				      in.persistent ? ", persistent grants" : "");
 	}
 	free(names);
 	reply(fd, 0, out, n, "%u device%s", count, count == 1 ? "" : "s");
@@ -461,9 +464,9 @@ out:
 	close(fd);
 }
 
-static int run(unsigned domid, unsigned order)
+static int run(unsigned domid, unsigned order, int persistent)
 {
-	struct blkfront_guest_opts go = {.ring_order = order, .log = log_line};
+	struct blkfront_guest_opts go = {.ring_order = order, .persistent = persistent, .log = log_line};
 	struct blk_simguest sg;
 	struct guest g = {.domid = domid};
 	sigset_t mask;
@@ -683,13 +686,15 @@ int main(int argc, char **argv)
 		{"domid", required_argument, NULL, 'd'},   {"vdev", required_argument, NULL, 'v'},
 		{"store", required_argument, NULL, 's'},   {"simhyp", required_argument, NULL, 'H'},
 		{"control", required_argument, NULL, 'c'}, {"ring-order", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"persistent", no_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *vdev = "";
+	int persistent = 0;
 	long domid = -1, order = BLK_MAX_RING_ORDER;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+d:v:s:H:c:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:v:s:H:c:o:ph", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': domid = strtol(optarg, NULL, 10); break;
 		case 'v': vdev = optarg; break;
@@ -697,6 +702,7 @@ int main(int argc, char **argv)
 		case 'H': snprintf(simhyp_path, sizeof(simhyp_path), "%s", optarg); break;
 		case 'c': snprintf(ctl_path, sizeof(ctl_path), "%s", optarg); break;
 		case 'o': order = strtol(optarg, NULL, 10); break;
+		case 'p': persistent = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -717,6 +723,6 @@ int main(int argc, char **argv)
 		beside_store(ctl_path, sizeof(ctl_path), name);
 	}
 	if (strcmp(argv[optind], "run") == 0)
-		return optind + 1 == argc ? run((unsigned)domid, (unsigned)order) : (usage(stderr), 2);
+		return optind + 1 == argc ? run((unsigned)domid, (unsigned)order, persistent) : (usage(stderr), 2);
 	return client(argc - optind, argv + optind, vdev);
 }

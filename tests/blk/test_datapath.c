@@ -52,7 +52,15 @@ static void image_read(uint64_t sector, void *buf, size_t len)
 	close(fd);
 }
 
+static void connect_flags(unsigned order, int readonly, unsigned persistent_max);
+
 static void connect_order(unsigned order, int readonly)
+{
+	connect_flags(order, readonly, 0);
+}
+
+/* persistent_max: persistent grants, the backend keeping at most that many (0: grants per request). */
+static void connect_flags(unsigned order, int readonly, unsigned persistent_max)
 {
 	struct xsl_hyp_opts fo = {.kind = XSL_HYP_SIM, .domid = FE}, bo = {.kind = XSL_HYP_SIM};
 
@@ -60,9 +68,12 @@ static void connect_order(unsigned order, int readonly)
 	ck_assert_int_eq(xsl_hyp_open(&w.be, &bo), 0);
 	ck_assert_int_eq(blk_disk_open(&w.disk, w.img, readonly), 0);
 	ck_assert_int_eq(w.disk.sectors, DISK_SECTS);
-	ck_assert_int_eq(blkfront_ring_setup(&w.f, w.fe, BE, order, 0), 0);
+	ck_assert_int_eq(blkfront_ring_setup(&w.f, w.fe, BE, order, 0,
+					     persistent_max ? BLKFRONT_PERSISTENT : 0), 0);
 	ck_assert_int_eq(blkback_ring_connect(&w.b, w.be, &w.disk, FE, w.f.refs, w.f.npages, w.f.port),
 			 0);
+	if (persistent_max)
+		ck_assert_int_eq(blkback_ring_set_persistent(&w.b, persistent_max), 0);
 	blkfront_ring_set_indirect(&w.f, BLK_MAX_INDIRECT_SEGS);
 }
 
@@ -86,12 +97,22 @@ static void teardown(void)
 	memset(&w, 0, sizeof(w));
 }
 
+/* The mappings the backend keeps for persistent grants. */
+static unsigned long persistent_areas(void)
+{
+	unsigned n;
+
+	blkback_ring_persistent_count(&w.b, &n);
+	return n;
+}
+
 /* Run the backend until the ring is idle; the frontend's responses taken. */
 static int serve(void)
 {
 	int rc = blkback_ring_service(&w.b, 0);
 
-	ck_assert_int_eq(fake_hyp_maps_outstanding(), 1); /* the ring itself */
+	/* The ring itself, and the persistent grants' areas. */
+	ck_assert_int_eq(fake_hyp_maps_outstanding(), 1 + (w.b.pc ? persistent_areas() : 0));
 	return rc;
 }
 
@@ -253,6 +274,85 @@ START_TEST(readonly_disk_refuses_writes)
 	ck_assert_int_eq(one(BLKIF_OP_WRITE, 1, 1, buf), BLKIF_RSP_ERROR);
 	ck_assert_int_eq(one(BLKIF_OP_READ, 1, 1, got), BLKIF_RSP_OKAY);
 	ck_assert_str_eq(got, "dom0 sector 1");
+}
+END_TEST
+
+/* Persistent grants: the pages mapped once, then served from the mapping; data right both ways. */
+START_TEST(persistent_grants_map_once)
+{
+	char *zc, got[64 * 1024];
+	uint64_t calls;
+
+	connect_flags(0, 0, BLK_PERSISTENT_MAX);
+	ck_assert_int_eq(w.f.per_request, 0);
+	zc = blkfront_ring_buffers(&w.f, 32);
+	ck_assert_ptr_nonnull(zc);
+	for (size_t i = 0; i < 64 * 1024; i++)
+		zc[i] = (char)(i * 11 + 3);
+	ck_assert_int_eq(one(BLKIF_OP_WRITE, 300, 128, zc), BLKIF_RSP_OKAY);
+	image_read(300, got, sizeof(got));
+	ck_assert_mem_eq(got, zc, sizeof(got));
+	calls = w.b.st.map_calls;
+	/* The same buffers again, then read back into them: no new mapping. */
+	ck_assert_int_eq(one(BLKIF_OP_WRITE, 300, 128, zc), BLKIF_RSP_OKAY);
+	memset(zc, 0, 64 * 1024);
+	ck_assert_int_eq(one(BLKIF_OP_READ, 300, 128, zc), BLKIF_RSP_OKAY);
+	ck_assert_mem_eq(zc, got, sizeof(got));
+	ck_assert_uint_eq(w.b.st.map_calls, calls);
+	ck_assert_uint_eq(blkback_ring_persistent_count(&w.b, NULL), 17); /* 16 data pages, 1 indirect */
+	/* Through the bounce pool (not zero-copy): copied, still right. */
+	memset(got, 'q', BLK_SECT);
+	ck_assert_int_eq(one(BLKIF_OP_WRITE, 5, 1, got), BLKIF_RSP_OKAY);
+	image_read(5, got + BLK_SECT, BLK_SECT);
+	ck_assert_mem_eq(got, got + BLK_SECT, BLK_SECT);
+}
+END_TEST
+
+/* A table smaller than the pages in use: the rest mapped per pass, the data still right. */
+START_TEST(persistent_grants_table_full)
+{
+	struct done_log *l = calloc(1, sizeof(*l));
+	char *bufs = calloc(32, BLK_PAGE);
+
+	connect_flags(0, 0, 4);
+	for (unsigned k = 0; k < 32; k++) {
+		memset(bufs + k * BLK_PAGE, 'A' + k % 26, BLK_PAGE);
+		ck_assert_int_eq(blkfront_ring_queue(&w.f, BLKIF_OP_WRITE, 8 * k, 8, bufs + k * BLK_PAGE, NULL), 0);
+	}
+	blkfront_ring_kick(&w.f);
+	ck_assert_int_eq(serve(), 0);
+	ck_assert_int_eq(blkfront_ring_complete(&w.f, log_done, l), 32);
+	for (unsigned k = 0; k < 32; k++) {
+		char got[BLK_PAGE];
+
+		ck_assert_int_eq(l->status[k], BLKIF_RSP_OKAY);
+		image_read(8 * k, got, sizeof(got));
+		ck_assert_mem_eq(got, bufs + k * BLK_PAGE, sizeof(got));
+	}
+	ck_assert_uint_eq(blkback_ring_persistent_count(&w.b, NULL), 4);
+	free(bufs);
+	free(l);
+}
+END_TEST
+
+/* A bad reference among persistent ones fails its request only, and is not kept. */
+START_TEST(persistent_grants_bad_reference)
+{
+	char b0[BLK_SECT] = "zero", b1[BLK_SECT] = "one";
+	struct done_log l = {0};
+
+	connect_flags(0, 0, BLK_PERSISTENT_MAX);
+	ck_assert_int_eq(blkfront_ring_queue(&w.f, BLKIF_OP_WRITE, 10, 1, b0, b0), 0);
+	ck_assert_int_eq(blkfront_ring_queue(&w.f, BLKIF_OP_WRITE, 11, 1, b1, b1), 0);
+	RING_GET_REQUEST(&w.f.ring, 1)->seg[0].gref = 60001;
+	blkfront_ring_kick(&w.f);
+	ck_assert_int_eq(serve(), 0);
+	ck_assert_int_eq(blkfront_ring_complete(&w.f, log_done, &l), 2);
+	ck_assert_int_eq(l.status[0], BLKIF_RSP_OKAY);
+	ck_assert_int_eq(l.status[1], BLKIF_RSP_ERROR);
+	ck_assert_uint_eq(blkback_ring_persistent_count(&w.b, NULL), 0);
+	image_read(10, b0, BLK_SECT);
+	ck_assert_str_eq(b0, "zero");
 }
 END_TEST
 
@@ -461,6 +561,9 @@ static Suite *suite_datapath(void)
 	tcase_add_test(tc, flush_is_fdatasync);
 	tcase_add_test(tc, discard_zeroes);
 	tcase_add_test(tc, readonly_disk_refuses_writes);
+	tcase_add_test(tc, persistent_grants_map_once);
+	tcase_add_test(tc, persistent_grants_table_full);
+	tcase_add_test(tc, persistent_grants_bad_reference);
 	tcase_add_test(tc, hostile_bad_requests_get_errors);
 	tcase_add_test(tc, hostile_junk_indices);
 	tcase_add_test(tc, hostile_index_backwards);

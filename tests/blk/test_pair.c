@@ -192,15 +192,21 @@ static void teardown(void)
 }
 
 /* The guest, introduced, its vbd attached, the frontend on its bus, Connected. */
-static void guest_up(unsigned order)
+static void guest_up_opts(unsigned order, int persistent)
 {
-	struct blkfront_guest_opts go = {.ring_order = order, .log = log_add, .log_arg = &w.fe_log};
+	struct blkfront_guest_opts go = {.ring_order = order, .persistent = persistent, .log = log_add,
+					 .log_arg = &w.fe_log};
 
 	ck_assert_int_eq(blk_simguest_create(&w.g, w.simhyp, FE, WAIT_MS), 0);
 	ck_assert_int_eq(blk_ts_introduce(w.dom0, FE, xsl_simdom_port(w.g.dom)), 0);
 	ck_assert_int_eq(blk_ts_attach(w.dom0, 0, FE, DEVID, w.img, 0), 0);
 	ck_assert_int_eq(blk_simguest_start(&w.g, &go), 0);
 	ck_assert_int_eq(blkfront_guest_wait_connected(w.g.fe, DEVID_S, WAIT_MS), 0);
+}
+
+static void guest_up(unsigned order)
+{
+	guest_up_opts(order, 0);
 }
 
 static struct blkfront_dev *dev(void)
@@ -432,6 +438,28 @@ START_TEST(detach_and_reattach)
 }
 END_TEST
 
+/* Persistent grants negotiated (feature-persistent on both sides): the data both ways, direct and indirect. */
+START_TEST(persistent_grants)
+{
+	char buf[128 * 512], got[sizeof(buf)];
+	struct blkfront_info in;
+
+	guest_up_opts(BLK_MAX_RING_ORDER, 1);
+	blkfront_dev_info(dev(), &in);
+	ck_assert_int_eq(in.persistent, 1);
+	ck_assert_str_eq(rd(w.dom0, BE_DIR "/feature-persistent"), "1");
+	ck_assert_str_eq(rd(w.dom0, FE_DIR "/feature-persistent"), "1");
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 5 + 2);
+	ck_assert_int_eq(blkfront_dev_io(dev(), BLKIF_OP_WRITE, 2000, 128, buf, WAIT_MS), 0);
+	image_read(2000, got, sizeof(got));
+	ck_assert_mem_eq(got, buf, sizeof(buf));
+	image_write(3000, buf, 40 * 512);
+	ck_assert_int_eq(blkfront_dev_io(dev(), BLKIF_OP_READ, 3000, 40, got, WAIT_MS), 0);
+	ck_assert_mem_eq(got, buf, 40 * 512);
+}
+END_TEST
+
 START_TEST(readonly_attach)
 {
 	char buf[512] = "no", got[512];
@@ -470,7 +498,7 @@ static void hostile_publish(const char *protocol, int bad_ref)
 	ck_assert_int_eq(blk_ts_attach(w.dom0, 0, FE, DEVID, w.img, 0), 0);
 	ck_assert_int_eq(xsl_xbs_wait(w.g.h, BE_DIR, XSL_XBS_BIT(XSL_XBS_INITWAIT), WAIT_MS),
 			 XSL_XBS_INITWAIT);
-	ck_assert_int_eq(blkfront_ring_setup(&hr, w.g.hyp, 0, 0, 64), 0);
+	ck_assert_int_eq(blkfront_ring_setup(&hr, w.g.hyp, 0, 0, 64, 0), 0);
 	ck_assert_int_eq(xsl_xbs_printf(w.g.h, XSL_TXN_NONE, FE_DIR, "ring-ref", "%u",
 					bad_ref ? 0x7fffffu : hr.refs[0]), 0);
 	ck_assert_int_eq(xsl_xbs_printf(w.g.h, XSL_TXN_NONE, FE_DIR, "event-channel", "%u", hr.port), 0);
@@ -643,6 +671,7 @@ static Suite *suite_pair(void)
 	tcase_add_test(tc, flush_is_honoured_with_fdatasync);
 	tcase_add_test(tc, detach_and_reattach);
 	tcase_add_test(tc, readonly_attach);
+	tcase_add_test(tc, persistent_grants);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(th, setup, teardown);
 	tcase_set_timeout(th, 120);
