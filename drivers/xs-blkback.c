@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "drivers/blk.h"
+#include "proto/simhyp.h"
 
 static void usage(FILE *out)
 {
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 }
 
 static int quiet;
+static char simhyp[4096];
 
 static void log_line(void *arg, const char *line)
 {
@@ -94,6 +96,19 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	/* The simulated hypervisor's socket: beside the store's, as the daemon's default is. */
+	if (!ho.simhyp_path && ho.kind != XSL_HYP_XEN) {
+		const char *p = oo.path ? oo.path : getenv("XENSTORED_PATH");
+		const char *dir = getenv("XENSTORED_RUNDIR");
+
+		if (p && *p && strrchr(p, '/'))
+			snprintf(simhyp, sizeof(simhyp), "%.*s/%s", (int)(strrchr(p, '/') - p), p,
+				 SIMHYP_SOCKET_NAME);
+		else
+			snprintf(simhyp, sizeof(simhyp), "%s/%s", dir && *dir ? dir : "/var/run/xenstored",
+				 SIMHYP_SOCKET_NAME);
+		ho.simhyp_path = simhyp;
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	sigemptyset(&mask);

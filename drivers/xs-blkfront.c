@@ -210,6 +210,11 @@ static void cmd_info(struct guest *g, int fd)
 			continue;
 		}
 		blkfront_dev_info(d, &in);
+		if (!in.connected) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s (%s): %s\n", name, names[i],
+					      xsl_xbs_name(in.state));
+			continue;
+		}
 		n += (size_t)snprintf(out + n, sizeof(out) - n,
 				      "%s (%s): %s, %" PRIu64 " sectors of %u bytes (%" PRIu64
 				      " MiB)%s%s%s, ring %u page%s, indirect %u%s\n",
@@ -389,11 +394,11 @@ static int listen_on(const char *path)
 }
 
 /* All of a connection's request (it shuts its side when done), bounded. */
-static char *read_request(int fd, size_t *len)
+static char *read_request(int fd, size_t *len, int timeout_s)
 {
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
-	struct timeval tv = {5, 0};
+	struct timeval tv = {timeout_s, 0};
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (buf) {
@@ -434,7 +439,7 @@ static void serve_control(struct guest *g, int lfd)
 
 	if (fd < 0)
 		return;
-	if (!(buf = read_request(fd, &len)) || len < 4) {
+	if (!(buf = read_request(fd, &len, 5)) || len < 4) {
 		free(buf);
 		close(fd);
 		return;
@@ -648,7 +653,9 @@ static int client(int argc, char **argv, const char *vdev)
 	}
 	free(payload);
 	shutdown(fd, SHUT_WR);
-	resp = read_request(fd, &rlen);
+	/* A wait takes as long as it was told; an I/O up to its own time-out. */
+	resp = read_request(fd, &rlen,
+			    strcmp(cmd, "wait") == 0 && argc > 1 ? atoi(argv[1]) / 1000 + 5 : IO_TIMEOUT_MS / 1000 + 5);
 	close(fd);
 	if (!resp || !(nl = memchr(resp, '\n', rlen))) {
 		fprintf(stderr, "xs-blkfront: no answer from the guest\n");

@@ -39,7 +39,7 @@ await() {
 	done
 }
 
-export XENSTORED_RUNDIR="$RUN"
+# As the README: the clients find the store (and the hypervisor beside it) by XENSTORED_PATH.
 export XENSTORED_PATH="$RUN/socket"
 
 truncate -s 64M "$RUN/disk.img"
@@ -47,7 +47,7 @@ truncate -s 64M "$RUN/disk.img"
 "$B/simhyp/xs-simhyp" -s "$RUN/simhyp" -F "$RUN/simhyp.pid" >"$RUN/simhyp.log" 2>&1 &
 PIDS="$PIDS $!"
 await test -S "$RUN/simhyp" || fail "xs-simhyp did not start"
-"$B/daemon/xenstored" -N -F "$RUN/xenstored.pid" >"$RUN/xenstored.log" 2>&1 &
+XENSTORED_RUNDIR="$RUN" "$B/daemon/xenstored" -N -F "$RUN/xenstored.pid" >"$RUN/xenstored.log" 2>&1 &
 PIDS="$PIDS $!"
 await test -S "$RUN/socket" || fail "xenstored did not start"
 "$B/drivers/xs-blkback" -v >"$RUN/blkback.log" 2>&1 &
