@@ -170,10 +170,11 @@ static int callv(struct xst_wire *c, uint32_t type, int raw_last, const char *co
 
 /*
  * Introduce domid as a toolstack does, through the library on the store's
- * socket: its home owned by it, then INTRODUCE (the store maps grant 1; any
- * port above 0 will do). 0 or an errno.
+ * socket: its home owned by it, then INTRODUCE (the store maps grant 1 and
+ * binds port, the guest's store port; a reference daemon takes any). 0 or an
+ * errno.
  */
-static int introduce(const char *socket, unsigned domid)
+static int introduce(const char *socket, unsigned domid, unsigned port)
 {
 	struct xsl_open_opts o = {.transport = XSL_TR_SOCKET, .path = socket,
 				  .timeout_ms = xsb_opt.timeout_ms};
@@ -186,7 +187,7 @@ static int introduce(const char *socket, unsigned domid)
 		return -err;
 	snprintf(home, sizeof(home), "/local/domain/%u", domid);
 	if ((err = xsl_mkdir(h, 0, home)) == 0 && (err = xsl_set_perms(h, 0, home, &owner, 1)) == 0)
-		err = xsl_introduce(h, domid, 0, 1);
+		err = xsl_introduce(h, domid, 0, port);
 	xsl_close(h);
 	return -err;
 }
@@ -269,7 +270,7 @@ static struct guest *guest_up(struct atk *a, unsigned domid, int (*body)(struct 
 			xsb_fail("simulated domain %u: %s", domid, strerror(e));
 			return NULL;
 		}
-		if ((e = introduce(a->d->socket, domid)) != 0) {
+		if ((e = introduce(a->d->socket, domid, xsl_simdom_port(g->dom))) != 0) {
 			xsb_fail("introduce domain %u: %s", domid, strerror(e));
 			return NULL;
 		}
@@ -754,7 +755,7 @@ static int setup_perms(struct atk *a)
 		return setup_one(a, perm_victim, NULL);
 	/* A reference daemon releases a domain its toolstack introduced. */
 	{
-		int e = introduce(a->d->socket, perm_victim);
+		int e = introduce(a->d->socket, perm_victim, 1);
 
 		if (e) {
 			xsb_fail("introduce domain %u: %s", perm_victim, strerror(e));
@@ -973,7 +974,7 @@ static int acct_cpu(struct xst_daemon *d, int ours, double *us)
 			xsb_fail("simulated domain %u: %s", ACCT_DOMID, strerror(e));
 			goto out;
 		}
-		if ((e = introduce(d->socket, ACCT_DOMID)) != 0) {
+		if ((e = introduce(d->socket, ACCT_DOMID, xsl_simdom_port(dom))) != 0) {
 			xsb_fail("introduce domain %u: %s", ACCT_DOMID, strerror(e));
 			goto out;
 		}

@@ -296,7 +296,7 @@ static int ring_figs(struct xst_daemon *d, int dk, struct xsl *dom0)
 	if ((e = xsl_simdom_create(simhyp, CL_DOMID, &dom)) < 0 ||
 	    (e = xsl_mkdir(dom0, XSL_TXN_NONE, home)) < 0 ||
 	    (e = xsl_set_perms(dom0, XSL_TXN_NONE, home, &own, 1)) < 0 ||
-	    (e = xsl_introduce(dom0, CL_DOMID, 0, 1)) < 0) {
+	    (e = xsl_introduce(dom0, CL_DOMID, 0, xsl_simdom_port(dom))) < 0) {
 		xsl_fail("guest domain", e);
 		goto out;
 	}

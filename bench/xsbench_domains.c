@@ -559,7 +559,7 @@ static void toolstack_advance(struct storm *s, struct task *t)
 		}
 		t_begin(t, TS_INTRO);
 		snprintf(id, sizeof(id), "%u", t->domid);
-		/* The store maps grant 1 and any port above 0 will do. */
+		/* The store maps grant 1 and binds port 1, a fresh simulated domain's store port (xsl_simdom_port). */
 		ADD(s, t, XS_INTRODUCE, 0, id, "0", "1");
 		t_send(s, t);
 		return;

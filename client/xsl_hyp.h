@@ -42,10 +42,12 @@ struct sim_mem;
 int xsl_hyp_sim_open(struct xsl_hyp **out, const struct xsl_hyp_opts *opts);
 /*
  * A new domain (CREATE; the handle's life is the domain's) with mem_pages of
- * memory and a grant table, or (mem NULL: ATTACH) a handle acting for an
+ * memory and a grant table; store_port not NULL: its store port made with it,
+ * unbound for dom0 (as a toolstack does). Or (ATTACH) a handle acting for an
  * existing one; mem: the simulated domain's memory, shared with this handle.
  */
-int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, struct xsl_hyp **out);
+int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, uint32_t *store_port,
+		       struct xsl_hyp **out);
 int xsl_hyp_sim_attach(const char *path, unsigned domid, struct sim_mem *mem, struct xsl_hyp **out);
 /* The domain's memory of a handle that has one (a reference taken by attach), or NULL. */
 struct sim_mem *xsl_hyp_sim_mem(struct xsl_hyp *h);

@@ -297,8 +297,9 @@ static int hyp_new(int fd, unsigned domid, struct sim_hyp **out, const struct si
 	return 0;
 }
 
+/* CREATE or ATTACH: the shared info's descriptor, and the store port's if one was made. */
 static int domain_call(int fd, uint16_t op, void *req, size_t len, const int *fds, unsigned nfds,
-		       struct simhyp_domain_reply *r, int *shinfo_fd)
+		       struct simhyp_domain_reply *r, int *shinfo_fd, int *port_fd)
 {
 	int rfds[SIMHYP_FDS_MAX];
 	unsigned n = SIMHYP_FDS_MAX;
@@ -306,23 +307,49 @@ static int domain_call(int fd, uint16_t op, void *req, size_t len, const int *fd
 
 	if (rc < 0)
 		return rc;
-	if (rc != (int)sizeof(*r) || n != 1) {
+	if (rc != (int)sizeof(*r) || n != (r->store_port ? 2u : 1u) || (r->store_port && !port_fd)) {
 		for (unsigned i = 0; i < n; i++)
 			close(rfds[i]);
 		return -EPROTO;
 	}
 	*shinfo_fd = rfds[0];
+	if (port_fd)
+		*port_fd = r->store_port ? rfds[1] : -1;
 	return 0;
 }
 
-int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, struct xsl_hyp **out)
+/* A port the hypervisor made for us into the table (the descriptors owned from now on). Called locked. */
+static int port_insert(struct sim_hyp *s, uint32_t port, int efd, int peer, uint32_t gen)
+{
+	if (port == 0 || port >= s->ports_max)
+		return -EPROTO;
+	if (port >= s->ports_cap) {
+		uint32_t cap = s->ports_cap ? s->ports_cap : 8;
+		struct sim_port *n;
+
+		while (cap <= port)
+			cap *= 2;
+		if (!(n = realloc(s->ports, cap * sizeof(*n))))
+			return -ENOMEM;
+		memset(n + s->ports_cap, 0, (cap - s->ports_cap) * sizeof(*n));
+		s->ports = n;
+		s->ports_cap = cap;
+	}
+	s->ports[port] = (struct sim_port){.used = true, .efd = efd, .peer_fd = peer, .gen = gen,
+					   .known = peer >= 0};
+	return 0;
+}
+
+int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, uint32_t *store_port,
+		       struct xsl_hyp **out)
 {
 	struct simhyp_create req = {.domid = domid, .mem_pages = mem_pages ? mem_pages : DEFAULT_MEM_PAGES,
-				    .gnt_frames = GNT_FRAMES};
+				    .gnt_frames = GNT_FRAMES,
+				    .flags = store_port ? SIMHYP_CREATE_STORE_PORT : 0};
 	struct simhyp_domain_reply r;
 	struct sim_mem *m = NULL;
 	struct sim_hyp *s = NULL;
-	int fds[2], fd, shinfo = -1, err;
+	int fds[2], fd, shinfo = -1, port_fd = -1, err;
 
 	if (domid > SIMHYP_DOMID_MAX || req.mem_pages > SIMHYP_MEM_PAGES_MAX)
 		return -EINVAL;
@@ -332,13 +359,23 @@ int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, str
 		close(fd);
 		return err;
 	}
-	err = domain_call(fd, SIMHYP_CREATE, &req, sizeof(req), fds, 2, &r, &shinfo);
+	err = domain_call(fd, SIMHYP_CREATE, &req, sizeof(req), fds, 2, &r, &shinfo, &port_fd);
 	close(fds[0]);
 	close(fds[1]);
 	if (!err)
 		err = hyp_new(fd, domid, &s, &r, shinfo);
+	if (!err && store_port) {
+		*store_port = r.store_port;
+		if (port_fd >= 0 && (err = port_insert(s, r.store_port, port_fd, -1, r.store_gen)) == 0)
+			port_fd = -1;
+		if (err)
+			sim_ops.close(&s->base);
+	}
+	if (port_fd >= 0)
+		close(port_fd);
 	if (err) {
-		close(fd);
+		if (!s)
+			close(fd);
 		mem_put(m);
 		return err;
 	}
@@ -358,7 +395,7 @@ int xsl_hyp_sim_attach(const char *path, unsigned domid, struct sim_mem *mem, st
 		return -EINVAL;
 	if ((fd = simhyp_connect(path)) < 0)
 		return fd;
-	err = domain_call(fd, SIMHYP_ATTACH, &req, sizeof(req), NULL, 0, &r, &shinfo);
+	err = domain_call(fd, SIMHYP_ATTACH, &req, sizeof(req), NULL, 0, &r, &shinfo, NULL);
 	if (!err)
 		err = hyp_new(fd, domid, &s, &r, shinfo);
 	if (err) {
@@ -384,7 +421,7 @@ int xsl_hyp_sim_open(struct xsl_hyp **out, const struct xsl_hyp_opts *o)
 	/* dom0 exists: attached to (given memory if asked); another domain is made, or attached to if it exists. */
 	if (o->domid == 0 && !o->mem_pages)
 		return xsl_hyp_sim_attach(o->simhyp_path, 0, NULL, out);
-	err = xsl_hyp_sim_create(o->simhyp_path, o->domid, o->mem_pages, out);
+	err = xsl_hyp_sim_create(o->simhyp_path, o->domid, o->mem_pages, NULL, out);
 	if (err == -EEXIST && o->domid != 0)
 		err = xsl_hyp_sim_attach(o->simhyp_path, o->domid, NULL, out);
 	return err;
@@ -748,39 +785,30 @@ static struct sim_port *port_of(struct sim_hyp *s, uint32_t port)
 	return port < s->ports_cap && s->ports[port].used ? &s->ports[port] : NULL;
 }
 
+/* EVT_UNBOUND or EVT_BIND: the port, its eventfd (and from BIND, the peer's). Called locked. */
 static int port_add(struct sim_hyp *s, uint16_t op, void *req, size_t len, uint32_t *port)
 {
 	struct simhyp_port_reply r;
-	int fds[SIMHYP_FDS_MAX];
+	int fds[SIMHYP_FDS_MAX], err;
 	unsigned nfds = SIMHYP_FDS_MAX;
 	int rc = simhyp_call(s->fd, op, req, len, NULL, 0, &r, sizeof(r), fds, &nfds);
 
 	if (rc < 0)
 		return rc;
-	if (rc != (int)sizeof(r) || nfds != 1 || r.port == 0 || r.port >= s->ports_max) {
+	if (rc != (int)sizeof(r) || nfds != (op == SIMHYP_EVT_BIND ? 2u : 1u))
+		err = -EPROTO;
+	else
+		err = port_insert(s, r.port, fds[0], nfds == 2 ? fds[1] : -1, r.gen);
+	if (err) {
+		struct simhyp_port_req c = {.port = r.port};
+		struct simhyp_reply_hdr cr;
+
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		return -EPROTO;
-	}
-	if (r.port >= s->ports_cap) {
-		uint32_t cap = s->ports_cap ? s->ports_cap : 8;
-		struct sim_port *n;
-
-		while (cap <= r.port)
-			cap *= 2;
-		if (!(n = realloc(s->ports, cap * sizeof(*n)))) {
-			struct simhyp_port_req c = {.port = r.port};
-			struct simhyp_reply_hdr cr;
-
-			close(fds[0]);
+		if (rc == (int)sizeof(r))
 			simhyp_call(s->fd, SIMHYP_EVT_CLOSE, &c, sizeof(c), NULL, 0, &cr, sizeof(cr), NULL, NULL);
-			return -ENOMEM;
-		}
-		memset(n + s->ports_cap, 0, (cap - s->ports_cap) * sizeof(*n));
-		s->ports = n;
-		s->ports_cap = cap;
+		return err;
 	}
-	s->ports[r.port] = (struct sim_port){.used = true, .efd = fds[0], .peer_fd = -1};
 	*port = r.port;
 	return 0;
 }

@@ -62,13 +62,14 @@ int xsl_simdom_create(const char *simhyp_path, unsigned domid, struct xsl_simdom
 		return -ENOMEM;
 	}
 	d->domid = domid;
-	err = xsl_hyp_sim_create(d->path, domid, 0, &d->h);
+	/* The domain and its store port, left unbound for dom0, in one call. */
+	err = xsl_hyp_sim_create(d->path, domid, 0, &d->port, &d->h);
 	if (!err && !(d->ring = xsl_gnt_alloc(d->h, 1)))
 		err = -ENOMEM;
 	/* As the toolstack does for a guest: the store's ring at its reserved reference, for dom0. */
 	if (!err)
 		err = xsl_hyp_sim_grant_ref(d->h, GNTTAB_RESERVED_XENSTORE, 0, d->ring, 0);
-	if (!err)
+	if (!err && !d->port)
 		err = xsl_evt_alloc_unbound(d->h, 0, &d->port);
 	if (!err && (fd = xsl_evt_fd(d->h, d->port)) < 0)
 		err = fd;

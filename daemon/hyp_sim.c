@@ -98,29 +98,34 @@ static bool take_notice(const unsigned char *buf, ssize_t n, bool *synced)
 	return true;
 }
 
-static void sub_cb(evutil_socket_t fd, short what, void *arg)
+/* Take the notices waiting on the subscription (no waiting): whether the table changed. */
+static bool sub_drain(void)
 {
 	static unsigned char buf[sizeof(struct simhyp_notice) +
 				 SIMHYP_NOTICE_ENTRIES_MAX * sizeof(struct simhyp_domstate)];
 	bool changed = false;
 
-	(void)what;
-	(void)arg;
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = simhyp_recv_notice(fd, buf, sizeof(buf));
+	for (int i = 0; i < 64 && sub_fd >= 0; i++) {
+		ssize_t n = simhyp_recv_notice(sub_fd, buf, sizeof(buf));
 
 		if (n == -EAGAIN)
 			break;
-		if (n <= 0 || !take_notice(buf, n, NULL)) {
+		if (n <= 0 || !take_notice(buf, n, NULL))
 			sim_disconnect(n == 0 ? "gone" : "sent garbage");
-			changed = true;
-			break;
-		}
 		changed = true;
 	}
-	/* Like VIRQ_DOM_EXC: look at every domain of interest. */
+	/* Like VIRQ_DOM_EXC: every domain of interest is looked at, once this pass of the loop is done. */
 	if (changed)
 		event_active(virq_ev, EV_TIMEOUT, 0);
+	return changed;
+}
+
+static void sub_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sub_drain();
 }
 
 static void virq_cb(evutil_socket_t fd, short what, void *arg)
@@ -401,7 +406,7 @@ static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 		errno = rc == -ESRCH ? ENOENT : -rc;
 		return -1;
 	}
-	if (rc != (int)sizeof(r) || nfds != 1 || r.port == 0 || r.port >= ports_max) {
+	if (rc != (int)sizeof(r) || nfds != 2 || r.port == 0 || r.port >= ports_max) {
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
 		errno = EPROTO;
@@ -422,7 +427,8 @@ static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 		if (p->peer_fd >= 0)
 			close(p->peer_fd);
 	}
-	*p = (struct sim_port){.efd = fds[0], .peer_fd = -1, .world = world};
+	/* The guest's port's eventfd came with the reply: the first notification needs no round trip. */
+	*p = (struct sim_port){.efd = fds[0], .peer_fd = fds[1], .gen = r.gen, .known = true, .world = world};
 	p->ev = event_new(sim_base, p->efd, EV_READ | EV_PERSIST, sim_port_cb, (void *)(uintptr_t)r.port);
 	if (!p->ev || event_add(p->ev, NULL) < 0) {
 		if (p->ev)
@@ -434,6 +440,7 @@ static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 	return 0;
 fail:
 	close(fds[0]);
+	close(fds[1]);
 	cl = (struct simhyp_port_req){.port = r.port};
 	call(SIMHYP_EVT_CLOSE, &cl, sizeof(cl), &cr, sizeof(cr), NULL, NULL);
 	errno = ENOMEM;
@@ -495,6 +502,13 @@ static enum hyp_domain_state sim_domain_state(uint32_t domid)
 
 	if (domid > SIMHYP_DOMID_MAX)
 		return HYP_DOM_NONE;
+	/*
+	 * Dead, as last told: made again since? The hypervisor sends its notice
+	 * before it answers whoever made the domain, so a toolstack naming it
+	 * now finds the notice waiting here.
+	 */
+	if (dstate[domid] == DS_NONE)
+		sub_drain();
 	r = rings[domid];
 	/*
 	 * A domain whose ring we map is the incarnation we mapped: gone when the

@@ -32,14 +32,14 @@
 #define SIMHYP_PORTS_MAX 16384u    /* event channels of a domain (ports 1 .. max - 1) */
 
 enum simhyp_op {
-	SIMHYP_CREATE = 1,       /* simhyp_create, fds: memory, grant table; reply simhyp_domain_reply, fd: shared info */
+	SIMHYP_CREATE = 1,       /* simhyp_create, fds: memory, grant table; reply simhyp_domain_reply, fds: shared info [, store port] */
 	SIMHYP_ATTACH = 2,       /* simhyp_attach; reply simhyp_domain_reply, fd: shared info */
 	SIMHYP_SHUTDOWN = 3,     /* simhyp_shutdown: the connection's domain shuts down */
 	SIMHYP_SUBSCRIBE = 4,    /* dom0 only: domain-state notices on this connection from now on */
 	SIMHYP_MAP = 5,          /* simhyp_map + refs; reply simhyp_map_reply + entries, fd: the granter's memory (once) */
 	SIMHYP_UNMAP = 6,        /* simhyp_unmap + handles */
 	SIMHYP_EVT_UNBOUND = 7,  /* simhyp_evt_unbound; reply simhyp_port_reply, fd: the port's eventfd */
-	SIMHYP_EVT_BIND = 8,     /* simhyp_evt_bind; reply simhyp_port_reply, fd: the port's eventfd */
+	SIMHYP_EVT_BIND = 8,     /* simhyp_evt_bind; reply simhyp_port_reply, fds: the port's eventfd, the peer's */
 	SIMHYP_EVT_CLOSE = 9,    /* simhyp_port_req */
 	SIMHYP_EVT_PEER = 10,    /* simhyp_port_req; reply simhyp_peer_reply, fd: the peer port's eventfd if bound */
 	SIMHYP_OP_MAX = 10,
@@ -61,12 +61,14 @@ struct simhyp_reply_hdr {
 	uint32_t pad;
 };
 
+/* flags of CREATE: SIMHYP_CREATE_STORE_PORT: make port 1 unbound for dom0 at once (its eventfd with the reply). */
+#define SIMHYP_CREATE_STORE_PORT 1u
 struct simhyp_create {
 	struct simhyp_hdr h;
 	uint32_t domid;      /* 1 .. SIMHYP_DOMID_MAX; 0: give dom0 memory for this connection's life */
 	uint32_t mem_pages;  /* the memory file holds at least this many pages */
 	uint32_t gnt_frames; /* the grant-table file: at least this many pages of grant_entry_v1 */
-	uint32_t pad;
+	uint32_t flags;
 };
 
 struct simhyp_attach {
@@ -80,6 +82,8 @@ struct simhyp_domain_reply {
 	uint64_t incarnation;  /* unique per domain made: a domid reused is another one */
 	uint32_t ports_max;    /* ports of this domain are below it; shared info holds a u32 per port */
 	uint32_t shinfo_size;  /* bytes of the shared-info file */
+	uint32_t store_port;   /* CREATE with SIMHYP_CREATE_STORE_PORT: the port (its eventfd second), else 0 */
+	uint32_t store_gen;
 };
 
 /* Reasons, as Xen's SHUTDOWN_*. */

@@ -140,17 +140,23 @@ static void gen_bump(struct dom *d, uint32_t port)
 		__atomic_add_fetch(&d->shinfo[port], 1, __ATOMIC_SEQ_CST);
 }
 
+static void flush_subscriber(struct conn *c);
+
+/*
+ * Tell the subscribers, at once: a notice is in the store's socket before
+ * the reply that made the change is, so whoever acts on that reply (a
+ * toolstack introducing the domain it made) finds the store able to know.
+ */
 static void mark_dirty(uint32_t domid)
 {
-	bool any = false;
-
 	for (struct conn *c = conns; c; c = c->next)
 		if (c->subscriber && c->dirty) {
 			c->dirty[domid / 8] |= (uint8_t)(1u << (domid % 8));
-			c->any_dirty = any = true;
+			c->any_dirty = true;
+			flush_subscriber(c);
+			if (c->dead)
+				event_active(flush_ev, EV_TIMEOUT, 0);
 		}
-	if (any)
-		event_active(flush_ev, EV_TIMEOUT, 0);
 }
 
 static struct dom *dom_new(uint32_t domid)
@@ -587,7 +593,8 @@ static void op_create(struct conn *c, const struct simhyp_hdr *h, size_t len, in
 	struct dom *d;
 	int err;
 
-	if (!body_ok(h, len, sizeof(*m)) || nfds != 2)
+	if (!body_ok(h, len, sizeof(*m)) || nfds != 2 || (m->flags & ~SIMHYP_CREATE_STORE_PORT) ||
+	    (m->domid == 0 && m->flags))
 		return reply_status(c, h, EINVAL);
 	if (c->dom)
 		return reply_status(c, h, EISCONN);
@@ -628,10 +635,19 @@ static void op_create(struct conn *c, const struct simhyp_hdr *h, size_t len, in
 	c->owner = true;
 	logmsg(true, "domain %u created (%u pages, %u grant references)", d->domid, d->mem_pages, d->nr_grefs);
 	memset(&r, 0, sizeof(r));
+	/* As a toolstack building a guest: its store port, left unbound for dom0 (the first: 1). */
+	if ((m->flags & SIMHYP_CREATE_STORE_PORT) && (r.store_port = port_alloc(d, c)) != 0) {
+		d->ports[r.store_port].rdom = 0;
+		r.store_gen = __atomic_load_n(&d->shinfo[r.store_port], __ATOMIC_SEQ_CST);
+	}
 	r.incarnation = d->inc;
 	r.ports_max = lim.ports;
 	r.shinfo_size = (uint32_t)d->shinfo_size;
-	reply(c, h, &r, sizeof(r), 0, &d->shinfo_fd, 1);
+	{
+		int out[2] = {d->shinfo_fd, r.store_port ? d->ports[r.store_port].efd : -1};
+
+		reply(c, h, &r, sizeof(r), 0, out, r.store_port ? 2 : 1);
+	}
 }
 
 static void op_attach(struct conn *c, const struct simhyp_hdr *h, size_t len)
@@ -868,7 +884,16 @@ static void op_bind(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	if (write(d->ports[p].efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		logmsg(false, "eventfd write: %s", strerror(errno));
 	logmsg(true, "domain %u port %u bound to domain %u port %u", d->domid, p, rd->domid, m->remote_port);
-	port_reply(c, h, d, p);
+	/* The peer's eventfd comes along: the binder's first notification needs no EVT_PEER. */
+	{
+		struct simhyp_port_reply r;
+		int out[2] = {d->ports[p].efd, rd->ports[m->remote_port].efd};
+
+		memset(&r, 0, sizeof(r));
+		r.port = p;
+		r.gen = __atomic_load_n(&d->shinfo[p], __ATOMIC_SEQ_CST);
+		reply(c, h, &r, sizeof(r), 0, out, 2);
+	}
 }
 
 static struct port *own_port(struct conn *c, const struct simhyp_hdr *h, size_t len, uint32_t *p)

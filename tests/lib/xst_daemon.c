@@ -169,11 +169,53 @@ static int stop_pid(pid_t pid)
 	return status;
 }
 
+pid_t xst_simhyp_start(const char *path)
+{
+	char pidfile[320], log[320];
+	const char *slash = strrchr(path, '/');
+	pid_t p;
+
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", path);
+	snprintf(log, sizeof(log), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	unlink(pidfile);
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		char name[160];
+
+		snprintf(name, sizeof(name), "%s.log", slash ? slash + 1 : path);
+		child_setup(log, name);
+		execl(simhyp_binary(), "xs-simhyp", "-s", path, "-F", pidfile, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (access(pidfile, F_OK) == 0 && socket_accepts_type(path, SOCK_SEQPACKET))
+			return p;
+		if (waitpid(p, &st, WNOHANG) == p) {
+			fprintf(stderr, "xst: xs-simhyp (%s) exited at start (status %d), see %s.log\n",
+				simhyp_binary(), st, path);
+			return -1;
+		}
+		sleep_ms(10);
+	}
+	fprintf(stderr, "xst: xs-simhyp did not listen on %s\n", path);
+	stop_pid(p);
+	return -1;
+}
+
+void xst_simhyp_kill(pid_t pid)
+{
+	if (pid > 0)
+		stop_pid(pid);
+}
+
 /* The simulated hypervisor for our daemon in d->dir: adopted if one serves there, else started. 0 or -1. */
 static int simhyp_start(struct xst_daemon *d)
 {
 	char sock[320], pidfile[320];
-	pid_t p;
 
 	snprintf(sock, sizeof(sock), "%s/simhyp", d->dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/simhyp.pid", d->dir);
@@ -189,33 +231,8 @@ static int simhyp_start(struct xst_daemon *d)
 		d->simhyp_pid = pid;
 		return 0;
 	}
-	unlink(pidfile);
-	p = fork();
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		child_setup(d->dir, "simhyp.log");
-		execl(simhyp_binary(), "xs-simhyp", "-s", sock, "-F", pidfile, (char *)NULL);
-		_exit(127);
-	}
-	d->simhyp_pid = p;
-	for (int i = 0; i < 500; i++) {
-		int st;
-
-		if (access(pidfile, F_OK) == 0 && socket_accepts_type(sock, SOCK_SEQPACKET))
-			return 0;
-		if (waitpid(p, &st, WNOHANG) == p) {
-			d->simhyp_pid = -1;
-			fprintf(stderr, "xst: xs-simhyp (%s) exited at start (status %d), see %s/simhyp.log\n",
-				simhyp_binary(), st, d->dir);
-			return -1;
-		}
-		sleep_ms(10);
-	}
-	fprintf(stderr, "xst: xs-simhyp did not listen on %s\n", sock);
-	stop_pid(p);
-	d->simhyp_pid = -1;
-	return -1;
+	d->simhyp_pid = xst_simhyp_start(sock);
+	return d->simhyp_pid > 0 ? 0 : -1;
 }
 
 void xst_simhyp_stop(struct xst_daemon *d)

@@ -59,6 +59,13 @@ int xst_daemon_stop(struct xst_daemon *d, int keep_dir);
 int xst_daemon_stop_keep_hyp(struct xst_daemon *d);
 /* The hypervisor of a kept directory stopped by PID (xst_daemon_stop does it for a started daemon). */
 void xst_simhyp_stop(struct xst_daemon *d);
+/*
+ * An xs-simhyp of its own on path (pid file path.pid, output path.log),
+ * waited for until it answers: its pid (our child), or -1. xst_simhyp_kill
+ * stops it by that pid.
+ */
+pid_t xst_simhyp_start(const char *path);
+void xst_simhyp_kill(pid_t pid);
 /* True while the daemon process is alive. */
 int xst_daemon_alive(const struct xst_daemon *d);
 /* Resident set size in KiB and CPU time (user+system) in clock ticks, from /proc. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ring.h"
 
@@ -816,6 +817,63 @@ START_TEST(guest_ring_survives_daemon_restart)
 }
 END_TEST
 
+/*
+ * The hypervisor goes away: the daemon logs it and goes on; a ring it
+ * serves keeps working (its page and eventfds are held, notifications need
+ * no hypervisor), a new domain cannot be introduced.
+ */
+START_TEST(hypervisor_gone_rings_go_on)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+
+	rt_start(&rd, NULL);
+	rt_guest_here(&g, &rd, 7);
+	rt_write(g.c, 0, "data/x", "1");
+	xst_simhyp_stop(&rd.d);
+	rt_write(g.c, 0, "data/x", "2");
+	rt_read_is(rd.dom0, 0, "/local/domain/7/data/x", "2");
+	rt_must(rd.dom0, XS_INTRODUCE, 0, 0, RT_ARGS("9", "0", "1"), "ENOENT");
+	RT_ANSWER_STR(rd.dom0, XS_IS_DOMAIN_INTRODUCED, "7", "T");
+	rt_read_is(g.c, 0, "data/x", "2");
+	rt_guest_down(&g);
+	rt_stop(&rd);
+}
+END_TEST
+
+/* No hypervisor at the daemon's start: it serves its socket, and connects on the first INTRODUCE. */
+START_TEST(hypervisor_found_late)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+	char dir[] = "/tmp/xst-late.XXXXXX", path[64], opt[80];
+	const char *args[] = {opt, NULL};
+	pid_t hyp;
+
+	RT_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof(path), "%s/simhyp", dir);
+	snprintf(opt, sizeof(opt), "--simhyp=%s", path);
+	rt_start(&rd, args);
+	rt_write(rd.dom0, 0, "/x", "1");
+	rt_must(rd.dom0, XS_INTRODUCE, 0, 0, RT_ARGS("9", "0", "1"), "ENOENT");
+	hyp = xst_simhyp_start(path);
+	RT_CHECK(hyp > 0, "xs-simhyp did not start on %s", path);
+	snprintf(rd.simhyp, sizeof(rd.simhyp), "%s", path);
+	rt_guest_here(&g, &rd, 9);
+	rt_write(g.c, 0, "data/x", "late");
+	rt_read_is(rd.dom0, 0, "/local/domain/9/data/x", "late");
+	/* Connected now: its death is seen too. */
+	rt_guest_down(&g);
+	rt_wait_gone(rd.dom0, 9);
+	rt_stop(&rd);
+	xst_simhyp_kill(hyp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/simhyp.log", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *suite_domains(void)
 {
 	Suite *s = suite_create("domains");
@@ -839,6 +897,8 @@ Suite *suite_domains(void)
 	tcase_add_test(tc, cleanup_reaches_every_region);
 	tcase_add_test(tc, writes_wait_for_queued_cleanups);
 	tcase_add_test(tc, guest_ring_survives_daemon_restart);
+	tcase_add_test(tc, hypervisor_gone_rings_go_on);
+	tcase_add_test(tc, hypervisor_found_late);
 	suite_add_tcase(s, tc);
 	return s;
 }
