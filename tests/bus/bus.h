@@ -15,7 +15,7 @@
 #define BT_SETTLE_MS 250
 /* The guest domain, its store event channel (~/store/port), the device type and ids. */
 #define BT_GUEST 5u
-#define BT_GUEST_PORT 7u
+#define BT_GUEST_PORT 1u /* a fresh simulated domain's (xsl_simdom_port), as xs-simhyp makes it */
 #define BT_TYPE "vbd"
 
 /* Expected sequences: BT_SEQ(XSL_XBS_INITWAIT, ...) or BT_NONE. */

@@ -108,7 +108,7 @@ START_TEST(test_connect)
 	snprintf(path, sizeof(path), "%s/feature-flush-cache", bdir);
 	expect_value(path, "1");
 	/* The guest's store event channel, as its toolstack recorded it; dom0 on the socket has none. */
-	ck_assert_uint_eq(bt_log_count(&W.front, "xenbus0: using event channel 7"), 1);
+	ck_assert_uint_eq(bt_log_count(&W.front, "xenbus0: using event channel 1"), 1);
 	ck_assert_uint_eq(bt_log_count(&W.back, "xenbus0: using the store's socket"), 1);
 	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
 	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
