@@ -337,5 +337,7 @@ int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned dom
  * a ring afresh when it introduces it); waits up to the create's timeout.
  */
 int blk_simguest_start(struct blk_simguest *g, const struct blkfront_guest_opts *opts);
+/* 1 once the store has introduced the domain (its features are in the ring page), else 0. */
+int blk_simguest_introduced(struct blk_simguest *g);
 /* Everything closed, the domain destroyed (its devices' rings with it). */
 void blk_simguest_destroy(struct blk_simguest *g);

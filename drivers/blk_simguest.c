@@ -25,13 +25,18 @@ int blk_simguest_create(struct blk_simguest *g, const char *simhyp, unsigned dom
 	return 0;
 }
 
+int blk_simguest_introduced(struct blk_simguest *g)
+{
+	unsigned features = 0;
+
+	return xsl_features(g->h, &features) == 0 && features != 0;
+}
+
 int blk_simguest_start(struct blk_simguest *g, const struct blkfront_guest_opts *opts)
 {
 	struct blkfront_guest_opts o = *opts;
-	unsigned features = 0;
 
-	/* Introduced: the store has written its features into the ring page. */
-	for (int waited = 0; xsl_features(g->h, &features) < 0 || features == 0; waited += 20) {
+	for (int waited = 0; !blk_simguest_introduced(g); waited += 20) {
 		if (g->timeout_ms > 0 && waited >= g->timeout_ms)
 			return -ETIMEDOUT;
 		usleep(20000);

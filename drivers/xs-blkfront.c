@@ -1,6 +1,7 @@
 /* xs-blkfront: a simulated guest with a block frontend (as NetBSD's xbd), and the commands that read and write its disks by hand. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -54,6 +55,8 @@ static void usage(FILE *out)
 		"  -c, --control PATH      the control socket (default: blkfront-DOMID beside the\n"
 		"                          store's socket)\n"
 		"  -o, --ring-order N      ring pages asked for: 2^N, at most 4 (default 4)\n"
+		"  -B, --background        run: return once the domain exists, the guest going on\n"
+		"                          in the background (its log still on standard error)\n"
 		"  -p, --persistent        run: persistent grants where the backend offers them\n"
 		"                          (pages shared once; default: granted per request)\n"
 		"  -h, --help\n");
@@ -469,6 +472,55 @@ out:
 	close(fd);
 }
 
+/*
+ * -B: the parent waits for the child's word that the domain exists (one
+ * byte: 0 or an errno), so that the toolstack may introduce it at once.
+ */
+static int ready_fd = -1;
+
+static void go_background(void)
+{
+	int p[2];
+	pid_t pid;
+	unsigned char st = EIO;
+
+	if (pipe(p) < 0 || (pid = fork()) < 0) {
+		perror("xs-blkfront: background");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &st, 1) != 1)
+			st = EIO;
+		if (st == 0)
+			printf("%d\n", (int)pid);
+		exit(st ? 1 : 0);
+	}
+	close(p[0]);
+	ready_fd = p[1];
+	/* Standard output is the caller's (a $(...) waits for it to close): not ours to keep. */
+	{
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+	}
+}
+
+static void tell_ready(int err)
+{
+	unsigned char st = (unsigned char)(err < 0 ? -err : 0);
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, &st, 1) < 0)
+		st = 0;
+	close(ready_fd);
+	ready_fd = -1;
+}
+
 static int run(unsigned domid, unsigned order, int persistent)
 {
 	struct blkfront_guest_opts go = {.ring_order = order, .persistent = persistent, .log = log_line};
@@ -491,10 +543,23 @@ static int run(unsigned domid, unsigned order, int persistent)
 	if ((err = blk_simguest_create(&sg, simhyp_path, domid, 0)) < 0) {
 		fprintf(stderr, "xs-blkfront: creating domain %u at %s: %s\n", domid, simhyp_path,
 			strerror(-err));
+		tell_ready(err);
 		close(sfd);
 		return 1;
 	}
 	fprintf(stderr, "xs-blkfront[%u]: domain %u created; waiting to be introduced\n", domid, domid);
+	tell_ready(0);
+	/* Until the toolstack introduces it; a signal ends the wait too. */
+	while (!blk_simguest_introduced(&sg)) {
+		struct pollfd p = {sfd, POLLIN, 0};
+
+		if (poll(&p, 1, 20) > 0) {
+			fprintf(stderr, "xs-blkfront[%u]: stopped before it was introduced\n", domid);
+			blk_simguest_destroy(&sg);
+			close(sfd);
+			return 0;
+		}
+	}
 	if ((err = blk_simguest_start(&sg, &go)) < 0) {
 		fprintf(stderr, "xs-blkfront: the bus: %s\n", strerror(-err));
 		goto out;
@@ -693,15 +758,16 @@ int main(int argc, char **argv)
 		{"domid", required_argument, NULL, 'd'},   {"vdev", required_argument, NULL, 'v'},
 		{"store", required_argument, NULL, 's'},   {"simhyp", required_argument, NULL, 'H'},
 		{"control", required_argument, NULL, 'c'}, {"ring-order", required_argument, NULL, 'o'},
-		{"persistent", no_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+		{"persistent", no_argument, NULL, 'p'},    {"background", no_argument, NULL, 'B'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *vdev = "";
-	int persistent = 0;
+	int persistent = 0, background = 0;
 	long domid = -1, order = BLK_MAX_RING_ORDER;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+d:v:s:H:c:o:ph", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:v:s:H:c:o:pBh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': domid = strtol(optarg, NULL, 10); break;
 		case 'v': vdev = optarg; break;
@@ -710,6 +776,7 @@ int main(int argc, char **argv)
 		case 'c': snprintf(ctl_path, sizeof(ctl_path), "%s", optarg); break;
 		case 'o': order = strtol(optarg, NULL, 10); break;
 		case 'p': persistent = 1; break;
+		case 'B': background = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -729,7 +796,14 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "blkfront-%ld", domid);
 		beside_store(ctl_path, sizeof(ctl_path), name);
 	}
-	if (strcmp(argv[optind], "run") == 0)
-		return optind + 1 == argc ? run((unsigned)domid, (unsigned)order, persistent) : (usage(stderr), 2);
+	if (strcmp(argv[optind], "run") == 0) {
+		if (optind + 1 != argc) {
+			usage(stderr);
+			return 2;
+		}
+		if (background)
+			go_background();
+		return run((unsigned)domid, (unsigned)order, persistent);
+	}
 	return client(argc - optind, argv + optind, vdev);
 }

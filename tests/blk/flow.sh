@@ -52,8 +52,9 @@ PIDS="$PIDS $!"
 await test -S "$RUN/socket" || fail "xenstored did not start"
 "$B/drivers/xs-blkback" -v >"$RUN/blkback.log" 2>&1 &
 PIDS="$PIDS $!"
-"$B/drivers/xs-blkfront" -d 5 run >"$RUN/blkfront.log" 2>&1 &
-PIDS="$PIDS $!"
+# The guest returns once its domain exists (-B), printing its PID.
+GUEST=$("$B/drivers/xs-blkfront" -d 5 -B run 2>"$RUN/blkfront.log") || fail "the guest did not start"
+PIDS="$PIDS $GUEST"
 
 # dom0 watches both ends' state nodes for the whole flow (Debian's client, if there).
 WATCH=""
