@@ -194,6 +194,11 @@ int blkfront_ring_io(struct blkfront_ring *f, int op, uint64_t sector, unsigned 
  * is left is kept: call again later).
  */
 int blkfront_ring_teardown(struct blkfront_ring *f);
+/*
+ * Give up a ring the backend never let go of: this process's own memory
+ * freed, the pages left shared (the domain's end takes them back).
+ */
+void blkfront_ring_forget(struct blkfront_ring *f);
 
 #endif
 

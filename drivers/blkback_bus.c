@@ -147,7 +147,7 @@ static int connect_ring(struct blkback_dev *d)
 	    xsl_xbs_scanf(h, XSL_TXN_NONE, fe, "ring-ref0", "%" SCNu32, &refs[0]) != 1)
 		return xsl_bus_dev_fatal(d->dev, ENOENT, "reading %s/ring-ref", fe), -ENOENT;
 	for (unsigned i = order ? 0 : 1; i < npages; i++) {
-		char key[16];
+		char key[24];
 
 		snprintf(key, sizeof(key), "ring-ref%u", i);
 		if (xsl_xbs_scanf(h, XSL_TXN_NONE, fe, key, "%" SCNu32, &refs[i]) != 1)

@@ -390,6 +390,16 @@ int blkfront_ring_io(struct blkfront_ring *f, int op, uint64_t sector, unsigned 
 	return w.status == BLKIF_RSP_OKAY ? 0 : w.status == BLKIF_RSP_EOPNOTSUPP ? -EOPNOTSUPP : -EIO;
 }
 
+void blkfront_ring_forget(struct blkfront_ring *f)
+{
+	free(f->pool_refs);
+	free(f->pool_free);
+	free(f->zc_refs);
+	free(f->slots);
+	memset(f, 0, sizeof(*f));
+	f->evt_fd = -1;
+}
+
 int blkfront_ring_teardown(struct blkfront_ring *f)
 {
 	if (f->slots)

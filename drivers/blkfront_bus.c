@@ -103,11 +103,13 @@ static void ring_down(struct blkfront_dev *d)
 	if (blkfront_ring_teardown(&d->ring) == 0)
 		return;
 	/* The backend has not unmapped it yet: keep it until it has. */
-	if ((z = malloc(sizeof(*z)))) {
-		z->ring = d->ring;
-		z->next = d->g->zombies;
-		d->g->zombies = z;
+	if (!(z = malloc(sizeof(*z)))) {
+		blkfront_ring_forget(&d->ring);
+		return;
 	}
+	z->ring = d->ring;
+	z->next = d->g->zombies;
+	d->g->zombies = z;
 }
 
 /* Ring pages, event channel, protocol and Initialised, in one transaction. */
@@ -122,7 +124,7 @@ static int publish(struct xsl *h, xsl_txn_t t, void *arg)
 	} else {
 		err = xsl_xbs_printf(h, t, dir, "ring-page-order", "%u", d->ring.order);
 		for (unsigned i = 0; !err && i < d->ring.npages; i++) {
-			char key[16];
+			char key[24];
 
 			snprintf(key, sizeof(key), "ring-ref%u", i);
 			err = xsl_xbs_printf(h, t, dir, key, "%" PRIu32, d->ring.refs[i]);
@@ -326,6 +328,7 @@ void blkfront_guest_close(struct blkfront_guest *g)
 		struct zombie *z = g->zombies;
 
 		g->zombies = z->next;
+		blkfront_ring_forget(&z->ring);
 		free(z);
 	}
 	free(g);

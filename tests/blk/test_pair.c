@@ -335,7 +335,7 @@ START_TEST(full_ring_of_concurrent_requests)
 	guest_up(BLK_MAX_RING_ORDER);
 	r = blkfront_dev_ring(dev());
 	ck_assert_ptr_nonnull(r);
-	bufs = malloc((size_t)r->nslots * 1024);
+	bufs = malloc((size_t)(r->nslots + 1) * 1024); /* one more: the request the full ring refuses */
 	for (;; n++) {
 		char *b = bufs + (size_t)n * 1024;
 
