@@ -280,8 +280,11 @@ enum xsl_hyp_kind {
 struct xsl_hyp_opts {
 	enum xsl_hyp_kind kind;
 	const char *simhyp_path; /* SIM: the hypervisor's socket; NULL: $XENSTORED_RUNDIR/simhyp */
-	unsigned domid;          /* SIM: the domain this handle acts for (0: dom0, which always exists) */
+	unsigned domid;          /* SIM: the domain this handle acts for (0: dom0, which always exists; */
+				 /* another: made now, living as long as the handle, or acted for */
+				 /* without memory of its own if it exists) */
 	unsigned mem_pages;      /* SIM, a new domain: its memory (pages that can be granted); 0: 4096 */
+				 /* (dom0: given that much memory for the handle's life) */
 	struct xsl_simdom *simdom; /* SIM: act for this simulated domain (its memory and grant table) */
 };
 
@@ -309,9 +312,12 @@ XSL_API int xsl_gnt_end(struct xsl_hyp *h, uint32_t ref);
 
 /*
  * Mapping (the other side: a backend). Maps count references granted by
- * domid into one contiguous area, all or nothing (-EPERM: one was not
- * granted to this domain, or is read-only and writable was asked; -EINVAL:
- * no such reference). Unmap with the area and count it returned.
+ * domid into one contiguous area, all or nothing, in one call to the
+ * hypervisor (-EPERM: one was not granted to this domain, or is read-only
+ * and writable was asked; -EINVAL: no such reference, or a frame outside
+ * the granter's memory; -ESRCH: no such domain; -ENOSPC: past the mappings
+ * a connection may hold; -E2BIG: over 1024 references). A read-only area
+ * faults on a write. Unmap with the area and count it returned.
  */
 XSL_API void *xsl_gnt_map(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
 			  int writable, int *err);
@@ -320,6 +326,10 @@ XSL_API int xsl_gnt_unmap(struct xsl_hyp *h, void *area, unsigned count);
 /*
  * Event channels. Each bound port has its own descriptor, readable while a
  * notification is pending; xsl_evt_ack clears it. Notifications coalesce.
+ * xsl_evt_bind: -EINVAL unless remote_port is left unbound for this domain,
+ * -ESRCH for no such domain; a port just bound is pending at once (as Xen:
+ * a notification sent before may have been lost). Closing a port sends its
+ * peer's back to unbound, to be bound again. Handles are thread-safe.
  */
 XSL_API int xsl_evt_alloc_unbound(struct xsl_hyp *h, unsigned remote_domid, uint32_t *port);
 XSL_API int xsl_evt_bind(struct xsl_hyp *h, unsigned remote_domid, uint32_t remote_port,

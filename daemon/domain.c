@@ -132,11 +132,10 @@ static void unbind_port(struct domain *d)
 	d->local_port = 0;
 }
 
-static enum xs_err bind_port(struct domain *d, uint32_t remote_port)
+/* Bind remote_port of the domain (local: already bound to it, or 0). */
+static enum xs_err bind_port(struct domain *d, uint32_t remote_port, uint32_t local)
 {
-	uint32_t local;
-
-	if (hyp->bind(d->domid, remote_port, &local) < 0)
+	if (!local && hyp->bind(d->domid, remote_port, &local) < 0)
 		return xs_err_from_errno(errno);
 	if (!port_set(local, d)) {
 		hyp->unbind(local);
@@ -177,12 +176,19 @@ static void domain_free(struct domain *d)
 	free(d);
 }
 
-static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, uint32_t port)
+/* bound: the local port already bound to the domain's port (0: bind it here). */
+static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, uint32_t port, uint32_t bound)
 {
 	struct domain *d = calloc(1, sizeof(*d));
 	enum xs_err err;
 
 	if (!d || !quota_domain_new(domid)) {
+		if (bound)
+			hyp->unbind(bound);
+		if (own)
+			munmap(ring, XS_RING_PAGE);
+		else
+			hyp->unmap_ring(domid, ring);
 		free(d);
 		return XSE_ENOMEM;
 	}
@@ -190,9 +196,13 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 	d->ring = ring;
 	d->own_ring = own;
 	/* A port the hypervisor wrote into the page (dom0less) wins over the one given. */
-	if (xs_ring_load(&ring->evtchn_port))
+	if (xs_ring_load(&ring->evtchn_port) && xs_ring_load(&ring->evtchn_port) != port) {
 		port = xs_ring_load(&ring->evtchn_port);
-	err = bind_port(d, port);
+		if (bound)
+			hyp->unbind(bound);
+		bound = 0;
+	}
+	err = bind_port(d, port, bound);
 	if (err != XSE_OK) {
 		domain_unmap(d);
 		free(d);
@@ -221,6 +231,7 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 {
 	struct domain *d = domain_table[domid];
 	struct xs_ring *ring;
+	uint32_t local;
 	enum xs_err err;
 
 	if (!hyp)
@@ -228,16 +239,21 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 	if (d) {
 		/* Again: a new event channel, and the ring starts over. */
 		unbind_port(d);
-		err = bind_port(d, port);
+		err = bind_port(d, port, 0);
 		if (err != XSE_OK)
 			return err;
 		session_ring_reset(d->session);
 		return XSE_OK;
 	}
-	ring = hyp->map_ring(domid);
+	if (hyp->map_and_bind) {
+		ring = hyp->map_and_bind(domid, port, &local);
+	} else {
+		ring = hyp->map_ring(domid);
+		local = 0;
+	}
 	if (!ring)
 		return xs_err_from_errno(errno);
-	err = domain_start(domid, ring, false, port);
+	err = domain_start(domid, ring, false, port, local);
 	if (err == XSE_OK && domid != cfg.priv_domid) {
 		watch_fire_special_base("@introduceDomain");
 		watch_fire_special_domain("@introduceDomain", domid);
@@ -364,7 +380,7 @@ int domain_init(struct event_base *base, enum domain_hyp_choice choice)
 	log_info("hypervisor port: %s", hyp->name);
 	/* The daemon's own domain talks to it through a ring too, where the system offers one. */
 	if (hyp->own_ring(&ring, &port) == 0 &&
-	    domain_start(cfg.master_domid, ring, true, port) != XSE_OK)
+	    domain_start(cfg.master_domid, ring, true, port, 0) != XSE_OK)
 		log_warnx("cannot serve the ring of domain %u", cfg.master_domid);
 	return 0;
 }

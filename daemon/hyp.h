@@ -34,6 +34,11 @@ struct hyp_ops {
 	/* Bind an interdomain event channel: 0 and *local_port, or -1 with errno. */
 	int (*bind)(uint32_t domid, uint32_t remote_port, uint32_t *local_port);
 	void (*unbind)(uint32_t local_port);
+	/*
+	 * Optional (NULL: map_ring, then bind): both at once, the ring or NULL
+	 * with errno (nothing left mapped or bound then).
+	 */
+	struct xs_ring *(*map_and_bind)(uint32_t domid, uint32_t remote_port, uint32_t *local_port);
 	void (*notify)(uint32_t local_port);
 	enum hyp_domain_state (*domain_state)(uint32_t domid);
 	/*

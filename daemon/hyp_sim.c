@@ -76,15 +76,20 @@ static void sim_disconnect(const char *why)
 	memset(dstate, 0, (size_t)SIMHYP_DOMID_MAX + 1);
 }
 
-/* Take a notice into the table: whether one was there. */
-static bool take_notice(const unsigned char *buf, ssize_t n, bool *synced)
+/*
+ * Take a notice into the table: -1 if it is no notice; 1 if it tells of a
+ * domain shutting down or gone, or of one whose ring we map (VIRQ_DOM_EXC
+ * fires for those), else 0.
+ */
+static int take_notice(const unsigned char *buf, ssize_t n, bool *synced)
 {
 	const struct simhyp_notice *m = (const void *)buf;
 	const struct simhyp_domstate *e = (const void *)(m + 1);
+	int news = 0;
 
 	if (n < (ssize_t)sizeof(*m) || m->h.magic != SIMHYP_MAGIC || m->h.op != SIMHYP_NOTICE ||
 	    m->count > SIMHYP_NOTICE_ENTRIES_MAX || (size_t)n != sizeof(*m) + m->count * sizeof(*e))
-		return false;
+		return -1;
 	for (uint32_t i = 0; i < m->count; i++) {
 		if (e[i].domid > SIMHYP_DOMID_MAX)
 			continue;
@@ -92,13 +97,15 @@ static bool take_notice(const unsigned char *buf, ssize_t n, bool *synced)
 				     : e[i].state == SIMHYP_DOM_SHUTDOWN ? DS_SHUTDOWN
 									 : DS_NONE;
 		dinc[e[i].domid] = e[i].incarnation;
+		if (e[i].state != SIMHYP_DOM_RUNNING || rings[e[i].domid])
+			news = 1;
 	}
 	if (synced && (m->flags & SIMHYP_NOTICE_SYNCED))
 		*synced = true;
-	return true;
+	return news;
 }
 
-/* Take the notices waiting on the subscription (no waiting): whether the table changed. */
+/* Take the notices waiting on the subscription (no waiting): whether any was news (see take_notice). */
 static bool sub_drain(void)
 {
 	static unsigned char buf[sizeof(struct simhyp_notice) +
@@ -110,9 +117,13 @@ static bool sub_drain(void)
 
 		if (n == -EAGAIN)
 			break;
-		if (n <= 0 || !take_notice(buf, n, NULL))
+		int news = n > 0 ? take_notice(buf, n, NULL) : -1;
+
+		if (news < 0) {
 			sim_disconnect(n == 0 ? "gone" : "sent garbage");
-		changed = true;
+			news = 1;
+		}
+		changed |= news > 0;
 	}
 	/* Like VIRQ_DOM_EXC: every domain of interest is looked at, once this pass of the loop is done. */
 	if (changed)
@@ -196,7 +207,7 @@ static int sim_connect(void)
 		ssize_t n;
 
 		if (poll(&pf, 1, SIMHYP_CALL_TIMEOUT_MS) != 1 ||
-		    (n = simhyp_recv_notice(sub_fd, buf, sizeof(buf))) <= 0 || !take_notice(buf, n, &synced)) {
+		    (n = simhyp_recv_notice(sub_fd, buf, sizeof(buf))) <= 0 || take_notice(buf, n, &synced) < 0) {
 			sim_disconnect("sent no snapshot of the domains");
 			errno = EPROTO;
 			return -1;
@@ -268,15 +279,19 @@ static void sim_close(void)
 	rings = NULL;
 }
 
-static int call(uint16_t op, void *req, size_t len, void *rep, size_t replen, int *fds, unsigned *nfds)
+/* A call's result looked at: a hypervisor gone (or not answering, or garbled) is let go. */
+static int checked(int rc)
 {
-	int rc = simhyp_call(call_fd, op, req, len, NULL, 0, rep, replen, fds, nfds);
-
 	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ETIMEDOUT || rc == -EPROTO) {
 		sim_disconnect(rc == -ETIMEDOUT ? "does not answer" : "gone");
 		event_active(virq_ev, EV_TIMEOUT, 0);
 	}
 	return rc;
+}
+
+static int call(uint16_t op, void *req, size_t len, void *rep, size_t replen, int *fds, unsigned *nfds)
+{
+	return checked(simhyp_call(call_fd, op, req, len, NULL, 0, rep, replen, fds, nfds));
 }
 
 static void unmap_handle(uint32_t domid, uint64_t inc, uint32_t handle)
@@ -297,49 +312,67 @@ static void unmap_handle(uint32_t domid, uint64_t inc, uint32_t handle)
 		call(SIMHYP_UNMAP, &req, sizeof(req.b), &r, sizeof(r), NULL, NULL);
 }
 
-static struct xs_ring *sim_map_ring(uint32_t domid)
+/* MAP of reference 1 (GNTTAB_RESERVED_XENSTORE), writable. */
+struct map_req {
+	struct simhyp_map m;
+	uint32_t ref;
+};
+struct map_rep {
+	struct simhyp_map_reply r;
+	struct simhyp_map_entry e;
+};
+_Static_assert(sizeof(struct map_req) == sizeof(struct simhyp_map) + sizeof(uint32_t), "MAP request packed");
+
+static void map_req_init(struct map_req *q, uint32_t domid)
 {
-	/* Reference 1 (GNTTAB_RESERVED_XENSTORE). */
-	struct {
-		struct simhyp_map m;
-		uint32_t ref;
-	} req = {.m = {.domid = domid, .count = 1, .flags = SIMHYP_MAP_WRITABLE}, .ref = 1};
+	memset(q, 0, sizeof(*q));
+	q->m.domid = domid;
+	q->m.count = 1;
+	q->m.flags = SIMHYP_MAP_WRITABLE;
+	q->ref = 1;
+}
 
-	_Static_assert(sizeof(req) == sizeof(struct simhyp_map) + sizeof(uint32_t), "MAP request packed");
-	struct {
-		struct simhyp_map_reply r;
-		struct simhyp_map_entry e;
-	} rep;
-	struct sim_ring *sr;
-	int fds[SIMHYP_FDS_MAX], rc = 0;
-	unsigned nfds;
-	void *p;
-
+/* 0, or -1 with errno: the domid is one we may map now, and the hypervisor is there. */
+static int ring_mappable(uint32_t domid)
+{
 	if (domid == 0 || domid > SIMHYP_DOMID_MAX) {
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	if (sim_connect() < 0)
-		return NULL;
+		return -1;
 	if (rings[domid]) {
 		errno = EBUSY;
-		return NULL;
+		return -1;
 	}
-	/* The granter's memory comes with the reply while we do not hold it: we never keep it past an unmap. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		nfds = SIMHYP_FDS_MAX;
-		rc = call(SIMHYP_MAP, &req, sizeof(req), &rep, sizeof(rep), fds, &nfds);
-		if (rc < 0)
-			break;
-		if (rc != (int)sizeof(rep) || rep.r.count != 1) {
-			for (unsigned i = 0; i < nfds; i++)
-				close(fds[i]);
-			rc = -EPROTO;
-			break;
+	return 0;
+}
+
+/*
+ * A MAP's reply taken: the ring page mapped (the granter's memory came with
+ * the reply; we never keep it past an unmap), or NULL with errno. Without
+ * the memory (the hypervisor thinks we hold it) the handle is given back
+ * with FORGET and MAP asked once more.
+ */
+static struct xs_ring *map_take(uint32_t domid, int rc, struct map_rep *rep, int *fds, unsigned nfds, bool retry)
+{
+	struct sim_ring *sr;
+	void *p;
+
+	if (rc >= 0 && (rc != (int)sizeof(*rep) || rep->r.count != 1)) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		rc = -EPROTO;
+	} else if (rc >= 0 && nfds != 1) {
+		unmap_handle(domid, rep->r.incarnation, rep->e.handle);
+		if (retry && call_fd >= 0) {
+			struct map_req q;
+
+			map_req_init(&q, domid);
+			nfds = SIMHYP_FDS_MAX;
+			rc = call(SIMHYP_MAP, &q, sizeof(q), rep, sizeof(*rep), fds, &nfds);
+			return map_take(domid, rc, rep, fds, nfds, false);
 		}
-		if (nfds == 1)
-			break;
-		unmap_handle(domid, rep.r.incarnation, rep.e.handle);
 		rc = -EPROTO;
 	}
 	if (rc < 0) {
@@ -347,22 +380,36 @@ static struct xs_ring *sim_map_ring(uint32_t domid)
 		errno = rc == -ESRCH ? ENOENT : -rc;
 		return NULL;
 	}
-	p = mmap(NULL, XS_RING_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], (off_t)rep.e.frame * SIMHYP_PAGE);
+	p = mmap(NULL, XS_RING_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], (off_t)rep->e.frame * SIMHYP_PAGE);
 	close(fds[0]);
 	if (p == MAP_FAILED || !(sr = calloc(1, sizeof(*sr)))) {
 		int e = p == MAP_FAILED ? errno : ENOMEM;
 
 		if (p != MAP_FAILED)
 			munmap(p, XS_RING_PAGE);
-		unmap_handle(domid, rep.r.incarnation, rep.e.handle);
+		unmap_handle(domid, rep->r.incarnation, rep->e.handle);
 		errno = e;
 		return NULL;
 	}
 	sr->page = p;
-	sr->inc = rep.r.incarnation;
-	sr->handle = rep.e.handle;
+	sr->inc = rep->r.incarnation;
+	sr->handle = rep->e.handle;
 	rings[domid] = sr;
 	return p;
+}
+
+static struct xs_ring *sim_map_ring(uint32_t domid)
+{
+	struct map_req q;
+	struct map_rep rep;
+	int fds[SIMHYP_FDS_MAX], rc;
+	unsigned nfds = SIMHYP_FDS_MAX;
+
+	if (ring_mappable(domid) < 0)
+		return NULL;
+	map_req_init(&q, domid);
+	rc = call(SIMHYP_MAP, &q, sizeof(q), &rep, sizeof(rep), fds, &nfds);
+	return map_take(domid, rc, &rep, fds, nfds, true);
 }
 
 static void sim_unmap_ring(uint32_t domid, struct xs_ring *ring)
@@ -388,38 +435,32 @@ static void sim_port_cb(evutil_socket_t fd, short what, void *arg)
 	sim_cb.port_ready((uint32_t)(uintptr_t)arg);
 }
 
-static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
+/* A BIND's reply taken: 0 and the local port (watched, its peer's eventfd kept), or -1 with errno. */
+static int bind_take(int rc, struct simhyp_port_reply *r, int *fds, unsigned nfds, uint32_t *local_port)
 {
-	struct simhyp_evt_bind req = {.remote_domid = domid, .remote_port = remote_port};
-	struct simhyp_port_reply r;
 	struct simhyp_port_req cl;
 	struct simhyp_reply_hdr cr;
-	int fds[SIMHYP_FDS_MAX], rc;
-	unsigned nfds = SIMHYP_FDS_MAX;
 	struct sim_port *p;
 
-	if (sim_connect() < 0)
-		return -1;
-	rc = call(SIMHYP_EVT_BIND, &req, sizeof(req), &r, sizeof(r), fds, &nfds);
 	if (rc < 0) {
 		/* ESRCH: no such domain; EINVAL: no port of it left unbound for us. */
 		errno = rc == -ESRCH ? ENOENT : -rc;
 		return -1;
 	}
-	if (rc != (int)sizeof(r) || nfds != 2 || r.port == 0 || r.port >= ports_max) {
+	if (rc != (int)sizeof(*r) || nfds != 2 || r->port == 0 || r->port >= ports_max) {
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
 		errno = EPROTO;
 		return -1;
 	}
-	if (r.port >= nports) {
+	if (r->port >= nports) {
 		size_t old = nports;
 
-		if (!GROW(ports, nports, (size_t)r.port + 1, 64))
+		if (!GROW(ports, nports, (size_t)r->port + 1, 64))
 			goto fail;
 		memset(ports + old, 0, (nports - old) * sizeof(*ports));
 	}
-	p = &ports[r.port];
+	p = &ports[r->port];
 	if (p->ev) {
 		/* A port we think we hold: an older hypervisor's, gone with it. */
 		event_free(p->ev);
@@ -428,23 +469,82 @@ static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
 			close(p->peer_fd);
 	}
 	/* The guest's port's eventfd came with the reply: the first notification needs no round trip. */
-	*p = (struct sim_port){.efd = fds[0], .peer_fd = fds[1], .gen = r.gen, .known = true, .world = world};
-	p->ev = event_new(sim_base, p->efd, EV_READ | EV_PERSIST, sim_port_cb, (void *)(uintptr_t)r.port);
+	*p = (struct sim_port){.efd = fds[0], .peer_fd = fds[1], .gen = r->gen, .known = true, .world = world};
+	p->ev = event_new(sim_base, p->efd, EV_READ | EV_PERSIST, sim_port_cb, (void *)(uintptr_t)r->port);
 	if (!p->ev || event_add(p->ev, NULL) < 0) {
 		if (p->ev)
 			event_free(p->ev);
-		p->ev = NULL;
+		*p = (struct sim_port){.efd = -1, .peer_fd = -1};
 		goto fail;
 	}
-	*local_port = r.port;
+	*local_port = r->port;
 	return 0;
 fail:
 	close(fds[0]);
 	close(fds[1]);
-	cl = (struct simhyp_port_req){.port = r.port};
+	cl = (struct simhyp_port_req){.port = r->port};
 	call(SIMHYP_EVT_CLOSE, &cl, sizeof(cl), &cr, sizeof(cr), NULL, NULL);
 	errno = ENOMEM;
 	return -1;
+}
+
+static int sim_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
+{
+	struct simhyp_evt_bind req = {.remote_domid = domid, .remote_port = remote_port};
+	struct simhyp_port_reply r;
+	int fds[SIMHYP_FDS_MAX], rc;
+	unsigned nfds = SIMHYP_FDS_MAX;
+
+	if (sim_connect() < 0)
+		return -1;
+	rc = call(SIMHYP_EVT_BIND, &req, sizeof(req), &r, sizeof(r), fds, &nfds);
+	return bind_take(rc, &r, fds, nfds, local_port);
+}
+
+static void sim_unbind(uint32_t local_port);
+
+/* INTRODUCE's MAP and BIND on their way together: one wait for the hypervisor instead of two. */
+static struct xs_ring *sim_map_and_bind(uint32_t domid, uint32_t remote_port, uint32_t *local_port)
+{
+	struct map_req mq;
+	struct map_rep mrep;
+	struct simhyp_evt_bind bq = {.remote_domid = domid, .remote_port = remote_port};
+	struct simhyp_port_reply brep;
+	int mfds[SIMHYP_FDS_MAX], bfds[SIMHYP_FDS_MAX], mrc, brc = -ECONNRESET, b, e;
+	unsigned mn = SIMHYP_FDS_MAX, bn = SIMHYP_FDS_MAX;
+	struct xs_ring *ring;
+
+	if (ring_mappable(domid) < 0)
+		return NULL;
+	map_req_init(&mq, domid);
+	mrc = checked(simhyp_send_req(call_fd, SIMHYP_MAP, &mq, sizeof(mq), NULL, 0));
+	if (mrc == 0 && (brc = checked(simhyp_send_req(call_fd, SIMHYP_EVT_BIND, &bq, sizeof(bq), NULL, 0))) == 0) {
+		mrc = checked(simhyp_recv_reply(call_fd, &mq, &mrep, sizeof(mrep), mfds, &mn));
+		brc = call_fd >= 0 ? checked(simhyp_recv_reply(call_fd, &bq, &brep, sizeof(brep), bfds, &bn))
+				   : -ECONNRESET;
+	} else {
+		mrc = mrc ? mrc : brc;
+		mn = 0;
+	}
+	if (brc < 0)
+		bn = 0;
+	/* Both replies are in: a MAP asked again (map_take) meets no reply of BIND's. */
+	ring = map_take(domid, mrc, &mrep, mfds, mn, true);
+	e = errno;
+	b = bind_take(brc, &brep, bfds, bn, local_port);
+	if (!ring) {
+		if (b == 0)
+			sim_unbind(*local_port);
+		errno = e;
+		return NULL;
+	}
+	if (b < 0) {
+		e = errno;
+		sim_unmap_ring(domid, ring);
+		errno = e;
+		return NULL;
+	}
+	return ring;
 }
 
 static void sim_unbind(uint32_t local_port)
@@ -554,6 +654,7 @@ const struct hyp_ops hyp_sim = {
 	.unmap_ring = sim_unmap_ring,
 	.bind = sim_bind,
 	.unbind = sim_unbind,
+	.map_and_bind = sim_map_and_bind,
 	.notify = sim_notify,
 	.domain_state = sim_domain_state,
 	.own_ring = sim_own_ring,

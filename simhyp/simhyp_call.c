@@ -44,6 +44,12 @@ int simhyp_connect(const char *path)
 		close(fd);
 		return -e;
 	}
+	/* A reply is waited for in recvmsg itself (one system call), at most this long. */
+	{
+		struct timeval tv = {SIMHYP_CALL_TIMEOUT_MS / 1000, (SIMHYP_CALL_TIMEOUT_MS % 1000) * 1000};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	return fd;
 }
 
@@ -77,15 +83,7 @@ ssize_t simhyp_send_raw(int fd, const void *buf, size_t len, const int *fds, uns
 	return n < 0 ? -errno : n;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-ssize_t simhyp_recv_raw(int fd, void *buf, size_t size, int *fds, unsigned *nfds, bool *trunc)
+static ssize_t recv_flags(int fd, void *buf, size_t size, int *fds, unsigned *nfds, bool *trunc, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * SIMHYP_FDS_MAX)];
@@ -99,7 +97,7 @@ ssize_t simhyp_recv_raw(int fd, void *buf, size_t size, int *fds, unsigned *nfds
 
 	*nfds = 0;
 	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -121,11 +119,16 @@ ssize_t simhyp_recv_raw(int fd, void *buf, size_t size, int *fds, unsigned *nfds
 	return n;
 }
 
-/* One datagram whole, or -EPROTO (its descriptors closed). */
-static ssize_t recv_whole(int fd, void *buf, size_t size, int *fds, unsigned *nfds)
+ssize_t simhyp_recv_raw(int fd, void *buf, size_t size, int *fds, unsigned *nfds, bool *trunc)
+{
+	return recv_flags(fd, buf, size, fds, nfds, trunc, MSG_DONTWAIT);
+}
+
+/* One datagram whole, or -EPROTO (its descriptors closed); waiting for it unless flags say not. */
+static ssize_t recv_whole(int fd, void *buf, size_t size, int *fds, unsigned *nfds, int flags)
 {
 	bool trunc;
-	ssize_t n = simhyp_recv_raw(fd, buf, size, fds, nfds, &trunc);
+	ssize_t n = recv_flags(fd, buf, size, fds, nfds, &trunc, flags);
 
 	if (n >= 0 && trunc) {
 		for (unsigned i = 0; i < *nfds; i++)
@@ -136,18 +139,12 @@ static ssize_t recv_whole(int fd, void *buf, size_t size, int *fds, unsigned *nf
 	return n;
 }
 
-int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds,
-		void *rep, size_t repmax, int *rfds, unsigned *nrfds)
+int simhyp_send_req(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds)
 {
 	struct simhyp_hdr *h = req;
-	struct simhyp_reply_hdr *r = rep;
-	long long end = now_ms() + SIMHYP_CALL_TIMEOUT_MS;
-	unsigned got;
 	ssize_t n;
 
-	if (nrfds)
-		*nrfds = 0;
-	if (reqlen < sizeof(*h) || reqlen > SIMHYP_MSG_MAX || repmax < sizeof(*r))
+	if (reqlen < sizeof(*h) || reqlen > SIMHYP_MSG_MAX)
 		return -EINVAL;
 	h->magic = SIMHYP_MAGIC;
 	h->version = SIMHYP_VERSION;
@@ -157,29 +154,28 @@ int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, u
 	n = simhyp_send_raw(fd, req, reqlen, fds, nfds);
 	if (n < 0)
 		return n == -EPIPE ? -ECONNRESET : (int)n;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long long left = end - now_ms();
-		int pr;
+	return 0;
+}
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		pr = poll(&p, 1, (int)left);
-		if (pr < 0 && errno != EINTR)
-			return -errno;
-		if (pr <= 0)
-			continue;
-		got = rfds && nrfds ? SIMHYP_FDS_MAX : 0;
-		n = recv_whole(fd, rep, repmax, rfds, &got);
-		if (n == -EAGAIN)
-			continue;
-		if (n < 0)
-			return n == -ECONNREFUSED ? -ECONNRESET : (int)n;
-		if (n == 0)
-			return -ECONNRESET;
-		break;
-	}
-	if ((size_t)n < sizeof(*r) || r->h.magic != SIMHYP_MAGIC || r->h.op != (op | SIMHYP_REPLY) ||
+int simhyp_recv_reply(int fd, const void *req, void *rep, size_t repmax, int *rfds, unsigned *nrfds)
+{
+	const struct simhyp_hdr *h = req;
+	struct simhyp_reply_hdr *r = rep;
+	unsigned got = rfds && nrfds ? SIMHYP_FDS_MAX : 0;
+	ssize_t n;
+
+	if (nrfds)
+		*nrfds = 0;
+	if (repmax < sizeof(*r))
+		return -EINVAL;
+	n = recv_whole(fd, rep, repmax, rfds, &got, 0);
+	if (n == -EAGAIN || n == -EWOULDBLOCK)
+		return -ETIMEDOUT; /* SO_RCVTIMEO ran out */
+	if (n < 0)
+		return n == -ECONNREFUSED ? -ECONNRESET : (int)n;
+	if (n == 0)
+		return -ECONNRESET;
+	if ((size_t)n < sizeof(*r) || r->h.magic != SIMHYP_MAGIC || r->h.op != (h->op | SIMHYP_REPLY) ||
 	    r->h.seq != h->seq || r->h.len != (uint32_t)n || r->status < 0 || (r->status && got)) {
 		for (unsigned i = 0; i < got; i++)
 			close(rfds[i]);
@@ -195,11 +191,24 @@ int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, u
 	return (int)n;
 }
 
+int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds,
+		void *rep, size_t repmax, int *rfds, unsigned *nrfds)
+{
+	int rc;
+
+	if (nrfds)
+		*nrfds = 0;
+	if (repmax < sizeof(struct simhyp_reply_hdr))
+		return -EINVAL;
+	rc = simhyp_send_req(fd, op, req, reqlen, fds, nfds);
+	return rc < 0 ? rc : simhyp_recv_reply(fd, req, rep, repmax, rfds, nrfds);
+}
+
 ssize_t simhyp_recv_notice(int fd, void *buf, size_t size)
 {
 	int fds[SIMHYP_FDS_MAX];
 	unsigned got = SIMHYP_FDS_MAX;
-	ssize_t n = recv_whole(fd, buf, size, fds, &got);
+	ssize_t n = recv_whole(fd, buf, size, fds, &got, MSG_DONTWAIT);
 
 	if (n > 0 && got) {
 		for (unsigned i = 0; i < got; i++)

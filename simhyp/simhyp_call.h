@@ -28,6 +28,13 @@ int simhyp_connect(const char *path);
 int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds,
 		void *rep, size_t repmax, int *rfds, unsigned *nrfds);
 /*
+ * The same in two halves, so that several requests can be on their way at
+ * once (replies come in order): send (0 or -errno; req's header filled),
+ * then receive the reply to req.
+ */
+int simhyp_send_req(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds);
+int simhyp_recv_reply(int fd, const void *req, void *rep, size_t repmax, int *rfds, unsigned *nrfds);
+/*
  * Receive one message without waiting (a subscription's notices): its
  * length, 0 at EOF, -EAGAIN when none is there, -EPROTO for one that is
  * not whole or carries descriptors, another -errno.

@@ -37,13 +37,14 @@
 /* The limits in force (options); each at most the protocol's. */
 static struct {
 	unsigned domains;    /* live domains besides dom0 */
-	unsigned ports;      /* ports of a domain are 1 .. ports - 1 */
+	unsigned ports;      /* ports of a domain other than dom0 are 1 .. ports - 1 (dom0: SIMHYP_PORTS_MAX) */
 	unsigned gnt_frames; /* grant-table pages of a domain */
 	unsigned mem_pages;  /* memory pages of a domain */
 	unsigned maps;       /* grant mappings held by one connection */
+	unsigned maps_total; /* by all connections together */
 	unsigned conns;      /* connections */
 	bool verbose;
-} lim = {4096, SIMHYP_PORTS_MAX, SIMHYP_GNT_FRAMES_MAX, SIMHYP_MEM_PAGES_MAX, 65536, 16384, false};
+} lim = {4096, 1024, SIMHYP_GNT_FRAMES_MAX, SIMHYP_MEM_PAGES_MAX, 65536, 1u << 20, 16384, false};
 
 enum port_state { PORT_FREE = 0, PORT_UNBOUND, PORT_INTERDOMAIN };
 
@@ -70,6 +71,7 @@ struct dom {
 	uint32_t *shinfo;          /* a generation per port */
 	size_t shinfo_size;
 	struct port *ports;
+	uint32_t ports_max; /* its limit */
 	uint32_t ports_cap, ports_used, port_hint;
 };
 
@@ -115,7 +117,9 @@ static uint64_t next_inc; /* from the clock at start: another run's incarnations
 static struct conn *conns;
 static unsigned nconns;
 static struct event *flush_ev;
+static unsigned maps_total; /* mappings held by every connection */
 static int listen_fd = -1;
+static struct event *listen_ev, *resume_ev;
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void logmsg(bool debug, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,7 +140,7 @@ static void logmsg(bool debug, const char *fmt, ...)
 
 static void gen_bump(struct dom *d, uint32_t port)
 {
-	if (d->shinfo && port < lim.ports)
+	if (d->shinfo && port < d->ports_max)
 		__atomic_add_fetch(&d->shinfo[port], 1, __ATOMIC_SEQ_CST);
 }
 
@@ -162,11 +166,13 @@ static void mark_dirty(uint32_t domid)
 static struct dom *dom_new(uint32_t domid)
 {
 	struct dom *d = calloc(1, sizeof(*d));
-	size_t sz = ((size_t)lim.ports * sizeof(uint32_t) + SIMHYP_PAGE - 1) & ~(size_t)(SIMHYP_PAGE - 1);
+	uint32_t ports = domid == 0 ? SIMHYP_PORTS_MAX : lim.ports;
+	size_t sz = ((size_t)ports * sizeof(uint32_t) + SIMHYP_PAGE - 1) & ~(size_t)(SIMHYP_PAGE - 1);
 
 	if (!d)
 		return NULL;
 	d->domid = domid;
+	d->ports_max = ports;
 	d->mem_fd = -1;
 	d->state = SIMHYP_DOM_RUNNING;
 	d->inc = next_inc++;
@@ -307,8 +313,8 @@ static uint32_t port_alloc(struct dom *d, struct conn *owner)
 		uint32_t cap = d->ports_cap ? d->ports_cap * 2 : 8;
 		struct port *n;
 
-		if (cap > lim.ports)
-			cap = lim.ports;
+		if (cap > d->ports_max)
+			cap = d->ports_max;
 		if (d->ports_cap >= cap) {
 			errno = ENOSPC;
 			return 0;
@@ -416,6 +422,7 @@ static void mapping_release(struct conn *c, uint32_t i)
 	m->next_free = c->maps_free;
 	c->maps_free = i + 1;
 	c->maps_used--;
+	maps_total--;
 }
 
 /* ---- connections and replies ---- */
@@ -641,7 +648,7 @@ static void op_create(struct conn *c, const struct simhyp_hdr *h, size_t len, in
 		r.store_gen = __atomic_load_n(&d->shinfo[r.store_port], __ATOMIC_SEQ_CST);
 	}
 	r.incarnation = d->inc;
-	r.ports_max = lim.ports;
+	r.ports_max = d->ports_max;
 	r.shinfo_size = (uint32_t)d->shinfo_size;
 	{
 		int out[2] = {d->shinfo_fd, r.store_port ? d->ports[r.store_port].efd : -1};
@@ -668,7 +675,7 @@ static void op_attach(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	c->dom_inc = d->inc;
 	memset(&r, 0, sizeof(r));
 	r.incarnation = d->inc;
-	r.ports_max = lim.ports;
+	r.ports_max = d->ports_max;
 	r.shinfo_size = (uint32_t)d->shinfo_size;
 	reply(c, h, &r, sizeof(r), 0, &d->shinfo_fd, 1);
 }
@@ -733,7 +740,7 @@ static void op_map(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	writable = m->flags & SIMHYP_MAP_WRITABLE;
 	if (m->domid > SIMHYP_DOMID_MAX || !(g = doms[m->domid]) || !g->gt)
 		return reply_status(c, h, ESRCH);
-	if (c->maps_used + m->count > lim.maps)
+	if (c->maps_used + m->count > lim.maps || maps_total + m->count > lim.maps_total)
 		return reply_status(c, h, ENOSPC);
 	if (c->maps_cap < c->maps_used + m->count) {
 		uint32_t cap = c->maps_cap ? c->maps_cap : 16;
@@ -787,6 +794,7 @@ static void op_map(struct conn *c, const struct simhyp_hdr *h, size_t len)
 		*mp = (struct mapping){.domid = g->domid, .ref = refs[i], .inc = g->inc, .used = 1,
 				       .writable = writable};
 		c->maps_used++;
+		maps_total++;
 		e[i].handle = slot + 1;
 	}
 	if (nfds)
@@ -1057,8 +1065,14 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		struct conn *c;
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				logmsg(false, "accept: %s", strerror(errno));
+			/* Out of descriptors: stop accepting for a moment rather than spin. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				static const struct timeval pause = {0, 100000};
+
+				logmsg(false, "accept: %s (pausing for 100 ms)", strerror(errno));
+				event_del(listen_ev);
+				evtimer_add(resume_ev, &pause);
+			}
 			return;
 		}
 		if (nconns >= lim.conns || !(c = calloc(1, sizeof(*c)))) {
@@ -1080,6 +1094,14 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 		conns = c;
 		nconns++;
 	}
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_add(listen_ev, NULL);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -1148,12 +1170,14 @@ static void usage(FILE *f)
 		"  -v           log every domain's creation, destruction and binding\n"
 		"limits:\n"
 		"  -d N  live domains besides dom0 (default 4096)\n"
-		"  -p N  event channels of a domain: ports 1 .. N-1 (default and at most %u)\n"
+		"  -p N  event channels of a domain but dom0: ports 1 .. N-1 (default 1024, at most %u;\n"
+		"        dom0's: %u)\n"
 		"  -g N  grant-table pages of a domain (default and at most %u)\n"
 		"  -m N  memory pages of a domain (default and at most %u)\n"
 		"  -M N  grant mappings one connection holds (default 65536)\n"
+		"  -T N  grant mappings all connections hold together (default 1048576)\n"
 		"  -c N  connections (default 16384)\n",
-		SIMHYP_PORTS_MAX, SIMHYP_GNT_FRAMES_MAX, SIMHYP_MEM_PAGES_MAX);
+		SIMHYP_PORTS_MAX, SIMHYP_PORTS_MAX, SIMHYP_GNT_FRAMES_MAX, SIMHYP_MEM_PAGES_MAX);
 }
 
 static bool number(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -1173,11 +1197,11 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL, *pidfile = NULL;
 	char def[sizeof(sock_path)];
-	struct event *sigs[3], *listen_ev;
+	struct event *sigs[3];
 	struct rlimit rl;
 	int o;
 
-	while ((o = getopt(argc, argv, "s:F:vd:p:g:m:M:c:h")) != -1) {
+	while ((o = getopt(argc, argv, "s:F:vd:p:g:m:M:T:c:h")) != -1) {
 		bool ok = true;
 
 		switch (o) {
@@ -1189,6 +1213,7 @@ int main(int argc, char **argv)
 		case 'g': ok = number(optarg, 1, SIMHYP_GNT_FRAMES_MAX, &lim.gnt_frames); break;
 		case 'm': ok = number(optarg, 1, SIMHYP_MEM_PAGES_MAX, &lim.mem_pages); break;
 		case 'M': ok = number(optarg, 1, 1u << 24, &lim.maps); break;
+		case 'T': ok = number(optarg, 1, 1u << 26, &lim.maps_total); break;
 		case 'c': ok = number(optarg, 1, 1u << 20, &lim.conns); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1233,11 +1258,12 @@ int main(int argc, char **argv)
 	if (listen_fd < 0)
 		return 1;
 	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	resume_ev = evtimer_new(base, resume_cb, NULL);
 	sigs[0] = evsignal_new(base, SIGTERM, signal_cb, NULL);
 	sigs[1] = evsignal_new(base, SIGINT, signal_cb, NULL);
 	sigs[2] = evsignal_new(base, SIGQUIT, signal_cb, NULL);
 	signal(SIGHUP, SIG_IGN);
-	if (!listen_ev || event_add(listen_ev, NULL) < 0)
+	if (!listen_ev || !resume_ev || event_add(listen_ev, NULL) < 0)
 		return 1;
 	for (int i = 0; i < 3; i++)
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
@@ -1253,21 +1279,13 @@ int main(int argc, char **argv)
 	}
 	logmsg(true, "listening on %s", sock_path);
 	event_base_dispatch(base);
-	while (conns)
-		conn_free(conns);
+	/*
+	 * A hypervisor stopping takes its world with it at once: nobody is told
+	 * of domains destroyed or ports closed (the store sees its connection
+	 * end); the kernel closes every connection and descriptor.
+	 */
 	unlink(sock_path);
 	if (pidfile)
 		unlink(pidfile);
-	event_free(listen_ev);
-	for (int i = 0; i < 3; i++)
-		event_free(sigs[i]);
-	event_free(flush_ev);
-	close(listen_fd);
-	munmap(doms[0]->shinfo, doms[0]->shinfo_size);
-	close(doms[0]->shinfo_fd);
-	dom_drop_memory(doms[0]);
-	free(doms[0]->ports);
-	free(doms[0]);
-	event_base_free(base);
 	return 0;
 }

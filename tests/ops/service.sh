@@ -1,8 +1,8 @@
 #!/bin/sh
 # The systemd unit: systemd-analyze verify on it (paths pointing into this
 # tree), then, where systemd runs as pid 1, a real start of a copy under a
-# test name: "started" must mean the socket answers. The copy runs the
-# simulated hypervisor on a temporary run directory and is stopped and
+# test name: "started" must mean the socket answers. The copy runs without
+# Xen (sockets, and xs-simhyp if one comes) on a temporary run directory and is stopped and
 # removed at the end; without systemd that part is skipped with a message
 # (tests/ops/lifecycle.sh checks readiness against a stand-in manager).
 #   sh tests/ops/service.sh UNIT OPSPROBE

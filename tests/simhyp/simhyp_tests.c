@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,6 +42,9 @@ struct hyp {
 	char path[128];
 };
 
+/* Descriptors the next hypervisor started may have (0: as inherited). */
+static rlim_t hyp_nofile;
+
 /* A fresh xs-simhyp in a temporary directory, with extra limit options. */
 static void hyp_start(struct hyp *h, ...)
 {
@@ -60,6 +64,11 @@ static void hyp_start(struct hyp *h, ...)
 	ck_assert_int_ge(h->pid, 0);
 	if (h->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (hyp_nofile) {
+			struct rlimit rl = {hyp_nofile, hyp_nofile};
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		execv(getenv("XST_SIMHYP") ? getenv("XST_SIMHYP") : XST_SIMHYP_BIN, (char *const *)argv);
 		_exit(127);
 	}
@@ -843,8 +852,8 @@ START_TEST(limits_at_their_edges)
 	void *maps[4];
 	int err;
 
-	/* Two domains, ports 1 to 3, three mappings a connection, 8 pages of memory. */
-	hyp_start(&h, "-d", "2", "-p", "4", "-M", "3", "-m", "8", NULL);
+	/* Two domains, ports 1 to 3, three mappings a connection and four in all, 8 pages of memory. */
+	hyp_start(&h, "-d", "2", "-p", "4", "-M", "3", "-T", "4", "-m", "8", NULL);
 	a = domm(&h, 5, 8);
 	ck_assert_int_eq(raw_create(h.path, 6, 9, &r), -EINVAL); /* 9 pages: past the limit */
 	close(r.fd);
@@ -862,6 +871,15 @@ START_TEST(limits_at_their_edges)
 	ck_assert_int_eq(xsl_evt_close(a, 2), 0);
 	ck_assert_int_eq(xsl_evt_alloc_unbound(a, 0, &port), 0);
 	ck_assert_uint_eq(port, 2); /* the lowest free */
+	/* dom0's ports are not a guest's: it serves every guest. */
+	{
+		struct xsl_hyp *d0 = dom(&h, 0);
+
+		for (uint32_t i = 1; i <= 10; i++)
+			ck_assert_int_eq(xsl_evt_alloc_unbound(d0, 5, &port), 0);
+		ck_assert_uint_eq(port, 10);
+		xsl_hyp_close(d0);
+	}
 	/* Domain 5 again, made by hand: its grant table written directly. */
 	xsl_hyp_close(a);
 	ck_assert_int_eq(raw_create(h.path, 5, 8, &r), 0);
@@ -884,10 +902,49 @@ START_TEST(limits_at_their_edges)
 
 		ck_assert_int_eq(xsl_hyp_open(&m, &o), 0); /* 6 exists: attached */
 		ck_assert_ptr_nonnull(maps[2] = xsl_gnt_map(m, 5, 1, &refs[4], 0, &err));
+		/* ... up to the limit of all connections together (3 + 1). */
+		ck_assert_ptr_null(xsl_gnt_map(m, 5, 1, &refs[4], 0, &err));
+		ck_assert_int_eq(err, -ENOSPC);
 		xsl_hyp_close(m);
 	}
 	xsl_hyp_close(b);
 	close(r.fd);
+	hyp_stop(&h);
+}
+END_TEST
+
+/* Out of descriptors: errors, a pause in accepting, never a crash or a spin; served again once some are back. */
+START_TEST(descriptor_exhaustion_is_survived)
+{
+	struct hyp h;
+	struct xsl_hyp *a;
+	uint32_t port, first = 0, last = 0;
+	int err = 0, fds[64], nfd = 0;
+
+	hyp_nofile = 48;
+	hyp_start(&h, "-p", "1024", NULL);
+	hyp_nofile = 0;
+	a = dom(&h, 0);
+	/* Each port is an eventfd in the hypervisor: they run out. */
+	for (int i = 0; i < 100 && (err = xsl_evt_alloc_unbound(a, 5, &port)) == 0; i++)
+		last = port, first = first ? first : port;
+	ck_assert_int_eq(err, -EMFILE);
+	/* Connections beyond what it can accept wait, or are closed; none makes it spin or fail. */
+	for (; nfd < 64; nfd++)
+		if ((fds[nfd] = simhyp_connect(h.path)) < 0)
+			break;
+	for (int i = 0; i < nfd; i++)
+		close(fds[i]);
+	/* Some back: served again. */
+	for (uint32_t p = first; p <= last; p++)
+		ck_assert_int_eq(xsl_evt_close(a, p), 0);
+	ck_assert_int_eq(xsl_evt_alloc_unbound(a, 5, &port), 0);
+	ck_assert_uint_eq(port, first);
+	xsl_hyp_close(a);
+	/* New connections too (accepting resumes within 100 ms). */
+	usleep(150000);
+	a = dom(&h, 0);
+	xsl_hyp_close(a);
 	hyp_stop(&h);
 }
 END_TEST
@@ -907,6 +964,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, domain_death_seen_by_a_subscriber);
 	tcase_add_test(tc, hostile_messages_are_refused);
 	tcase_add_test(tc, limits_at_their_edges);
+	tcase_add_test(tc, descriptor_exhaustion_is_survived);
 	suite_add_tcase(s, tc);
 	return s;
 }
