@@ -92,6 +92,22 @@ static void expect_perms(const char *path, unsigned owner, unsigned reader)
 	free(p);
 }
 
+/* In the frontend's thread, outside callbacks: a driver's wait for its backend. */
+static int wait_in(struct bt_end *e, void *arg)
+{
+	struct xsl_bus_dev *dev = e->rec[0].dev;
+	int s;
+
+	(void)arg;
+	if (!dev)
+		return -ENODEV;
+	s = xsl_bus_wait_otherend(dev, XSL_XBS_BIT(S_CONNECTED), BT_WAIT_MS);
+	if (s != S_CONNECTED)
+		return s < 0 ? s : -EPROTO;
+	s = xsl_bus_wait_otherend(dev, XSL_XBS_BIT(S_CLOSED), 100);
+	return s == -ETIMEDOUT ? 0 : s < 0 ? s : -EPROTO;
+}
+
 START_TEST(test_connect)
 {
 	char fdir[128], bdir[128], path[192];
@@ -112,6 +128,9 @@ START_TEST(test_connect)
 	ck_assert_uint_eq(bt_log_count(&W.back, "xenbus0: using the store's socket"), 1);
 	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
 	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+	/* Waiting: from the program's flow it works; from otherend_changed it said -EDEADLK at once. */
+	OK(bt_do(&W.front, wait_in, NULL));
+	ck_assert_int_eq(bt_rec(&W.front, 0).cb_wait, -EDEADLK);
 
 	/* Detach: the backend to Closing, both reach Closed, the directories go. */
 	detach_steps("768", 0);
