@@ -463,7 +463,8 @@ XSL_API unsigned xsl_bus_domid(const struct xsl_bus *bus);
  * be NULL. The callbacks may use every call on the device and the handle
  * (blocking ones included) except the waits (-EDEADLK), xsl_bus_close and
  * xsl_pump. The bus calls (open, register, suspend, resume, close) are made
- * from the thread that pumps the handle, outside callbacks.
+ * from the thread that pumps the handle, outside callbacks (from a bus
+ * callback they answer -EDEADLK).
  */
 struct xsl_bus_driver {
 	const char *type; /* "vbd", "vif", ...: one path component */
@@ -480,10 +481,11 @@ XSL_API int xsl_bus_register(struct xsl_bus *bus, const struct xsl_bus_driver *d
 XSL_API int xsl_bus_suspend(struct xsl_bus *bus);
 /*
  * Resume (after the handle reconnected, xsl_reconnect, or after a
- * cancelled suspend): each device's other end is read again (its watch
- * moves if it changed: events of the old one are dropped), a frontend
- * goes back to Initialising, resume runs, the other end's state is told
- * again; devices that came or went meanwhile are probed or removed.
+ * cancelled suspend; -EINVAL if not suspended): devices that came or went
+ * meanwhile are probed or removed; each other device's other end is read
+ * again (its watch moves if it changed: events of the old one are
+ * dropped), a bound frontend goes back to Initialising, resume runs, the
+ * other end's state is told again.
  */
 XSL_API int xsl_bus_resume(struct xsl_bus *bus);
 
@@ -509,7 +511,8 @@ XSL_API int xsl_bus_wait_otherend(struct xsl_bus_dev *dev, unsigned states, int 
 /*
  * Report an error as Linux's xenbus_dev_error: "<errno> <message>" (err
  * as a positive number) in <home>/error/<nodename below home>/error, and
- * in the log. fatal also switches the device to Closing. 0 or -errno.
+ * in the log (where a failure to write the node is logged too): 0. fatal
+ * also switches the device to Closing: 0, or that switch's error.
  */
 XSL_API int xsl_bus_dev_error(struct xsl_bus_dev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

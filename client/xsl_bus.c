@@ -399,6 +399,8 @@ static void reset_step(struct xsl_bus_dev *dev, int be)
 			dev->oe_state = -1;
 			if (dev_bind(dev) == 0)
 				otherend_tell(dev, be);
+			else
+				dev_unwatch(dev); /* left alone, as a failed probe is */
 			return;
 		}
 		to = XSL_XBS_CLOSING;

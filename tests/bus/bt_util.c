@@ -220,6 +220,8 @@ static int drv_probe(struct xsl_bus_dev *dev)
 	snprintf(r->nodename, sizeof(r->nodename), "%s", xsl_bus_dev_nodename(dev));
 	r->probes = 1;
 	r->bound = true;
+	r->dev = dev;
+	r->cb_wait = 1;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	xsl_bus_dev_set_priv(dev, r);
@@ -234,6 +236,7 @@ static void drv_remove(struct xsl_bus_dev *dev)
 	pthread_mutex_lock(&e->lock);
 	r->removes++;
 	r->bound = false;
+	r->dev = NULL;
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 }
@@ -301,6 +304,11 @@ static void front_changed(struct xsl_bus_dev *dev, enum xsl_xbs s)
 			record(e, r->own, &r->nown, XSL_XBS_INITIALISED);
 		break;
 	case XSL_XBS_CONNECTED:
+		/* A driver reacts here; it cannot wait here (the callbacks wait for it). */
+		err = xsl_bus_wait_otherend(dev, XSL_XBS_BIT(XSL_XBS_CONNECTED), 0);
+		pthread_mutex_lock(&e->lock);
+		r->cb_wait = err;
+		pthread_mutex_unlock(&e->lock);
 		own_switch(dev, XSL_XBS_CONNECTED);
 		break;
 	case XSL_XBS_CLOSING:

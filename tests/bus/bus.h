@@ -41,6 +41,8 @@ struct bt_rec {
 	unsigned nseen;
 	unsigned probes, removes, suspends, resumes;
 	bool bound;
+	struct xsl_bus_dev *dev; /* while bound: for commands run in the end's thread */
+	int cb_wait;             /* what a wait answered inside otherend_changed (1: not tried) */
 };
 
 /* Driver behaviour (bt_end.mode). */

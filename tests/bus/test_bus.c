@@ -72,6 +72,27 @@ static void detach_steps(const char *devid, unsigned i)
 	bt_wait_removed(&W.back, i);
 }
 
+/* Device i went through the handshake, and nothing more was written or told. */
+static void expect_connected(unsigned i)
+{
+	bt_expect(&W.front, i, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
+	bt_expect(&W.back, i, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+}
+
+/* The backend was set to Closing after the handshake: both ends closed as Linux's blkfront and blkback do. */
+static void expect_closed(unsigned i)
+{
+	bt_expect(&W.front, i, BT_SEQ(FRONT_WROTE, S_CLOSED), BT_SEQ(FRONT_TOLD, S_CLOSING, S_CLOSED));
+	bt_expect(&W.back, i, BT_SEQ(BACK_WROTE, S_CLOSED), BT_SEQ(BACK_TOLD, S_CLOSED));
+}
+
+/* Detach it step by step: both ends close, and go. */
+static void expect_detached(const char *devid, unsigned i)
+{
+	detach_steps(devid, i);
+	expect_closed(i);
+}
+
 static void expect_value(const char *path, const char *want)
 {
 	char buf[512];
@@ -92,6 +113,22 @@ static void expect_perms(const char *path, unsigned owner, unsigned reader)
 	free(p);
 }
 
+/* In the frontend's thread, outside callbacks: a driver's wait for its backend. */
+static int wait_in(struct bt_end *e, void *arg)
+{
+	struct xsl_bus_dev *dev = e->rec[0].dev;
+	int s;
+
+	(void)arg;
+	if (!dev)
+		return -ENODEV;
+	s = xsl_bus_wait_otherend(dev, XSL_XBS_BIT(S_CONNECTED), BT_WAIT_MS);
+	if (s != S_CONNECTED)
+		return s < 0 ? s : -EPROTO;
+	s = xsl_bus_wait_otherend(dev, XSL_XBS_BIT(S_CLOSED), 100);
+	return s == -ETIMEDOUT ? 0 : s < 0 ? s : -EPROTO;
+}
+
 START_TEST(test_connect)
 {
 	char fdir[128], bdir[128], path[192];
@@ -110,13 +147,13 @@ START_TEST(test_connect)
 	/* The guest's store event channel, as its toolstack recorded it; dom0 on the socket has none. */
 	ck_assert_uint_eq(bt_log_count(&W.front, "xenbus0: using event channel 1"), 1);
 	ck_assert_uint_eq(bt_log_count(&W.back, "xenbus0: using the store's socket"), 1);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+	expect_connected(0);
+	/* Waiting: from the program's flow it works; from otherend_changed it said -EDEADLK at once. */
+	OK(bt_do(&W.front, wait_in, NULL));
+	ck_assert_int_eq(bt_rec(&W.front, 0).cb_wait, -EDEADLK);
 
 	/* Detach: the backend to Closing, both reach Closed, the directories go. */
-	detach_steps("768", 0);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE, S_CLOSED), BT_SEQ(FRONT_TOLD, S_CLOSING, S_CLOSED));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE, S_CLOSED), BT_SEQ(BACK_TOLD, S_CLOSED));
+	expect_detached("768", 0);
 	expect_value(fdir, "(ENOENT)");
 	expect_value("/local/domain/0/backend/vbd/5", "(ENOENT)");
 	ck_assert_uint_eq(bt_rec(&W.front, 0).removes, 1);
@@ -232,6 +269,19 @@ START_TEST(test_suspend_resume)
 }
 END_TEST
 
+/* The guest's ring reconnects under a connected device (the store's reconnection feature): watches replayed, nothing told twice. */
+START_TEST(test_ring_reconnect)
+{
+	up(BT_RING);
+	connect_first("768");
+	OK(bt_do(&W.front, reconnect_in, NULL));
+	expect_connected(0);
+	/* The replayed watches carry on: the detach goes through. */
+	expect_detached("768", 0);
+	bt_down(&W);
+}
+END_TEST
+
 static int reconnects_in(struct bt_end *e, void *arg)
 {
 	struct xsl_stats st;
@@ -257,12 +307,9 @@ START_TEST(test_daemon_restart)
 	bt_restart_daemon(&W);
 	wait_reconnected(&W.front);
 	wait_reconnected(&W.back);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+	expect_connected(0);
 	/* Through the new daemon. */
-	detach_steps("768", 0);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE, S_CLOSED), BT_SEQ(FRONT_TOLD, S_CLOSING, S_CLOSED));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE, S_CLOSED), BT_SEQ(BACK_TOLD, S_CLOSED));
+	expect_detached("768", 0);
 	bt_down(&W);
 }
 END_TEST
@@ -330,15 +377,13 @@ START_TEST(test_junk_states)
 	bt_wait_log(&W.front, "Connected again");
 	write_state(fdir, "4");
 	bt_wait_log(&W.back, "Connected again");
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+	expect_connected(0);
 
 	/* Valid again, and acted on. */
 	write_state(bdir, "5");
 	bt_wait_own(&W.back, 0, S_CLOSED);
 	bt_wait_seen(&W.front, 0, S_CLOSED);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE, S_CLOSED), BT_SEQ(FRONT_TOLD, S_CLOSING, S_CLOSED));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE, S_CLOSED), BT_SEQ(BACK_TOLD, S_CLOSED));
+	expect_closed(0);
 	bt_down(&W);
 }
 END_TEST
@@ -415,11 +460,8 @@ START_TEST(test_hotplug)
 	bt_end_register(&W.front);
 	connect_running("768", 0);
 	connect_running("832", 1);
-	detach_steps("768", 0);
-	bt_expect(&W.front, 0, BT_SEQ(FRONT_WROTE, S_CLOSED), BT_SEQ(FRONT_TOLD, S_CLOSING, S_CLOSED));
-	bt_expect(&W.back, 0, BT_SEQ(BACK_WROTE, S_CLOSED), BT_SEQ(BACK_TOLD, S_CLOSED));
-	bt_expect(&W.front, 1, BT_SEQ(FRONT_WROTE), BT_SEQ(FRONT_TOLD));
-	bt_expect(&W.back, 1, BT_SEQ(BACK_WROTE), BT_SEQ(BACK_TOLD));
+	expect_detached("768", 0);
+	expect_connected(1);
 	ck_assert_uint_eq(bt_rec(&W.front, 1).removes, 0);
 	/*
 	 * libxl's whole detach, the ends running meanwhile: the directories go
@@ -446,6 +488,7 @@ Suite *suite_bus(void)
 	tcase_add_test(tc, test_backend_closing);
 	tcase_add_test(tc, test_frontend_restart);
 	tcase_add_test(tc, test_suspend_resume);
+	tcase_add_test(tc, test_ring_reconnect);
 	tcase_add_test(tc, test_daemon_restart);
 	tcase_add_test(tc, test_otherend_vanishes);
 	tcase_add_test(tc, test_junk_states);

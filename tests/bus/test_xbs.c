@@ -326,6 +326,76 @@ START_TEST(test_open_register)
 }
 END_TEST
 
+static int probed, removed;
+
+static int count_probe(struct xsl_bus_dev *dev)
+{
+	(void)dev;
+	probed++;
+	return 0;
+}
+
+static void count_remove(struct xsl_bus_dev *dev)
+{
+	(void)dev;
+	removed++;
+}
+
+/* Pump until n probes (or removes) were counted. */
+static void pump_until(int *count, int n)
+{
+	long long end = now_ms() + BT_WAIT_MS;
+
+	while (*count < n) {
+		ck_assert_msg(now_ms() < end, "only %d of %d devices", *count, n);
+		ck_assert_int_ge(xsl_pump(H, 100), 0);
+	}
+}
+
+/* Many devices at once: the type's bounded watch overflows into one listing that finds them all. */
+START_TEST(test_many_devices)
+{
+	struct xsl_bus_driver d = {.type = "vif", .side = XSL_BUS_BACKEND, .probe = count_probe,
+				   .remove = count_remove};
+	struct xsl_bus_attach a = {.type = "vif", .frontend_id = 0, .backend_id = 0};
+	struct xsl_open_opts o = {.transport = XSL_TR_SOCKET, .timeout_ms = BT_WAIT_MS};
+	struct xsl_bus_opts bo = {.log = keep_line};
+	struct xsl_stats st;
+	struct xsl_bus *bus;
+	struct xsl *tool;
+	char id[16];
+
+	up();
+	o.path = D.socket;
+	OK(xsl_open(&tool, &o));
+	probed = removed = 0;
+	OK(xsl_bus_open(H, &bo, &bus));
+	OK(xsl_bus_register(bus, &d, NULL));
+	pump_quiet();
+	/* The bus's handle is not pumped meanwhile: its events pile up. */
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		a.devid = id;
+		OK(xsl_bus_toolstack_attach(tool, &a));
+	}
+	pump_until(&probed, 100);
+	xsl_stats(H, &st);
+	ck_assert_uint_ge(st.overflows, 1);
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		a.devid = id;
+		OK(xsl_bus_toolstack_remove(tool, &a));
+	}
+	pump_until(&removed, 100);
+	pump_quiet();
+	ck_assert_int_eq(probed, 100);
+	ck_assert_int_eq(removed, 100);
+	OK(xsl_bus_close(bus));
+	OK(xsl_close(tool));
+	down();
+}
+END_TEST
+
 Suite *suite_xbs(void)
 {
 	Suite *s = suite_create("xbs");
@@ -339,6 +409,7 @@ Suite *suite_xbs(void)
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_toolstack);
 	tcase_add_test(tc, test_open_register);
+	tcase_add_test(tc, test_many_devices);
 	suite_add_tcase(s, tc);
 	return s;
 }
