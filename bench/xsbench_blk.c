@@ -297,6 +297,13 @@ static double throughput_mode(unsigned domid, int persistent)
 	}
 	free(plain);
 	blk_simguest_destroy(&g);
+	{
+		char p[64];
+
+		snprintf(p, sizeof(p), "/local/domain/0/backend/vbd/%u", domid);
+		xsl_rm(w.dom0, XSL_TXN_NONE, p);
+		xsl_release(w.dom0, domid);
+	}
 	return ratio64 < 1e9 ? ratio64 : -1;
 }
 
@@ -541,7 +548,6 @@ static int bringup(void)
 	c_b = cpu_s(w.backend) - c_b;
 	c_s = cpu_s(w.d.simhyp_pid) - c_s;
 	c_g = cpu_s(getpid()) - c_g;
-	kill(w.backend, SIGUSR1); /* its counters, on its standard error */
 	pr.stop = 1;
 	pthread_join(pr.th, NULL);
 	pthread_barrier_destroy(&bar);
@@ -569,6 +575,9 @@ static int bringup(void)
 			target("blk_up_time", "all guests' vbd Connected < 3 s", t_all - t0 < 3.0, d1);
 			target("blk_up_read_p99", "dom0 READ p99 meanwhile < 5 ms", p99 < 5.0, d2);
 		}
+		fflush(stdout);
+		kill(w.backend, SIGUSR1); /* its counters, on its standard error */
+		usleep(200000);
 	}
 out:
 	for (unsigned i = 0; g && i < n; i++)

@@ -293,7 +293,10 @@ static void be_otherend_changed(struct xsl_bus_dev *dev, enum xsl_xbs st)
 
 	if (!d)
 		return;
-	mine = xsl_xbs_read(d->s->h, XSL_TXN_NONE, xsl_bus_dev_nodename(dev));
+	/* Our own state (the toolstack may have changed it): read where it decides something. */
+	mine = d->s->verbose || st <= XSL_XBS_CONNECTED
+		       ? xsl_xbs_read(d->s->h, XSL_TXN_NONE, xsl_bus_dev_nodename(dev))
+		       : -1;
 	if (d->s->verbose)
 		logf_(d->s, "%s: frontend %s (backend %s)", d->name, xsl_xbs_name(st),
 		      mine < 0 ? "gone" : xsl_xbs_name(mine));

@@ -134,8 +134,8 @@ static int publish(struct xsl *h, xsl_txn_t t, void *arg)
 		err = xsl_xbs_printf(h, t, dir, "event-channel", "%" PRIu32, d->ring.port);
 	if (!err)
 		err = xsl_xbs_printf(h, t, dir, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
-	if (!err)
-		err = xsl_xbs_printf(h, t, dir, "feature-persistent", "%u", d->ring.persistent ? 1u : 0u);
+	if (!err && d->ring.persistent)
+		err = xsl_xbs_printf(h, t, dir, "feature-persistent", "%u", 1u);
 	if (!err)
 		err = xsl_bus_switch_state(d->dev, t, XSL_XBS_INITIALISED);
 	return err < 0 ? err : 0;
