@@ -15,6 +15,7 @@
 #include "config.h"
 #include "hmap.h"
 #include "log.h"
+#include "quota.h"
 
 /* Bytes taken from one connection per turn: bounds the work one client gets before others. */
 #define CONN_READ_CHUNK 16384u
@@ -30,6 +31,10 @@ struct conn {
 	void *owner;
 	uint64_t id;
 	uint32_t domid; /* whose connection, for logs and the trace (conn_set_domid) */
+	const struct ident *who; /* whose quotas its replies count against (conn_set_who); may be NULL */
+	unsigned out_counted;    /* replies queued and held against the outstanding quota */
+	bool blocked;            /* in the blocked list: its domain has its outstanding quota of replies */
+	struct conn *blocked_next;
 	/* Socket transport. */
 	int fd;
 	struct event *ev_read, *ev_write;
@@ -71,6 +76,7 @@ struct outmsg {
 	struct hnode pending; /* in pending_events while queued, for a watch event */
 	bool is_event;        /* in pending_events (a watch event not on an @ path) */
 	bool watch_event;     /* any watch event */
+	bool counted;         /* a reply held against the outstanding quota */
 	uint64_t expires;     /* monotonic ms after which it is dropped unless started; 0: never */
 	unsigned char data[];
 };
@@ -85,6 +91,14 @@ static uint64_t closed_events_sent, closed_events_dropped, closed_events_coalesc
 static struct conn *ready_head, *ready_tail;
 static unsigned ready_count;
 static struct event *ready_ev;
+/*
+ * Connections that stopped taking input because their domain has as many
+ * replies unsent as its outstanding quota (the C daemon's rule: a domain
+ * that does not read its replies gets no more read), and the event that
+ * looks at them again once a reply of some domain went out.
+ */
+static struct conn *blocked_head;
+static struct event *unblock_ev;
 /* Sockets with events queued by others' requests, sent once the current callback is done. */
 static struct conn *flush_head;
 static struct event *flush_ev;
@@ -105,6 +119,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void ready_cb(evutil_socket_t fd, short what, void *arg);
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
 static void expire_cb(evutil_socket_t fd, short what, void *arg);
+static void unblock_cb(evutil_socket_t fd, short what, void *arg);
 static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg);
 
 void conn_init(struct event_base *base)
@@ -118,6 +133,7 @@ void conn_init(struct event_base *base)
 	 */
 	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
+	unblock_ev = event_new(base, -1, 0, unblock_cb, NULL);
 	if (!ready_ev || !flush_ev)
 		log_warnx("cannot create the scheduler events");
 }
@@ -168,6 +184,75 @@ static void conn_link(struct conn *c)
 void conn_set_domid(struct conn *c, uint32_t domid)
 {
 	c->domid = domid;
+}
+
+void conn_set_who(struct conn *c, const struct ident *who)
+{
+	c->who = who;
+}
+
+unsigned conn_outstanding(const struct conn *c)
+{
+	return c->out_counted;
+}
+
+/* Has the connection's domain its outstanding quota of replies unsent? Then it waits in the blocked list. */
+static bool outstanding_full(struct conn *c)
+{
+	if (!c->who || !quota_reached(c->who, QUOTA_OUTSTANDING))
+		return false;
+	if (!c->blocked) {
+		c->blocked = true;
+		c->blocked_next = blocked_head;
+		blocked_head = c;
+	}
+	return true;
+}
+
+static void blocked_remove(struct conn *c)
+{
+	struct conn **pp = &blocked_head;
+
+	if (!c->blocked)
+		return;
+	while (*pp != c)
+		pp = &(*pp)->blocked_next;
+	*pp = c->blocked_next;
+	c->blocked = false;
+	c->blocked_next = NULL;
+}
+
+/* A reply left the queue (sent whole, or dropped): its domain owes one less. */
+static void reply_done(struct conn *c, struct outmsg *m)
+{
+	if (!m->counted)
+		return;
+	m->counted = false;
+	c->out_counted--;
+	quota_release(c->who, QUOTA_OUTSTANDING, 1);
+	if (blocked_head && unblock_ev)
+		event_active(unblock_ev, EV_TIMEOUT, 0);
+}
+
+/* Each blocked connection whose domain is under its quota again takes input again. */
+static void unblock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (;;) {
+		struct conn *c = blocked_head;
+
+		while (c && c->who && quota_reached(c->who, QUOTA_OUTSTANDING))
+			c = c->blocked_next;
+		if (!c)
+			break;
+		blocked_remove(c);
+		if (c->kind == CONN_SOCKET)
+			conn_settle(c);
+		else
+			conn_ring_kick(c);
+	}
 }
 
 struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner)
@@ -235,6 +320,7 @@ static void drop_output(struct conn *c)
 		struct outmsg *m = c->out_head;
 
 		c->out_head = m->next;
+		reply_done(c, m);
 		free(m);
 	}
 	c->out_tail = NULL;
@@ -252,6 +338,9 @@ static void conn_destroy(struct conn *c)
 	closed_events_coalesced += c->events_coalesced;
 	closed_events_expired += c->events_expired;
 	ready_remove(c);
+	blocked_remove(c);
+	/* Before the owner goes: the replies' charges are against its identity. */
+	drop_output(c);
 	if (c->flush_pending) {
 		struct conn **pp = &flush_head;
 
@@ -263,7 +352,6 @@ static void conn_destroy(struct conn *c)
 		c->ops->closed(c->owner);
 	free(c->parked);
 	free(c->stash);
-	drop_output(c);
 	if (c->ev_read)
 		event_free(c->ev_read);
 	if (c->ev_write)
@@ -367,7 +455,9 @@ void conn_close_all(void)
 		event_free(ready_ev);
 	if (flush_ev)
 		event_free(flush_ev);
-	ready_ev = flush_ev = NULL;
+	if (unblock_ev)
+		event_free(unblock_ev);
+	ready_ev = flush_ev = unblock_ev = NULL;
 }
 
 static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -383,6 +473,7 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
 	m->sent = 0;
 	m->is_event = false;
 	m->watch_event = false;
+	m->counted = false;
 	m->expires = 0;
 	xs_header_encode(&h, m->data);
 	if (payload_len)
@@ -411,6 +502,10 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 	m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
 	if (!m)
 		return false;
+	if (c->who && quota_hold(c->who, QUOTA_OUTSTANDING, 1)) {
+		m->counted = true;
+		c->out_counted++;
+	}
 	outmsg_append(c, m);
 	return true;
 }
@@ -589,6 +684,7 @@ static void output_sent(struct conn *c, size_t n)
 			hmap_remove(&c->pending_events, &m->pending);
 		if (m->watch_event)
 			c->events_sent++;
+		reply_done(c, m);
 		if (log_tracing_class(LOG_TRACE_IO))
 			trace_message(c, "OUT", m->data);
 		free(m);
@@ -754,7 +850,8 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 {
 	size_t off = 0;
 
-	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max) {
+	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max &&
+	       !outstanding_full(c)) {
 		size_t used;
 		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
 
@@ -802,7 +899,7 @@ static void conn_settle(struct conn *c)
 			continue;
 		}
 		if (!c->stash_len || c->held || c->out_bytes > cfg.conn_output_max / 2 ||
-		    c->state == CONN_BROKEN)
+		    c->state == CONN_BROKEN || outstanding_full(c))
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -819,7 +916,8 @@ static void conn_settle(struct conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
-	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max;
+	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max &&
+			 !outstanding_full(c);
 
 	if (want_read && c->read_paused) {
 		c->read_paused = false;
@@ -910,7 +1008,7 @@ static void ring_serve(struct conn *c)
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
 	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len &&
-	       c->out_bytes <= cfg.conn_output_max) {
+	       c->out_bytes <= cfg.conn_output_max && !outstanding_full(c)) {
 		size_t want = xs_framer_wanted(&c->in);
 		int n;
 		size_t used;

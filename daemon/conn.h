@@ -93,6 +93,16 @@ uint64_t conn_id(const struct conn *c);
 /* Whose connection this is (its domain, or the domain a socket acts as): named in logs and the trace. */
 void conn_set_domid(struct conn *c, uint32_t domid);
 /*
+ * Whose quotas the connection's replies count against (the owner's identity,
+ * read as it changes; NULL: none): each reply queued and not yet sent holds
+ * one of the domain's outstanding quota, and while the domain holds all of
+ * it, none of its connections takes input.
+ */
+struct ident;
+void conn_set_who(struct conn *c, const struct ident *who);
+/* Replies of this connection held against the outstanding quota. */
+unsigned conn_outstanding(const struct conn *c);
+/*
  * Totals over all connections; the event counts include those of
  * connections already closed (for CONTROL stats).
  */
