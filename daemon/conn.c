@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct conn {
 	uint32_t domid; /* whose connection, for logs and the trace (conn_set_domid) */
 	const struct ident *who; /* whose quotas its replies count against (conn_set_who); may be NULL */
 	unsigned out_counted;    /* replies queued and held against the outstanding quota */
+	unsigned out_reserved;   /* replies queued in buffers of the reserve: no input meanwhile */
 	bool blocked;            /* in the blocked list: its domain has its outstanding quota of replies */
 	struct conn *blocked_next;
 	/* Socket transport. */
@@ -77,6 +79,7 @@ struct outmsg {
 	bool is_event;        /* in pending_events (a watch event not on an @ path) */
 	bool watch_event;     /* any watch event */
 	bool counted;         /* a reply held against the outstanding quota */
+	bool reserved;        /* in a buffer of the reply reserve, not of the heap */
 	uint64_t expires;     /* monotonic ms after which it is dropped unless started; 0: never */
 	unsigned char data[];
 };
@@ -99,6 +102,20 @@ static struct event *ready_ev;
  */
 static struct conn *blocked_head;
 static struct event *unblock_ev;
+/*
+ * The reply reserve: buffers for whole replies, allocated at the start, for
+ * when the heap has none. A reply is owed once a request was done (a WRITE
+ * made, a transaction committed), so failing to queue it would cost an
+ * innocent client its connection; instead it goes in a reserve buffer and
+ * that connection takes no input until the buffer is sent and given back.
+ * Only with the reserve used up too is a connection dropped.
+ */
+#define RESERVE_BUF (sizeof(struct outmsg) + XS_HEADER_SIZE + XS_PAYLOAD_MAX)
+static void **reserve_free;
+static unsigned reserve_nfree, reserve_total;
+static uint64_t reserve_used_total, reserve_refused_total;
+/* Tests: XENSTORED_TEST_REPLY_NOMEM="N:K" makes heap allocations of replies N to N+K-1 fail. */
+static uint64_t test_nomem_from, test_nomem_count, test_replies;
 /* Sockets with events queued by others' requests, sent once the current callback is done. */
 static struct conn *flush_head;
 static struct event *flush_ev;
@@ -122,6 +139,44 @@ static void expire_cb(evutil_socket_t fd, short what, void *arg);
 static void unblock_cb(evutil_socket_t fd, short what, void *arg);
 static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg);
 
+/* The reserve: cfg.conn_reply_reserve buffers (false if they cannot be had). */
+static bool reserve_init(void)
+{
+	const char *t = getenv("XENSTORED_TEST_REPLY_NOMEM");
+
+	if (t && sscanf(t, "%" SCNu64 ":%" SCNu64, &test_nomem_from, &test_nomem_count) != 2)
+		test_nomem_from = test_nomem_count = 0;
+	reserve_total = cfg.conn_reply_reserve;
+	if (!reserve_total)
+		return true;
+	reserve_free = calloc(reserve_total, sizeof(*reserve_free));
+	if (!reserve_free)
+		return false;
+	for (; reserve_nfree < reserve_total; reserve_nfree++)
+		if (!(reserve_free[reserve_nfree] = malloc(RESERVE_BUF)))
+			return false;
+	return true;
+}
+
+static void reserve_fini(void)
+{
+	while (reserve_nfree)
+		free(reserve_free[--reserve_nfree]);
+	free(reserve_free);
+	reserve_free = NULL;
+	reserve_total = 0;
+}
+
+static void outmsg_free(struct conn *c, struct outmsg *m)
+{
+	if (!m->reserved) {
+		free(m);
+		return;
+	}
+	c->out_reserved--;
+	reserve_free[reserve_nfree++] = m;
+}
+
 void conn_init(struct event_base *base)
 {
 	conn_base = base;
@@ -134,8 +189,10 @@ void conn_init(struct event_base *base)
 	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
 	unblock_ev = event_new(base, -1, 0, unblock_cb, NULL);
-	if (!ready_ev || !flush_ev)
+	if (!ready_ev || !flush_ev || !unblock_ev)
 		log_warnx("cannot create the scheduler events");
+	if (!reserve_init())
+		fatal("cannot allocate the reply reserve (%u buffers)", cfg.conn_reply_reserve);
 }
 
 unsigned conn_count(void)
@@ -321,7 +378,7 @@ static void drop_output(struct conn *c)
 
 		c->out_head = m->next;
 		reply_done(c, m);
-		free(m);
+		outmsg_free(c, m);
 	}
 	c->out_tail = NULL;
 	c->out_bytes = 0;
@@ -437,6 +494,9 @@ void conn_totals(struct conn_totals *t)
 	t->events_expired = closed_events_expired;
 	t->out_bytes = 0;
 	t->out_msgs = 0;
+	t->reserve_free = reserve_nfree;
+	t->reserve_used = reserve_used_total;
+	t->reserve_refused = reserve_refused_total;
 	for (struct conn *c = conn_list; c; c = c->next) {
 		t->events_sent += c->events_sent;
 		t->events_dropped += c->events_dropped;
@@ -458,6 +518,7 @@ void conn_close_all(void)
 	if (unblock_ev)
 		event_free(unblock_ev);
 	ready_ev = flush_ev = unblock_ev = NULL;
+	reserve_fini();
 }
 
 static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -474,6 +535,7 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
 	m->is_event = false;
 	m->watch_event = false;
 	m->counted = false;
+	m->reserved = false;
 	m->expires = 0;
 	xs_header_encode(&h, m->data);
 	if (payload_len)
@@ -499,9 +561,31 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 
 	if (c->state == CONN_BROKEN)
 		return true;
-	m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
-	if (!m)
+	test_replies++;
+	if (test_nomem_count && test_replies >= test_nomem_from &&
+	    test_replies < test_nomem_from + test_nomem_count)
+		m = NULL;
+	else
+		m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
+	if (!m && payload_len <= XS_PAYLOAD_MAX && reserve_nfree) {
+		struct xs_header h = {type, req_id, tx_id, (uint32_t)payload_len};
+
+		m = reserve_free[--reserve_nfree];
+		memset(m, 0, sizeof(*m));
+		m->len = XS_HEADER_SIZE + payload_len;
+		m->reserved = true;
+		xs_header_encode(&h, m->data);
+		if (payload_len)
+			memcpy(m->data + XS_HEADER_SIZE, payload, payload_len);
+		c->out_reserved++;
+		reserve_used_total++;
+		log_warnx("conn %llu: no memory for a reply: one of the reserve's %u buffers holds it, "
+			  "%u left", (unsigned long long)c->id, reserve_total, reserve_nfree);
+	}
+	if (!m) {
+		reserve_refused_total++;
 		return false;
+	}
 	if (c->who && quota_hold(c->who, QUOTA_OUTSTANDING, 1)) {
 		m->counted = true;
 		c->out_counted++;
@@ -597,7 +681,7 @@ static void expire_cb(evutil_socket_t fd, short what, void *arg)
 			if (log_tracing())
 				log_trace("watch event path %s for domain %u timed out",
 					  (const char *)m->data + XS_HEADER_SIZE, c->domid);
-			free(m);
+			outmsg_free(c, m);
 			dropped = true;
 			continue;
 		}
@@ -641,7 +725,7 @@ void conn_queue_event(struct conn *c, const char *path, const char *token, bool 
 		c->events_coalesced++;
 		if (log_tracing())
 			log_trace("dropping duplicate watch %s %s for domain %u", path, token, c->domid);
-		free(m);
+		outmsg_free(c, m);
 		return;
 	}
 	{
@@ -687,7 +771,7 @@ static void output_sent(struct conn *c, size_t n)
 		reply_done(c, m);
 		if (log_tracing_class(LOG_TRACE_IO))
 			trace_message(c, "OUT", m->data);
-		free(m);
+		outmsg_free(c, m);
 	}
 }
 
@@ -851,7 +935,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 	size_t off = 0;
 
 	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max &&
-	       !outstanding_full(c)) {
+	       !c->out_reserved && !outstanding_full(c)) {
 		size_t used;
 		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
 
@@ -899,7 +983,7 @@ static void conn_settle(struct conn *c)
 			continue;
 		}
 		if (!c->stash_len || c->held || c->out_bytes > cfg.conn_output_max / 2 ||
-		    c->state == CONN_BROKEN || outstanding_full(c))
+		    c->state == CONN_BROKEN || c->out_reserved || outstanding_full(c))
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -917,7 +1001,7 @@ static void conn_settle(struct conn *c)
 	else
 		event_del(c->ev_write);
 	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max &&
-			 !outstanding_full(c);
+			 !c->out_reserved && !outstanding_full(c);
 
 	if (want_read && c->read_paused) {
 		c->read_paused = false;
@@ -1008,7 +1092,7 @@ static void ring_serve(struct conn *c)
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
 	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len &&
-	       c->out_bytes <= cfg.conn_output_max && !outstanding_full(c)) {
+	       c->out_bytes <= cfg.conn_output_max && !c->out_reserved && !outstanding_full(c)) {
 		size_t want = xs_framer_wanted(&c->in);
 		int n;
 		size_t used;

@@ -115,6 +115,9 @@ struct conn_totals {
 	uint64_t events_expired;   /* not started within the event timeout */
 	uint64_t out_bytes;        /* queued now, not yet sent */
 	uint64_t out_msgs;
+	unsigned reserve_free;     /* reply reserve buffers free now (of reply-reserve) */
+	uint64_t reserve_used;     /* replies that went in a reserve buffer, since the start */
+	uint64_t reserve_refused;  /* replies with no memory and no reserve left: their connection dropped */
 };
 void conn_totals(struct conn_totals *t);
 /* Close every connection (shutdown); owners are told (closed). */
