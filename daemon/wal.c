@@ -316,7 +316,8 @@ static int make_room(size_t len)
 		wal.alloc = top;
 	}
 	unmap_window();
-	m = mmap(NULL, (size_t)(top - off), PROT_READ | PROT_WRITE, MAP_SHARED, wal.fd, (off_t)off);
+	m = mmap(NULL, (size_t)(top - off), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, wal.fd,
+		 (off_t)off);
 	if (m == MAP_FAILED)
 		return errno;
 	wal.win = m;
