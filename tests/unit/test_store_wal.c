@@ -62,10 +62,10 @@ static const char *value_of(const char *path)
 	static char buf[XS_PAYLOAD_MAX + 1];
 	struct arena a = {0};
 	struct store_node n;
-	int r = store_read(&a, path, true, &n);
+	enum xs_err err = store_read(&a, path, true, &n);
 
-	snprintf(buf, sizeof(buf), "%.*s", r == 1 ? (int)n.vlen : 0, r == 1 ? n.value : "");
-	if (r < 0)
+	snprintf(buf, sizeof(buf), "%.*s", err == XSE_OK ? (int)n.vlen : 0, err == XSE_OK ? n.value : "");
+	if (err != XSE_OK && err != XSE_ENOENT)
 		strcpy(buf, "?");
 	arena_free(&a);
 	return buf;
