@@ -41,7 +41,7 @@ endif
 
 PROTO_SRCS := proto/wire.c proto/path.c proto/perms.c proto/ring.c
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-TESTLIB_SRCS := tests/lib/xst_daemon.c tests/lib/xst_fuzz.c tests/lib/xst_wire.c tests/lib/xst_conn.c
+TESTLIB_SRCS := tests/lib/xst_file.c tests/lib/xst_daemon.c tests/lib/xst_fuzz.c tests/lib/xst_wire.c tests/lib/xst_conn.c
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 

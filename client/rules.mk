@@ -16,6 +16,16 @@ XSL_EXAMPLE := $(O)/client/examples/xsl-watch-libevent
 
 all: $(LIBXSL_A) $(LIBXSL_SO) $(XSL_PC) $(XSL_EXAMPLE)
 
+# Only the API is visible outside the library: internal functions share the
+# xsl_ prefix, so visibility (not the name) decides, and the static library's
+# global symbols are the ones the header declares XSL_API.
+$(XSL_OBJS) $(patsubst %.c,$(O)/pic/%.o,$(XSL_SRCS)): CFLAGS += -fvisibility=hidden
+XSL_API_SYMS := $(O)/client/xsl_api.syms
+
+$(XSL_API_SYMS): client/xenstore_client.h
+	@mkdir -p $(dir $@)
+	grep -E '^XSL_API' $< | grep -oE 'XSL_API[^(]*\(' | sed -E 's/.*[ *]([a-z_0-9]+)\($$/\1/' > $@
+
 $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
@@ -24,10 +34,10 @@ $(LIBXSL_INTERNAL): $(XSL_OBJS) $(call obj,$(SIMHYP_CALL_SRCS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# One relocatable object whose only global symbols are the API's: proto's xs_* stay private.
-$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS) $(SIMHYP_CALL_SRCS))
-	$(LD) -r -o $(O)/client/libxenstore_client-all.o $^
-	objcopy --wildcard --keep-global-symbol='xsl_*' $(O)/client/libxenstore_client-all.o
+# One relocatable object whose only global symbols are the API's: proto's xs_* and the internals stay private.
+$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS) $(SIMHYP_CALL_SRCS)) $(XSL_API_SYMS)
+	$(LD) -r -o $(O)/client/libxenstore_client-all.o $(filter %.o,$^)
+	objcopy --keep-global-symbols=$(XSL_API_SYMS) $(O)/client/libxenstore_client-all.o
 	rm -f $@
 	$(AR) rcs $@ $(O)/client/libxenstore_client-all.o
 
@@ -58,5 +68,5 @@ install-client: $(LIBXSL_A) $(LIBXSL_SO)
 
 install: install-client
 
-CLEAN_FILES += $(LIBXSL_SO) $(O)/client/libxenstore_client.so $(XSL_PC) $(XSL_EXAMPLE)
+CLEAN_FILES += $(XSL_API_SYMS) $(LIBXSL_SO) $(O)/client/libxenstore_client.so $(XSL_PC) $(XSL_EXAMPLE)
 .PHONY: install-client

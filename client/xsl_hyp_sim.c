@@ -297,7 +297,7 @@ static int hyp_new(int fd, unsigned domid, struct sim_hyp **out, const struct si
 	return 0;
 }
 
-/* CREATE or ATTACH: the shared info's descriptor, and the store port's if one was made. */
+/* CREATE or ATTACH: the shared info's descriptor, and the store port's two if one was made. */
 static int domain_call(int fd, uint16_t op, void *req, size_t len, const int *fds, unsigned nfds,
 		       struct simhyp_domain_reply *r, int *shinfo_fd, int *port_fd)
 {
@@ -307,14 +307,16 @@ static int domain_call(int fd, uint16_t op, void *req, size_t len, const int *fd
 
 	if (rc < 0)
 		return rc;
-	if (rc != (int)sizeof(*r) || n != (r->store_port ? 2u : 1u) || (r->store_port && !port_fd)) {
+	if (rc != (int)sizeof(*r) || n != (r->store_port ? 3u : 1u) || (r->store_port && !port_fd)) {
 		for (unsigned i = 0; i < n; i++)
 			close(rfds[i]);
 		return -EPROTO;
 	}
 	*shinfo_fd = rfds[0];
-	if (port_fd)
-		*port_fd = r->store_port ? rfds[1] : -1;
+	if (port_fd) {
+		port_fd[0] = r->store_port ? rfds[1] : -1;
+		port_fd[1] = r->store_port ? rfds[2] : -1;
+	}
 	return 0;
 }
 
@@ -349,7 +351,7 @@ int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, uin
 	struct simhyp_domain_reply r;
 	struct sim_mem *m = NULL;
 	struct sim_hyp *s = NULL;
-	int fds[2], fd, shinfo = -1, port_fd = -1, err;
+	int fds[2], fd, shinfo = -1, port_fd[2] = {-1, -1}, err;
 
 	if (domid > SIMHYP_DOMID_MAX || req.mem_pages > SIMHYP_MEM_PAGES_MAX)
 		return -EINVAL;
@@ -359,20 +361,22 @@ int xsl_hyp_sim_create(const char *path, unsigned domid, unsigned mem_pages, uin
 		close(fd);
 		return err;
 	}
-	err = domain_call(fd, SIMHYP_CREATE, &req, sizeof(req), fds, 2, &r, &shinfo, &port_fd);
+	err = domain_call(fd, SIMHYP_CREATE, &req, sizeof(req), fds, 2, &r, &shinfo, port_fd);
 	close(fds[0]);
 	close(fds[1]);
 	if (!err)
 		err = hyp_new(fd, domid, &s, &r, shinfo);
 	if (!err && store_port) {
 		*store_port = r.store_port;
-		if (port_fd >= 0 && (err = port_insert(s, r.store_port, port_fd, -1, r.store_gen)) == 0)
-			port_fd = -1;
+		if (port_fd[0] >= 0 &&
+		    (err = port_insert(s, r.store_port, port_fd[0], port_fd[1], r.store_gen)) == 0)
+			port_fd[0] = port_fd[1] = -1;
 		if (err)
 			sim_ops.close(&s->base);
 	}
-	if (port_fd >= 0)
-		close(port_fd);
+	for (int i = 0; i < 2; i++)
+		if (port_fd[i] >= 0)
+			close(port_fd[i]);
 	if (err) {
 		if (!s)
 			close(fd);
@@ -785,7 +789,10 @@ static struct sim_port *port_of(struct sim_hyp *s, uint32_t port)
 	return port < s->ports_cap && s->ports[port].used ? &s->ports[port] : NULL;
 }
 
-/* EVT_UNBOUND or EVT_BIND: the port, its eventfd (and from BIND, the peer's). Called locked. */
+/*
+ * EVT_UNBOUND or EVT_BIND: the port, its eventfd and the one it notifies
+ * into (the binder's, reserved for it, or the peer's). Called locked.
+ */
 static int port_add(struct sim_hyp *s, uint16_t op, void *req, size_t len, uint32_t *port)
 {
 	struct simhyp_port_reply r;
@@ -795,10 +802,10 @@ static int port_add(struct sim_hyp *s, uint16_t op, void *req, size_t len, uint3
 
 	if (rc < 0)
 		return rc;
-	if (rc != (int)sizeof(r) || nfds != (op == SIMHYP_EVT_BIND ? 2u : 1u))
+	if (rc != (int)sizeof(r) || nfds != 2)
 		err = -EPROTO;
 	else
-		err = port_insert(s, r.port, fds[0], nfds == 2 ? fds[1] : -1, r.gen);
+		err = port_insert(s, r.port, fds[0], fds[1], r.gen);
 	if (err) {
 		struct simhyp_port_req c = {.port = r.port};
 		struct simhyp_reply_hdr cr;
@@ -851,9 +858,8 @@ static int peer_fd(struct sim_hyp *s, uint32_t port, struct sim_port *p)
 		return p->peer_fd; /* no hypervisor: the peer as last known */
 	if (p->peer_fd >= 0)
 		close(p->peer_fd);
-	p->peer_fd = nfds == 1 && r.state == SIMHYP_PORT_INTERDOMAIN ? fds[0] : -1;
-	if (nfds == 1 && p->peer_fd < 0)
-		close(fds[0]);
+	/* Bound: the peer's; unbound: the one reserved for its binder, if any. */
+	p->peer_fd = nfds == 1 ? fds[0] : -1;
 	p->gen = r.gen;
 	p->known = true;
 	return p->peer_fd;

@@ -6,16 +6,11 @@
 #include "quota.h"
 #include "txn.h"
 
-int acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out)
+enum xs_err acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out)
 {
 	if (r->txn)
 		return txn_read(r->txn, r->arena, path, with_value, out);
 	return store_read(r->arena, path, with_value, out);
-}
-
-enum xs_err acc_error(const struct acc *r)
-{
-	return r->txn ? txn_error(r->txn) : XSE_EIO;
 }
 
 unsigned acc_rights(const struct acc *r, const struct store_node *n)
@@ -46,15 +41,15 @@ static enum xs_err errno_from_ancestors(struct acc *r, const char *path, unsigne
 	strcpy(cur, path);
 	while (strcmp(cur, "/") != 0) {
 		char up[XS_PATH_BUF];
-		int rc;
+		enum xs_err err;
 
 		parent_path(up, cur);
 		strcpy(cur, up);
-		rc = acc_read(r, cur, false, &n);
-		if (rc < 0)
-			return acc_error(r);
-		if (rc == 1)
+		err = acc_read(r, cur, false, &n);
+		if (err == XSE_OK)
 			return (acc_rights(r, &n) & need) == need ? XSE_ENOENT : XSE_EACCES;
+		if (err != XSE_ENOENT)
+			return err;
 	}
 	return XSE_ENOENT;
 }
@@ -62,12 +57,12 @@ static enum xs_err errno_from_ancestors(struct acc *r, const char *path, unsigne
 enum xs_err acc_get(struct acc *r, const char *path, unsigned need, bool with_value,
 		    struct store_node *out)
 {
-	int rc = acc_read(r, path, with_value, out);
+	enum xs_err err = acc_read(r, path, with_value, out);
 
-	if (rc < 0)
-		return acc_error(r);
-	if (rc == 0)
+	if (err == XSE_ENOENT)
 		return errno_from_ancestors(r, path, need);
+	if (err != XSE_OK)
+		return err;
 	return (acc_rights(r, out) & need) == need ? XSE_OK : XSE_EACCES;
 }
 
@@ -108,7 +103,7 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 	struct store_node anc;
 	struct xs_perm *perms;
 	size_t len = strlen(path);
-	int rc;
+	enum xs_err err;
 
 	/* Walk up to the nearest existing ancestor (the root always exists). */
 	strcpy(cur, path);
@@ -116,10 +111,10 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 		cur[xs_path_parent_len(cur)] = '\0';
 		if (cur[0] == '\0')
 			strcpy(cur, "/");
-		rc = acc_read(r, cur, false, &anc);
-		if (rc < 0)
-			return acc_error(r);
-	} while (rc == 0);
+		err = acc_read(r, cur, false, &anc);
+		if (err != XSE_OK && err != XSE_ENOENT)
+			return err;
+	} while (err == XSE_ENOENT);
 
 	perms = arena_memdup(r->arena, anc.perms, sizeof(*perms) * anc.nperms);
 	if (!perms)
@@ -145,7 +140,6 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 
 	/* Create each missing level downwards, the last one with the value: all of them or none. */
 	size_t at = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
-	enum xs_err err = XSE_OK;
 
 	if (!r->txn)
 		store_group_begin();
@@ -205,14 +199,14 @@ void acc_notify(struct acc *r, const char *path, const struct xs_perm *perms, un
 		watch_fire(path, WATCH_SUBTREE, perms, nperms, old_perms, old_nperms);
 }
 
-int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx)
+enum xs_err acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx)
 {
 	if (r->txn)
 		return txn_children(r->txn, path, cb, ctx);
 	return store_children(path, cb, ctx);
 }
 
-int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx)
+enum xs_err acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx)
 {
 	if (r->txn)
 		return txn_chunks(r->txn, path, from, cb, ctx);
@@ -223,7 +217,7 @@ uint64_t acc_committed_gen(struct acc *r, const char *path, size_t *children_byt
 {
 	struct store_node n;
 
-	if (store_read(r->arena, path, false, &n) != 1) {
+	if (store_read(r->arena, path, false, &n) != XSE_OK) {
 		*children_bytes = 0;
 		return 0;
 	}

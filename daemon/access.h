@@ -18,10 +18,11 @@ struct acc {
 	struct arena *arena;
 };
 
-/* 1 found, 0 absent, -1 store failure; through the transaction if there is one. */
-int acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out);
-/* Why a read or walk failed: a transaction knows (its node quota, memory), else a store error. */
-enum xs_err acc_error(const struct acc *r);
+/*
+ * XSE_OK found, XSE_ENOENT absent, else why it failed (a transaction's
+ * quota or memory, a store error); through the transaction if there is one.
+ */
+enum xs_err acc_read(struct acc *r, const char *path, bool with_value, struct store_node *out);
 /* The access bits (XS_PERM_*) the requester has on a node. */
 unsigned acc_rights(const struct acc *r, const struct store_node *n);
 /*
@@ -44,12 +45,13 @@ enum xs_err acc_remove(struct acc *r, const char *path);
  */
 void acc_notify(struct acc *r, const char *path, const struct xs_perm *perms, unsigned nperms,
 		const struct xs_perm *old_perms, unsigned old_nperms);
-int acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx);
+/* The child names in order (see store_children); in a transaction as it sees them. XSE_OK or why not. */
+enum xs_err acc_children(struct acc *r, const char *path, store_child_fn cb, void *ctx);
 /*
  * The child names chunk by chunk (see store_chunks), starting at chunk
- * from; in a transaction as it sees them (txn_chunks).
+ * from; in a transaction as it sees them (txn_chunks). XSE_OK or why not.
  */
-int acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx);
+enum xs_err acc_chunks(struct acc *r, const char *path, uint32_t from, store_chunk_fn cb, void *ctx);
 /*
  * The generation of the node as committed, whatever the transaction did
  * (0: absent), and the bytes of its committed child names.

@@ -76,7 +76,7 @@ static void scrub_node(const struct cleanup *c, const char *path)
 	struct store_node n;
 	unsigned k = 0;
 
-	if (store_read(&a, path, false, &n) != 1) {
+	if (store_read(&a, path, false, &n) != XSE_OK) {
 		arena_reset(&a);
 		return;
 	}
@@ -141,15 +141,15 @@ static bool under_any(const struct hmap *set, const char *path)
  * Visit every node naming a gone domain: the regions of those domains
  * (regions.h), parents first, each subtree once. Costs what the domains
  * left behind, not the size of the tree; the whole tree only if the index
- * was lost to a shortage of memory.
+ * was lost to a shortage of memory. XSE_OK, or the walk's error.
  */
-static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
+static enum xs_err walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 {
 	char **roots = NULL;
 	size_t nroots = 0, cap = 0;
 	struct hnode *marks = NULL;
 	struct hmap walked = {0};
-	int rc = 0;
+	enum xs_err err = XSE_OK;
 
 	for (size_t i = 0; i < n && regions_complete(); i++) {
 		char **list;
@@ -169,14 +169,14 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 	}
 	if (!regions_complete() || c->oom || !(marks = calloc(nroots ? nroots : 1, sizeof(*marks)))) {
 		c->oom = false;
-		rc = store_walk("/", cleanup_visit, c);
+		err = store_walk("/", cleanup_visit, c);
 	} else {
 		if (nroots > 1)
 			qsort(roots, nroots, sizeof(*roots), by_depth);
-		for (size_t i = 0; i < nroots && rc == 0 && !c->oom; i++) {
+		for (size_t i = 0; i < nroots && err == XSE_OK && !c->oom; i++) {
 			if (under_any(&walked, roots[i]))
 				continue;
-			rc = store_walk(roots[i], cleanup_visit, c);
+			err = store_walk(roots[i], cleanup_visit, c);
 			marks[i].key = roots[i];
 			if (!hmap_insert(&walked, &marks[i]))
 				c->oom = true;
@@ -187,14 +187,14 @@ static int walk_gone_regions(struct cleanup *c, const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < nroots; i++)
 		free(roots[i]);
 	free(roots);
-	return rc;
+	return err;
 }
 
 /* One group of the store: a clean-up cut short by a crash leaves all of the domains' nodes or none. */
 static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 {
 	store_group_begin();
-	if (walk_gone_regions(c, ids, n) < 0 || c->oom)
+	if (walk_gone_regions(c, ids, n) != XSE_OK || c->oom)
 		log_warnx("cleaning up the nodes of gone domains failed part way");
 	for (size_t i = 0; i < c->nremove; i++) {
 		if (cfg.keep_orphans)

@@ -29,6 +29,7 @@ struct config {
 	bool keep_orphans;
 	unsigned watch_event_timeout; /* seconds, 0 = never */
 	size_t conn_output_max;       /* queued reply bytes before a connection stops being read */
+	unsigned conn_reply_reserve;  /* reply buffers kept for when the heap has no memory */
 	unsigned conn_max;            /* socket connections accepted at once */
 	unsigned ring_turn_us;        /* microseconds of work per ring turn */
 	unsigned txn_protect_after;   /* privileged conflicts in a row before protection, 0 = never */

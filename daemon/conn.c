@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "hmap.h"
 #include "log.h"
+#include "quota.h"
 
 /* Bytes taken from one connection per turn: bounds the work one client gets before others. */
 #define CONN_READ_CHUNK 16384u
@@ -30,6 +32,11 @@ struct conn {
 	void *owner;
 	uint64_t id;
 	uint32_t domid; /* whose connection, for logs and the trace (conn_set_domid) */
+	const struct ident *who; /* whose quotas its replies count against (conn_set_who); may be NULL */
+	unsigned out_counted;    /* replies queued and held against the outstanding quota */
+	unsigned out_reserved;   /* replies queued in buffers of the reserve: no input meanwhile */
+	bool blocked;            /* in the blocked list: its domain has its outstanding quota of replies */
+	struct conn *blocked_next;
 	/* Socket transport. */
 	int fd;
 	struct event *ev_read, *ev_write;
@@ -71,6 +78,8 @@ struct outmsg {
 	struct hnode pending; /* in pending_events while queued, for a watch event */
 	bool is_event;        /* in pending_events (a watch event not on an @ path) */
 	bool watch_event;     /* any watch event */
+	bool counted;         /* a reply held against the outstanding quota */
+	bool reserved;        /* in a buffer of the reply reserve, not of the heap */
 	uint64_t expires;     /* monotonic ms after which it is dropped unless started; 0: never */
 	unsigned char data[];
 };
@@ -85,6 +94,28 @@ static uint64_t closed_events_sent, closed_events_dropped, closed_events_coalesc
 static struct conn *ready_head, *ready_tail;
 static unsigned ready_count;
 static struct event *ready_ev;
+/*
+ * Connections that stopped taking input because their domain has as many
+ * replies unsent as its outstanding quota (the C daemon's rule: a domain
+ * that does not read its replies gets no more read), and the event that
+ * looks at them again once a reply of some domain went out.
+ */
+static struct conn *blocked_head;
+static struct event *unblock_ev;
+/*
+ * The reply reserve: buffers for whole replies, allocated at the start, for
+ * when the heap has none. A reply is owed once a request was done (a WRITE
+ * made, a transaction committed), so failing to queue it would cost an
+ * innocent client its connection; instead it goes in a reserve buffer and
+ * that connection takes no input until the buffer is sent and given back.
+ * Only with the reserve used up too is a connection dropped.
+ */
+#define RESERVE_BUF (sizeof(struct outmsg) + XS_HEADER_SIZE + XS_PAYLOAD_MAX)
+static void **reserve_free;
+static unsigned reserve_nfree, reserve_total;
+static uint64_t reserve_used_total, reserve_refused_total;
+/* Tests: XENSTORED_TEST_REPLY_NOMEM="N:K" makes heap allocations of replies N to N+K-1 fail. */
+static uint64_t test_nomem_from, test_nomem_count, test_replies;
 /* Sockets with events queued by others' requests, sent once the current callback is done. */
 static struct conn *flush_head;
 static struct event *flush_ev;
@@ -105,7 +136,46 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void ready_cb(evutil_socket_t fd, short what, void *arg);
 static void flush_cb(evutil_socket_t fd, short what, void *arg);
 static void expire_cb(evutil_socket_t fd, short what, void *arg);
+static void unblock_cb(evutil_socket_t fd, short what, void *arg);
 static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg);
+
+/* The reserve: cfg.conn_reply_reserve buffers (false if they cannot be had). */
+static bool reserve_init(void)
+{
+	const char *t = getenv("XENSTORED_TEST_REPLY_NOMEM");
+
+	if (t && sscanf(t, "%" SCNu64 ":%" SCNu64, &test_nomem_from, &test_nomem_count) != 2)
+		test_nomem_from = test_nomem_count = 0;
+	reserve_total = cfg.conn_reply_reserve;
+	if (!reserve_total)
+		return true;
+	reserve_free = calloc(reserve_total, sizeof(*reserve_free));
+	if (!reserve_free)
+		return false;
+	for (; reserve_nfree < reserve_total; reserve_nfree++)
+		if (!(reserve_free[reserve_nfree] = malloc(RESERVE_BUF)))
+			return false;
+	return true;
+}
+
+static void reserve_fini(void)
+{
+	while (reserve_nfree)
+		free(reserve_free[--reserve_nfree]);
+	free(reserve_free);
+	reserve_free = NULL;
+	reserve_total = 0;
+}
+
+static void outmsg_free(struct conn *c, struct outmsg *m)
+{
+	if (!m->reserved) {
+		free(m);
+		return;
+	}
+	c->out_reserved--;
+	reserve_free[reserve_nfree++] = m;
+}
 
 void conn_init(struct event_base *base)
 {
@@ -118,8 +188,11 @@ void conn_init(struct event_base *base)
 	 */
 	ready_ev = evtimer_new(base, ready_cb, NULL);
 	flush_ev = event_new(base, -1, 0, flush_cb, NULL);
-	if (!ready_ev || !flush_ev)
+	unblock_ev = event_new(base, -1, 0, unblock_cb, NULL);
+	if (!ready_ev || !flush_ev || !unblock_ev)
 		log_warnx("cannot create the scheduler events");
+	if (!reserve_init())
+		fatal("cannot allocate the reply reserve (%u buffers)", cfg.conn_reply_reserve);
 }
 
 unsigned conn_count(void)
@@ -168,6 +241,75 @@ static void conn_link(struct conn *c)
 void conn_set_domid(struct conn *c, uint32_t domid)
 {
 	c->domid = domid;
+}
+
+void conn_set_who(struct conn *c, const struct ident *who)
+{
+	c->who = who;
+}
+
+unsigned conn_outstanding(const struct conn *c)
+{
+	return c->out_counted;
+}
+
+/* Has the connection's domain its outstanding quota of replies unsent? Then it waits in the blocked list. */
+static bool outstanding_full(struct conn *c)
+{
+	if (!c->who || !quota_reached(c->who, QUOTA_OUTSTANDING))
+		return false;
+	if (!c->blocked) {
+		c->blocked = true;
+		c->blocked_next = blocked_head;
+		blocked_head = c;
+	}
+	return true;
+}
+
+static void blocked_remove(struct conn *c)
+{
+	struct conn **pp = &blocked_head;
+
+	if (!c->blocked)
+		return;
+	while (*pp != c)
+		pp = &(*pp)->blocked_next;
+	*pp = c->blocked_next;
+	c->blocked = false;
+	c->blocked_next = NULL;
+}
+
+/* A reply left the queue (sent whole, or dropped): its domain owes one less. */
+static void reply_done(struct conn *c, struct outmsg *m)
+{
+	if (!m->counted)
+		return;
+	m->counted = false;
+	c->out_counted--;
+	quota_release(c->who, QUOTA_OUTSTANDING, 1);
+	if (blocked_head && unblock_ev)
+		event_active(unblock_ev, EV_TIMEOUT, 0);
+}
+
+/* Each blocked connection whose domain is under its quota again takes input again. */
+static void unblock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (;;) {
+		struct conn *c = blocked_head;
+
+		while (c && c->who && quota_reached(c->who, QUOTA_OUTSTANDING))
+			c = c->blocked_next;
+		if (!c)
+			break;
+		blocked_remove(c);
+		if (c->kind == CONN_SOCKET)
+			conn_settle(c);
+		else
+			conn_ring_kick(c);
+	}
 }
 
 struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner)
@@ -235,7 +377,8 @@ static void drop_output(struct conn *c)
 		struct outmsg *m = c->out_head;
 
 		c->out_head = m->next;
-		free(m);
+		reply_done(c, m);
+		outmsg_free(c, m);
 	}
 	c->out_tail = NULL;
 	c->out_bytes = 0;
@@ -252,6 +395,9 @@ static void conn_destroy(struct conn *c)
 	closed_events_coalesced += c->events_coalesced;
 	closed_events_expired += c->events_expired;
 	ready_remove(c);
+	blocked_remove(c);
+	/* Before the owner goes: the replies' charges are against its identity. */
+	drop_output(c);
 	if (c->flush_pending) {
 		struct conn **pp = &flush_head;
 
@@ -263,7 +409,6 @@ static void conn_destroy(struct conn *c)
 		c->ops->closed(c->owner);
 	free(c->parked);
 	free(c->stash);
-	drop_output(c);
 	if (c->ev_read)
 		event_free(c->ev_read);
 	if (c->ev_write)
@@ -349,6 +494,9 @@ void conn_totals(struct conn_totals *t)
 	t->events_expired = closed_events_expired;
 	t->out_bytes = 0;
 	t->out_msgs = 0;
+	t->reserve_free = reserve_nfree;
+	t->reserve_used = reserve_used_total;
+	t->reserve_refused = reserve_refused_total;
 	for (struct conn *c = conn_list; c; c = c->next) {
 		t->events_sent += c->events_sent;
 		t->events_dropped += c->events_dropped;
@@ -367,7 +515,10 @@ void conn_close_all(void)
 		event_free(ready_ev);
 	if (flush_ev)
 		event_free(flush_ev);
-	ready_ev = flush_ev = NULL;
+	if (unblock_ev)
+		event_free(unblock_ev);
+	ready_ev = flush_ev = unblock_ev = NULL;
+	reserve_fini();
 }
 
 static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -383,6 +534,8 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
 	m->sent = 0;
 	m->is_event = false;
 	m->watch_event = false;
+	m->counted = false;
+	m->reserved = false;
 	m->expires = 0;
 	xs_header_encode(&h, m->data);
 	if (payload_len)
@@ -408,9 +561,35 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 
 	if (c->state == CONN_BROKEN)
 		return true;
-	m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
-	if (!m)
+	test_replies++;
+	if (test_nomem_count && test_replies >= test_nomem_from &&
+	    test_replies < test_nomem_from + test_nomem_count)
+		m = NULL;
+	else
+		m = outmsg_new(type, req_id, tx_id, payload, payload_len, 0);
+	if (!m && payload_len <= XS_PAYLOAD_MAX && reserve_nfree) {
+		struct xs_header h = {type, req_id, tx_id, (uint32_t)payload_len};
+
+		m = reserve_free[--reserve_nfree];
+		memset(m, 0, sizeof(*m));
+		m->len = XS_HEADER_SIZE + payload_len;
+		m->reserved = true;
+		xs_header_encode(&h, m->data);
+		if (payload_len)
+			memcpy(m->data + XS_HEADER_SIZE, payload, payload_len);
+		c->out_reserved++;
+		reserve_used_total++;
+		log_warnx("conn %llu: no memory for a reply: one of the reserve's %u buffers holds it, "
+			  "%u left", (unsigned long long)c->id, reserve_total, reserve_nfree);
+	}
+	if (!m) {
+		reserve_refused_total++;
 		return false;
+	}
+	if (c->who && quota_hold(c->who, QUOTA_OUTSTANDING, 1)) {
+		m->counted = true;
+		c->out_counted++;
+	}
 	outmsg_append(c, m);
 	return true;
 }
@@ -502,7 +681,7 @@ static void expire_cb(evutil_socket_t fd, short what, void *arg)
 			if (log_tracing())
 				log_trace("watch event path %s for domain %u timed out",
 					  (const char *)m->data + XS_HEADER_SIZE, c->domid);
-			free(m);
+			outmsg_free(c, m);
 			dropped = true;
 			continue;
 		}
@@ -546,7 +725,7 @@ void conn_queue_event(struct conn *c, const char *path, const char *token, bool 
 		c->events_coalesced++;
 		if (log_tracing())
 			log_trace("dropping duplicate watch %s %s for domain %u", path, token, c->domid);
-		free(m);
+		outmsg_free(c, m);
 		return;
 	}
 	{
@@ -589,9 +768,10 @@ static void output_sent(struct conn *c, size_t n)
 			hmap_remove(&c->pending_events, &m->pending);
 		if (m->watch_event)
 			c->events_sent++;
+		reply_done(c, m);
 		if (log_tracing_class(LOG_TRACE_IO))
 			trace_message(c, "OUT", m->data);
-		free(m);
+		outmsg_free(c, m);
 	}
 }
 
@@ -754,7 +934,8 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 {
 	size_t off = 0;
 
-	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max) {
+	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max &&
+	       !c->out_reserved && !outstanding_full(c)) {
 		size_t used;
 		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
 
@@ -802,7 +983,7 @@ static void conn_settle(struct conn *c)
 			continue;
 		}
 		if (!c->stash_len || c->held || c->out_bytes > cfg.conn_output_max / 2 ||
-		    c->state == CONN_BROKEN)
+		    c->state == CONN_BROKEN || c->out_reserved || outstanding_full(c))
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -819,7 +1000,8 @@ static void conn_settle(struct conn *c)
 		event_add(c->ev_write, NULL);
 	else
 		event_del(c->ev_write);
-	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max;
+	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max &&
+			 !c->out_reserved && !outstanding_full(c);
 
 	if (want_read && c->read_paused) {
 		c->read_paused = false;
@@ -910,7 +1092,7 @@ static void ring_serve(struct conn *c)
 	}
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
 	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len &&
-	       c->out_bytes <= cfg.conn_output_max) {
+	       c->out_bytes <= cfg.conn_output_max && !c->out_reserved && !outstanding_full(c)) {
 		size_t want = xs_framer_wanted(&c->in);
 		int n;
 		size_t used;

@@ -93,6 +93,16 @@ uint64_t conn_id(const struct conn *c);
 /* Whose connection this is (its domain, or the domain a socket acts as): named in logs and the trace. */
 void conn_set_domid(struct conn *c, uint32_t domid);
 /*
+ * Whose quotas the connection's replies count against (the owner's identity,
+ * read as it changes; NULL: none): each reply queued and not yet sent holds
+ * one of the domain's outstanding quota, and while the domain holds all of
+ * it, none of its connections takes input.
+ */
+struct ident;
+void conn_set_who(struct conn *c, const struct ident *who);
+/* Replies of this connection held against the outstanding quota. */
+unsigned conn_outstanding(const struct conn *c);
+/*
  * Totals over all connections; the event counts include those of
  * connections already closed (for CONTROL stats).
  */
@@ -105,6 +115,9 @@ struct conn_totals {
 	uint64_t events_expired;   /* not started within the event timeout */
 	uint64_t out_bytes;        /* queued now, not yet sent */
 	uint64_t out_msgs;
+	unsigned reserve_free;     /* reply reserve buffers free now (of reply-reserve) */
+	uint64_t reserve_used;     /* replies that went in a reserve buffer, since the start */
+	uint64_t reserve_refused;  /* replies with no memory and no reserve left: their connection dropped */
 };
 void conn_totals(struct conn_totals *t);
 /* Close every connection (shutdown); owners are told (closed). */

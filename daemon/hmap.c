@@ -46,7 +46,7 @@ struct hnode *hmap_find(const struct hmap *m, const char *key)
 	return hmap_find_n(m, key, strlen(key), hmap_hash(key));
 }
 
-static int grow(struct hmap *m)
+static bool grow(struct hmap *m)
 {
 	size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
 	struct hnode **b = calloc(nb, sizeof(*b));
@@ -55,7 +55,7 @@ static int grow(struct hmap *m)
 	if (!b || !f) {
 		free(b);
 		free(f);
-		return 0;
+		return false;
 	}
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		struct hnode *n = m->buckets[i];
@@ -76,19 +76,19 @@ static int grow(struct hmap *m)
 	for (size_t i = 0; i < nb; i++)
 		for (struct hnode *n = b[i]; n; n = n->next)
 			filter_set(m, n->hash);
-	return 1;
+	return true;
 }
 
-int hmap_insert(struct hmap *m, struct hnode *n)
+bool hmap_insert(struct hmap *m, struct hnode *n)
 {
 	if (m->count >= m->nbuckets && !grow(m))
-		return 0;
+		return false;
 	n->hash = hmap_hash(n->key);
 	n->next = m->buckets[n->hash & (m->nbuckets - 1)];
 	m->buckets[n->hash & (m->nbuckets - 1)] = n;
 	filter_set(m, n->hash);
 	m->count++;
-	return 1;
+	return true;
 }
 
 void hmap_remove(struct hmap *m, struct hnode *n)

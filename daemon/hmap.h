@@ -2,6 +2,7 @@
 #ifndef XSD_HMAP_H
 #define XSD_HMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,7 +36,7 @@ struct hnode *hmap_find(const struct hmap *m, const char *key);
 /* Find the key made of the len bytes at key, whose hash the caller computed. */
 struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h);
 /* Insert a node whose key is set; false on allocation failure (when growing). */
-int hmap_insert(struct hmap *m, struct hnode *n);
+bool hmap_insert(struct hmap *m, struct hnode *n);
 void hmap_remove(struct hmap *m, struct hnode *n);
 /* Free the bucket array; the nodes belong to their owners. */
 void hmap_free(struct hmap *m);

@@ -45,6 +45,10 @@ static struct event_base *sim_base;
 static struct hyp_callbacks sim_cb;
 static int call_fd = -1, sub_fd = -1;
 static struct event *sub_ev;
+/* Replies to requests nobody waits for, still to come on call_fd (call_async). */
+static unsigned discard_pending;
+static struct event *discard_ev;
+static void discard_cb(evutil_socket_t fd, short what, void *arg);
 /* Changes are reported once per pass of the loop, after what it read: VIRQ_DOM_EXC's coalescing. */
 static struct event *virq_ev;
 static uint32_t *shinfo;
@@ -68,6 +72,10 @@ static void sim_disconnect(const char *why)
 	if (sub_ev)
 		event_free(sub_ev);
 	sub_ev = NULL;
+	if (discard_ev)
+		event_free(discard_ev);
+	discard_ev = NULL;
+	discard_pending = 0;
 	close(call_fd);
 	if (sub_fd >= 0)
 		close(sub_fd);
@@ -192,6 +200,12 @@ static int sim_connect(void)
 	ports_max = r.ports_max;
 	call_fd = fd;
 	world++;
+	discard_ev = event_new(sim_base, call_fd, EV_READ | EV_PERSIST, discard_cb, NULL);
+	if (!discard_ev) {
+		sim_disconnect("no memory");
+		errno = ENOMEM;
+		return -1;
+	}
 	/* The subscription: a snapshot of every domain, waited for, then notices as they come. */
 	if ((sub_fd = simhyp_connect(cfg.simhyp_path)) < 0 ||
 	    simhyp_call(sub_fd, SIMHYP_ATTACH, &at, sizeof(at), NULL, 0, &r, sizeof(r), NULL, NULL) < 0 ||
@@ -260,6 +274,9 @@ static void sim_close(void)
 	if (sub_ev)
 		event_free(sub_ev);
 	sub_ev = NULL;
+	if (discard_ev)
+		event_free(discard_ev);
+	discard_ev = NULL;
 	if (virq_ev)
 		event_free(virq_ev);
 	virq_ev = NULL;
@@ -289,8 +306,56 @@ static int checked(int rc)
 	return rc;
 }
 
+/*
+ * Requests whose replies nobody waits for (a port closed, a mapping given
+ * back: they cannot fail in a way that matters), sent at once and their
+ * replies read later, in order: by the loop when they come, or before the
+ * next call that waits. Bounded, so that neither side's socket ever fills.
+ */
+#define DISCARD_MAX 64
+
+/* Read replies to discard: all of them (waiting), or those there now. */
+static void discard_replies(bool wait)
+{
+	while (discard_pending && call_fd >= 0) {
+		int n = simhyp_recv_discard(call_fd, wait);
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			checked(n == -ETIMEDOUT ? n : -ECONNRESET);
+			break;
+		}
+		discard_pending--;
+	}
+	if (!discard_pending && discard_ev)
+		event_del(discard_ev);
+}
+
+static void discard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	discard_replies(false);
+}
+
+static void call_async(uint16_t op, void *req, size_t len)
+{
+	if (call_fd < 0)
+		return;
+	if (discard_pending >= DISCARD_MAX)
+		discard_replies(true);
+	if (call_fd >= 0 && checked(simhyp_send_req(call_fd, op, req, len, NULL, 0)) == 0 && !discard_pending++ &&
+	    discard_ev)
+		event_add(discard_ev, NULL);
+}
+
 static int call(uint16_t op, void *req, size_t len, void *rep, size_t replen, int *fds, unsigned *nfds)
 {
+	discard_replies(true);
+	if (call_fd < 0)
+		return -ECONNRESET;
 	return checked(simhyp_call(call_fd, op, req, len, NULL, 0, rep, replen, fds, nfds));
 }
 
@@ -300,7 +365,6 @@ static void unmap_handle(uint32_t domid, uint64_t inc, uint32_t handle)
 		unsigned char b[sizeof(struct simhyp_unmap) + sizeof(uint32_t)];
 		struct simhyp_unmap u;
 	} req;
-	struct simhyp_reply_hdr r;
 
 	memset(&req, 0, sizeof(req));
 	req.u.domid = domid;
@@ -309,7 +373,7 @@ static void unmap_handle(uint32_t domid, uint64_t inc, uint32_t handle)
 	req.u.incarnation = inc;
 	memcpy(req.b + sizeof(req.u), &handle, sizeof(handle));
 	if (call_fd >= 0)
-		call(SIMHYP_UNMAP, &req, sizeof(req.b), &r, sizeof(r), NULL, NULL);
+		call_async(SIMHYP_UNMAP, &req, sizeof(req.b));
 }
 
 /* MAP of reference 1 (GNTTAB_RESERVED_XENSTORE), writable. */
@@ -439,7 +503,6 @@ static void sim_port_cb(evutil_socket_t fd, short what, void *arg)
 static int bind_take(int rc, struct simhyp_port_reply *r, int *fds, unsigned nfds, uint32_t *local_port)
 {
 	struct simhyp_port_req cl;
-	struct simhyp_reply_hdr cr;
 	struct sim_port *p;
 
 	if (rc < 0) {
@@ -483,7 +546,7 @@ fail:
 	close(fds[0]);
 	close(fds[1]);
 	cl = (struct simhyp_port_req){.port = r->port};
-	call(SIMHYP_EVT_CLOSE, &cl, sizeof(cl), &cr, sizeof(cr), NULL, NULL);
+	call_async(SIMHYP_EVT_CLOSE, &cl, sizeof(cl));
 	errno = ENOMEM;
 	return -1;
 }
@@ -517,6 +580,11 @@ static struct xs_ring *sim_map_and_bind(uint32_t domid, uint32_t remote_port, ui
 	if (ring_mappable(domid) < 0)
 		return NULL;
 	map_req_init(&mq, domid);
+	discard_replies(true);
+	if (call_fd < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
 	mrc = checked(simhyp_send_req(call_fd, SIMHYP_MAP, &mq, sizeof(mq), NULL, 0));
 	if (mrc == 0 && (brc = checked(simhyp_send_req(call_fd, SIMHYP_EVT_BIND, &bq, sizeof(bq), NULL, 0))) == 0) {
 		mrc = checked(simhyp_recv_reply(call_fd, &mq, &mrep, sizeof(mrep), mfds, &mn));
@@ -551,13 +619,12 @@ static void sim_unbind(uint32_t local_port)
 {
 	struct sim_port *p = local_port < nports ? &ports[local_port] : NULL;
 	struct simhyp_port_req req = {.port = local_port};
-	struct simhyp_reply_hdr r;
 
 	if (!p || !p->ev)
 		return;
 	/* The guest's port goes back to unbound for us: a later INTRODUCE binds it again. */
 	if (p->world == world && call_fd >= 0)
-		call(SIMHYP_EVT_CLOSE, &req, sizeof(req), &r, sizeof(r), NULL, NULL);
+		call_async(SIMHYP_EVT_CLOSE, &req, sizeof(req));
 	event_free(p->ev);
 	close(p->efd);
 	if (p->peer_fd >= 0)
@@ -583,11 +650,7 @@ static void sim_notify(uint32_t local_port)
 		if (call(SIMHYP_EVT_PEER, &req, sizeof(req), &r, sizeof(r), fds, &nfds) == (int)sizeof(r)) {
 			if (p->peer_fd >= 0)
 				close(p->peer_fd);
-			p->peer_fd = -1;
-			if (nfds == 1 && r.state == SIMHYP_PORT_INTERDOMAIN)
-				p->peer_fd = fds[0];
-			else if (nfds == 1)
-				close(fds[0]);
+			p->peer_fd = nfds == 1 ? fds[0] : -1;
 			p->gen = r.gen;
 			p->known = true;
 		}

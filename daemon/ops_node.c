@@ -62,11 +62,8 @@ enum xs_err op_rm(struct req *r)
 
 		memcpy(parent, r->path, pl);
 		parent[pl] = '\0';
-		int rc = acc_read(&r->acc, parent, false, &n);
-
-		if (rc < 0)
-			return acc_error(&r->acc);
-		return rc == 1 ? reply_ok(r) : XSE_ENOENT;
+		err = acc_read(&r->acc, parent, false, &n);
+		return err == XSE_OK ? reply_ok(r) : err;
 	}
 	if (err != XSE_OK)
 		return err;
@@ -101,11 +98,11 @@ enum xs_err op_directory(struct req *r)
 	if (err != XSE_OK)
 		return err;
 	if (r->acc.txn)
-		return acc_children(&r->acc, r->path, append_child, r) < 0 ? acc_error(&r->acc) : XSE_OK;
+		return acc_children(&r->acc, r->path, append_child, r);
 	/* Outside a transaction the stored size answers E2BIG without reading the list. */
 	if (n.children_bytes > XS_PAYLOAD_MAX)
 		return XSE_E2BIG;
-	return acc_chunks(&r->acc, r->path, 0, append_chunk, r) < 0 ? XSE_EIO : XSE_OK;
+	return acc_chunks(&r->acc, r->path, 0, append_chunk, r);
 }
 
 /*
@@ -183,7 +180,6 @@ enum xs_err op_directory_part(struct req *r)
 	char gen[24];
 	long off = atol(r->argv[1]);
 	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_READ, false, &n);
-	int rc;
 
 	if (err != XSE_OK)
 		return err;
@@ -210,9 +206,8 @@ enum xs_err op_directory_part(struct req *r)
 		from = cur->chunk;
 		d.pos = cur->offset;
 	}
-	rc = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d);
-	if (rc < 0)
-		return acc_error(&r->acc);
+	if ((err = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d)) != XSE_OK)
+		return err;
 	if (!d.ended_early)
 		reply_bytes(r, "", 1);
 	cursor_forget(cur);

@@ -325,6 +325,9 @@ static enum xs_err stats_global(struct req *r)
 	reply_line(r, "events-timed-out: %llu\n", (unsigned long long)t.events_expired);
 	reply_line(r, "output-queued-bytes: %llu\n", (unsigned long long)t.out_bytes);
 	reply_line(r, "output-queued-messages: %llu\n", (unsigned long long)t.out_msgs);
+	reply_line(r, "reply-reserve-free: %u\n", t.reserve_free);
+	reply_line(r, "reply-reserve-used: %llu\n", (unsigned long long)t.reserve_used);
+	reply_line(r, "replies-without-memory: %llu\n", (unsigned long long)t.reserve_refused);
 	for (int pass = 0; pass < 2; pass++) {
 		const uint64_t *n = pass ? op_counts.errors : op_counts.requests;
 

@@ -248,6 +248,27 @@ enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n)
 	return XSE_OK;
 }
 
+bool quota_hold(const struct ident *who, enum quota_id q, unsigned n)
+{
+	struct quota_dom *d = known(who->domid);
+
+	if (!d)
+		return false;
+	/* No maximum is kept, as the C daemon keeps none for outstanding: `quota max` shows 0. */
+	d->used[q] += n;
+	return true;
+}
+
+bool quota_reached(const struct ident *who, enum quota_id q)
+{
+	struct quota_dom *d;
+
+	if (who->priv)
+		return false;
+	d = slot(who->domid, false);
+	return d && d->known && d->hard[q] && d->used[q] >= d->hard[q];
+}
+
 void quota_release(const struct ident *who, enum quota_id q, unsigned n)
 {
 	struct quota_dom *d = slot(who->domid, false);

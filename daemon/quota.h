@@ -77,6 +77,14 @@ bool quota_allows(const struct ident *who, enum quota_id q, size_t value);
  */
 enum xs_err quota_charge(const struct ident *who, enum quota_id q, unsigned n);
 void quota_release(const struct ident *who, enum quota_id q, unsigned n);
+/*
+ * What the daemon owes and cannot refuse (a reply queued: outstanding) is
+ * counted, never refused: false only if the domain's values could not be
+ * made (ENOMEM), and then nothing is held. Released with quota_release.
+ */
+bool quota_hold(const struct ident *who, enum quota_id q, unsigned n);
+/* Has who's domain reached its value of q (an unprivileged client, a value set)? */
+bool quota_reached(const struct ident *who, enum quota_id q);
 /* Move n of what one domain holds to another, unprivileged one (a connection restricted to its rights). */
 void quota_transfer(uint32_t from, uint32_t to, enum quota_id q, unsigned n);
 /* What a domain holds now. */

@@ -220,7 +220,7 @@ static bool child_regions(void *ctx, const char *name)
 	memcpy(path, rc->parent, pl);
 	path[pl] = '/';
 	strcpy(path + pl + 1, name);
-	if (store_read(&regions_scratch, path, false, &n) != 1)
+	if (store_read(&regions_scratch, path, false, &n) != XSE_OK)
 		regions_lost();
 	else {
 		for (unsigned i = 0; i < n.nperms; i++) {
@@ -258,7 +258,7 @@ static void hook_perms_set(void *ctx, const char *path, const struct xs_perm *ol
 
 			memcpy(ppath, path, pl);
 			ppath[pl] = '\0';
-			if (store_read(&regions_scratch, ppath, false, &parent) != 1)
+			if (store_read(&regions_scratch, ppath, false, &parent) != XSE_OK)
 				regions_lost();
 		}
 		note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
@@ -268,7 +268,7 @@ static void hook_perms_set(void *ctx, const char *path, const struct xs_perm *ol
 		for (unsigned i = 0; i < nold; i++)
 			if (!perms_name(perms, nperms, old[i].id))
 				regions_del(old[i].id, path);
-		if (store_children(path, child_regions, &rc) < 0)
+		if (store_children(path, child_regions, &rc) != XSE_OK)
 			regions_lost();
 	}
 }

@@ -192,6 +192,7 @@ static bool session_attach(struct session *s, struct conn *c)
 	}
 	s->conn = c;
 	conn_set_domid(c, s->who.domid);
+	conn_set_who(c, &s->who);
 	s->next = session_list;
 	if (session_list)
 		session_list->prev = s;
@@ -278,6 +279,7 @@ void session_restrict(struct session *s, uint32_t domid)
 
 	quota_transfer(s->who.domid, domid, QUOTA_WATCHES, nw);
 	quota_transfer(s->who.domid, domid, QUOTA_TRANSACTIONS, nt);
+	quota_transfer(s->who.domid, domid, QUOTA_OUTSTANDING, conn_outstanding(s->conn));
 	quota_transfer(s->who.domid, domid, QUOTA_MEMORY,
 		       (unsigned)(watch_set_memory(s->watches) + txn_set_memory(s->txns)));
 	ident_set(&s->who, domid, false);

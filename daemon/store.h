@@ -89,8 +89,11 @@ enum xs_err store_group_end(enum xs_err err);
  */
 bool store_flush(void);
 
-/* 1 found, 0 absent, -1 damaged record. with_value=false skips copying the value. */
-int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
+/*
+ * XSE_OK found, XSE_ENOENT absent, XSE_EIO a damaged record, XSE_ENOMEM.
+ * with_value=false skips copying the value.
+ */
+enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
 /* Create a node under an existing parent, appended to the parent's children. */
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen);
@@ -113,25 +116,29 @@ typedef void (*store_removed_fn)(void *ctx, const char *path, const struct store
  */
 enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
 
-/* Visit the children of parent in order until cb returns false. 0, or -1 on a damaged record. */
+/*
+ * Visit the children of parent in order until cb returns false. XSE_OK (an
+ * absent parent has none), XSE_EIO on a damaged record, XSE_ENOMEM.
+ */
 typedef bool (*store_child_fn)(void *ctx, const char *name);
-int store_children(const char *parent, store_child_fn cb, void *ctx);
+enum xs_err store_children(const char *parent, store_child_fn cb, void *ctx);
 /*
  * Visit the chunks of parent in order, from chunk `from` (0: the first),
  * until cb returns false: names is len bytes of the chunk's children's
- * names, each NUL-terminated.
- * 0, or -1 if a chunk is missing.
+ * names, each NUL-terminated. XSE_OK (an absent parent has none), XSE_EIO
+ * if a chunk is missing or damaged, XSE_ENOMEM.
  */
 typedef bool (*store_chunk_fn)(void *ctx, uint32_t chunk, const char *names, size_t len);
-int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
+enum xs_err store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 /*
  * Visit root and everything below it in pre-order; visit returns false to
  * skip a node's children. The tree must not change during the walk.
- * 0, or -1 on a damaged record.
+ * XSE_OK (nothing to walk if root cannot be read), XSE_EIO on a damaged
+ * record below it, XSE_ENOMEM.
  */
 typedef bool (*store_visit_fn)(void *ctx, const char *path, const struct store_node *n);
-int store_walk(const char *root, store_visit_fn visit, void *ctx);
+enum xs_err store_walk(const char *root, store_visit_fn visit, void *ctx);
 
 /*
  * Check the tree's structure: every directory's chunks are linked and

@@ -5,14 +5,14 @@
 static enum xs_err apply_change(struct arena *a, const struct store_change *c)
 {
 	struct store_node node;
-	int r;
+	enum xs_err err;
 
 	if (c->kind == STORE_REMOVE)
 		return store_remove(c->path, NULL, NULL);
-	r = store_read(a, c->path, false, &node);
-	if (r == 1)
+	err = store_read(a, c->path, false, &node);
+	if (err == XSE_OK)
 		return store_update(a, c->path, &node, c->perms, c->nperms, c->value, c->vlen);
-	if (r == 0 && c->perms)
+	if (err == XSE_ENOENT && c->perms)
 		return store_create(a, c->path, c->perms, c->nperms, c->value ? c->value : "", c->vlen);
 	return XSE_EIO;
 }

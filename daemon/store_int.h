@@ -94,17 +94,17 @@ static inline bool has_parent(const char *path)
 
 /* store_tree.c: records and chunks. */
 
-/* The node record of path: 1 read, 0 none, -1 damaged. */
-int store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
+/* The node record of path: XSE_OK read, XSE_ENOENT none, XSE_EIO damaged. */
+enum xs_err store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
 /* Write path's node record, encoded in arena a (NULL: by malloc). */
 enum xs_err store_record_put(struct arena *a, const char *path, const struct store_node *n);
-/* 0 read, -1 damaged or missing (logged). */
-int store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out);
+/* XSE_OK read, XSE_EIO damaged or missing (logged), XSE_ENOMEM. */
+enum xs_err store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out);
 /* Append an encoded entry to directory dir (record dn, updated; the caller writes it). */
 enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_node *dn, const char *name,
 			       const unsigned char *entry, size_t elen);
 /* store_walk, with where it failed written into fault (XS_PATH_BUF bytes) if it did. */
-int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
+enum xs_err store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
 
 /* A pre-order walk that can stop and go on (store_walk is one done at once). */
 struct store_walker {
@@ -125,10 +125,13 @@ struct store_walker {
 	char fault[XS_PATH_BUF + 32];
 };
 
-/* Visit root: 1, or 0 if it is absent (nothing to walk). */
-int walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx);
-/* Visit up to budget more nodes: 1 if more remain, 0 when done, -1 on a fault (said in w->fault). */
-int walker_step(struct store_walker *w, size_t budget);
+/* Visit root: XSE_OK, or as store_read if it cannot be read (XSE_ENOENT: absent). */
+enum xs_err walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx);
+/*
+ * Visit up to budget more nodes; *more says whether any remain. XSE_OK, or
+ * on a fault (said in w->fault) XSE_EIO, XSE_ENOMEM.
+ */
+enum xs_err walker_step(struct store_walker *w, size_t budget, bool *more);
 void walker_free(struct store_walker *w);
 
 /* Queue a change for the hooks, told when the open group is written (nothing without hooks). */

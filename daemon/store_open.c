@@ -37,7 +37,7 @@ static bool check_visit(void *ctx, const char *path, const struct store_node *n)
 		size_t off;
 
 		arena_reset(&a);
-		if (store_chunk_read(&a, path, id, &ch) < 0) {
+		if (store_chunk_read(&a, path, id, &ch) != XSE_OK) {
 			snprintf(c->fault, sizeof(c->fault), "%s: chunk %u missing or damaged", path, id);
 			break;
 		}
@@ -90,7 +90,7 @@ const char *store_check(void)
 	store_settle();
 	c.fault[0] = '\0';
 	c.records = c.chunks = 0;
-	if (store_walk_fault("/", check_visit, &c, walk_fault) < 0 && !c.fault[0])
+	if (store_walk_fault("/", check_visit, &c, walk_fault) != XSE_OK && !c.fault[0])
 		snprintf(c.fault, sizeof(c.fault), "%s: missing or damaged", walk_fault);
 	/* A removal cut short leaves records that no list reaches any more. */
 	if (!c.fault[0] && rec_traverse(count_tree_records, &rc) >= 0 &&
@@ -336,7 +336,7 @@ static enum xs_err repair_dir_write(struct repair *r, struct arena *a, const cha
 	struct store_node dn;
 	enum xs_err err = XSE_OK;
 
-	if (store_record_read(a, path, true, &dn) != 1)
+	if (store_record_read(a, path, true, &dn) != XSE_OK)
 		return XSE_EIO;
 	if (d)
 		repair_order(d, dn.first_chunk);
@@ -514,7 +514,7 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
 	parent_of(ppath, path);
 	if (!t->have_parent || strcmp(ppath, t->parent) != 0) {
 		arena_reset(&t->arena);
-		t->have_parent = store_read(&t->arena, ppath, false, &t->pnode) == 1;
+		t->have_parent = store_read(&t->arena, ppath, false, &t->pnode) == XSE_OK;
 		strcpy(t->parent, ppath);
 	}
 	if (t->have_parent)
@@ -556,23 +556,25 @@ static void tell_begin(void)
 	clock_gettime(CLOCK_MONOTONIC, &telling.began);
 	memset(&telling.t, 0, sizeof(telling.t));
 	telling.active = store_st.telling = true;
-	if (walker_start(&telling.w, "/", tell_node, &telling.t) != 1)
+	/* A root that cannot be read leaves nothing to tell. */
+	if (walker_start(&telling.w, "/", tell_node, &telling.t) != XSE_OK)
 		tell_end();
 }
 
 /*
- * One slice of at most budget nodes: 1 while more remains, 0 when done, -1
- * if the tree is damaged and could not be repaired (*fault says where). A
- * damaged tree is rebuilt from what is found (one group), and told again.
+ * One slice of at most budget nodes; *more says whether more remains.
+ * XSE_OK, or XSE_EIO if the tree is damaged and could not be repaired
+ * (*fault says where). A damaged tree is rebuilt from what is found (one
+ * group), and told again.
  */
-static int tell_step(size_t budget, const char **fault)
+static enum xs_err tell_step(size_t budget, bool *more, const char **fault)
 {
 	static char where[XS_PATH_BUF + 64];
-	int r = walker_step(&telling.w, budget);
+	enum xs_err err = walker_step(&telling.w, budget, more);
 
-	if (r > 0)
-		return 1;
-	if (r == 0) {
+	if (err == XSE_OK && *more)
+		return XSE_OK;
+	if (err == XSE_OK) {
 		struct timespec now;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -581,42 +583,40 @@ static int tell_step(size_t budget, const char **fault)
 			 (long long)(now.tv_sec - telling.began.tv_sec) * 1000 +
 				 (now.tv_nsec - telling.began.tv_nsec) / 1000000);
 		tell_end();
-		return 0;
+		return XSE_OK;
 	}
 	snprintf(where, sizeof(where), "%s", telling.w.fault);
 	tell_end();
 	*fault = where;
 	log_warnx("store: the tree cannot be read whole (%s is missing or damaged); repairing it", where);
 	if (telling.repaired || store_repair() != XSE_OK || (*fault = store_check()) != NULL)
-		return -1;
+		return XSE_EIO;
 	telling.repaired = true;
 	tell_begin();
-	return telling.active ? 1 : 0;
+	*more = telling.active;
+	return XSE_OK;
 }
 
 bool store_background(void)
 {
 	const char *fault = "";
+	bool more;
 
 	if (!telling.active)
 		return false;
-	switch (tell_step(TELL_SLICE, &fault)) {
-	case 1:
-		return true;
-	case 0:
-		return false;
-	default:
-		/* Refused, as at start: a store that cannot be trusted is not served on. */
+	/* Refused, as at start: a store that cannot be trusted is not served on. */
+	if (tell_step(TELL_SLICE, &more, &fault) != XSE_OK)
 		fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
-	}
+	return more;
 }
 
 void store_settle(void)
 {
 	const char *fault = "";
+	bool more;
 
 	while (telling.active)
-		if (tell_step(SIZE_MAX, &fault) < 0)
+		if (tell_step(SIZE_MAX, &more, &fault) != XSE_OK)
 			fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
 }
 
@@ -725,7 +725,9 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 		return XSE_OK;
 	/* Damage: rebuilt from what is found, or refused. Never served silently, never emptied. */
 	while (telling.active) {
-		if (tell_step(SIZE_MAX, &fault) < 0) {
+		bool more;
+
+		if (tell_step(SIZE_MAX, &more, &fault) != XSE_OK) {
 			snprintf(why, sizeof(why), "%s: damaged beyond repair (%s; use --fresh-store)", opt->file,
 				 fault ? fault : "repair failed");
 			*reason = why;

@@ -162,17 +162,17 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 	return 0;
 }
 
-int store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+enum xs_err store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
 	struct parse_ctx c = {a, out, with_value, false};
 
 	if (rec_parse(key_of(path), parse_record, &c) != 0)
-		return 0;
+		return XSE_ENOENT;
 	if (!c.ok) {
 		log_warnx("store: damaged record for %s", path);
-		return -1;
+		return XSE_EIO;
 	}
-	return 1;
+	return XSE_OK;
 }
 
 enum xs_err store_record_put(struct arena *a, const char *path, const struct store_node *n)
@@ -203,6 +203,7 @@ struct chunk_parse {
 	struct arena *a;
 	struct chunk *out;
 	bool bad;
+	bool oom;
 };
 
 static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
@@ -222,32 +223,33 @@ static int parse_chunk(TDB_DATA key, TDB_DATA data, void *private_data)
 	/* Room for one more entry's worth, so that appending needs no second copy. */
 	c->out->body = arena_alloc(c->a, fc.len + ENTRY_INLINE_MAX + 16);
 	if (!c->out->body)
-		c->bad = true;
+		c->oom = true;
 	else
 		memcpy(c->out->body, fc.body, fc.len);
 	return 0;
 }
 
-/* 0 read, -1 damaged or missing (logged unless quiet and missing). */
-static int read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct chunk *out, bool quiet)
+/* XSE_OK read, XSE_EIO damaged or missing (logged unless quiet and missing), XSE_ENOMEM. */
+static enum xs_err read_chunk_q(struct arena *a, const char *dir, uint32_t id, struct chunk *out,
+				bool quiet)
 {
 	unsigned char kb[XS_PATH_BUF + 8];
-	struct chunk_parse c = {a, out, false};
+	struct chunk_parse c = {a, out, false, false};
 
 	out->id = id;
 	if (rec_parse(chunk_key(kb, dir, id), parse_chunk, &c) != 0) {
 		if (!quiet)
 			log_warnx("store: chunk %u of %s missing", id, dir);
-		return -1;
+		return XSE_EIO;
 	}
 	if (c.bad) {
 		log_warnx("store: chunk %u of %s damaged", id, dir);
-		return -1;
+		return XSE_EIO;
 	}
-	return 0;
+	return c.oom ? XSE_ENOMEM : XSE_OK;
 }
 
-int store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out)
+enum xs_err store_chunk_read(struct arena *a, const char *dir, uint32_t id, struct chunk *out)
 {
 	return read_chunk_q(a, dir, id, out, false);
 }
@@ -301,7 +303,7 @@ static enum xs_err relink_chunk(struct arena *a, const char *dir, uint32_t id, b
 
 	if (!id)
 		return XSE_OK;
-	if (store_chunk_read(a, dir, id, &ch) < 0)
+	if (store_chunk_read(a, dir, id, &ch) != XSE_OK)
 		return XSE_EIO;
 	if (set_prev)
 		ch.prev = to;
@@ -343,7 +345,7 @@ static struct dirindex *index_of(struct arena *a, const char *dir, const struct 
 	if (!(x = dirindex_new(dir)))
 		return NULL;
 	for (uint32_t id = dn->first_chunk; id; id = ch.next) {
-		if (store_chunk_read(a, dir, id, &ch) < 0 || !index_chunk(x, &ch, id, true)) {
+		if (store_chunk_read(a, dir, id, &ch) != XSE_OK || !index_chunk(x, &ch, id, true)) {
 			dirindex_drop(dir);
 			return NULL;
 		}
@@ -358,35 +360,37 @@ static int chunk_find(const struct chunk *ch, const char *name, size_t nlen, str
 
 /*
  * Find name among the children of directory dir (its record dn): its chunk
- * (*ch, a copy) and entry (*e). 1 found, 0 absent, -1 damaged.
+ * (*ch, a copy) and entry (*e). XSE_OK found, XSE_ENOENT absent, XSE_EIO
+ * damaged, XSE_ENOMEM.
  */
-static int find_child(struct arena *a, const char *dir, const struct store_node *dn, const char *name,
-		      struct chunk *ch, struct fmt_entry *e)
+static enum xs_err find_child(struct arena *a, const char *dir, const struct store_node *dn,
+			      const char *name, struct chunk *ch, struct fmt_entry *e)
 {
 	size_t nlen = strlen(name);
 	struct dirindex *x;
+	enum xs_err err;
 
 	if (!dn->first_chunk)
-		return 0;
+		return XSE_ENOENT;
 	if (dn->first_chunk == dn->last_chunk || !(x = index_of(a, dir, dn))) {
 		/* One chunk, or no memory for an index: read them all. */
 		for (uint32_t id = dn->first_chunk; id; id = ch->next) {
-			if (store_chunk_read(a, dir, id, ch) < 0)
-				return -1;
+			if ((err = store_chunk_read(a, dir, id, ch)) != XSE_OK)
+				return err;
 			if (chunk_find(ch, name, nlen, e))
-				return 1;
+				return XSE_OK;
 		}
-		return 0;
+		return XSE_ENOENT;
 	}
 	uint32_t h = dirindex_hash(name, nlen), id;
 	size_t pos = 0;
 
 	while ((id = dirindex_next(x, h, &pos)) != 0) {
 		/* The index may name a chunk gone since (it never misses one). */
-		if (read_chunk_q(a, dir, id, ch, true) == 0 && chunk_find(ch, name, nlen, e))
-			return 1;
+		if (read_chunk_q(a, dir, id, ch, true) == XSE_OK && chunk_find(ch, name, nlen, e))
+			return XSE_OK;
 	}
-	return 0;
+	return XSE_ENOENT;
 }
 
 /* Where a node kept in a chunk was found: what store_update needs to rewrite it. */
@@ -398,47 +402,50 @@ struct store_where {
 	struct fmt_entry e;
 };
 
-/* The node kept in a chunk of directory ppath (record dn): 1 found, 0 absent, -1 damaged. */
-static int read_in_chunk(struct arena *a, const char *path, const char *ppath,
-			 const struct store_node *dn, bool with_value, struct store_node *out,
-			 struct store_where *w)
+/*
+ * The node kept in a chunk of directory ppath (record dn): XSE_OK found,
+ * XSE_ENOENT absent, XSE_EIO damaged, XSE_ENOMEM.
+ */
+static enum xs_err read_in_chunk(struct arena *a, const char *path, const char *ppath,
+				 const struct store_node *dn, bool with_value, struct store_node *out,
+				 struct store_where *w)
 {
-	int r = find_child(a, ppath, dn, xs_path_basename(path), &w->ch, &w->e);
+	enum xs_err err = find_child(a, ppath, dn, xs_path_basename(path), &w->ch, &w->e);
 
-	if (r <= 0)
-		return r;
+	if (err != XSE_OK)
+		return err;
 	if (w->e.flags & ENTRY_OWN_RECORD) {
 		log_warnx("store: %s is listed but its record is missing", path);
-		return -1;
+		return XSE_EIO;
 	}
 	if (!fmt_entry_node(a, &w->e, with_value, out)) {
 		log_warnx("store: damaged entry for %s", path);
-		return -1;
+		return XSE_EIO;
 	}
 	w->epoch = store_st.epoch;
 	w->path_hash = dirindex_hash(path, strlen(path));
 	w->parent = *dn;
-	return 1;
+	return XSE_OK;
 }
 
-int store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
 	char ppath[XS_PATH_BUF];
 	struct store_node dn;
 	struct store_where *w;
-	int r = store_record_read(a, path, with_value, out);
+	enum xs_err err = store_record_read(a, path, with_value, out);
 
-	if (r != 0 || !has_parent(path))
-		return r;
+	if (err != XSE_ENOENT || !has_parent(path))
+		return err;
 	parent_of(ppath, path);
 	/* A parent without a record of its own is kept in a chunk and has no children. */
-	if ((r = store_record_read(a, ppath, false, &dn)) <= 0)
-		return r;
+	if ((err = store_record_read(a, ppath, false, &dn)) != XSE_OK)
+		return err;
 	if (!(w = arena_alloc(a, sizeof(*w))))
-		return -1;
-	if ((r = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == 1)
+		return XSE_ENOMEM;
+	if ((err = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == XSE_OK)
 		out->where = w;
-	return r;
+	return err;
 }
 
 /*
@@ -515,7 +522,7 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 	if (!entry)
 		return XSE_ENOMEM;
 	if (dn->last_chunk) {
-		if (store_chunk_read(a, dir, dn->last_chunk, &last) < 0)
+		if (store_chunk_read(a, dir, dn->last_chunk, &last) != XSE_OK)
 			return XSE_EIO;
 		if (last.len + elen <= CHUNK_MAX) {
 			/* store_chunk_read left room for an entry kept in a chunk, not always for a long name. */
@@ -584,8 +591,8 @@ static enum xs_err own_record(struct arena *a, const char *path, struct store_no
 	if ((err = store_record_put(a, path, n)) != XSE_OK)
 		return err;
 	parent_of(gpath, path);
-	if (store_record_read(a, gpath, false, &gn) != 1 ||
-	    find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e) != 1)
+	if (store_record_read(a, gpath, false, &gn) != XSE_OK ||
+	    find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e) != XSE_OK)
 		return XSE_EIO;
 	if (!encode_stand_in(&b, path))
 		err = XSE_ENOMEM;
@@ -602,7 +609,7 @@ static enum xs_err own_record(struct arena *a, const char *path, struct store_no
 static enum xs_err parent_dir(struct arena *a, const char *path, char *ppath, struct store_node *pn)
 {
 	parent_of(ppath, path);
-	if (store_read(a, ppath, true, pn) != 1)
+	if (store_read(a, ppath, true, pn) != XSE_OK)
 		return XSE_EIO;
 	if (!pn->in_chunk)
 		return XSE_OK;
@@ -699,7 +706,6 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	const struct xs_perm *old;
 	unsigned nold;
 	enum xs_err err;
-	int r;
 
 	/* !value below: the old value is read only when it is kept. */
 	if (cur && cur->where && cur->where->epoch == store_st.epoch &&
@@ -708,14 +714,14 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 		/* Found by this request's read, and nothing written since. */
 		w = *cur->where;
 		parent_of(ppath, path);
-		r = fmt_entry_node(a, &w.e, !value, &n) ? 1 : -1;
-	} else if ((r = store_record_read(a, path, !value, &n)) == 0 && has_parent(path)) {
+		err = fmt_entry_node(a, &w.e, !value, &n) ? XSE_OK : XSE_EIO;
+	} else if ((err = store_record_read(a, path, !value, &n)) == XSE_ENOENT && has_parent(path)) {
 		/* Kept in a chunk: found there once, read and rewritten from the same copy. */
 		parent_of(ppath, path);
-		if (store_record_read(a, ppath, false, &w.parent) == 1)
-			r = read_in_chunk(a, path, ppath, &w.parent, !value, &n, &w);
+		if (store_record_read(a, ppath, false, &w.parent) == XSE_OK)
+			err = read_in_chunk(a, path, ppath, &w.parent, !value, &n, &w);
 	}
-	if (r != 1)
+	if (err != XSE_OK)
 		return XSE_EIO;
 	old = n.perms;
 	nold = n.nperms;
@@ -750,21 +756,20 @@ static enum xs_err unlist(struct arena *a, const char *path, bool first_only, bo
 	struct chunk ch;
 	struct fmt_entry e;
 	enum xs_err err;
-	int r;
 
 	*listed = false;
 	parent_of(ppath, path);
-	if ((r = store_record_read(a, ppath, true, &pn)) <= 0)
-		return r == 0 ? XSE_OK : XSE_EIO;
+	if ((err = store_record_read(a, ppath, true, &pn)) != XSE_OK)
+		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
 	if (first_only) {
-		if (!pn.first_chunk || store_chunk_read(a, ppath, pn.first_chunk, &ch) < 0)
+		if (!pn.first_chunk || store_chunk_read(a, ppath, pn.first_chunk, &ch) != XSE_OK)
 			return XSE_EIO;
-		r = chunk_find(&ch, name, strlen(name), &e);
+		err = chunk_find(&ch, name, strlen(name), &e) ? XSE_OK : XSE_ENOENT;
 	} else {
-		r = find_child(a, ppath, &pn, name, &ch, &e);
+		err = find_child(a, ppath, &pn, name, &ch, &e);
 	}
-	if (r <= 0)
-		return r == 0 ? XSE_OK : XSE_EIO;
+	if (err != XSE_OK)
+		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
 	*listed = true;
 	if ((err = replace_entry(a, ppath, &pn, &ch, &e, NULL, 0)) != XSE_OK)
 		return err;
@@ -823,7 +828,7 @@ static enum xs_err remove_records(struct arena *scratch, const char *path, store
 	strcpy(cur, path);
 	while (err == XSE_OK) {
 		arena_reset(scratch);
-		if (store_record_read(scratch, cur, true, &n) != 1)
+		if (store_record_read(scratch, cur, true, &n) != XSE_OK)
 			return XSE_EIO;
 		dirindex_drop(cur);
 		if (n.first_chunk) {
@@ -831,7 +836,7 @@ static enum xs_err remove_records(struct arena *scratch, const char *path, store
 			struct fmt_entry e;
 			size_t off;
 
-			if (store_chunk_read(scratch, cur, n.first_chunk, &ch) < 0)
+			if (store_chunk_read(scratch, cur, n.first_chunk, &ch) != XSE_OK)
 				return XSE_EIO;
 			for (off = 0; off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len)
 				if (e.flags & ENTRY_OWN_RECORD)
@@ -864,16 +869,15 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 {
 	struct arena scratch = {0};
 	struct store_node n;
-	enum xs_err err = XSE_OK;
+	enum xs_err err;
 	bool listed = true;
-	int r;
 
 	if (strcmp(path, "/") == 0)
 		return XSE_EINVAL;
-	r = store_read(&scratch, path, true, &n);
-	if (r <= 0) {
+	err = store_read(&scratch, path, true, &n);
+	if (err != XSE_OK) {
 		arena_free(&scratch);
-		return r == 0 ? XSE_OK : XSE_EIO;
+		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
 	}
 	store_group_begin();
 	if (has_parent(path))
@@ -911,20 +915,19 @@ static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len)
 	return names;
 }
 
-int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
+enum xs_err store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
 {
 	struct arena scratch = {0};
 	struct store_node n;
 	struct chunk ch;
 	uint32_t id = from;
-	int rc = 0;
+	enum xs_err err = XSE_OK;
 
 	if (!id) {
-		int r = store_record_read(&scratch, parent, false, &n);
-
-		if (r != 1) {
+		err = store_record_read(&scratch, parent, false, &n);
+		if (err != XSE_OK) {
 			arena_free(&scratch);
-			return r; /* no record: no children */
+			return err == XSE_ENOENT ? XSE_OK : err; /* no record: no children */
 		}
 		id = n.first_chunk;
 	}
@@ -933,8 +936,10 @@ int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx
 		size_t len;
 
 		arena_reset(&scratch);
-		if (store_chunk_read(&scratch, parent, id, &ch) < 0 || !(names = chunk_names(&scratch, &ch, &len))) {
-			rc = -1;
+		if ((err = store_chunk_read(&scratch, parent, id, &ch)) != XSE_OK)
+			break;
+		if (!(names = chunk_names(&scratch, &ch, &len))) {
+			err = XSE_ENOMEM;
 			break;
 		}
 		if (!cb(ctx, id, names, len))
@@ -942,7 +947,7 @@ int store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx
 		id = ch.next;
 	}
 	arena_free(&scratch);
-	return rc;
+	return err;
 }
 
 struct names_walk {
@@ -961,38 +966,43 @@ static bool visit_names(void *ctx, uint32_t id, const char *names, size_t len)
 	return true;
 }
 
-int store_children(const char *parent, store_child_fn cb, void *ctx)
+enum xs_err store_children(const char *parent, store_child_fn cb, void *ctx)
 {
 	struct names_walk w = {cb, ctx};
 
 	return store_chunks(parent, 0, visit_names, &w);
 }
 
-int walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx)
+enum xs_err walker_start(struct store_walker *w, const char *root, store_visit_fn visit, void *ctx)
 {
+	enum xs_err err;
+
 	memset(w, 0, sizeof(*w));
 	w->visit = visit;
 	w->ctx = ctx;
 	strcpy(w->cur, root);
-	if (store_read(&w->scratch, w->cur, true, &w->n) != 1)
-		return 0;
+	if ((err = store_read(&w->scratch, w->cur, true, &w->n)) != XSE_OK)
+		return err;
 	/* Iterative: depth is guest-controlled. The frame stack grows with the tree's depth. */
 	w->next_chunk = visit(ctx, w->cur, &w->n) ? w->n.first_chunk : 0;
-	return 1;
+	return XSE_OK;
 }
 
-/* A fault at what: -1, with it said in w->fault. */
-static int walk_fault(struct store_walker *w, const char *what, uint32_t chunk)
+/* A fault at what: err, with it said in w->fault. */
+static enum xs_err walk_fault(struct store_walker *w, enum xs_err err, const char *what, uint32_t chunk)
 {
 	if (chunk)
 		snprintf(w->fault, sizeof(w->fault), "%s: chunk %u", what, chunk);
 	else
 		snprintf(w->fault, sizeof(w->fault), "%s", what);
-	return -1;
+	return err;
 }
 
-int walker_step(struct store_walker *w, size_t budget)
+enum xs_err walker_step(struct store_walker *w, size_t budget, bool *more)
 {
+	enum xs_err err;
+
+	*more = false;
 	while (budget) {
 		struct fmt_entry e;
 
@@ -1000,8 +1010,8 @@ int walker_step(struct store_walker *w, size_t budget)
 		while (w->next_chunk) {
 			if (!w->have_chunk) {
 				arena_reset(&w->held);
-				if (store_chunk_read(&w->held, w->cur, w->next_chunk, &w->ch) < 0)
-					return walk_fault(w, w->cur, w->next_chunk);
+				if ((err = store_chunk_read(&w->held, w->cur, w->next_chunk, &w->ch)) != XSE_OK)
+					return walk_fault(w, err, w->cur, w->next_chunk);
 				w->have_chunk = true;
 			}
 			if (w->next_off < w->ch.len)
@@ -1012,7 +1022,7 @@ int walker_step(struct store_walker *w, size_t budget)
 		}
 		if (!w->next_chunk) {
 			if (!w->depth)
-				return 0;
+				return XSE_OK;
 			w->depth--;
 			w->cur[xs_path_parent_len(w->cur) ? xs_path_parent_len(w->cur) : 1] = '\0';
 			w->next_chunk = w->stack[w->depth].chunk;
@@ -1021,7 +1031,7 @@ int walker_step(struct store_walker *w, size_t budget)
 			continue;
 		}
 		if (!fmt_entry_at(w->ch.body, w->ch.len, w->next_off, &e))
-			return walk_fault(w, w->cur, w->next_chunk);
+			return walk_fault(w, XSE_EIO, w->cur, w->next_chunk);
 		char sub[XS_PATH_BUF];
 
 		child_path(sub, w->cur, e.name);
@@ -1030,18 +1040,18 @@ int walker_step(struct store_walker *w, size_t budget)
 		budget--;
 		if (!(e.flags & ENTRY_OWN_RECORD)) {
 			if (!fmt_entry_node(&w->scratch, &e, true, &w->n))
-				return walk_fault(w, sub, 0);
+				return walk_fault(w, XSE_EIO, sub, 0);
 			w->visit(w->ctx, sub, &w->n);
 			continue;
 		}
-		if (store_record_read(&w->scratch, sub, true, &w->n) != 1) {
+		if (store_record_read(&w->scratch, sub, true, &w->n) != XSE_OK) {
 			log_warnx("store: %s is listed but its record is missing", sub);
-			return walk_fault(w, sub, 0);
+			return walk_fault(w, XSE_EIO, sub, 0);
 		}
 		if (!w->visit(w->ctx, sub, &w->n) || !w->n.first_chunk)
 			continue;
 		if (!GROW(w->stack, w->cap, w->depth + 1, 16))
-			return walk_fault(w, "no memory", 0);
+			return walk_fault(w, XSE_ENOMEM, "no memory", 0);
 		w->stack[w->depth].chunk = w->next_chunk;
 		w->stack[w->depth].off = w->next_off;
 		w->depth++;
@@ -1050,7 +1060,8 @@ int walker_step(struct store_walker *w, size_t budget)
 		w->next_off = 0;
 		w->have_chunk = false;
 	}
-	return 1;
+	*more = true;
+	return XSE_OK;
 }
 
 void walker_free(struct store_walker *w)
@@ -1061,25 +1072,25 @@ void walker_free(struct store_walker *w)
 	arena_free(&w->held);
 }
 
-int store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault)
+enum xs_err store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault)
 {
 	struct store_walker *w = malloc(sizeof(*w));
-	int rc = -1;
+	enum xs_err err = XSE_OK;
+	bool more;
 
 	if (!w) {
 		snprintf(fault, XS_PATH_BUF, "no memory");
-		return -1;
+		return XSE_ENOMEM;
 	}
-	if (walker_start(w, root, visit, ctx) == 0 || (rc = walker_step(w, SIZE_MAX)) == 0)
-		rc = 0;
-	else
+	/* A root that cannot be read leaves nothing to walk. */
+	if (walker_start(w, root, visit, ctx) == XSE_OK && (err = walker_step(w, SIZE_MAX, &more)) != XSE_OK)
 		snprintf(fault, XS_PATH_BUF, "%.*s", XS_PATH_BUF - 1, w->fault);
 	walker_free(w);
 	free(w);
-	return rc;
+	return err;
 }
 
-int store_walk(const char *root, store_visit_fn visit, void *ctx)
+enum xs_err store_walk(const char *root, store_visit_fn visit, void *ctx)
 {
 	char fault[XS_PATH_BUF];
 

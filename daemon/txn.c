@@ -216,7 +216,13 @@ struct txn *txn_find(struct txn_set *s, uint32_t id)
 	return NULL;
 }
 
-enum xs_err txn_error(const struct txn *t)
+/*
+ * Why the last failed access through the transaction failed: what it
+ * recorded (its node quota, memory, a store error), else XSE_EIO. What
+ * entry_get records stays until the next failure records another: a store
+ * failure met later (listing children) is said as that.
+ */
+static enum xs_err txn_error(const struct txn *t)
 {
 	return t->err != XSE_OK ? t->err : XSE_EIO;
 }
@@ -310,7 +316,8 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	struct tx_entry *e;
 	struct store_node n = {0};
 	struct arena_mark mark;
-	int r;
+	enum xs_err rerr;
+	bool found;
 
 	if (h)
 		return (struct tx_entry *)h;
@@ -322,20 +329,23 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	}
 	t->err = XSE_ENOMEM;
 	mark = arena_mark(&txn_scratch);
-	r = store_read(&txn_scratch, path, true, &n);
+	rerr = store_read(&txn_scratch, path, true, &n);
+	found = rerr == XSE_OK;
+	if (rerr == XSE_ENOENT)
+		rerr = XSE_OK;
 	e = calloc(1, sizeof(*e));
-	if (r < 0 || !e || !(e->path = strdup(path))) {
-		if (r < 0)
-			t->err = XSE_EIO;
+	if (rerr != XSE_OK || !e || !(e->path = strdup(path))) {
+		if (rerr != XSE_OK)
+			t->err = rerr;
 		free(e);
 		arena_rewind(&txn_scratch, mark);
 		return NULL;
 	}
-	e->seen_exists = e->exists = r == 1;
-	if (r == 1)
+	e->seen_exists = e->exists = found;
+	if (found)
 		e->seen_gen = e->gen = n.gen;
 	/* An absent node's entry is charged too: what it costs is its path. */
-	if (!set_content(t, e, true, r == 1 ? n.perms : NULL, n.nperms, r == 1 ? n.value : NULL,
+	if (!set_content(t, e, true, found ? n.perms : NULL, n.nperms, found ? n.value : NULL,
 			 n.vlen)) {
 		entry_free(e);
 		arena_rewind(&txn_scratch, mark);
@@ -356,15 +366,15 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	return e;
 }
 
-int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
-	     struct store_node *out)
+enum xs_err txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
+		     struct store_node *out)
 {
 	struct tx_entry *e = entry_get(t, path);
 
 	if (!e)
-		return -1;
+		return txn_error(t);
 	if (!e->exists)
-		return 0;
+		return XSE_ENOENT;
 	memset(out, 0, sizeof(*out));
 	out->gen = e->gen;
 	out->nperms = e->nperms;
@@ -373,8 +383,8 @@ int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
 	if (with_value)
 		out->value = arena_memdup(a, e->value, e->vlen);
 	if (!out->perms || (with_value && !out->value))
-		return -1;
-	return 1;
+		return txn_error(t);
+	return XSE_OK;
 }
 
 static bool added_remove(struct tx_entry *parent, const char *name)
@@ -486,22 +496,22 @@ static bool visit_committed(void *ctx, const char *name)
 	return true;
 }
 
-int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx)
+enum xs_err txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx)
 {
 	struct tx_entry *p = entry_get(t, parent);
 	struct child_walk w = {t, parent, cb, ctx, false, false};
 
 	if (!p)
-		return -1;
+		return txn_error(t);
 	if (!p->exists)
-		return 0;
+		return XSE_OK;
 	/* Children the transaction saw committed, unless it created the parent itself. */
-	if (p->seen_exists && !p->recreated && store_children(parent, visit_committed, &w) < 0)
-		return -1;
+	if (p->seen_exists && !p->recreated && store_children(parent, visit_committed, &w) != XSE_OK)
+		return txn_error(t);
 	for (unsigned i = 0; i < p->nadded && !w.stopped; i++)
 		if (!cb(ctx, p->added[i]))
 			break;
-	return 0;
+	return XSE_OK;
 }
 
 struct chunk_walk {
@@ -538,7 +548,7 @@ static bool filter_chunk(void *ctx, uint32_t id, const char *names, size_t len)
 	return !w->stopped;
 }
 
-int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
+enum xs_err txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
 {
 	struct tx_entry *p = entry_get(t, parent);
 	struct chunk_walk w = {t, parent, cb, ctx, false, false};
@@ -547,21 +557,21 @@ int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn 
 	size_t len = 0;
 
 	if (!p)
-		return -1;
+		return txn_error(t);
 	if (!p->exists)
-		return 0;
+		return XSE_OK;
 	if (from != TXN_CHUNK_ADDED && p->seen_exists && !p->recreated &&
-	    (store_chunks(parent, from, filter_chunk, &w) < 0 || w.failed))
-		return -1;
+	    (store_chunks(parent, from, filter_chunk, &w) != XSE_OK || w.failed))
+		return txn_error(t);
 	if (w.stopped || !p->nadded)
-		return 0;
+		return XSE_OK;
 	/* The children the transaction created, after the committed ones, as one more chunk. */
 	mark = arena_mark(&txn_scratch);
 	for (unsigned i = 0; i < p->nadded; i++)
 		len += strlen(p->added[i]) + 1;
 	added = arena_alloc(&txn_scratch, len);
 	if (!added)
-		return -1;
+		return txn_error(t);
 	len = 0;
 	for (unsigned i = 0; i < p->nadded; i++) {
 		size_t nl = strlen(p->added[i]) + 1;
@@ -571,7 +581,7 @@ int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn 
 	}
 	cb(ctx, TXN_CHUNK_ADDED, added, len);
 	arena_rewind(&txn_scratch, mark);
-	return 0;
+	return XSE_OK;
 }
 
 struct subtree_walk {
@@ -646,7 +656,7 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 	}
 	/* List the subtree breadth-first, then delete it children first. */
 	for (w.cursor = 0; w.cursor < w.n && !w.oom; w.cursor++)
-		if (txn_children(t, w.paths[w.cursor], collect_child, &w) < 0)
+		if (txn_children(t, w.paths[w.cursor], collect_child, &w) != XSE_OK)
 			w.oom = true;
 	if (w.oom)
 		err = t->err == XSE_ENOSPC ? XSE_ENOSPC : XSE_ENOMEM;
@@ -752,44 +762,46 @@ struct old_perms {
 
 /*
  * Whether every node the transaction looked at is still as it first saw it:
- * 1 yes, 0 no, -1 out of memory. On the way, each node that will fire an
- * event leaves its present permissions in *oldp: delivery is judged by them
- * too. One read per node; everything lives in arena a until the caller
- * rewinds it.
+ * XSE_OK yes, XSE_EAGAIN no (a node that cannot be read counts as changed),
+ * XSE_ENOMEM. On the way, each node that will fire an event leaves its
+ * present permissions in *oldp: delivery is judged by them too. One read
+ * per node; everything lives in arena a until the caller rewinds it.
  */
-static int txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
+static enum xs_err txn_check(struct txn *t, struct arena *a, struct old_perms **oldp)
 {
 	size_t count = 0, i = 0;
 	struct old_perms *old;
-	int ok = 1;
+	enum xs_err err = XSE_OK;
 
 	for (struct tx_entry *e = t->first; e; e = e->order_next)
 		count += e->event != 0;
 	old = arena_alloc(a, sizeof(*old) * (count ? count : 1));
 	if (!old)
-		return -1;
-	for (struct tx_entry *e = t->first; e && ok > 0; e = e->order_next) {
+		return XSE_ENOMEM;
+	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next) {
 		struct store_node n;
-		int r = store_read(a, e->path, false, &n);
+		enum xs_err rerr = store_read(a, e->path, false, &n);
+		bool found = rerr == XSE_OK;
 
-		if (r < 0 || (r == 1) != e->seen_exists || (r == 1 && n.gen != e->seen_gen)) {
-			ok = 0;
+		if ((!found && rerr != XSE_ENOENT) || found != e->seen_exists ||
+		    (found && n.gen != e->seen_gen)) {
+			err = XSE_EAGAIN;
 			break;
 		}
 		if (e->event) {
 			old[i].perms = NULL;
 			old[i].n = 0;
-			if (r == 1 && n.nperms) {
+			if (found && n.nperms) {
 				old[i].perms = arena_memdup(a, n.perms, sizeof(*n.perms) * n.nperms);
 				old[i].n = n.nperms;
 				if (!old[i].perms)
-					ok = -1;
+					err = XSE_ENOMEM;
 			}
 			i++;
 		}
 	}
 	*oldp = old;
-	return ok;
+	return err;
 }
 
 static void fire_events(struct txn *t, const struct old_perms *old)
@@ -814,13 +826,8 @@ enum xs_err txn_end(struct txn *t, bool commit)
 
 	txn_unlink(t);
 	if (commit) {
-		int unchanged = t->failed ? -1 : txn_check(t, &txn_scratch, &old);
-
-		if (unchanged < 0)
-			err = XSE_ENOMEM;
-		else if (!unchanged)
-			err = XSE_EAGAIN;
-		else if ((err = txn_apply(t, &touched)) != XSE_OK) {
+		err = t->failed ? XSE_ENOMEM : txn_check(t, &txn_scratch, &old);
+		if (err == XSE_OK && (err = txn_apply(t, &touched)) != XSE_OK) {
 			log_warnx("transaction commit failed: %s", xs_err_name(err));
 			/* A full file system is said as such; anything else as the C daemon does. */
 			if (err != XSE_ENOSPC)

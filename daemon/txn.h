@@ -43,12 +43,14 @@ bool txn_commit_waits(struct txn *t, uint64_t *until);
 /* Whether t holds unprivileged writers back (its end should wake them). */
 bool txn_is_protected(const struct txn *t);
 uint64_t txn_now_ms(void);
-/* Why the last failed access through the transaction failed (ENOSPC, ENOMEM or EIO). */
-enum xs_err txn_error(const struct txn *t);
 
-/* The store operations seen through a transaction (same contracts as store_*). */
-int txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
-	     struct store_node *out);
+/*
+ * The store operations seen through a transaction (same contracts as
+ * store_*). An access that fails returns why, as the transaction recorded
+ * it: XSE_ENOSPC (its node or memory quota), XSE_ENOMEM, XSE_EIO.
+ */
+enum xs_err txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
+		     struct store_node *out);
 enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *perms,
 		       unsigned nperms, const char *value, size_t vlen);
 enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *perms,
@@ -57,7 +59,7 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 enum xs_err txn_remove(struct txn *t, const char *path);
 /* Queue a watch event for the commit (the strongest kind per node wins). */
 void txn_note_event(struct txn *t, const char *path, int match);
-int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
+enum xs_err txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
 /*
  * The children as store_chunks gives them, as the transaction sees them:
  * the committed chunks from `from` (its deletions left out), then the names
@@ -67,6 +69,6 @@ int txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx
 #define TXN_CHUNK_ADDED UINT32_MAX
 /* Bytes of the child names the transaction created under parent. */
 size_t txn_added_bytes(struct txn *t, const char *parent);
-int txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
+enum xs_err txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 #endif

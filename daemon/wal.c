@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -16,9 +17,24 @@
 #define WAL_HEADER 32u
 #define WAL_GROUP_MAGIC 0x47445358u /* "XSDG" */
 
+/*
+ * Groups are copied into a shared mapping of the file, not written with a
+ * system call each: once copied they are in the page cache, which a killed
+ * daemon does not take with it, and a sync writes them to the disk like
+ * written ones. The file is allocated ahead in extents (fallocate), so that
+ * a full disk shows as ENOSPC when a group asks for room, never as SIGBUS
+ * when the mapping is touched; the mapping is a window over the file's tail,
+ * so the log's pages do not pile up in the daemon's memory.
+ */
+#define WAL_EXTENT (1u << 20)
+
 static struct {
 	int fd;
 	char path[4096];
+	unsigned char *win; /* the window: file bytes [win_off, win_off + win_len) */
+	uint64_t win_off;
+	size_t win_len;
+	uint64_t alloc;     /* the file's size: allocated, zeros past end */
 	bool sync;
 	bool unsynced;      /* appended since the last sync */
 	uint64_t ckpt;      /* the checkpoint the header names */
@@ -161,10 +177,18 @@ static void crash_point_log(const unsigned char *buf, size_t len)
 	if (!wal.crash_log || wal.crash_log <= wal.appended || wal.crash_log > wal.appended + len)
 		return;
 	room = wal.crash_log - wal.appended;
-	if (pwrite(wal.fd, buf, (size_t)room, (off_t)wal.end) < 0)
-		log_warnx("test crash point: %s", strerror(errno));
+	memcpy(wal.win + (wal.end - wal.win_off), buf, (size_t)room);
 	log_info("test crash point reached: %llu bytes appended", (unsigned long long)wal.crash_log);
 	_exit(99);
+}
+
+static void unmap_window(void)
+{
+	if (wal.win)
+		munmap(wal.win, wal.win_len);
+	wal.win = NULL;
+	wal.win_off = 0;
+	wal.win_len = 0;
 }
 
 static int write_header(uint64_t ckpt)
@@ -218,9 +242,11 @@ int wal_open(const char *store_file, bool fresh, uint64_t new_ckpt, uint64_t *ck
 			*reason = why;
 			return -1;
 		}
+		wal.alloc = WAL_HEADER;
 		wal.ckpt = *ckpt = new_ckpt;
 		return 0;
 	}
+	wal.alloc = (uint64_t)st.st_size;
 	if (pread(wal.fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, WAL_MAGIC, 8) != 0 ||
 	    get32(h + 28) != wal_crc32c(0, h, 28)) {
 		snprintf(why, sizeof(why),
@@ -236,6 +262,7 @@ int wal_open(const char *store_file, bool fresh, uint64_t new_ckpt, uint64_t *ck
 
 void wal_close(void)
 {
+	unmap_window();
 	if (wal.fd >= 0)
 		close(wal.fd);
 	wal.fd = -1;
@@ -264,26 +291,49 @@ size_t wal_frame(unsigned char *buf, size_t body_len, uint64_t gen)
 	return len + WAL_GROUP_TAIL;
 }
 
-int wal_append(const unsigned char *buf, size_t len)
+/* Room for len bytes at the end, allocated and in the window: 0 or an errno, the file as it was. */
+static int make_room(size_t len)
 {
-	size_t done = 0;
+	uint64_t need = wal.end + len, off, top;
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+	int err;
 
-	crash_point_log(buf, len);
-	while (done < len) {
-		ssize_t w = pwrite(wal.fd, buf + done, len - done, (off_t)(wal.end + done));
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int err = w < 0 ? errno : ENOSPC;
-
-			/* Nothing of it may stay: a later group must follow the last whole one. */
-			if (ftruncate(wal.fd, (off_t)wal.end) != 0)
-				log_warnx("write-ahead log: cannot cut a failed append: %s", strerror(errno));
+	if (wal.win && need <= wal.win_off + wal.win_len)
+		return 0;
+	off = wal.end & ~(uint64_t)(page - 1);
+	top = (need + WAL_EXTENT - 1) & ~(uint64_t)(WAL_EXTENT - 1);
+	if (top < off + WAL_EXTENT)
+		top = off + WAL_EXTENT;
+	if (top > wal.alloc) {
+		/* posix_fallocate returns the error; a part it allocated is given back. */
+		if ((err = posix_fallocate(wal.fd, (off_t)wal.alloc, (off_t)(top - wal.alloc))) != 0) {
+			if (ftruncate(wal.fd, (off_t)wal.alloc) != 0)
+				log_warnx("write-ahead log: cannot give back a failed allocation: %s",
+					  strerror(errno));
 			return err;
 		}
-		done += (size_t)w;
+		wal.alloc = top;
 	}
+	unmap_window();
+	m = mmap(NULL, (size_t)(top - off), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, wal.fd,
+		 (off_t)off);
+	if (m == MAP_FAILED)
+		return errno;
+	wal.win = m;
+	wal.win_off = off;
+	wal.win_len = (size_t)(top - off);
+	return 0;
+}
+
+int wal_append(const unsigned char *buf, size_t len)
+{
+	int err;
+
+	if ((err = make_room(len)) != 0)
+		return err;
+	crash_point_log(buf, len);
+	memcpy(wal.win + (wal.end - wal.win_off), buf, len);
 	wal.end += len;
 	wal.appended += len;
 	wal.next_seq++;
@@ -311,13 +361,35 @@ int wal_reset(uint64_t ckpt)
 
 	if (err)
 		return err;
+	unmap_window();
 	if (ftruncate(wal.fd, WAL_HEADER) != 0 || (wal.sync && fdatasync(wal.fd) != 0))
 		return errno;
+	wal.alloc = WAL_HEADER;
 	wal.ckpt = ckpt;
 	wal.next_seq = 1;
 	wal.end = WAL_HEADER;
 	wal.unsynced = false;
 	return 0;
+}
+
+/* The end of what was written in [pos, size): past its last byte that is not zero. */
+static uint64_t written_past(uint64_t pos, uint64_t size)
+{
+	unsigned char b[65536];
+	uint64_t last = pos, at = pos;
+
+	while (at < size) {
+		size_t want = size - at < sizeof(b) ? (size_t)(size - at) : sizeof(b);
+		ssize_t n = pread(wal.fd, b, want, (off_t)at);
+
+		if (n <= 0)
+			return size;
+		for (ssize_t i = 0; i < n; i++)
+			if (b[i])
+				last = at + (uint64_t)i + 1;
+		at += (uint64_t)n;
+	}
+	return last;
 }
 
 int wal_replay(wal_group_fn fn, void *ctx, size_t *groups, uint64_t *cut)
@@ -365,10 +437,15 @@ int wal_replay(wal_group_fn fn, void *ctx, size_t *groups, uint64_t *cut)
 	}
 	free(buf);
 	if (rc == 0 && pos < size) {
-		/* Never acknowledged: its reply waited for the whole group to be written. */
-		*cut = size - pos;
+		/*
+		 * Never acknowledged: its reply waited for the whole group to be
+		 * written. What was allocated ahead is zeros; the cut is what
+		 * was written of a group, up to its last byte that is not zero.
+		 */
+		*cut = written_past(pos, size) - pos;
 		if (ftruncate(wal.fd, (off_t)pos) != 0)
 			rc = -1;
+		wal.alloc = pos;
 	}
 	wal.end = pos;
 	return rc;

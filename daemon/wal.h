@@ -19,7 +19,7 @@
  * WAL_PUT or WAL_DEL, u32 key length, the key, and for WAL_PUT u32 length
  * and the bytes. Integers are little-endian.
  *
- * A group is appended with one write; one that is not whole (a kill in
+ * A group is copied into the file at once (see wal.c); one that is not whole (a kill in
  * the middle of it), fails its checksum or does not follow the one before
  * was never acknowledged: reading stops there and the file is cut.
  */

@@ -270,7 +270,7 @@ static bool may_see(struct event_ctx *e, const struct ident *c)
 		struct store_node n;
 
 		e->perms_known = true;
-		if (store_read(&watch_scratch, e->path, false, &n) == 1) {
+		if (store_read(&watch_scratch, e->path, false, &n) == XSE_OK) {
 			e->perms = n.perms;
 			e->nperms = n.nperms;
 		}
@@ -290,7 +290,7 @@ static bool may_see(struct event_ctx *e, const struct ident *c)
 		e->parent_read = true;
 		memcpy(parent, e->path, pl);
 		parent[pl] = '\0';
-		e->parent_exists = store_read(&watch_scratch, parent, false, &e->parent) == 1;
+		e->parent_exists = store_read(&watch_scratch, parent, false, &e->parent) == XSE_OK;
 	}
 	return e->parent_exists && (xs_perm_access(e->parent.perms, e->parent.nperms, false,
 						   c->domid, c->target) & XS_PERM_READ);

@@ -25,23 +25,23 @@
 
 /* Fixed limits of the protocol (the server has lower, settable ones: docs/SIMHYP.md). */
 #define SIMHYP_MSG_MAX 16384u      /* bytes of one message */
-#define SIMHYP_FDS_MAX 2u          /* descriptors with one message */
+#define SIMHYP_FDS_MAX 3u          /* descriptors with one message */
 #define SIMHYP_BATCH_MAX 1024u     /* references or handles in one MAP or UNMAP */
 #define SIMHYP_GNT_FRAMES_MAX 64u  /* grant-table pages of a domain (512 v1 entries each) */
 #define SIMHYP_MEM_PAGES_MAX (1u << 18) /* memory of a domain: 1 GiB */
 #define SIMHYP_PORTS_MAX 16384u    /* event channels of a domain (ports 1 .. max - 1) */
 
 enum simhyp_op {
-	SIMHYP_CREATE = 1,       /* simhyp_create, fds: memory, grant table; reply simhyp_domain_reply, fds: shared info [, store port] */
+	SIMHYP_CREATE = 1,       /* simhyp_create, fds: memory, grant table; reply simhyp_domain_reply, fds: shared info [, store port's, its binder's] */
 	SIMHYP_ATTACH = 2,       /* simhyp_attach; reply simhyp_domain_reply, fd: shared info */
 	SIMHYP_SHUTDOWN = 3,     /* simhyp_shutdown: the connection's domain shuts down */
 	SIMHYP_SUBSCRIBE = 4,    /* dom0 only: domain-state notices on this connection from now on */
 	SIMHYP_MAP = 5,          /* simhyp_map + refs; reply simhyp_map_reply + entries, fd: the granter's memory (once) */
 	SIMHYP_UNMAP = 6,        /* simhyp_unmap + handles */
-	SIMHYP_EVT_UNBOUND = 7,  /* simhyp_evt_unbound; reply simhyp_port_reply, fd: the port's eventfd */
+	SIMHYP_EVT_UNBOUND = 7,  /* simhyp_evt_unbound; reply simhyp_port_reply, fds: the port's eventfd, its binder's */
 	SIMHYP_EVT_BIND = 8,     /* simhyp_evt_bind; reply simhyp_port_reply, fds: the port's eventfd, the peer's */
 	SIMHYP_EVT_CLOSE = 9,    /* simhyp_port_req */
-	SIMHYP_EVT_PEER = 10,    /* simhyp_port_req; reply simhyp_peer_reply, fd: the peer port's eventfd if bound */
+	SIMHYP_EVT_PEER = 10,    /* simhyp_port_req; reply simhyp_peer_reply, fd: the eventfd it notifies into, if any */
 	SIMHYP_OP_MAX = 10,
 	SIMHYP_NOTICE = 0x4000,  /* server to subscriber: simhyp_notice + entries */
 	SIMHYP_REPLY = 0x8000,   /* or'ed into a reply's op */
@@ -82,7 +82,7 @@ struct simhyp_domain_reply {
 	uint64_t incarnation;  /* unique per domain made: a domid reused is another one */
 	uint32_t ports_max;    /* ports of this domain are below it; shared info holds a u32 per port */
 	uint32_t shinfo_size;  /* bytes of the shared-info file */
-	uint32_t store_port;   /* CREATE with SIMHYP_CREATE_STORE_PORT: the port (its eventfd second), else 0 */
+	uint32_t store_port;   /* CREATE with SIMHYP_CREATE_STORE_PORT: the port (its eventfd second, its binder's third), else 0 */
 	uint32_t store_gen;
 };
 

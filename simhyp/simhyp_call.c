@@ -191,6 +191,27 @@ int simhyp_recv_reply(int fd, const void *req, void *rep, size_t repmax, int *rf
 	return (int)n;
 }
 
+int simhyp_recv_discard(int fd, bool wait)
+{
+	union {
+		unsigned char b[SIMHYP_MSG_MAX];
+		struct simhyp_reply_hdr r;
+	} m;
+	int fds[SIMHYP_FDS_MAX];
+	unsigned n = SIMHYP_FDS_MAX;
+	ssize_t len = recv_whole(fd, m.b, sizeof(m.b), fds, &n, wait ? 0 : MSG_DONTWAIT);
+
+	for (unsigned i = 0; len > 0 && i < n; i++)
+		close(fds[i]);
+	if (len == -EAGAIN || len == -EWOULDBLOCK)
+		return wait ? -ETIMEDOUT : -EAGAIN;
+	if (len <= 0)
+		return len == 0 ? -ECONNRESET : (int)len;
+	if ((size_t)len < sizeof(m.r) || m.r.h.magic != SIMHYP_MAGIC || !(m.r.h.op & SIMHYP_REPLY))
+		return -EPROTO;
+	return 0;
+}
+
 int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds,
 		void *rep, size_t repmax, int *rfds, unsigned *nrfds)
 {

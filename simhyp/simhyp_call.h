@@ -34,6 +34,8 @@ int simhyp_call(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, u
  */
 int simhyp_send_req(int fd, uint16_t op, void *req, size_t reqlen, const int *fds, unsigned nfds);
 int simhyp_recv_reply(int fd, const void *req, void *rep, size_t repmax, int *rfds, unsigned *nrfds);
+/* Receive a reply nobody waits for, and drop it: 0, -EAGAIN (none there, not waiting), or -errno. */
+int simhyp_recv_discard(int fd, bool wait);
 /*
  * Receive one message without waiting (a subscription's notices): its
  * length, 0 at EOF, -EAGAIN when none is there, -EPROTO for one that is

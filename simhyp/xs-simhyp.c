@@ -53,6 +53,15 @@ struct port {
 	uint32_t rdom;  /* UNBOUND: who may bind; INTERDOMAIN: the peer's domain */
 	uint32_t rport; /* INTERDOMAIN: the peer's port */
 	int efd;        /* the receive side: an eventfd, readable while a notification is pending */
+	/*
+	 * A port made unbound: the eventfd its binder will receive on, made with
+	 * it and kept for its life (each binder in turn gets it). Its owner
+	 * notifies into it, bound or not: the binder finds what was sent before,
+	 * as on Xen, and the owner never asks again who its peer is. -1: none
+	 * (a port left unbound by its peer's close; its next binder gets a fresh
+	 * one and its owner asks again).
+	 */
+	int resv_efd;
 	struct conn *owner;
 };
 
@@ -300,11 +309,10 @@ static struct port *port_get(struct dom *d, uint32_t p)
 	return p > 0 && p < d->ports_cap && d->ports[p].state != PORT_FREE ? &d->ports[p] : NULL;
 }
 
-/* A free port (the lowest), its eventfd made: the number or 0 with errno set. */
-static uint32_t port_alloc(struct dom *d, struct conn *owner)
+/* A free port (the lowest), its eventfd made (or efd given): the number or 0 with errno set. */
+static uint32_t port_alloc(struct dom *d, struct conn *owner, int efd)
 {
 	uint32_t p;
-	int efd;
 
 	for (p = d->port_hint ? d->port_hint : 1; p < d->ports_cap; p++)
 		if (d->ports[p].state == PORT_FREE)
@@ -329,13 +337,32 @@ static uint32_t port_alloc(struct dom *d, struct conn *owner)
 		d->ports = n;
 		d->ports_cap = cap;
 	}
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
+	if (efd < 0 && (efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return 0;
-	d->ports[p] = (struct port){.state = PORT_UNBOUND, .efd = efd, .owner = owner};
+	d->ports[p] = (struct port){.state = PORT_UNBOUND, .efd = efd, .resv_efd = -1, .owner = owner};
 	d->ports_used++;
 	d->port_hint = p + 1;
 	gen_bump(d, p);
+	return p;
+}
+
+/* A port made unbound for rdom, with its binder's eventfd reserved: the number or 0 with errno set. */
+static uint32_t port_unbound(struct dom *d, struct conn *owner, uint32_t rdom)
+{
+	int resv = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint32_t p;
+
+	if (resv < 0)
+		return 0;
+	if (!(p = port_alloc(d, owner, -1))) {
+		int e = errno;
+
+		close(resv);
+		errno = e;
+		return 0;
+	}
+	d->ports[p].rdom = rdom;
+	d->ports[p].resv_efd = resv;
 	return p;
 }
 
@@ -347,14 +374,21 @@ static void port_close(struct dom *d, uint32_t p)
 		struct dom *rd = pt->rdom <= SIMHYP_DOMID_MAX ? doms[pt->rdom] : NULL;
 		struct port *rp = rd ? port_get(rd, pt->rport) : NULL;
 
-		/* The peer's port goes back to unbound, for us (Xen's evtchn_close). */
+		/*
+		 * The peer's port goes back to unbound, for us (Xen's evtchn_close).
+		 * One with its binder's eventfd reserved keeps notifying into it for
+		 * the next binder: nothing changes for it. Else it has no peer now.
+		 */
 		if (rp && rp->state == PORT_INTERDOMAIN && rp->rdom == d->domid && rp->rport == p) {
 			rp->state = PORT_UNBOUND;
 			rp->rport = 0;
-			gen_bump(rd, pt->rport);
+			if (rp->resv_efd < 0)
+				gen_bump(rd, pt->rport);
 		}
 	}
 	close(pt->efd);
+	if (pt->resv_efd >= 0)
+		close(pt->resv_efd);
 	*pt = (struct port){0};
 	d->ports_used--;
 	if (!d->port_hint || p < d->port_hint)
@@ -643,17 +677,16 @@ static void op_create(struct conn *c, const struct simhyp_hdr *h, size_t len, in
 	logmsg(true, "domain %u created (%u pages, %u grant references)", d->domid, d->mem_pages, d->nr_grefs);
 	memset(&r, 0, sizeof(r));
 	/* As a toolstack building a guest: its store port, left unbound for dom0 (the first: 1). */
-	if ((m->flags & SIMHYP_CREATE_STORE_PORT) && (r.store_port = port_alloc(d, c)) != 0) {
-		d->ports[r.store_port].rdom = 0;
+	if ((m->flags & SIMHYP_CREATE_STORE_PORT) && (r.store_port = port_unbound(d, c, 0)) != 0)
 		r.store_gen = __atomic_load_n(&d->shinfo[r.store_port], __ATOMIC_SEQ_CST);
-	}
 	r.incarnation = d->inc;
 	r.ports_max = d->ports_max;
 	r.shinfo_size = (uint32_t)d->shinfo_size;
 	{
-		int out[2] = {d->shinfo_fd, r.store_port ? d->ports[r.store_port].efd : -1};
+		int out[3] = {d->shinfo_fd, r.store_port ? d->ports[r.store_port].efd : -1,
+			      r.store_port ? d->ports[r.store_port].resv_efd : -1};
 
-		reply(c, h, &r, sizeof(r), 0, out, r.store_port ? 2 : 1);
+		reply(c, h, &r, sizeof(r), 0, out, r.store_port ? 3 : 1);
 	}
 }
 
@@ -838,14 +871,16 @@ static void op_unmap(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	reply_status(c, h, 0);
 }
 
-static void port_reply(struct conn *c, const struct simhyp_hdr *h, struct dom *d, uint32_t p)
+/* A port made: its number and generation; its eventfd, and the one it notifies into. */
+static void port_reply(struct conn *c, const struct simhyp_hdr *h, struct dom *d, uint32_t p, int peer_efd)
 {
 	struct simhyp_port_reply r;
+	int out[2] = {d->ports[p].efd, peer_efd};
 
 	memset(&r, 0, sizeof(r));
 	r.port = p;
 	r.gen = __atomic_load_n(&d->shinfo[p], __ATOMIC_SEQ_CST);
-	reply(c, h, &r, sizeof(r), 0, &d->ports[p].efd, 1);
+	reply(c, h, &r, sizeof(r), 0, out, 2);
 }
 
 static void op_unbound(struct conn *c, const struct simhyp_hdr *h, size_t len)
@@ -856,10 +891,9 @@ static void op_unbound(struct conn *c, const struct simhyp_hdr *h, size_t len)
 
 	if (!body_ok(h, len, sizeof(*m)) || m->remote_domid > SIMHYP_DOMID_MAX)
 		return reply_status(c, h, EINVAL);
-	if (!(p = port_alloc(d, c)))
+	if (!(p = port_unbound(d, c, m->remote_domid)))
 		return reply_status(c, h, errno);
-	d->ports[p].rdom = m->remote_domid;
-	port_reply(c, h, d, p);
+	port_reply(c, h, d, p, d->ports[p].resv_efd);
 }
 
 static void op_bind(struct conn *c, const struct simhyp_hdr *h, size_t len)
@@ -878,30 +912,35 @@ static void op_bind(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	/* Only a port left unbound for us. */
 	if (!rp || rp->state != PORT_UNBOUND || rp->rdom != d->domid)
 		return reply_status(c, h, EINVAL);
-	if (!(p = port_alloc(d, c)))
-		return reply_status(c, h, errno);
+	/* The binder receives on the eventfd reserved for it (its owner notifies into it already). */
+	{
+		int efd = rp->resv_efd >= 0 ? fcntl(rp->resv_efd, F_DUPFD_CLOEXEC, 0) : -1;
+
+		if (rp->resv_efd >= 0 && efd < 0)
+			return reply_status(c, h, errno);
+		if (!(p = port_alloc(d, c, efd))) {
+			int e = errno;
+
+			if (efd >= 0)
+				close(efd);
+			return reply_status(c, h, e);
+		}
+	}
 	rp = &rd->ports[m->remote_port]; /* the table may have moved (a domain binding to itself) */
 	d->ports[p].state = PORT_INTERDOMAIN;
 	d->ports[p].rdom = rd->domid;
 	d->ports[p].rport = m->remote_port;
 	rp->state = PORT_INTERDOMAIN;
 	rp->rport = p;
-	gen_bump(rd, m->remote_port);
+	if (rp->resv_efd < 0)
+		gen_bump(rd, m->remote_port); /* its owner must ask for its new peer */
 	gen_bump(d, p);
 	/* As Xen: notifications sent to the unbound port may be lost, so the binder finds one pending. */
 	if (write(d->ports[p].efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		logmsg(false, "eventfd write: %s", strerror(errno));
 	logmsg(true, "domain %u port %u bound to domain %u port %u", d->domid, p, rd->domid, m->remote_port);
 	/* The peer's eventfd comes along: the binder's first notification needs no EVT_PEER. */
-	{
-		struct simhyp_port_reply r;
-		int out[2] = {d->ports[p].efd, rd->ports[m->remote_port].efd};
-
-		memset(&r, 0, sizeof(r));
-		r.port = p;
-		r.gen = __atomic_load_n(&d->shinfo[p], __ATOMIC_SEQ_CST);
-		reply(c, h, &r, sizeof(r), 0, out, 2);
-	}
+	port_reply(c, h, d, p, rd->ports[m->remote_port].efd);
 }
 
 static struct port *own_port(struct conn *c, const struct simhyp_hdr *h, size_t len, uint32_t *p)
@@ -945,7 +984,8 @@ static void op_peer(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	if (pt->state == PORT_INTERDOMAIN && (rd = doms[pt->rdom]) && port_get(rd, pt->rport))
 		return reply(c, h, &r, sizeof(r), 0, &rd->ports[pt->rport].efd, 1);
 	r.state = SIMHYP_PORT_UNBOUND;
-	reply(c, h, &r, sizeof(r), 0, NULL, 0);
+	/* Unbound with its binder's eventfd reserved: notifications go there, for the next binder. */
+	reply(c, h, &r, sizeof(r), 0, &pt->resv_efd, pt->resv_efd >= 0 ? 1 : 0);
 }
 
 static void handle(struct conn *c, unsigned char *buf, size_t len, int *fds, unsigned nfds, bool trunc)

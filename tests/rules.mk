@@ -4,7 +4,7 @@ UNIT_BIN := $(O)/tests/unit/unit_tests
 
 # In-process tests of daemon modules (the store on a real tdb file, transactions,
 # watches, access, dispatch) link the daemon's library.
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBDAEMON) $(LIBSIMHYP) $(LIBPROTO)
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIBDAEMON) $(LIBSIMHYP) $(LIBTEST) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_DAEMON)
 
 $(call obj,$(UNIT_SRCS)): CFLAGS += $(CHECK_CFLAGS)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The library as installed: only xsl_* exported, the man page lints, and a program finds it through pkg-config, static and shared.
+# The library as installed: only the API's xsl_* functions exported, the man page lints, and a program finds it through pkg-config, static and shared.
 #   tests/client/abi.sh BUILD_DIR DAEMON   (with CC, CFLAGS, LDFLAGS, MAKE from make)
 set -eu
 O=$1
@@ -16,7 +16,20 @@ bad=$(nm -g --defined-only "$O/client/libxenstore_client.a" | awk 'NF == 3 && $3
 [ -z "$bad" ] || { echo "abi: the static library exports more than xsl_*: $bad"; exit 1; }
 bad=$(nm -D --defined-only "$O/client/libxenstore_client.so.0" | awk 'NF == 3 && $3 !~ /^xsl_/ && $3 != "XSL_0" {print $3}')
 [ -z "$bad" ] || { echo "abi: the shared library exports more than xsl_*: $bad"; exit 1; }
-echo "abi: only xsl_* exported"
+# Exactly the functions the header declares XSL_API, no internal xsl_ function besides.
+api=$(grep -E '^XSL_API' client/xenstore_client.h | grep -oE 'XSL_API[^(]*\(' | sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort)
+for lib in "$O/client/libxenstore_client.a" "$O/client/libxenstore_client.so.0"; do
+	case $lib in *.a) opt=-g ;; *) opt=-D ;; esac
+	got=$(nm $opt --defined-only "$lib" | awk 'NF == 3 && $2 == "T" {sub(/@.*/, "", $3); print $3}' | sort)
+	[ "$got" = "$api" ] || {
+		echo "abi: $lib exports other functions than the header's:"
+		printf '%s\n' "$got" >"$tmp/got"
+		printf '%s\n' "$api" >"$tmp/api"
+		diff "$tmp/api" "$tmp/got" || true
+		exit 1
+	}
+done
+echo "abi: only xsl_* exported, and of them only the API"
 
 if ! command -v mandoc >/dev/null; then
 	echo "abi: mandoc missing (scripts/deps.sh --test installs it)"

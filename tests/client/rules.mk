@@ -8,7 +8,7 @@ $(call obj,$(CLIENT_TEST_SRCS)): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEM
 $(CLIENT_TEST_BIN): $(call obj,$(CLIENT_TEST_SRCS)) $(LIBXSL_INTERNAL) $(LIBTEST) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(shell pkg-config --libs libevent) $(XSL_LIBS)
 
-check-client: $(CLIENT_TEST_BIN) $(DAEMON)
+check-client: $(CLIENT_TEST_BIN) $(DAEMON) $(REFD_SHIM)
 	CK_FORK=yes $(CLIENT_TEST_BIN)
 
 CHECK_STEPS += check-client

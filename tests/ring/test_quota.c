@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ring.h"
+#include "tests/lib/xst_wire.h"
 
 #define ALL_FEATURES (XS_RING_F_RECONNECTION | XS_RING_F_ERROR | XS_RING_F_WATCHDEPTH | XS_RING_F_DOMID_ANY)
 
@@ -173,6 +174,70 @@ START_TEST(quota_values_are_per_domain)
 }
 END_TEST
 
+/*
+ * outstanding: a domain whose replies pile up unsent (its response ring
+ * full) gets no more requests read once it holds its quota of them, on any
+ * of its connections; as it takes its replies, reading resumes, in order.
+ */
+START_TEST(outstanding_replies_stop_a_domains_input)
+{
+	enum { QUOTA = 5, SENT = 12 };
+	static char big[1001];
+	struct rt_daemon rd;
+	struct rt_guest g;
+	struct xst_wire *u;
+	struct xst_msg m;
+	char path[64];
+	uint32_t reqlen = 0, base;
+
+	memset(big, 'v', sizeof(big) - 1);
+	rt_start(&rd, NULL);
+	rt_guest_here(&g, &rd, 7);
+	rt_must(rd.dom0, XS_SET_QUOTA, 0, 0, RT_ARGS("7", "outstanding", "5"), "OK");
+	rt_write(g.c, 0, "big", big);
+	/* A socket restricted to domain 7, which shares its quota. */
+	u = xst_wire_socket(rd.d.socket);
+	RT_CHECK(u != NULL, "socket");
+	RT_CHECK(xst_wire_send_msg(u, XS_CONTROL, 1, 0, "restrict\0" "7", 11) == 0, "send");
+	RT_CHECK(xst_wire_recv(u, &m, 5000) == 0 && m.hdr.type == XS_CONTROL, "restrict: %s",
+		 rt_status(&m));
+	/* The client library must not take the replies: from here on the ring is driven by hand. */
+	rt_quiesce(g.dom, rd.dom0);
+	snprintf(path, sizeof(path), "/local/domain/7/big");
+	base = g.ring->req_cons;
+	for (uint32_t i = 1; i <= SENT; i++) {
+		rt_raw_req(g.dom, XS_READ, 1000 + i, path, strlen(path) + 1, i == SENT);
+		reqlen += XS_HEADER_SIZE + (uint32_t)strlen(path) + 1;
+	}
+	rt_quiesce(g.dom, rd.dom0);
+	/* One reply (1,016 bytes) fills the response ring; QUOTA more wait in the daemon. */
+	RT_CHECK(g.ring->req_cons - base == reqlen / SENT * (1 + QUOTA), "requests read: %u bytes of %u",
+		 g.ring->req_cons - base, reqlen);
+	rt_call(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("quota", "7"), &m);
+	RT_CHECK(strstr(m.payload, "\noutstanding      :        5 (max        0)\n") != NULL, "quota 7: %s",
+		 m.payload);
+	/* The restricted socket's request waits too. */
+	RT_CHECK(xst_wire_send_msg(u, XS_READ, 2, 0, path, strlen(path) + 1) == 0, "send");
+	RT_CHECK(xst_wire_recv(u, &m, 300) != 0, "the restricted socket was answered at the quota");
+	/* Take every reply, in order: the daemon reads on as they go. */
+	for (uint32_t i = 1; i <= SENT; i++) {
+		RT_CHECK(rt_raw_take(g.dom, &m, 5000) == 0, "reply %u did not come", i);
+		RT_CHECK(m.hdr.type == XS_READ && m.hdr.req_id == 1000 + i && m.hdr.len == sizeof(big) - 1,
+			 "reply %u: type %u req %u len %u", i, m.hdr.type, m.hdr.req_id, m.hdr.len);
+		rt_raw_notify(g.dom);
+	}
+	RT_CHECK(xst_wire_recv(u, &m, 5000) == 0 && m.hdr.type == XS_READ && m.hdr.req_id == 2,
+		 "the restricted socket's READ: %s", rt_status(&m));
+	xst_wire_close(u);
+	/* The usage is back to nothing (no maximum is kept, as the C daemon keeps none). */
+	rt_call(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("quota", "7"), &m);
+	RT_CHECK(strstr(m.payload, "\noutstanding      :        0 (max        0)\n") != NULL, "quota 7: %s",
+		 m.payload);
+	rt_guest_down(&g);
+	rt_stop(&rd);
+}
+END_TEST
+
 Suite *suite_quota(void)
 {
 	Suite *s = suite_create("quota");
@@ -181,6 +246,7 @@ Suite *suite_quota(void)
 	tcase_set_timeout(tc, RT_ASAN ? 120 : 60);
 	tcase_add_test(tc, features_are_set_before_introduce);
 	tcase_add_test(tc, quota_values_are_per_domain);
+	tcase_add_test(tc, outstanding_replies_stop_a_domains_input);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
  * its clients were told; CONTROL check after each restart.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,18 +20,32 @@
 
 #include "scenario.h"
 #include "sc_util.h"
+#include "tests/lib/xst_file.h"
 
 enum { POINTS = 12 }; /* kill points spread over an operation's group, both ends included */
 
 /* Bytes of groups in the daemon's write-ahead log (no checkpoint having happened since it started). */
+/* The log's groups: what was written of it past its header (room after them is allocated ahead). */
 static long long log_bytes(const struct xst_daemon *d)
+{
+	char path[320];
+	long long end;
+
+	snprintf(path, sizeof(path), "%s/xenstore.wal", d->dir);
+	end = xst_file_written_end(path);
+	ck_assert_int_ge(end, 0);
+	return end < 32 ? 0 : end - 32;
+}
+
+/* The log file's size: what is allocated for it. */
+static long long log_room(const struct xst_daemon *d)
 {
 	char path[320];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/xenstore.wal", d->dir);
 	ck_assert_int_eq(stat(path, &st), 0);
-	return (long long)st.st_size - 32;
+	return (long long)st.st_size;
 }
 
 /* Start (dir NULL: a fresh one) with XENSTORED_TEST_CRASH set to crash, or unset. */
@@ -564,11 +579,11 @@ static void file_limit(const struct xst_daemon *d, rlim_t limit)
 }
 
 /*
- * A full file system (a file size limit the log reaches at each point of a
- * request's group): a WRITE that creates its parents and a big RM are
- * answered ENOSPC with nothing of them done; once the files can grow, the
- * same requests succeed. The checkpoint of a clean stop that cannot grow
- * the store file fails, and the next start reads everything back.
+ * A full file system: the log's room is allocated ahead, and when it is
+ * used up and cannot grow, a WRITE that creates its parents and a big RM
+ * are answered ENOSPC with nothing of them done; once the files can grow,
+ * the same requests succeed. The checkpoint of a clean stop that cannot
+ * grow the store file fails, and the next start reads everything back.
  */
 START_TEST(full_file_system_answers_enospc)
 {
@@ -576,25 +591,38 @@ START_TEST(full_file_system_answers_enospc)
 	struct xst_daemon d;
 	struct xst_msg m;
 	char p[64];
+	int fill = 0;
 
 	memset(value, 'f', sizeof(value) - 1);
 	sc_start(&d, NULL);
 	struct sc_conn *c = sc_connect_raw(&d);
 
 	rm_setup(&d, c);
-	for (int k = 0; k < POINTS; k++) {
-		long long size = log_bytes(&d) + 32;
+	for (int k = 0; k < 3; k++) {
+		long long room = log_room(&d);
 
-		/* The group of a WRITE of three levels and 3000 bytes is over 3000 bytes long. */
-		file_limit(&d, (rlim_t)(size + 3000 * k / POINTS));
+		file_limit(&d, (rlim_t)room);
+		/* Use up the room: big values until one is refused, then the smallest. */
+		for (const char *v = value;; v = "") {
+			int refused = 0;
+
+			for (int guard = 0; guard < 100000 && !refused; guard++, fill++) {
+				snprintf(p, sizeof(p), "/fill/n%d", fill);
+				sc_call(c, XS_WRITE, 0, 1, SC_ARGS(p, v), &m);
+				refused = m.hdr.type == XS_ERROR;
+			}
+			SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
+			ck_assert_int_eq(has(c, p, v), 0);
+			if (!*v)
+				break;
+		}
 		sc_call(c, XS_WRITE, 0, 1, SC_ARGS("/full/a/b/c", value), &m);
 		SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
-		/* The RM's group (deletions of some sixty records) is shorter: a smaller step. */
-		file_limit(&d, (rlim_t)(size + 40 * k));
 		sc_call(c, XS_RM, 0, 0, SC_ARGS("/rm/big"), &m);
 		SC_EXPECT_STR(&m, XS_ERROR, "ENOSPC\0");
 		ck_assert_int_eq(has(c, "/full", ""), 0);
 		ck_assert_int_eq(rm_state(c), 0);
+		ck_assert_int_eq(log_room(&d), room);
 		file_limit(&d, RLIM_INFINITY);
 		/* Something else goes through between: the log is whole after each refusal. */
 		snprintf(p, sizeof(p), "/between/n%d", k);
@@ -626,7 +654,7 @@ START_TEST(full_file_system_answers_enospc)
 	ck_assert_int_eq(has(c, "/full/a/b/c", value), 1);
 	ck_assert_int_eq(has(c, "/full/big/n799", value), 1);
 	ck_assert_int_eq(rm_state(c), 1);
-	for (int k = 0; k < POINTS; k++) {
+	for (int k = 0; k < 3; k++) {
 		snprintf(p, sizeof(p), "/between/n%d", k);
 		ck_assert_int_eq(has(c, p, "ok"), 1);
 	}

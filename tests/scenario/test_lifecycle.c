@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "scenario.h"
+#include "sc_util.h"
 
 START_TEST(socket_mode_and_clean_exit)
 {
@@ -262,6 +263,83 @@ START_TEST(config_file_and_options)
 }
 END_TEST
 
+/* Start with "reply-reserve = reserve" and the heap failing the allocations of replies nomem ("N:K"). */
+static void start_short_of_memory(struct xst_daemon *d, unsigned reserve, const char *nomem)
+{
+	char conf[] = "/tmp/xst-conf.XXXXXX", text[64];
+	int fd = mkstemp(conf), n = snprintf(text, sizeof(text), "reply-reserve = %u\n", reserve);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, (size_t)n), n);
+	close(fd);
+	setenv("XENSTORED_TEST_REPLY_NOMEM", nomem, 1);
+	sc_start(d, SC_ARGS("-c", conf));
+	unsetenv("XENSTORED_TEST_REPLY_NOMEM");
+	unlink(conf);
+}
+
+/* The value of one line of CONTROL stats. */
+static long long stat_of(struct sc_conn *c, const char *name)
+{
+	struct xst_msg m;
+	char key[64];
+	const char *at;
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("stats"), &m);
+	snprintf(key, sizeof(key), "\n%s: ", name);
+	at = strstr(m.payload, key);
+	ck_assert_msg(at != NULL, "no %s in stats", name);
+	return atoll(at + strlen(key));
+}
+
+/*
+ * A reply the heap has no memory for goes into a buffer of the reply
+ * reserve: every pipelined request is answered, in order, and the
+ * connection lives on. With no reserve, that one connection is dropped and
+ * the others are served.
+ */
+START_TEST(replies_without_memory_use_the_reserve)
+{
+	struct xst_daemon d;
+	struct xst_msg m;
+	char path[32];
+
+	/* Replies 2 to 4 since the start (the first is the WRITE below's). */
+	start_short_of_memory(&d, 1, "2:3");
+	struct sc_conn *c = sc_connect_raw(&d);
+
+	SC_OK(c, XS_WRITE, 0, 1, "/nomem", "x");
+	for (uint32_t i = 1; i <= 8; i++) {
+		snprintf(path, sizeof(path), "/nomem/n%u", i);
+		ck_assert_int_eq(xst_wire_send_msg(sc_wire(c), XS_MKDIR, i, 0, path, strlen(path) + 1), 0);
+	}
+	for (uint32_t i = 1; i <= 8; i++) {
+		ck_assert_int_eq(xst_wire_recv(sc_wire(c), &m, 5000), 0);
+		ck_assert_uint_eq(m.hdr.req_id, i);
+		SC_EXPECT_STR(&m, XS_MKDIR, "OK\0");
+	}
+	ck_assert_int_eq(stat_of(c, "reply-reserve-used"), 3);
+	ck_assert_int_eq(stat_of(c, "reply-reserve-free"), 1);
+	ck_assert_int_eq(stat_of(c, "replies-without-memory"), 0);
+	sc_close(c);
+	sc_stop(&d);
+
+	start_short_of_memory(&d, 0, "3:1");
+	struct sc_conn *a = sc_connect_raw(&d), *b = sc_connect_raw(&d);
+
+	SC_OK(a, XS_WRITE, 0, 1, "/a", "1");
+	SC_OK(b, XS_WRITE, 0, 1, "/b", "1");
+	/* The third reply has no memory and no reserve: a is dropped, b is not. */
+	ck_assert_int_eq(xst_wire_send_msg(sc_wire(a), XS_READ, 7, 0, "/a", 3), 0);
+	ck_assert_int_ne(xst_wire_recv(sc_wire(a), &m, 5000), 0);
+	SC_OK(b, XS_WRITE, 0, 1, "/b", "2");
+	ck_assert_int_eq(stat_of(b, "replies-without-memory"), 1);
+	sc_close(a);
+	sc_close(b);
+	sc_stop(&d);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -276,6 +354,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, killed_daemon_restarts_with_its_tree);
 	tcase_add_test(tc, bad_options_are_refused);
 	tcase_add_test(tc, config_file_and_options);
+	tcase_add_test(tc, replies_without_memory_use_the_reserve);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,10 +29,10 @@ static void check_all(char vals[][32])
 		arena_reset(&a);
 		child(p, sizeof(p), i);
 		if (!vals[i][0]) {
-			ck_assert_int_eq(store_read(&a, p, true, &n), 0);
+			ck_assert_int_eq(store_read(&a, p, true, &n), XSE_ENOENT);
 			continue;
 		}
-		ck_assert_int_eq(store_read(&a, p, true, &n), 1);
+		ck_assert_int_eq(store_read(&a, p, true, &n), XSE_OK);
 		ck_assert_uint_eq(n.vlen, strlen(vals[i]));
 		ck_assert_msg(memcmp(n.value, vals[i], n.vlen) == 0, "%s holds '%.*s', not '%s'", p,
 			      (int)n.vlen, n.value, vals[i]);
@@ -77,7 +77,7 @@ static void stale_updates(unsigned step, between_fn between, const char *tag)
 	for (unsigned i = 0; i + 1 < CHILDREN; i += step) {
 		arena_reset(&a);
 		child(p, sizeof(p), i + 1);
-		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_int_eq(store_read(&a, p, false, &n), XSE_OK);
 		ck_assert_ptr_nonnull(n.where);
 		between(&a, i, vals);
 		snprintf(vals[i + 1], 32, "%s-%u", tag, i + 1);
@@ -142,15 +142,15 @@ START_TEST(update_right_after_its_read)
 	for (unsigned i = 0; i < CHILDREN; i += 3) {
 		arena_reset(&a);
 		child(p, sizeof(p), i);
-		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_int_eq(store_read(&a, p, false, &n), XSE_OK);
 		/* Sizes change both ways: entries after it move. */
 		snprintf(vals[i], 32, i % 2 ? "%u" : "a-longer-value-%u", i);
 		ck_assert_int_eq(store_update(&a, p, &n, NULL, 0, vals[i], strlen(vals[i])), XSE_OK);
 		arena_reset(&a);
-		ck_assert_int_eq(store_read(&a, p, false, &n), 1);
+		ck_assert_int_eq(store_read(&a, p, false, &n), XSE_OK);
 		ck_assert_int_eq(store_update(&a, p, &n, two, 2, NULL, 0), XSE_OK);
 		arena_reset(&a);
-		ck_assert_int_eq(store_read(&a, p, true, &n), 1);
+		ck_assert_int_eq(store_read(&a, p, true, &n), XSE_OK);
 		ck_assert_uint_eq(n.nperms, 2);
 		ck_assert_uint_eq(n.perms[1].id, 5);
 	}

@@ -150,12 +150,12 @@ void xst_expect_node(const char *path, const char *value)
 {
 	struct arena a = {0};
 	struct store_node n;
-	int rc = store_read(&a, path, true, &n);
+	enum xs_err err = store_read(&a, path, true, &n);
 
 	if (!value) {
-		ck_assert_msg(rc == 0, "%s should be absent (read: %d)", path, rc);
+		ck_assert_msg(err == XSE_ENOENT, "%s should be absent (read: %d)", path, (int)err);
 	} else {
-		ck_assert_msg(rc == 1, "%s should exist (read: %d)", path, rc);
+		ck_assert_msg(err == XSE_OK, "%s should exist (read: %d)", path, (int)err);
 		ck_assert_msg(n.vlen == strlen(value) && memcmp(n.value, value, n.vlen) == 0,
 			      "%s holds '%.*s', not '%s'", path, (int)n.vlen, n.value, value);
 	}
@@ -169,7 +169,7 @@ void xst_expect_perms(const char *path, const char *perms)
 	char got[128] = "";
 	size_t len = 0;
 
-	ck_assert_msg(store_read(&a, path, false, &n) == 1, "%s should exist", path);
+	ck_assert_msg(store_read(&a, path, false, &n) == XSE_OK, "%s should exist", path);
 	for (unsigned i = 0; i < n.nperms && len + 16 < sizeof(got); i++) {
 		if (i)
 			got[len++] = ' ';
