@@ -127,6 +127,7 @@ unit_subst = sed -e 's|@SBINDIR@|$(1)|g' -e 's|@LIBEXECDIR@|$(2)|g' -e 's|@SYSCO
 
 # Everything install writes, without DESTDIR (the client library's too, client/rules.mk).
 INSTALL_FILES := $(SBINDIR)/xenstored $(SBINDIR)/xs-simhyp $(BINDIR)/xs-simguest $(LIBEXECDIR)/xenstored-prepare \
+	$(SBINDIR)/xs-blkback $(SBINDIR)/xs-block $(BINDIR)/xs-blkfront \
 	$(UNITDIR)/xenstored.service $(MANDIR)/man8/xenstored.8 $(MANDIR)/man8/xs-simhyp.8 $(MANDIR)/man5/xenstored.conf.5 \
 	$(SYSCONFDIR)/xen/xenstored.conf $(SYSCONFDIR)/logrotate.d/xenstored \
 	$(DOCDIR)/README.md $(DOCDIR)/ARCHITECTURE.md $(DOCDIR)/xenstored.conf \

@@ -17,10 +17,6 @@ $(LIBDRV): $(call obj,$(DRV_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# The bus and the simulated hypervisor come from their branches; until both are here only the
-# data path (and its test over the one-process hypervisor) is built.
-BLK_DEPS := $(and $(wildcard client/xsl_bus*.c),$(wildcard simhyp/xs-simhyp.c))
-ifneq ($(BLK_DEPS),)
 all: $(BLKBACK) $(BLKFRONT) $(XSBLOCK)
 
 # Linked as any program using the library would be (xenstore_client.h only).
@@ -33,8 +29,8 @@ install-drivers: $(BLKBACK) $(BLKFRONT) $(XSBLOCK) install-check
 	install -m 0755 $(XSBLOCK) $(DESTDIR)$(SBINDIR)/xs-block
 	install -m 0755 $(BLKFRONT) $(DESTDIR)$(BINDIR)/xs-blkfront
 
+# (Makefile's INSTALL_FILES names them too, for install-check.)
 install: install-drivers
-INSTALL_FILES += $(SBINDIR)/xs-blkback $(SBINDIR)/xs-block $(BINDIR)/xs-blkfront
 .PHONY: install-drivers
 
 # The block benchmark: throughput against pread/pwrite, 1,000 guests' bring-up (make bench).
@@ -53,6 +49,5 @@ bench-blk: $(XSBENCH_BLK) $(BLKBACK) $(if $(filter bench,$(MAKECMDGOALS)),$(DAEM
 
 BENCH_STEPS += bench-blk
 CLEAN_FILES += $(BLKBACK) $(BLKFRONT) $(XSBLOCK) $(XSBENCH_BLK)
-endif
 
 include tests/blk/rules.mk

@@ -15,7 +15,6 @@ check-blk-datapath: $(BLK_DP_BIN)
 CHECK_STEPS += check-blk-datapath
 CLEAN_FILES += $(BLK_DP_BIN)
 
-ifneq ($(BLK_DEPS),)
 BLK_PAIR_BIN := $(O)/tests/blk/blk_pair
 
 $(call obj,tests/blk/test_pair.c): CFLAGS += $(CHECK_CFLAGS) -pthread
@@ -32,4 +31,3 @@ check-blk-flow: $(DAEMON) $(BLKBACK) $(BLKFRONT) $(XSBLOCK)
 
 CHECK_STEPS += check-blk-pair check-blk-flow
 CLEAN_FILES += $(BLK_PAIR_BIN)
-endif
