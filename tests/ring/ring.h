@@ -237,5 +237,6 @@ Suite *suite_edges(void);
 Suite *suite_robust(void);
 Suite *suite_starve(void);
 Suite *suite_quota(void);
+Suite *suite_attacks(void);
 
 #endif
