@@ -465,6 +465,34 @@ long xst_daemon_rss_kb(const struct xst_daemon *d)
 	return xst_daemon_status_kb(d, "VmRSS");
 }
 
+int xst_daemon_log_count(const struct xst_daemon *d, const char *needle)
+{
+	char path[320], line[1024];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		found += strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+void xst_asan_small_quarantine(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	const char *old = getenv("ASAN_OPTIONS");
+	char opts[512];
+
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=16", old && *old ? old : "",
+		 old && *old ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+#endif
+}
+
 long long xst_daemon_cpu_ticks(const struct xst_daemon *d)
 {
 	char path[64], buf[1024];

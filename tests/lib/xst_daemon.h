@@ -73,5 +73,13 @@ long xst_daemon_rss_kb(const struct xst_daemon *d);
 /* Any "Name: N kB" line of /proc/PID/status (e.g. "RssAnon"); -1 if absent. */
 long xst_daemon_status_kb(const struct xst_daemon *d, const char *field);
 long long xst_daemon_cpu_ticks(const struct xst_daemon *d);
+/* How many lines of the daemon's log (dir/daemon.log) contain needle (0: none, or no log). */
+int xst_daemon_log_count(const struct xst_daemon *d, const char *needle);
+/*
+ * In an AddressSanitizer build, make daemons started from now on keep a
+ * small quarantine (16 MiB), so that their RSS follows what they hold;
+ * elsewhere nothing. Later ASAN_OPTIONS win, so the caller's are kept.
+ */
+void xst_asan_small_quarantine(void);
 
 #endif

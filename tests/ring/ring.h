@@ -61,6 +61,8 @@ struct rt_daemon {
 	struct xst_conn *dom0;
 };
 void rt_start(struct rt_daemon *rd, const char *const *extra_args);
+/* The same with a configuration file (-c) holding settings ("key = value" lines). */
+void rt_start_conf(struct rt_daemon *rd, const char *settings);
 /* Close dom0, stop by PID and assert a clean exit (status 0: no sanitizer report, no leak). */
 void rt_stop(struct rt_daemon *rd);
 /* Stop cleanly and start again on the same run directory (and store); dom0 reconnects. */
@@ -235,5 +237,6 @@ Suite *suite_edges(void);
 Suite *suite_robust(void);
 Suite *suite_starve(void);
 Suite *suite_quota(void);
+Suite *suite_attacks(void);
 
 #endif

@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, suite_robust());
 	srunner_add_suite(sr, suite_starve());
 	srunner_add_suite(sr, suite_quota());
+	srunner_add_suite(sr, suite_attacks());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);

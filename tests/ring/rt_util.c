@@ -37,6 +37,7 @@ void rt_fail(const char *file, int line, const char *fmt, ...)
 			 (int)getpid(), file, line, rt_at_file, rt_at_line, msg);
 		_exit(1);
 	}
+	fflush(stdout); /* what the test printed so far, with its failure */
 	ck_abort_msg("%s:%d (called from %s:%d): %s", file, line, rt_at_file, rt_at_line, msg);
 	abort(); /* not reached: the Check test ends above */
 }
@@ -65,6 +66,19 @@ void rt_start(struct rt_daemon *rd, const char *const *extra_args)
 	/* The simulated hypervisor listens before the store socket does. */
 	RT_CHECK(access(rd->simhyp, F_OK) == 0, "no simulated hypervisor socket at %s", rd->simhyp);
 	rd->dom0 = rt_connect(rd);
+}
+
+void rt_start_conf(struct rt_daemon *rd, const char *settings)
+{
+	char conf[] = "/tmp/xst-ring-conf.XXXXXX";
+	size_t len = strlen(settings);
+	int fd = mkstemp(conf);
+
+	RT_CHECK(fd >= 0, "mkstemp");
+	RT_CHECK(write(fd, settings, len) == (ssize_t)len, "write conf");
+	close(fd);
+	rt_start(rd, RT_ARGS("-c", conf));
+	unlink(conf);
 }
 
 void rt_restart(struct rt_daemon *rd)

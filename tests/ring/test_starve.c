@@ -12,19 +12,6 @@
 #define HAMMERS 3
 #define FIRST_HAMMER 21u
 
-/* A daemon with these settings (the configuration file's keys) on top of the defaults. */
-static void start_with(struct rt_daemon *rd, const char *settings)
-{
-	char conf[] = "/tmp/xst-starve-conf.XXXXXX";
-	int fd = mkstemp(conf);
-
-	RT_CHECK(fd >= 0, "mkstemp");
-	RT_CHECK(write(fd, settings, strlen(settings)) == (ssize_t)strlen(settings), "write conf");
-	close(fd);
-	rt_start(rd, RT_ARGS("-c", conf));
-	unlink(conf);
-}
-
 /* A guest rewriting its data/x as fast as the daemon lets it, until told 's'. */
 static int guest_hammer(struct rt_child *ch)
 {
@@ -118,7 +105,7 @@ START_TEST(hammering_guests_starve_an_unprotected_transaction)
 	struct rt_daemon rd;
 	unsigned worst;
 
-	start_with(&rd, "txn-protect-after = 0\n");
+	rt_start_conf(&rd, "txn-protect-after = 0\n");
 	worst = worst_under_hammering(&rd, 1, 10);
 	RT_CHECK(worst == 11, "an unprotected transaction committed at attempt %u", worst);
 	rt_stop(&rd);

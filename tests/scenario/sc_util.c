@@ -201,15 +201,7 @@ double sc_probe(struct sc_conn *c, const char *tag)
 
 void sc_rss_friendly_asan(void)
 {
-	const char *old = getenv("ASAN_OPTIONS");
-	char opts[512];
-
-	if (!SC_ASAN)
-		return;
-	/* Later options win, so the caller's own settings are kept otherwise. */
-	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=16", old && *old ? old : "",
-		 old && *old ? ":" : "");
-	setenv("ASAN_OPTIONS", opts, 1);
+	xst_asan_small_quarantine();
 }
 
 long sc_rss(const struct xst_daemon *d)
@@ -222,18 +214,7 @@ long sc_rss(const struct xst_daemon *d)
 
 int sc_log_has(const struct xst_daemon *d, const char *needle)
 {
-	char path[320], line[1024];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		found += strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
+	return xst_daemon_log_count(d, needle);
 }
 
 void sc_make_home(struct sc_conn *dom0, unsigned domid)
