@@ -217,6 +217,8 @@ const struct config_option config_options[] = {
 	 .help = "replies of 4 KiB kept for when memory runs out (0 = none: the connection is dropped)"},
 	{.key = "conn-max", .param = "N", .set = set_uint, FIELD(conn_max), .min = 1, .max = 1u << 20,
 	 .def = "4096", .help = "socket connections served at once"},
+	{.key = "fd-reserve", .param = "N", .set = set_uint, FIELD(fd_reserve), .max = 1024, .def = "8",
+	 .help = "descriptors socket clients cannot take: kept for introducing domains"},
 	{.key = "memory-budget", .param = "BYTES", .set = set_uint, .target = &quota_budget, .size = sizeof(quota_budget),
 	 .max = 1ul << 48, .def = "536870912",
 	 .help = "heap and store file together; past it changes fail with ENOMEM (0 = none)"},

@@ -31,6 +31,7 @@ struct config {
 	size_t conn_output_max;       /* queued reply bytes before a connection stops being read */
 	unsigned conn_reply_reserve;  /* reply buffers kept for when the heap has no memory */
 	unsigned conn_max;            /* socket connections accepted at once */
+	unsigned fd_reserve;          /* descriptors kept back from accept for introducing domains */
 	unsigned ring_turn_us;        /* microseconds of work per ring turn */
 	unsigned txn_protect_after;   /* privileged conflicts in a row before protection, 0 = never */
 	unsigned txn_protect_ms;      /* how long a protected transaction holds writers back at most */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "grow.h"
 #include "hyp.h"
+#include "listener.h"
 #include "log.h"
 #include "quota.h"
 #include "session.h"
@@ -233,13 +234,17 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 	struct xs_ring *ring;
 	uint32_t local;
 	enum xs_err err;
+	int e;
 
 	if (!hyp)
 		return XSE_EINVAL; /* no hypervisor: no ring can be mapped */
+	/* What the ring and event channel need: socket clients cannot have taken it. */
+	listener_reserve_release();
 	if (d) {
 		/* Again: a new event channel, and the ring starts over. */
 		unbind_port(d);
 		err = bind_port(d, port, 0);
+		listener_reserve_restore();
 		if (err != XSE_OK)
 			return err;
 		session_ring_reset(d->session);
@@ -251,8 +256,10 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 		ring = hyp->map_ring(domid);
 		local = 0;
 	}
+	e = errno;
+	listener_reserve_restore();
 	if (!ring)
-		return xs_err_from_errno(errno);
+		return xs_err_from_errno(e);
 	err = domain_start(domid, ring, false, port, local);
 	if (err == XSE_OK && domid != cfg.priv_domid) {
 		watch_fire_special_base("@introduceDomain");

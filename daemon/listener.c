@@ -2,6 +2,7 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,25 @@
 static int listen_fd = -1;
 static struct event *listen_ev, *resume_ev;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int reserve_fds[1024];
+static unsigned reserve_held;
+
+void listener_reserve_release(void)
+{
+	while (reserve_held)
+		close(reserve_fds[--reserve_held]);
+}
+
+void listener_reserve_restore(void)
+{
+	while (reserve_held < cfg.fd_reserve && reserve_held < sizeof(reserve_fds) / sizeof(reserve_fds[0])) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			break; /* taken again by the next restore */
+		reserve_fds[reserve_held++] = fd;
+	}
+}
 
 /* Out of descriptors or at the connection limit: stop accepting for a moment, do not spin. */
 static void pause_accepting(void)
@@ -32,6 +52,7 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	listener_reserve_restore();
 	event_add(listen_ev, NULL);
 }
 
@@ -138,11 +159,13 @@ int listener_open(struct event_base *base, const char *path)
 		log_warnx("cannot watch the listening socket");
 		return -1;
 	}
+	listener_reserve_restore();
 	return 0;
 }
 
 void listener_close(void)
 {
+	listener_reserve_release();
 	if (listen_ev)
 		event_free(listen_ev);
 	if (resume_ev)

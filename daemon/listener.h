@@ -25,4 +25,12 @@ int listener_unix(const char *path, mode_t mode, int backlog);
 int listener_open(struct event_base *base, const char *path);
 void listener_close(void);
 
+/*
+ * The descriptor reserve (fd-reserve): held open so that accept fails while
+ * they are still there. Given back for a moment around work that needs
+ * descriptors (introducing a domain), then taken again as far as it can be.
+ */
+void listener_reserve_release(void);
+void listener_reserve_restore(void);
+
 #endif
