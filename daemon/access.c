@@ -127,11 +127,13 @@ enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_
 		size_t nlen = strcspn(path + first, "/") + 1;
 
 		/*
-		 * The domain's nodes as committed (so one request making several
-		 * levels can go a little past, as in the C daemon); then the sizes
-		 * of the new node and of the ancestor that gains a child.
+		 * The domain's nodes as committed, with what this transaction
+		 * created and removed so far (one request making several levels
+		 * can go a little past, as in the C daemon; a transaction's
+		 * commit is judged again); then the sizes of the new node and
+		 * of the ancestor that gains a child.
 		 */
-		if (!quota_allows(r->who, QUOTA_NODES, quota_used(r->who->domid, QUOTA_NODES) + 1) ||
+		if (!quota_nodes_allow(r->who, r->txn ? txn_quota_pending(r->txn) : NULL, 1) ||
 		    !quota_allows(r->who, QUOTA_NODE_SIZE, node_size(anc.nperms, vlen, 0)) ||
 		    !quota_allows(r->who, QUOTA_NODE_SIZE,
 				  node_size(anc.nperms, anc.vlen, anc.children_bytes + nlen)))

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "log.h"
 #include "store.h"
 
@@ -404,6 +405,124 @@ static void nodes_lost(void *ctx)
 
 const struct store_hook quota_store_hook = {nodes_reset, nodes_added, nodes_removed,
 					    nodes_perms_set, nodes_lost};
+
+/*
+ * A transaction's own changes to the node counts, per domain, in a sorted
+ * array: a transaction touches few domains (an unprivileged one at most
+ * its transaction-nodes quota), so a lookup is a binary search.
+ */
+struct quota_pending_dom {
+	uint32_t domid;
+	int64_t nodes;
+};
+
+/* Where domid is in p, or would go. */
+static size_t pending_find(const struct quota_pending *p, uint32_t domid)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->dom[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int64_t pending_of(const struct quota_pending *p, uint32_t domid)
+{
+	size_t i;
+
+	if (!p)
+		return 0;
+	i = pending_find(p, domid);
+	return i < p->n && p->dom[i].domid == domid ? p->dom[i].nodes : 0;
+}
+
+/* As nodes_account, into the transaction's counts. */
+static bool pending_account(struct quota_pending *p, const char *path, const struct xs_perm *perms,
+			    unsigned n, int delta)
+{
+	size_t i;
+
+	if (path[0] != '/' || !n)
+		return true;
+	i = pending_find(p, perms[0].id);
+	if (i == p->n || p->dom[i].domid != perms[0].id) {
+		if (!GROW(p->dom, p->cap, p->n + 1, 4))
+			return false;
+		memmove(&p->dom[i + 1], &p->dom[i], (p->n - i) * sizeof(*p->dom));
+		p->dom[i] = (struct quota_pending_dom){perms[0].id, 0};
+		p->n++;
+	}
+	p->dom[i].nodes += delta;
+	return true;
+}
+
+bool quota_pending_create(struct quota_pending *p, const char *path, const struct xs_perm *perms,
+			  unsigned nperms)
+{
+	p->created = true;
+	return pending_account(p, path, perms, nperms, 1);
+}
+
+bool quota_pending_remove(struct quota_pending *p, const char *path, const struct xs_perm *perms,
+			  unsigned nperms)
+{
+	return pending_account(p, path, perms, nperms, -1);
+}
+
+bool quota_pending_perms(struct quota_pending *p, const char *path, const struct xs_perm *old,
+			 unsigned nold, const struct xs_perm *perms, unsigned nperms)
+{
+	if (nold && nperms && old[0].id == perms[0].id)
+		return true;
+	return pending_account(p, path, old, nold, -1) && pending_account(p, path, perms, nperms, 1);
+}
+
+void quota_pending_free(struct quota_pending *p)
+{
+	free(p->dom);
+	memset(p, 0, sizeof(*p));
+}
+
+bool quota_nodes_allow(const struct ident *who, const struct quota_pending *p, unsigned n)
+{
+	int64_t v;
+
+	if (who->priv)
+		return true;
+	/* A transaction that removed more than it created may have a negative balance. */
+	v = (int64_t)quota_used(who->domid, QUOTA_NODES) + pending_of(p, who->domid) + n;
+	return quota_allows(who, QUOTA_NODES, v > 0 ? (size_t)v : 0);
+}
+
+enum xs_err quota_pending_commit(const struct ident *who, const struct quota_pending *p)
+{
+	struct quota_dom *d;
+	unsigned limit;
+	int64_t delta;
+
+	/*
+	 * Only the committing client's domain: an unprivileged client owns
+	 * what it creates and gives no node away, so no other domain's count
+	 * grows by its commit. As the C daemon, a commit that lowers the
+	 * count passes.
+	 */
+	if (who->priv || !p->created)
+		return XSE_OK;
+	delta = pending_of(p, who->domid);
+	if (delta < 0)
+		return XSE_OK;
+	d = known(who->domid);
+	limit = d ? d->hard[QUOTA_NODES] : quota_hard[QUOTA_NODES];
+	if (limit && (int64_t)quota_used(who->domid, QUOTA_NODES) + delta >= limit)
+		return XSE_ENOSPC;
+	return XSE_OK;
+}
 
 void quota_fini(void)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../proto/perms.h"
 #include "../proto/wire.h"
 #include "ident.h"
 
@@ -95,6 +96,45 @@ unsigned quota_used(uint32_t domid, enum quota_id q);
  * unprivileged domains.
  */
 unsigned quota_max(uint32_t domid, enum quota_id q);
+/*
+ * Nodes a transaction creates and removes, per owning domain: what its
+ * commit will add to each domain's count of nodes (nodes, as the store's
+ * hook counts them: the first permission entry's domain, special nodes
+ * left out). The transaction keeps it as it changes its overlay, so a
+ * check costs a lookup, never a walk; the store's hook counts the nodes
+ * only once they are committed. Zeroed is empty.
+ */
+struct quota_pending {
+	struct quota_pending_dom *dom; /* sorted by domid */
+	size_t n, cap;
+	bool created; /* a node was created (the commit is then judged) */
+};
+/*
+ * Inside the transaction, node path with perms is created, removed, or its
+ * permissions set from old to perms (the owner may change); false on
+ * ENOMEM (the transaction must then fail).
+ */
+bool quota_pending_create(struct quota_pending *p, const char *path, const struct xs_perm *perms,
+			  unsigned nperms);
+bool quota_pending_remove(struct quota_pending *p, const char *path, const struct xs_perm *perms,
+			  unsigned nperms);
+bool quota_pending_perms(struct quota_pending *p, const char *path, const struct xs_perm *old,
+			 unsigned nold, const struct xs_perm *perms, unsigned nperms);
+void quota_pending_free(struct quota_pending *p);
+/*
+ * The nodes quota, the C daemon's way: may who create n more nodes, its
+ * domain holding the nodes committed plus what p (its transaction's, or
+ * NULL outside one) adds? Judged before a request creates anything, so
+ * one request making several levels can go a little past.
+ */
+bool quota_nodes_allow(const struct ident *who, const struct quota_pending *p, unsigned n);
+/*
+ * May a transaction of who's with these changes commit: XSE_OK, or
+ * XSE_ENOSPC if it created nodes and would take who's (unprivileged)
+ * domain to its nodes quota, counting what has been committed since,
+ * other transactions' commits included.
+ */
+enum xs_err quota_pending_commit(const struct ident *who, const struct quota_pending *p);
 /* The first domain at or after from that has its values (quota_domain_known); QUOTA_GLOBAL if none. */
 uint32_t quota_next_domain(uint32_t from);
 /* Start the maxima afresh: the global ones at 0, each domain's at what it holds now. */

@@ -72,6 +72,7 @@ struct txn {
 	struct hmap entries;
 	struct tx_entry *first, *last;
 	uint64_t create_seq;
+	struct quota_pending pending; /* the nodes it created and removed, per owner */
 };
 
 /*
@@ -141,6 +142,7 @@ static void txn_free(struct txn *t)
 		e = next;
 	}
 	hmap_free(&t->entries);
+	quota_pending_free(&t->pending);
 	if (t->charged)
 		quota_release(t->set->who, QUOTA_MEMORY, (unsigned)t->charged);
 	free(t);
@@ -434,7 +436,8 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 	if (!p->exists || e->exists)
 		return XSE_EIO;
 	if (!set_content(t, e, false, perms, nperms, value, vlen) ||
-	    !added_append(p, xs_path_basename(path))) {
+	    !added_append(p, xs_path_basename(path)) ||
+	    !quota_pending_create(&t->pending, path, e->perms, e->nperms)) {
 		t->failed = true;
 		return XSE_ENOMEM;
 	}
@@ -454,7 +457,9 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 		return txn_error(t);
 	if (!e->exists)
 		return XSE_EIO;
-	if (!set_content(t, e, false, perms, nperms, value, vlen)) {
+	/* Before set_content replaces the old permissions. */
+	if ((perms && !quota_pending_perms(&t->pending, path, e->perms, e->nperms, perms, nperms)) ||
+	    !set_content(t, e, false, perms, nperms, value, vlen)) {
 		t->failed = true;
 		return XSE_ENOMEM;
 	}
@@ -666,6 +671,8 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 		if (err == XSE_OK && !e)
 			err = txn_error(t);
 		if (e && e->exists) {
+			if (!quota_pending_remove(&t->pending, e->path, e->perms, e->nperms))
+				err = XSE_ENOMEM;
 			if (i == 0 || !e->event)
 				e->event = i == 0 ? WATCH_SUBTREE : WATCH_EXACT;
 			e->exists = false;
@@ -826,7 +833,10 @@ enum xs_err txn_end(struct txn *t, bool commit)
 
 	txn_unlink(t);
 	if (commit) {
-		err = t->failed ? XSE_ENOMEM : txn_check(t, &txn_scratch, &old);
+		/* In the C daemon's order: a failed transaction, the nodes quota, conflicts. */
+		err = t->failed ? XSE_ENOMEM : quota_pending_commit(t->set->who, &t->pending);
+		if (err == XSE_OK)
+			err = txn_check(t, &txn_scratch, &old);
 		if (err == XSE_OK && (err = txn_apply(t, &touched)) != XSE_OK) {
 			log_warnx("transaction commit failed: %s", xs_err_name(err));
 			/* A full file system is said as such; anything else as the C daemon does. */
@@ -909,6 +919,11 @@ size_t txn_added_bytes(struct txn *t, const char *parent)
 	for (unsigned i = 0; p && i < p->nadded; i++)
 		n += strlen(p->added[i]) + 1;
 	return n;
+}
+
+const struct quota_pending *txn_quota_pending(const struct txn *t)
+{
+	return &t->pending;
 }
 
 bool txn_is_protected(const struct txn *t)

@@ -28,8 +28,9 @@ uint32_t txn_id(const struct txn *t);
 struct txn *txn_find(struct txn_set *s, uint32_t id);
 /*
  * End it: commit (XSE_OK, XSE_EAGAIN on a conflict, XSE_ENOMEM if it failed
- * earlier or the store could not take it) or abort. The transaction is gone
- * after.
+ * earlier or the store could not take it, XSE_ENOSPC if it would take an
+ * unprivileged client's domain to its nodes quota) or abort. The
+ * transaction is gone after.
  */
 enum xs_err txn_end(struct txn *t, bool commit);
 /*
@@ -40,6 +41,9 @@ enum xs_err txn_end(struct txn *t, bool commit);
  */
 bool txn_write_waits(const struct ident *who, const char *path, bool subtree, uint64_t *until);
 bool txn_commit_waits(struct txn *t, uint64_t *until);
+/* The nodes it created and removed so far, per owning domain (quota.h). */
+struct quota_pending;
+const struct quota_pending *txn_quota_pending(const struct txn *t);
 /* Whether t holds unprivileged writers back (its end should wake them). */
 bool txn_is_protected(const struct txn *t);
 uint64_t txn_now_ms(void);

@@ -792,8 +792,13 @@ START_TEST(huge_transactions)
 	sc_silent(watcher, 50);
 	expect_value(good, "/huge", NULL);
 
-	/* Unprivileged: the transaction-nodes quota (1024) stops it. */
+	/*
+	 * Unprivileged: the transaction-nodes quota (1024) stops it; its nodes
+	 * quota (1000 by default) would first, nodes made in a transaction
+	 * counting from their creation, so it is raised.
+	 */
 	sc_make_home(dom0, 8);
+	SC_OK(dom0, XS_SET_QUOTA, 0, 0, "8", "nodes", "2000");
 	struct sc_conn *u = sc_restricted(&d, 8);
 	int refused_at = -1;
 

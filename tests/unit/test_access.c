@@ -1,7 +1,9 @@
 /* daemon/access.c in process: ENOENT vs EACCES, creation with inherited permissions, removal events, directly and through a transaction. */
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/access.h"
+#include "daemon/quota.h"
 #include "daemon/txn.h"
 #include "daemon/watch.h"
 #include "unit.h"
@@ -33,6 +35,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	store_clear_hooks();
 	watch_set_free(pw);
 	watch_set_free(gw);
 	txn_set_free(gtxns);
@@ -244,10 +247,138 @@ START_TEST(notify_now_or_at_commit)
 }
 END_TEST
 
+/*
+ * The nodes quota, as main.c counts it (the store's hook, from here on: the
+ * nodes made before are not counted), at value 5: a domain holds at most 4
+ * nodes. The guest's directories /c/1, /c/2 and /c/3 are made first, so
+ * that its transactions can create nodes side by side without conflicts.
+ */
+#define NODES_QUOTA 5
+static void count_nodes(void)
+{
+	struct acc g = acc_as(&guest, false);
+
+	/* Before the guest's first request: its domain then copies the value. */
+	quota_hard[QUOTA_NODES] = NODES_QUOTA;
+	for (unsigned i = 1; i <= 3; i++) {
+		char path[16];
+
+		snprintf(path, sizeof(path), "/c/%u", i);
+		ck_assert_int_eq(acc_create(&g, path, "", 0), XSE_OK);
+	}
+	ck_assert(store_add_hook(&quota_store_hook, NULL));
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), 0);
+}
+
+/* n nodes <dir>/<i> created through r, each answered want. */
+static void create_n(struct acc *r, const char *dir, unsigned n, enum xs_err want)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "%s/%u", dir, i);
+		ck_assert_msg(acc_create(r, path, "", 0) == want, "creating %s", path);
+	}
+}
+
+/*
+ * Inside a transaction a creation counts the nodes the domain owns as
+ * committed and what the transaction created and removed so far: the 4th
+ * node is made, the 5th refused (ENOSPC), and the transaction still commits
+ * what it made. A removal in a transaction makes room for one more.
+ */
+START_TEST(nodes_quota_counts_a_transactions_own_nodes)
+{
+	struct acc g;
+
+	count_nodes();
+	g = acc_as(&guest, true);
+	create_n(&g, "/c/1", NODES_QUOTA - 1, XSE_OK);
+	ck_assert_int_eq(acc_create(&g, "/c/1/one-more", "", 0), XSE_ENOSPC);
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), 0);
+	ck_assert_int_eq(txn_end(g.txn, true), XSE_OK);
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), NODES_QUOTA - 1);
+	xst_expect_node("/c/1/3", "");
+	xst_expect_node("/c/1/one-more", NULL);
+
+	/* At the quota: refused at once, in a transaction as outside one. */
+	g = acc_as(&guest, true);
+	ck_assert_int_eq(acc_create(&g, "/c/1/b", "", 0), XSE_ENOSPC);
+	/* A node removed in the transaction leaves room for one, not two. */
+	ck_assert_int_eq(acc_remove(&g, "/c/1/0"), XSE_OK);
+	ck_assert_int_eq(acc_create(&g, "/c/1/b", "", 0), XSE_OK);
+	ck_assert_int_eq(acc_create(&g, "/c/1/b2", "", 0), XSE_ENOSPC);
+	ck_assert_int_eq(txn_end(g.txn, true), XSE_OK);
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), NODES_QUOTA - 1);
+	xst_expect_node("/c/1/0", NULL);
+	xst_expect_node("/c/1/b", "");
+	g = acc_as(&guest, false);
+	ck_assert_int_eq(acc_create(&g, "/c/1/b2", "", 0), XSE_ENOSPC);
+}
+END_TEST
+
+/*
+ * The commit is judged against the nodes committed by then: of concurrent
+ * transactions each within the quota alone, the one whose commit would take
+ * the domain to the quota fails with ENOSPC and leaves nothing (nor fires
+ * anything); one that still fits commits. A request making several levels
+ * is judged once, before it makes any, so it can create past the quota in
+ * a transaction; its commit cannot. The privileged are never judged.
+ */
+START_TEST(nodes_quota_judged_again_at_commit)
+{
+	struct acc t1, t2, t3, p;
+
+	count_nodes();
+	ck_assert_int_eq(watch_add(pw, "/c", 0, "c", -1), XSE_OK);
+	t1 = acc_as(&guest, true);
+	t2 = acc_as(&guest, true);
+	t3 = acc_as(&guest, true);
+	create_n(&t1, "/c/1", 3, XSE_OK);
+	create_n(&t2, "/c/2", 2, XSE_OK);
+	create_n(&t3, "/c/3", 1, XSE_OK);
+	ck_assert_int_eq(txn_end(t1.txn, true), XSE_OK);
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), 3);
+	xst_events_take();
+	/* 3 + 2 would reach 5. */
+	ck_assert_int_eq(txn_end(t2.txn, true), XSE_ENOSPC);
+	xst_expect_node("/c/2/0", NULL);
+	xst_expect_events("");
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), 3);
+	/* 3 + 1 is 4: the last node the domain may hold. */
+	ck_assert_int_eq(txn_end(t3.txn, true), XSE_OK);
+	xst_expect_node("/c/3/0", "");
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), NODES_QUOTA - 1);
+
+	/* Levels: its 4 nodes removed, 4 levels made by one request commit, 5 do not. */
+	for (unsigned levels = 5; levels >= 4; levels--) {
+		t1 = acc_as(&guest, true);
+		ck_assert_int_eq(acc_remove(&t1, "/c/1/0"), XSE_OK);
+		ck_assert_int_eq(acc_remove(&t1, "/c/1/1"), XSE_OK);
+		ck_assert_int_eq(acc_remove(&t1, "/c/1/2"), XSE_OK);
+		ck_assert_int_eq(acc_remove(&t1, "/c/3/0"), XSE_OK);
+		ck_assert_int_eq(acc_create(&t1, levels == 5 ? "/c/l/l/l/l/l" : "/c/l/l/l/l", "", 0),
+				 XSE_OK);
+		ck_assert_int_eq(txn_end(t1.txn, true), levels == 5 ? XSE_ENOSPC : XSE_OK);
+		xst_expect_node("/c/1/0", levels == 5 ? "" : NULL);
+	}
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), NODES_QUOTA - 1);
+	xst_expect_node("/c/l/l/l/l", "");
+
+	/* The privileged make nodes the guest owns (they keep the owner), past its quota. */
+	p = acc_as(&dom0, true);
+	create_n(&p, "/c/2", 3, XSE_OK);
+	ck_assert_int_eq(txn_end(p.txn, true), XSE_OK);
+	ck_assert_uint_eq(quota_used(GUEST, QUOTA_NODES), NODES_QUOTA + 2);
+	xst_expect_perms("/c/2/2", "b5");
+}
+END_TEST
+
 Suite *xst_access_suite(void)
 {
 	return XST_SUITE("access", setup, teardown, get_enoent_or_eacces,
 			 get_enoent_or_eacces_in_txn, create_inherits_permissions,
 			 create_inherits_permissions_in_txn, remove_fires_exact_then_subtree,
-			 remove_in_txn_fires_at_commit, notify_now_or_at_commit);
+			 remove_in_txn_fires_at_commit, notify_now_or_at_commit,
+			 nodes_quota_counts_a_transactions_own_nodes, nodes_quota_judged_again_at_commit);
 }
