@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -70,7 +71,17 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("accept (pausing for 100 ms)");
+				/* A client holding the descriptors must not fill the log too: once a minute. */
+				static time_t said;
+				static unsigned long since;
+				time_t now = time(NULL);
+
+				since++;
+				if (now - said >= 60 || now < said) {
+					log_warn("accept (pausing for 100 ms; %lu times since the last word)", since);
+					said = now;
+					since = 0;
+				}
 				pause_accepting();
 			}
 			return;
