@@ -231,3 +231,20 @@ size_t acc_added_bytes(struct acc *r, const char *path)
 {
 	return r->txn ? txn_added_bytes(r->txn, path) : 0;
 }
+
+enum xs_err acc_chunk_at(struct acc *r, const char *path, size_t off, uint32_t *from, size_t *from_off)
+{
+	enum xs_err err;
+
+	if (r->txn)
+		return txn_chunk_at(r->txn, path, off, from, from_off);
+	/* At or past the end no chunk holds off: 0 then, from the first (right, if slow). */
+	if ((err = store_chunk_at(path, off, from, from_off)) == XSE_OK && !*from)
+		*from_off = 0;
+	return err;
+}
+
+uint64_t acc_txn_version(const struct acc *r)
+{
+	return r->txn ? txn_version(r->txn) : 0;
+}

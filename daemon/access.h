@@ -59,5 +59,14 @@ enum xs_err acc_chunks(struct acc *r, const char *path, uint32_t from, store_chu
 uint64_t acc_committed_gen(struct acc *r, const char *path, size_t *children_bytes);
 /* Bytes of the child names the request's transaction created under path (0 outside one). */
 size_t acc_added_bytes(struct acc *r, const char *path);
+/*
+ * Where byte offset off of path's child list, as the request sees it,
+ * falls: *from, to start acc_chunks from (0: the first), and *from_off,
+ * that chunk's offset in the list, at most off (store_chunk_at,
+ * txn_chunk_at). XSE_OK or why not.
+ */
+enum xs_err acc_chunk_at(struct acc *r, const char *path, size_t off, uint32_t *from, size_t *from_off);
+/* What changes with every creation and removal of the request's transaction (0 outside one). */
+uint64_t acc_txn_version(const struct acc *r);
 
 #endif

@@ -107,11 +107,13 @@ enum xs_err op_directory(struct req *r)
 
 /*
  * DIRECTORY_PART: byte offsets into the concatenated child list, read
- * chunk by chunk, starting where this client's previous part of the same
- * unchanged directory ended (in a transaction too: unchanged means neither
- * the transaction nor anyone else changed its children), so that reading
- * a large directory in parts costs its size, not its square, and a part
- * costs what it returns.
+ * chunk by chunk from the chunk that holds the offset: where this
+ * client's previous part of the same unchanged directory ended (its
+ * cursor; in a transaction too: unchanged means neither the transaction
+ * nor anyone else changed its children), else the first chunk for offset
+ * 0, else the chunk the directory's index finds (acc_chunk_at). So a part
+ * costs what it returns wherever it starts, not the size of the
+ * directory, and reading a directory in parts costs its size.
  */
 struct dirpart {
 	struct req *r;
@@ -190,6 +192,7 @@ enum xs_err op_directory_part(struct req *r)
 			    XS_PAYLOAD_MAX - strlen(gen) - 2, 0, false, 0, 0};
 
 	uint32_t tx_id = r->acc.txn ? r->hdr.tx_id : 0;
+	uint64_t version = acc_txn_version(&r->acc);
 	size_t committed_bytes = n.children_bytes;
 	uint64_t committed = r->acc.txn ? acc_committed_gen(&r->acc, r->path, &committed_bytes) : n.gen;
 	uint32_t from = 0;
@@ -202,9 +205,11 @@ enum xs_err op_directory_part(struct req *r)
 
 	/* The generations change with any child: a matching cursor's chunk is still there. */
 	if (cur->path && cur->tx_id == tx_id && cur->gen == n.gen && cur->committed_gen == committed &&
-	    cur->offset <= d.off && strcmp(cur->path, r->path) == 0) {
+	    cur->version == version && cur->next_offset == d.off && strcmp(cur->path, r->path) == 0) {
 		from = cur->chunk;
 		d.pos = cur->offset;
+	} else if (d.off && (err = acc_chunk_at(&r->acc, r->path, d.off, &from, &d.pos)) != XSE_OK) {
+		return err;
 	}
 	if ((err = acc_chunks(&r->acc, r->path, from, dirpart_chunk, &d)) != XSE_OK)
 		return err;
@@ -216,6 +221,8 @@ enum xs_err op_directory_part(struct req *r)
 		cur->tx_id = tx_id;
 		cur->gen = n.gen;
 		cur->committed_gen = committed;
+		cur->version = version;
+		cur->next_offset = d.off + d.len;
 		cur->chunk = d.stop_chunk;
 		cur->offset = d.stop_chunk_pos;
 	}

@@ -15,12 +15,17 @@ struct xs_ring;
 struct txn_set;
 struct watch_set;
 
-/* Where a DIRECTORY_PART reader left off, so that the next part does not rescan the list. */
+/*
+ * Where a DIRECTORY_PART reader left off, so that the next part continues
+ * there: (path, generations, offset) -> (chunk, its offset).
+ */
 struct dir_cursor {
 	char *path;      /* malloc'd; NULL when unset */
 	uint32_t tx_id;  /* the transaction it was made in, or 0 */
 	uint64_t gen;    /* the directory's generation as the request saw it ... */
 	uint64_t committed_gen; /* ... and as committed (they differ in a transaction) */
+	uint64_t version; /* the transaction's creations and removals (txn_version), or 0 */
+	size_t next_offset; /* the offset the next part asks for: where the last one's names ended */
 	uint32_t chunk;  /* the store chunk where the last part stopped ... */
 	size_t offset;   /* ... and that chunk's byte offset in the child list */
 };

@@ -132,6 +132,23 @@ typedef bool (*store_chunk_fn)(void *ctx, uint32_t chunk, const char *names, siz
 enum xs_err store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
 
 /*
+ * Where byte offset off of parent's child list (the names store_chunks
+ * gives, one after another) falls: *chunk, the chunk holding it, to start
+ * store_chunks from, and *chunk_off, that chunk's own offset (at most
+ * off); *chunk 0 when off is at or past the end. O(log chunks) through the
+ * directory's index (dirindex.h; the first use builds it, reading the
+ * chunks once). XSE_OK (an absent parent has no children), else as
+ * store_read.
+ */
+enum xs_err store_chunk_at(const char *parent, size_t off, uint32_t *chunk, size_t *chunk_off);
+/*
+ * The chunk of parent holding child name, and that chunk's offset in the
+ * child list: XSE_OK, XSE_ENOENT (not a child), XSE_ENOMEM (no memory
+ * for the index), else as store_read.
+ */
+enum xs_err store_child_chunk(const char *parent, const char *name, uint32_t *chunk, size_t *chunk_off);
+
+/*
  * Visit root and everything below it in pre-order; visit returns false to
  * skip a node's children. The tree must not change during the walk.
  * XSE_OK (nothing to walk if root cannot be read), XSE_EIO on a damaged

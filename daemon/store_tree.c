@@ -318,19 +318,28 @@ static bool chunk_fits(const struct chunk *ch, size_t more)
 	return ch->cls < CHUNK_CLASSES && CHUNK_HEADER + ch->len + more <= chunk_class_cap[ch->cls];
 }
 
-/* Add (or, with add false, delete) every entry of ch as held by chunk id in index x; false if memory ran out. */
-static bool index_chunk(struct dirindex *x, const struct chunk *ch, uint32_t id, bool add)
+/*
+ * Add (or, with add false, delete) every entry of ch as held by chunk id
+ * in index x; false if memory ran out. *name_bytes (if given) receives the
+ * bytes of the entries' names, a NUL each.
+ */
+static bool index_chunk(struct dirindex *x, const struct chunk *ch, uint32_t id, bool add,
+			size_t *name_bytes)
 {
 	struct fmt_entry e;
+	size_t bytes = 0;
 
 	for (size_t off = 0; off < ch->len && fmt_entry_at(ch->body, ch->len, off, &e); off += e.len) {
 		uint32_t h = dirindex_hash(e.name, e.nlen);
 
+		bytes += e.nlen + 1;
 		if (!add)
 			dirindex_del(x, h, id);
 		else if (!dirindex_add(x, h, id))
 			return false;
 	}
+	if (name_bytes)
+		*name_bytes = bytes;
 	return true;
 }
 
@@ -339,16 +348,45 @@ static struct dirindex *index_of(struct arena *a, const char *dir, const struct 
 {
 	struct dirindex *x = dirindex_get(dir);
 	struct chunk ch;
+	size_t bytes;
 
 	if (x)
 		return x;
 	if (!(x = dirindex_new(dir)))
 		return NULL;
+	/* In list order: the chunk list (dirindex.h) is built as it goes. */
 	for (uint32_t id = dn->first_chunk; id; id = ch.next) {
-		if (store_chunk_read(a, dir, id, &ch) != XSE_OK || !index_chunk(x, &ch, id, true)) {
+		if (store_chunk_read(a, dir, id, &ch) != XSE_OK || !index_chunk(x, &ch, id, true, &bytes) ||
+		    !dirindex_chunk_append(x, id, bytes)) {
 			dirindex_drop(dir);
 			return NULL;
 		}
+	}
+	return x;
+}
+
+/*
+ * The index of directory dir (record dn) with its chunk list known and
+ * agreeing with dn, built again if it is not; NULL if it cannot be (no
+ * memory, a damaged chunk).
+ */
+static struct dirindex *sized_index_of(struct arena *a, const char *dir, const struct store_node *dn)
+{
+	struct dirindex *x = dirindex_get(dir);
+
+	if (x && dirindex_sized(x) && dirindex_bytes_total(x) == dn->children_bytes)
+		return x;
+	/* Sizes lost to a change they could not follow, or (a fault) not what the record says: again. */
+	if (x && dirindex_sized(x))
+		log_warnx("store: the chunk sizes of %s disagree with its record; indexing it again", dir);
+	dirindex_drop(dir);
+	if (!(x = index_of(a, dir, dn)))
+		return NULL;
+	if (dirindex_bytes_total(x) != dn->children_bytes) {
+		log_warnx("store: the chunks of %s hold %zu bytes of names, its record says %zu", dir,
+			  dirindex_bytes_total(x), dn->children_bytes);
+		dirindex_drop(dir);
+		return NULL;
 	}
 	return x;
 }
@@ -474,8 +512,10 @@ static enum xs_err replace_entry(struct arena *a, const char *dir, struct store_
 			dn->last_chunk = ch->prev;
 		err = delete_chunk(dir, ch->id);
 	}
-	if (err == XSE_OK && !nlen && x)
+	if (err == XSE_OK && !nlen && x) {
 		dirindex_del(x, h, ch->id);
+		dirindex_chunk_shrink(x, ch->id, e->nlen + 1);
+	}
 	return err;
 }
 
@@ -492,7 +532,7 @@ static enum xs_err move_chunk(struct arena *a, const char *dir, struct store_nod
 	ch->id = dn->next_chunk_id ? dn->next_chunk_id : 1;
 	ch->cls = CHUNK_CLASSES;
 	dn->next_chunk_id = ch->id + 1;
-	if (x && !index_chunk(x, ch, ch->id, true)) {
+	if (x && (!index_chunk(x, ch, ch->id, true, NULL) || !dirindex_chunk_rename(x, old, ch->id))) {
 		dirindex_drop(dir);
 		x = NULL;
 	}
@@ -507,7 +547,7 @@ static enum xs_err move_chunk(struct arena *a, const char *dir, struct store_nod
 	if ((err = delete_chunk(dir, old)) != XSE_OK)
 		return err;
 	if (x)
-		index_chunk(x, ch, old, false);
+		index_chunk(x, ch, old, false, NULL);
 	return XSE_OK;
 }
 
@@ -517,6 +557,7 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 	struct dirindex *x = dirindex_get(dir);
 	struct chunk last, fresh = {0};
 	unsigned char *entry = arena_memdup(a, entry_bytes, elen);
+	size_t name_bytes = strlen(name) + 1;
 	enum xs_err err;
 
 	if (!entry)
@@ -538,6 +579,8 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 
 			memcpy(last.body + last.len, entry, elen);
 			last.len += elen;
+			if (x)
+				dirindex_chunk_grow(x, last.id, name_bytes);
 			if (!fits)
 				return move_chunk(a, dir, dn, &last);
 			if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), last.id))
@@ -552,7 +595,8 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 	fresh.body = entry;
 	fresh.len = elen;
 	dn->next_chunk_id = fresh.id + 1;
-	if (x && !dirindex_add(x, dirindex_hash(name, strlen(name)), fresh.id))
+	if (x && (!dirindex_add(x, dirindex_hash(name, strlen(name)), fresh.id) ||
+		  !dirindex_chunk_append(x, fresh.id, name_bytes)))
 		dirindex_drop(dir);
 	if ((err = put_chunk(dir, &fresh)) != XSE_OK)
 		return err;
@@ -945,6 +989,50 @@ enum xs_err store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, v
 		if (!cb(ctx, id, names, len))
 			break;
 		id = ch.next;
+	}
+	arena_free(&scratch);
+	return err;
+}
+
+enum xs_err store_chunk_at(const char *parent, size_t off, uint32_t *chunk, size_t *chunk_off)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	struct dirindex *x;
+	enum xs_err err = store_record_read(&scratch, parent, false, &n);
+
+	*chunk = 0;
+	*chunk_off = 0;
+	if (err == XSE_ENOENT)
+		err = XSE_OK; /* no record: no children */
+	else if (err == XSE_OK && off < n.children_bytes) {
+		*chunk = n.first_chunk;
+		/* Without memory for the index: from the first chunk, as good an answer if a slow one. */
+		if (off && n.first_chunk != n.last_chunk && (x = sized_index_of(&scratch, parent, &n)) != NULL)
+			*chunk = dirindex_chunk_at(x, off, chunk_off);
+	}
+	arena_free(&scratch);
+	return err;
+}
+
+enum xs_err store_child_chunk(const char *parent, const char *name, uint32_t *chunk, size_t *chunk_off)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	struct chunk ch;
+	struct fmt_entry e;
+	struct dirindex *x;
+	enum xs_err err = store_record_read(&scratch, parent, false, &n);
+
+	*chunk = 0;
+	*chunk_off = 0;
+	if (err == XSE_OK)
+		err = find_child(&scratch, parent, &n, name, &ch, &e);
+	if (err == XSE_OK) {
+		*chunk = ch.id;
+		if (ch.id != n.first_chunk &&
+		    (!(x = sized_index_of(&scratch, parent, &n)) || !dirindex_chunk_offset(x, ch.id, chunk_off)))
+			err = XSE_ENOMEM;
 	}
 	arena_free(&scratch);
 	return err;

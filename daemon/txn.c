@@ -73,6 +73,32 @@ struct txn {
 	struct tx_entry *first, *last;
 	uint64_t create_seq;
 	struct quota_pending pending; /* the nodes it created and removed, per owner */
+	uint64_t version; /* counts creations and removals: when a view (below) must be made again */
+	struct hidden_view *view;
+};
+
+/*
+ * The committed children of one directory this transaction hides (it
+ * removed them, or saw them absent and someone created them since), by
+ * the chunks that hold them: what turns an offset of the transaction's
+ * child list into one of the committed list (txn_chunk_at), and which
+ * chunks need filtering at all. Made for one directory at a time, again
+ * when the transaction or the directory as committed changed.
+ */
+struct hidden_chunk {
+	size_t start;  /* the chunk's offset in the committed list */
+	uint32_t id;
+	size_t bytes;  /* of hidden names in it */
+	size_t before; /* of hidden names in the chunks before it */
+};
+
+struct hidden_view {
+	char *parent;
+	uint64_t version, committed_gen;
+	size_t committed_bytes, hidden_bytes;
+	struct hidden_chunk *chunks; /* by start */
+	size_t n, cap;
+	uint32_t *ids; /* the chunks' ids, sorted */
 };
 
 /*
@@ -131,6 +157,16 @@ static void entry_free(struct tx_entry *e)
 	free(e);
 }
 
+static void view_free(struct hidden_view *v)
+{
+	if (!v)
+		return;
+	free(v->parent);
+	free(v->chunks);
+	free(v->ids);
+	free(v);
+}
+
 static void txn_free(struct txn *t)
 {
 	struct tx_entry *e = t->first;
@@ -143,6 +179,7 @@ static void txn_free(struct txn *t)
 	}
 	hmap_free(&t->entries);
 	quota_pending_free(&t->pending);
+	view_free(t->view);
 	if (t->charged)
 		quota_release(t->set->who, QUOTA_MEMORY, (unsigned)t->charged);
 	free(t);
@@ -443,6 +480,7 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 	}
 	e->exists = e->modified = true;
 	e->create_seq = ++t->create_seq;
+	t->version++;
 	e->gen = ++p->gen;
 	p->gen++;
 	return XSE_OK;
@@ -519,9 +557,180 @@ enum xs_err txn_children(struct txn *t, const char *parent, store_child_fn cb, v
 	return XSE_OK;
 }
 
+/* Whether path names a child of parent. */
+static bool is_child(const char *parent, const char *path)
+{
+	size_t pl = strcmp(parent, "/") ? strlen(parent) : 0;
+
+	return strncmp(path, parent, pl) == 0 && path[pl] == '/' && path[pl + 1] &&
+	       !strchr(path + pl + 1, '/');
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct hidden_chunk *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int by_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Which committed children of parent the transaction hides, and where:
+ * every entry of a child it removed or saw absent, looked for in the
+ * directory's chunks (its index). Costs the transaction's size, once per
+ * change of it or of the directory. false if it could not be made.
+ */
+static bool view_make(struct txn *t, struct hidden_view *v, const char *parent)
+{
+	size_t m = 0, before = 0;
+
+	for (const struct tx_entry *e = t->first; e; e = e->order_next) {
+		const char *name = xs_path_basename(e->path);
+		uint32_t id;
+		size_t start;
+		enum xs_err err;
+
+		if ((e->exists && !e->recreated) || !is_child(parent, e->path))
+			continue;
+		if ((err = store_child_chunk(parent, name, &id, &start)) == XSE_ENOENT)
+			continue;
+		if (err != XSE_OK || !GROW(v->chunks, v->cap, v->n + 1, 8))
+			return false;
+		v->chunks[v->n++] = (struct hidden_chunk){start, id, strlen(name) + 1, 0};
+	}
+	/* One per chunk, by offset, each knowing what the chunks before it hide. */
+	if (v->n)
+		qsort(v->chunks, v->n, sizeof(*v->chunks), by_start);
+	for (size_t i = 0; i < v->n; i++) {
+		if (m && v->chunks[m - 1].start == v->chunks[i].start)
+			v->chunks[m - 1].bytes += v->chunks[i].bytes;
+		else
+			v->chunks[m++] = v->chunks[i];
+	}
+	v->n = m;
+	if (!(v->ids = malloc((m ? m : 1) * sizeof(*v->ids))))
+		return false;
+	for (size_t i = 0; i < m; i++) {
+		v->chunks[i].before = before;
+		before += v->chunks[i].bytes;
+		v->ids[i] = v->chunks[i].id;
+	}
+	qsort(v->ids, m, sizeof(*v->ids), by_u32);
+	v->hidden_bytes = before;
+	return true;
+}
+
+/*
+ * The transaction's view of parent's committed children, whose record
+ * (as committed) is n: kept while neither changes, else made again. NULL
+ * if it cannot be: callers then read from the first chunk and filter
+ * every name.
+ */
+static struct hidden_view *view_of(struct txn *t, const char *parent, const struct store_node *n)
+{
+	struct hidden_view *v = t->view;
+
+	if (v && v->version == t->version && v->committed_gen == n->gen &&
+	    v->committed_bytes == n->children_bytes && strcmp(v->parent, parent) == 0)
+		return v;
+	view_free(v);
+	t->view = NULL;
+	if (!(v = calloc(1, sizeof(*v))) || !(v->parent = strdup(parent)) || !view_make(t, v, parent)) {
+		view_free(v);
+		return NULL;
+	}
+	v->version = t->version;
+	v->committed_gen = n->gen;
+	v->committed_bytes = n->children_bytes;
+	t->view = v;
+	return v;
+}
+
+/* The view of parent as it is committed now; NULL as view_of, or if parent is not committed. */
+static struct hidden_view *current_view(struct txn *t, const char *parent, struct store_node *n)
+{
+	struct arena_mark mark = arena_mark(&txn_scratch);
+	enum xs_err err = store_read(&txn_scratch, parent, false, n);
+
+	arena_rewind(&txn_scratch, mark);
+	return err == XSE_OK ? view_of(t, parent, n) : NULL;
+}
+
+/* Hidden bytes in the chunks of v that start before the committed offset start. */
+static size_t hidden_before(const struct hidden_view *v, size_t start)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->chunks[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? v->chunks[lo - 1].before + v->chunks[lo - 1].bytes : 0;
+}
+
+enum xs_err txn_chunk_at(struct txn *t, const char *parent, size_t off, uint32_t *chunk, size_t *chunk_off)
+{
+	struct tx_entry *p = entry_get(t, parent);
+	struct hidden_view *v;
+	struct store_node n;
+	size_t lo = 0, hi, x, start;
+
+	*chunk = 0; /* from the first: never wrong, only slow */
+	*chunk_off = 0;
+	if (!p)
+		return txn_error(t);
+	if (!p->exists)
+		return XSE_OK;
+	/* Made (again) by the transaction: only the names it created. */
+	if (!p->seen_exists || p->recreated) {
+		*chunk = TXN_CHUNK_ADDED;
+		return XSE_OK;
+	}
+	if (!(v = current_view(t, parent, &n)))
+		return XSE_OK;
+	/*
+	 * The hidden chunks starting at or before off in the transaction's
+	 * list: the names they hide come before off, and no later ones do
+	 * until the next hidden chunk, so off is at off + that in the
+	 * committed list.
+	 */
+	for (hi = v->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->chunks[mid].start - v->chunks[mid].before <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	x = off + (lo ? v->chunks[lo - 1].before + v->chunks[lo - 1].bytes : 0);
+	if (x >= n.children_bytes) {
+		/* Past the committed names: among those the transaction created. */
+		*chunk = TXN_CHUNK_ADDED;
+		*chunk_off = n.children_bytes - v->hidden_bytes;
+		return XSE_OK;
+	}
+	if (store_chunk_at(parent, x, chunk, &start) != XSE_OK || !*chunk) {
+		*chunk = 0;
+		return XSE_OK;
+	}
+	*chunk_off = start - hidden_before(v, start);
+	return XSE_OK;
+}
+
 struct chunk_walk {
 	struct txn *t;
 	const char *parent;
+	const struct hidden_view *view; /* when known: chunks not in it hide nothing */
 	store_chunk_fn cb;
 	void *ctx;
 	bool stopped;
@@ -532,10 +741,16 @@ struct chunk_walk {
 static bool filter_chunk(void *ctx, uint32_t id, const char *names, size_t len)
 {
 	struct chunk_walk *w = ctx;
-	struct arena_mark mark = arena_mark(&txn_scratch);
-	char *kept = arena_alloc(&txn_scratch, len ? len : 1);
+	struct arena_mark mark;
+	char *kept;
 	size_t klen = 0;
 
+	if (w->view && !bsearch(&id, w->view->ids, w->view->n, sizeof(id), by_u32)) {
+		w->stopped = !w->cb(w->ctx, id, names, len);
+		return !w->stopped;
+	}
+	mark = arena_mark(&txn_scratch);
+	kept = arena_alloc(&txn_scratch, len ? len : 1);
 	if (!kept) {
 		w->failed = true;
 		return false;
@@ -556,7 +771,8 @@ static bool filter_chunk(void *ctx, uint32_t id, const char *names, size_t len)
 enum xs_err txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx)
 {
 	struct tx_entry *p = entry_get(t, parent);
-	struct chunk_walk w = {t, parent, cb, ctx, false, false};
+	struct chunk_walk w = {t, parent, NULL, cb, ctx, false, false};
+	struct store_node n;
 	struct arena_mark mark;
 	char *added;
 	size_t len = 0;
@@ -565,9 +781,11 @@ enum xs_err txn_chunks(struct txn *t, const char *parent, uint32_t from, store_c
 		return txn_error(t);
 	if (!p->exists)
 		return XSE_OK;
-	if (from != TXN_CHUNK_ADDED && p->seen_exists && !p->recreated &&
-	    (store_chunks(parent, from, filter_chunk, &w) != XSE_OK || w.failed))
-		return txn_error(t);
+	if (from != TXN_CHUNK_ADDED && p->seen_exists && !p->recreated) {
+		w.view = current_view(t, parent, &n);
+		if (store_chunks(parent, from, filter_chunk, &w) != XSE_OK || w.failed)
+			return txn_error(t);
+	}
 	if (w.stopped || !p->nadded)
 		return XSE_OK;
 	/* The children the transaction created, after the committed ones, as one more chunk. */
@@ -665,6 +883,8 @@ enum xs_err txn_remove(struct txn *t, const char *path)
 			w.oom = true;
 	if (w.oom)
 		err = t->err == XSE_ENOSPC ? XSE_ENOSPC : XSE_ENOMEM;
+	/* Even a removal that fails part way may have hidden some nodes. */
+	t->version++;
 	for (size_t i = w.n; i-- > 0;) {
 		struct tx_entry *e = err == XSE_OK ? entry_get(t, w.paths[i]) : NULL;
 
@@ -934,4 +1154,9 @@ bool txn_is_protected(const struct txn *t)
 uint64_t txn_now_ms(void)
 {
 	return now_ms();
+}
+
+uint64_t txn_version(const struct txn *t)
+{
+	return t->version;
 }

@@ -74,5 +74,17 @@ enum xs_err txn_children(struct txn *t, const char *parent, store_child_fn cb, v
 /* Bytes of the child names the transaction created under parent. */
 size_t txn_added_bytes(struct txn *t, const char *parent);
 enum xs_err txn_chunks(struct txn *t, const char *parent, uint32_t from, store_chunk_fn cb, void *ctx);
+/*
+ * Where byte offset off of the child list as the transaction sees it
+ * falls: *chunk, to start txn_chunks from, and *chunk_off, that chunk's
+ * offset in the transaction's list (at most off). Through the directory's
+ * index (store_chunk_at) and what the transaction hides of it, made once
+ * per change of either: a part deep in a directory costs what it returns.
+ * When that cannot be had (memory), *chunk 0 and *chunk_off 0: from the
+ * first. XSE_OK or why the transaction could not be read.
+ */
+enum xs_err txn_chunk_at(struct txn *t, const char *parent, size_t off, uint32_t *chunk, size_t *chunk_off);
+/* Counts the transaction's creations and removals: a view of it unchanged while this is. */
+uint64_t txn_version(const struct txn *t);
 
 #endif

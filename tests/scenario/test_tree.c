@@ -155,6 +155,282 @@ START_TEST(directory_parts_in_a_transaction)
 }
 END_TEST
 
+/* A child list as a model: names in order, and their concatenation, a NUL each. */
+struct dir_model {
+	char names[1000][40];
+	size_t n;
+	char list[40000];
+	size_t len;
+};
+
+static void model_add(struct dir_model *d, const char *name)
+{
+	ck_assert_uint_lt(d->n, 1000);
+	snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", name);
+}
+
+static void model_remove(struct dir_model *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->names[i], name) == 0) {
+			memmove(d->names[i], d->names[i + 1], (d->n - i - 1) * sizeof(d->names[0]));
+			d->n--;
+			return;
+		}
+	ck_abort_msg("%s is not in the model", name);
+}
+
+static void model_list(struct dir_model *d)
+{
+	d->len = 0;
+	for (size_t i = 0; i < d->n; i++)
+		d->len += (size_t)sprintf(d->list + d->len, "%s", d->names[i]) + 1;
+}
+
+/* The name of child i of the tests below: lengths vary, so that chunk boundaries fall anywhere. */
+static void dp_name(char *buf, size_t size, const char *prefix, unsigned i)
+{
+	snprintf(buf, size, "%s%04u%.*s", prefix, i, (int)(i * 7 % 23), "xxxxxxxxxxxxxxxxxxxxxxx");
+}
+
+/*
+ * The C daemon's DIRECTORY_PART answer for list (len bytes) at off after
+ * generation gen (tools/xenstored/core.c, send_directory_part): as many
+ * whole names from off as fit (the first entered in its middle if off is),
+ * and an empty name after the last.
+ */
+static size_t part_reference(const char *list, size_t len, size_t off, const char *gen, char *out)
+{
+	size_t genlen = strlen(gen) + 1, n = 0, maxlen = XS_PAYLOAD_MAX - genlen - 1;
+	const char *child = list + off;
+
+	memcpy(out, gen, genlen);
+	if (off >= len) {
+		out[genlen] = '\0';
+		return genlen + 1;
+	}
+	while (n + strlen(child) < maxlen) {
+		n += strlen(child) + 1;
+		child += strlen(child) + 1;
+		if (off + n == len)
+			break;
+	}
+	memcpy(out + genlen, list + off, n);
+	if (off + n == len)
+		out[genlen + n++] = '\0';
+	return genlen + n;
+}
+
+/* DIRECTORY_PART of /big at off (in tx) answers as the C daemon would for the model, with generation gen (set if empty). */
+static void expect_part(struct sc_conn *c, xsl_txn_t tx, size_t off, const struct dir_model *d, char *gen)
+{
+	static char want[XS_PAYLOAD_MAX + 64];
+	struct xst_msg m;
+	char offs[24];
+	size_t wl;
+
+	snprintf(offs, sizeof(offs), "%zu", off);
+	sc_call(c, XS_DIRECTORY_PART, tx, 0, SC_ARGS("/big", offs), &m);
+	ck_assert_msg(m.hdr.type == XS_DIRECTORY_PART, "offset %zu: %s", off, m.payload);
+	if (!gen[0])
+		strcpy(gen, m.payload);
+	ck_assert_str_eq(m.payload, gen);
+	wl = part_reference(d->list, d->len, off, gen, want);
+	ck_assert_msg(m.hdr.len == wl && memcmp(m.payload, want, wl) == 0,
+		      "offset %zu of %zu: %u bytes, expected %zu", off, d->len, m.hdr.len, wl);
+}
+
+/* Every offset, in an order no cursor follows (odd ones descending, even ones ascending), then past the end. */
+static void expect_every_offset(struct sc_conn *c, xsl_txn_t tx, const struct dir_model *d, char *gen)
+{
+	for (size_t off = d->len | 1; off <= d->len + 1; off -= 2)
+		expect_part(c, tx, off, d, gen);
+	for (size_t off = 0; off <= d->len + 1; off += 2)
+		expect_part(c, tx, off, d, gen);
+	expect_part(c, tx, 999999, d, gen);
+}
+
+/* Create (or with rm, remove) child prefix+i of /big through c, in tx, and the same in the model d if given. */
+static void dp_change(struct sc_conn *c, xsl_txn_t tx, struct dir_model *d, bool rm, const char *prefix,
+		      unsigned i)
+{
+	char path[64], name[40];
+
+	dp_name(name, sizeof(name), prefix, i);
+	snprintf(path, sizeof(path), "/big/%s", name);
+	if (rm)
+		sc_must(c, XS_RM, tx, 0, SC_ARGS(path), "OK");
+	else
+		sc_must(c, XS_WRITE, tx, 1, SC_ARGS(path, ""), "OK");
+	if (d && rm)
+		model_remove(d, name);
+	else if (d)
+		model_add(d, name);
+}
+
+/* /big with n children, c0000 on, and d its model. */
+static void dp_fill(struct dir_model *d, unsigned n)
+{
+	d->n = 0;
+	for (unsigned i = 0; i < n; i++)
+		dp_change(dom0, 0, d, false, "c", i);
+	model_list(d);
+}
+
+/* The offset that continues the part of /big at off (in tx): off and the bytes of names it returned. */
+static size_t dp_next(struct sc_conn *c, xsl_txn_t tx, size_t off)
+{
+	struct xst_msg m;
+	char offs[24];
+
+	snprintf(offs, sizeof(offs), "%zu", off);
+	sc_call(c, XS_DIRECTORY_PART, tx, 0, SC_ARGS("/big", offs), &m);
+	ck_assert_uint_eq(m.hdr.type, XS_DIRECTORY_PART);
+	return off + m.hdr.len - strlen(m.payload) - 1;
+}
+
+/*
+ * DIRECTORY_PART at every offset of a directory of many chunks (so at
+ * every chunk boundary, the first and the last byte of the list, the end
+ * and past it) answers what the C daemon would, found through the
+ * directory's index rather than a walk; again after whole chunks of
+ * children were removed from its middle and others appended.
+ */
+START_TEST(directory_part_at_every_offset)
+{
+	static struct dir_model d;
+	char gen[32] = "", gen2[32] = "";
+
+	dp_fill(&d, 700);
+	expect_every_offset(dom0, 0, &d, gen);
+	/* Whole chunks from the middle, a name here and there, then new names at the end. */
+	for (unsigned i = 0; i < 700; i++)
+		if ((i >= 200 && i < 400) || i % 9 == 4)
+			dp_change(dom0, 0, &d, true, "c", i);
+	for (unsigned i = 0; i < 60; i++)
+		dp_change(dom0, 0, &d, false, "n", i);
+	model_list(&d);
+	expect_every_offset(dom0, 0, &d, gen2);
+	ck_assert_str_ne(gen, gen2);
+}
+END_TEST
+
+/*
+ * The directory changes between two parts (the second continuing the
+ * first): the second answers from the directory as it is now, with its new
+ * generation, whoever changed it.
+ */
+START_TEST(directory_part_after_a_change_between_parts)
+{
+	static struct dir_model d;
+	struct sc_conn *other = sc_connect(&daemon_);
+	char gen[32] = "", gen2[32] = "", gen3[32] = "";
+	size_t next;
+
+	dp_fill(&d, 600);
+	expect_part(dom0, 0, 0, &d, gen);
+	next = dp_next(dom0, 0, 0);
+	/* Another client removes the first child and adds one: the names shift back. */
+	dp_change(other, 0, &d, true, "c", 0);
+	dp_change(other, 0, &d, false, "other", 0);
+	model_list(&d);
+	expect_part(dom0, 0, next, &d, gen2);
+	ck_assert_str_ne(gen, gen2);
+	/* The same client changes it between its parts. */
+	next = dp_next(dom0, 0, 4000);
+	dp_change(dom0, 0, &d, true, "c", 300);
+	model_list(&d);
+	expect_part(dom0, 0, next, &d, gen3);
+	ck_assert_str_ne(gen2, gen3);
+	expect_every_offset(dom0, 0, &d, gen3);
+	sc_close(other);
+}
+END_TEST
+
+/*
+ * In a transaction that removed children (whole chunks of them among
+ * others), read some that are not there, created its own (one it had
+ * removed among them: it moves to the end): every offset answers from
+ * the transaction's list, where the committed list is untouched; and
+ * after its own changes between parts.
+ */
+START_TEST(directory_part_in_a_transaction_at_every_offset)
+{
+	static struct dir_model d, tx_d;
+	char path[64], gen[32] = "", tgen[32] = "", tgen2[32] = "";
+	struct xst_msg m;
+	xsl_txn_t tx;
+	size_t next;
+
+	dp_fill(&d, 700);
+	tx_d = d;
+	tx = sc_tx_start(dom0);
+	/* Read first, at an offset deep inside: the transaction's view before any change. */
+	expect_part(dom0, tx, 5000, &d, tgen);
+	for (unsigned i = 0; i < 700; i++)
+		if ((i >= 300 && i < 450) || i % 7 == 3 || i == 0 || i == 699)
+			dp_change(dom0, tx, &tx_d, true, "c", i);
+	for (unsigned i = 0; i < 20; i++) {
+		snprintf(path, sizeof(path), "/big/absent%u", i);
+		sc_call(dom0, XS_READ, tx, 0, SC_ARGS(path), &m);
+		SC_EXPECT_STR(&m, XS_ERROR, "ENOENT\0");
+	}
+	for (unsigned i = 0; i < 40; i++)
+		dp_change(dom0, tx, &tx_d, false, "t", i);
+	dp_change(dom0, tx, &tx_d, false, "c", 3);
+	model_list(&tx_d);
+	tgen[0] = '\0';
+	expect_every_offset(dom0, tx, &tx_d, tgen);
+	/* Outside the transaction, the committed list. */
+	expect_part(dom0, 0, 0, &d, gen);
+	expect_part(dom0, 0, d.len - 10, &d, gen);
+	expect_part(dom0, 0, d.len, &d, gen);
+	/* The transaction's own changes between two parts: the second sees them. */
+	next = dp_next(dom0, tx, 2000);
+	dp_change(dom0, tx, &tx_d, true, "c", 200);
+	dp_change(dom0, tx, &tx_d, false, "last", 0);
+	model_list(&tx_d);
+	expect_part(dom0, tx, next, &tx_d, tgen2);
+	ck_assert_str_ne(tgen, tgen2);
+	expect_every_offset(dom0, tx, &tx_d, tgen2);
+	sc_must(dom0, XS_TRANSACTION_END, tx, 0, SC_ARGS("T"), "OK");
+	/* Committed: the same list outside. */
+	gen[0] = '\0';
+	expect_every_offset(dom0, 0, &tx_d, gen);
+}
+END_TEST
+
+/*
+ * Another client commits a change to the directory while a transaction
+ * that removed some of its children reads it in parts: each part, wherever
+ * it starts, agrees with the transaction's list read again from offset 0.
+ */
+START_TEST(directory_part_in_a_transaction_after_a_commit_beside_it)
+{
+	static struct dir_model tx_d;
+	static char whole[40000];
+	struct sc_conn *other = sc_connect(&daemon_);
+	char tgen[32] = "";
+	xsl_txn_t tx;
+
+	dp_fill(&tx_d, 500);
+	tx = sc_tx_start(dom0);
+	for (unsigned i = 100; i < 200; i++)
+		dp_change(dom0, tx, NULL, true, "c", i);
+	dp_change(dom0, tx, NULL, false, "mine", 0);
+	/* Chunks move and go under the transaction: removals at the front, appends at the end. */
+	for (unsigned i = 0; i < 60; i++) {
+		dp_change(other, 0, NULL, true, "c", i);
+		dp_change(other, 0, NULL, false, "o", i);
+	}
+	tx_d.len = read_dir_in_parts(dom0, tx, "/big", whole, sizeof(whole));
+	memcpy(tx_d.list, whole, tx_d.len);
+	expect_every_offset(dom0, tx, &tx_d, tgen);
+	sc_must(dom0, XS_TRANSACTION_END, tx, 0, SC_ARGS("F"), "OK");
+	sc_close(other);
+}
+END_TEST
+
 START_TEST(unprivileged_rules)
 {
 	struct xst_msg m;
@@ -776,6 +1052,10 @@ Suite *suite_tree(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, big_directory_order_and_parts);
 	tcase_add_test(tc, directory_parts_in_a_transaction);
+	tcase_add_test(tc, directory_part_at_every_offset);
+	tcase_add_test(tc, directory_part_after_a_change_between_parts);
+	tcase_add_test(tc, directory_part_in_a_transaction_at_every_offset);
+	tcase_add_test(tc, directory_part_in_a_transaction_after_a_commit_beside_it);
 	tcase_add_test(tc, unprivileged_rules);
 	tcase_add_test(tc, transactions_basic);
 	suite_add_tcase(s, tc);

@@ -1,4 +1,4 @@
-/* The store's name-to-chunk index: after any mix of additions and deletions it never misses a pair it holds. */
+/* The store's name-to-chunk index: after any mix of additions and deletions it never misses a pair it holds; its chunk list finds every offset. */
 #include <stdlib.h>
 
 #include "daemon/dirindex.h"
@@ -82,6 +82,91 @@ START_TEST(absent_hash_yields_nothing_and_clear_frees)
 }
 END_TEST
 
+enum { CHUNKS = 3000 };
+
+/* The chunk list's model: ids in list order with their sizes; gone chunks have size 0. */
+struct model {
+	uint32_t id[CHUNKS];
+	size_t bytes[CHUNKS];
+	size_t n;
+};
+
+/* The index answers what the model says, at every chunk's first and last byte and past the end. */
+static void expect_model(const struct dirindex *x, const struct model *m)
+{
+	size_t start = 0, off;
+
+	ck_assert(dirindex_sized(x));
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->bytes[i]) {
+			ck_assert(!dirindex_chunk_offset(x, m->id[i], &off));
+			continue;
+		}
+		ck_assert(dirindex_chunk_offset(x, m->id[i], &off));
+		ck_assert_uint_eq(off, start);
+		ck_assert_uint_eq(dirindex_chunk_at(x, start, &off), m->id[i]);
+		ck_assert_uint_eq(off, start);
+		ck_assert_uint_eq(dirindex_chunk_at(x, start + m->bytes[i] - 1, &off), m->id[i]);
+		ck_assert_uint_eq(off, start);
+		start += m->bytes[i];
+	}
+	ck_assert_uint_eq(dirindex_bytes_total(x), start);
+	ck_assert_uint_eq(dirindex_chunk_at(x, start, &off), 0);
+	ck_assert_uint_eq(dirindex_chunk_at(x, start + 100, &off), 0);
+}
+
+/*
+ * The chunk list against a model through what the store does to a
+ * directory: chunks appended, grown and shrunk, emptied anywhere (holes,
+ * then compaction), renamed in place; the sums stay exact throughout.
+ */
+START_TEST(chunk_list_follows_appends_resizes_renames_and_holes)
+{
+	static struct model m;
+	struct dirindex *x = dirindex_new("/d");
+	unsigned seed = 20260107;
+	uint32_t next_id = 1;
+
+	ck_assert_ptr_nonnull(x);
+	m.n = 0;
+	expect_model(x, &m);
+	for (int step = 0; step < 40000; step++) {
+		unsigned op = (unsigned)rand_r(&seed) % 10;
+		size_t i = m.n ? (size_t)rand_r(&seed) % m.n : 0;
+		size_t b = 2 + (size_t)rand_r(&seed) % 40;
+
+		if ((op < 3 || !m.n) && m.n < CHUNKS) {
+			m.id[m.n] = next_id++;
+			m.bytes[m.n++] = b;
+			ck_assert(dirindex_chunk_append(x, m.id[m.n - 1], b));
+		} else if (!m.bytes[i]) {
+			continue;
+		} else if (op < 5) {
+			dirindex_chunk_grow(x, m.id[i], b);
+			m.bytes[i] += b;
+		} else if (op < 8) {
+			/* Mostly by a name, at times the whole chunk: it goes. */
+			b = op == 7 ? m.bytes[i] : (b < m.bytes[i] ? b : m.bytes[i]);
+			dirindex_chunk_shrink(x, m.id[i], b);
+			m.bytes[i] -= b;
+		} else {
+			ck_assert(dirindex_chunk_rename(x, m.id[i], next_id));
+			m.id[i] = next_id++;
+		}
+		if (step % 4000 == 0)
+			expect_model(x, &m);
+	}
+	expect_model(x, &m);
+	/* What it cannot follow leaves the sizes unknown, the pairs alone. */
+	ck_assert(dirindex_add(x, 7, 1));
+	dirindex_chunk_grow(x, next_id + 5, 3);
+	ck_assert(!dirindex_sized(x));
+	ck_assert_uint_eq(yields(x, 7, 1), 1);
+	dirindex_drop("/d");
+	ck_assert_uint_eq(dirindex_bytes(), 0);
+}
+END_TEST
+
 Suite *xst_dirindex_suite(void)
 {
 	Suite *s = suite_create("dirindex");
@@ -90,6 +175,7 @@ Suite *xst_dirindex_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, random_additions_and_deletions_match_a_model);
 	tcase_add_test(tc, absent_hash_yields_nothing_and_clear_frees);
+	tcase_add_test(tc, chunk_list_follows_appends_resizes_renames_and_holes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,10 @@
-/* The store on a real tdb file: updates find a read node again only when they must; regions follow its hook. */
+/* The store on a real tdb file: updates find a read node again only when they must; offsets find their chunks; regions follow its hook. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/arena.h"
+#include "daemon/dirindex.h"
 #include "daemon/regions.h"
 #include "daemon/store.h"
 #include "unit.h"
@@ -262,6 +263,159 @@ START_TEST(regions_follow_the_store)
 }
 END_TEST
 
+enum { WALK_MAX = 4096 };
+
+/* The chunks of a directory as store_chunks walks them. */
+struct chunk_walk {
+	uint32_t id[WALK_MAX];
+	size_t start[WALK_MAX], len[WALK_MAX];
+	size_t n, total;
+};
+
+static bool walk_chunk(void *ctx, uint32_t id, const char *names, size_t len)
+{
+	struct chunk_walk *w = ctx;
+
+	(void)names;
+	ck_assert_uint_lt(w->n, WALK_MAX);
+	w->id[w->n] = id;
+	w->start[w->n] = w->total;
+	w->len[w->n++] = len;
+	w->total += len;
+	return true;
+}
+
+/*
+ * /d's index followed every change (its chunk list known and exact, not
+ * built again), and store_chunk_at finds each chunk at its first, second
+ * and last byte; store_child_chunk finds a child's.
+ */
+static void expect_offsets_found(void)
+{
+	static struct chunk_walk w;
+	struct dirindex *x = dirindex_get("/d");
+	uint32_t id;
+	size_t off;
+
+	w.n = w.total = 0;
+	ck_assert_int_eq(store_chunks("/d", 0, walk_chunk, &w), XSE_OK);
+	ck_assert_uint_gt(w.n, 4);
+	ck_assert_ptr_nonnull(x);
+	ck_assert(dirindex_sized(x));
+	ck_assert_uint_eq(dirindex_bytes_total(x), w.total);
+	for (size_t i = 0; i < w.n; i++) {
+		size_t at[3] = {w.start[i], w.start[i] + 1, w.start[i] + w.len[i] - 1};
+
+		ck_assert_uint_eq(dirindex_chunk_at(x, at[2], &off), w.id[i]);
+		for (unsigned k = 0; k < 3; k++) {
+			ck_assert_int_eq(store_chunk_at("/d", at[k], &id, &off), XSE_OK);
+			ck_assert_msg(id == w.id[i] && off == w.start[i],
+				      "offset %zu: chunk %u at %zu, not %u at %zu", at[k], id, off, w.id[i],
+				      w.start[i]);
+		}
+	}
+	ck_assert_int_eq(store_chunk_at("/d", w.total, &id, &off), XSE_OK);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(store_chunk_at("/d", w.total + 1000, &id, &off), XSE_OK);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(store_child_chunk("/d", "none", &id, &off), XSE_ENOENT);
+	ck_assert_ptr_eq(dirindex_get("/d"), x);
+}
+
+/* The chunk of a child, as store_child_chunk says, holds it. */
+static void expect_child_found(const char *name)
+{
+	static struct chunk_walk w;
+	uint32_t id;
+	size_t off;
+
+	w.n = w.total = 0;
+	ck_assert_int_eq(store_chunks("/d", 0, walk_chunk, &w), XSE_OK);
+	ck_assert_int_eq(store_child_chunk("/d", name, &id, &off), XSE_OK);
+	for (size_t i = 0; i < w.n; i++)
+		if (w.id[i] == id) {
+			ck_assert_uint_eq(off, w.start[i]);
+			return;
+		}
+	ck_abort_msg("%s: chunk %u is not one of /d's", name, id);
+}
+
+/*
+ * The chunk list of a directory's index through everything that changes
+ * chunks: appends (chunks outgrowing their class move to a new id), names
+ * removed anywhere (whole chunks emptied among them), children given
+ * records of their own by a long value, a child with children removed.
+ */
+START_TEST(offsets_find_their_chunks_through_every_change)
+{
+	struct arena a = {0};
+	struct store_node n;
+	unsigned seed = 7;
+	char p[64], v[1200];
+	uint32_t id;
+	size_t off;
+
+	xst_store_open();
+	memset(v, 'v', sizeof(v));
+	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
+	for (unsigned i = 0; i < 600; i++) {
+		arena_reset(&a);
+		snprintf(p, sizeof(p), "/d/c%04u%.*s", i, (int)(i * 7 % 23), "xxxxxxxxxxxxxxxxxxxxxxx");
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+	}
+	/* The first use builds the index; from then on it follows. */
+	ck_assert_int_eq(store_chunk_at("/d", 1, &id, &off), XSE_OK);
+	expect_offsets_found();
+	for (unsigned round = 0; round < 6; round++) {
+		for (unsigned k = 0; k < 120; k++) {
+			unsigned i = (unsigned)rand_r(&seed) % 600;
+
+			arena_reset(&a);
+			snprintf(p, sizeof(p), "/d/c%04u%.*s", i, (int)(i * 7 % 23), "xxxxxxxxxxxxxxxxxxxxxxx");
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				ck_assert_int_eq(store_remove(p, NULL, NULL), XSE_OK);
+				break;
+			case 1:
+				if (store_read(&a, p, false, &n) == XSE_ENOENT)
+					ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+				break;
+			case 2:
+				/* A value too long for a chunk: a record of its own, a stand-in in the chunk. */
+				if (store_read(&a, p, false, &n) == XSE_OK)
+					ck_assert_int_eq(store_update(&a, p, NULL, NULL, 0, v, 1100 + i % 50), XSE_OK);
+				break;
+			default:
+				snprintf(p, sizeof(p), "/d/n%u-%u", round, k);
+				ck_assert_int_eq(store_create(&a, p, owner0, 1, "n", 1), XSE_OK);
+			}
+		}
+		/* A block of consecutive children: whole chunks go. */
+		for (unsigned i = 100 * round; i < 100 * round + 60; i++) {
+			snprintf(p, sizeof(p), "/d/c%04u%.*s", i, (int)(i * 7 % 23), "xxxxxxxxxxxxxxxxxxxxxxx");
+			ck_assert_int_eq(store_remove(p, NULL, NULL), XSE_OK);
+		}
+		/* A child with children of its own goes. */
+		arena_reset(&a);
+		snprintf(p, sizeof(p), "/d/sub%u", round);
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+		strcat(p, "/a");
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+		strcat(p, "/b");
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+		if (round % 2)
+			ck_assert_int_eq(store_remove(p, NULL, NULL), XSE_OK);
+		p[strlen("/d/sub") + 1] = '\0';
+		ck_assert_int_eq(store_remove(p, NULL, NULL), XSE_OK);
+		expect_offsets_found();
+	}
+	expect_child_found("n5-3");
+	arena_free(&a);
+	ck_assert_msg(store_check() == NULL, "store_check: %s", store_check());
+	xst_store_close();
+}
+END_TEST
+
 Suite *xst_store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -271,6 +425,7 @@ Suite *xst_store_suite(void)
 	tcase_add_unchecked_fixture(tc, xst_tmp_make, xst_tmp_remove);
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
+	tcase_add_test(tc, offsets_find_their_chunks_through_every_change);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
 	tcase_add_test(hook, regions_follow_the_store);
