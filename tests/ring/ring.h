@@ -244,5 +244,6 @@ Suite *suite_robust(void);
 Suite *suite_starve(void);
 Suite *suite_quota(void);
 Suite *suite_attacks(void);
+Suite *suite_restart(void);
 
 #endif
