@@ -261,10 +261,9 @@ bool session_restored(const struct session *s)
 
 void session_free(struct session *s)
 {
-	struct conn *c = s->conn;
-
+	/* The connection first: the replies it still holds are charged to the session's identity. */
+	conn_free(s->conn);
 	destroy(s);
-	conn_free(c);
 }
 
 void session_ring_kick(struct session *s)

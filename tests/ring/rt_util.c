@@ -116,8 +116,14 @@ void rt_restart_keep_hyp_(struct rt_daemon *rd, bool kill)
 	if (kill) {
 		RT_CHECK(kill_pid(rd->d.pid) == 0, "cannot kill the daemon");
 	} else {
+		char cmd[700];
+
 		status = xst_daemon_stop_keep_hyp(&rd->d);
-		RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+		snprintf(cmd, sizeof(cmd), "cat %s/daemon.log >&2", rd->d.dir);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && system(cmd) != 0)
+			fprintf(stderr, "no daemon.log\n");
+		RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d (see its log above)",
+			 status);
 	}
 	rd->d.pid = -1;
 	strcpy(dir, rd->d.dir);
