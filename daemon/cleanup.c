@@ -11,6 +11,7 @@
 #include "config.h"
 #include "grow.h"
 #include "hmap.h"
+#include "keep.h"
 #include "log.h"
 #include "regions.h"
 #include "store.h"
@@ -210,6 +211,8 @@ static void cleanup_nodes(struct cleanup *c, const uint32_t *ids, size_t n)
 	/* The special nodes always stay: an owner that died hands them back to the privileged domain. */
 	scrub_node(c, "@introduceDomain");
 	scrub_node(c, "@releaseDomain");
+	/* What was kept of them for a restart goes in the same group: a crash before it redoes it all. */
+	keep_domains_cleaned(ids, n);
 	if (store_group_end(XSE_OK) != XSE_OK)
 		log_warnx("cleaning up the nodes of gone domains: the store could not write it; they stay");
 	free(c->remove);

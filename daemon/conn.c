@@ -49,6 +49,7 @@ struct conn {
 	void (*notify)(uint32_t port); /* kick the other side */
 	bool ready;                    /* in the ready list */
 	struct conn *ready_next, *ready_prev;
+	struct conn_mark *mark;        /* where its messages stand, for a restarted daemon (or NULL) */
 	/* Input. */
 	struct xs_framer in;
 	unsigned char *stash; /* input read but held back while output is over its limit */
@@ -129,6 +130,7 @@ static struct event *flush_ev;
 #define CONN_FLUSH_EVERY 4u
 
 static void conn_settle(struct conn *c);
+static void outmsg_append(struct conn *c, struct outmsg *m);
 static void flush_early(struct conn *c);
 static size_t conn_process(struct conn *c, const unsigned char *data, size_t len);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -335,7 +337,7 @@ struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *own
 }
 
 struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
-			   const struct conn_owner_ops *ops, void *owner)
+			   struct conn_mark *mark, const struct conn_owner_ops *ops, void *owner)
 {
 	struct conn *c = conn_alloc(CONN_RING, ops, owner);
 
@@ -344,9 +346,91 @@ struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(u
 	c->ring = ring;
 	c->port = port;
 	c->notify = notify;
+	c->mark = mark; /* left as it is until the ring is started afresh or taken up */
 	conn_link(c);
 	log_debug("conn %llu: ring, port %u", (unsigned long long)c->id, port);
 	return c;
+}
+
+/*
+ * The mark (conn.h). Each store comes after the ring index store it
+ * follows (a release store), so a daemon killed in between leaves a mark
+ * that disagrees with the indices: the next one then asks for a
+ * reconnection rather than trusting it.
+ */
+static void mstore(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static void mark_invalidate(struct conn *c)
+{
+	if (c->mark)
+		mstore(&c->mark->valid, 0);
+}
+
+/* A ring started afresh: indices 0, nothing owed. */
+static void mark_reset(struct conn *c)
+{
+	struct conn_mark *m = c->mark;
+
+	if (!m)
+		return;
+	mstore(&m->valid, 0);
+	mstore(&m->req_at, 0);
+	mstore(&m->rsp_at, 0);
+	mstore(&m->events, 0);
+	mstore(&m->owed_head, 0);
+	mstore(&m->owed_tail, 0);
+	mstore(&m->overflow, 0);
+	mstore(&m->valid, 1);
+}
+
+/* A request taken whole (not one handed over again): owed until its reply is written whole. */
+static void mark_taken(struct conn *c, const struct xs_header *h)
+{
+	struct conn_mark *m = c->mark;
+	uint32_t t;
+
+	if (!m)
+		return;
+	t = m->owed_tail;
+	if (m->overflow) {
+		/* Past counting: the restart asks for a reconnection. */
+	} else if (t - m->owed_head >= CONN_MARK_OWED) {
+		mstore(&m->overflow, 1);
+	} else {
+		mstore(&m->owed[t % CONN_MARK_OWED].type, h->type);
+		mstore(&m->owed[t % CONN_MARK_OWED].req_id, h->req_id);
+		mstore(&m->owed[t % CONN_MARK_OWED].tx_id, h->tx_id);
+		mstore(&m->owed_tail, t + 1);
+	}
+	/* Taken from the stash (a ring is read a message at a time: never), where it ends is not said. */
+	if (!c->stash_len)
+		mstore(&m->req_at, xs_ring_load(&c->ring->req_cons));
+}
+
+/* A message written whole: a reply answers the oldest request owed. */
+static void mark_done(struct conn *c, bool event)
+{
+	struct conn_mark *m = c->mark;
+
+	if (!m)
+		return;
+	if (event) {
+		if (m->events)
+			mstore(&m->events, m->events - 1);
+	} else if (!m->overflow && m->owed_head != m->owed_tail) {
+		mstore(&m->owed_head, m->owed_head + 1);
+	}
+}
+
+/* After writing: where the last whole message ends (the head of the queue may be half written). */
+static void mark_written(struct conn *c)
+{
+	if (c->mark)
+		mstore(&c->mark->rsp_at,
+		       xs_ring_load(&c->ring->rsp_prod) - (uint32_t)(c->out_head ? c->out_head->sent : 0));
 }
 
 void conn_set_port(struct conn *c, uint32_t port)
@@ -460,6 +544,7 @@ void conn_fail(struct conn *c, unsigned ring_error, const char *why)
 		return;
 	}
 	/* A ring is not closed (the domain still exists) but no longer served. */
+	mark_invalidate(c);
 	c->state = CONN_BROKEN;
 	conn_forget_state(c);
 	ready_remove(c);
@@ -472,16 +557,267 @@ void conn_ring_reset(struct conn *c)
 	struct xs_ring *r = c->ring;
 
 	/* A ring that broke the protocol stays ignored: re-INTRODUCE does not revive it. */
+	mark_invalidate(c);
 	conn_forget_state(c);
 	xs_ring_store(&r->req_cons, 0);
 	xs_ring_store(&r->req_prod, 0);
 	xs_ring_store(&r->rsp_cons, 0);
 	xs_ring_store(&r->rsp_prod, 0);
+	/* One waiting for the guest to start over (a restart lost its framing) is served again. */
+	if (c->state == CONN_RESYNC)
+		c->state = CONN_OPEN;
 	if (c->state == CONN_OPEN)
 		xs_ring_store(&r->error, XS_RING_ERR_NONE);
+	if (c->state == CONN_OPEN)
+		mark_reset(c);
 	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT)
 		xs_ring_store(&r->connection, XS_RING_CONNECTED);
 	c->notify(c->port);
+}
+
+/*
+ * What a clean stop saves of a ring (conn_ring_save), host byte order:
+ * magic, the ring's req_cons and rsp_prod then, the framer's bytes of the
+ * message half received, the stash, the parked message (length 0: none),
+ * then the queued messages: flags (SAVED_EVENT, SAVED_COUNTED), length,
+ * bytes already written, the message.
+ */
+#define SAVED_MAGIC 0x58535249u /* "XSRI" */
+#define SAVED_EVENT 1u
+#define SAVED_COUNTED 2u
+
+struct saved_buf {
+	unsigned char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void saved_put(struct saved_buf *b, const void *data, size_t len)
+{
+	if (b->oom || !len)
+		return;
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *np;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap))) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+}
+
+static void saved_u32(struct saved_buf *b, uint32_t v)
+{
+	saved_put(b, &v, sizeof(v));
+}
+
+unsigned char *conn_ring_save(const struct conn *c, size_t *len)
+{
+	struct saved_buf b = {0};
+	uint32_t n = 0, plen = 0;
+	size_t have = xs_framer_idle(&c->in) ? 0 : c->in.have;
+
+	*len = 0;
+	if (c->kind != CONN_RING || c->state != CONN_OPEN || !c->mark ||
+	    (!have && !c->stash_len && !c->parked && !c->out_head))
+		return NULL;
+	if (c->parked) {
+		struct xs_header h;
+
+		xs_header_decode(c->parked, &h);
+		plen = XS_HEADER_SIZE + h.len;
+	}
+	saved_u32(&b, SAVED_MAGIC);
+	saved_u32(&b, xs_ring_load(&c->ring->req_cons));
+	saved_u32(&b, xs_ring_load(&c->ring->rsp_prod));
+	saved_u32(&b, (uint32_t)have);
+	saved_put(&b, c->in.buf, have);
+	saved_u32(&b, (uint32_t)c->stash_len);
+	saved_put(&b, c->stash, c->stash_len);
+	saved_u32(&b, plen);
+	saved_put(&b, c->parked, plen);
+	for (const struct outmsg *m = c->out_head; m; m = m->next)
+		n++;
+	saved_u32(&b, n);
+	for (const struct outmsg *m = c->out_head; m; m = m->next) {
+		saved_u32(&b, (m->watch_event ? SAVED_EVENT : 0) | (m->counted ? SAVED_COUNTED : 0));
+		saved_u32(&b, (uint32_t)m->len);
+		saved_u32(&b, (uint32_t)m->sent);
+		saved_put(&b, m->data, m->len);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+struct saved_rd {
+	const unsigned char *p, *end;
+	bool bad;
+};
+
+static uint32_t saved_get_u32(struct saved_rd *r)
+{
+	uint32_t v = 0;
+
+	if (r->end - r->p < 4) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, 4);
+	r->p += 4;
+	return v;
+}
+
+static const unsigned char *saved_get(struct saved_rd *r, size_t len)
+{
+	const unsigned char *p = r->p;
+
+	if ((size_t)(r->end - r->p) < len) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p += len;
+	return p;
+}
+
+/*
+ * Take back what a clean stop saved, if it is of this ring as it is now:
+ * true, with the framer, stash, parked message and output as they were.
+ * Checked whole before anything is changed.
+ */
+static bool saved_take(struct conn *c, const unsigned char *saved, size_t len)
+{
+	struct saved_rd r = {saved, saved + len, false};
+	const unsigned char *in, *stash, *parked;
+	uint32_t have, stash_len, plen, n;
+
+	if (saved_get_u32(&r) != SAVED_MAGIC || saved_get_u32(&r) != xs_ring_load(&c->ring->req_cons) ||
+	    saved_get_u32(&r) != xs_ring_load(&c->ring->rsp_prod))
+		return false;
+	have = saved_get_u32(&r);
+	in = saved_get(&r, have);
+	stash_len = saved_get_u32(&r);
+	stash = saved_get(&r, stash_len);
+	plen = saved_get_u32(&r);
+	parked = saved_get(&r, plen);
+	n = saved_get_u32(&r);
+	if (r.bad || have > XS_MSG_MAX || (plen && plen < XS_HEADER_SIZE) || plen > XS_MSG_MAX)
+		return false;
+	/* The messages: checked first, then queued. */
+	for (uint32_t i = 0, pass = 0; pass < 2; pass++, i = 0) {
+		struct saved_rd q = r;
+
+		for (; i < n; i++) {
+			uint32_t flags = saved_get_u32(&q), mlen = saved_get_u32(&q), sent = saved_get_u32(&q);
+			const unsigned char *data = saved_get(&q, mlen);
+			struct outmsg *m;
+
+			if (q.bad || mlen < XS_HEADER_SIZE || mlen > XS_MSG_MAX || sent >= mlen || (i && sent))
+				return false;
+			if (!pass)
+				continue;
+			if (!(m = malloc(sizeof(*m) + mlen)))
+				break; /* lost: the restart's answers say so (none here) */
+			memset(m, 0, sizeof(*m));
+			m->len = mlen;
+			m->sent = sent;
+			m->watch_event = flags & SAVED_EVENT;
+			memcpy(m->data, data, mlen);
+			if ((flags & SAVED_COUNTED) && c->who && quota_hold(c->who, QUOTA_OUTSTANDING, 1)) {
+				m->counted = true;
+				c->out_counted++;
+			}
+			outmsg_append(c, m);
+			c->out_bytes -= sent;
+		}
+		if (!pass && q.p != q.end)
+			return false;
+	}
+	if (have) {
+		size_t used;
+
+		xs_framer_feed(&c->in, in, have, &used); /* less than a message: it only collects */
+	}
+	if (stash_len && (c->stash = malloc(stash_len))) {
+		memcpy(c->stash, stash, stash_len);
+		c->stash_len = stash_len;
+	}
+	if (plen && (c->parked = malloc(plen)))
+		memcpy(c->parked, parked, plen); /* handed over at the first turn (not held) */
+	return true;
+}
+
+void conn_ring_resume(struct conn *c, const unsigned char *saved, size_t saved_len, struct conn_resumed *out)
+{
+	struct xs_ring *r = c->ring;
+	struct conn_mark *m = c->mark;
+	uint32_t err = xs_ring_load(&r->error);
+	uint32_t owed = m ? m->owed_tail - m->owed_head : 0;
+	bool marked = m && m->valid && !m->overflow && owed <= CONN_MARK_OWED && err == XS_RING_ERR_NONE &&
+		      xs_ring_pending(&r->req_cons, &r->req_prod) >= 0 &&
+		      xs_ring_pending(&r->rsp_cons, &r->rsp_prod) >= 0;
+	bool known = marked && m->req_at == xs_ring_load(&r->req_cons) && m->rsp_at == xs_ring_load(&r->rsp_prod);
+
+	memset(out, 0, sizeof(*out));
+	if (marked && saved && saved_take(c, saved, saved_len)) {
+		/* A clean stop: everything in flight taken back. */
+		log_info("conn %llu (domain %u): taken up where a clean stop left it (%zu bytes in flight)",
+			 (unsigned long long)c->id, c->domid, saved_len);
+		out->in_flight = true;
+		out->state = CONN_OPEN;
+		conn_ring_kick(c);
+		return;
+	}
+	if (err == XS_RING_ERR_RINGIDX || err == XS_RING_ERR_PROTO) {
+		/* Stopped by the daemon before for breaking the protocol: it stays so. */
+		mark_invalidate(c);
+		c->state = CONN_BROKEN;
+		log_info("conn %llu (domain %u): taken up stopped, as it was (error %u)", (unsigned long long)c->id,
+			 c->domid, err);
+		out->state = c->state;
+		return;
+	}
+	if (known) {
+		/* What the last daemon owed: an answer to each request it took (outcome unknown), in order. */
+		for (uint32_t i = 0; i < owed; i++) {
+			uint32_t k = (m->owed_head + i) % CONN_MARK_OWED;
+			const char *e = m->owed[k].type == XS_TRANSACTION_END ? "EAGAIN" : "EIO";
+
+			if (conn_queue(c, XS_ERROR, m->owed[k].req_id, m->owed[k].tx_id, e, strlen(e) + 1))
+				out->answered++;
+		}
+		out->events_lost = m->events != 0;
+		mstore(&m->events, 0); /* the owner fires every watch again: those count anew */
+		log_info("conn %llu (domain %u): taken up at its indices (request %u, response %u); %u requests"
+			 " taken and not answered answered now, %s",
+			 (unsigned long long)c->id, c->domid, m->req_at, m->rsp_at, out->answered,
+			 out->events_lost ? "watch events were lost" : "no watch event lost");
+		out->state = CONN_OPEN;
+		conn_ring_kick(c); /* the answers, what came meanwhile, a reconnection asked meanwhile */
+		return;
+	}
+	mark_invalidate(c);
+	c->state = CONN_RESYNC;
+	xs_ring_store(&r->error, XS_RING_ERR_COMM);
+	log_info("conn %llu (domain %u): where its messages stand is unknown (%s): asking the guest to reconnect",
+		 (unsigned long long)c->id, c->domid,
+		 err == XS_RING_ERR_COMM ? "it was asked before"
+		 : !m || !m->valid       ? "no mark"
+		 : m->overflow           ? "too many requests owed"
+					 : "a message half read or half written");
+	c->notify(c->port);
+	conn_ring_kick(c); /* a reconnection asked meanwhile */
+	out->state = c->state;
 }
 
 void conn_totals(struct conn_totals *t)
@@ -559,7 +895,7 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 {
 	struct outmsg *m;
 
-	if (c->state == CONN_BROKEN)
+	if (c->state == CONN_BROKEN || c->state == CONN_RESYNC)
 		return true;
 	test_replies++;
 	if (test_nomem_count && test_replies >= test_nomem_from &&
@@ -678,6 +1014,7 @@ static void expire_cb(evutil_socket_t fd, short what, void *arg)
 			if (m->is_event)
 				hmap_remove(&c->pending_events, &m->pending);
 			c->events_expired++;
+			mark_done(c, true);
 			if (log_tracing())
 				log_trace("watch event path %s for domain %u timed out",
 					  (const char *)m->data + XS_HEADER_SIZE, c->domid);
@@ -743,6 +1080,8 @@ void conn_queue_event(struct conn *c, const char *path, const char *token, bool 
 			expire_arm(c, m->expires);
 	}
 	outmsg_append(c, m);
+	if (c->mark)
+		mstore(&c->mark->events, c->mark->events + 1);
 	flush_early(c);
 	conn_kick_output(c);
 }
@@ -768,6 +1107,7 @@ static void output_sent(struct conn *c, size_t n)
 			hmap_remove(&c->pending_events, &m->pending);
 		if (m->watch_event)
 			c->events_sent++;
+		mark_done(c, m->watch_event);
 		reply_done(c, m);
 		if (log_tracing_class(LOG_TRACE_IO))
 			trace_message(c, "OUT", m->data);
@@ -847,6 +1187,8 @@ static void ring_flush(struct conn *c)
 		output_sent(c, (size_t)n);
 	}
 	if (produced)
+		mark_written(c);
+	if (produced)
 		c->notify(c->port);
 }
 
@@ -878,6 +1220,8 @@ static void deliver(struct conn *c, const struct xs_header *h, const char *paylo
 
 		log_trace_io("IN", c->id, c->domid, name ? name : "**UNKNOWN**", payload, h->len);
 	}
+	if (!again && c->kind == CONN_RING)
+		mark_taken(c, h);
 	c->cur_hdr = h;
 	c->cur_payload = payload;
 	c->ops->message(c->owner, h, payload);
@@ -983,7 +1327,7 @@ static void conn_settle(struct conn *c)
 			continue;
 		}
 		if (!c->stash_len || c->held || c->out_bytes > cfg.conn_output_max / 2 ||
-		    c->state == CONN_BROKEN || c->out_reserved || outstanding_full(c))
+		    c->state != CONN_OPEN || c->out_reserved || outstanding_full(c))
 			break;
 		size_t used = conn_process(c, c->stash, c->stash_len);
 
@@ -1055,7 +1399,7 @@ static void ready_arm(void)
 
 void conn_ring_kick(struct conn *c)
 {
-	if (c->ready || c->state != CONN_OPEN || c->held)
+	if (c->ready || (c->state != CONN_OPEN && c->state != CONN_RESYNC) || c->held)
 		return;
 	c->ready = true;
 	c->ready_next = NULL;
@@ -1090,6 +1434,8 @@ static void ring_serve(struct conn *c)
 		conn_ring_reset(c);
 		return;
 	}
+	if (c->state != CONN_OPEN)
+		return; /* CONN_RESYNC: nothing but a reconnection is served */
 	conn_settle(c); /* output first: it may free room and unblock held-back input */
 	while (budget && c->state == CONN_OPEN && !c->held && !c->stash_len &&
 	       c->out_bytes <= cfg.conn_output_max && !c->out_reserved && !outstanding_full(c)) {

@@ -36,6 +36,34 @@ enum conn_state {
 	CONN_OPEN,    /* served */
 	CONN_BROKEN,  /* a ring that broke the protocol: kept (its domain lives), not served */
 	CONN_CLOSING, /* a socket being closed once the current callback returns */
+	CONN_RESYNC,  /* a ring taken up without knowing where its framing stands: waits for the guest's reconnection */
+};
+
+/*
+ * Where a ring's messages stand, kept in memory that outlives the daemon (a
+ * shared mapping of a file: a daemon killed leaves its last stores in the
+ * page cache, as the write-ahead log's), so that a restarted daemon knows
+ * whether it may go on from the ring's indices and what the guest lost:
+ * where the last whole request taken ends (req_at) and the last whole
+ * message written ends (rsp_at), the requests taken whole and not yet
+ * answered whole (owed, oldest at owed_head), and how many watch events
+ * are queued and not yet written whole. Plain stores, never a system call,
+ * each ordered so that a daemon killed between two of them leaves a mark
+ * that either agrees with the ring's indices or does not, never one that
+ * agrees wrongly.
+ */
+#define CONN_MARK_OWED 40u
+struct conn_mark {
+	uint32_t valid;     /* the rest describes the ring (0 while it is set up, or if it broke) */
+	uint32_t req_at;
+	uint32_t rsp_at;
+	uint32_t events;
+	uint32_t owed_head, owed_tail;
+	uint32_t overflow;  /* more were owed than fit: what was owed is unknown */
+	uint32_t reserved;
+	struct {
+		uint32_t type, req_id, tx_id;
+	} owed[CONN_MARK_OWED];
 };
 
 void conn_init(struct event_base *base);
@@ -48,9 +76,9 @@ void conn_init(struct event_base *base);
 void conn_set_presend(bool (*fn)(void));
 /* Wrap an accepted socket. NULL on failure (the caller still owns fd). */
 struct conn *conn_new_socket(int fd, const struct conn_owner_ops *ops, void *owner);
-/* Serve a domain's mapped ring through its local event channel port. */
+/* Serve a domain's mapped ring through its local event channel port; mark (or NULL) is kept up to date. */
 struct conn *conn_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
-			   const struct conn_owner_ops *ops, void *owner);
+			   struct conn_mark *mark, const struct conn_owner_ops *ops, void *owner);
 /* The ring's event channel changed (re-INTRODUCE). */
 void conn_set_port(struct conn *c, uint32_t port);
 /* The ring's event channel fired: serve it soon (fairly, with the others that have work). */
@@ -61,6 +89,41 @@ void conn_ring_kick(struct conn *c);
  * RECONNECT is answered.
  */
 void conn_ring_reset(struct conn *c);
+/*
+ * A restarted daemon takes a ring up as the last one left it, instead of
+ * starting it afresh: as the ring's error field and the mark say (read
+ * before anything is written to either).
+ * - Stopped before for breaking the protocol: it stays stopped (CONN_BROKEN).
+ * - Its indices where the mark says whole messages end: it goes on from
+ *   them (CONN_OPEN). Requests the last daemon took and did not answer are
+ *   answered now, in order, with ERROR EIO (their outcome is unknown; a
+ *   TRANSACTION_END gets EAGAIN); if watch events it had queued were lost,
+ *   events_lost says so (the owner fires every watch again).
+ * - Otherwise where its messages stand is unknown (a message half read or
+ *   half written, no mark): its error field says XS_RING_ERR_COMM and
+ *   nothing but the guest's reconnection is served, which starts it afresh
+ *   (CONN_RESYNC).
+ */
+struct conn_resumed {
+	enum conn_state state;
+	unsigned answered;
+	bool events_lost;
+	bool in_flight; /* what a clean stop saved was taken back: nothing lost */
+};
+/*
+ * saved (or NULL): what conn_ring_save gave the last daemon at its clean
+ * stop. If it agrees with the ring and the mark, the ring goes on exactly
+ * where that daemon stopped: a request half received goes on being read,
+ * a parked one is handled, replies and events are written. Nothing lost.
+ */
+void conn_ring_resume(struct conn *c, const unsigned char *saved, size_t saved_len, struct conn_resumed *out);
+/*
+ * A clean stop: what is in flight on a served ring (a request half received
+ * or parked, replies and events not yet written whole), as bytes for the
+ * next daemon's conn_ring_resume; NULL (and *len 0) when nothing is, or
+ * without memory. malloc'd.
+ */
+unsigned char *conn_ring_save(const struct conn *c, size_t *len);
 /* Destroy a connection at its owner's request; the owner is not called back. */
 void conn_free(struct conn *c);
 /* Queue one message (header fields as given, len from payload_len). false on allocation failure. */

@@ -174,6 +174,9 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 		return XSE_EACCES;
 	if (!(op->flags & OP_IGNORE_TX) && r->hdr.tx_id != 0) {
 		r->acc.txn = txn_find(session_txns(r->session), r->hdr.tx_id);
+		/* Lost with the daemon before a restart: the client is told to start it again. */
+		if (!r->acc.txn && session_restored(r->session) && r->hdr.type != XS_TRANSACTION_START)
+			return XSE_EAGAIN;
 		if (!r->acc.txn)
 			return XSE_ENOENT;
 	}

@@ -29,6 +29,11 @@ enum xs_err domain_resume(uint32_t domid);
 enum xs_err domain_set_target(uint32_t domid, uint32_t target);
 unsigned domain_count(void);
 
+/* A quota value of the domain's own was set (SET_QUOTA): kept, if it is served (the store's error). */
+enum xs_err domain_kept_changed(uint32_t domid);
+/* CONTROL check: what is kept of the domains agrees with the store and with the domains served. NULL, or the fault. */
+const char *domain_check(void);
+
 /* Ring features (XS_RING_F_*): all the daemon supports; a domain's (its server_features from INTRODUCE on). */
 unsigned domain_features_supported(void);
 unsigned domain_features(uint32_t domid);

@@ -42,6 +42,14 @@ struct hyp_ops {
 	void (*notify)(uint32_t local_port);
 	enum hyp_domain_state (*domain_state)(uint32_t domid);
 	/*
+	 * Which life of the domain this is, asked afresh (a restarted daemon
+	 * taking up the domains it served): 0 and *incarnation (a number never
+	 * the same for a domid reused; 0 if the port cannot tell) for a domain
+	 * that is there and not dying; -1 with errno ENOENT for none, ENOTCONN
+	 * when the hypervisor cannot be asked now.
+	 */
+	int (*identify)(uint32_t domid, uint64_t *incarnation);
+	/*
 	 * The daemon's own domain's ring and port where the system offers them
 	 * (/proc/xen/xsd_kva and xsd_port on Linux dom0): 0, or -1 if none.
 	 */

@@ -702,6 +702,26 @@ static enum hyp_domain_state sim_domain_state(uint32_t domid)
 	}
 }
 
+static int sim_identify(uint32_t domid, uint64_t *incarnation)
+{
+	if (domid > SIMHYP_DOMID_MAX) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (sim_connect() < 0) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	sub_drain();
+	/* The subscription's snapshot names every domain there is or was: one it never named never was. */
+	if (dstate[domid] != DS_RUNNING && dstate[domid] != DS_SHUTDOWN) {
+		errno = ENOENT;
+		return -1;
+	}
+	*incarnation = dinc[domid];
+	return 0;
+}
+
 static int sim_own_ring(struct xs_ring **ring, uint32_t *port)
 {
 	(void)ring;
@@ -720,5 +740,6 @@ const struct hyp_ops hyp_sim = {
 	.map_and_bind = sim_map_and_bind,
 	.notify = sim_notify,
 	.domain_state = sim_domain_state,
+	.identify = sim_identify,
 	.own_ring = sim_own_ring,
 };

@@ -134,6 +134,39 @@ static enum hyp_domain_state xen_domain_state(uint32_t domid)
 	return HYP_DOM_RUNNING;
 }
 
+/*
+ * A domain's life: Xen has no number for it that a domid reused would not
+ * repeat, so it is made of this boot's id (a domid of a boot before is
+ * another domain) and the domain's handle (its UUID), FNV-1a hashed.
+ */
+static int xen_identify(uint32_t domid, uint64_t *incarnation)
+{
+	static char boot[64];
+	xc_domaininfo_t info;
+	uint64_t h = 14695981039346656037u;
+
+	if (xc_domain_getinfolist(xen_ctrl, domid, 1, &info) != 1 || info.domain != domid ||
+	    (info.flags & XEN_DOMINF_dying)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!boot[0]) {
+		int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, boot, sizeof(boot) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			snprintf(boot, sizeof(boot), "unknown");
+	}
+	for (const char *p = boot; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	for (size_t i = 0; i < sizeof(info.handle); i++)
+		h = (h ^ info.handle[i]) * 1099511628211u;
+	*incarnation = h ? h : 1;
+	return 0;
+}
+
 /* Linux dom0 offers its own store ring and port through /proc/xen. */
 static int xen_own_ring(struct xs_ring **ring, uint32_t *port)
 {
@@ -171,5 +204,6 @@ const struct hyp_ops hyp_xen = {
 	.unbind = xen_unbind,
 	.notify = xen_notify,
 	.domain_state = xen_domain_state,
+	.identify = xen_identify,
 	.own_ring = xen_own_ring,
 };

@@ -113,8 +113,15 @@ enum xs_err op_set_quota(struct req *r)
 	/* 0 is unlimited; UINT_MAX is the C daemon's "disabled", not a value. */
 	if (!quota_parse_value(r->argv[r->argc - 1], UINT_MAX - 1, &v))
 		return XSE_EINVAL;
+	unsigned before = quota_value(domid, q, soft);
+
 	if (!quota_set_value(domid, q, soft, v))
 		return XSE_ENOMEM;
+	/* A served domain's own values are kept for a restart: not set unless kept. */
+	if (domid != QUOTA_GLOBAL && (err = domain_kept_changed(domid)) != XSE_OK) {
+		quota_set_value(domid, q, soft, before);
+		return err;
+	}
 	return reply_ok(r);
 }
 

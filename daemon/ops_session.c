@@ -181,6 +181,8 @@ static enum xs_err ctl_check(struct req *r, unsigned argc, const char *const *ar
 		return XSE_EINVAL;
 	log_trace("Checking store ...");
 	fault = store_check();
+	if (!fault)
+		fault = domain_check();
 	log_trace("Checking store complete.");
 	if (!fault)
 		return reply_ok(r);

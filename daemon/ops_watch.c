@@ -10,8 +10,7 @@ static void initial_event(struct req *r)
 
 enum xs_err op_watch(struct req *r)
 {
-	enum xs_err err = watch_add(session_watches(r->session), r->path, r->prefix_len, r->argv[1],
-				    r->depth);
+	enum xs_err err = session_watch_add(r->session, r->path, r->prefix_len, r->argv[1], r->depth);
 
 	if (err)
 		return err;
@@ -22,7 +21,7 @@ enum xs_err op_watch(struct req *r)
 
 enum xs_err op_unwatch(struct req *r)
 {
-	enum xs_err err = watch_remove(session_watches(r->session), r->path, r->argv[1]);
+	enum xs_err err = session_watch_remove(r->session, r->path, r->argv[1]);
 
 	return err == XSE_OK ? reply_ok(r) : err;
 }

@@ -3,9 +3,11 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <sys/random.h>
 
 #include "config.h"
 #include "conn.h"
+#include "keep.h"
 #include "log.h"
 #include "quota.h"
 #include "txn.h"
@@ -22,6 +24,7 @@ struct session {
 	bool parked;
 	struct session *parked_next, *parked_prev;
 	bool ring; /* a domain's ring, not a socket */
+	bool restored; /* taken up by a restarted daemon, not started afresh since */
 };
 
 static session_request_fn session_handler;
@@ -127,9 +130,20 @@ static void forget(struct session *s)
 		session_wake_deferred(); /* a protected transaction may have gone */
 }
 
+/* A ring's watches went (reset, reconnection, a broken ring): so do those kept. */
+static void watches_gone(struct session *s)
+{
+	if (s->ring && keep_watches_clear(s->who.domid) != XSE_OK)
+		log_warnx("domain %u: cannot drop its kept watches: a restart would take them up", s->who.domid);
+}
+
 static void on_reset(void *owner)
 {
-	forget(owner);
+	struct session *s = owner;
+
+	forget(s);
+	watches_gone(s);
+	s->restored = false;
 }
 
 static void destroy(struct session *s)
@@ -210,22 +224,46 @@ struct session *session_new_socket(int fd)
 }
 
 struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
-				 uint32_t domid, bool priv)
+				 struct conn_mark *mark, uint32_t domid, bool priv)
 {
 	struct session *s = session_alloc(domid, priv);
 
 	if (!s)
 		return NULL;
 	s->ring = true;
-	return session_attach(s, conn_new_ring(ring, port, notify, &session_conn_ops, s)) ? s : NULL;
+	return session_attach(s, conn_new_ring(ring, port, notify, mark, &session_conn_ops, s)) ? s : NULL;
+}
+
+unsigned char *session_ring_save(const struct session *s, size_t *len)
+{
+	return conn_ring_save(s->conn, len);
+}
+
+void session_ring_resume(struct session *s, const unsigned char *saved, size_t saved_len,
+			 struct conn_resumed *out)
+{
+	uint32_t id = 0;
+
+	s->restored = true;
+	/* Far from where the old daemon counted: 2^31 ids before one it gave could come back. */
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
+		id = (uint32_t)conn_id(s->conn) * 2654435761u;
+	txn_set_next_id(s->txns, id | 1u);
+	conn_ring_resume(s->conn, saved, saved_len, out);
+	if (out->events_lost)
+		watch_set_fire_all(s->watches); /* spurious at worst: each watcher reads again */
+}
+
+bool session_restored(const struct session *s)
+{
+	return s->restored;
 }
 
 void session_free(struct session *s)
 {
-	struct conn *c = s->conn;
-
+	/* The connection first: the replies it still holds are charged to the session's identity. */
+	conn_free(s->conn);
 	destroy(s);
-	conn_free(c);
 }
 
 void session_ring_kick(struct session *s)
@@ -304,9 +342,31 @@ void session_reset(struct session *s)
 	bool had_txns = txn_set_count(s->txns) != 0;
 
 	watch_set_clear(s->watches);
+	watches_gone(s);
 	txn_set_clear(s->txns);
 	if (had_txns && parked_head)
 		session_wake_deferred();
+}
+
+enum xs_err session_watch_add(struct session *s, const char *path, size_t prefix_len, const char *token,
+			      int depth)
+{
+	struct keep_watch kw = {path, prefix_len, token, depth};
+	enum xs_err err = watch_add(s->watches, path, prefix_len, token, depth);
+
+	if (err || !s->ring)
+		return err;
+	if ((err = keep_watch_add(s->who.domid, &kw)) != XSE_OK)
+		watch_remove(s->watches, path, token);
+	return err;
+}
+
+enum xs_err session_watch_remove(struct session *s, const char *path, const char *token)
+{
+	/* The kept one first: an UNWATCH answered with the store's error leaves the watch as it was. */
+	enum xs_err err = s->ring ? keep_watch_remove(s->who.domid, path, token) : XSE_OK;
+
+	return err ? err : watch_remove(s->watches, path, token);
 }
 
 bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx_id,

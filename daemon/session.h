@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../proto/wire.h"
+#include "conn.h"
 #include "ident.h"
 
 struct session;
@@ -43,9 +44,9 @@ void session_fini(void);
 
 /* A client on an accepted socket: it acts as the daemon's own domain. NULL on failure. */
 struct session *session_new_socket(int fd);
-/* A domain's ring; priv for the privileged domain. */
+/* A domain's ring; priv for the privileged domain; mark: see conn_new_ring. */
 struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),
-				 uint32_t domid, bool priv);
+				 struct conn_mark *mark, uint32_t domid, bool priv);
 /* Tear a ring's session down (its domain is released or dead): watches first, then the rest. */
 void session_free(struct session *s);
 
@@ -53,6 +54,20 @@ void session_free(struct session *s);
 void session_ring_kick(struct session *s);
 void session_ring_port(struct session *s, uint32_t port);
 void session_ring_reset(struct session *s);
+/*
+ * A restarted daemon takes the ring up as it was (conn_ring_resume, with
+ * what the last daemon's clean stop saved of it, or NULL; its account is
+ * given back; if watch events were lost, every watch fires again). Until
+ * the ring starts afresh, the session is one from before the restart: its
+ * transactions were lost with the old daemon, so it hands out ids the
+ * client cannot hold still, and a request naming an id it does not know is
+ * answered EAGAIN, not ENOENT (session_restored).
+ */
+void session_ring_resume(struct session *s, const unsigned char *saved, size_t saved_len,
+			 struct conn_resumed *out);
+/* A clean stop: what is in flight on the ring (conn_ring_save). */
+unsigned char *session_ring_save(const struct session *s, size_t *len);
+bool session_restored(const struct session *s);
 
 const struct ident *session_ident(const struct session *s);
 struct txn_set *session_txns(struct session *s);
@@ -70,6 +85,14 @@ void session_set_target(struct session *s, uint32_t target);
 void session_clear_target(uint32_t target);
 /* Drop watches and transactions (RESET_WATCHES); queued events stay queued. */
 void session_reset(struct session *s);
+/*
+ * WATCH and UNWATCH (watch_add, watch_remove): a ring's watches are kept
+ * with the store as well (keep.h), so a restarted daemon has them; a
+ * watch that cannot be kept is not registered (the store's error).
+ */
+enum xs_err session_watch_add(struct session *s, const char *path, size_t prefix_len, const char *token,
+			      int depth);
+enum xs_err session_watch_remove(struct session *s, const char *path, const char *token);
 
 /* Queue a reply (or any message); false on allocation failure. */
 bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx_id,

@@ -190,6 +190,21 @@ struct store_change {
  */
 enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched);
 
+/*
+ * The daemon's own records, beside the tree: what a restarted daemon needs
+ * that is no node (the introduced domains and their watches, keep.c). The
+ * key is a NUL, then "xsd.", then name: no path can name one, so no client
+ * sees them, and the tree's check and repair pass them by. Only inside a
+ * group (store_group_begin): durable with it, undone with it. Names are at
+ * most STORE_AUX_NAME_MAX bytes.
+ */
+#define STORE_AUX_NAME_MAX 32u
+enum xs_err store_aux_put(const void *name, size_t nlen, const void *data, size_t len);
+enum xs_err store_aux_del(const void *name, size_t nlen);
+/* XSE_OK with fn given the bytes (valid during the call), or XSE_ENOENT. */
+typedef void (*store_aux_fn)(void *ctx, const unsigned char *data, size_t len);
+enum xs_err store_aux_read(const void *name, size_t nlen, store_aux_fn fn, void *ctx);
+
 /* The size of the store file (the global memory budget counts it). */
 uint64_t store_file_bytes(void);
 /* The generation counter's current value (CONTROL stats). */

@@ -196,6 +196,11 @@ struct txn_set *txn_set_new(const struct ident *who)
 	return s;
 }
 
+void txn_set_next_id(struct txn_set *s, uint32_t id)
+{
+	s->next_id = id;
+}
+
 unsigned txn_set_count(const struct txn_set *s)
 {
 	return s->n;

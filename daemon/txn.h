@@ -13,6 +13,8 @@ struct txn;
 struct txn_set;
 
 struct txn_set *txn_set_new(const struct ident *who);
+/* Ids handed out from id on (a restarted daemon's: never one a client may still hold from before). */
+void txn_set_next_id(struct txn_set *s, uint32_t id);
 /* Abort every transaction (close, RESET_WATCHES, a ring reset); the set stays usable. */
 void txn_set_clear(struct txn_set *s);
 void txn_set_free(struct txn_set *s);

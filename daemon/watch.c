@@ -248,6 +248,23 @@ void watch_initial_event(struct watch_set *s, const char *path, size_t prefix_le
 	s->deliver(s->owner, path + prefix_len, token);
 }
 
+void watch_set_fire_all(struct watch_set *s)
+{
+	char path[XS_PATH_BUF];
+	struct watch *w = s->head;
+
+	/* The list is newest first: from its end, in the order they were registered. */
+	while (w && w->set_next)
+		w = w->set_next;
+	for (; w; w = w->set_prev) {
+		size_t plen = (size_t)(w->token - 1 - w->key);
+
+		memcpy(path, w->key, plen);
+		path[plen] = '\0';
+		s->deliver(s->owner, path + w->prefix_len, w->token);
+	}
+}
+
 /* The permissions needed to judge delivery, read once per event and only if needed. */
 struct event_ctx {
 	const char *path;

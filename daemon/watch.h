@@ -45,6 +45,8 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 void watch_initial_event(struct watch_set *s, const char *path, size_t prefix_len,
 			 const char *token);
 enum xs_err watch_remove(struct watch_set *s, const char *path, const char *token);
+/* An event for every watch of the set, as when each was registered (events it was owed were lost). */
+void watch_set_fire_all(struct watch_set *s);
 
 /*
  * Fire an event for a node change. perms/nperms are the node's permissions

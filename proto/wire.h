@@ -134,6 +134,11 @@ static inline const char *xs_framer_payload(const struct xs_framer *f)
 }
 /* Bytes the framer wants next (header remainder or payload remainder). */
 size_t xs_framer_wanted(const struct xs_framer *f);
+/* Between messages: nothing of the next one taken yet. */
+static inline int xs_framer_idle(const struct xs_framer *f)
+{
+	return f->have == 0 || (f->have >= XS_HEADER_SIZE && f->have == XS_HEADER_SIZE + f->hdr.len);
+}
 
 /*
  * Payload argument helpers. A payload is a run of NUL-terminated strings;

@@ -99,15 +99,16 @@ void bt_restart_daemon(struct bt_world *w)
 	char dir[sizeof(w->d.dir)];
 	int status;
 
-	/* The daemon first: a guest dying under a running daemon would take its nodes with it. */
-	status = xst_daemon_stop(&w->d, 1);
+	/*
+	 * The daemon alone: the hypervisor and the guest live on, and the new
+	 * daemon takes the guest up as the store kept it (a guest gone with a
+	 * hypervisor restarted would be cleaned up as a death, its nodes too).
+	 */
+	status = xst_daemon_stop_keep_hyp(&w->d);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
-	xsl_simdom_destroy(w->guest);
-	w->guest = NULL;
 	strcpy(dir, w->d.dir);
 	daemon_start(w, dir);
 	w->d.own_dir = 1; /* still ours to remove */
-	guest_register(w);
 	/* dom0 finds out on its next look; then it reconnects (watches, if it had any, replayed). */
 	for (long long end = now_ms() + BT_WAIT_MS;;) {
 		struct xsl_stats st;

@@ -85,7 +85,7 @@ struct bt_world {
 void bt_up(struct bt_world *w);
 /* Both ends stopped, the guest destroyed, the daemon stopped by PID (clean exit asserted). */
 void bt_down(struct bt_world *w);
-/* Stop the daemon and start it again on the same store; the guest domain is registered again. */
+/* Stop the daemon and start it again on the same store, the hypervisor and the guest domain left running. */
 void bt_restart_daemon(struct bt_world *w);
 
 /* An end: its thread, its handle and bus (opened in the thread), its driver registered. */

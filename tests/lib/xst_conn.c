@@ -55,6 +55,14 @@ struct xst_conn *xst_conn_ring(struct xsl_simdom *d, int timeout_ms)
 	return conn_open(&o);
 }
 
+struct xst_conn *xst_conn_ring_reconnecting(struct xsl_simdom *d, int timeout_ms)
+{
+	struct xsl_open_opts o = {.transport = XSL_TR_SIMRING, .simdom = d, .flags = XSL_OPEN_RECONNECT,
+				  .timeout_ms = timeout_ms};
+
+	return conn_open(&o);
+}
+
 void xst_conn_close(struct xst_conn *c)
 {
 	if (!c)

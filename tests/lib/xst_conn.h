@@ -20,6 +20,8 @@ struct xst_conn;
 /* Through the socket at path, or a simulated domain's ring; calls wait timeout_ms at most. */
 struct xst_conn *xst_conn_socket(const char *path, int timeout_ms);
 struct xst_conn *xst_conn_ring(struct xsl_simdom *d, int timeout_ms);
+/* A ring client that reconnects when the store asks (XSL_OPEN_RECONNECT): its watches registered again. */
+struct xst_conn *xst_conn_ring_reconnecting(struct xsl_simdom *d, int timeout_ms);
 void xst_conn_close(struct xst_conn *c);
 struct xsl *xst_conn_xsl(const struct xst_conn *c);
 

@@ -67,6 +67,12 @@ void rt_start_conf(struct rt_daemon *rd, const char *settings);
 void rt_stop(struct rt_daemon *rd);
 /* Stop cleanly and start again on the same run directory (and store); dom0 reconnects. */
 void rt_restart(struct rt_daemon *rd);
+/*
+ * The same with the hypervisor left serving, its domains alive: the daemon
+ * stopped cleanly, or killed (SIGKILL) when kill is set.
+ */
+#define rt_restart_keep_hyp(...) (RT_AT(), rt_restart_keep_hyp_(__VA_ARGS__))
+void rt_restart_keep_hyp_(struct rt_daemon *rd, bool kill);
 /* Another privileged socket client. */
 struct xst_conn *rt_connect(const struct rt_daemon *rd);
 
@@ -238,5 +244,6 @@ Suite *suite_robust(void);
 Suite *suite_starve(void);
 Suite *suite_quota(void);
 Suite *suite_attacks(void);
+Suite *suite_restart(void);
 
 #endif

@@ -81,6 +81,16 @@ void rt_start_conf(struct rt_daemon *rd, const char *settings)
 	unlink(conf);
 }
 
+/* SIGKILL and reap: 0, or -1. */
+static int kill_pid(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || kill(pid, SIGKILL) < 0)
+		return -1;
+	return waitpid(pid, &status, 0) == pid ? 0 : -1;
+}
+
 void rt_restart(struct rt_daemon *rd)
 {
 	char dir[sizeof(rd->d.dir)];
@@ -90,6 +100,32 @@ void rt_restart(struct rt_daemon *rd)
 	rd->dom0 = NULL;
 	status = xst_daemon_stop(&rd->d, 1);
 	RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+	strcpy(dir, rd->d.dir);
+	RT_CHECK(xst_daemon_start(&rd->d, XST_OURS, dir, NULL) == 0, "daemon did not restart");
+	rd->d.own_dir = 1; /* still ours to remove */
+	rd->dom0 = rt_connect(rd);
+}
+
+void rt_restart_keep_hyp_(struct rt_daemon *rd, bool kill)
+{
+	char dir[sizeof(rd->d.dir)];
+	int status;
+
+	xst_conn_close(rd->dom0);
+	rd->dom0 = NULL;
+	if (kill) {
+		RT_CHECK(kill_pid(rd->d.pid) == 0, "cannot kill the daemon");
+	} else {
+		char cmd[700];
+
+		status = xst_daemon_stop_keep_hyp(&rd->d);
+		snprintf(cmd, sizeof(cmd), "cat %s/daemon.log >&2", rd->d.dir);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && system(cmd) != 0)
+			fprintf(stderr, "no daemon.log\n");
+		RT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d (see its log above)",
+			 status);
+	}
+	rd->d.pid = -1;
 	strcpy(dir, rd->d.dir);
 	RT_CHECK(xst_daemon_start(&rd->d, XST_OURS, dir, NULL) == 0, "daemon did not restart");
 	rd->d.own_dir = 1; /* still ours to remove */
