@@ -213,22 +213,17 @@ static struct arena dispatch_arena;
  */
 static void log_quota_refused(const struct req *r)
 {
-	static time_t last;
-	static unsigned long quiet;
-	time_t now = time(NULL);
+	static struct log_limit limit;
+	unsigned long quiet;
 
-	if (now == last) {
-		quiet++;
+	if (!log_limited(&limit, &quiet))
 		return;
-	}
-	last = now;
 	if (quiet)
 		log_info("domain %u: %s refused: over quota (ENOSPC); %lu more refusals not logged",
 			 r->acc.who->domid, xs_type_name(r->hdr.type), quiet);
 	else
 		log_info("domain %u: %s refused: over quota (ENOSPC)", r->acc.who->domid,
 			 xs_type_name(r->hdr.type));
-	quiet = 0;
 }
 
 /* Count a request as it is answered (CONTROL stats). */
