@@ -269,30 +269,21 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 }
 
 /*
- * Domains are gone (released or dead): their connections go at once, so
- * that they see no more events; their nodes and @releaseDomain follow in
- * the clean-up queue. Without the queue (no memory, or no loop yet) they are
- * cleaned up here.
+ * A domain is gone (released or dead): its connection goes at once, so
+ * that it sees no more events; its nodes and @releaseDomain follow in the
+ * clean-up queue (cleanup.h), which needs no memory to take it.
  */
-static void domains_gone(struct domain **gone, size_t n)
+static void domain_gone(struct domain *d)
 {
-	uint32_t *ids = malloc(sizeof(*ids) * (n ? n : 1));
+	uint32_t id = d->domid;
 
-	if (!ids) {
-		log_warnx("out of memory cleaning up after %zu domains", n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = gone[i]->domid;
-		domain_free(gone[i]); /* its session's watches go first */
-		/* A domain made again with this domid starts from the defaults (XSA-483). */
-		quota_domain_gone(ids[i]);
-		domain_feature_table[ids[i]] = 0;
-		/* A device model acting for this domain loses those rights with it. */
-		session_clear_target(ids[i]);
-	}
-	cleanup_domains_gone(ids, n);
-	free(ids);
+	domain_free(d); /* its session's watches go first */
+	/* A domain made again with this domid starts from the defaults (XSA-483). */
+	quota_domain_gone(id);
+	domain_feature_table[id] = 0;
+	/* A device model acting for this domain loses those rights with it. */
+	session_clear_target(id);
+	cleanup_domains_gone(&id, 1);
 }
 
 enum xs_err domain_release(uint32_t domid)
@@ -303,7 +294,7 @@ enum xs_err domain_release(uint32_t domid)
 		return XSE_ENOENT;
 	if (!d->session)
 		return XSE_EINVAL;
-	domains_gone(&d, 1);
+	domain_gone(d);
 	return XSE_OK;
 }
 
@@ -334,19 +325,16 @@ enum xs_err domain_set_target(uint32_t domid, uint32_t target)
 /* VIRQ_DOM_EXC: find the introduced domains that shut down or died. */
 static void domains_changed(void)
 {
-	struct domain **gone = NULL;
-	size_t ngone = 0, cap = 0;
 	bool shutdown_seen = false;
 
-	for (struct domain *d = domain_list; d; d = d->next) {
+	for (struct domain *d = domain_list, *next; d; d = next) {
 		enum hyp_domain_state st = d->domid == cfg.master_domid
 						   ? HYP_DOM_RUNNING
 						   : hyp->domain_state(d->domid);
 
+		next = d->next;
 		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {
-			if (!GROW(gone, cap, ngone + 1, 16))
-				break; /* the rest are found at the next change */
-			gone[ngone++] = d;
+			domain_gone(d); /* only d leaves the list */
 		} else if (st == HYP_DOM_SHUTDOWN && !d->shutdown_reported) {
 			d->shutdown_reported = true;
 			shutdown_seen = true;
@@ -355,9 +343,6 @@ static void domains_changed(void)
 	}
 	if (shutdown_seen)
 		watch_fire_special_base("@releaseDomain");
-	if (ngone)
-		domains_gone(gone, ngone);
-	free(gone);
 }
 
 int domain_init(struct event_base *base, enum domain_hyp_choice choice)

@@ -130,6 +130,70 @@ bool regions_complete(void)
 	return !regions_untrusted;
 }
 
+bool regions_trusted(void)
+{
+	return !regions_untrusted;
+}
+
+size_t regions_count(uint32_t domid)
+{
+	struct region_set *s = set_get(domid, false);
+
+	return s ? s->roots.count : 0;
+}
+
+bool regions_is_root(uint32_t domid, const char *path)
+{
+	struct region_set *s = set_get(domid, false);
+
+	return s && hmap_find(&s->roots, path);
+}
+
+size_t regions_root_above(uint32_t domid, const char *path)
+{
+	struct region_set *s = set_get(domid, false);
+	size_t len = strlen(path);
+	uint32_t h = HMAP_HASH_INIT;
+
+	if (!s || path[0] != '/')
+		return 0;
+	/* Each prefix that is a node ("/", "/a", "/a/b", ...), topmost first; its hash on the way. */
+	for (size_t i = 1; i <= len; i++) {
+		h = hmap_hash_add(h, (unsigned char)path[i - 1]);
+		if ((i == 1 || i == len || path[i] == '/') && hmap_find_n(&s->roots, path, i, h))
+			return i;
+	}
+	return 0;
+}
+
+/* A cursor is a bucket of the domain's roots and a place in its chain. */
+#define CURSOR_CHAIN 256u
+
+const char *regions_next(uint32_t domid, size_t *cursor)
+{
+	struct region_set *s = set_get(domid, false);
+	size_t b = *cursor / CURSOR_CHAIN, pos = *cursor % CURSOR_CHAIN;
+
+	for (; s && b < s->roots.nbuckets; b++, pos = 0) {
+		size_t k = 0;
+
+		for (struct hnode *h = s->roots.buckets[b]; h; h = h->next, k++) {
+			if (k < pos)
+				continue;
+			/* A chain longer than the cursor counts waits for the next pass. */
+			*cursor = pos + 1 < CURSOR_CHAIN ? b * CURSOR_CHAIN + pos + 1 : (b + 1) * CURSOR_CHAIN;
+			return h->key;
+		}
+	}
+	*cursor = 0;
+	return NULL;
+}
+
+void regions_forget(uint32_t domid, const char *path)
+{
+	regions_del(domid, path);
+}
+
 static void regions_lost(void)
 {
 	regions_untrusted = true;

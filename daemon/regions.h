@@ -21,7 +21,30 @@ extern const struct store_hook regions_hook;
 
 /* The region roots of domid, strdup'd into a malloc'd array (*out); their count. */
 size_t regions_list(uint32_t domid, char ***out);
-/* False once the index cannot be trusted: clean-ups then walk the whole tree. */
+/* False once the index cannot be trusted (store_retell rebuilds it). */
 bool regions_complete(void);
+
+/*
+ * What a clean-up in slices asks, the store's start-up walk being done
+ * (store_settled): none of these finishes it.
+ */
+/* regions_complete, without finishing the store's walk first. */
+bool regions_trusted(void);
+/* How many roots domid's regions have. */
+size_t regions_count(uint32_t domid);
+/* Whether path is a root of domid's regions. */
+bool regions_is_root(uint32_t domid, const char *path);
+/* The length of the topmost prefix of path (path itself included) that is a root of domid's; 0 if none. */
+size_t regions_root_above(uint32_t domid, const char *path);
+/*
+ * domid's roots one after another, without copying them: the next from
+ * *cursor (0 to begin) and *cursor moved past it; NULL at the end (*cursor
+ * back at 0). The string lasts until the index next changes (a group of
+ * the store ends, regions_forget). A pass may miss a root the index gained
+ * or moved meanwhile: the clean-up makes passes until none is left.
+ */
+const char *regions_next(uint32_t domid, size_t *cursor);
+/* Drop a root that names domid no more, or cannot be read (a damaged node). */
+void regions_forget(uint32_t domid, const char *path);
 
 #endif

@@ -40,6 +40,8 @@ enum xs_err txn_end(struct txn *t, bool commit);
  */
 bool txn_write_waits(const struct ident *who, const char *path, bool subtree, uint64_t *until);
 bool txn_commit_waits(struct txn *t, uint64_t *until);
+/* Whether fn says true of a node t's commit would create or change (its path); fn is asked until it does. */
+bool txn_any_write(struct txn *t, bool (*fn)(void *ctx, const char *path), void *ctx);
 /* Whether t holds unprivileged writers back (its end should wake them). */
 bool txn_is_protected(const struct txn *t);
 uint64_t txn_now_ms(void);
