@@ -24,9 +24,10 @@
  * entries naming it are removed everywhere, so that a later domain with the
  * same id inherits nothing. The nodes are found through its regions
  * (regions.h): a root of them that it owns is removed, any other has the
- * entries naming it dropped, which makes those of its children that name
- * it roots in turn. Roots sharing a chunk of their directory are done
- * together, so that the chunk is written once.
+ * entries naming it dropped; those of its children that name it become
+ * roots in turn, looked at a chunk at a time by later slices (descend), not
+ * by the index as the slice ends. Roots sharing a chunk of their directory
+ * are done together, so that the chunk is written once.
  *
  * The work goes in slices of cleanup-slice-us, one per turn of the loop,
  * other clients served in between; each slice is one group of the store,
@@ -60,6 +61,8 @@ static struct {
 	bool noted;                      /* the store's note lists the queue as it is */
 	bool retold;                     /* the index was being told again: still lost means no memory */
 	size_t cursor;                   /* the front domain's place in its regions */
+	char scan_path[XS_PATH_BUF];     /* a root of them naming it no more, its children being looked at */
+	uint32_t scan_chunk;             /* the next chunk of them (regions_descend) */
 	unsigned retry_ms;               /* after a failure: the wait before the next try (0: none) */
 	struct event *ev;
 	struct arena scratch, rm;
@@ -100,6 +103,7 @@ static void pop_front(void)
 	q.head = (q.head + 1) % QUEUE_CAP;
 	q.n--;
 	q.cursor = 0;
+	q.scan_path[0] = '\0';
 }
 
 /* d goes first: a request waits for it. The note keeps its order (it is a set to whoever reads it). */
@@ -115,6 +119,7 @@ static void promote(uint32_t d)
 		q.ids[(q.head + i) % QUEUE_CAP] = (uint16_t)at(i - 1);
 	q.ids[q.head] = (uint16_t)d;
 	q.cursor = 0;
+	q.scan_path[0] = '\0';
 }
 
 /* Keep the scratch arena's first chunk: marks taken on it rewind without freeing it (no malloc per node). */
@@ -211,6 +216,33 @@ static enum xs_err scrub(uint32_t d, const char *path, struct store_node *n)
 	return store_update(&q.scratch, path, n, perms, k, NULL, 0);
 }
 
+/*
+ * A root naming d no more, with children (its entries were dropped by a
+ * slice, which left the children for now): those naming d become roots, a
+ * chunk of them at a time until the deadline, going on where the last
+ * slice stopped; then it is no root any more.
+ */
+static enum xs_err descend(uint32_t d, const char *path, uint64_t deadline)
+{
+	enum xs_err err;
+
+	if (strcmp(q.scan_path, path) != 0) {
+		snprintf(q.scan_path, sizeof(q.scan_path), "%s", path);
+		q.scan_chunk = 0;
+	}
+	do {
+		bool from_first = !q.scan_chunk;
+
+		err = regions_descend(d, path, &q.scan_chunk);
+		/* A chunk gone meanwhile (moved, emptied): again from the first; the first gone is damage. */
+		if (err == XSE_ENOENT)
+			err = from_first ? XSE_EIO : XSE_OK;
+	} while (err == XSE_OK && q.scan_chunk && now_us() < deadline);
+	if (err != XSE_OK || !q.scan_chunk)
+		q.scan_path[0] = '\0';
+	return err;
+}
+
 static void removed_cb(void *ctx, const char *path, const struct store_node *n)
 {
 	const char *root = ctx;
@@ -233,7 +265,9 @@ static enum xs_err handle(uint32_t d, const char *path, uint64_t deadline)
 	enum xs_err err = store_read(&q.scratch, path, false, &n);
 
 	if (err == XSE_ENOENT) {
-		err = XSE_OK; /* gone with an ancestor in this slice: the index hears of it at its end */
+		/* Gone (with an ancestor in this slice, or a root its domain had left before it went). */
+		regions_forget(d, path);
+		err = XSE_OK;
 	} else if (err == XSE_EIO) {
 		log_warnx("cleaning up domain %u: %s cannot be read; left as it is", d, path);
 		regions_forget(d, path);
@@ -241,7 +275,10 @@ static enum xs_err handle(uint32_t d, const char *path, uint64_t deadline)
 	} else if (err != XSE_OK) {
 		/* XSE_ENOMEM: tried again later. */
 	} else if (!names(&n, d)) {
-		regions_forget(d, path);
+		if (n.first_chunk)
+			err = descend(d, path, deadline);
+		else
+			regions_forget(d, path);
 	} else if (n.nperms && n.perms[0].id == d && !cfg.keep_orphans && strcmp(path, "/") != 0) {
 		bool done = false;
 
@@ -377,7 +414,10 @@ static enum xs_err domain_slice(uint32_t d, uint64_t deadline)
 		if (now_us() >= deadline)
 			break;
 	}
+	/* A directory it scrubbed is for a later slice to look into, not for the index to read now. */
+	regions_defer_children(true);
 	gerr = store_group_end(note && err != XSE_OK ? err : XSE_OK);
+	regions_defer_children(false);
 	q.slices++;
 	if (gerr == XSE_OK) {
 		q.noted = true;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../proto/wire.h"
+
 /*
  * A region of domain D is a node whose permissions name D (as owner or in
  * an entry) while its parent's do not. Every node naming D lies in one, so
@@ -46,5 +48,20 @@ size_t regions_root_above(uint32_t domid, const char *path);
 const char *regions_next(uint32_t domid, size_t *cursor);
 /* Drop a root that names domid no more, or cannot be read (a damaged node). */
 void regions_forget(uint32_t domid, const char *path);
+/*
+ * While on (a clean-up's slice ends with it on), a node with children that
+ * stops naming a domain stays a root of it instead of its children being
+ * looked at there and then (all of them at once: a directory of 100,000
+ * would take as long): a root naming the domain no more, and with
+ * children, is then for regions_descend.
+ */
+void regions_defer_children(bool defer);
+/*
+ * One chunk of path's children (*chunk: 0 for the first; then the next,
+ * 0 when none is left): those naming domid become roots of its regions;
+ * after the last, path is no root of it any more. XSE_OK, XSE_ENOENT (path
+ * or that chunk is gone: start again from 0), XSE_EIO, XSE_ENOMEM.
+ */
+enum xs_err regions_descend(uint32_t domid, const char *path, uint32_t *chunk);
 
 #endif

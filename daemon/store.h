@@ -151,6 +151,22 @@ enum xs_err store_children(const char *parent, store_child_fn cb, void *ctx);
  */
 enum xs_err store_chunk_mates(struct arena *a, const char *path, store_child_fn cb, void *ctx);
 /*
+ * The children of parent with their nodes (permissions, no value) until cb
+ * returns false, each decoded where its chunk holds it: a few hundred
+ * nanoseconds a child, not a lookup each. XSE_OK (an absent parent has
+ * none), XSE_EIO, XSE_ENOMEM.
+ */
+typedef bool (*store_child_node_fn)(void *ctx, const char *name, const struct store_node *n);
+enum xs_err store_child_nodes(const char *parent, store_child_node_fn cb, void *ctx);
+/*
+ * The same, one chunk at a time, to go on later: the chunk *chunk (0: the
+ * first), *chunk then the next one (0: none left, or cb said stop).
+ * XSE_ENOENT: the parent, or that chunk, is gone (start again from 0).
+ */
+enum xs_err store_chunk_nodes(const char *parent, uint32_t *chunk, store_child_node_fn cb, void *ctx);
+/* Whether path has children (one record read; false if it cannot be read). */
+bool store_has_children(const char *path);
+/*
  * Visit the chunks of parent in order, from chunk `from` (0: the first),
  * until cb returns false: names is len bytes of the chunk's children's
  * names, each NUL-terminated. XSE_OK (an absent parent has none), XSE_EIO

@@ -1085,6 +1085,78 @@ enum xs_err store_chunks(const char *parent, uint32_t from, store_chunk_fn cb, v
 	return err;
 }
 
+enum xs_err store_chunk_nodes(const char *parent, uint32_t *chunk, store_child_node_fn cb, void *ctx)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	struct chunk ch;
+	struct fmt_entry e;
+	uint32_t id = *chunk;
+	enum xs_err err = XSE_OK;
+	bool more = true;
+
+	*chunk = 0;
+	if (!id) {
+		if ((err = store_record_read(&scratch, parent, false, &n)) != XSE_OK || !(id = n.first_chunk)) {
+			arena_free(&scratch);
+			return err;
+		}
+	}
+	/* Quiet: a chunk gone since the caller was told its id is no damage. */
+	if ((err = read_chunk_q(&scratch, parent, id, &ch, true)) != XSE_OK) {
+		unsigned char kb[XS_PATH_BUF + 8];
+
+		arena_free(&scratch);
+		return err == XSE_EIO && !rec_exists(chunk_key(kb, parent, id)) ? XSE_ENOENT : err;
+	}
+	for (size_t off = 0; more && off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len) {
+		struct arena_mark m = arena_mark(&scratch);
+		char cpath[XS_PATH_BUF];
+		struct store_node child;
+
+		/* Kept in the chunk: decoded where it is, no lookup; else its record. */
+		if (!(e.flags & ENTRY_OWN_RECORD)) {
+			err = entry_node(&scratch, &e, false, &child);
+		} else {
+			child_path(cpath, parent, e.name);
+			if ((err = store_record_read(&scratch, cpath, false, &child)) == XSE_ENOENT)
+				err = XSE_EIO; /* the record the chunk stands for is missing */
+		}
+		if (err != XSE_OK)
+			break;
+		more = cb(ctx, e.name, &child);
+		arena_rewind(&scratch, m);
+	}
+	if (err == XSE_OK && more)
+		*chunk = ch.next;
+	arena_free(&scratch);
+	return err;
+}
+
+bool store_has_children(const char *path)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	/* A node with children has a record of its own. */
+	bool has = store_record_read(&scratch, path, false, &n) == XSE_OK && n.first_chunk;
+
+	arena_free(&scratch);
+	return has;
+}
+
+enum xs_err store_child_nodes(const char *parent, store_child_node_fn cb, void *ctx)
+{
+	uint32_t chunk = 0;
+	enum xs_err err = store_chunk_nodes(parent, &chunk, cb, ctx);
+
+	if (err == XSE_ENOENT)
+		return XSE_OK; /* no record: no children */
+	while (err == XSE_OK && chunk)
+		if ((err = store_chunk_nodes(parent, &chunk, cb, ctx)) == XSE_ENOENT)
+			err = XSE_EIO; /* a chunk its chain names is missing */
+	return err;
+}
+
 struct names_walk {
 	store_child_fn cb;
 	void *ctx;

@@ -262,6 +262,54 @@ START_TEST(regions_follow_the_store)
 }
 END_TEST
 
+/*
+ * A clean-up's scrub of a directory leaves its children to be looked at
+ * later (regions_defer_children): the directory stays a root of the
+ * domain it no longer names; regions_descend then makes the children
+ * naming it roots, a chunk at a time, and drops the directory.
+ */
+START_TEST(regions_descend_a_chunk_at_a_time)
+{
+	static const struct xs_perm read5[] = {{0, XS_PERM_NONE, false}, {5, XS_PERM_READ, false}};
+	struct arena a = {0};
+	char file[96], p[32];
+	uint32_t chunk = 0;
+	unsigned steps = 0;
+
+	ck_assert(hook_dir[0]);
+	snprintf(file, sizeof(file), "%s/descend.tdb", hook_dir);
+	store_add_hook(&regions_hook, NULL);
+	open_at(file, true);
+	ck_assert_int_eq(store_create(&a, "/d", read5, 2, "", 0), XSE_OK);
+	for (unsigned i = 0; i < CHILDREN; i++) {
+		arena_reset(&a);
+		snprintf(p, sizeof(p), "/d/c%04u", i);
+		ck_assert_int_eq(store_create(&a, p, i % 2 ? owner0 : read5, i % 2 ? 1 : 2, "", 0), XSE_OK);
+	}
+	ck_assert_str_eq(roots_of(5), "/d");
+	regions_defer_children(true);
+	set_perms("/d", owner0, 1);
+	regions_defer_children(false);
+	ck_assert_str_eq(roots_of(5), "/d");
+	do {
+		ck_assert_int_eq(regions_descend(5, "/d", &chunk), XSE_OK);
+		steps++;
+	} while (chunk);
+	ck_assert_uint_gt(steps, 1);
+	ck_assert_uint_eq(regions_count(5), CHILDREN / 2);
+	ck_assert(regions_is_root(5, "/d/c0000") && !regions_is_root(5, "/d/c0001") && !regions_is_root(5, "/d"));
+	/* A leaf that stops naming it is no root at once, deferred or not. */
+	regions_defer_children(true);
+	set_perms("/d/c0000", owner0, 1);
+	regions_defer_children(false);
+	ck_assert(!regions_is_root(5, "/d/c0000"));
+	ck_assert_int_eq(regions_descend(5, "/nowhere", &chunk), XSE_ENOENT);
+	store_close();
+	store_clear_hooks();
+	arena_free(&a);
+}
+END_TEST
+
 struct removed_count {
 	unsigned n;
 };
@@ -363,6 +411,7 @@ Suite *xst_store_suite(void)
 	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
 	tcase_add_test(hook, regions_follow_the_store);
 	tcase_add_test(hook, removal_in_parts_chunk_mates_and_notes);
+	tcase_add_test(hook, regions_descend_a_chunk_at_a_time);
 	suite_add_tcase(s, hook);
 	return s;
 }
