@@ -20,8 +20,10 @@ void *arena_alloc(struct arena *a, size_t size)
 		size_t csize = size > ARENA_CHUNK ? size : ARENA_CHUNK;
 		struct arena_chunk *c = malloc(sizeof(*c) + csize);
 
-		if (!c)
+		if (!c) {
+			a->failures++;
 			return NULL;
+		}
 		c->size = csize;
 		c->next = a->head;
 		a->head = c;

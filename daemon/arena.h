@@ -10,6 +10,7 @@ struct arena {
 	struct arena_chunk *head; /* newest chunk first */
 	size_t used;              /* bytes used in head */
 	size_t total;             /* bytes handed out since the last reset */
+	unsigned long failures;   /* allocations refused (malloc failed), ever: a decoder's NULL told apart from damage */
 };
 
 /* NULL only if malloc fails. Allocations are 8-byte aligned. */

@@ -33,6 +33,7 @@ struct config {
 	unsigned conn_max;            /* socket connections accepted at once */
 	unsigned fd_reserve;          /* descriptors kept back from accept for introducing domains */
 	unsigned ring_turn_us;        /* microseconds of work per ring turn */
+	unsigned cleanup_slice_us;    /* microseconds of clean-up work per turn of the loop */
 	unsigned txn_protect_after;   /* privileged conflicts in a row before protection, 0 = never */
 	unsigned txn_protect_ms;      /* how long a protected transaction holds writers back at most */
 	int hypervisor;               /* enum domain_hyp_choice */

@@ -519,6 +519,11 @@ void conn_free(struct conn *c)
 	conn_destroy(c);
 }
 
+void conn_keep_fd(struct conn *c)
+{
+	c->fd = -1;
+}
+
 /* Forget everything in flight: partial input, queued output, and the owner's watches and transactions. */
 static void conn_forget_state(struct conn *c)
 {

@@ -126,6 +126,8 @@ void conn_ring_resume(struct conn *c, const unsigned char *saved, size_t saved_l
 unsigned char *conn_ring_save(const struct conn *c, size_t *len);
 /* Destroy a connection at its owner's request; the owner is not called back. */
 void conn_free(struct conn *c);
+/* Leave the socket's descriptor open when it is destroyed: its creator, who failed to set it up, keeps it. */
+void conn_keep_fd(struct conn *c);
 /* Queue one message (header fields as given, len from payload_len). false on allocation failure. */
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len);

@@ -21,9 +21,11 @@ enum op_flags {
 	OP_PATH = 1u << 2,      /* argv[0] is a path, canonicalised before the handler runs */
 	OP_SPECIAL = 1u << 3,   /* ... which may be an @ path */
 	/*
-	 * Changes the tree or the domains, so it must see every death already
-	 * reported finished: the queued domain clean-ups run first. Reads may
-	 * overtake a clean-up (as if they came before the death).
+	 * May have to wait for a gone domain's clean-up (cleanup.h): INTRODUCE
+	 * of its domid, a SET_PERMS naming it, a change (or a commit) landing
+	 * under a node it owns. Parked by its session until the clean-up ends.
+	 * Reads, and other changes, may overtake a clean-up (as if they came
+	 * before the death).
 	 */
 	OP_SETTLED = 1u << 4,
 	/* An unprivileged change that may have to wait for a protected transaction (txn.c). */
@@ -71,15 +73,15 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, OP_GROWS},
 	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED | OP_GROWS},
-	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_SETTLED},
+	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
 	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
-	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS},
+	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_WAITS},
 	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS | OP_GROWS},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
-	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_SETTLED},
-	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_SETTLED},
+	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV},
+	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
 	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_GROWS},
 	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
@@ -152,6 +154,42 @@ static enum xs_err args_check(enum op_args spec, struct req *r)
 	}
 }
 
+/* How long a request waiting for a clean-up sleeps before it looks again (its end wakes it first). */
+#define CLEANUP_WAIT_MS 1000u
+
+/*
+ * Whether this request must wait for the clean-up of a gone domain (in
+ * *domid): what it would do must not meet what the clean-up leaves of that
+ * domain's last life, nor the clean-up undo it.
+ */
+static bool waits_for_cleanup(struct req *r, uint32_t *domid)
+{
+	unsigned id;
+
+	switch (r->hdr.type) {
+	case XS_INTRODUCE:
+		if (xs_parse_domid(r->argv[0], &id) < 0 || !cleanup_blocks_domain(id))
+			return false;
+		*domid = id;
+		return true;
+	case XS_SET_PERMS:
+		for (unsigned i = 0; i < r->nperms; i++)
+			if (r->perms[i].id != XS_DOMID_ANY && cleanup_blocks_domain(r->perms[i].id)) {
+				*domid = r->perms[i].id;
+				return true;
+			}
+		/* fall through */
+	case XS_WRITE:
+	case XS_MKDIR:
+		/* Inside a transaction nothing reaches the store before the commit, which looks again. */
+		return !r->acc.txn && cleanup_blocks_path(r->path, domid);
+	case XS_TRANSACTION_END:
+		return r->acc.txn && r->argv[0][0] == 'T' && cleanup_blocks_txn(r->acc.txn, domid);
+	default:
+		return false;
+	}
+}
+
 /* Whether this change must wait for a protected transaction (r->wait_until: how long at most). */
 static bool must_wait(struct req *r)
 {
@@ -185,8 +223,6 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 	err = args_check(op->args, r);
 	if (err)
 		return err;
-	if (op->flags & OP_SETTLED)
-		cleanup_flush();
 	if (op->flags & OP_PATH) {
 		err = xs_path_canonical(r->argv[0], r->acc.who->home, (op->flags & OP_SPECIAL) != 0,
 					r->path, &r->prefix_len);
@@ -199,6 +235,11 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 	if ((op->flags & OP_GROWS) && !quota_budget_allows(r->acc.who) &&
 	    !(r->hdr.type == XS_TRANSACTION_END && r->argv[0][0] != 'T'))
 		return XSE_ENOMEM;
+	if ((op->flags & OP_SETTLED) && waits_for_cleanup(r, &r->wait_domid)) {
+		r->deferred = r->wait_cleanup = true;
+		r->wait_until = txn_now_ms() + CLEANUP_WAIT_MS;
+		return XSE_OK;
+	}
 	if ((op->flags & OP_WAITS) && must_wait(r)) {
 		r->deferred = true;
 		return XSE_OK;
@@ -216,22 +257,17 @@ static struct arena dispatch_arena;
  */
 static void log_quota_refused(const struct req *r)
 {
-	static time_t last;
-	static unsigned long quiet;
-	time_t now = time(NULL);
+	static struct log_limit limit;
+	unsigned long quiet;
 
-	if (now == last) {
-		quiet++;
+	if (!log_limited(&limit, &quiet))
 		return;
-	}
-	last = now;
 	if (quiet)
 		log_info("domain %u: %s refused: over quota (ENOSPC); %lu more refusals not logged",
 			 r->acc.who->domid, xs_type_name(r->hdr.type), quiet);
 	else
 		log_info("domain %u: %s refused: over quota (ENOSPC)", r->acc.who->domid,
 			 xs_type_name(r->hdr.type));
-	quiet = 0;
 }
 
 /* Count a request as it is answered (CONTROL stats). */
@@ -270,18 +306,28 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	r.reply_overflow = false;
 	r.after_reply = NULL;
 	r.deferred = false;
+	r.wait_cleanup = false;
+	r.wait_domid = 0;
 
 	err = op ? dispatch_checked(&r, op) : XSE_ENOSYS;
 	if (r.deferred) {
 		if (session_defer(s, r.wait_until)) {
-			if (log_tracing())
+			if (log_tracing() && r.wait_cleanup)
+				log_trace("conn 0x%llx (d%u) %s req %u waits for the clean-up of domain %u",
+					  (unsigned long long)session_id(s), r.acc.who->domid,
+					  xs_type_name(h->type), h->req_id, r.wait_domid);
+			else if (log_tracing())
 				log_trace("conn 0x%llx (d%u) %s req %u waits for a protected transaction",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id);
 			arena_reset(&dispatch_arena);
 			return;
 		}
-		err = op->handler(&r); /* cannot be parked: served now */
+		/* Cannot be parked: served now, a clean-up it waits for finished first. */
+		if (r.wait_cleanup && !cleanup_finish(r.wait_domid))
+			err = XSE_ENOMEM;
+		else
+			err = op->handler(&r);
 	}
 	if (err == XSE_OK && r.reply_overflow)
 		err = XSE_E2BIG;

@@ -489,42 +489,32 @@ enum xs_err domain_introduce(uint32_t domid, uint32_t port)
 }
 
 /*
- * Domains are gone (released or dead): their connections go at once, so
- * that they see no more events; their nodes and @releaseDomain follow in
- * the clean-up queue. Without the queue (no memory, or no loop yet) they are
- * cleaned up here.
+ * A domain is gone (released or dead): its connection goes at once, so
+ * that it sees no more events; its nodes and @releaseDomain follow in the
+ * clean-up queue (cleanup.h), which needs no memory to take it.
  */
-static void domains_gone(struct domain **gone, size_t n)
+static void domain_gone(struct domain *d)
 {
-	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	uint32_t id = d->domid;
 
-	if (!ids) {
-		log_warnx("out of memory cleaning up after %zu domains", n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = gone[i]->domid;
-	/* Written before anything is said: a restart must not take them up again. */
-	if (keep_domains_gone(ids, n) != XSE_OK)
-		log_warnx("cannot write that %zu domains are gone: a restart may take them up", n);
-	for (size_t i = 0; i < n; i++) {
-		domain_free(gone[i]); /* its session's watches go first */
-		/* A domain made again with this domid starts from the defaults (XSA-483). */
-		quota_domain_gone(ids[i]);
-		domain_feature_table[ids[i]] = 0;
-		/* A device model acting for this domain loses those rights with it. */
-		session_clear_target(ids[i]);
-	}
+	/* Written before anything is said: a restart must not take it up again. */
+	if (keep_domains_gone(&id, 1) != XSE_OK)
+		log_warnx("cannot write that domain %u is gone: a restart may take it up", id);
+	domain_free(d); /* its session's watches go first */
+	/* A domain made again with this domid starts from the defaults (XSA-483). */
+	quota_domain_gone(id);
+	domain_feature_table[id] = 0;
+	/* A device model acting for this domain loses those rights with it. */
+	session_clear_target(id);
 	/* And that is kept too. */
-	for (struct domain *d = domain_list; d; d = d->next) {
+	for (struct domain *o = domain_list; o; o = o->next) {
 		struct keep_domain k;
 
-		if (d->session && keep_domain_get(d->domid, &k) && k.target != session_ident(d->session)->target &&
-		    domain_keep(d, false) != XSE_OK)
-			log_warnx("domain %u: cannot write that its target went", d->domid);
+		if (o->session && keep_domain_get(o->domid, &k) && k.target != session_ident(o->session)->target &&
+		    domain_keep(o, false) != XSE_OK)
+			log_warnx("domain %u: cannot write that its target went", o->domid);
 	}
-	cleanup_domains_gone(ids, n);
-	free(ids);
+	cleanup_domains_gone(&id, 1);
 }
 
 enum xs_err domain_release(uint32_t domid)
@@ -535,7 +525,7 @@ enum xs_err domain_release(uint32_t domid)
 		return XSE_ENOENT;
 	if (!d->session)
 		return XSE_EINVAL;
-	domains_gone(&d, 1);
+	domain_gone(d);
 	return XSE_OK;
 }
 
@@ -571,19 +561,16 @@ enum xs_err domain_set_target(uint32_t domid, uint32_t target)
 /* VIRQ_DOM_EXC: find the introduced domains that shut down or died. */
 static void domains_changed(void)
 {
-	struct domain **gone = NULL;
-	size_t ngone = 0, cap = 0;
 	bool shutdown_seen = false;
 
-	for (struct domain *d = domain_list; d; d = d->next) {
+	for (struct domain *d = domain_list, *next; d; d = next) {
 		enum hyp_domain_state st = d->domid == cfg.master_domid
 						   ? HYP_DOM_RUNNING
 						   : hyp->domain_state(d->domid);
 
+		next = d->next;
 		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {
-			if (!GROW(gone, cap, ngone + 1, 16))
-				break; /* the rest are found at the next change */
-			gone[ngone++] = d;
+			domain_gone(d); /* only d leaves the list */
 		} else if (st == HYP_DOM_SHUTDOWN && !d->shutdown_reported) {
 			d->shutdown_reported = true;
 			shutdown_seen = true;
@@ -592,9 +579,6 @@ static void domains_changed(void)
 	}
 	if (shutdown_seen)
 		watch_fire_special_base("@releaseDomain");
-	if (ngone)
-		domains_gone(gone, ngone);
-	free(gone);
 }
 
 /* The marks' file, made or found as the last daemon left it (marks NULL if it cannot be had). */

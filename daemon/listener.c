@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "session.h"
 #include "log.h"
+#include "quota.h"
 
 static int listen_fd = -1;
 static struct event *listen_ev, *resume_ev;
@@ -86,7 +87,8 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			return;
 		}
-		if (!session_new_socket(c)) {
+		/* Out of memory: the emergency reserve is for this (quota.h), and one more try. */
+		if (!session_new_socket(c) && !(quota_memory_short() && session_new_socket(c))) {
 			log_warnx("out of memory for a new connection");
 			close(c);
 		}

@@ -288,3 +288,17 @@ void log_trace_obj(const char *what, const char *kind, uint64_t id)
 	if (log_tracing_class(LOG_TRACE_OBJ))
 		fprintf(trace_file, "obj: %s %s 0x%llx\n", what, kind, (unsigned long long)id);
 }
+
+bool log_limited(struct log_limit *l, unsigned long *unsaid)
+{
+	long now = (long)time(NULL);
+
+	if (now == l->last) {
+		l->quiet++;
+		return false;
+	}
+	l->last = now;
+	*unsaid = l->quiet;
+	l->quiet = 0;
+	return true;
+}

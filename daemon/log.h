@@ -24,6 +24,16 @@ void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 void fatalx(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /*
+ * At most a line a second from one place (a client can cause one per
+ * request): whether to log now; if so *unsaid is how many were not since.
+ */
+struct log_limit {
+	long last; /* the second of the last line */
+	unsigned long quiet;
+};
+bool log_limited(struct log_limit *l, unsigned long *unsaid);
+
+/*
  * Escape len bytes of src into dst (at most size - 1 bytes and a NUL): a
  * backslash as "\\", \n \r \t as such, any other byte below 0x20 and 0x7f
  * as \xHH; a NUL as a space if nul_as_space (the C daemon's trace of a

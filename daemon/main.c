@@ -425,6 +425,7 @@ int main(int argc, char **argv)
 	if (!base)
 		fatalx("cannot create the event loop");
 	conn_init(base);
+	quota_emergency_take(); /* the heap kept back for when allocations fail */
 	conn_set_presend(store_flush); /* nothing is sent before the changes it tells of are in the log */
 	store_cb(-1, 0, evtimer_new(base, store_cb, event_self_cbarg()));
 	session_init(base, dispatch_request);

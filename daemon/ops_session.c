@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cleanup.h"
 #include "config.h"
 #include "conn.h"
 #include "dirindex.h"
@@ -74,7 +75,12 @@ enum xs_err op_is_domain_introduced(struct req *r)
 
 	if (xs_parse_domid(r->argv[0], &domid) < 0)
 		return XSE_EINVAL;
-	reply_string(r, domid == XS_DOMID_SELF || domain_is_introduced(domid) ? "T" : "F");
+	/*
+	 * A gone domain stays until its clean-up ends, as in the C daemon (its
+	 * domain is freed with the clean-up done): "F" means gone and clean.
+	 */
+	reply_string(r, domid == XS_DOMID_SELF || domain_is_introduced(domid) || cleanup_pending(domid) ? "T"
+														: "F");
 	return XSE_OK;
 }
 
@@ -302,6 +308,7 @@ static unsigned long long store_bytes(void)
 static enum xs_err stats_global(struct req *r)
 {
 	struct conn_totals t;
+	struct cleanup_stats cs;
 	struct timespec now;
 	size_t in_use, arena_free;
 	unsigned long long up;
@@ -321,6 +328,10 @@ static enum xs_err stats_global(struct req *r)
 	reply_line(r, "generation: %llu\n", (unsigned long long)store_generation());
 	reply_line(r, "dirindex-bytes: %zu\n", dirindex_bytes());
 	reply_line(r, "regions-trusted: %d\n", regions_complete() ? 1 : 0);
+	cleanup_stats(&cs);
+	reply_line(r, "cleanups-pending: %zu\n", cs.pending);
+	reply_line(r, "cleanup-slices: %llu\n", (unsigned long long)cs.slices);
+	reply_line(r, "memory-short: %d\n", quota_memory_is_short() ? 1 : 0);
 	reply_line(r, "events-sent: %llu\n", (unsigned long long)t.events_sent);
 	reply_line(r, "events-dropped: %llu\n", (unsigned long long)t.events_dropped);
 	reply_line(r, "events-coalesced: %llu\n", (unsigned long long)t.events_coalesced);

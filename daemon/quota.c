@@ -524,6 +524,8 @@ enum xs_err quota_pending_commit(const struct ident *who, const struct quota_pen
 	return XSE_OK;
 }
 
+static void emergency_free(void);
+
 void quota_fini(void)
 {
 	for (size_t i = 0; i < sizeof(quota_pages) / sizeof(quota_pages[0]); i++) {
@@ -531,6 +533,7 @@ void quota_fini(void)
 		quota_pages[i] = NULL;
 	}
 	memset(quota_max_global, 0, sizeof(quota_max_global));
+	emergency_free();
 }
 
 /*
@@ -576,11 +579,93 @@ uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
 
 size_t quota_budget = 512u << 20;
 size_t quota_budget_reserve = 32u << 20;
+size_t quota_emergency = 1u << 20;
+
+/*
+ * When malloc itself fails (the system's limits, not the budget, were
+ * met), the emergency reserve, a block held since the start and never
+ * touched, is given back for the privileged work that met the failure,
+ * and unprivileged growth is refused as past the budget until the heap is
+ * well below where it was then: what the reserve gave is not taken by the
+ * guests that used up the rest.
+ */
+static struct {
+	void *block;    /* the reserve, while held */
+	bool short_of;  /* released: unprivileged growth refused until memory is back */
+	uint64_t level; /* heap in use just after the release */
+} emergency;
+
+static void emergency_free(void)
+{
+	free(emergency.block);
+	memset(&emergency, 0, sizeof(emergency));
+}
+
+void quota_emergency_take(void)
+{
+	if (!emergency.block && quota_emergency)
+		emergency.block = malloc(quota_emergency);
+}
+
+bool quota_memory_short(void)
+{
+	bool freed = emergency.block != NULL;
+	uint64_t heap;
+
+	free(emergency.block);
+	emergency.block = NULL;
+	quota_budget_used(true, &heap, NULL);
+	emergency.level = heap;
+	if (!emergency.short_of)
+		log_warnx("memory is short: %s; requests of unprivileged domains that would grow the daemon get"
+			  " ENOMEM until it is back",
+			  freed ? "the emergency reserve is given back" : "no emergency reserve is left");
+	emergency.short_of = true;
+	return freed;
+}
+
+bool quota_memory_is_short(void)
+{
+	return emergency.short_of;
+}
+
+/*
+ * Short of memory: back once the heap went down by the reserve and as much
+ * again (1 MiB at least), or (the system's limit moved, or what failed was
+ * one big request) that much can be had again, tried every 100 ms; the
+ * reserve is then taken again.
+ */
+static void memory_back(void)
+{
+	static uint64_t tried_ms;
+	uint64_t heap, margin = quota_emergency > (1u << 20) ? quota_emergency : (1u << 20);
+
+	quota_budget_used(false, &heap, NULL);
+	if (heap + margin > emergency.level) {
+		void *trial;
+
+		if (now_ms() - tried_ms < 100)
+			return;
+		tried_ms = now_ms();
+		if (!(trial = malloc(margin + quota_emergency)))
+			return;
+		free(trial);
+	}
+	quota_emergency_take();
+	if (quota_emergency && !emergency.block)
+		return;
+	emergency.short_of = false;
+	log_info("memory is back: unprivileged requests may grow the daemon again");
+}
 
 bool quota_budget_allows(const struct ident *who)
 {
 	uint64_t used, limit = quota_budget;
 
+	if (emergency.short_of)
+		memory_back();
+	if (emergency.short_of && !who->priv)
+		return false;
 	if (!limit)
 		return true;
 	used = quota_budget_used(false, NULL, NULL);

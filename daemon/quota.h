@@ -148,6 +148,18 @@ void quota_max_reset(void);
 extern size_t quota_budget, quota_budget_reserve; /* bytes; a budget of 0: none */
 bool quota_budget_allows(const struct ident *who);
 uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store);
+/*
+ * Allocation failures (malloc itself, not the budget): memory-emergency
+ * bytes held from the start (quota_emergency_take; again once memory is
+ * back). Privileged work that meets a failure calls quota_memory_short:
+ * the reserve is given back (true: worth trying again at once) and, until
+ * the heap is well below where it was then, quota_budget_allows refuses
+ * every unprivileged client, budget or none.
+ */
+extern size_t quota_emergency; /* bytes; 0: none */
+void quota_emergency_take(void);
+bool quota_memory_short(void);
+bool quota_memory_is_short(void);
 /* The store's changes, for the nodes each domain owns (register with store_add_hook). */
 struct store_hook;
 extern const struct store_hook quota_store_hook;

@@ -23,6 +23,8 @@ struct region_set {
 
 static struct hmap region_sets;
 static bool regions_untrusted;
+/* regions_defer_children: a node losing a domain, with children, stays its root, the children not looked at. */
+static bool defer_children;
 
 static struct region_set *set_get(uint32_t domid, bool create)
 {
@@ -130,6 +132,70 @@ bool regions_complete(void)
 	return !regions_untrusted;
 }
 
+bool regions_trusted(void)
+{
+	return !regions_untrusted;
+}
+
+size_t regions_count(uint32_t domid)
+{
+	struct region_set *s = set_get(domid, false);
+
+	return s ? s->roots.count : 0;
+}
+
+bool regions_is_root(uint32_t domid, const char *path)
+{
+	struct region_set *s = set_get(domid, false);
+
+	return s && hmap_find(&s->roots, path);
+}
+
+size_t regions_root_above(uint32_t domid, const char *path)
+{
+	struct region_set *s = set_get(domid, false);
+	size_t len = strlen(path);
+	uint32_t h = HMAP_HASH_INIT;
+
+	if (!s || path[0] != '/')
+		return 0;
+	/* Each prefix that is a node ("/", "/a", "/a/b", ...), topmost first; its hash on the way. */
+	for (size_t i = 1; i <= len; i++) {
+		h = hmap_hash_add(h, (unsigned char)path[i - 1]);
+		if ((i == 1 || i == len || path[i] == '/') && hmap_find_n(&s->roots, path, i, h))
+			return i;
+	}
+	return 0;
+}
+
+/* A cursor is a bucket of the domain's roots and a place in its chain. */
+#define CURSOR_CHAIN 256u
+
+const char *regions_next(uint32_t domid, size_t *cursor)
+{
+	struct region_set *s = set_get(domid, false);
+	size_t b = *cursor / CURSOR_CHAIN, pos = *cursor % CURSOR_CHAIN;
+
+	for (; s && b < s->roots.nbuckets; b++, pos = 0) {
+		size_t k = 0;
+
+		for (struct hnode *h = s->roots.buckets[b]; h; h = h->next, k++) {
+			if (k < pos)
+				continue;
+			/* A chain longer than the cursor counts waits for the next pass. */
+			*cursor = pos + 1 < CURSOR_CHAIN ? b * CURSOR_CHAIN + pos + 1 : (b + 1) * CURSOR_CHAIN;
+			return h->key;
+		}
+	}
+	*cursor = 0;
+	return NULL;
+}
+
+void regions_forget(uint32_t domid, const char *path)
+{
+	regions_del(domid, path);
+}
+
 static void regions_lost(void)
 {
 	regions_untrusted = true;
@@ -208,30 +274,32 @@ struct regions_children {
 	unsigned ndropped;
 };
 
-/* A child naming a domain its parent stopped naming starts a region of it now. */
-static bool child_regions(void *ctx, const char *name)
+/*
+ * A child naming a domain its parent stopped naming starts a region of it
+ * now. Each child's permissions come from its chunk as the walk decodes it
+ * (store_child_nodes): a directory of 100,000 costs milliseconds, not a
+ * lookup per child.
+ */
+static bool child_regions(void *ctx, const char *name, const struct store_node *n)
 {
 	struct regions_children *rc = ctx;
-	struct arena_mark mark = arena_mark(&regions_scratch);
-	struct store_node n;
 	char path[XS_PATH_BUF];
 	size_t pl = strcmp(rc->parent, "/") ? strlen(rc->parent) : 0;
+	bool built = false;
 
-	memcpy(path, rc->parent, pl);
-	path[pl] = '/';
-	strcpy(path + pl + 1, name);
-	if (store_read(&regions_scratch, path, false, &n) != XSE_OK)
-		regions_lost();
-	else {
-		for (unsigned i = 0; i < n.nperms; i++) {
-			uint32_t d = n.perms[i].id;
+	for (unsigned i = 0; i < n->nperms; i++) {
+		uint32_t d = n->perms[i].id;
 
-			if (perms_name(rc->dropped, rc->ndropped, d) &&
-			    !perms_name(rc->perms, rc->nperms, d))
-				regions_add(d, path);
+		if (!perms_name(rc->dropped, rc->ndropped, d) || perms_name(rc->perms, rc->nperms, d))
+			continue;
+		if (!built) {
+			memcpy(path, rc->parent, pl);
+			path[pl] = '/';
+			strcpy(path + pl + 1, name);
+			built = true;
 		}
+		regions_add(d, path);
 	}
-	arena_rewind(&regions_scratch, mark);
 	return true;
 }
 
@@ -264,13 +332,55 @@ static void hook_perms_set(void *ctx, const char *path, const struct xs_perm *ol
 		note_regions(path, perms, nperms, parent.perms, parent.nperms, true);
 		arena_rewind(&regions_scratch, mark);
 	}
+	/* Children to look at: it stays a root of those domains, for whoever asked to look (regions_descend). */
+	if (lost && defer_children && store_has_children(path)) {
+		for (unsigned i = 0; i < nold; i++)
+			if (!perms_name(perms, nperms, old[i].id))
+				regions_add(old[i].id, path);
+		return;
+	}
 	if (lost) {
 		for (unsigned i = 0; i < nold; i++)
 			if (!perms_name(perms, nperms, old[i].id))
 				regions_del(old[i].id, path);
-		if (store_children(path, child_regions, &rc) != XSE_OK)
+		if (store_child_nodes(path, child_regions, &rc) != XSE_OK)
 			regions_lost();
 	}
+}
+
+void regions_defer_children(bool defer)
+{
+	defer_children = defer;
+}
+
+struct descend {
+	uint32_t domid;
+	const char *parent;
+};
+
+static bool descend_child(void *ctx, const char *name, const struct store_node *n)
+{
+	struct descend *ds = ctx;
+	char path[XS_PATH_BUF];
+	size_t pl = strcmp(ds->parent, "/") ? strlen(ds->parent) : 0;
+
+	if (!perms_name(n->perms, n->nperms, ds->domid))
+		return true;
+	memcpy(path, ds->parent, pl);
+	path[pl] = '/';
+	strcpy(path + pl + 1, name);
+	regions_add(ds->domid, path);
+	return true;
+}
+
+enum xs_err regions_descend(uint32_t domid, const char *path, uint32_t *chunk)
+{
+	struct descend ds = {domid, path};
+	enum xs_err err = store_chunk_nodes(path, chunk, descend_child, &ds);
+
+	if (err == XSE_OK && !*chunk)
+		regions_del(domid, path); /* every child looked at: its own part is done */
+	return err;
 }
 
 static void hook_lost(void *ctx)

@@ -29,8 +29,10 @@ struct req {
 	struct xs_perm *perms;  /* SET_PERMS: the parsed list (in acc.arena) */
 	unsigned nperms;
 	int depth;              /* WATCH: the depth asked for, -1 for none */
-	bool deferred;          /* must wait for a protected transaction, until wait_until */
+	bool deferred;          /* must wait (a protected transaction, a clean-up) until wait_until at most */
 	uint64_t wait_until;
+	bool wait_cleanup;      /* deferred for the clean-up of domain wait_domid (cleanup.h) */
+	uint32_t wait_domid;
 	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */
 	void (*after_reply)(struct req *r);
 	char reply[XS_PAYLOAD_MAX];

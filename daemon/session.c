@@ -198,8 +198,10 @@ static bool session_attach(struct session *s, struct conn *c)
 	if (c)
 		s->watches = watch_set_new(&s->who, conn_id(c), deliver_event, s);
 	if (!c || !s->watches) {
-		if (c)
+		if (c) {
+			conn_keep_fd(c); /* the caller's still: it closes it, or tries again */
 			conn_free(c);
+		}
 		txn_set_free(s->txns);
 		free(s);
 		return false;

@@ -42,7 +42,7 @@ void session_init(struct event_base *base, session_request_fn handler);
 /* After every connection is closed (shutdown). */
 void session_fini(void);
 
-/* A client on an accepted socket: it acts as the daemon's own domain. NULL on failure. */
+/* A client on an accepted socket: it acts as the daemon's own domain. NULL on failure (fd left open). */
 struct session *session_new_socket(int fd);
 /* A domain's ring; priv for the privileged domain; mark: see conn_new_ring. */
 struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*notify)(uint32_t),

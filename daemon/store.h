@@ -66,6 +66,14 @@ bool store_background(void);
  * whoever reads what the hooks keep (regions, node counts).
  */
 void store_settle(void);
+/* Whether the hooks have been told the whole tree (nothing left for store_background). */
+bool store_settled(void);
+/*
+ * Tell the hooks the whole tree again (reset, then every node), in slices
+ * as at start: what they keep was lost (a shortage of memory) and is
+ * rebuilt. True while that work is under way.
+ */
+bool store_retell(void);
 
 /*
  * Every change reaches the file through a group (rec.h): all of it or
@@ -90,7 +98,8 @@ enum xs_err store_group_end(enum xs_err err);
 bool store_flush(void);
 
 /*
- * XSE_OK found, XSE_ENOENT absent, XSE_EIO a damaged record, XSE_ENOMEM.
+ * XSE_OK found, XSE_ENOENT absent, XSE_EIO a damaged record, XSE_ENOMEM
+ * (no memory to copy it into a: nothing is wrong with the record).
  * with_value=false skips copying the value.
  */
 enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
@@ -115,6 +124,16 @@ typedef void (*store_removed_fn)(void *ctx, const char *path, const struct store
  * writing it fails, what cb was told did not happen.
  */
 enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
+/*
+ * Part of a removal, in a group of its own: path's subtree goes deepest
+ * first, about max nodes (a chunk of entries goes whole), then path itself
+ * once nothing is left under it (*done; also when it is absent). Each call
+ * leaves a sound tree; calling again goes on. cb as for store_remove, for
+ * what went in this call. XSE_OK, XSE_EINVAL for the root, XSE_EIO,
+ * XSE_ENOMEM, XSE_ENOSPC (nothing changed). scratch is used and reset.
+ */
+enum xs_err store_remove_some(struct arena *scratch, const char *path, size_t max, store_removed_fn cb,
+			      void *ctx, bool *done);
 
 /*
  * Visit the children of parent in order until cb returns false. XSE_OK (an
@@ -122,6 +141,31 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx);
  */
 typedef bool (*store_child_fn)(void *ctx, const char *name);
 enum xs_err store_children(const char *parent, store_child_fn cb, void *ctx);
+/*
+ * Visit the names of path's siblings kept in the same chunk of their
+ * parent as path's entry (path's own among them), until cb returns false:
+ * a few dozen nodes whose changes write the same record. The names are
+ * copied into arena a first, so cb may change the tree. XSE_OK (nothing
+ * if path or its parent is absent, or for the root and @ nodes), XSE_EIO,
+ * XSE_ENOMEM.
+ */
+enum xs_err store_chunk_mates(struct arena *a, const char *path, store_child_fn cb, void *ctx);
+/*
+ * The children of parent with their nodes (permissions, no value) until cb
+ * returns false, each decoded where its chunk holds it: a few hundred
+ * nanoseconds a child, not a lookup each. XSE_OK (an absent parent has
+ * none), XSE_EIO, XSE_ENOMEM.
+ */
+typedef bool (*store_child_node_fn)(void *ctx, const char *name, const struct store_node *n);
+enum xs_err store_child_nodes(const char *parent, store_child_node_fn cb, void *ctx);
+/*
+ * The same, one chunk at a time, to go on later: the chunk *chunk (0: the
+ * first), *chunk then the next one (0: none left, or cb said stop).
+ * XSE_ENOENT: the parent, or that chunk, is gone (start again from 0).
+ */
+enum xs_err store_chunk_nodes(const char *parent, uint32_t *chunk, store_child_node_fn cb, void *ctx);
+/* Whether path has children (one record read; false if it cannot be read). */
+bool store_has_children(const char *path);
 /*
  * Visit the chunks of parent in order, from chunk `from` (0: the first),
  * until cb returns false: names is len bytes of the chunk's children's
@@ -204,6 +248,13 @@ enum xs_err store_aux_del(const void *name, size_t nlen);
 /* XSE_OK with fn given the bytes (valid during the call), or XSE_ENOENT. */
 typedef void (*store_aux_fn)(void *ctx, const unsigned char *data, size_t len);
 enum xs_err store_aux_read(const void *name, size_t nlen, store_aux_fn fn, void *ctx);
+/*
+ * A note: an aux record (above) under name, put in the open group or a
+ * group of its own; len 0 deletes the note. XSE_OK, XSE_ENOMEM, XSE_ENOSPC.
+ */
+enum xs_err store_note_put(const char *name, const void *bytes, size_t len);
+/* The note's bytes copied into arena a: XSE_OK, XSE_ENOENT, XSE_ENOMEM. */
+enum xs_err store_note_get(struct arena *a, const char *name, void **bytes, size_t *len);
 
 /* The size of the store file (the global memory budget counts it). */
 uint64_t store_file_bytes(void);

@@ -94,8 +94,10 @@ static inline bool has_parent(const char *path)
 
 /* store_tree.c: records and chunks. */
 
-/* The node record of path: XSE_OK read, XSE_ENOENT none, XSE_EIO damaged. */
+/* The node record of path: XSE_OK read, XSE_ENOENT none, XSE_EIO damaged, XSE_ENOMEM. */
 enum xs_err store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
+/* A read that found no memory, logged as such (at most a line a second): what, then the path. */
+void store_log_nomem(const char *what, const char *path);
 /* Write path's node record, encoded in arena a (NULL: by malloc). */
 enum xs_err store_record_put(struct arena *a, const char *path, const struct store_node *n);
 /* XSE_OK read, XSE_EIO damaged or missing (logged), XSE_ENOMEM. */

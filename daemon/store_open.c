@@ -585,6 +585,15 @@ static enum xs_err tell_step(size_t budget, bool *more, const char **fault)
 		tell_end();
 		return XSE_OK;
 	}
+	if (err == XSE_ENOMEM) {
+		/* Nothing is damaged: what is not told yet is lost to the hooks (store_retell tells it again). */
+		log_warnx("store: out of memory telling the indexes the tree (at %s); they are incomplete",
+			  telling.w.fault);
+		STORE_TELL(lost);
+		tell_end();
+		*more = false;
+		return XSE_OK;
+	}
 	snprintf(where, sizeof(where), "%s", telling.w.fault);
 	tell_end();
 	*fault = where;
@@ -595,6 +604,21 @@ static enum xs_err tell_step(size_t budget, bool *more, const char **fault)
 	tell_begin();
 	*more = telling.active;
 	return XSE_OK;
+}
+
+bool store_settled(void)
+{
+	return !telling.active;
+}
+
+bool store_retell(void)
+{
+	if (!store_st.open || telling.active || !store_st.nhooks)
+		return telling.active;
+	log_info("store: telling the indexes the tree again");
+	telling.repaired = false;
+	tell_begin();
+	return telling.active;
 }
 
 bool store_background(void)

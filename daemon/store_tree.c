@@ -162,12 +162,50 @@ static int parse_record(TDB_DATA key, TDB_DATA data, void *private_data)
 	return 0;
 }
 
+void store_log_nomem(const char *what, const char *path)
+{
+	static struct log_limit limit;
+	unsigned long unsaid;
+
+	/* A shortage fails many reads at once. */
+	if (!log_limited(&limit, &unsaid))
+		return;
+	if (unsaid)
+		log_warnx("store: out of memory reading %s %s (and %lu more reads since the last line)", what,
+			  path, unsaid);
+	else
+		log_warnx("store: out of memory reading %s %s", what, path);
+}
+
+/* A read that failed, as a change's cause: a shortage of memory stays one, anything else is damage. */
+static enum xs_err as_damage(enum xs_err err)
+{
+	return err == XSE_ENOMEM ? XSE_ENOMEM : XSE_EIO;
+}
+
+/* The node of an entry kept in a chunk, decoded into a: XSE_OK, XSE_ENOMEM, or XSE_EIO (damaged). */
+static enum xs_err entry_node(struct arena *a, const struct fmt_entry *e, bool with_value,
+			      struct store_node *out)
+{
+	unsigned long failures = a->failures;
+
+	if (fmt_entry_node(a, e, with_value, out))
+		return XSE_OK;
+	return a->failures != failures ? XSE_ENOMEM : XSE_EIO;
+}
+
 enum xs_err store_record_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
 	struct parse_ctx c = {a, out, with_value, false};
+	unsigned long failures = a->failures;
 
 	if (rec_parse(key_of(path), parse_record, &c) != 0)
 		return XSE_ENOENT;
+	if (!c.ok && a->failures != failures) {
+		/* The decoder's copy found no memory: nothing is wrong with the record. */
+		store_log_nomem("the record of", path);
+		return XSE_ENOMEM;
+	}
 	if (!c.ok) {
 		log_warnx("store: damaged record for %s", path);
 		return XSE_EIO;
@@ -301,10 +339,12 @@ static enum xs_err relink_chunk(struct arena *a, const char *dir, uint32_t id, b
 {
 	struct chunk ch;
 
+	enum xs_err err;
+
 	if (!id)
 		return XSE_OK;
-	if (store_chunk_read(a, dir, id, &ch) != XSE_OK)
-		return XSE_EIO;
+	if ((err = store_chunk_read(a, dir, id, &ch)) != XSE_OK)
+		return err;
 	if (set_prev)
 		ch.prev = to;
 	else
@@ -456,9 +496,12 @@ static enum xs_err read_in_chunk(struct arena *a, const char *path, const char *
 		log_warnx("store: %s is listed but its record is missing", path);
 		return XSE_EIO;
 	}
-	if (!fmt_entry_node(a, &w->e, with_value, out)) {
-		log_warnx("store: damaged entry for %s", path);
-		return XSE_EIO;
+	if ((err = entry_node(a, &w->e, with_value, out)) != XSE_OK) {
+		if (err == XSE_ENOMEM)
+			store_log_nomem("the entry of", path);
+		else
+			log_warnx("store: damaged entry for %s", path);
+		return err;
 	}
 	w->epoch = store_st.epoch;
 	w->path_hash = dirindex_hash(path, strlen(path));
@@ -563,8 +606,8 @@ enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_no
 	if (!entry)
 		return XSE_ENOMEM;
 	if (dn->last_chunk) {
-		if (store_chunk_read(a, dir, dn->last_chunk, &last) != XSE_OK)
-			return XSE_EIO;
+		if ((err = store_chunk_read(a, dir, dn->last_chunk, &last)) != XSE_OK)
+			return err;
 		if (last.len + elen <= CHUNK_MAX) {
 			/* store_chunk_read left room for an entry kept in a chunk, not always for a long name. */
 			if (elen > ENTRY_INLINE_MAX + 16) {
@@ -635,9 +678,9 @@ static enum xs_err own_record(struct arena *a, const char *path, struct store_no
 	if ((err = store_record_put(a, path, n)) != XSE_OK)
 		return err;
 	parent_of(gpath, path);
-	if (store_record_read(a, gpath, false, &gn) != XSE_OK ||
-	    find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e) != XSE_OK)
-		return XSE_EIO;
+	if ((err = store_record_read(a, gpath, false, &gn)) != XSE_OK ||
+	    (err = find_child(a, gpath, &gn, xs_path_basename(path), &ch, &e)) != XSE_OK)
+		return as_damage(err);
 	if (!encode_stand_in(&b, path))
 		err = XSE_ENOMEM;
 	else
@@ -652,9 +695,11 @@ static enum xs_err own_record(struct arena *a, const char *path, struct store_no
  */
 static enum xs_err parent_dir(struct arena *a, const char *path, char *ppath, struct store_node *pn)
 {
+	enum xs_err err;
+
 	parent_of(ppath, path);
-	if (store_read(a, ppath, true, pn) != XSE_OK)
-		return XSE_EIO;
+	if ((err = store_read(a, ppath, true, pn)) != XSE_OK)
+		return as_damage(err);
 	if (!pn->in_chunk)
 		return XSE_OK;
 	return own_record(a, ppath, pn);
@@ -758,15 +803,19 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 		/* Found by this request's read, and nothing written since. */
 		w = *cur->where;
 		parent_of(ppath, path);
-		err = fmt_entry_node(a, &w.e, !value, &n) ? XSE_OK : XSE_EIO;
+		err = entry_node(a, &w.e, !value, &n);
 	} else if ((err = store_record_read(a, path, !value, &n)) == XSE_ENOENT && has_parent(path)) {
 		/* Kept in a chunk: found there once, read and rewritten from the same copy. */
+		enum xs_err perr;
+
 		parent_of(ppath, path);
-		if (store_record_read(a, ppath, false, &w.parent) == XSE_OK)
+		if ((perr = store_record_read(a, ppath, false, &w.parent)) == XSE_OK)
 			err = read_in_chunk(a, path, ppath, &w.parent, !value, &n, &w);
+		else if (perr == XSE_ENOMEM)
+			err = perr;
 	}
 	if (err != XSE_OK)
-		return XSE_EIO;
+		return as_damage(err);
 	old = n.perms;
 	nold = n.nperms;
 	if (perms) {
@@ -786,6 +835,9 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	return store_group_end(err);
 }
 
+/* The names of a chunk's entries, NUL-terminated one after another, in arena a. */
+static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len);
+
 /*
  * Take path's entry out of its parent's list, looking only in the
  * parent's first chunk if first_only (a removal empties a directory from
@@ -804,16 +856,18 @@ static enum xs_err unlist(struct arena *a, const char *path, bool first_only, bo
 	*listed = false;
 	parent_of(ppath, path);
 	if ((err = store_record_read(a, ppath, true, &pn)) != XSE_OK)
-		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
+		return err == XSE_ENOENT ? XSE_OK : as_damage(err);
 	if (first_only) {
-		if (!pn.first_chunk || store_chunk_read(a, ppath, pn.first_chunk, &ch) != XSE_OK)
+		if (!pn.first_chunk)
 			return XSE_EIO;
+		if ((err = store_chunk_read(a, ppath, pn.first_chunk, &ch)) != XSE_OK)
+			return err;
 		err = chunk_find(&ch, name, strlen(name), &e) ? XSE_OK : XSE_ENOENT;
 	} else {
 		err = find_child(a, ppath, &pn, name, &ch, &e);
 	}
 	if (err != XSE_OK)
-		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
+		return err == XSE_ENOENT ? XSE_OK : as_damage(err);
 	*listed = true;
 	if ((err = replace_entry(a, ppath, &pn, &ch, &e, NULL, 0)) != XSE_OK)
 		return err;
@@ -826,19 +880,22 @@ static enum xs_err unlist(struct arena *a, const char *path, bool first_only, bo
 /*
  * Report and delete the entries of dir's first chunk, all kept in it (none
  * has a record): the chunk goes and dir (record dn) is rewritten without it.
+ * *count gets the number of entries.
  */
 static enum xs_err drop_first_chunk(struct arena *a, const char *dir, struct store_node *dn,
-				    struct chunk *ch, store_removed_fn cb, void *ctx)
+				    struct chunk *ch, store_removed_fn cb, void *ctx, size_t *count)
 {
 	char cpath[XS_PATH_BUF];
 	struct fmt_entry e;
 	enum xs_err err;
 
+	*count = 0;
 	for (size_t off = 0; off < ch->len && fmt_entry_at(ch->body, ch->len, off, &e); off += e.len) {
 		struct store_node child;
 
-		if (!fmt_entry_node(a, &e, true, &child))
-			return XSE_EIO;
+		if ((err = entry_node(a, &e, true, &child)) != XSE_OK)
+			return err;
+		(*count)++;
 		child_path(cpath, dir, e.name);
 		if (cb)
 			cb(ctx, cpath, &child);
@@ -860,28 +917,35 @@ static enum xs_err drop_first_chunk(struct arena *a, const char *dir, struct sto
  * iterative post-order walk: descend into the first child that has a
  * record of its own, else drop the first chunk whole; a node without
  * children goes and leaves its parent's first chunk. Depth is
- * guest-controlled, so no recursion.
+ * guest-controlled, so no recursion. Each step leaves a sound tree, so
+ * the walk may stop between two: once *budget nodes went (a chunk
+ * dropped whole counts its entries; *budget is lowered by what went).
+ * *done once path itself went (its parent's list is the caller's).
  */
-static enum xs_err remove_records(struct arena *scratch, const char *path, store_removed_fn cb, void *ctx)
+static enum xs_err remove_records(struct arena *scratch, const char *path, store_removed_fn cb, void *ctx,
+				  size_t *budget, bool *done)
 {
 	char cur[XS_PATH_BUF];
 	struct store_node n;
 	enum xs_err err = XSE_OK;
 	bool listed;
 
+	*done = false;
 	strcpy(cur, path);
 	while (err == XSE_OK) {
+		if (!*budget)
+			return XSE_OK;
 		arena_reset(scratch);
-		if (store_record_read(scratch, cur, true, &n) != XSE_OK)
-			return XSE_EIO;
+		if ((err = store_record_read(scratch, cur, true, &n)) != XSE_OK)
+			return as_damage(err);
 		dirindex_drop(cur);
 		if (n.first_chunk) {
 			struct chunk ch;
 			struct fmt_entry e;
-			size_t off;
+			size_t off, count;
 
-			if (store_chunk_read(scratch, cur, n.first_chunk, &ch) != XSE_OK)
-				return XSE_EIO;
+			if ((err = store_chunk_read(scratch, cur, n.first_chunk, &ch)) != XSE_OK)
+				return err;
 			for (off = 0; off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len)
 				if (e.flags & ENTRY_OWN_RECORD)
 					break;
@@ -892,7 +956,8 @@ static enum xs_err remove_records(struct arena *scratch, const char *path, store
 				strcpy(cur, sub);
 				continue;
 			}
-			err = drop_first_chunk(scratch, cur, &n, &ch, cb, ctx);
+			err = drop_first_chunk(scratch, cur, &n, &ch, cb, ctx, &count);
+			*budget -= count < *budget ? count : *budget;
 			continue;
 		}
 		if (cb)
@@ -901,8 +966,11 @@ static enum xs_err remove_records(struct arena *scratch, const char *path, store
 		if ((err = rec_del(key_of(cur))) != XSE_OK)
 			return err;
 		store_tell_removed(cur, n.perms, n.nperms);
-		if (strcmp(cur, path) == 0)
+		(*budget)--;
+		if (strcmp(cur, path) == 0) {
+			*done = true;
 			break;
+		}
 		err = unlist(scratch, cur, true, &listed);
 		cur[xs_path_parent_len(cur)] = '\0';
 	}
@@ -921,7 +989,7 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 	err = store_read(&scratch, path, true, &n);
 	if (err != XSE_OK) {
 		arena_free(&scratch);
-		return err == XSE_ENOENT ? XSE_OK : XSE_EIO;
+		return err == XSE_ENOENT ? XSE_OK : as_damage(err);
 	}
 	store_group_begin();
 	if (has_parent(path))
@@ -933,16 +1001,83 @@ enum xs_err store_remove(const char *path, store_removed_fn cb, void *ctx)
 			store_tell_removed(path, n.perms, n.nperms);
 		}
 	} else {
+		size_t budget = SIZE_MAX;
+		bool done;
+
 		if (err == XSE_OK && !listed)
 			log_warnx("store: removing %s, which its parent no longer lists", path);
 		if (err == XSE_OK)
-			err = remove_records(&scratch, path, cb, ctx);
+			err = remove_records(&scratch, path, cb, ctx, &budget, &done);
 	}
 	arena_free(&scratch);
 	return store_group_end(err);
 }
 
-/* The names of a chunk's entries, NUL-terminated one after another, in arena a. */
+enum xs_err store_remove_some(struct arena *scratch, const char *path, size_t max, store_removed_fn cb,
+			      void *ctx, bool *done)
+{
+	struct store_node n;
+	enum xs_err err;
+	bool listed;
+
+	*done = false;
+	if (strcmp(path, "/") == 0)
+		return XSE_EINVAL;
+	err = store_read(scratch, path, true, &n);
+	if (err != XSE_OK) {
+		*done = err == XSE_ENOENT;
+		return err == XSE_ENOENT ? XSE_OK : as_damage(err);
+	}
+	store_group_begin();
+	if (n.in_chunk) {
+		/* No subtree: it leaves its parent's chunk, and that is all. */
+		err = unlist(scratch, path, false, &listed);
+		if (err == XSE_OK) {
+			if (cb)
+				cb(ctx, path, &n);
+			store_tell_removed(path, n.perms, n.nperms);
+			*done = true;
+		}
+	} else {
+		size_t budget = max ? max : 1;
+
+		/* Its parent lists it until it goes itself: every step leaves a tree whole. */
+		err = remove_records(scratch, path, cb, ctx, &budget, done);
+		if (err == XSE_OK && *done && has_parent(path))
+			err = unlist(scratch, path, false, &listed);
+	}
+	err = store_group_end(err);
+	if (err != XSE_OK)
+		*done = false;
+	return err;
+}
+
+enum xs_err store_chunk_mates(struct arena *a, const char *path, store_child_fn cb, void *ctx)
+{
+	char ppath[XS_PATH_BUF];
+	struct store_node dn;
+	struct chunk ch;
+	struct fmt_entry e;
+	const char *names;
+	size_t len;
+	enum xs_err err;
+
+	if (!has_parent(path))
+		return XSE_OK;
+	parent_of(ppath, path);
+	if ((err = store_record_read(a, ppath, false, &dn)) != XSE_OK)
+		return err == XSE_ENOENT ? XSE_OK : err;
+	if ((err = find_child(a, ppath, &dn, xs_path_basename(path), &ch, &e)) != XSE_OK)
+		return err == XSE_ENOENT ? XSE_OK : err;
+	/* The names are copied first: cb may change the chunk. */
+	if (!(names = chunk_names(a, &ch, &len)))
+		return XSE_ENOMEM;
+	for (size_t off = 0; off < len; off += strlen(names + off) + 1)
+		if (!cb(ctx, names + off))
+			break;
+	return XSE_OK;
+}
+
 static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len)
 {
 	char *names = arena_alloc(a, ch->len + 1);
@@ -1038,6 +1173,79 @@ enum xs_err store_child_chunk(const char *parent, const char *name, uint32_t *ch
 	return err;
 }
 
+
+enum xs_err store_chunk_nodes(const char *parent, uint32_t *chunk, store_child_node_fn cb, void *ctx)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	struct chunk ch;
+	struct fmt_entry e;
+	uint32_t id = *chunk;
+	enum xs_err err = XSE_OK;
+	bool more = true;
+
+	*chunk = 0;
+	if (!id) {
+		if ((err = store_record_read(&scratch, parent, false, &n)) != XSE_OK || !(id = n.first_chunk)) {
+			arena_free(&scratch);
+			return err;
+		}
+	}
+	/* Quiet: a chunk gone since the caller was told its id is no damage. */
+	if ((err = read_chunk_q(&scratch, parent, id, &ch, true)) != XSE_OK) {
+		unsigned char kb[XS_PATH_BUF + 8];
+
+		arena_free(&scratch);
+		return err == XSE_EIO && !rec_exists(chunk_key(kb, parent, id)) ? XSE_ENOENT : err;
+	}
+	for (size_t off = 0; more && off < ch.len && fmt_entry_at(ch.body, ch.len, off, &e); off += e.len) {
+		struct arena_mark m = arena_mark(&scratch);
+		char cpath[XS_PATH_BUF];
+		struct store_node child;
+
+		/* Kept in the chunk: decoded where it is, no lookup; else its record. */
+		if (!(e.flags & ENTRY_OWN_RECORD)) {
+			err = entry_node(&scratch, &e, false, &child);
+		} else {
+			child_path(cpath, parent, e.name);
+			if ((err = store_record_read(&scratch, cpath, false, &child)) == XSE_ENOENT)
+				err = XSE_EIO; /* the record the chunk stands for is missing */
+		}
+		if (err != XSE_OK)
+			break;
+		more = cb(ctx, e.name, &child);
+		arena_rewind(&scratch, m);
+	}
+	if (err == XSE_OK && more)
+		*chunk = ch.next;
+	arena_free(&scratch);
+	return err;
+}
+
+bool store_has_children(const char *path)
+{
+	struct arena scratch = {0};
+	struct store_node n;
+	/* A node with children has a record of its own. */
+	bool has = store_record_read(&scratch, path, false, &n) == XSE_OK && n.first_chunk;
+
+	arena_free(&scratch);
+	return has;
+}
+
+enum xs_err store_child_nodes(const char *parent, store_child_node_fn cb, void *ctx)
+{
+	uint32_t chunk = 0;
+	enum xs_err err = store_chunk_nodes(parent, &chunk, cb, ctx);
+
+	if (err == XSE_ENOENT)
+		return XSE_OK; /* no record: no children */
+	while (err == XSE_OK && chunk)
+		if ((err = store_chunk_nodes(parent, &chunk, cb, ctx)) == XSE_ENOENT)
+			err = XSE_EIO; /* a chunk its chain names is missing */
+	return err;
+}
+
 struct names_walk {
 	store_child_fn cb;
 	void *ctx;
@@ -1127,12 +1335,14 @@ enum xs_err walker_step(struct store_walker *w, size_t budget, bool *more)
 		arena_reset(&w->scratch);
 		budget--;
 		if (!(e.flags & ENTRY_OWN_RECORD)) {
-			if (!fmt_entry_node(&w->scratch, &e, true, &w->n))
-				return walk_fault(w, XSE_EIO, sub, 0);
+			if ((err = entry_node(&w->scratch, &e, true, &w->n)) != XSE_OK)
+				return walk_fault(w, err, sub, 0);
 			w->visit(w->ctx, sub, &w->n);
 			continue;
 		}
-		if (store_record_read(&w->scratch, sub, true, &w->n) != XSE_OK) {
+		if ((err = store_record_read(&w->scratch, sub, true, &w->n)) != XSE_OK) {
+			if (err == XSE_ENOMEM)
+				return walk_fault(w, err, sub, 0);
 			log_warnx("store: %s is listed but its record is missing", sub);
 			return walk_fault(w, XSE_EIO, sub, 0);
 		}
@@ -1183,4 +1393,41 @@ enum xs_err store_walk(const char *root, store_visit_fn visit, void *ctx)
 	char fault[XS_PATH_BUF];
 
 	return store_walk_fault(root, visit, ctx, fault);
+}
+
+/* Notes are the store's own records (store_aux_*) put in a group of their own when none is open. */
+enum xs_err store_note_put(const char *name, const void *bytes, size_t len)
+{
+	size_t nl = strlen(name);
+
+	store_group_begin();
+	return store_group_end(len ? store_aux_put(name, nl, bytes, len) : store_aux_del(name, nl));
+}
+
+struct note_read {
+	struct arena *a;
+	void *bytes;
+	size_t len;
+};
+
+static void take_note(void *p, const unsigned char *data, size_t len)
+{
+	struct note_read *r = p;
+
+	r->len = len;
+	r->bytes = arena_memdup(r->a, data, len);
+}
+
+enum xs_err store_note_get(struct arena *a, const char *name, void **bytes, size_t *len)
+{
+	struct note_read r = {a, NULL, 0};
+	enum xs_err err = store_aux_read(name, strlen(name), take_note, &r);
+
+	if (err != XSE_OK)
+		return err;
+	if (!r.bytes)
+		return XSE_ENOMEM;
+	*bytes = r.bytes;
+	*len = r.len;
+	return XSE_OK;
 }

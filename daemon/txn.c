@@ -986,6 +986,15 @@ static enum xs_err txn_apply(struct txn *t, bool *touched)
 	return err;
 }
 
+bool txn_any_write(struct txn *t, bool (*fn)(void *ctx, const char *path), void *ctx)
+{
+	/* As txn_apply: what exists at the end and was created or changed. */
+	for (struct tx_entry *e = t->first; e; e = e->order_next)
+		if (e->exists && (e->modified || !e->seen_exists || e->recreated) && fn(ctx, e->path))
+			return true;
+	return false;
+}
+
 /* Permissions of the nodes to be changed as committed now, for judging who sees the events. */
 struct old_perms {
 	struct xs_perm *perms;

@@ -46,6 +46,8 @@ bool txn_commit_waits(struct txn *t, uint64_t *until);
 /* The nodes it created and removed so far, per owning domain (quota.h). */
 struct quota_pending;
 const struct quota_pending *txn_quota_pending(const struct txn *t);
+/* Whether fn says true of a node t's commit would create or change (its path); fn is asked until it does. */
+bool txn_any_write(struct txn *t, bool (*fn)(void *ctx, const char *path), void *ctx);
 /* Whether t holds unprivileged writers back (its end should wake them). */
 bool txn_is_protected(const struct txn *t);
 uint64_t txn_now_ms(void);

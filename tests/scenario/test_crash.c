@@ -48,17 +48,23 @@ static long long log_room(const struct xst_daemon *d)
 	return (long long)st.st_size;
 }
 
-/* Start (dir NULL: a fresh one) with XENSTORED_TEST_CRASH set to crash, or unset. */
-static void start_crashing(struct xst_daemon *d, const char *dir, const char *crash)
+/* Start (dir NULL: a fresh one) with XENSTORED_TEST_CRASH set to crash, or unset; args as sc_start's. */
+static void start_crashing_with(struct xst_daemon *d, const char *dir, const char *crash,
+				const char *const *args)
 {
 	if (crash)
 		setenv("XENSTORED_TEST_CRASH", crash, 1);
-	int rc = xst_daemon_start(d, XST_OURS, dir, NULL);
+	int rc = xst_daemon_start(d, XST_OURS, dir, args);
 
 	unsetenv("XENSTORED_TEST_CRASH");
 	ck_assert_msg(rc == 0, "daemon did not start");
 	if (dir)
 		d->own_dir = 1;
+}
+
+static void start_crashing(struct xst_daemon *d, const char *dir, const char *crash)
+{
+	start_crashing_with(d, dir, crash, NULL);
 }
 
 /* The daemon ends by itself within ms: its exit status (99 at a crash point), or -1 if it did not. */
@@ -103,7 +109,10 @@ static int has(struct sc_conn *c, const char *path, const char *value)
  * One operation the harness kills: setup makes the tree (acknowledged
  * requests), op sends the operation (wait: its reply awaited), and
  * state says whether the tree is as before it (0) or after it (1),
- * failing on anything in between.
+ * failing on anything in between. An operation of several groups that
+ * a restarted daemon goes on with (resumed) is as before until a point
+ * (its first group whole), and as after from there on. args: the
+ * daemon's extra arguments.
  */
 struct crash_op {
 	const char *name;
@@ -117,6 +126,12 @@ struct crash_op {
 	 * queued clean-ups.
 	 */
 	bool finished_at_start;
+	/*
+	 * Otherwise, a restarted daemon goes on with what was cut short once
+	 * its first group is whole: as before until then, as after from there.
+	 */
+	bool resumed;
+	const char *const *args;
 };
 
 /*
@@ -130,7 +145,7 @@ static void kill_across(const struct crash_op *o)
 	struct xst_daemon d;
 	long long from, to;
 
-	sc_start(&d, NULL);
+	sc_start(&d, o->args);
 	struct sc_conn *c = sc_connect_raw(&d);
 
 	o->setup(&d, c);
@@ -151,7 +166,7 @@ static void kill_across(const struct crash_op *o)
 		char spec[48];
 
 		snprintf(spec, sizeof(spec), "log:%lld", at);
-		start_crashing(&d, NULL, spec);
+		start_crashing_with(&d, NULL, spec, o->args);
 		c = sc_connect_raw(&d);
 		o->setup(&d, c);
 		ck_assert_int_eq(log_bytes(&d), from);
@@ -159,24 +174,29 @@ static void kill_across(const struct crash_op *o)
 		ck_assert_msg(wait_exit(&d, 10000) == 99, "%s, %s: the daemon did not die there", o->name,
 			      spec);
 		sc_close(c);
-		sc_restart(&d, NULL);
+		sc_restart(&d, o->args);
 		c = sc_connect_raw(&d);
 		if (o->finished_at_start)
 			SC_OK(c, XS_WRITE, 0, 1, "/settled", "1");
 		check_ok(c);
 		int s = o->state(c);
 
-		ck_assert_msg(s == (at == to || o->finished_at_start),
-			      "%s killed at byte %lld of %lld..%lld: the tree is %s it", o->name, at, from, to,
-			      s ? "after" : "before");
+		if (o->finished_at_start || !o->resumed)
+			ck_assert_msg(s == (at == to || o->finished_at_start),
+				      "%s killed at byte %lld of %lld..%lld: the tree is %s it", o->name, at, from,
+				      to, s ? "after" : "before");
+		else
+			ck_assert_msg(s ? at > from : !after && at < to,
+				      "%s killed at byte %lld of %lld..%lld: the tree is %s it%s", o->name, at,
+				      from, to, s ? "after" : "before", after ? " (after it at a kill before)" : "");
 		before += !s;
 		after += s;
 		sc_close(c);
 		sc_stop(&d);
 	}
-	printf("crash: %s, a group of %lld bytes, killed at %d points in it: %d times as before,"
+	printf("crash: %s, %lld bytes of log, killed at %d points in them: %d times as before,"
 	       " %d times as after (%s)\n", o->name, to - from, POINTS + 1, before, after,
-	       o->finished_at_start ? "finished by the next start" : "once whole");
+	       o->finished_at_start ? "finished by the next start" : o->resumed ? "resumed once begun" : "once whole");
 }
 
 /* A commit: removes a directory, creates 300 nodes, changes one. */
@@ -289,7 +309,7 @@ static int rm_state(struct sc_conn *c)
 
 START_TEST(commit_killed_at_each_point)
 {
-	static const struct crash_op op = {"a commit", commit_setup, commit_op, commit_state, false};
+	static const struct crash_op op = {"a commit", commit_setup, commit_op, commit_state, false, false, NULL};
 
 	kill_across(&op);
 }
@@ -297,7 +317,7 @@ END_TEST
 
 START_TEST(big_rm_killed_at_each_point)
 {
-	static const struct crash_op op = {"an RM of 3930 nodes", rm_setup, rm_op, rm_state, false};
+	static const struct crash_op op = {"an RM of 3930 nodes", rm_setup, rm_op, rm_state, false, false, NULL};
 
 	kill_across(&op);
 }
@@ -305,12 +325,13 @@ END_TEST
 
 /*
  * A domain's clean-up: its home and backend directories go, an ACL entry
- * naming it elsewhere is dropped, then @releaseDomain fires. Killed at
- * each point of its group (and of the small one before it, which writes
- * that the domain is gone); a watcher that heard @releaseDomain must find
- * it all done, and a restart finds it done at every point: the domain is
- * kept with the store until its clean-up is written, and the next start
- * cleans up after a kept domain that is dead.
+ * naming it elsewhere is dropped, then @releaseDomain fires. Its groups:
+ * the kept domain written as gone, the queue's note saying it is gone, its
+ * slices (one here: the slices are made long), the note without it and its
+ * kept records. Killed at each point of them, a restart finds it done at
+ * every point: a kept domain that is dead (or written gone) is cleaned up
+ * by the next start, and a clean-up begun is gone on with. A watcher that
+ * heard @releaseDomain must find it all done.
  */
 enum { DOM = 7 };
 static struct xsl_simdom *sim;
@@ -361,12 +382,30 @@ static void dom_op(struct xst_daemon *d, struct sc_conn *c, bool wait)
 	watcher = NULL;
 }
 
+/* Until the clean-ups a restarted daemon goes on with are over (CONTROL stats: cleanups-pending). */
+static void wait_cleanups(struct sc_conn *c)
+{
+	for (int i = 0;; i++) {
+		struct xst_msg m;
+		const char *at;
+
+		sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("stats"), &m);
+		at = strstr(m.payload, "cleanups-pending: ");
+		ck_assert_msg(at != NULL, "no cleanups-pending in the stats");
+		if (atoi(at + strlen("cleanups-pending: ")) == 0)
+			return;
+		ck_assert_msg(i < 10000, "clean-ups still pending after 10 s");
+		usleep(1000);
+	}
+}
+
 static int dom_state(struct sc_conn *c)
 {
 	char home[64], backend[64];
 	struct xst_msg m;
 	int s;
 
+	wait_cleanups(c);
 	snprintf(home, sizeof(home), "/local/domain/%d/device/vif/49/state", DOM);
 	snprintf(backend, sizeof(backend), "/local/domain/0/backend/vif/%d/0/state", DOM);
 	s = !has(c, home, "4");
@@ -381,9 +420,88 @@ static int dom_state(struct sc_conn *c)
 
 START_TEST(domain_cleanup_killed_at_each_point)
 {
-	static const struct crash_op op = {"a domain's clean-up", dom_setup, dom_op, dom_state, true};
+	char conf[] = "/tmp/xst-crash-conf.XXXXXX";
+	static const char text[] = "cleanup-slice-us = 1000000\n";
+	int fd = mkstemp(conf);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	const char *const args[] = {"-c", conf, NULL};
+	const struct crash_op op = {"a domain's clean-up", dom_setup, dom_op, dom_state, true, true, args};
 
 	kill_across(&op);
+	unlink(conf);
+}
+END_TEST
+
+/*
+ * A clean-up of many slices (cleanup-slice-us at its least), killed in the
+ * middle of them: 3,000 entries of dom0's nodes name the domain, and the
+ * daemon dies 20,000 bytes into the log after the death (the queue's note
+ * is a few dozen, the slices some hundred thousand). The restarted daemon
+ * goes on with it (the note), holds the domain meanwhile, and ends it:
+ * nothing names the domain, its home is gone, the tree is sound.
+ */
+START_TEST(cleanup_of_many_slices_killed_goes_on_at_start)
+{
+	char conf[] = "/tmp/xst-crash-conf.XXXXXX", simhyp[320], dir[sizeof(((struct xst_daemon *)0)->dir)];
+	static const char text[] = "cleanup-slice-us = 100\n";
+	struct xsl_simdom *dom;
+	struct xst_daemon d;
+	struct sc_conn *c;
+	struct xst_msg m;
+	int fd = mkstemp(conf);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	const char *const args[] = {"-c", conf, NULL};
+
+	sc_start(&d, args);
+	strcpy(dir, d.dir);
+	c = sc_connect_raw(&d);
+	snprintf(simhyp, sizeof(simhyp), "%s/simhyp", d.dir);
+	ck_assert_int_eq(xsl_simdom_create(simhyp, DOM, &dom), 0);
+	SC_OK(c, XS_MKDIR, 0, 0, "/local/domain/7");
+	SC_OK(c, XS_SET_PERMS, 0, 0, "/local/domain/7", "n7");
+	SC_OK(c, XS_WRITE, 0, 1, "/local/domain/7/data/x", "1");
+	for (int i = 0; i < 3000; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/shared/d%02d/n%02d", i / 100, i % 100);
+		SC_OK(c, XS_WRITE, 0, 1, p, "s");
+		SC_OK(c, XS_SET_PERMS, 0, 0, p, "n0", "r7");
+	}
+	sc_close(c);
+	/* Started again to count the log from the death: the domain introduced anew, then destroyed. */
+	ck_assert_int_eq(xst_daemon_stop_keep_hyp(&d), 0);
+	start_crashing_with(&d, dir, "log:20000", args);
+	c = sc_connect_raw(&d);
+	SC_OK(c, XS_INTRODUCE, 0, 0, "7", "0", "1");
+	xsl_simdom_destroy(dom);
+	ck_assert_int_eq(wait_exit(&d, 10000), 99);
+	sc_close(c);
+	sc_restart(&d, args);
+	c = sc_connect_raw(&d);
+	ck_assert_int_eq(xst_daemon_log_count(&d, "going on with the clean-up of 1 domains"), 1);
+	/* Held until it ends, and then gone. */
+	for (int i = 0;; i++) {
+		sc_call(c, XS_IS_DOMAIN_INTRODUCED, 0, 0, SC_ARGS("7"), &m);
+		if (!strcmp(m.payload, "F"))
+			break;
+		ck_assert_msg(i < 10000, "domain 7 still held after 10 s");
+		usleep(1000);
+	}
+	ck_assert_int_eq(has(c, "/local/domain/7/data/x", "1"), 0);
+	sc_call(c, XS_GET_PERMS, 0, 0, SC_ARGS("/shared/d00/n00"), &m);
+	SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0");
+	sc_call(c, XS_GET_PERMS, 0, 0, SC_ARGS("/shared/d29/n99"), &m);
+	SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0");
+	check_ok(c);
+	sc_close(c);
+	sc_stop(&d);
+	unlink(conf);
 }
 END_TEST
 
@@ -709,6 +827,7 @@ Suite *suite_crash(void)
 	tcase_add_test(tc, commit_killed_at_each_point);
 	tcase_add_test(tc, big_rm_killed_at_each_point);
 	tcase_add_test(tc, domain_cleanup_killed_at_each_point);
+	tcase_add_test(tc, cleanup_of_many_slices_killed_goes_on_at_start);
 	tcase_add_test(tc, checkpoint_killed_at_each_step);
 	tcase_add_test(tc, checkpoint_during_writes_killed);
 	tcase_add_test(tc, start_killed_while_reading_the_log);

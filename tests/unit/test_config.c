@@ -263,6 +263,28 @@ START_TEST(help_lists_every_entry_and_version)
 }
 END_TEST
 
+/* The clean-up's slice and the emergency reserve: their defaults, and each bound taken, one past it refused. */
+START_TEST(cleanup_slice_and_emergency_reserve_at_their_edges)
+{
+	ck_assert_int_eq(load(NULL, NULL), 0);
+	ck_assert_uint_eq(cfg.cleanup_slice_us, 2000);
+	ck_assert_uint_eq(quota_emergency, 1u << 20);
+	ck_assert_int_eq(load("cleanup-slice-us = 100\nmemory-emergency = 0\n", NULL), 0);
+	ck_assert_uint_eq(cfg.cleanup_slice_us, 100);
+	ck_assert_uint_eq(quota_emergency, 0);
+	ck_assert_int_eq(load("cleanup-slice-us = 1000000\nmemory-emergency = 1073741824\n", NULL), 0);
+	ck_assert_uint_eq(cfg.cleanup_slice_us, 1000000);
+	ck_assert_uint_eq(quota_emergency, 1u << 30);
+	ck_assert_int_eq(load("cleanup-slice-us = 99\n", NULL), -1);
+	ck_assert_ptr_nonnull(strstr(out, ":1: bad setting cleanup-slice-us = 99\n"));
+	ck_assert_int_eq(load("cleanup-slice-us = 1000001\n", NULL), -1);
+	ck_assert_int_eq(load("memory-emergency = 1073741825\n", NULL), -1);
+	ck_assert_ptr_nonnull(strstr(out, ":1: bad setting memory-emergency = 1073741825\n"));
+	/* File keys only, as ring-turn-us. */
+	ck_assert_int_eq(load(NULL, ARGS("--cleanup-slice-us", "100")), -1);
+}
+END_TEST
+
 /* Every "# key = value" of the sample file is a valid setting, and every setting that does something is there. */
 START_TEST(sample_conf_matches_the_table)
 {
@@ -306,6 +328,7 @@ Suite *xst_config_suite(void)
 	tcase_add_test(tc, bad_file_lines_are_all_reported);
 	tcase_add_test(tc, help_lists_every_entry_and_version);
 	tcase_add_test(tc, sample_conf_matches_the_table);
+	tcase_add_test(tc, cleanup_slice_and_emergency_reserve_at_their_edges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -416,6 +416,142 @@ START_TEST(offsets_find_their_chunks_through_every_change)
 }
 END_TEST
 
+/*
+ * A clean-up's scrub of a directory leaves its children to be looked at
+ * later (regions_defer_children): the directory stays a root of the
+ * domain it no longer names; regions_descend then makes the children
+ * naming it roots, a chunk at a time, and drops the directory.
+ */
+START_TEST(regions_descend_a_chunk_at_a_time)
+{
+	static const struct xs_perm read5[] = {{0, XS_PERM_NONE, false}, {5, XS_PERM_READ, false}};
+	struct arena a = {0};
+	char file[96], p[32];
+	uint32_t chunk = 0;
+	unsigned steps = 0;
+
+	ck_assert(hook_dir[0]);
+	snprintf(file, sizeof(file), "%s/descend.tdb", hook_dir);
+	store_add_hook(&regions_hook, NULL);
+	open_at(file, true);
+	ck_assert_int_eq(store_create(&a, "/d", read5, 2, "", 0), XSE_OK);
+	for (unsigned i = 0; i < CHILDREN; i++) {
+		arena_reset(&a);
+		snprintf(p, sizeof(p), "/d/c%04u", i);
+		ck_assert_int_eq(store_create(&a, p, i % 2 ? owner0 : read5, i % 2 ? 1 : 2, "", 0), XSE_OK);
+	}
+	ck_assert_str_eq(roots_of(5), "/d");
+	regions_defer_children(true);
+	set_perms("/d", owner0, 1);
+	regions_defer_children(false);
+	ck_assert_str_eq(roots_of(5), "/d");
+	do {
+		ck_assert_int_eq(regions_descend(5, "/d", &chunk), XSE_OK);
+		steps++;
+	} while (chunk);
+	ck_assert_uint_gt(steps, 1);
+	ck_assert_uint_eq(regions_count(5), CHILDREN / 2);
+	ck_assert(regions_is_root(5, "/d/c0000") && !regions_is_root(5, "/d/c0001") && !regions_is_root(5, "/d"));
+	/* A leaf that stops naming it is no root at once, deferred or not. */
+	regions_defer_children(true);
+	set_perms("/d/c0000", owner0, 1);
+	regions_defer_children(false);
+	ck_assert(!regions_is_root(5, "/d/c0000"));
+	ck_assert_int_eq(regions_descend(5, "/nowhere", &chunk), XSE_ENOENT);
+	store_close();
+	store_clear_hooks();
+	arena_free(&a);
+}
+END_TEST
+
+struct removed_count {
+	unsigned n;
+};
+
+static void count_removed(void *ctx, const char *path, const struct store_node *n)
+{
+	struct removed_count *c = ctx;
+
+	(void)path;
+	(void)n;
+	c->n++;
+}
+
+static bool collect_name(void *ctx, const char *name)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 4096 - strlen(out), "%s%s", out[0] ? " " : "", name);
+	return true;
+}
+
+/*
+ * A removal in parts (a clean-up's): each call a sound tree, about max
+ * nodes gone, the root last; the names sharing a node's chunk; notes kept
+ * beside the tree across a reopen, deleted with no bytes.
+ */
+START_TEST(removal_in_parts_chunk_mates_and_notes)
+{
+	static char mates[4096];
+	struct removed_count removed = {0};
+	struct arena a = {0}, scratch = {0};
+	char file[96], p[64];
+	unsigned calls = 0;
+	bool done = false;
+	void *bytes;
+	size_t len;
+
+	ck_assert(hook_dir[0]);
+	snprintf(file, sizeof(file), "%s/parts.tdb", hook_dir);
+	open_at(file, true);
+	ck_assert_int_eq(store_create(&a, "/r", owner0, 1, "", 0), XSE_OK);
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(p, sizeof(p), "/r/d%u", i);
+		ck_assert_int_eq(store_create(&a, p, owner0, 1, "", 0), XSE_OK);
+		for (unsigned k = 0; k < 50; k++) {
+			arena_reset(&a);
+			snprintf(p, sizeof(p), "/r/d%u/n%02u", i, k);
+			ck_assert_int_eq(store_create(&a, p, owner0, 1, "v", 1), XSE_OK);
+		}
+	}
+	/* The leaves of d3 share one chunk; d3 and its siblings another, of /r. */
+	ck_assert_int_eq(store_chunk_mates(&scratch, "/r/d3/n07", collect_name, mates), XSE_OK);
+	ck_assert_uint_eq(strlen(mates), 50 * 4 - 1);
+	mates[0] = '\0';
+	ck_assert_int_eq(store_chunk_mates(&scratch, "/r/d3", collect_name, mates), XSE_OK);
+	ck_assert_str_eq(mates, "d0 d1 d2 d3 d4 d5 d6 d7 d8 d9");
+	mates[0] = '\0';
+	ck_assert_int_eq(store_chunk_mates(&scratch, "/r/absent", collect_name, mates), XSE_OK);
+	ck_assert_str_eq(mates, "");
+	while (!done) {
+		ck_assert_int_eq(store_remove_some(&scratch, "/r", 20, count_removed, &removed, &done), XSE_OK);
+		calls++;
+		ck_assert_msg(store_check() == NULL, "after call %u: %s", calls, store_check());
+		ck_assert_int_eq(store_read(&a, "/r", false, &(struct store_node){0}), done ? XSE_ENOENT : XSE_OK);
+	}
+	ck_assert_uint_eq(removed.n, 511);
+	ck_assert_uint_ge(calls, 10);
+	/* Absent: done at once; the root is refused. */
+	ck_assert_int_eq(store_remove_some(&scratch, "/r", 20, NULL, NULL, &done), XSE_OK);
+	ck_assert(done);
+	ck_assert_int_eq(store_remove_some(&scratch, "/", 20, NULL, NULL, &done), XSE_EINVAL);
+
+	ck_assert_int_eq(store_note_get(&a, "test", &bytes, &len), XSE_ENOENT);
+	ck_assert_int_eq(store_note_put("test", "abc", 3), XSE_OK);
+	ck_assert_msg(store_check() == NULL, "a note is no node: %s", store_check());
+	store_close();
+	open_at(file, false);
+	ck_assert_int_eq(store_note_get(&a, "test", &bytes, &len), XSE_OK);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(bytes, "abc", 3) == 0);
+	ck_assert_int_eq(store_note_put("test", NULL, 0), XSE_OK);
+	ck_assert_int_eq(store_note_get(&a, "test", &bytes, &len), XSE_ENOENT);
+	store_close();
+	arena_free(&a);
+	arena_free(&scratch);
+}
+END_TEST
+
 Suite *xst_store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -429,6 +565,8 @@ Suite *xst_store_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
 	tcase_add_test(hook, regions_follow_the_store);
+	tcase_add_test(hook, removal_in_parts_chunk_mates_and_notes);
+	tcase_add_test(hook, regions_descend_a_chunk_at_a_time);
 	suite_add_tcase(s, hook);
 	return s;
 }
