@@ -329,12 +329,17 @@ static enum xs_err domain_start(uint32_t domid, struct xs_ring *ring, bool own, 
 		domain_list->prev = d;
 	domain_list = d;
 	domain_total++;
-	xs_ring_store(&ring->server_features, domain_features(domid));
 	if (kept) {
+		xs_ring_store(&ring->server_features, domain_features(domid));
 		domain_take_up(d, kept);
 		return XSE_OK;
 	}
 	session_ring_reset(d->session);
+	/*
+	 * Offered only once the ring is reset: a guest that waits for the
+	 * features to talk would otherwise have its first request wiped.
+	 */
+	xs_ring_store(&ring->server_features, domain_features(domid));
 	log_info("domain %u introduced (port %u)", domid, d->local_port);
 	return XSE_OK;
 }
