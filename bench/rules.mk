@@ -7,9 +7,9 @@ XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_client.c bench/xsbench_
 # Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
 XSBENCH_ARGS ?=
 
-# The client group links the library as an application does (its installed static form;
-# client/rules.mk makes it) and Debian's libxenstore when present.
-XSBENCH_LIBXSL := $(LIBXSL_A)
+# The client group links the library's code (the internal archive: the test
+# helpers beside it need its hidden functions too, which the installed static
+# form does not export) and Debian's libxenstore when present.
 XSBENCH_LIBXS := $(shell pkg-config --exists xenstore 2>/dev/null && echo yes)
 ifeq ($(XSBENCH_LIBXS),yes)
 $(call obj,bench/xsbench_client_lib.c): CPPFLAGS += -DXSB_HAVE_LIBXS
@@ -19,7 +19,7 @@ endif
 
 $(XSBENCH_OBJS): CFLAGS += -pthread
 
-$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(XSBENCH_LIBXSL) $(LIBXSL_INTERNAL) $(LIBPROTO)
+$(XSBENCH): $(XSBENCH_OBJS) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(XSBENCH_LDLIBS) $(XSL_LIBS)
 
