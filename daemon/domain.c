@@ -511,12 +511,11 @@ static void domain_gone(struct domain *d)
 	domain_feature_table[id] = 0;
 	/* A device model acting for this domain loses those rights with it. */
 	session_clear_target(id);
-	/* And that is kept too. */
+	/* The domains that acted for it lost that: kept so too. */
 	for (struct domain *o = domain_list; o; o = o->next) {
 		struct keep_domain k;
 
-		if (o->session && keep_domain_get(o->domid, &k) && k.target != session_ident(o->session)->target &&
-		    domain_keep(o, false) != XSE_OK)
+		if (o->session && keep_domain_get(o->domid, &k) && k.target == id && domain_keep(o, false) != XSE_OK)
 			log_warnx("domain %u: cannot write that its target went", o->domid);
 	}
 	cleanup_domains_gone(&id, 1);

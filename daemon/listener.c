@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -73,16 +72,11 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (c < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* A client holding the descriptors must not fill the log too: once a minute. */
-				static time_t said;
-				static unsigned long since;
-				time_t now = time(NULL);
+				static struct log_limit limit = {.period = 60};
+				unsigned long unsaid;
 
-				since++;
-				if (now - said >= 60 || now < said) {
-					log_warn("accept (pausing for 100 ms; %lu times since the last word)", since);
-					said = now;
-					since = 0;
-				}
+				if (log_limited(&limit, &unsaid))
+					log_warn("accept (pausing for 100 ms; %lu times since the last word)", unsaid + 1);
 				pause_accepting();
 			}
 			return;

@@ -291,9 +291,10 @@ void log_trace_obj(const char *what, const char *kind, uint64_t id)
 
 bool log_limited(struct log_limit *l, unsigned long *unsaid)
 {
-	long now = (long)time(NULL);
+	long now = (long)time(NULL), period = l->period > 0 ? l->period : 1;
 
-	if (now == l->last) {
+	/* A clock set back logs at once rather than never. */
+	if (now >= l->last && now - l->last < period) {
 		l->quiet++;
 		return false;
 	}

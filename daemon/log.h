@@ -24,11 +24,13 @@ void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 void fatalx(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /*
- * At most a line a second from one place (a client can cause one per
- * request): whether to log now; if so *unsaid is how many were not since.
+ * At most a line a period (default a second) from one place (a client can
+ * cause one per request): whether to log now; if so *unsaid is how many
+ * were not since.
  */
 struct log_limit {
-	long last; /* the second of the last line */
+	long period; /* seconds between lines; 0: 1 */
+	long last;   /* the second of the last line */
 	unsigned long quiet;
 };
 bool log_limited(struct log_limit *l, unsigned long *unsaid);
