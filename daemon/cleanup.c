@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../proto/path.h"
+#include "clock.h"
 #include "arena.h"
 #include "config.h"
 #include "keep.h"
@@ -130,14 +131,6 @@ static void warm(void)
 		(void)arena_alloc(&q.scratch, 1);
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The queue, but its first skip domains, as the store's note (in a group of its own, or the open one). */
 static enum xs_err note_write(size_t skip)
 {
@@ -238,7 +231,7 @@ static enum xs_err descend(uint32_t d, const char *path, uint64_t deadline)
 		/* A chunk gone meanwhile (moved, emptied): again from the first; the first gone is damage. */
 		if (err == XSE_ENOENT)
 			err = from_first ? XSE_EIO : XSE_OK;
-	} while (err == XSE_OK && q.scan_chunk && now_us() < deadline);
+	} while (err == XSE_OK && q.scan_chunk && clock_us() < deadline);
 	if (err != XSE_OK || !q.scan_chunk)
 		q.scan_path[0] = '\0';
 	return err;
@@ -285,7 +278,7 @@ static enum xs_err handle(uint32_t d, const char *path, uint64_t deadline)
 
 		while (!done && err == XSE_OK) {
 			err = store_remove_some(&q.rm, path, REMOVE_STEP, removed_cb, (void *)path, &done);
-			if (!done && now_us() >= deadline)
+			if (!done && clock_us() >= deadline)
 				break;
 		}
 		if (done)
@@ -330,7 +323,7 @@ static bool mate(void *ctx, const char *name)
 	else if (!regions_is_root(m->d, path))
 		return true;
 	m->err = handle(m->d, path, m->deadline);
-	return m->err == XSE_OK && now_us() < m->deadline;
+	return m->err == XSE_OK && clock_us() < m->deadline;
 }
 
 /*
@@ -356,7 +349,7 @@ static enum xs_err process_root(uint32_t d, const char *root, uint64_t deadline)
 	if (err == XSE_ENOMEM || m.err != XSE_OK)
 		return err == XSE_ENOMEM ? err : m.err;
 	/* Not found among them (its parent's list is damaged, or it is gone): on its own. */
-	if (!m.saw_root && now_us() < deadline)
+	if (!m.saw_root && clock_us() < deadline)
 		return handle(d, root, deadline);
 	return XSE_OK;
 }
@@ -412,7 +405,7 @@ static enum xs_err domain_slice(uint32_t d, uint64_t deadline)
 		}
 		memcpy(root, next, len + 1);
 		err = process_root(d, root, deadline);
-		if (now_us() >= deadline)
+		if (clock_us() >= deadline)
 			break;
 	}
 	/* A directory it scrubbed is for a later slice to look into, not for the index to read now. */
@@ -524,7 +517,7 @@ static void cleanup_turn(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!q.n)
 		return;
-	err = run_slice(now_us() + cfg.cleanup_slice_us);
+	err = run_slice(clock_us() + cfg.cleanup_slice_us);
 	if (err != XSE_OK) {
 		failed(err);
 		return;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "../proto/ring.h"
 #include "config.h"
 #include "hmap.h"
@@ -970,18 +971,10 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static uint64_t monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The event timeout's timer, due at the monotonic millisecond at. */
 static void expire_arm(struct conn *c, uint64_t at)
 {
-	uint64_t now = monotonic_us() / 1000, wait = at > now ? at - now : 0;
+	uint64_t now = clock_us() / 1000, wait = at > now ? at - now : 0;
 	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000 * 1000)};
 
 	if (!c->ev_expire)
@@ -999,7 +992,7 @@ static void expire_arm(struct conn *c, uint64_t at)
 static void expire_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	uint64_t now = monotonic_us() / 1000;
+	uint64_t now = clock_us() / 1000;
 	struct outmsg **pp = &c->out_head, *prev = NULL, *m;
 	bool dropped = false;
 
@@ -1080,7 +1073,7 @@ void conn_queue_event(struct conn *c, const char *path, const char *token, bool 
 	m->is_event = path[0] != '@' && hmap_insert(&c->pending_events, &m->pending);
 	m->watch_event = true;
 	if (expires && cfg.watch_event_timeout) {
-		m->expires = monotonic_us() / 1000 + (uint64_t)cfg.watch_event_timeout * 1000;
+		m->expires = clock_us() / 1000 + (uint64_t)cfg.watch_event_timeout * 1000;
 		if (!c->ev_expire || !evtimer_pending(c->ev_expire, NULL))
 			expire_arm(c, m->expires);
 	}
@@ -1432,7 +1425,7 @@ static void ring_serve(struct conn *c)
 	unsigned char buf[XS_RING_SIZE];
 	size_t budget = CONN_READ_CHUNK;
 	bool consumed = false, turn_over = false;
-	uint64_t start = monotonic_us();
+	uint64_t start = clock_us();
 
 	if (xs_ring_load(&r->connection) == XS_RING_RECONNECT) {
 		/* The guest asks to start over (feature RECONNECTION). */
@@ -1464,7 +1457,7 @@ static void ring_serve(struct conn *c)
 		used = conn_process(c, buf, (size_t)n);
 		if (used < (size_t)n && c->state == CONN_OPEN)
 			stash_rest(c, buf + used, (size_t)n - used);
-		if (monotonic_us() - start >= cfg.ring_turn_us) {
+		if (clock_us() - start >= cfg.ring_turn_us) {
 			turn_over = true;
 			break;
 		}

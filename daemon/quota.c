@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "grow.h"
 #include "log.h"
 #include "store.h"
@@ -548,27 +549,19 @@ static struct {
 	bool measured;
 } budget;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void budget_measure(void)
 {
 	struct mallinfo2 mi = mallinfo2();
 
 	budget.heap = mi.uordblks + mi.hblkhd;
 	budget.store = store_file_bytes();
-	budget.at_ms = now_ms();
+	budget.at_ms = clock_ms();
 	budget.measured = true;
 }
 
 uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
 {
-	if (fresh || !budget.measured || now_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
+	if (fresh || !budget.measured || clock_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
 		budget_measure();
 	if (heap)
 		*heap = budget.heap;
@@ -644,9 +637,9 @@ static void memory_back(void)
 	if (heap + margin > emergency.level) {
 		void *trial;
 
-		if (now_ms() - tried_ms < 100)
+		if (clock_ms() - tried_ms < 100)
 			return;
-		tried_ms = now_ms();
+		tried_ms = clock_ms();
 		if (!(trial = malloc(margin + quota_emergency)))
 			return;
 		free(trial);

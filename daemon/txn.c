@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../proto/path.h"
+#include "clock.h"
 #include "config.h"
 #include "grow.h"
 #include "hmap.h"
@@ -115,18 +116,10 @@ struct hidden_view {
  */
 static struct txn *protected_head;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void protect(struct txn *t)
 {
 	t->protected = true;
-	t->protect_until = now_ms() + cfg.txn_protect_ms;
+	t->protect_until = clock_ms() + cfg.txn_protect_ms;
 	t->prot_next = protected_head;
 	if (protected_head)
 		protected_head->prot_prev = t;
@@ -1120,7 +1113,7 @@ bool txn_write_waits(const struct ident *who, const char *path, bool subtree, ui
 
 	if (!protected_head || who->priv)
 		return false;
-	now = now_ms();
+	now = clock_ms();
 	for (struct txn *t = protected_head; t; t = t->prot_next) {
 		if (t->protect_until > now && touches(t, path, subtree)) {
 			*until = t->protect_until;
@@ -1167,7 +1160,7 @@ bool txn_is_protected(const struct txn *t)
 
 uint64_t txn_now_ms(void)
 {
-	return now_ms();
+	return clock_ms();
 }
 
 uint64_t txn_version(const struct txn *t)
