@@ -322,6 +322,18 @@ XSL_API int xsl_gnt_end(struct xsl_hyp *h, uint32_t ref);
 XSL_API void *xsl_gnt_map(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
 			  int writable, int *err);
 XSL_API int xsl_gnt_unmap(struct xsl_hyp *h, void *area, unsigned count);
+/*
+ * The same mapping, each page where it falls: pages[i] is refs[i]'s page,
+ * the pages not necessarily in a row, for a caller that moves data page by
+ * page (scatter-gather I/O, as a kernel backend maps a request's segment
+ * pages) and so needs no contiguous area built. Same checks, same errors,
+ * one call to the hypervisor; the handle, or NULL. xsl_gnt_unmap_pages
+ * gives the whole mapping back (its pages are not to be touched after).
+ */
+struct xsl_gnt_pages;
+XSL_API struct xsl_gnt_pages *xsl_gnt_map_pages(struct xsl_hyp *h, unsigned domid, unsigned count,
+						const uint32_t *refs, int writable, void **pages, int *err);
+XSL_API int xsl_gnt_unmap_pages(struct xsl_hyp *h, struct xsl_gnt_pages *m);
 
 /*
  * Event channels. Each bound port has its own descriptor, readable while a

@@ -94,6 +94,26 @@ int xsl_gnt_unmap(struct xsl_hyp *h, void *area, unsigned count)
 	return h && area && count ? h->ops->gnt_unmap(h, area, count) : -EINVAL;
 }
 
+struct xsl_gnt_pages *xsl_gnt_map_pages(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
+					int writable, void **pages, int *err)
+{
+	int e;
+
+	if (!err)
+		err = &e;
+	if (!h || !count || !refs || !pages) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*err = 0;
+	return h->ops->gnt_map_pages(h, domid, count, refs, writable, pages, err);
+}
+
+int xsl_gnt_unmap_pages(struct xsl_hyp *h, struct xsl_gnt_pages *m)
+{
+	return h && m ? h->ops->gnt_unmap_pages(h, m) : -EINVAL;
+}
+
 int xsl_evt_alloc_unbound(struct xsl_hyp *h, unsigned remote_domid, uint32_t *port)
 {
 	return h && port ? h->ops->evt_alloc_unbound(h, remote_domid, port) : -EINVAL;

@@ -18,6 +18,9 @@ struct xsl_hyp_ops {
 	void *(*gnt_map)(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
 			 int writable, int *err);
 	int (*gnt_unmap)(struct xsl_hyp *h, void *area, unsigned count);
+	struct xsl_gnt_pages *(*gnt_map_pages)(struct xsl_hyp *h, unsigned domid, unsigned count,
+					       const uint32_t *refs, int writable, void **pages, int *err);
+	int (*gnt_unmap_pages)(struct xsl_hyp *h, struct xsl_gnt_pages *m);
 	int (*evt_alloc_unbound)(struct xsl_hyp *h, unsigned remote_domid, uint32_t *port);
 	int (*evt_bind)(struct xsl_hyp *h, unsigned remote_domid, uint32_t remote_port, uint32_t *local_port);
 	int (*evt_notify)(struct xsl_hyp *h, uint32_t port);

@@ -36,6 +36,8 @@ struct sim_mem {
 	uint32_t nr_grefs;
 	uint8_t *page_used; /* a byte per page */
 	uint8_t *ref_used;  /* a byte per grant reference */
+	uint32_t *ref_free; /* the free references, a stack: the lowest on top at first */
+	uint32_t ref_nfree;
 	struct share *shares;
 };
 
@@ -59,15 +61,17 @@ struct granter {
 	struct granter *next;
 	uint32_t domid;
 	uint64_t inc;
+	int fd;        /* its memory file, kept for areas of their own */
 	uint8_t *base;
+	uint8_t *ro;   /* the same memory read-only, once a read-only page was handed out */
 	uint32_t pages;
 	unsigned areas;
 };
 
-/* One xsl_gnt_map. */
+/* One xsl_gnt_map or xsl_gnt_map_pages. */
 struct area {
 	struct area *next;
-	uint8_t *addr;
+	uint8_t *addr;    /* xsl_gnt_map's; NULL: pages handed out one by one (xsl_gnt_map_pages) */
 	unsigned count;
 	bool own_mapping; /* pages remapped into an area of its own (not a pointer into the granter's memory) */
 	struct granter *g;
@@ -118,6 +122,7 @@ static void mem_put(struct sim_mem *m)
 	munmap(m->gt, (size_t)GNT_FRAMES * PAGE);
 	free(m->page_used);
 	free(m->ref_used);
+	free(m->ref_free);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -151,7 +156,8 @@ static int mem_new(uint32_t pages, struct sim_mem **out, int *mem_fd, int *gt_fd
 	if (!err) {
 		m->page_used = calloc(pages, 1);
 		m->ref_used = calloc(m->nr_grefs, 1);
-		if (!m->page_used || !m->ref_used)
+		m->ref_free = calloc(m->nr_grefs, sizeof(uint32_t));
+		if (!m->page_used || !m->ref_used || !m->ref_free)
 			err = -ENOMEM;
 	}
 	if (err) {
@@ -161,6 +167,7 @@ static int mem_new(uint32_t pages, struct sim_mem **out, int *mem_fd, int *gt_fd
 			munmap(m->gt, (size_t)GNT_FRAMES * PAGE);
 		free(m->page_used);
 		free(m->ref_used);
+		free(m->ref_free);
 		free(m);
 		if (*mem_fd >= 0)
 			close(*mem_fd);
@@ -172,6 +179,8 @@ static int mem_new(uint32_t pages, struct sim_mem **out, int *mem_fd, int *gt_fd
 	/* Xen reserves the first references (console, store): handed out only by number. */
 	for (uint32_t r = 0; r < GNTTAB_NR_RESERVED_ENTRIES; r++)
 		m->ref_used[r] = 1;
+	for (uint32_t r = m->nr_grefs; r-- > GNTTAB_NR_RESERVED_ENTRIES;)
+		m->ref_free[m->ref_nfree++] = r;
 	*out = m;
 	return 0;
 }
@@ -245,24 +254,31 @@ static int entry_end(struct sim_mem *m, uint32_t ref)
 
 static int ref_alloc(struct sim_mem *m, uint32_t *ref)
 {
+	int err = -ENOSPC;
+
 	pthread_mutex_lock(&m->lock);
-	for (uint32_t r = GNTTAB_NR_RESERVED_ENTRIES; r < m->nr_grefs; r++)
-		if (!m->ref_used[r]) {
-			m->ref_used[r] = 1;
-			pthread_mutex_unlock(&m->lock);
-			*ref = r;
-			return 0;
-		}
+	if (m->ref_nfree) {
+		*ref = m->ref_free[--m->ref_nfree];
+		m->ref_used[*ref] = 1;
+		err = 0;
+	}
 	pthread_mutex_unlock(&m->lock);
-	return -ENOSPC;
+	return err;
+}
+
+/* Back on the free stack, once (a reference never handed out, or reserved, is left alone). Called locked. */
+static void ref_free_locked(struct sim_mem *m, uint32_t ref)
+{
+	if (ref < GNTTAB_NR_RESERVED_ENTRIES || !m->ref_used[ref])
+		return;
+	m->ref_used[ref] = 0;
+	m->ref_free[m->ref_nfree++] = ref;
 }
 
 static void ref_free(struct sim_mem *m, uint32_t ref)
 {
-	if (ref < GNTTAB_NR_RESERVED_ENTRIES)
-		return;
 	pthread_mutex_lock(&m->lock);
-	m->ref_used[ref] = 0;
+	ref_free_locked(m, ref);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -584,7 +600,7 @@ static int sim_unshare(struct xsl_hyp *h, void *area, unsigned count)
 	}
 	*pp = s->next;
 	for (i = 0; i < count; i++)
-		m->ref_used[s->refs[i]] = 0;
+		ref_free_locked(m, s->refs[i]);
 	pthread_mutex_unlock(&m->lock);
 	free(s);
 	mem_free(m, area, count);
@@ -601,7 +617,8 @@ static struct granter *granter_find(struct sim_hyp *s, uint32_t domid, uint64_t 
 	return NULL;
 }
 
-static int unmap_call(struct sim_hyp *s, struct granter *g, const uint32_t *handles, unsigned count, bool forget)
+static int unmap_call(struct sim_hyp *s, uint32_t domid, uint64_t inc, const uint32_t *handles, unsigned count,
+		      bool forget)
 {
 	unsigned char buf[sizeof(struct simhyp_unmap) + SIMHYP_BATCH_MAX * sizeof(uint32_t)];
 	struct simhyp_unmap *u = (struct simhyp_unmap *)buf;
@@ -609,8 +626,8 @@ static int unmap_call(struct sim_hyp *s, struct granter *g, const uint32_t *hand
 	int rc;
 
 	memset(u, 0, sizeof(*u));
-	u->domid = g->domid;
-	u->incarnation = g->inc;
+	u->domid = domid;
+	u->incarnation = inc;
 	u->count = count;
 	u->flags = forget ? SIMHYP_UNMAP_FORGET : 0;
 	memcpy(u + 1, handles, count * sizeof(uint32_t));
@@ -627,159 +644,273 @@ static void granter_drop(struct sim_hyp *s, struct granter *g)
 		;
 	*pp = g->next;
 	munmap(g->base, (size_t)g->pages * PAGE);
+	if (g->ro)
+		munmap(g->ro, (size_t)g->pages * PAGE);
+	close(g->fd);
 	free(g);
+}
+
+/* The granter's memory as a read-only view, made the first time a read-only page is handed out. */
+static uint8_t *granter_ro(struct granter *g)
+{
+	void *p;
+
+	if (!g->ro && (p = mmap(NULL, (size_t)g->pages * PAGE, PROT_READ, MAP_SHARED, g->fd, 0)) != MAP_FAILED)
+		g->ro = p;
+	return g->ro;
+}
+
+/* The memory file a MAP's reply came with: the granter's record made (NULL: out of memory). Called locked. */
+static struct granter *granter_add(struct sim_hyp *s, uint32_t domid, const struct simhyp_map_reply *r, int fd)
+{
+	struct granter *g = calloc(1, sizeof(*g));
+	void *base = g ? mmap(NULL, (size_t)r->mem_pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+		       : MAP_FAILED;
+
+	if (base == MAP_FAILED) {
+		free(g);
+		close(fd);
+		return NULL;
+	}
+	g->domid = domid;
+	g->inc = r->incarnation;
+	g->fd = fd;
+	g->base = base;
+	g->pages = r->mem_pages;
+	g->next = s->granters;
+	s->granters = g;
+	return g;
+}
+
+/*
+ * A MAP given back at once (UNMAP of its handles), with the granter's
+ * memory file if no mapping of it is left here (g NULL: never mapped
+ * here). Called locked.
+ */
+static void map_undo(struct sim_hyp *s, struct granter *g, uint32_t domid, uint64_t inc,
+		     const struct simhyp_map_entry *e, unsigned count)
+{
+	uint32_t handles[SIMHYP_BATCH_MAX];
+
+	for (unsigned i = 0; i < count; i++)
+		handles[i] = e[i].handle;
+	unmap_call(s, domid, inc, handles, count, !g || !g->areas);
+	if (g && !g->areas)
+		granter_drop(s, g);
+}
+
+/*
+ * MAP, one round trip for the whole batch: every reference approved and
+ * pinned by the hypervisor (all or nothing), e[i] its frame and handle,
+ * the granter's memory mapped here (*gp). 0, or -errno with nothing left
+ * pinned. Called locked.
+ */
+static int map_call(struct sim_hyp *s, unsigned domid, unsigned count, const uint32_t *refs, int writable,
+		    struct simhyp_map_entry *e, struct granter **gp)
+{
+	unsigned char req[sizeof(struct simhyp_map) + SIMHYP_BATCH_MAX * sizeof(uint32_t)];
+	unsigned char rep[sizeof(struct simhyp_map_reply) + SIMHYP_BATCH_MAX * sizeof(struct simhyp_map_entry)];
+	struct simhyp_map *m = (struct simhyp_map *)req;
+	struct simhyp_map_reply *r = (struct simhyp_map_reply *)rep;
+	struct granter *g;
+	int fds[SIMHYP_FDS_MAX], rc, err = 0;
+	unsigned nfds = SIMHYP_FDS_MAX;
+
+	if (count > SIMHYP_BATCH_MAX || domid > SIMHYP_DOMID_MAX)
+		return count > SIMHYP_BATCH_MAX ? -E2BIG : -EINVAL;
+	memset(m, 0, sizeof(*m));
+	m->domid = domid;
+	m->count = count;
+	m->flags = writable ? SIMHYP_MAP_WRITABLE : 0;
+	memcpy(m + 1, refs, count * sizeof(uint32_t));
+	rc = simhyp_call(s->fd, SIMHYP_MAP, m, sizeof(*m) + count * sizeof(uint32_t), NULL, 0, r, sizeof(rep),
+			 fds, &nfds);
+	if (rc < 0)
+		return rc;
+	if ((size_t)rc != sizeof(*r) + count * sizeof(*e) || r->count != count ||
+	    nfds != ((r->flags & SIMHYP_MAP_MEMFD) ? 1u : 0u)) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -EPROTO; /* handles unknown: left to the connection's close */
+	}
+	memcpy(e, r + 1, count * sizeof(*e));
+	g = granter_find(s, domid, r->incarnation);
+	if (nfds && g)
+		close(fds[0]); /* already mapped here: the hypervisor forgot we have it */
+	else if (nfds)
+		g = granter_add(s, domid, r, fds[0]);
+	if (!g)
+		err = -ENOMEM;
+	for (unsigned i = 0; g && i < count; i++)
+		if (e[i].frame >= g->pages)
+			err = -EPROTO;
+	if (err) {
+		map_undo(s, g, domid, r->incarnation, e, count);
+		return err;
+	}
+	*gp = g;
+	return 0;
+}
+
+/* A mapping's record, kept until it is unmapped (or the handle closes). Called locked. */
+static struct area *area_add(struct sim_hyp *s, struct granter *g, const struct simhyp_map_entry *e,
+			     unsigned count, uint8_t *addr, bool own_mapping)
+{
+	struct area *a = calloc(1, sizeof(*a) + count * sizeof(uint32_t));
+
+	if (!a)
+		return NULL;
+	for (unsigned i = 0; i < count; i++)
+		a->handles[i] = e[i].handle;
+	a->count = count;
+	a->g = g;
+	a->addr = addr;
+	a->own_mapping = own_mapping;
+	g->areas++;
+	a->next = s->areas;
+	s->areas = a;
+	return a;
+}
+
+/* A record unlinked and given back: its area unmapped here, its handles to the hypervisor. Called locked. */
+static int area_release(struct sim_hyp *s, struct area **pp)
+{
+	struct area *a = *pp;
+	bool forget;
+	int rc;
+
+	*pp = a->next;
+	forget = --a->g->areas == 0;
+	if (a->own_mapping)
+		munmap(a->addr, (size_t)a->count * PAGE);
+	rc = unmap_call(s, a->g->domid, a->g->inc, a->handles, a->count, forget);
+	if (forget)
+		granter_drop(s, a->g);
+	free(a);
+	/* A hypervisor gone took the mappings with it. */
+	return rc == -ECONNRESET || rc == -EPIPE ? 0 : rc;
+}
+
+/*
+ * An area of its own for approved frames not in a row (or read-only): a
+ * range reserved, then each run of consecutive frames mapped over it from
+ * the granter's memory file in one call, read-only where so granted, its
+ * page tables filled at once (the caller is about to touch the pages). As
+ * gntdev's mmap, the pages are there until the area is unmapped, and no
+ * longer.
+ */
+static uint8_t *own_area(const struct granter *g, const struct simhyp_map_entry *e, unsigned count, int writable)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint8_t *p = mmap(NULL, (size_t)count * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	unsigned i, j;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < count; i = j) {
+		for (j = i + 1; j < count && e[j].frame == e[j - 1].frame + 1; j++)
+			;
+		if (mmap(p + (size_t)i * PAGE, (size_t)(j - i) * PAGE, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+			 g->fd, (off_t)e[i].frame * PAGE) == MAP_FAILED) {
+			munmap(p, (size_t)count * PAGE);
+			return NULL;
+		}
+	}
+	return p;
 }
 
 static void *sim_map(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs, int writable,
 		     int *err)
 {
 	struct sim_hyp *s = S(h);
-	unsigned char req[sizeof(struct simhyp_map) + SIMHYP_BATCH_MAX * sizeof(uint32_t)];
-	unsigned char rep[sizeof(struct simhyp_map_reply) + SIMHYP_BATCH_MAX * sizeof(struct simhyp_map_entry)];
-	struct simhyp_map *m = (struct simhyp_map *)req;
-	struct simhyp_map_reply *r = (struct simhyp_map_reply *)rep;
-	struct simhyp_map_entry *e = (struct simhyp_map_entry *)(r + 1);
+	struct simhyp_map_entry e[SIMHYP_BATCH_MAX];
 	struct granter *g;
-	struct area *a = NULL;
-	bool contiguous = true, new_granter = false;
-	int fds[SIMHYP_FDS_MAX], rc;
-	unsigned nfds = SIMHYP_FDS_MAX;
+	bool contiguous = true;
+	uint8_t *addr;
 
-	if (count > SIMHYP_BATCH_MAX || domid > SIMHYP_DOMID_MAX) {
-		*err = count > SIMHYP_BATCH_MAX ? -E2BIG : -EINVAL;
-		return NULL;
-	}
-	memset(m, 0, sizeof(*m));
-	m->domid = domid;
-	m->count = count;
-	m->flags = writable ? SIMHYP_MAP_WRITABLE : 0;
-	memcpy(m + 1, refs, count * sizeof(uint32_t));
 	pthread_mutex_lock(&s->lock);
-	rc = simhyp_call(s->fd, SIMHYP_MAP, m, sizeof(*m) + count * sizeof(uint32_t), NULL, 0, r, sizeof(rep),
-			 fds, &nfds);
-	if (rc < 0) {
+	if ((*err = map_call(s, domid, count, refs, writable, e, &g)) < 0) {
 		pthread_mutex_unlock(&s->lock);
-		*err = rc;
 		return NULL;
-	}
-	if ((size_t)rc != sizeof(*r) + count * sizeof(*e) || r->count != count ||
-	    nfds != ((r->flags & SIMHYP_MAP_MEMFD) ? 1u : 0u)) {
-		for (unsigned i = 0; i < nfds; i++)
-			close(fds[i]);
-		pthread_mutex_unlock(&s->lock);
-		*err = -EPROTO; /* handles unknown: left to the connection's close */
-		return NULL;
-	}
-	g = granter_find(s, domid, r->incarnation);
-	if (nfds) {
-		void *base = MAP_FAILED;
-
-		if (!g && (g = calloc(1, sizeof(*g))))
-			base = mmap(NULL, (size_t)r->mem_pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-		else if (g)
-			base = NULL; /* already mapped here: the hypervisor forgot we have it */
-		close(fds[0]);
-		if (base == MAP_FAILED) {
-			free(g);
-			g = NULL;
-		} else if (base) {
-			g->domid = domid;
-			g->inc = r->incarnation;
-			g->base = base;
-			g->pages = r->mem_pages;
-			g->next = s->granters;
-			s->granters = g;
-			new_granter = true;
-		}
-	}
-	if (!g) {
-		*err = -ENOMEM;
-		goto undo;
 	}
 	for (unsigned i = 1; i < count; i++)
 		if (e[i].frame != e[0].frame + i)
 			contiguous = false;
-	if (!(a = calloc(1, sizeof(*a) + count * sizeof(uint32_t)))) {
+	/* In a row and writable: the approved pages are where they are in the granter's memory. */
+	addr = contiguous && writable ? g->base + (size_t)e[0].frame * PAGE : own_area(g, e, count, writable);
+	if (!addr || !area_add(s, g, e, count, addr, !(contiguous && writable))) {
+		if (addr && !(contiguous && writable))
+			munmap(addr, (size_t)count * PAGE);
+		map_undo(s, g, g->domid, g->inc, e, count);
+		pthread_mutex_unlock(&s->lock);
 		*err = -ENOMEM;
-		goto undo;
-	}
-	a->count = count;
-	a->g = g;
-	for (unsigned i = 0; i < count; i++)
-		a->handles[i] = e[i].handle;
-	if (contiguous && writable) {
-		/* The approved pages are where they are in the granter's memory. */
-		a->addr = g->base + (size_t)e[0].frame * PAGE;
-	} else {
-		/* An area of its own: each approved page mapped in turn (read-only if so granted). */
-		uint8_t *p = mmap(NULL, (size_t)count * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (p == MAP_FAILED) {
-			*err = -ENOMEM;
-			goto undo;
-		}
-		for (unsigned i = 0; i < count; i++)
-			if (mremap(g->base + (size_t)e[i].frame * PAGE, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
-				   p + (size_t)i * PAGE) == MAP_FAILED) {
-				munmap(p, (size_t)count * PAGE);
-				*err = -ENOMEM;
-				goto undo;
-			}
-		if (!writable && mprotect(p, (size_t)count * PAGE, PROT_READ) < 0) {
-			munmap(p, (size_t)count * PAGE);
-			*err = -ENOMEM;
-			goto undo;
-		}
-		a->addr = p;
-		a->own_mapping = true;
-	}
-	g->areas++;
-	a->next = s->areas;
-	s->areas = a;
-	pthread_mutex_unlock(&s->lock);
-	return a->addr;
-undo:
-	free(a);
-	{
-		uint32_t handles[SIMHYP_BATCH_MAX];
-		struct granter tmp = {.domid = domid, .inc = r->incarnation};
-
-		for (unsigned i = 0; i < count; i++)
-			handles[i] = e[i].handle;
-		unmap_call(s, g ? g : &tmp, handles, count, !g || (new_granter && !g->areas));
-		if (g && new_granter && !g->areas)
-			granter_drop(s, g);
+		return NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
-	return NULL;
+	return addr;
 }
 
 static int sim_unmap(struct xsl_hyp *h, void *area, unsigned count)
 {
 	struct sim_hyp *s = S(h);
-	struct area **pp, *a;
-	bool forget;
-	int rc;
+	struct area **pp;
+	int rc = -EINVAL;
 
 	pthread_mutex_lock(&s->lock);
-	for (pp = &s->areas; (a = *pp); pp = &a->next)
-		if (a->addr == area && a->count == count)
+	for (pp = &s->areas; *pp; pp = &(*pp)->next)
+		if ((*pp)->addr && (*pp)->addr == area && (*pp)->count == count) {
+			rc = area_release(s, pp);
 			break;
-	if (!a) {
-		pthread_mutex_unlock(&s->lock);
-		return -EINVAL;
-	}
-	*pp = a->next;
-	forget = --a->g->areas == 0;
-	if (a->own_mapping)
-		munmap(a->addr, (size_t)count * PAGE);
-	rc = unmap_call(s, a->g, a->handles, count, forget);
-	if (forget)
-		granter_drop(s, a->g);
+		}
 	pthread_mutex_unlock(&s->lock);
-	free(a);
-	/* A hypervisor gone took the mappings with it. */
-	return rc == -ECONNRESET || rc == -EPIPE ? 0 : rc;
+	return rc;
+}
+
+/*
+ * The pages handed out where they are, in the granter's memory (read-only
+ * ones in its read-only view): no area built, nothing to unmap here.
+ */
+static struct xsl_gnt_pages *sim_map_pages(struct xsl_hyp *h, unsigned domid, unsigned count,
+					   const uint32_t *refs, int writable, void **pages, int *err)
+{
+	struct sim_hyp *s = S(h);
+	struct simhyp_map_entry e[SIMHYP_BATCH_MAX];
+	struct granter *g;
+	struct area *a;
+	uint8_t *view;
+
+	pthread_mutex_lock(&s->lock);
+	if ((*err = map_call(s, domid, count, refs, writable, e, &g)) < 0) {
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	view = writable ? g->base : granter_ro(g);
+	if (!view || !(a = area_add(s, g, e, count, NULL, false))) {
+		map_undo(s, g, g->domid, g->inc, e, count);
+		pthread_mutex_unlock(&s->lock);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	for (unsigned i = 0; i < count; i++)
+		pages[i] = view + (size_t)e[i].frame * PAGE;
+	pthread_mutex_unlock(&s->lock);
+	return (struct xsl_gnt_pages *)(void *)a;
+}
+
+static int sim_unmap_pages(struct xsl_hyp *h, struct xsl_gnt_pages *m)
+{
+	struct sim_hyp *s = S(h);
+	struct area **pp;
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->areas; *pp; pp = &(*pp)->next)
+		if ((void *)*pp == (void *)m && !(*pp)->addr) {
+			rc = area_release(s, pp);
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 /* ---- event channels ---- */
@@ -978,6 +1109,8 @@ static const struct xsl_hyp_ops sim_ops = {
 	.gnt_end = sim_end,
 	.gnt_map = sim_map,
 	.gnt_unmap = sim_unmap,
+	.gnt_map_pages = sim_map_pages,
+	.gnt_unmap_pages = sim_unmap_pages,
 	.evt_alloc_unbound = sim_alloc_unbound,
 	.evt_bind = sim_bind,
 	.evt_notify = sim_notify,

@@ -16,6 +16,9 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+/* Grants are of 4 KiB pages, whatever the mapper's page size. */
+#define XEN_GNT_PAGE 4096u
+
 struct xen_port {
 	struct xen_port *next;
 	xenevtchn_handle *xce;
@@ -154,6 +157,40 @@ static int xen_unmap(struct xsl_hyp *h, void *area, unsigned count)
 	return xengnttab_unmap(X(h)->gt, area, count) < 0 ? (errno ? -errno : -EINVAL) : 0;
 }
 
+/* libxengnttab maps one area; its pages are handed out one by one. */
+struct xsl_gnt_pages {
+	void *area;
+	unsigned count;
+};
+
+static struct xsl_gnt_pages *xen_map_pages(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
+					   int writable, void **pages, int *err)
+{
+	struct xsl_gnt_pages *m = malloc(sizeof(*m));
+
+	if (!m) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (!(m->area = xen_map(h, domid, count, refs, writable, err))) {
+		free(m);
+		return NULL;
+	}
+	m->count = count;
+	for (unsigned i = 0; i < count; i++)
+		pages[i] = (char *)m->area + (size_t)i * XEN_GNT_PAGE;
+	return m;
+}
+
+static int xen_unmap_pages(struct xsl_hyp *h, struct xsl_gnt_pages *m)
+{
+	int rc = xen_unmap(h, m->area, m->count);
+
+	if (rc == 0)
+		free(m);
+	return rc;
+}
+
 static struct xen_port *port_find(struct xen_hyp *x, uint32_t port, struct xen_port ***pp)
 {
 	struct xen_port **q;
@@ -256,6 +293,8 @@ static const struct xsl_hyp_ops xen_ops = {
 	.gnt_end = xen_end,
 	.gnt_map = xen_map,
 	.gnt_unmap = xen_unmap,
+	.gnt_map_pages = xen_map_pages,
+	.gnt_unmap_pages = xen_unmap_pages,
 	.evt_alloc_unbound = xen_alloc_unbound,
 	.evt_bind = xen_bind,
 	.evt_notify = xen_notify,

@@ -88,6 +88,7 @@ struct mapping {
 	uint32_t domid, ref;
 	uint64_t inc;
 	uint8_t used, writable;
+	uint8_t marked; /* named by the UNMAP being checked (a handle twice in one batch) */
 	uint32_t next_free;
 };
 
@@ -453,6 +454,7 @@ static void mapping_release(struct conn *c, uint32_t i)
 	if (g && g->inc == m->inc && g->gt && m->ref < g->nr_grefs)
 		gnt_put(g, m->ref, m->writable);
 	m->used = 0;
+	m->marked = 0;
 	m->next_free = c->maps_free;
 	c->maps_free = i + 1;
 	c->maps_used--;
@@ -849,16 +851,17 @@ static void op_unmap(struct conn *c, const struct simhyp_hdr *h, size_t len)
 	    !body_ok(h, len, sizeof(*m) + (size_t)m->count * sizeof(uint32_t)) ||
 	    (m->flags & ~SIMHYP_UNMAP_FORGET))
 		return reply_status(c, h, EINVAL);
+	/* Each handle checked and marked, so that one named twice is seen in one pass; refused whole. */
 	for (uint32_t i = 0; i < m->count; i++) {
 		uint32_t k = handles[i];
 
-		if (k == 0 || k > c->maps_cap || !c->maps[k - 1].used || c->maps[k - 1].domid != m->domid ||
-		    c->maps[k - 1].inc != m->incarnation)
+		if (k == 0 || k > c->maps_cap || !c->maps[k - 1].used || c->maps[k - 1].marked ||
+		    c->maps[k - 1].domid != m->domid || c->maps[k - 1].inc != m->incarnation) {
+			while (i-- > 0)
+				c->maps[handles[i] - 1].marked = 0;
 			return reply_status(c, h, EINVAL);
-		/* A handle twice in one batch: refused whole too. */
-		for (uint32_t j = 0; j < i; j++)
-			if (handles[j] == k)
-				return reply_status(c, h, EINVAL);
+		}
+		c->maps[k - 1].marked = 1;
 	}
 	for (uint32_t i = 0; i < m->count; i++)
 		mapping_release(c, handles[i] - 1);

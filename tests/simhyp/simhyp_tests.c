@@ -2,6 +2,8 @@
  * The simulated hypervisor (xs-simhyp) and the client library's hypervisor
  * API over it, between separate processes: grants mapped only where they
  * were granted, read-only kept read-only, grants ending only once unmapped,
+ * batches mapped whole or not at all (as one area or page by page), an
+ * unmapped area gone from the mapper, UNMAP batches refused whole,
  * event channels bound, notified, closed and bound again, domain deaths
  * told to subscribers, hostile messages refused, limits at their edges.
  */
@@ -461,6 +463,230 @@ START_TEST(end_access_busy_while_mapped)
 	}
 	xsl_gnt_free(a, solo, 1);
 	xsl_hyp_close(a);
+	hyp_stop(&h);
+}
+END_TEST
+
+/*
+ * Frames of domain 5's memory (8 pages, each holding "page<N>"), granted by
+ * hand: refs 8..13 read-write to domain 7, at frames not in a row; ref 14
+ * read-only to 7; ref 15 to domain 8, not the mapper.
+ */
+static const uint32_t scatter_frame[8] = {3, 4, 1, 6, 0, 2, 5, 7};
+
+static void scatter_grants(struct raw_dom *r)
+{
+	for (uint32_t i = 0; i < 8; i++)
+		snprintf((char *)r->mem + (size_t)i * PAGE, 8, "page%u", i);
+	for (uint32_t i = 0; i < 6; i++)
+		r->gt[8 + i] =
+			(struct grant_entry_v1){.flags = GTF_permit_access, .domid = 7, .frame = scatter_frame[i]};
+	r->gt[14] = (struct grant_entry_v1){.flags = GTF_permit_access | GTF_readonly, .domid = 7, .frame = 5};
+	r->gt[15] = (struct grant_entry_v1){.flags = GTF_permit_access, .domid = 8, .frame = 7};
+}
+
+/* Whether none of refs[0..n) is pinned (what a failed or given-back map must leave). */
+static bool none_pinned(const struct raw_dom *r, const uint32_t *refs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (r->gt[refs[i]].flags & (GTF_reading | GTF_writing))
+			return false;
+	return true;
+}
+
+START_TEST(pages_mapped_in_one_call)
+{
+	struct hyp h;
+	struct raw_dom r;
+	struct xsl_hyp *m;
+	struct xsl_gnt_pages *mp, *full;
+	uint32_t refs[8] = {8, 9, 10, 11, 12, 13, 14, 8};
+	void *pages[8];
+	int err;
+
+	/* At most 8 mappings on a connection: a failed batch that leaked one would show. */
+	hyp_start(&h, "-M", "8", NULL);
+	ck_assert_int_eq(raw_create(h.path, 5, 8, &r), 0);
+	scatter_grants(&r);
+	m = dom(&h, 7);
+	/* Six pages in one call, each where it falls; written through, seen by the granter. */
+	mp = xsl_gnt_map_pages(m, 5, 6, refs, 1, pages, &err);
+	ck_assert_ptr_nonnull(mp);
+	for (unsigned i = 0; i < 6; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "page%u", scatter_frame[i]);
+		ck_assert_str_eq(pages[i], want);
+		ck_assert_int_eq(r.gt[refs[i]].flags, GTF_permit_access | GTF_reading | GTF_writing);
+	}
+	memcpy(pages[2], "PAGE1", 6);
+	ck_assert_str_eq((char *)r.mem + PAGE, "PAGE1");
+	ck_assert_int_eq(xsl_gnt_unmap_pages(m, mp), 0);
+	ck_assert(none_pinned(&r, refs, 6));
+	/* One reference not granted to the mapper, or read-only when writable is asked: the whole batch fails. */
+	for (int round = 0; round < 20; round++) {
+		uint32_t other[3] = {8, 15, 9}, ro[2] = {9, 14};
+
+		ck_assert_ptr_null(xsl_gnt_map_pages(m, 5, 3, other, round & 1, pages, &err));
+		ck_assert_int_eq(err, -EPERM);
+		ck_assert_ptr_null(xsl_gnt_map_pages(m, 5, 2, ro, 1, pages, &err));
+		ck_assert_int_eq(err, -EPERM);
+		ck_assert(none_pinned(&r, refs, 7));
+	}
+	/* Nothing leaked: the connection's 8 mappings are all there (one reference twice, read-only). */
+	full = xsl_gnt_map_pages(m, 5, 8, refs, 0, pages, &err);
+	ck_assert_ptr_nonnull(full);
+	ck_assert_str_eq(pages[6], "page5");
+	ck_assert_str_eq(pages[7], "page3");
+	ck_assert_ptr_null(xsl_gnt_map_pages(m, 5, 1, refs, 0, pages, &err));
+	ck_assert_int_eq(err, -ENOSPC);
+	ck_assert_int_eq(xsl_gnt_unmap_pages(m, full), 0);
+	ck_assert(none_pinned(&r, refs, 8));
+	xsl_hyp_close(m);
+	close(r.fd);
+	hyp_stop(&h);
+}
+END_TEST
+
+/* Maps pages read-only (one call, or one area), then writes to one: the write must fault. */
+static int write_ro_pages_child(void *arg)
+{
+	struct ctx *c = arg;
+	uint32_t refs[3] = {8, 10, 14};
+	struct xsl_hyp *x;
+	void *pages[3];
+	char *p;
+	int err;
+
+	CHILD_CHECK((x = child_dom(c)) != NULL, 10);
+	if (c->writable) {
+		p = xsl_gnt_map(x, c->granter, 3, refs, 0, &err);
+		CHILD_CHECK(p && strcmp(p + PAGE, "page1") == 0, 11);
+	} else {
+		CHILD_CHECK(xsl_gnt_map_pages(x, c->granter, 3, refs, 0, pages, &err) != NULL, 12);
+		CHILD_CHECK(strcmp(pages[1], "page1") == 0, 13);
+		p = pages[1];
+	}
+	signal(SIGSEGV, SIG_DFL);
+	p[0] = 'X';
+	return 0;
+}
+
+/* Maps an area whose frames are not in a row, checks it, unmaps it, then touches it: the touch must fault. */
+static int touch_after_unmap_child(void *arg)
+{
+	struct ctx *c = arg;
+	uint32_t refs[6] = {8, 9, 10, 11, 12, 13};
+	struct xsl_hyp *x;
+	volatile char *p;
+	int err;
+
+	CHILD_CHECK((x = child_dom(c)) != NULL, 10);
+	p = xsl_gnt_map(x, c->granter, 6, refs, 1, &err);
+	CHILD_CHECK(p != NULL, 11);
+	for (unsigned i = 0; i < 6; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "page%u", scatter_frame[i]);
+		CHILD_CHECK(strcmp((const char *)p + (size_t)i * PAGE, want) == 0, 12);
+	}
+	p[5 * PAGE] = 'P'; /* frame 2 */
+	CHILD_CHECK(xsl_gnt_unmap(x, (void *)p, 6) == 0, 13);
+	signal(SIGSEGV, SIG_DFL);
+	return p[0] == 'p' ? 14 : 15;
+}
+
+START_TEST(read_only_and_unmapped_pages_fault)
+{
+	struct hyp h;
+	struct raw_dom r;
+	struct ctx c;
+	uint32_t refs[7] = {8, 9, 10, 11, 12, 13, 14};
+
+	hyp_start(&h, NULL);
+	ck_assert_int_eq(raw_create(h.path, 5, 8, &r), 0);
+	scatter_grants(&r);
+	/* Domain 7 exists as long as this handle does; the children act for it. */
+	{
+		struct xsl_hyp *m = dom(&h, 7);
+
+		c = (struct ctx){.h = &h, .domid = 7, .granter = 5};
+		ck_assert_int_eq(reap(child(write_ro_pages_child, &c)), 128 + SIGSEGV);
+		c.writable = 1;
+		ck_assert_int_eq(reap(child(write_ro_pages_child, &c)), 128 + SIGSEGV);
+		ck_assert_str_eq((char *)r.mem + PAGE, "page1");
+		ck_assert_int_eq(reap(child(touch_after_unmap_child, &c)), 128 + SIGSEGV);
+		ck_assert_str_eq((char *)r.mem + 2 * PAGE, "Page2");
+		xsl_hyp_close(m);
+	}
+	/* The children's connections closed: nothing of theirs stays pinned. */
+	for (int i = 0; i < 400 && !none_pinned(&r, refs, 7); i++)
+		usleep(5000);
+	ck_assert(none_pinned(&r, refs, 7));
+	close(r.fd);
+	hyp_stop(&h);
+}
+END_TEST
+
+/* UNMAP of raw handles on conn: the reply's status. */
+static int raw_unmap(int conn, uint64_t inc, const uint32_t *handles, unsigned n)
+{
+	unsigned char buf[sizeof(struct simhyp_unmap) + 8 * sizeof(uint32_t)];
+	struct simhyp_unmap *u = (struct simhyp_unmap *)buf;
+	struct simhyp_reply_hdr rep;
+
+	*u = (struct simhyp_unmap){.domid = 5, .count = n, .incarnation = inc};
+	memcpy(u + 1, handles, n * sizeof(uint32_t));
+	return simhyp_call(conn, SIMHYP_UNMAP, u, sizeof(*u) + n * sizeof(uint32_t), NULL, 0, &rep, sizeof(rep),
+			   NULL, NULL);
+}
+
+START_TEST(unmap_batch_is_all_or_nothing)
+{
+	struct hyp h;
+	struct raw_dom r;
+	struct xsl_hyp *m;
+	unsigned char buf[sizeof(struct simhyp_map) + 2 * sizeof(uint32_t)];
+	unsigned char rep[sizeof(struct simhyp_map_reply) + 2 * sizeof(struct simhyp_map_entry)];
+	struct simhyp_map *mq = (struct simhyp_map *)buf;
+	struct simhyp_map_reply *mr = (struct simhyp_map_reply *)rep;
+	struct simhyp_map_entry *e = (struct simhyp_map_entry *)(mr + 1);
+	struct simhyp_attach at = {.domid = 7};
+	struct simhyp_domain_reply ar;
+	uint32_t refs[2] = {8, 9}, hs[3];
+	int conn, fds[SIMHYP_FDS_MAX];
+	unsigned nfds = SIMHYP_FDS_MAX;
+
+	hyp_start(&h, NULL);
+	ck_assert_int_eq(raw_create(h.path, 5, 8, &r), 0);
+	scatter_grants(&r);
+	m = dom(&h, 7);
+	/* A connection acting for domain 7 by hand: two references mapped, two handles. */
+	conn = simhyp_connect(h.path);
+	ck_assert_int_ge(conn, 0);
+	ck_assert_int_ge(simhyp_call(conn, SIMHYP_ATTACH, &at, sizeof(at), NULL, 0, &ar, sizeof(ar), fds, &nfds), 0);
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	*mq = (struct simhyp_map){.domid = 5, .count = 2, .flags = SIMHYP_MAP_WRITABLE};
+	memcpy(mq + 1, refs, sizeof(refs));
+	nfds = SIMHYP_FDS_MAX;
+	ck_assert_int_eq(simhyp_call(conn, SIMHYP_MAP, mq, sizeof(buf), NULL, 0, mr, sizeof(rep), fds, &nfds),
+			 (int)sizeof(rep));
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	/* A handle twice, or one that is no handle: refused whole, both still mapped. */
+	hs[0] = e[0].handle, hs[1] = e[1].handle, hs[2] = e[0].handle;
+	ck_assert_int_eq(raw_unmap(conn, mr->incarnation, hs, 3), -EINVAL);
+	hs[2] = 999;
+	ck_assert_int_eq(raw_unmap(conn, mr->incarnation, hs, 3), -EINVAL);
+	ck_assert(!none_pinned(&r, &refs[0], 1) && !none_pinned(&r, &refs[1], 1));
+	/* The same two once each: given back (what the refused ones checked left no trace). */
+	ck_assert_int_eq(raw_unmap(conn, mr->incarnation, hs, 2), (int)sizeof(struct simhyp_reply_hdr));
+	ck_assert(none_pinned(&r, refs, 2));
+	ck_assert_int_eq(raw_unmap(conn, mr->incarnation, hs, 1), -EINVAL);
+	close(conn);
+	xsl_hyp_close(m);
+	close(r.fd);
 	hyp_stop(&h);
 }
 END_TEST
@@ -959,6 +1185,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, read_only_stays_read_only);
 	tcase_add_test(tc, junk_grant_entries_are_refused);
 	tcase_add_test(tc, end_access_busy_while_mapped);
+	tcase_add_test(tc, pages_mapped_in_one_call);
+	tcase_add_test(tc, read_only_and_unmapped_pages_fault);
+	tcase_add_test(tc, unmap_batch_is_all_or_nothing);
 	tcase_add_test(tc, event_channels_between_processes);
 	tcase_add_test(tc, simulated_domain_store_port_and_handle);
 	tcase_add_test(tc, domain_death_seen_by_a_subscriber);
