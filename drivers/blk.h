@@ -52,7 +52,7 @@ struct blkback_stats {
 	uint64_t io_err;         /* pread/pwrite/fdatasync failed */
 	uint64_t fdatasyncs;     /* flushes done on the image */
 	uint64_t passes;         /* batches taken off the ring */
-	uint64_t map_calls;      /* xsl_gnt_map calls */
+	uint64_t map_calls;      /* mapping calls (xsl_gnt_map_pages) */
 	uint64_t notifies;       /* event channel notifications sent */
 };
 

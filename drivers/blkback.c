@@ -62,10 +62,9 @@ struct blkback_req {
 	uint32_t ind_refs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	struct blkif_request_segment seg[BLK_MAX_SEGS];
 	unsigned at;         /* its first page in the batch's mapping */
-	char *pages;         /* where its segments' pages are mapped */
-	void *own_area;      /* a mapping of its own (fallback after a batch map failed) */
+	struct xsl_gnt_pages *own; /* a mapping of its own (fallback after a batch map failed) */
 	int cached;          /* every segment's page is a persistent grant already mapped */
-	char *segp[BLK_MAX_SEGS]; /* each segment's page */
+	void *segp[BLK_MAX_SEGS]; /* each segment's page, where it is mapped */
 };
 
 /*
@@ -80,16 +79,11 @@ struct pent {
 	char *page;
 };
 
-struct parea {
-	void *area;
-	unsigned n;
-};
-
 struct blkback_pcache {
 	unsigned max, count, size; /* size: slots, a power of two >= 2 * max */
 	struct pent *tab;
-	struct parea *areas;
-	unsigned nareas;
+	struct xsl_gnt_pages **maps;
+	unsigned nmaps;
 };
 
 struct blkback_batch {
@@ -97,6 +91,7 @@ struct blkback_batch {
 	struct blkback_req req[BLK_BATCH];
 	uint32_t refs[BLK_BATCH * BLK_MAX_SEGS];
 	uint32_t miss[BLK_BATCH * BLK_MAX_SEGS];
+	void *pages[BLK_BATCH * BLK_MAX_SEGS]; /* where a batch mapping put each reference's page */
 	struct iovec iov[BLK_MAX_SEGS];
 };
 
@@ -213,8 +208,7 @@ static void check_segments(struct blkback_ring *r, struct blkback_req *q)
 static void decode(struct blkback_ring *r, const blkif_request_t *in, struct blkback_req *q)
 {
 	memset(q, 0, offsetof(struct blkback_req, seg));
-	q->pages = NULL;
-	q->own_area = NULL;
+	q->own = NULL;
 	q->cached = 0;
 	q->id = in->id;
 	q->operation = in->operation;
@@ -269,17 +263,35 @@ static void decode(struct blkback_ring *r, const blkif_request_t *in, struct blk
 
 /* ---------------------------------------------------------------- mapping */
 
-/* Map refs[0..n) read-write or read-only: one call; the area or NULL. */
-static void *map_refs(struct blkback_ring *r, const uint32_t *refs, unsigned n, int writable)
+/*
+ * Map refs[0..n) read-write or read-only in one call, each page where it
+ * falls (pages[i]: refs[i]'s): the I/O goes page by page, so no contiguous
+ * area is built. The mapping, or NULL.
+ */
+static struct xsl_gnt_pages *map_refs(struct blkback_ring *r, const uint32_t *refs, unsigned n, int writable,
+				      void **pages)
 {
 	int err = 0;
 
 	r->st.map_calls++;
-	return xsl_gnt_map(r->hyp, r->domid, n, refs, writable, &err);
+	return xsl_gnt_map_pages(r->hyp, r->domid, n, refs, writable, pages, &err);
 }
 
 static void pcache_fill(struct blkback_ring *r, const uint32_t *refs, unsigned n);
 static char *pcache_page(struct blkback_ring *r, uint32_t ref);
+
+/* The segments out of a request's indirect pages, copied once: the frontend may change them while we look. */
+static void copy_indirect(struct blkback_req *q, void *const *pages)
+{
+	const unsigned per_page = BLK_PAGE / sizeof(struct blkif_request_segment);
+
+	for (unsigned k = 0, done = 0; done < q->nseg; k++) {
+		unsigned n = q->nseg - done < per_page ? q->nseg - done : per_page;
+
+		memcpy(&q->seg[done], pages[k], n * sizeof(q->seg[0]));
+		done += n;
+	}
+}
 
 /*
  * The indirect requests' segment pages: mapped read-only in one call, the
@@ -288,8 +300,8 @@ static char *pcache_page(struct blkback_ring *r, uint32_t ref);
  */
 static void load_indirect(struct blkback_ring *r, struct blkback_batch *b)
 {
+	struct xsl_gnt_pages *m = NULL;
 	unsigned n = 0, at = 0;
-	char *area;
 
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
@@ -301,34 +313,42 @@ static void load_indirect(struct blkback_ring *r, struct blkback_batch *b)
 	}
 	if (n == 0)
 		return;
-	/* Persistent grants: the indirect pages are among them too (one page each: 32 segments). */
+	/* Persistent grants: the indirect pages are among them too. */
 	if (r->pc)
 		pcache_fill(r, b->refs, n);
-	area = r->pc ? NULL : map_refs(r, b->refs, n, 0);
+	else
+		m = map_refs(r, b->refs, n, 0, b->pages);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
-		char *own = NULL;
-		const char *pages;
+		struct xsl_gnt_pages *own = NULL;
+		void *one[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+		void *const *pages = NULL;
+		unsigned k = 0;
 
 		if (q->operation != BLKIF_OP_INDIRECT || q->status != 1)
 			continue;
-		pages = area ? area + (size_t)at * BLK_PAGE : NULL;
+		if (m)
+			pages = &b->pages[at];
 		at += q->nind;
-		if (!pages && r->pc && q->nind == 1)
-			pages = pcache_page(r, q->ind_refs[0]);
-		if (!pages && !(pages = own = map_refs(r, q->ind_refs, q->nind, 0))) {
+		if (!pages && r->pc) {
+			for (k = 0; k < q->nind && (one[k] = pcache_page(r, q->ind_refs[k])); k++)
+				;
+			pages = k == q->nind ? one : NULL;
+		}
+		if (!pages && (own = map_refs(r, q->ind_refs, q->nind, 0, one)))
+			pages = one;
+		if (!pages) {
 			r->st.bad_grant++;
 			q->status = BLKIF_RSP_ERROR;
 			continue;
 		}
-		/* Copied once: the frontend may change the page while we look. */
-		memcpy(q->seg, pages, q->nseg * sizeof(q->seg[0]));
+		copy_indirect(q, pages);
 		if (own)
-			xsl_gnt_unmap(r->hyp, own, q->nind);
+			xsl_gnt_unmap_pages(r->hyp, own);
 		check_segments(r, q);
 	}
-	if (area)
-		xsl_gnt_unmap(r->hyp, area, n);
+	if (m)
+		xsl_gnt_unmap_pages(r->hyp, m);
 }
 
 /*
@@ -339,10 +359,10 @@ static void load_indirect(struct blkback_ring *r, struct blkback_batch *b)
  * mapped alone and only those whose own references fail are answered
  * with an error.
  */
-static void *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads, unsigned *count)
+static struct xsl_gnt_pages *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads)
 {
+	struct xsl_gnt_pages *m;
 	unsigned n = 0;
-	char *area;
 
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
@@ -354,34 +374,26 @@ static void *map_data(struct blkback_ring *r, struct blkback_batch *b, int reads
 		q->at = n;
 		n += q->nseg;
 	}
-	*count = n;
 	if (n == 0)
 		return NULL;
-	area = map_refs(r, b->refs, n, reads);
+	m = map_refs(r, b->refs, n, reads, b->pages);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct blkback_req *q = &b->req[i];
 
 		if (q->status != 1 || q->nseg == 0 || q->cached || (q->op == BLKIF_OP_READ) != reads)
 			continue;
-		if (area) {
-			q->pages = area + (size_t)q->at * BLK_PAGE;
-			for (unsigned s = 0; s < q->nseg; s++)
-				q->segp[s] = q->pages + (size_t)s * BLK_PAGE;
+		if (m) {
+			memcpy(q->segp, &b->pages[q->at], q->nseg * sizeof(q->segp[0]));
 			continue;
 		}
 		for (unsigned s = 0; s < q->nseg; s++)
 			b->refs[s] = q->seg[s].gref;
-		q->own_area = map_refs(r, b->refs, q->nseg, reads);
-		if (!q->own_area) {
+		if (!(q->own = map_refs(r, b->refs, q->nseg, reads, q->segp))) {
 			r->st.bad_grant++;
 			q->status = BLKIF_RSP_ERROR;
-			continue;
 		}
-		q->pages = q->own_area;
-		for (unsigned s = 0; s < q->nseg; s++)
-			q->segp[s] = q->pages + (size_t)s * BLK_PAGE;
 	}
-	return area;
+	return m;
 }
 
 /* ---------------------------------------------------------------- persistent grants */
@@ -434,9 +446,9 @@ static void pcache_fill(struct blkback_ring *r, const uint32_t *refs, unsigned n
 {
 	struct blkback_pcache *pc = r->pc;
 	uint32_t *miss = r->batch->miss;
+	void **pages = r->batch->pages;
 	unsigned nmiss = 0;
-	char *area;
-	struct parea *na;
+	struct xsl_gnt_pages *m, **nm;
 
 	for (unsigned i = 0; i < n && pc->count < pc->max; i++)
 		if (!pfind(pc, refs[i], 0)) {
@@ -445,19 +457,19 @@ static void pcache_fill(struct blkback_ring *r, const uint32_t *refs, unsigned n
 		}
 	if (nmiss == 0)
 		return;
-	area = map_refs(r, miss, nmiss, 1);
-	if (area && !(na = realloc(pc->areas, (pc->nareas + 1) * sizeof(*na)))) {
-		xsl_gnt_unmap(r->hyp, area, nmiss);
-		area = NULL;
+	m = map_refs(r, miss, nmiss, 1, pages);
+	if (m && !(nm = realloc(pc->maps, (pc->nmaps + 1) * sizeof(*nm)))) {
+		xsl_gnt_unmap_pages(r->hyp, m);
+		m = NULL;
 	}
-	if (!area) {
+	if (!m) {
 		pdrop_unmapped(pc);
 		return;
 	}
-	pc->areas = na;
-	pc->areas[pc->nareas++] = (struct parea){area, nmiss};
+	pc->maps = nm;
+	pc->maps[pc->nmaps++] = m;
 	for (unsigned k = 0; k < nmiss; k++)
-		pfind(pc, miss[k], 0)->page = area + (size_t)k * BLK_PAGE;
+		pfind(pc, miss[k], 0)->page = pages[k];
 }
 
 static char *pcache_page(struct blkback_ring *r, uint32_t ref)
@@ -517,9 +529,9 @@ static void persistent_free(struct blkback_ring *r)
 
 	if (!pc)
 		return;
-	for (unsigned i = 0; i < pc->nareas; i++)
-		xsl_gnt_unmap(r->hyp, pc->areas[i].area, pc->areas[i].n);
-	free(pc->areas);
+	for (unsigned i = 0; i < pc->nmaps; i++)
+		xsl_gnt_unmap_pages(r->hyp, pc->maps[i]);
+	free(pc->maps);
 	free(pc->tab);
 	free(pc);
 	r->pc = NULL;
@@ -528,7 +540,7 @@ static void persistent_free(struct blkback_ring *r)
 unsigned blkback_ring_persistent_count(const struct blkback_ring *r, unsigned *mappings)
 {
 	if (mappings)
-		*mappings = r->pc ? r->pc->nareas : 0;
+		*mappings = r->pc ? r->pc->nmaps : 0;
 	return r->pc ? r->pc->count : 0;
 }
 
@@ -592,7 +604,7 @@ static void do_request(struct blkback_ring *r, struct blkback_batch *b, struct b
 		int write = q->op != BLKIF_OP_READ;
 
 		for (unsigned s = 0; s < q->nseg; s++) {
-			b->iov[s].iov_base = q->segp[s] + q->seg[s].first_sect * BLK_SECT;
+			b->iov[s].iov_base = (char *)q->segp[s] + q->seg[s].first_sect * BLK_SECT;
 			b->iov[s].iov_len = (size_t)(q->seg[s].last_sect - q->seg[s].first_sect + 1) * BLK_SECT;
 		}
 		err = rw_all(r->disk->fd, b->iov, (int)q->nseg, (off_t)(q->sector * BLK_SECT), write);
@@ -650,25 +662,25 @@ static int take(struct blkback_ring *r, struct blkback_batch *b)
 /* One pass: take, check, map, do, unmap, answer. */
 static void pass(struct blkback_ring *r, struct blkback_batch *b)
 {
-	unsigned nr = 0, nw = 0;
-	void *ra, *wa;
+	struct xsl_gnt_pages *rm, *wm;
 	int notify;
 
 	r->st.passes++;
 	load_indirect(r, b);
 	if (r->pc)
 		resolve_persistent(r, b);
-	ra = map_data(r, b, 1, &nr);
-	wa = map_data(r, b, 0, &nw);
+	rm = map_data(r, b, 1);
+	wm = map_data(r, b, 0);
 	for (unsigned i = 0; i < b->n; i++)
 		do_request(r, b, &b->req[i]);
+	/* Unmapped before any response: the frontend ends its grants as the responses come. */
 	for (unsigned i = 0; i < b->n; i++)
-		if (b->req[i].own_area)
-			xsl_gnt_unmap(r->hyp, b->req[i].own_area, b->req[i].nseg);
-	if (ra)
-		xsl_gnt_unmap(r->hyp, ra, nr);
-	if (wa)
-		xsl_gnt_unmap(r->hyp, wa, nw);
+		if (b->req[i].own)
+			xsl_gnt_unmap_pages(r->hyp, b->req[i].own);
+	if (rm)
+		xsl_gnt_unmap_pages(r->hyp, rm);
+	if (wm)
+		xsl_gnt_unmap_pages(r->hyp, wm);
 	for (unsigned i = 0; i < b->n; i++)
 		respond(r, &b->req[i]);
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->ring, notify);

@@ -299,6 +299,46 @@ int xsl_gnt_unmap(struct xsl_hyp *h, void *area, unsigned count)
 	return -EINVAL;
 }
 
+/*
+ * Pages one by one: here each reference is a one-page mapping of its own,
+ * so that pages of one call are never in a row and a caller counting on
+ * it would be caught. All or nothing, as the real ones.
+ */
+struct xsl_gnt_pages {
+	unsigned count;
+	void *page[];
+};
+
+struct xsl_gnt_pages *xsl_gnt_map_pages(struct xsl_hyp *h, unsigned domid, unsigned count, const uint32_t *refs,
+					int writable, void **pages, int *err)
+{
+	struct xsl_gnt_pages *m = count <= 1024 ? malloc(sizeof(*m) + count * sizeof(void *)) : NULL;
+	unsigned i;
+
+	if (!m) {
+		*err = count <= 1024 ? -ENOMEM : -EINVAL;
+		return NULL;
+	}
+	for (i = 0; i < count && (m->page[i] = xsl_gnt_map(h, domid, 1, &refs[i], writable, err)); i++)
+		pages[i] = m->page[i];
+	if (i < count) {
+		while (i-- > 0)
+			xsl_gnt_unmap(h, m->page[i], 1);
+		free(m);
+		return NULL;
+	}
+	m->count = count;
+	return m;
+}
+
+int xsl_gnt_unmap_pages(struct xsl_hyp *h, struct xsl_gnt_pages *m)
+{
+	for (unsigned i = 0; i < m->count; i++)
+		xsl_gnt_unmap(h, m->page[i], 1);
+	free(m);
+	return 0;
+}
+
 static int new_port(unsigned domid, unsigned remote)
 {
 	for (int i = 1; i < MAX_PORTS; i++)
