@@ -22,8 +22,13 @@
 /* Indirect requests: the backend offers feature-max-indirect-segments (one indirect page). */
 #define BLK_MAX_INDIRECT_SEGS 32u
 #define BLK_MAX_SEGS BLK_MAX_INDIRECT_SEGS
-/* One pass of the backend over the ring takes at most this many requests. */
-#define BLK_BATCH 32u
+/*
+ * One pass of the backend over the ring takes at most this many requests,
+ * and at most this many data pages: what one mapping call takes (1024
+ * references), so that each direction's pages map in one call.
+ */
+#define BLK_BATCH 64u
+#define BLK_PASS_PAGES 1024u
 
 /* ---------------------------------------------------------------- the disk image */
 

@@ -89,9 +89,9 @@ struct blkback_pcache {
 struct blkback_batch {
 	unsigned n;
 	struct blkback_req req[BLK_BATCH];
-	uint32_t refs[BLK_BATCH * BLK_MAX_SEGS];
-	uint32_t miss[BLK_BATCH * BLK_MAX_SEGS];
-	void *pages[BLK_BATCH * BLK_MAX_SEGS]; /* where a batch mapping put each reference's page */
+	uint32_t refs[BLK_PASS_PAGES];
+	uint32_t miss[BLK_PASS_PAGES];
+	void *pages[BLK_PASS_PAGES]; /* where a batch mapping put each reference's page */
 	struct iovec iov[BLK_MAX_SEGS];
 };
 
@@ -639,10 +639,30 @@ static void respond(struct blkback_ring *r, const struct blkback_req *q)
 		r->st.err_req++;
 }
 
-/* Copy up to BLK_BATCH requests off the ring: how many, or -EPROTO for impossible indices. */
+/* The data pages a request as copied says it carries (checked later: junk counts as what it says). */
+static unsigned req_pages(const blkif_request_t *in)
+{
+	switch (in->operation) {
+	case BLKIF_OP_READ:
+	case BLKIF_OP_WRITE:
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		return in->nr_segments;
+	case BLKIF_OP_INDIRECT:
+		return ((const blkif_request_indirect_t *)in)->nr_segments;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Copy up to BLK_BATCH requests, BLK_PASS_PAGES data pages, off the ring
+ * (the first one whatever it says): how many, or -EPROTO for impossible
+ * indices. A request past the pages is left on the ring for the next pass.
+ */
 static int take(struct blkback_ring *r, struct blkback_batch *b)
 {
 	RING_IDX rp = r->ring.sring->req_prod, rc = r->ring.req_cons;
+	unsigned pages = 0;
 
 	xen_rmb(); /* the requests after the index that announces them */
 	if (RING_REQUEST_PROD_OVERFLOW(&r->ring, rp))
@@ -653,6 +673,9 @@ static int take(struct blkback_ring *r, struct blkback_batch *b)
 		blkif_request_t in;
 
 		RING_COPY_REQUEST(&r->ring, rc, &in);
+		pages += req_pages(&in);
+		if (b->n > 0 && pages > BLK_PASS_PAGES)
+			break;
 		r->ring.req_cons = ++rc;
 		decode(r, &in, &b->req[b->n++]);
 	}

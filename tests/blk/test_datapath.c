@@ -226,6 +226,36 @@ START_TEST(indirect_64k_zero_copy)
 }
 END_TEST
 
+/*
+ * 64 reads of 32 pages (2048 data pages) at once: the passes stop at what
+ * one mapping call takes (1024 references), so each pass maps its indirect
+ * pages in one call and its data pages in one, none falling back to a call
+ * per request (this hypervisor refuses a call over 1024 references).
+ */
+START_TEST(pass_pages_fit_one_map_call)
+{
+	struct done_log *l = calloc(1, sizeof(*l));
+	char *zc;
+
+	connect_order(1, 0);
+	ck_assert_uint_ge(w.f.nslots, 64);
+	zc = blkfront_ring_buffers(&w.f, 32);
+	ck_assert_ptr_nonnull(zc);
+	for (unsigned k = 0; k < 64; k++)
+		ck_assert_int_eq(blkfront_ring_queue(&w.f, BLKIF_OP_READ, (k % 8) * 256, 256, zc, NULL), 0);
+	blkfront_ring_kick(&w.f);
+	ck_assert_int_eq(serve(), 0);
+	ck_assert_int_eq(blkfront_ring_complete(&w.f, log_done, l), 64);
+	for (unsigned k = 0; k < 64; k++)
+		ck_assert_int_eq(l->status[k], BLKIF_RSP_OKAY);
+	ck_assert_uint_eq(w.b.st.rd_sect, 64 * 256);
+	ck_assert_uint_eq(w.b.st.passes, 2);
+	ck_assert_uint_eq(w.b.st.map_calls, 4);
+	ck_assert_uint_eq(w.b.st.bad_grant, 0);
+	free(l);
+}
+END_TEST
+
 START_TEST(flush_is_fdatasync)
 {
 	char buf[BLK_SECT] = "flushed";
@@ -549,6 +579,7 @@ static Suite *suite_datapath(void)
 	tcase_add_test(tc, dom0_write_read_by_guest);
 	tcase_add_loop_test(tc, full_ring_multipage, 0, BLK_MAX_RING_ORDER + 1);
 	tcase_add_test(tc, indirect_64k_zero_copy);
+	tcase_add_test(tc, pass_pages_fit_one_map_call);
 	tcase_add_test(tc, flush_is_fdatasync);
 	tcase_add_test(tc, discard_zeroes);
 	tcase_add_test(tc, readonly_disk_refuses_writes);
