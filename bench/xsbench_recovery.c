@@ -1050,7 +1050,8 @@ static int rm_outcome(struct xst_wire *c, struct xst_msg *m, const struct rc_sha
 	if ((there = exists(c, m, path)) < 0)
 		return -1;
 	*removed = there ? 0 : (long)s->backend;
-	xsb_progress("    after the restart the RM is %s\n", there ? "not done: every backend node there" : "done whole: no backend node left");
+	xsb_progress("    after the restart the RM is %s\n",
+		     there ? "not done: every backend node there" : "done whole: no backend node left");
 	if (!there && !logged) {
 		xsb_fail("the RM is done after the restart though its group never reached the log");
 		return -1;
