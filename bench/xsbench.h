@@ -73,6 +73,7 @@ enum xsb_grp {
 	G_DOMCREATE,
 	G_ATTACKS,
 	G_CLIENT,
+	G_RECOVERY,
 	G_COUNT
 };
 
@@ -86,6 +87,14 @@ extern const char *const xsb_grp_name[G_COUNT];
 #define XSB_ATK_N 9
 enum { XSB_AF_P50, XSB_AF_P99, XSB_AF_MAX, XSB_AF_ANON0, XSB_AF_ANON1, XSB_AF_ANON2, XSB_ATK_FIGS };
 #define XSB_ATK_FIG(attack, k) ((enum xsb_fig_id)(F_ATK_FIRST + (attack) * XSB_ATK_FIGS + (k)))
+
+/*
+ * The recovery group (xsbench_recovery.c): per case (clean stop, kill -9
+ * under load, kill -9 amid a big RM at two points) the same figures.
+ */
+#define XSB_RC_CASES 4
+enum { XSB_RF_READ, XSB_RF_WRITE, XSB_RF_LOG, XSB_RF_STEADY, XSB_RF_PEAK, XSB_RF_RATIO, XSB_RC_FIGS };
+#define XSB_RC_FIG(c, k) ((enum xsb_fig_id)(F_RC_FIRST + (c) * XSB_RC_FIGS + (k)))
 
 enum xsb_fig_id {
 	F_WRITE_SERIAL,
@@ -180,6 +189,14 @@ enum xsb_fig_id {
 	F_CL_WATCH_SOCK_P99,
 	F_CL_WATCH_RING_MED,
 	F_CL_WATCH_RING_P99,
+	/* The recovery group: the store, then XSB_RC_FIGS figures per case (xsb_rc_figs_init). */
+	F_RC_NODES,
+	F_RC_BUILD,
+	F_RC_FILE,
+	F_RC_RM,
+	F_RC_RM_HWM,
+	F_RC_FIRST,
+	F_RC_LAST = F_RC_FIRST + XSB_RC_CASES * XSB_RC_FIGS - 1,
 	F_COUNT
 };
 
@@ -224,6 +241,8 @@ extern int xsb_cpu_daemon, xsb_cpu_client;
 void xsb_pin_phase(int serial);
 /* Run group g on a fresh daemon of kind dk with fn, recording its figures or why there are none. */
 void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn);
+/* Remove a run directory of our daemon (plain files only). */
+void xsb_remove_run_dir(const char *path);
 /* Allocated size of the *.tdb files in the daemon's run directory, KiB. */
 long xsb_tdb_files_kb(const struct xst_daemon *d);
 /* RssAnon of the daemon, KiB, or -1. */
@@ -401,6 +420,10 @@ void xsb_atk_figs_init(void);
 void xsb_atk_targets(int *miss);
 /* xsbench_client_lib.c */
 int xsb_grp_client(struct xst_daemon *d, int dk);
+/* xsbench_recovery.c: the group, its figures' names and titles, its targets */
+int xsb_grp_recovery(struct xst_daemon *d, int dk);
+void xsb_rc_figs_init(void);
+void xsb_rc_targets(int *miss);
 
 /* ---------------------------------------------------------------- domain storm (xsbench_domains.c) */
 

@@ -158,8 +158,8 @@ void xsb_daemons_setup(void)
 	pin_init();
 }
 
-/* Remove a run directory of our daemon: plain files only (socket, pid, log, store). */
-static void remove_flat_dir(const char *path)
+/* Plain files only: socket, pid, log, store. */
+void xsb_remove_run_dir(const char *path)
 {
 	DIR *dir = opendir(path);
 	struct dirent *e;
@@ -179,6 +179,14 @@ static void remove_flat_dir(const char *path)
 		xsb_progress("    could not remove %s: %s\n", path, strerror(errno));
 }
 
+/* Every figure of group g for daemon dk: st, and why. */
+static void group_state(enum xsb_grp g, int dk, enum xsb_fst st, const char *note)
+{
+	for (int f = 0; f < F_COUNT; f++)
+		if (xsb_figs[f].grp == g)
+			xsb_fig_state(f, dk, st, note);
+}
+
 void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn)
 {
 	struct xst_daemon d;
@@ -186,25 +194,20 @@ void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn)
 	int rc, status;
 
 	if (!xst_kind_available(xsb_dk_kind[dk])) {
-		for (int f = 0; f < F_COUNT; f++)
-			if (xsb_figs[f].grp == g)
-				xsb_fig_state(f, dk, ST_MISSING,
-					      dk == D_OURS ? "daemon not built" : "not installed");
+		group_state(g, dk, ST_MISSING, dk == D_OURS ? "daemon not built" : "not installed");
+		return;
+	}
+	if (g == G_RECOVERY && dk != D_OURS) {
+		group_state(g, dk, ST_NA, "keeps no store: its tree dies with it, no reference figure");
 		return;
 	}
 	if (dk == D_FLOOR && g != G_WATCH && g != G_FANOUT && g != G_TXN && g != G_TXNCONC) {
-		for (int f = 0; f < F_COUNT; f++)
-			if (xsb_figs[f].grp == g)
-				xsb_fig_state(f, dk, ST_NA,
-					      "the floor runs the watch, fan-out and txn groups");
+		group_state(g, dk, ST_NA, "the floor runs the watch, fan-out and txn groups");
 		return;
 	}
 	if (g == G_DOMSTORM && dk != D_OURS) {
 		/* Guests speak over rings, which under their shim are idle pages. */
-		for (int f = 0; f < F_COUNT; f++)
-			if (xsb_figs[f].grp == g)
-				xsb_fig_state(f, dk, ST_NA,
-					  "simulated guest rings: our daemon only (see domcreate)");
+		group_state(g, dk, ST_NA, "simulated guest rings: our daemon only (see domcreate)");
 		return;
 	}
 	xsb_progress("[%s] %s: ", xsb_grp_name[g], xst_kind_name(xsb_dk_kind[dk]));
@@ -229,9 +232,7 @@ void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn)
 	if (rc < 0) {
 		sched_setaffinity(0, sizeof(cpus_all), &cpus_all);
 		xsb_progress("failed to start\n");
-		for (int f = 0; f < F_COUNT; f++)
-			if (xsb_figs[f].grp == g)
-				xsb_fig_state(f, dk, ST_ERROR, "failed to start");
+		group_state(g, dk, ST_ERROR, "failed to start");
 		return;
 	}
 	g_running_pid = d.pid;
@@ -262,7 +263,7 @@ void xsb_run_group(enum xsb_grp g, int dk, xsb_group_fn *fn)
 	int keep = xsb_opt.keep || (dk == D_OURS && rc < 0);
 
 	if (dk == D_OURS && !keep && d.own_dir)
-		remove_flat_dir(d.dir);
+		xsb_remove_run_dir(d.dir);
 	if (rc < 0) {
 		xsb_progress("    ERROR: %s%s%s\n", xsb_err, keep ? "; run dir kept: " : "",
 			     keep ? d.dir : "");

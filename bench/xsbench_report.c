@@ -106,6 +106,12 @@ struct xsb_fig xsb_figs[F_COUNT] = {
 	[F_CL_WATCH_SOCK_P99] = {"xsl_watch_socket_p99", "us", 1, G_CLIENT, "", {0}, {0}, {{0}}},
 	[F_CL_WATCH_RING_MED] = {"xsl_watch_ring_median", "us", 1, G_CLIENT, "", {0}, {0}, {{0}}},
 	[F_CL_WATCH_RING_P99] = {"xsl_watch_ring_p99", "us", 1, G_CLIENT, "", {0}, {0}, {{0}}},
+	[F_RC_NODES] = {"recovery_store_nodes", "count", 0, G_RECOVERY, "", {0}, {0}, {{0}}},
+	[F_RC_BUILD] = {"recovery_build_time", "s", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
+	[F_RC_FILE] = {"recovery_store_file", "KiB", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
+	[F_RC_RM] = {"recovery_rm_third_time", "ms", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
+	[F_RC_RM_HWM] = {"recovery_rm_third_hwm_growth", "ratio", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
+	/* F_RC_FIRST..F_RC_LAST: xsb_rc_figs_init. */
 };
 
 void xsb_fig_set(enum xsb_fig_id f, int dk, double v)
@@ -219,6 +225,11 @@ void xsb_set_titles(void)
 		{F_CL_WATCH_SOCK_P99, "xsl socket: write -> watch callback, p99", 0},
 		{F_CL_WATCH_RING_MED, "xsl ring: write -> watch callback, median", 0},
 		{F_CL_WATCH_RING_P99, "xsl ring: write -> watch callback, p99", 0},
+		{F_RC_NODES, "recovery: nodes in the store (~%u)", 1000000},
+		{F_RC_BUILD, "  built by our daemon, 4 conns pipelined", 0},
+		{F_RC_FILE, "  store file after a clean stop", 0},
+		{F_RC_RM, "  RM of the backends (about a third), alone", 0},
+		{F_RC_RM_HWM, "  daemon's VmHWM after the RM / before", 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -229,6 +240,7 @@ void xsb_set_titles(void)
 			 xsb_scaled(n));
 	}
 	xsb_atk_figs_init();
+	xsb_rc_figs_init();
 }
 
 /* ---------------------------------------------------------------- report */
@@ -578,6 +590,9 @@ void xsb_print_targets(void)
 		target("xsl_ring_cpu", "daemon CPU per ring request <= 1.5x per socket request",
 		       F_CL_CPU_RING_OVER_SOCK, -1.5, false, F_COUNT, &miss);
 	}
+	/* Issue 13: bounded recovery. */
+	if (xsb_opt.groups & (1u << G_RECOVERY))
+		xsb_rc_targets(&miss);
 	printf("%d target(s) not passed\n", miss);
 }
 
