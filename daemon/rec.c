@@ -110,11 +110,7 @@ static struct {
 
 /* Checkpoints wait for a compaction until the log or the overlay holds this many times their threshold. */
 #define COMPACT_CKPT_WAIT 4u
-/*
- * A compaction that failed is tried again after a minute, doubling up to
- * an hour; one that gave way to writers (the log too long) after a second,
- * doubling likewise while they keep it from ending.
- */
+/* When a compaction given up is tried again (compact_abort). */
 #define COMPACT_FAILED_US (60ull * 1000000u)
 #define COMPACT_BUSY_US 1000000ull
 #define COMPACT_BACKOFF_MAX_US (3600ull * 1000000u)
@@ -807,16 +803,29 @@ static void compact_drop(void)
 	unlink(cmp.tmp);
 }
 
-/* Give the compaction up, or do not begin it: tried again after first_us, or twice as long as last time. */
-static void compact_abort(const char *why, uint64_t first_us)
+/*
+ * Give the compaction up, or do not begin it. One that failed is tried
+ * again after a minute, then twice as long each time up to an hour; one
+ * that gave way to writers after a second: what it cost is less than a
+ * copy of the store per four checkpoints' worth of their writes.
+ */
+static void compact_abort(const char *why, bool failed)
 {
+	uint64_t wait_us = COMPACT_BUSY_US;
+
 	compact_drop();
-	cmp.backoff_us = cmp.backoff_us ? cmp.backoff_us * 2 : first_us;
-	if (cmp.backoff_us > COMPACT_BACKOFF_MAX_US)
-		cmp.backoff_us = COMPACT_BACKOFF_MAX_US;
-	cmp.not_before_us = clock_us() + cmp.backoff_us;
-	log_warnx("store: compaction given up (%s); tried again in %llu s at the earliest", why,
-		  (unsigned long long)(cmp.backoff_us / 1000000u));
+	if (failed) {
+		cmp.backoff_us = cmp.backoff_us ? cmp.backoff_us * 2 : COMPACT_FAILED_US;
+		if (cmp.backoff_us > COMPACT_BACKOFF_MAX_US)
+			cmp.backoff_us = COMPACT_BACKOFF_MAX_US;
+		wait_us = cmp.backoff_us;
+	}
+	cmp.not_before_us = clock_us() + wait_us;
+	if (failed)
+		log_warnx("store: compaction given up (%s); tried again in %llu s at the earliest", why,
+			  (unsigned long long)(wait_us / 1000000u));
+	else
+		log_info("store: compaction given up (%s); tried again in a second at the earliest", why);
 }
 
 /*
@@ -843,13 +852,13 @@ static void compact_begin(void)
 	cmp.ndirty = cmp.next_dirty = 0;
 	cmp.began_us = clock_us();
 	if (!room_for_copy()) {
-		compact_abort("not enough room in the file system for a copy of the store", COMPACT_FAILED_US);
+		compact_abort("not enough room in the file system for a copy of the store", true);
 		return;
 	}
 	cmp.nchains = (uint32_t)tdb_hash_size(rec.tdb);
 	cmp.to = tdb_open(cmp.tmp, (int)cmp.nchains, rec.tdb_flags, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (!cmp.to) {
-		compact_abort(strerror(errno), COMPACT_FAILED_US);
+		compact_abort(strerror(errno), true);
 		return;
 	}
 	tdb_set_max_dead(cmp.to, 0);
@@ -890,12 +899,12 @@ static void compact_switch(void)
 	wal_crash_point_compact();
 	errno = 0;
 	if (ckpt_write(cmp.to, rec.ckpt + 1, rec.gen) != 0 || (wal_syncs() && fdatasync(tdb_fd(cmp.to)) != 0)) {
-		compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), COMPACT_FAILED_US);
+		compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
 		return;
 	}
 	wal_crash_point_compact();
 	if (rename(cmp.tmp, rec.file) != 0) {
-		compact_abort(strerror(errno), COMPACT_FAILED_US);
+		compact_abort(strerror(errno), true);
 		return;
 	}
 	/* From here the store is the new file: the log's groups are in it, one checkpoint on. */
@@ -926,7 +935,7 @@ static bool compact_step(uint64_t deadline)
 	bool first = true;
 
 	if (cmp.lost) {
-		compact_abort("no memory to list the changes made meanwhile", COMPACT_FAILED_US);
+		compact_abort("no memory to list the changes made meanwhile", true);
 		return false;
 	}
 	for (; cmp.chain < cmp.nchains; cmp.chain++, first = false) {
@@ -935,7 +944,7 @@ static bool compact_step(uint64_t deadline)
 		wal_crash_point_compact();
 		errno = 0;
 		if (tdb_traverse_chain(rec.tdb, cmp.chain, copy_record_cb, NULL) < 0 || cmp.copy_failed) {
-			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), COMPACT_FAILED_US);
+			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
 			return false;
 		}
 	}
@@ -952,7 +961,7 @@ static bool compact_step(uint64_t deadline)
 		wal_crash_point_compact();
 		errno = 0;
 		if (ov_write(cmp.to, e) != 0) {
-			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), COMPACT_FAILED_US);
+			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
 			return false;
 		}
 		cmp.applied++;
@@ -1015,7 +1024,7 @@ enum xs_err rec_checkpoint(bool force)
 		if (!force && used < COMPACT_CKPT_WAIT * rec.ckpt_bytes)
 			return XSE_OK;
 		compact_abort(force ? "a checkpoint could not wait" : "the write-ahead log grew too long meanwhile",
-			      COMPACT_BUSY_US);
+			      false);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = ckpt_once();
