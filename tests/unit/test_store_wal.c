@@ -469,7 +469,7 @@ START_TEST(changes_during_a_compaction_reach_its_file)
 	for (bool more = true; more; calls++) {
 		more = store_background();
 		rec_space(&sp);
-		if (!sp.compacting || calls % 10)
+		if (!sp.compacting || calls % 4)
 			continue;
 		snprintf(path, sizeof(path), "/during/n%d", made);
 		snprintf(value, sizeof(value), "v%d", made);
@@ -491,7 +491,7 @@ START_TEST(changes_during_a_compaction_reach_its_file)
 	}
 	rec_space(&sp);
 	ck_assert_uint_eq(sp.compactions, 1);
-	ck_assert_int_gt(made, 20);
+	ck_assert_int_gt(made, 10);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 1; i < made; i++) {
 			snprintf(path, sizeof(path), "/during/n%d", i);
