@@ -352,17 +352,14 @@ static void stop_cb(evutil_socket_t sig, short what, void *base)
 	event_base_loopbreak(base);
 }
 
-/* The store's start-up work, a slice per turn of the loop, requests served in between. */
+/* The store's background work (start-up, compaction): a slice per turn of the loop while there is some, else a look each second. */
 static void store_cb(evutil_socket_t fd, short what, void *ev)
 {
-	static const struct timeval next_turn = {0, 0};
+	static const struct timeval next_turn = {0, 0}, idle = {1, 0};
 
 	(void)fd;
 	(void)what;
-	if (store_background())
-		evtimer_add(ev, &next_turn);
-	else
-		event_free(ev);
+	evtimer_add(ev, store_background() ? &next_turn : &idle);
 }
 
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
@@ -377,7 +374,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 int main(int argc, char **argv)
 {
 	struct event_base *base;
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_store;
 	struct store_options sopt;
 	const char *reason = "";
 	long holder;
@@ -415,6 +412,10 @@ int main(int argc, char **argv)
 	sopt.fresh = cfg.fresh_store;
 	sopt.priv_domid = cfg.priv_domid;
 	sopt.background = true;
+	sopt.compact = cfg.compact;
+	sopt.compact_min_free = cfg.compact_min_free;
+	sopt.compact_min_percent = cfg.compact_min_percent;
+	sopt.compact_slice_us = cfg.compact_slice_us;
 	store_add_hook(&regions_hook, NULL);
 	store_add_hook(&quota_store_hook, NULL);
 	if (store_open(&sopt, &reason) != XSE_OK) {
@@ -427,7 +428,7 @@ int main(int argc, char **argv)
 	conn_init(base);
 	quota_emergency_take(); /* the heap kept back for when allocations fail */
 	conn_set_presend(store_flush); /* nothing is sent before the changes it tells of are in the log */
-	store_cb(-1, 0, evtimer_new(base, store_cb, event_self_cbarg()));
+	store_cb(-1, 0, ev_store = evtimer_new(base, store_cb, event_self_cbarg()));
 	session_init(base, dispatch_request);
 	/*
 	 * Both log why they fail. The store is closed cleanly before exiting,
@@ -461,6 +462,7 @@ int main(int argc, char **argv)
 	session_fini();
 	quota_fini();
 	store_close();
+	event_free(ev_store);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

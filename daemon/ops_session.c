@@ -309,6 +309,7 @@ static enum xs_err stats_global(struct req *r)
 {
 	struct conn_totals t;
 	struct cleanup_stats cs;
+	struct store_space sp;
 	struct timespec now;
 	size_t in_use, arena_free;
 	unsigned long long up;
@@ -325,6 +326,10 @@ static enum xs_err stats_global(struct req *r)
 	reply_line(r, "transactions: %u\n", txn_open_count());
 	reply_line(r, "heap-bytes: %zu\n", in_use);
 	reply_line(r, "store-bytes: %llu\n", store_bytes());
+	store_space(&sp);
+	reply_line(r, "store-free-bytes: %llu\n", (unsigned long long)sp.free_bytes);
+	reply_line(r, "compactions: %llu\n", (unsigned long long)sp.compactions);
+	reply_line(r, "compaction-bytes-given-back: %llu\n", (unsigned long long)sp.given_back);
 	reply_line(r, "generation: %llu\n", (unsigned long long)store_generation());
 	reply_line(r, "dirindex-bytes: %zu\n", dirindex_bytes());
 	reply_line(r, "regions-trusted: %d\n", regions_complete() ? 1 : 0);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "grow.h"
 #include "log.h"
 #include "wal.h"
@@ -37,7 +38,9 @@ struct ov {
 	unsigned char *data;
 	uint32_t len, klen;
 	uint8_t state;
-	int32_t undo; /* its newest undo record in the open group, -1 if none */
+	int32_t undo;     /* its newest undo record in the open group, -1 if none */
+	int32_t dirty;    /* where a compaction lists it as still to be written, -1 if it does not */
+	uint32_t tdb_len; /* what its record takes in the store file, when that is counted (cmp.track) */
 	unsigned char key[];
 };
 
@@ -72,6 +75,62 @@ static struct {
 	unsigned char *gbuf;
 	size_t gcap;
 } rec;
+
+/* The measure of the store file's free space and a compaction under way (rec.h, rec_background). */
+static struct {
+	/* Settings. */
+	bool on;
+	uint64_t min_free;
+	unsigned min_percent;
+	unsigned slice_us;
+	/* The measure: as of the last checkpoint, its walk of tdb's free list in slices. */
+	bool measuring, measured, walk_begun;
+	bool odd_told; /* a measure that could not be made was logged */
+	uint64_t file_bytes, recovery_bytes, free_bytes;
+	uint32_t walk_at; /* the next free record */
+	uint64_t walk_sum, walk_n;
+	/* While the file is big enough to matter: what the records the overlay deletes take in it. */
+	bool track;
+	uint64_t pending;
+	/* The compaction. */
+	bool active;
+	bool lost;       /* a change could not be listed: the new file would miss it */
+	bool copy_failed; /* a record could not be written into the new file */
+	struct tdb_context *to;
+	char tmp[sizeof(rec.file) + 16];
+	uint32_t chain, nchains; /* the next hash chain to copy, of how many */
+	struct ov **dirty;       /* records to write into the new file once the copy is done; NULL: gone */
+	size_t ndirty, cap_dirty, next_dirty;
+	size_t copied, applied;
+	uint64_t began_us;
+	uint64_t not_before_us, backoff_us; /* after one was given up */
+	/* Totals since the start. */
+	uint64_t done, given_back;
+} cmp;
+
+/* Checkpoints wait for a compaction until the log or the overlay holds this many times their threshold. */
+#define COMPACT_CKPT_WAIT 4u
+/* When a compaction given up is tried again (compact_abort). */
+#define COMPACT_FAILED_US (60ull * 1000000u)
+#define COMPACT_BUSY_US 1000000ull
+#define COMPACT_BACKOFF_MAX_US (3600ull * 1000000u)
+
+/*
+ * What the measure reads of tdb's own file format (its version
+ * 0x26011967 + 6, unchanged since tdb 1.2; native byte order, which is how
+ * this daemon creates its stores): the header's version and recovery area,
+ * the free list's head (the bucket before the hash table), and per record
+ * a header of u32 next, u32 length, u32 key length, u32 data length, u32
+ * hash, u32 magic, followed by its length of bytes (key, data, room, a u32
+ * tailer). Anything else found there stops the measure: no compaction.
+ */
+#define TDBF_VERSION 0x2601196du
+#define TDBF_VERSION_AT 32u
+#define TDBF_RECOVERY_AT 44u
+#define TDBF_FREELIST_AT 168u
+#define TDBF_REC_HEAD 24u
+#define TDBF_REC_TAIL 4u
+#define TDBF_FREE_MAGIC 0xd9fee666u
 
 static uint64_t key_hash(const unsigned char *k, size_t n)
 {
@@ -138,6 +197,7 @@ static struct ov *ov_insert(const unsigned char *key, size_t klen, uint64_t h)
 	e->hash = h;
 	e->klen = (uint32_t)klen;
 	e->undo = -1;
+	e->dirty = -1;
 	memcpy(e->key, key, klen);
 	e->next = rec.buckets[h & (rec.nbuckets - 1)];
 	rec.buckets[h & (rec.nbuckets - 1)] = e;
@@ -153,6 +213,10 @@ static void ov_unlink(struct ov *e)
 	while (*pp != e)
 		pp = &(*pp)->next;
 	*pp = e->next;
+	if (e->state == OV_DELETED)
+		cmp.pending -= e->tdb_len;
+	if (e->dirty >= 0)
+		cmp.dirty[e->dirty] = NULL;
 	rec.count--;
 	rec.bytes -= sizeof(*e) + e->klen + e->len;
 	free(e->data);
@@ -174,6 +238,7 @@ static void ov_clear(void)
 		rec.buckets[i] = NULL;
 	}
 	rec.count = rec.bytes = 0;
+	cmp.pending = 0;
 }
 
 int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
@@ -252,6 +317,44 @@ void rec_begin(void)
 	rec.sp[rec.depth++] = rec.nundo;
 }
 
+/* e's state becomes st; what the records the overlay deletes take follows. */
+static void ov_state_set(struct ov *e, uint8_t st)
+{
+	if (e->state == OV_DELETED)
+		cmp.pending -= e->tdb_len;
+	if (st == OV_DELETED)
+		cmp.pending += e->tdb_len;
+	e->state = st;
+}
+
+static int data_len_of(TDB_DATA key, TDB_DATA data, void *p)
+{
+	(void)key;
+	*(size_t *)p = data.dsize;
+	return 0;
+}
+
+/* What key's record takes in the store file (its header, key, data and tailer); 0 if it has none. */
+static uint32_t tdb_footprint(TDB_DATA key)
+{
+	size_t dlen;
+
+	if (tdb_parse_record(rec.tdb, key, data_len_of, &dlen) != 0)
+		return 0;
+	return (uint32_t)(TDBF_REC_HEAD + key.dsize + dlen + TDBF_REC_TAIL);
+}
+
+/* A compaction under way writes e into its new file once its copy is done. */
+static void dirty_add(struct ov *e)
+{
+	if (!GROW(cmp.dirty, cmp.cap_dirty, cmp.ndirty + 1, 1024)) {
+		cmp.lost = true;
+		return;
+	}
+	e->dirty = (int32_t)cmp.ndirty;
+	cmp.dirty[cmp.ndirty++] = e;
+}
+
 /*
  * Give key the bytes data (owned from now on) or (deleted) no bytes,
  * keeping what it held before in an undo record unless this level of the
@@ -277,6 +380,8 @@ static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov
 		free(data);
 		return XSE_ENOMEM;
 	}
+	if (fresh && cmp.track)
+		e->tdb_len = tdb_footprint(key);
 	if (fresh || e->undo < (int32_t)rec.sp[rec.depth - 1]) {
 		rec.undo[rec.nundo] = (struct undo){e, fresh ? NULL : e->data, fresh ? 0 : e->len,
 						    fresh ? OV_ABSENT : e->state, e->undo};
@@ -287,7 +392,9 @@ static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov
 	rec.bytes = rec.bytes - (fresh ? 0 : e->len) + len;
 	e->data = data;
 	e->len = (uint32_t)len;
-	e->state = (uint8_t)state;
+	ov_state_set(e, (uint8_t)state);
+	if (cmp.active && e->dirty < 0)
+		dirty_add(e);
 	return XSE_OK;
 }
 
@@ -329,7 +436,7 @@ static void rollback(size_t to)
 		free(e->data);
 		e->data = u->data;
 		e->len = u->len;
-		e->state = u->state;
+		ov_state_set(e, u->state);
 		e->undo = u->prev;
 	}
 }
@@ -485,27 +592,28 @@ static int ckpt_write(struct tdb_context *tdb, uint64_t ckpt, uint64_t gen)
 	return tdb_store(tdb, k, d, TDB_REPLACE);
 }
 
+/* A record of the overlay into tdb, with room to grow: 0, or -1. */
+static int ov_write(struct tdb_context *tdb, const struct ov *e)
+{
+	static const unsigned char zeros[4096];
+	TDB_DATA k = {(unsigned char *)e->key, e->klen};
+
+	if (e->state == OV_DELETED)
+		return tdb_delete(tdb, k) != 0 && tdb_error(tdb) != TDB_ERR_NOEXIST ? -1 : 0;
+	size_t room = rec.room ? rec.room(e->key, e->klen, e->data, e->len) : e->len;
+	size_t pad = room > e->len ? room - e->len : 0;
+	TDB_DATA parts[2] = {{e->data, e->len}, {(unsigned char *)zeros, pad < sizeof(zeros) ? pad : sizeof(zeros)}};
+
+	return tdb_storev(tdb, k, parts, 2, TDB_REPLACE) != 0 ? -1 : 0;
+}
+
 /* Every record of the overlay into tdb, and the checkpoint record: -1 on the first failure. */
 static int ckpt_apply(uint64_t ckpt)
 {
-	static const unsigned char zeros[4096];
-
 	for (size_t i = 0; i < rec.nbuckets; i++) {
 		for (struct ov *e = rec.buckets[i]; e; e = e->next) {
-			TDB_DATA k = {e->key, e->klen};
-
 			wal_crash_point_ckpt();
-			if (e->state == OV_DELETED) {
-				if (tdb_delete(rec.tdb, k) != 0 && tdb_error(rec.tdb) != TDB_ERR_NOEXIST)
-					return -1;
-				continue;
-			}
-			size_t room = rec.room ? rec.room(e->key, e->klen, e->data, e->len) : e->len;
-			size_t pad = room > e->len ? room - e->len : 0;
-			TDB_DATA parts[2] = {{e->data, e->len},
-					     {(unsigned char *)zeros, pad < sizeof(zeros) ? pad : sizeof(zeros)}};
-
-			if (tdb_storev(rec.tdb, k, parts, 2, TDB_REPLACE) != 0)
+			if (ov_write(rec.tdb, e) != 0)
 				return -1;
 		}
 	}
@@ -577,6 +685,327 @@ static int ckpt_once(void)
 	return 0;
 }
 
+/* The store file's free space is measured afresh (after a checkpoint, a compaction, at open). */
+static void measure_begin(void)
+{
+	struct stat st;
+
+	cmp.measuring = cmp.measured = cmp.track = false;
+	if (!cmp.on || !rec.tdb || fstat(tdb_fd(rec.tdb), &st) != 0)
+		return;
+	cmp.file_bytes = (uint64_t)st.st_size;
+	/* A file smaller than the free space asked for cannot have that much to give back. */
+	if (cmp.file_bytes < cmp.min_free)
+		return;
+	cmp.track = true;
+	cmp.measuring = true;
+	cmp.walk_begun = false;
+	cmp.walk_sum = cmp.walk_n = 0;
+	cmp.recovery_bytes = 0;
+}
+
+/*
+ * The store file holds the overlay now (a checkpoint, a compaction): the
+ * overlay goes and the log starts afresh (crash_point before it). Until
+ * the log names the new checkpoint, its old groups must not be followed
+ * by new ones: appends wait for it (log_stale).
+ */
+static void overlay_written(void (*crash_point)(void))
+{
+	int err;
+
+	ov_clear();
+	rec.ckpt_retry_at = rec.ckpt_bytes;
+	crash_point();
+	if ((err = wal_reset(rec.ckpt)) != 0) {
+		log_warnx("store: cannot start the write-ahead log afresh: %s", strerror(err));
+		rec.log_stale = true;
+	}
+	measure_begin();
+}
+
+static bool read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	return pread(fd, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+/* A slice of the measure: false once it is over (cmp.measured says whether it was whole). */
+static bool measure_step(uint64_t deadline)
+{
+	int fd = tdb_fd(rec.tdb);
+	uint32_t h[TDBF_REC_HEAD / 4];
+
+	if (!cmp.walk_begun) {
+		uint32_t version = 0, recovery = 0;
+
+		cmp.walk_begun = true;
+		if (!read_at(fd, &version, 4, TDBF_VERSION_AT) || version != TDBF_VERSION ||
+		    !read_at(fd, &recovery, 4, TDBF_RECOVERY_AT) || !read_at(fd, &cmp.walk_at, 4, TDBF_FREELIST_AT))
+			goto odd;
+		if (recovery && read_at(fd, h, sizeof(h), recovery) &&
+		    recovery + (uint64_t)TDBF_REC_HEAD + h[1] <= cmp.file_bytes)
+			cmp.recovery_bytes = TDBF_REC_HEAD + (uint64_t)h[1];
+	}
+	for (unsigned n = 1; cmp.walk_at; n++) {
+		if (n % 64 == 0 && clock_us() >= deadline)
+			return true;
+		/* Bounds, its magic, and no loop: a list of more records than fit in the file is not one. */
+		if (cmp.walk_at < TDBF_FREELIST_AT || cmp.walk_at + (uint64_t)TDBF_REC_HEAD > cmp.file_bytes ||
+		    !read_at(fd, h, sizeof(h), cmp.walk_at) || h[5] != TDBF_FREE_MAGIC ||
+		    cmp.walk_at + (uint64_t)TDBF_REC_HEAD + h[1] > cmp.file_bytes ||
+		    ++cmp.walk_n > cmp.file_bytes / TDBF_REC_HEAD)
+			goto odd;
+		cmp.walk_sum += TDBF_REC_HEAD + (uint64_t)h[1];
+		cmp.walk_at = h[0];
+	}
+	cmp.free_bytes = cmp.walk_sum;
+	cmp.measuring = false;
+	cmp.measured = true;
+	return false;
+odd:
+	if (!cmp.odd_told)
+		log_warnx("store: the free space of %s cannot be measured (tdb's free list is not as this"
+			  " daemon reads it, at %u); it is not compacted", rec.file, (unsigned)cmp.walk_at);
+	cmp.odd_told = true;
+	cmp.measuring = false;
+	return false;
+}
+
+/* Whether the free space measured, and what the overlay deletes, ask for a compaction now. */
+static bool compact_due(void)
+{
+	uint64_t free_bytes = cmp.free_bytes + cmp.pending;
+	uint64_t file = cmp.file_bytes > cmp.recovery_bytes ? cmp.file_bytes - cmp.recovery_bytes : 0;
+
+	return cmp.measured && !cmp.active && !rec.depth && !rec.log_stale && clock_us() >= cmp.not_before_us &&
+	       free_bytes >= cmp.min_free && free_bytes * 100 >= (uint64_t)cmp.min_percent * file;
+}
+
+/* The compaction is over: the list of records still to be written goes (each told it is off it). */
+static void compact_end(void)
+{
+	for (size_t i = cmp.next_dirty; i < cmp.ndirty; i++)
+		if (cmp.dirty[i])
+			cmp.dirty[i]->dirty = -1;
+	free(cmp.dirty);
+	cmp.dirty = NULL;
+	cmp.ndirty = cmp.next_dirty = cmp.cap_dirty = 0;
+	cmp.active = false;
+}
+
+/* The compaction stops: its file goes, the store is as it was. */
+static void compact_drop(void)
+{
+	compact_end();
+	if (cmp.to)
+		tdb_close(cmp.to);
+	cmp.to = NULL;
+	unlink(cmp.tmp);
+}
+
+/*
+ * Give the compaction up, or do not begin it. One that failed is tried
+ * again after a minute, then twice as long each time up to an hour; one
+ * that gave way to writers after a second: what it cost is less than a
+ * copy of the store per four checkpoints' worth of their writes.
+ */
+static void compact_abort(const char *why, bool failed)
+{
+	uint64_t wait_us = COMPACT_BUSY_US;
+
+	compact_drop();
+	if (failed) {
+		cmp.backoff_us = cmp.backoff_us ? cmp.backoff_us * 2 : COMPACT_FAILED_US;
+		if (cmp.backoff_us > COMPACT_BACKOFF_MAX_US)
+			cmp.backoff_us = COMPACT_BACKOFF_MAX_US;
+		wait_us = cmp.backoff_us;
+	}
+	cmp.not_before_us = clock_us() + wait_us;
+	if (failed)
+		log_warnx("store: compaction given up (%s); tried again in %llu s at the earliest", why,
+			  (unsigned long long)(wait_us / 1000000u));
+	else
+		log_info("store: compaction given up (%s); tried again in a second at the earliest", why);
+}
+
+/*
+ * The new file takes about what is not free in the old one; the log must
+ * still find room for its groups meanwhile, so that clients' writes are
+ * not refused for want of it: a checkpoint's worth of log beside it.
+ */
+static bool room_for_copy(void)
+{
+	uint64_t free_bytes = cmp.free_bytes + cmp.pending;
+	uint64_t live = cmp.file_bytes > free_bytes ? cmp.file_bytes - free_bytes : 0;
+
+	return wal_dir_avail() >= live + rec.ckpt_bytes;
+}
+
+static void compact_begin(void)
+{
+	snprintf(cmp.tmp, sizeof(cmp.tmp), "%s.compact", rec.file);
+	unlink(cmp.tmp);
+	cmp.active = true;
+	cmp.lost = cmp.copy_failed = false;
+	cmp.chain = 0;
+	cmp.copied = cmp.applied = 0;
+	cmp.ndirty = cmp.next_dirty = 0;
+	cmp.began_us = clock_us();
+	if (!room_for_copy()) {
+		compact_abort("not enough room in the file system for a copy of the store", true);
+		return;
+	}
+	cmp.nchains = (uint32_t)tdb_hash_size(rec.tdb);
+	cmp.to = tdb_open(cmp.tmp, (int)cmp.nchains, rec.tdb_flags, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (!cmp.to) {
+		compact_abort(strerror(errno), true);
+		return;
+	}
+	tdb_set_max_dead(cmp.to, 0);
+	/* What the overlay holds is written after the copy, over what tdb held. */
+	for (size_t i = 0; i < rec.nbuckets; i++)
+		for (struct ov *e = rec.buckets[i]; e; e = e->next)
+			dirty_add(e);
+	log_info("store: compacting %s: %llu of its %llu bytes are free", rec.file,
+		 (unsigned long long)(cmp.free_bytes + cmp.pending), (unsigned long long)cmp.file_bytes);
+}
+
+/* A record of the old file into the new one, unless the overlay has it (written after the copy). */
+static int copy_record_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, void *p)
+{
+	(void)tdb;
+	(void)p;
+	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize))))
+		return 0;
+	if (tdb_store(cmp.to, key, data, TDB_REPLACE) != 0) {
+		cmp.copy_failed = true;
+		return -1;
+	}
+	cmp.copied++;
+	return 0;
+}
+
+/*
+ * The new file takes the store's place: a checkpoint's number, synced,
+ * renamed over it, the directory synced; then the overlay is cleared and
+ * the log started afresh, as after a checkpoint.
+ */
+static void compact_switch(void)
+{
+	struct tdb_context *old = rec.tdb;
+	struct stat st;
+	uint64_t after;
+
+	wal_crash_point_compact();
+	errno = 0;
+	if (ckpt_write(cmp.to, rec.ckpt + 1, rec.gen) != 0 || (wal_syncs() && fdatasync(tdb_fd(cmp.to)) != 0)) {
+		compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
+		return;
+	}
+	wal_crash_point_compact();
+	if (rename(cmp.tmp, rec.file) != 0) {
+		compact_abort(strerror(errno), true);
+		return;
+	}
+	/* From here the store is the new file: the log's groups are in it, one checkpoint on. */
+	if (wal_sync_dir() != 0)
+		fatal("store: cannot sync the directory of %s after its compaction", rec.file);
+	wal_crash_point_compact();
+	rec.tdb = cmp.to;
+	cmp.to = NULL;
+	compact_end();
+	tdb_close(old);
+	rec.ckpt++;
+	after = fstat(tdb_fd(rec.tdb), &st) == 0 ? (uint64_t)st.st_size : 0;
+	cmp.done++;
+	cmp.given_back += cmp.file_bytes > after ? cmp.file_bytes - after : 0;
+	cmp.backoff_us = 0;
+	log_info("store: compacted %s from %llu to %llu bytes (%zu records copied, %zu written after them)"
+		 " in %llu ms", rec.file, (unsigned long long)cmp.file_bytes, (unsigned long long)after,
+		 cmp.copied, cmp.applied, (unsigned long long)((clock_us() - cmp.began_us) / 1000u));
+	overlay_written(wal_crash_point_compact);
+}
+
+/*
+ * A slice of the compaction: the copy, chain by chain, then the overlay's
+ * records; at the end, the switch. Each slice goes at least one step on.
+ */
+static bool compact_step(uint64_t deadline)
+{
+	bool first = true;
+
+	if (cmp.lost) {
+		compact_abort("no memory to list the changes made meanwhile", true);
+		return false;
+	}
+	for (; cmp.chain < cmp.nchains; cmp.chain++, first = false) {
+		if (!first && clock_us() >= deadline)
+			goto more;
+		wal_crash_point_compact();
+		errno = 0;
+		if (tdb_traverse_chain(rec.tdb, cmp.chain, copy_record_cb, NULL) < 0 || cmp.copy_failed) {
+			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
+			return false;
+		}
+	}
+	while (cmp.next_dirty < cmp.ndirty) {
+		struct ov *e = cmp.dirty[cmp.next_dirty];
+
+		if (e && !first && clock_us() >= deadline)
+			goto more;
+		cmp.next_dirty++;
+		if (!e)
+			continue;
+		first = false;
+		e->dirty = -1;
+		wal_crash_point_compact();
+		errno = 0;
+		if (ov_write(cmp.to, e) != 0) {
+			compact_abort(errno ? strerror(errno) : tdb_errorstr(cmp.to), true);
+			return false;
+		}
+		cmp.applied++;
+	}
+	cmp.ndirty = cmp.next_dirty = 0;
+	/* The switch in a slice of its own: it syncs. */
+	if (clock_us() >= deadline)
+		goto more;
+	compact_switch();
+	return false;
+more:
+	/* The copy's pages start to go to the disk now, so that the last sync has little left to wait for. */
+	if (wal_syncs())
+		sync_file_range(tdb_fd(cmp.to), 0, 0, SYNC_FILE_RANGE_WRITE);
+	return true;
+}
+
+bool rec_background(void)
+{
+	uint64_t deadline = clock_us() + cmp.slice_us;
+
+	if (!rec.tdb || rec.depth)
+		return false;
+	if (cmp.active)
+		return compact_step(deadline);
+	if (cmp.measuring && measure_step(deadline))
+		return true;
+	if (!compact_due())
+		return false;
+	compact_begin();
+	return cmp.active;
+}
+
+void rec_space(struct rec_space *s)
+{
+	s->measured = cmp.measured;
+	s->compacting = cmp.active;
+	s->file_bytes = cmp.file_bytes;
+	s->recovery_bytes = cmp.recovery_bytes;
+	s->free_bytes = cmp.free_bytes + cmp.pending;
+	s->compactions = cmp.done;
+	s->given_back = cmp.given_back;
+}
+
 enum xs_err rec_checkpoint(bool force)
 {
 	struct timespec t0, t1;
@@ -590,6 +1019,13 @@ enum xs_err rec_checkpoint(bool force)
 		return XSE_OK;
 	if (!rec.count && !wal_bytes() && !rec.log_stale)
 		return XSE_OK;
+	if (cmp.active) {
+		/* A compaction under way writes the overlay into its file: the checkpoint waits for it, up to a point. */
+		if (!force && used < COMPACT_CKPT_WAIT * rec.ckpt_bytes)
+			return XSE_OK;
+		compact_abort(force ? "a checkpoint could not wait" : "the write-ahead log grew too long meanwhile",
+			      false);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = ckpt_once();
 	if (err && err != ENOSPC && err != EFBIG && err != EDQUOT && err != ENOMEM &&
@@ -605,14 +1041,7 @@ enum xs_err rec_checkpoint(bool force)
 	log_info("store: checkpoint %llu: %zu records into the store file, %llu bytes of log done with,"
 		 " in %lld ms", (unsigned long long)rec.ckpt, rec.count, (unsigned long long)wal_bytes(),
 		 (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	ov_clear();
-	rec.ckpt_retry_at = rec.ckpt_bytes;
-	wal_crash_point_ckpt();
-	/* Until the log names the new checkpoint, its old groups must not be followed by new ones. */
-	if ((err = wal_reset(rec.ckpt)) != 0) {
-		log_warnx("store: cannot start the write-ahead log afresh: %s", strerror(err));
-		rec.log_stale = true;
-	}
+	overlay_written(wal_crash_point_ckpt);
 	return XSE_OK;
 }
 
@@ -688,6 +1117,15 @@ enum xs_err rec_open(const struct rec_options *o, struct rec_opened *out, const 
 	rec.ckpt_bytes = env && atoll(env) > 0 ? (uint64_t)atoll(env) : CKPT_BYTES;
 	rec.ckpt_retry_at = rec.ckpt_bytes;
 	rec.log_stale = false;
+	cmp.on = o->compact;
+	cmp.min_free = o->compact_min_free;
+	cmp.min_percent = o->compact_min_percent;
+	cmp.slice_us = o->compact_slice_us;
+	cmp.not_before_us = cmp.backoff_us = 0;
+	/* A compaction cut short: its file was never the store. */
+	snprintf(cmp.tmp, sizeof(cmp.tmp), "%s.compact", o->file);
+	if (unlink(cmp.tmp) == 0)
+		log_info("store: removed %s, left by a compaction cut short", cmp.tmp);
 	if (o->fresh)
 		unlink(o->file);
 	if (stat(o->file, &st) != 0) {
@@ -722,6 +1160,8 @@ enum xs_err rec_open(const struct rec_options *o, struct rec_opened *out, const 
 		*reason = why;
 		goto fail;
 	}
+	/* Before the log is read back: what the records it deletes take in the file counts as free. */
+	measure_begin();
 	if (wal_open(o->file, o->fresh || out->created, rec.ckpt, &log_ckpt, reason) != 0)
 		goto fail;
 	if (log_ckpt + 1 == rec.ckpt) {
@@ -764,6 +1204,10 @@ void rec_close(void)
 		rec_end(false, 0);
 		rec.depth = 0;
 	}
+	if (cmp.active) {
+		log_info("store: the compaction under way stops with the store");
+		compact_drop();
+	}
 	if (rec_checkpoint(true) != XSE_OK)
 		log_warnx("store: the last checkpoint failed; the next start reads the write-ahead log back");
 	wal_close();
@@ -779,6 +1223,7 @@ void rec_close(void)
 	free(rec.gbuf);
 	rec.gbuf = NULL;
 	rec.gcap = 0;
+	cmp.measuring = cmp.measured = cmp.track = false;
 }
 
 void rec_stats(struct rec_stats *s)

@@ -32,6 +32,11 @@ struct rec_options {
 	 * rest zeros, up to 4096 more): room for it to grow in place. NULL: len.
 	 */
 	size_t (*room)(const unsigned char *key, size_t klen, const unsigned char *data, size_t len);
+	/* Compaction (rec_background): off unless compact; its thresholds and slice. */
+	bool compact;
+	uint64_t compact_min_free;    /* bytes free in the store file, at least */
+	unsigned compact_min_percent; /* and at least this much of it (its recovery area aside) */
+	unsigned compact_slice_us;    /* work per slice */
 };
 
 /* What opening found. */
@@ -78,6 +83,41 @@ bool rec_in_group(void);
 bool rec_flush(void);
 /* Apply the overlay to tdb and start the log afresh, when it has grown enough (or always, with force). */
 enum xs_err rec_checkpoint(bool force);
+
+/*
+ * Compaction. tdb reuses the room of deleted records but never gives it
+ * back. After each checkpoint (and at open) the store file's free space is
+ * measured, in slices: tdb's free list, walked; records the overlay
+ * deletes count too. Once it is at least compact_min_free bytes and
+ * compact_min_percent of the file (tdb's recovery area, sized for its
+ * largest transaction, aside), the store is copied into a new file
+ * "<file>.compact" in slices: tdb's records as of the last checkpoint,
+ * hash chain by hash chain (those the overlay changed passed by), then
+ * every record of the overlay, and those changed meanwhile, until none is
+ * left; meanwhile checkpoints wait (up to four times their threshold, or
+ * the compaction is given up). Then, in one slice: the new file gets the
+ * next checkpoint's number, is synced and renamed over the store, the
+ * directory synced, the old file closed (its room goes back to the file
+ * system), the overlay cleared and the log started afresh, as a checkpoint
+ * does. Killed before the rename, the old file and the log are as they
+ * were (the next start removes the new file); after it, the new file is
+ * one checkpoint ahead of the log, which the start then knows was
+ * checkpointed already. One slice of that work, or of the measure, or the
+ * test whether one is due: true while more remains now. The daemon calls
+ * it between turns of its loop, and now and then when idle.
+ */
+bool rec_background(void);
+
+struct rec_space {
+	bool measured;           /* the measure is whole (the numbers below are of it) */
+	bool compacting;         /* a compaction is under way */
+	uint64_t file_bytes;     /* the store file */
+	uint64_t recovery_bytes; /* tdb's recovery area in it */
+	uint64_t free_bytes;     /* free in it, and what the records the overlay deletes take */
+	uint64_t compactions;    /* done since the start */
+	uint64_t given_back;     /* bytes they gave back */
+};
+void rec_space(struct rec_space *s);
 
 /* Sizes, for statistics: bytes held by the overlay, in the log, and the last checkpoint's number. */
 struct rec_stats {

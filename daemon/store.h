@@ -44,6 +44,17 @@ struct store_options {
 	 * the size of the tree. Otherwise before it returns.
 	 */
 	bool background;
+	/*
+	 * Give the room of deleted nodes back to the file system: once the
+	 * store file has at least compact_min_free bytes free, and at least
+	 * compact_min_percent of it (tdb's recovery area aside), it is
+	 * rebuilt into a new file in slices of compact_slice_us of work
+	 * (store_background), which then takes its place (rec.h).
+	 */
+	bool compact;
+	uint64_t compact_min_free;
+	unsigned compact_min_percent;
+	unsigned compact_slice_us;
 };
 
 /*
@@ -55,12 +66,25 @@ enum xs_err store_open(const struct store_options *opt, const char **reason);
 /* Checkpoint (the next start then reads no log back) and close. */
 void store_close(void);
 /*
- * A slice of the start-up work (store_options.background): true while
- * more remains. The daemon calls it between turns of its loop; reads are
- * served meanwhile. A tree found damaged is repaired; one that cannot be
- * ends the daemon, as it would have refused to start.
+ * A slice of the store's background work: the start-up walk
+ * (store_options.background), then the measure of the file's free space
+ * and a compaction (store_options.compact). True while more remains now;
+ * false when nothing is to be done before something changes, though a
+ * compaction may become due: the daemon calls it between turns of its loop
+ * while it says true, and now and then otherwise. Reads and changes are
+ * served between slices. A tree found damaged is repaired; one that cannot
+ * be ends the daemon, as it would have refused to start.
  */
 bool store_background(void);
+
+/* The store file's space and its compactions (CONTROL stats). */
+struct store_space {
+	uint64_t free_bytes;  /* free in the store file as last measured, and what deleted records take */
+	uint64_t compactions; /* done since the start */
+	uint64_t given_back;  /* bytes they gave back to the file system */
+	bool compacting;      /* one is under way */
+};
+void store_space(struct store_space *s);
 /*
  * Finish the start-up work now. Every change does first, and so must
  * whoever reads what the hooks keep (regions, node counts).

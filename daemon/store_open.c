@@ -626,12 +626,15 @@ bool store_background(void)
 	const char *fault = "";
 	bool more;
 
-	if (!telling.active)
+	if (!store_st.open)
 		return false;
+	if (!telling.active)
+		return rec_background();
 	/* Refused, as at start: a store that cannot be trusted is not served on. */
 	if (tell_step(TELL_SLICE, &more, &fault) != XSE_OK)
 		fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
-	return more;
+	/* More of it, or once it is over the measure's turn. */
+	return true;
 }
 
 void store_settle(void)
@@ -722,7 +725,14 @@ static const char *open_meta(const struct store_options *opt, const struct rec_o
 
 enum xs_err store_open(const struct store_options *opt, const char **reason)
 {
-	struct rec_options ro = {opt->file, opt->hash_size, opt->fresh, store_record_room};
+	struct rec_options ro = {opt->file,
+				 opt->hash_size,
+				 opt->fresh,
+				 store_record_room,
+				 opt->compact,
+				 opt->compact_min_free,
+				 opt->compact_min_percent,
+				 opt->compact_slice_us};
 	struct rec_opened op;
 	static char why[XS_PATH_BUF + 256];
 	const char *fault;
@@ -781,4 +791,15 @@ void store_close(void)
 uint64_t store_file_bytes(void)
 {
 	return store_st.open ? rec_file_bytes() : 0;
+}
+
+void store_space(struct store_space *s)
+{
+	struct rec_space r;
+
+	rec_space(&r);
+	s->free_bytes = r.measured ? r.free_bytes : 0;
+	s->compactions = r.compactions;
+	s->given_back = r.given_back;
+	s->compacting = r.compacting;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -45,6 +46,8 @@ static struct {
 	uint64_t crash_log; /* 0: none */
 	uint64_t crash_ckpt;
 	uint64_t ckpt_steps;
+	uint64_t crash_compact;
+	uint64_t compact_steps;
 } wal = {.fd = -1};
 
 static void put32(unsigned char *p, uint32_t v)
@@ -130,6 +133,14 @@ uint32_t wal_crc32c(uint32_t crc, const void *p, size_t len)
 	return ~crc32c_soft(crc, p, len);
 }
 
+/* The directory of path, with its slash ("." if none). */
+static void dir_of(char *dir, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	snprintf(dir, size, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+}
+
 /*
  * On tmpfs or ramfs (a run directory on a real host) power takes the
  * files anyway: appends need no sync. Elsewhere a group is synced before
@@ -138,35 +149,71 @@ uint32_t wal_crc32c(uint32_t crc, const void *p, size_t len)
 static bool on_volatile_fs(const char *path)
 {
 	char dir[4096];
-	const char *slash = strrchr(path, '/');
 	struct statfs sf;
 
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	dir_of(dir, sizeof(dir), path);
 	return statfs(dir, &sf) == 0 && ((unsigned long)sf.f_type == 0x01021994ul /* TMPFS_MAGIC */ ||
 					 (unsigned long)sf.f_type == 0x858458f6ul /* RAMFS_MAGIC */);
+}
+
+int wal_sync_dir(void)
+{
+	char dir[sizeof(wal.path)];
+	int fd, r;
+
+	if (!wal.sync)
+		return 0;
+	dir_of(dir, sizeof(dir), wal.path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+uint64_t wal_dir_avail(void)
+{
+	char dir[sizeof(wal.path)];
+	struct statvfs sv;
+
+	dir_of(dir, sizeof(dir), wal.path);
+	return statvfs(dir, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : 0;
 }
 
 static void crash_setup(void)
 {
 	const char *s = getenv("XENSTORED_TEST_CRASH");
 
-	wal.crash_log = wal.crash_ckpt = 0;
+	wal.crash_log = wal.crash_ckpt = wal.crash_compact = 0;
 	if (!s)
 		return;
 	if (strncmp(s, "log:", 4) == 0)
 		wal.crash_log = strtoull(s + 4, NULL, 10);
 	else if (strncmp(s, "ckpt:", 5) == 0)
 		wal.crash_ckpt = strtoull(s + 5, NULL, 10);
-	if (wal.crash_log || wal.crash_ckpt)
+	else if (strncmp(s, "compact:", 8) == 0)
+		wal.crash_compact = strtoull(s + 8, NULL, 10);
+	if (wal.crash_log || wal.crash_ckpt || wal.crash_compact)
 		log_info("test crash point %s set", s);
+}
+
+/* A crash point counting steps: the process ends before step at (0: never). */
+static void crash_step(uint64_t at, uint64_t *steps, const char *what)
+{
+	if (at && ++*steps == at) {
+		log_info("test crash point reached: %s step %llu", what, (unsigned long long)*steps);
+		_exit(99);
+	}
 }
 
 void wal_crash_point_ckpt(void)
 {
-	if (wal.crash_ckpt && ++wal.ckpt_steps == wal.crash_ckpt) {
-		log_info("test crash point reached: checkpoint step %llu", (unsigned long long)wal.ckpt_steps);
-		_exit(99);
-	}
+	crash_step(wal.crash_ckpt, &wal.ckpt_steps, "checkpoint");
+}
+
+void wal_crash_point_compact(void)
+{
+	crash_step(wal.crash_compact, &wal.compact_steps, "compaction");
 }
 
 /* The crash point inside an append: what falls before it is written, then the process ends. */

@@ -55,6 +55,10 @@ int wal_append(const unsigned char *buf, size_t len);
 int wal_sync(void);
 /* Start afresh after checkpoint ckpt: only a header naming it stays. 0 or an errno. */
 int wal_reset(uint64_t ckpt);
+/* fsync the directory of the log and the store (a rename there made durable), where it matters: 0, or -1 with errno. */
+int wal_sync_dir(void);
+/* Bytes free for the daemon in that directory's file system (0 if unknown). */
+uint64_t wal_dir_avail(void);
 
 /*
  * Read the groups back in order: fn gets each whole group's body and the
@@ -111,8 +115,12 @@ uint32_t wal_crc32c(uint32_t crc, const void *p, size_t len);
  * "log:N" once the Nth byte appended to the log since the start is
  * written (the group holding it is cut after it), "ckpt:N" before the Nth step of
  * checkpoints (each record written or deleted in tdb, the tdb commit,
- * and the reset of the log are steps).
+ * and the reset of the log are steps), "compact:N" before the Nth step of
+ * compactions (rec.h: each hash chain copied, each record of the overlay
+ * written, then the checkpoint record and sync, the rename, the clearing
+ * of the overlay, and the reset of the log).
  */
 void wal_crash_point_ckpt(void);
+void wal_crash_point_compact(void);
 
 #endif

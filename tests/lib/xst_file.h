@@ -1,4 +1,4 @@
-/* Tests' look at files the daemon writes. */
+/* Tests' look at files the daemon writes, and copies of them. */
 #ifndef XST_FILE_H
 #define XST_FILE_H
 
@@ -8,5 +8,7 @@
  * nothing). -1 if it cannot be read.
  */
 long long xst_file_written_end(const char *path);
+/* Copy file from over to (made or emptied first): 0, or -1 with errno. */
+int xst_file_copy(const char *from, const char *to);
 
 #endif

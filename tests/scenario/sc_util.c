@@ -1,11 +1,13 @@
-/* Helpers of the watch and transaction scenario tests: statuses, restricted connections, timing, liveness, RSS bounds. */
+/* Helpers of the scenario tests: statuses, restricted connections, timing, liveness, RSS bounds, stats, bulk writes, configuration files. */
 #include "sc_util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *sc_status(const struct xst_msg *m)
 {
@@ -217,6 +219,25 @@ int sc_log_has(const struct xst_daemon *d, const char *needle)
 	return xst_daemon_log_count(d, needle);
 }
 
+long sc_log_number(const struct xst_daemon *d, const char *line_has, const char *after, long none)
+{
+	char path[320], line[4600];
+	long n = none;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, line_has);
+
+		if (p && (p = strstr(p + strlen(line_has), after)))
+			n = atol(p + strlen(after));
+	}
+	fclose(f);
+	return n;
+}
+
 void sc_make_home(struct sc_conn *dom0, unsigned domid)
 {
 	char home[64], perm[16];
@@ -225,4 +246,96 @@ void sc_make_home(struct sc_conn *dom0, unsigned domid)
 	snprintf(perm, sizeof(perm), "n%u", domid);
 	SC_OK(dom0, XS_MKDIR, 0, 0, home);
 	SC_OK(dom0, XS_SET_PERMS, 0, 0, home, perm);
+}
+
+void sc_check_ok(struct sc_conn *c)
+{
+	struct xst_msg m;
+
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
+	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
+}
+
+long long sc_stat(struct sc_conn *c, const char *name)
+{
+	struct xst_msg m;
+	char key[64];
+	const char *at;
+
+	snprintf(key, sizeof(key), "\n%s: ", name);
+	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("stats"), &m);
+	at = strstr(m.payload, key);
+	ck_assert_msg(at != NULL, "no %s in the stats", name);
+	return atoll(at + strlen(key));
+}
+
+void sc_write_many(struct sc_conn *c, const char *fmt, int from, int to, const char *value)
+{
+	enum { IN_FLIGHT = 64 };
+	struct xst_wire *w = sc_wire(c);
+	int sent = from, got = from;
+
+	while (got < to) {
+		struct xst_msg m;
+
+		for (; sent < to && sent - got < IN_FLIGHT; sent++) {
+			char p[128], buf[256];
+			int len;
+
+			snprintf(p, sizeof(p), fmt, sent / 1000, sent % 1000);
+			len = xst_payload(buf, sizeof(buf), 1, SC_ARGS(p, value));
+			ck_assert_int_gt(len, 0);
+			ck_assert_int_eq(xst_wire_send_msg(w, XS_WRITE, (uint32_t)sent, 0, buf, (size_t)len), 0);
+		}
+		ck_assert_int_eq(xst_wire_recv(w, &m, 10000), 0);
+		SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
+		ck_assert_uint_eq(m.hdr.req_id, (uint32_t)got);
+		got++;
+	}
+}
+
+int sc_count(struct sc_conn *c, const char *fmt, int from, int to, int step, const char *value)
+{
+	int n = 0;
+
+	for (int i = from; i < to; i += step) {
+		char p[128];
+		struct xst_msg m;
+
+		snprintf(p, sizeof(p), fmt, i / 1000, i % 1000);
+		sc_call(c, XS_READ, 0, 0, SC_ARGS(p), &m);
+		if (m.hdr.type == XS_ERROR) {
+			ck_assert_msg(strcmp(m.payload, "ENOENT") == 0, "%s: %s", p, m.payload);
+			continue;
+		}
+		ck_assert_msg(m.hdr.type == XS_READ && strcmp(m.payload, value) == 0, "%s holds '%s', not '%s'", p,
+			      m.payload, value);
+		n++;
+	}
+	return n;
+}
+
+const char *const *sc_conf_args(struct sc_conf *conf, const char *text)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	snprintf(conf->path, sizeof(conf->path), "%s/xst-conf.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(conf->path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	conf->args[0] = "-c";
+	conf->args[1] = conf->path;
+	conf->args[2] = NULL;
+	return conf->args;
+}
+
+long long sc_file_size(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }

@@ -1,4 +1,4 @@
-/* Helpers of the watch and transaction scenario tests: statuses, restricted connections, timing, liveness, RSS bounds. */
+/* Helpers of the scenario tests: statuses, restricted connections, timing, liveness, RSS bounds, stats, bulk writes, configuration files. */
 #ifndef XS_SC_UTIL_H
 #define XS_SC_UTIL_H
 
@@ -70,6 +70,30 @@ void sc_rss_friendly_asan(void);
 long sc_rss(const struct xst_daemon *d);
 /* How many lines of the daemon's log contain needle (0: none). */
 int sc_log_has(const struct xst_daemon *d, const char *needle);
+/* The number after `after` in the daemon's last log line that has line_has before it, or none. */
+long sc_log_number(const struct xst_daemon *d, const char *line_has, const char *after, long none);
+
+/* CONTROL check answers OK: the store's structure is sound. */
+void sc_check_ok(struct sc_conn *c);
+/* A counter of CONTROL stats (the test fails if it is not there). */
+long long sc_stat(struct sc_conn *c, const char *name);
+/*
+ * Nodes fmt (two %d: i / 1000, i % 1000) for i in [from, to) written with
+ * value on raw connection c, many in flight, each answered OK.
+ */
+void sc_write_many(struct sc_conn *c, const char *fmt, int from, int to, const char *value);
+/* How many of those nodes, every step-th, read as value (the others absent; anything else fails). */
+int sc_count(struct sc_conn *c, const char *fmt, int from, int to, int step, const char *value);
+
+/* The size of file name in directory dir, -1 if there is none. */
+long long sc_file_size(const char *dir, const char *name);
+
+/* A configuration file of text for the daemon, and the arguments naming it (unlink conf.path after). */
+struct sc_conf {
+	char path[320];
+	const char *args[3];
+};
+const char *const *sc_conf_args(struct sc_conf *conf, const char *text);
 
 /* Give domain domid a home it owns, as a toolstack would. */
 void sc_make_home(struct sc_conn *dom0, unsigned domid);

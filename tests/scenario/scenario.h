@@ -54,5 +54,6 @@ Suite *suite_watch(void);
 Suite *suite_txn(void);
 Suite *suite_fuzz(void);
 Suite *suite_crash(void);
+Suite *suite_compact(void);
 
 #endif

@@ -150,6 +150,7 @@ int main(void)
 	srunner_add_suite(sr, suite_txn());
 	srunner_add_suite(sr, suite_fuzz());
 	srunner_add_suite(sr, suite_crash());
+	srunner_add_suite(sr, suite_compact());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);

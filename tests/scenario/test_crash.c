@@ -40,12 +40,10 @@ static long long log_bytes(const struct xst_daemon *d)
 /* The log file's size: what is allocated for it. */
 static long long log_room(const struct xst_daemon *d)
 {
-	char path[320];
-	struct stat st;
+	long long n = sc_file_size(d->dir, "xenstore.wal");
 
-	snprintf(path, sizeof(path), "%s/xenstore.wal", d->dir);
-	ck_assert_int_eq(stat(path, &st), 0);
-	return (long long)st.st_size;
+	ck_assert_int_ge(n, 0);
+	return n;
 }
 
 /* Start (dir NULL: a fresh one) with XENSTORED_TEST_CRASH set to crash, or unset; args as sc_start's. */
@@ -80,14 +78,6 @@ static int wait_exit(struct xst_daemon *d, int ms)
 		usleep(1000);
 	}
 	return -1;
-}
-
-static void check_ok(struct sc_conn *c)
-{
-	struct xst_msg m;
-
-	sc_call(c, XS_CONTROL, 0, 0, SC_ARGS("check"), &m);
-	SC_EXPECT_STR(&m, XS_CONTROL, "OK\0");
 }
 
 /* 1 if path reads as value, 0 if it is absent (anything else fails). */
@@ -153,7 +143,7 @@ static void kill_across(const struct crash_op *o)
 	o->op(&d, c, true);
 	to = log_bytes(&d);
 	ck_assert_int_eq(o->state(c), 1);
-	check_ok(c);
+	sc_check_ok(c);
 	sc_close(c);
 	sc_stop(&d);
 	ck_assert_msg(to > from, "%s wrote nothing to the log", o->name);
@@ -178,7 +168,7 @@ static void kill_across(const struct crash_op *o)
 		c = sc_connect_raw(&d);
 		if (o->finished_at_start)
 			SC_OK(c, XS_WRITE, 0, 1, "/settled", "1");
-		check_ok(c);
+		sc_check_ok(c);
 		int s = o->state(c);
 
 		if (o->finished_at_start || !o->resumed)
@@ -420,18 +410,12 @@ static int dom_state(struct sc_conn *c)
 
 START_TEST(domain_cleanup_killed_at_each_point)
 {
-	char conf[] = "/tmp/xst-crash-conf.XXXXXX";
-	static const char text[] = "cleanup-slice-us = 1000000\n";
-	int fd = mkstemp(conf);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
-	close(fd);
-	const char *const args[] = {"-c", conf, NULL};
+	struct sc_conf conf;
+	const char *const *args = sc_conf_args(&conf, "cleanup-slice-us = 1000000\n");
 	const struct crash_op op = {"a domain's clean-up", dom_setup, dom_op, dom_state, true, true, args};
 
 	kill_across(&op);
-	unlink(conf);
+	unlink(conf.path);
 }
 END_TEST
 
@@ -445,18 +429,13 @@ END_TEST
  */
 START_TEST(cleanup_of_many_slices_killed_goes_on_at_start)
 {
-	char conf[] = "/tmp/xst-crash-conf.XXXXXX", simhyp[320], dir[sizeof(((struct xst_daemon *)0)->dir)];
-	static const char text[] = "cleanup-slice-us = 100\n";
+	char simhyp[320], dir[sizeof(((struct xst_daemon *)0)->dir)];
+	struct sc_conf conf;
+	const char *const *args = sc_conf_args(&conf, "cleanup-slice-us = 100\n");
 	struct xsl_simdom *dom;
 	struct xst_daemon d;
 	struct sc_conn *c;
 	struct xst_msg m;
-	int fd = mkstemp(conf);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
-	close(fd);
-	const char *const args[] = {"-c", conf, NULL};
 
 	sc_start(&d, args);
 	strcpy(dir, d.dir);
@@ -498,31 +477,17 @@ START_TEST(cleanup_of_many_slices_killed_goes_on_at_start)
 	SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0");
 	sc_call(c, XS_GET_PERMS, 0, 0, SC_ARGS("/shared/d29/n99"), &m);
 	SC_EXPECT_STR(&m, XS_GET_PERMS, "n0\0");
-	check_ok(c);
+	sc_check_ok(c);
 	sc_close(c);
 	sc_stop(&d);
-	unlink(conf);
+	unlink(conf.path);
 }
 END_TEST
 
 /* The records of the last checkpoint, as the daemon logged them (0 if none). */
 static long checkpoint_records(const struct xst_daemon *d)
 {
-	char path[320], line[1024];
-	long n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "store: checkpoint ");
-
-		if (p && (p = strstr(p + 18, ": ")))
-			n = atol(p + 2);
-	}
-	fclose(f);
-	return n;
+	return sc_log_number(d, "store: checkpoint ", ": ", 0);
 }
 
 enum { CK_WRITES = 600 };
@@ -568,7 +533,7 @@ static void all_there_after_restart(struct xst_daemon *d)
 	sc_restart(d, NULL);
 	struct sc_conn *c = sc_connect_raw(d);
 
-	check_ok(c);
+	sc_check_ok(c);
 	ck_assert_int_eq(ck_present(c, CK_WRITES), CK_WRITES);
 	sc_close(c);
 	sc_stop(d);
@@ -655,7 +620,7 @@ START_TEST(checkpoint_during_writes_killed)
 		sc_close(c);
 		sc_restart(&d, NULL);
 		c = sc_connect_raw(&d);
-		check_ok(c);
+		sc_check_ok(c);
 		int present = ck_present(c, acked + 1);
 
 		ck_assert_msg(present == acked || present == acked + 1, "%s: %d acknowledged, %d present", spec,
@@ -760,7 +725,7 @@ START_TEST(full_file_system_answers_enospc)
 		snprintf(p, sizeof(p), "/between/n%d", k);
 		SC_OK(c, XS_WRITE, 0, 1, p, "ok");
 	}
-	check_ok(c);
+	sc_check_ok(c);
 	SC_OK(c, XS_WRITE, 0, 1, "/full/a/b/c", value);
 	SC_OK(c, XS_RM, 0, 0, "/rm/big");
 	/* More than the store file has room for... */
@@ -782,7 +747,7 @@ START_TEST(full_file_system_answers_enospc)
 	ck_assert_int_ge(sc_log_has(&d, "the last checkpoint failed"), 1);
 	sc_restart(&d, NULL);
 	c = sc_connect_raw(&d);
-	check_ok(c);
+	sc_check_ok(c);
 	ck_assert_int_eq(has(c, "/full/a/b/c", value), 1);
 	ck_assert_int_eq(has(c, "/full/big/n799", value), 1);
 	ck_assert_int_eq(rm_state(c), 1);
@@ -792,6 +757,294 @@ START_TEST(full_file_system_answers_enospc)
 	}
 	sc_close(c);
 	sc_stop(&d);
+}
+END_TEST
+
+/*
+ * Compaction. The store it starts from is made once and put back before
+ * each run: 30,000 nodes written, 25,000 of them removed, 200 written
+ * after, the daemon then killed (the log holds what followed the last
+ * checkpoint, which the compaction writes into its file after the copy).
+ * Its settings: a store of 4093 hash chains, the thresholds low, slices of
+ * 100 us. A run with no crash says how many records the compaction writes
+ * after its copy; then it is killed at steps spread over the copy (each
+ * hash chain a step), over those records, and at each step of the switch
+ * (wal.h). After each kill a start with compaction off serves exactly the
+ * tree the clients were told of, CONTROL check sound, the compaction's
+ * file removed; from the file as it was if killed before the rename, from
+ * the compacted one (its log known as checkpointed already) after it.
+ */
+enum { CZ_NODES = 30000, CZ_REMOVED = 25000, CZ_LATE = 200, CZ_CHAINS = 4093 };
+#define CZ_FMT "/cz/d%03d/n%03d"
+#define CZ_LATE_FMT "/czlate/d%03d/n%03d"
+#define CZ_VALUE "a value of a hundred bytes, so that 25,000 of them removed leave megabytes free in the file......"
+#define CZ_OFF "compact = no\nhash-size = 4093\n"
+#define CZ_ON "compact-min-free = 1048576\ncompact-min-percent = 30\ncompact-slice-us = 100\nhash-size = 4093\n"
+
+static void cz_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* The store files (xenstore.tdb, xenstore.wal) copied from one directory to another. */
+static void cz_copy(const char *from, const char *to)
+{
+	static const char *const names[] = {"xenstore.tdb", "xenstore.wal"};
+
+	for (int i = 0; i < 2; i++) {
+		char a[320], b[320];
+
+		cz_path(a, sizeof(a), from, names[i]);
+		cz_path(b, sizeof(b), to, names[i]);
+		ck_assert_msg(xst_file_copy(a, b) == 0, "copy %s to %s: %s", a, b, strerror(errno));
+	}
+}
+
+/* The daemon made the store and was killed; its files are kept in tmpl. */
+static void cz_template(struct xst_daemon *d, const char *const *off, const char *tmpl)
+{
+	char p[64];
+
+	sc_start(d, off);
+	struct sc_conn *c = sc_connect_raw(d);
+
+	sc_write_many(c, CZ_FMT, 0, CZ_NODES, CZ_VALUE);
+	for (int i = 0; i < CZ_REMOVED / 1000; i++) {
+		snprintf(p, sizeof(p), "/cz/d%03d", i);
+		SC_OK(c, XS_RM, 0, 0, p);
+	}
+	sc_write_many(c, CZ_LATE_FMT, 0, CZ_LATE, "late");
+	sc_close(c);
+	sc_crash(d);
+	cz_copy(d->dir, tmpl);
+}
+
+/* The template's directory removed. */
+static void cz_cleanup(const char *tmpl)
+{
+	char p[320];
+
+	cz_path(p, sizeof(p), tmpl, "xenstore.tdb");
+	unlink(p);
+	cz_path(p, sizeof(p), tmpl, "xenstore.wal");
+	unlink(p);
+	rmdir(tmpl);
+}
+
+/* The tree the clients were told of, and sound. */
+static void cz_state(struct sc_conn *c)
+{
+	sc_check_ok(c);
+	ck_assert_int_eq(sc_count(c, CZ_FMT, 0, CZ_REMOVED, 89, CZ_VALUE), 0);
+	ck_assert_int_eq(sc_count(c, CZ_FMT, CZ_REMOVED, CZ_NODES, 1, CZ_VALUE), CZ_NODES - CZ_REMOVED);
+	ck_assert_int_eq(sc_count(c, CZ_LATE_FMT, 0, CZ_LATE, 1, "late"), CZ_LATE);
+}
+
+/*
+ * The daemon run in d's directory, with args, until it dies at crash point
+ * spec on its own (a compaction needs no client: it may die before the
+ * socket is waited for). Its exit status (99 there), or -1 if not within ms.
+ */
+static int run_to_crash(struct xst_daemon *d, const char *spec, const char *const *args, int ms)
+{
+	char log[320];
+	pid_t p;
+
+	snprintf(log, sizeof(log), "%s/daemon.log", d->dir);
+	p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		const char *argv[16] = {XST_DAEMON_BIN, "-N"};
+		int n = 2, fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		for (; args && *args && n < 15; args++)
+			argv[n++] = *args;
+		setenv("XENSTORED_RUNDIR", d->dir, 1);
+		unsetenv("XENSTORED_PATH");
+		setenv("XENSTORED_TEST_CRASH", spec, 1);
+		execv(XST_DAEMON_BIN, (char *const *)argv);
+		_exit(127);
+	}
+	d->pid = p;
+	int st = wait_exit(d, ms);
+
+	if (st < 0) {
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+		d->pid = -1;
+	}
+	return st;
+}
+
+/* Until the daemon has compacted its store once. */
+static void cz_compacted(struct sc_conn *c)
+{
+	for (int i = 0; sc_stat(c, "compactions") < 1; i++) {
+		ck_assert_msg(i < 3000, "no compaction within 30 s");
+		usleep(10000);
+	}
+}
+
+/* What the daemon's log says of its compaction: the records written after the copy (-1: none done). */
+static long cz_written_after(const struct xst_daemon *d)
+{
+	return sc_log_number(d, "store: compacted ", " records copied, ", -1);
+}
+
+START_TEST(compaction_killed_at_each_point)
+{
+	struct sc_conf off_conf, on_conf;
+	const char *const *off = sc_conf_args(&off_conf, CZ_OFF);
+	const char *const *on = sc_conf_args(&on_conf, CZ_ON);
+	char tmpl[256];
+	struct xst_daemon d;
+	long long full;
+	long after_copy, points[24];
+	int npoints = 0, compacted = 0;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/xst-compact.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	cz_template(&d, off, tmpl);
+	full = sc_file_size(tmpl, "xenstore.tdb");
+	ck_assert_int_gt(full, 1 << 20);
+	/* Not killed: how many records it writes after the copy. */
+	sc_restart(&d, on);
+	struct sc_conn *c = sc_connect_raw(&d);
+
+	cz_compacted(c);
+	cz_state(c);
+	sc_close(c);
+	sc_stop_keep(&d);
+	after_copy = cz_written_after(&d);
+	ck_assert_int_gt(after_copy, 10);
+	for (int k = 0; k < 6; k++)
+		points[npoints++] = 1 + (CZ_CHAINS - 1) * k / 5;
+	for (int k = 0; k < 6; k++)
+		points[npoints++] = CZ_CHAINS + 1 + (after_copy - 1) * k / 5;
+	for (int k = 1; k <= 4; k++)
+		points[npoints++] = CZ_CHAINS + after_copy + k;
+	for (int i = 0; i < npoints; i++) {
+		char spec[48];
+		long at = points[i];
+		bool renamed = at > CZ_CHAINS + after_copy + 2;
+
+		cz_copy(tmpl, d.dir);
+		snprintf(spec, sizeof(spec), "compact:%ld", at);
+		ck_assert_msg(run_to_crash(&d, spec, on, 30000) == 99, "%s: the daemon did not die there", spec);
+		ck_assert_int_eq(sc_file_size(d.dir, "xenstore.tdb.compact") >= 0, !renamed);
+		sc_restart(&d, off);
+		ck_assert_int_eq(sc_file_size(d.dir, "xenstore.tdb.compact"), -1);
+		if (renamed)
+			ck_assert_int_lt(sc_file_size(d.dir, "xenstore.tdb"), full / 2);
+		else
+			ck_assert_int_eq(sc_file_size(d.dir, "xenstore.tdb"), full);
+		ck_assert_int_eq(sc_log_has(&d, "the write-ahead log was checkpointed already"), compacted + renamed);
+		c = sc_connect_raw(&d);
+		cz_state(c);
+		sc_close(c);
+		sc_stop_keep(&d);
+		compacted += renamed;
+	}
+	/* Killed in the middle of its copy, the next start removes its file and compacts again. */
+	cz_copy(tmpl, d.dir);
+	ck_assert_int_eq(run_to_crash(&d, "compact:2000", on, 30000), 99);
+	int cut = sc_log_has(&d, "left by a compaction cut short");
+
+	sc_restart(&d, on);
+	ck_assert_int_eq(sc_log_has(&d, "left by a compaction cut short"), cut + 1);
+	c = sc_connect_raw(&d);
+	cz_compacted(c);
+	cz_state(c);
+	sc_close(c);
+	sc_stop(&d);
+	cz_cleanup(tmpl);
+	unlink(off_conf.path);
+	unlink(on_conf.path);
+	printf("crash: a compaction (%d hash chains, then %ld records) killed at %d points of it: the tree as"
+	       " told after each, %d times from the compacted file\n", CZ_CHAINS, after_copy, npoints, compacted);
+}
+END_TEST
+
+/*
+ * A compaction while a client writes, killed at steps of its copy and of
+ * its writing of the overlay after it (the first records of it: how many
+ * there are depends on when it began): the nodes are written (a clean stop
+ * after, kept and put back before each run), then the client removes most
+ * of them, which makes the compaction due, and writes one node after the
+ * other until the daemon dies. A start after it serves every write that
+ * was answered (the one in flight may be there or not), the removals, and
+ * a sound tree.
+ */
+START_TEST(compaction_with_writes_killed)
+{
+	static const long at[] = {500, 2500, CZ_CHAINS + 1, CZ_CHAINS + 10};
+	struct sc_conf off_conf, on_conf;
+	const char *const *off = sc_conf_args(&off_conf, CZ_OFF);
+	const char *const *on = sc_conf_args(&on_conf, CZ_ON);
+	char tmpl[256];
+	struct xst_daemon d;
+
+	snprintf(tmpl, sizeof(tmpl), "%s/xst-compact.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	sc_start(&d, off);
+	struct sc_conn *c = sc_connect_raw(&d);
+
+	sc_write_many(c, CZ_FMT, 0, CZ_NODES, CZ_VALUE);
+	sc_write_many(c, CZ_LATE_FMT, 0, CZ_LATE, "late");
+	sc_close(c);
+	sc_stop_keep(&d);
+	cz_copy(d.dir, tmpl);
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		char spec[48], p[64], v[32];
+		int acked = 0;
+
+		cz_copy(tmpl, d.dir);
+		snprintf(spec, sizeof(spec), "compact:%ld", at[k]);
+		start_crashing_with(&d, d.dir, spec, on);
+		c = sc_connect_raw(&d);
+		for (int i = 0; i < CZ_REMOVED / 1000; i++) {
+			snprintf(p, sizeof(p), "/cz/d%03d", i);
+			SC_OK(c, XS_RM, 0, 0, p);
+		}
+		for (int i = 0; i < 100000; i++) {
+			struct xst_msg m;
+			char buf[128];
+			int len;
+
+			snprintf(p, sizeof(p), "/czw/d%03d/n%03d", i / 1000, i % 1000);
+			snprintf(v, sizeof(v), "w%d", i);
+			len = xst_payload(buf, sizeof(buf), 1, SC_ARGS(p, v));
+			if (xst_wire_send_msg(sc_wire(c), XS_WRITE, 0, 0, buf, (size_t)len) != 0 ||
+			    xst_wire_recv(sc_wire(c), &m, 10000) != 0)
+				break;
+			SC_EXPECT_STR(&m, XS_WRITE, "OK\0");
+			acked++;
+		}
+		ck_assert_msg(wait_exit(&d, 10000) == 99, "%s: the daemon did not die there (%d writes)", spec,
+			      acked);
+		sc_close(c);
+		sc_restart(&d, off);
+		c = sc_connect_raw(&d);
+		cz_state(c);
+		for (int i = 0; i <= acked; i++) {
+			snprintf(p, sizeof(p), "/czw/d%03d/n%03d", i / 1000, i % 1000);
+			snprintf(v, sizeof(v), "w%d", i);
+			ck_assert_msg(has(c, p, v) || i == acked, "%s: write %d of %d answered, not there", spec, i,
+				      acked);
+		}
+		sc_close(c);
+		if (k + 1 < sizeof(at) / sizeof(at[0]))
+			sc_stop_keep(&d);
+		else
+			sc_stop(&d);
+		printf("crash: a compaction killed at its step %ld while a client wrote: %d writes answered"
+		       " before, all there after\n", at[k], acked);
+	}
+	cz_cleanup(tmpl);
+	unlink(off_conf.path);
+	unlink(on_conf.path);
 }
 END_TEST
 
@@ -833,6 +1086,11 @@ Suite *suite_crash(void)
 	tcase_add_test(tc, start_killed_while_reading_the_log);
 	tcase_add_test(tc, full_file_system_answers_enospc);
 	tcase_add_test(tc, garbage_store_is_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("compaction");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, compaction_killed_at_each_point);
+	tcase_add_test(tc, compaction_with_writes_killed);
 	suite_add_tcase(s, tc);
 	return s;
 }

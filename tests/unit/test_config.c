@@ -285,6 +285,38 @@ START_TEST(cleanup_slice_and_emergency_reserve_at_their_edges)
 }
 END_TEST
 
+/* Compaction's settings: their defaults, and each bound taken, one past it refused. */
+START_TEST(compaction_settings_at_their_edges)
+{
+	ck_assert_int_eq(load(NULL, NULL), 0);
+	ck_assert(cfg.compact);
+	ck_assert_uint_eq(cfg.compact_min_free, 16u << 20);
+	ck_assert_uint_eq(cfg.compact_min_percent, 50);
+	ck_assert_uint_eq(cfg.compact_slice_us, 2000);
+	ck_assert_int_eq(load("compact = no\ncompact-min-free = 1048576\ncompact-min-percent = 1\n"
+			      "compact-slice-us = 100\n", NULL), 0);
+	ck_assert(!cfg.compact);
+	ck_assert_uint_eq(cfg.compact_min_free, 1u << 20);
+	ck_assert_uint_eq(cfg.compact_min_percent, 1);
+	ck_assert_uint_eq(cfg.compact_slice_us, 100);
+	ck_assert_int_eq(load("compact-min-free = 281474976710656\ncompact-min-percent = 99\n"
+			      "compact-slice-us = 1000000\n", NULL), 0);
+	ck_assert_uint_eq(cfg.compact_min_free, 1ull << 48);
+	ck_assert_uint_eq(cfg.compact_min_percent, 99);
+	ck_assert_uint_eq(cfg.compact_slice_us, 1000000);
+	ck_assert_int_eq(load("compact-min-free = 1048575\n", NULL), -1);
+	ck_assert_ptr_nonnull(strstr(out, ":1: bad setting compact-min-free = 1048575\n"));
+	ck_assert_int_eq(load("compact-min-free = 281474976710657\n", NULL), -1);
+	ck_assert_int_eq(load("compact-min-percent = 0\n", NULL), -1);
+	ck_assert_int_eq(load("compact-min-percent = 100\n", NULL), -1);
+	ck_assert_int_eq(load("compact-slice-us = 99\n", NULL), -1);
+	ck_assert_int_eq(load("compact-slice-us = 1000001\n", NULL), -1);
+	ck_assert_int_eq(load("compact = maybe\n", NULL), -1);
+	/* File keys only. */
+	ck_assert_int_eq(load(NULL, ARGS("--compact-min-free", "1048576")), -1);
+}
+END_TEST
+
 /* Every "# key = value" of the sample file is a valid setting, and every setting that does something is there. */
 START_TEST(sample_conf_matches_the_table)
 {
@@ -329,6 +361,7 @@ Suite *xst_config_suite(void)
 	tcase_add_test(tc, help_lists_every_entry_and_version);
 	tcase_add_test(tc, sample_conf_matches_the_table);
 	tcase_add_test(tc, cleanup_slice_and_emergency_reserve_at_their_edges);
+	tcase_add_test(tc, compaction_settings_at_their_edges);
 	suite_add_tcase(s, tc);
 	return s;
 }

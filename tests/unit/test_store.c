@@ -213,7 +213,7 @@ static void hook_dir_remove(void)
 
 static void open_at(const char *file, bool fresh)
 {
-	struct store_options o = {file, 1021, fresh, 0, false};
+	struct store_options o = {.file = file, .hash_size = 1021, .fresh = fresh};
 	const char *why = NULL;
 
 	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");

@@ -1,4 +1,4 @@
-/* The store's record layer in process: groups undone whole or in part, the log read back after a kill, a torn or full log. */
+/* The store's record layer in process: groups undone whole or in part, the log read back after a kill, a torn or full log, compaction. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ static void dir_remove(void)
 
 static void open_store(bool fresh)
 {
-	struct store_options o = {file, 1021, fresh, 0, false};
+	struct store_options o = {.file = file, .hash_size = 1021, .fresh = fresh};
 	const char *why = NULL;
 
 	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
@@ -302,7 +302,7 @@ END_TEST
 /* What is not a store, or a log of another, is refused, never opened empty. */
 START_TEST(what_is_not_this_store_is_refused)
 {
-	struct store_options o = {file, 1021, false, 0, false};
+	struct store_options o = {.file = file, .hash_size = 1021};
 	const char *why = NULL;
 	FILE *f;
 
@@ -315,6 +315,199 @@ START_TEST(what_is_not_this_store_is_refused)
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(store_open(&o, &why), XSE_EIO);
 	ck_assert_ptr_nonnull(strstr(why, "header is damaged"));
+}
+END_TEST
+
+/* Open the store with compaction on: its thresholds, and slices of slice_us. */
+static void open_compacting(uint64_t min_free, unsigned min_percent, unsigned slice_us)
+{
+	struct store_options o = {.file = file,
+				 .hash_size = 1021,
+				 .compact = true,
+				 .compact_min_free = min_free,
+				 .compact_min_percent = min_percent,
+				 .compact_slice_us = slice_us};
+	const char *why = NULL;
+
+	ck_assert_msg(store_open(&o, &why) == XSE_OK, "store_open: %s", why ? why : "?");
+}
+
+/* The background work run until it has nothing left to do now. */
+static void background_done(void)
+{
+	for (int i = 0; store_background(); i++)
+		ck_assert_int_lt(i, 10000000);
+}
+
+/* A store of 20 directories of 300 nodes, 17 of them removed, kept closed (checkpointed) in a copy. */
+static void make_spacious_store(void)
+{
+	char path[64], saved[128];
+
+	open_store(true);
+	ck_assert_int_eq(create("/s", owner0, ""), XSE_OK);
+	for (int i = 0; i < 6000; i++) {
+		if (i % 300 == 0) {
+			snprintf(path, sizeof(path), "/s/d%02d", i / 300);
+			ck_assert_int_eq(create(path, owner0, ""), XSE_OK);
+		}
+		snprintf(path, sizeof(path), "/s/d%02d/n%03d", i / 300, i % 300);
+		ck_assert_int_eq(create(path, owner0, "a value of forty bytes, give or take one"), XSE_OK);
+	}
+	for (int i = 0; i < 17; i++) {
+		snprintf(path, sizeof(path), "/s/d%02d", i);
+		ck_assert_int_eq(store_remove(path, NULL, NULL), XSE_OK);
+	}
+	store_close();
+	snprintf(saved, sizeof(saved), "%s.saved", file);
+	ck_assert_int_eq(xst_file_copy(file, saved), 0);
+}
+
+static void restore_spacious_store(void)
+{
+	char saved[128];
+
+	snprintf(saved, sizeof(saved), "%s.saved", file);
+	ck_assert_int_eq(xst_file_copy(saved, file), 0);
+	unlink(log_file);
+}
+
+/* The nodes make_spacious_store left, and nothing of what it removed. */
+static void spacious_store_is_whole(void)
+{
+	char path[64];
+
+	for (int i = 0; i < 6000; i += 7) {
+		snprintf(path, sizeof(path), "/s/d%02d/n%03d", i / 300, i % 300);
+		ck_assert_str_eq(value_of(path), i < 17 * 300 ? "" : "a value of forty bytes, give or take one");
+	}
+	const char *fault = store_check();
+
+	ck_assert_msg(fault == NULL, "%s", fault);
+}
+
+/*
+ * The thresholds at their edges: free bytes at least compact_min_free and
+ * at least compact_min_percent of the file (its recovery area aside). The
+ * free space is measured as the store opens (nothing is in the log then);
+ * one byte or one percent more than it is, no compaction; exactly it, one.
+ */
+START_TEST(compaction_starts_at_its_thresholds_edges)
+{
+	struct rec_space sp;
+	uint64_t free_bytes, room;
+	unsigned pct;
+	long long before;
+
+	make_spacious_store();
+	/* Measured, never compacted (a file of more bytes than it has asks for nothing). */
+	open_compacting(1, 99, 2000);
+	background_done();
+	rec_space(&sp);
+	ck_assert(sp.measured);
+	ck_assert_uint_eq(sp.file_bytes, (uint64_t)file_size(file));
+	free_bytes = sp.free_bytes;
+	room = sp.file_bytes - sp.recovery_bytes;
+	pct = (unsigned)(free_bytes * 100 / room);
+	ck_assert_uint_gt(free_bytes, 100000);
+	ck_assert_uint_gt(pct, 1);
+	ck_assert_uint_lt(pct, 99);
+	store_close();
+	before = file_size(file);
+	/* One byte short, one percent short, a file smaller than asked for: nothing. */
+	const struct {
+		uint64_t min_free;
+		unsigned pct;
+	} short_of[] = {{free_bytes + 1, pct}, {free_bytes, pct + 1}, {sp.file_bytes + 1, 1}};
+
+	for (size_t i = 0; i < sizeof(short_of) / sizeof(short_of[0]); i++) {
+		uint64_t done = sp.compactions;
+
+		open_compacting(short_of[i].min_free, short_of[i].pct, 2000);
+		background_done();
+		rec_space(&sp);
+		ck_assert_msg(sp.compactions == done && !sp.compacting, "compacted with %llu bytes, %u%%",
+			      (unsigned long long)short_of[i].min_free, short_of[i].pct);
+		ck_assert_int_eq(sp.measured, i < 2);
+		store_close();
+		ck_assert_int_eq(file_size(file), before);
+	}
+	/* Exactly at both edges: compacted, the tree the same. */
+	uint64_t done = sp.compactions;
+
+	open_compacting(free_bytes, pct, 2000);
+	background_done();
+	rec_space(&sp);
+	ck_assert_uint_eq(sp.compactions, done + 1);
+	ck_assert_int_lt(file_size(file), before);
+	ck_assert_uint_ge(sp.given_back, (uint64_t)(before - file_size(file)));
+	spacious_store_is_whole();
+	store_close();
+	open_store(false);
+	spacious_store_is_whole();
+	store_close();
+}
+END_TEST
+
+/*
+ * Changes made while a compaction runs, between its slices, reach its
+ * file: during the copy and while it writes the overlay after it, nodes
+ * created, changed and removed, groups undone (records the overlay made
+ * and then forgot, records it restored). After the switch and after a
+ * reopen, the tree is what the changes left.
+ */
+START_TEST(changes_during_a_compaction_reach_its_file)
+{
+	struct rec_space sp;
+	char path[64], value[32];
+	struct arena a = {0};
+	int calls = 0, made = 0;
+
+	make_spacious_store();
+	restore_spacious_store();
+	open_compacting(1, 1, 1);
+	for (bool more = true; more; calls++) {
+		more = store_background();
+		rec_space(&sp);
+		if (!sp.compacting || calls % 4)
+			continue;
+		snprintf(path, sizeof(path), "/during/n%d", made);
+		snprintf(value, sizeof(value), "v%d", made);
+		ck_assert_int_eq(create(made ? path : "/during", owner0, made ? value : ""), XSE_OK);
+		if (!made++)
+			continue;
+		/* Changed, then changed again in a group undone. */
+		ck_assert_int_eq(store_update(&a, "/s/d19/n000", NULL, NULL, 0, value, strlen(value)), XSE_OK);
+		store_group_begin();
+		ck_assert_int_eq(store_update(&a, "/s/d19/n000", NULL, NULL, 0, "undone", 6), XSE_OK);
+		ck_assert_int_eq(create("/undone", owner0, "x"), XSE_OK);
+		ck_assert_int_eq(store_group_end(XSE_EINVAL), XSE_EINVAL);
+		/* One of the nodes removed. */
+		if (made % 3 == 0) {
+			snprintf(path, sizeof(path), "/during/n%d", made - 2);
+			ck_assert_int_eq(store_remove(path, NULL, NULL), XSE_OK);
+		}
+		arena_reset(&a);
+	}
+	rec_space(&sp);
+	ck_assert_uint_eq(sp.compactions, 1);
+	ck_assert_int_gt(made, 10);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 1; i < made; i++) {
+			snprintf(path, sizeof(path), "/during/n%d", i);
+			snprintf(value, sizeof(value), "v%d", i);
+			ck_assert_str_eq(value_of(path), (i + 2) % 3 == 0 && i + 2 <= made ? "" : value);
+		}
+		snprintf(value, sizeof(value), "v%d", made - 1);
+		ck_assert_str_eq(value_of("/s/d19/n000"), value);
+		ck_assert_str_eq(value_of("/undone"), "");
+		spacious_store_is_whole();
+		store_close();
+		if (!pass)
+			open_store(false);
+	}
+	arena_free(&a);
+	printf("compaction: %d calls of its slices, %d changes between them\n", calls, made);
 }
 END_TEST
 
@@ -331,6 +524,8 @@ Suite *xst_store_wal_suite(void)
 	tcase_add_test(tc, a_full_log_refuses_with_enospc);
 	tcase_add_test(tc, a_checkpoint_moves_the_overlay_into_tdb);
 	tcase_add_test(tc, what_is_not_this_store_is_refused);
+	tcase_add_test(tc, compaction_starts_at_its_thresholds_edges);
+	tcase_add_test(tc, changes_during_a_compaction_reach_its_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -39,7 +39,7 @@ void xst_tmp_remove(void)
 void xst_store_open(void)
 {
 	char file[128];
-	struct store_options o = {file, 1021, true, 0, false};
+	struct store_options o = {.file = file, .hash_size = 1021, .fresh = true};
 	const char *why = NULL;
 
 	snprintf(store_dir, sizeof(store_dir), "%s/xst-store.XXXXXX",
