@@ -127,15 +127,6 @@ static enum config_set_result ignore(const struct config_option *o, const char *
 	return SET_OK;
 }
 
-static enum config_set_result refuse_live_update(const struct config_option *o, const char *name, const char *v)
-{
-	(void)o;
-	(void)name;
-	(void)v;
-	log_warnx("live update is not supported");
-	return SET_STOP;
-}
-
 static enum config_set_result show_help(const struct config_option *o, const char *name, const char *v)
 {
 	(void)o;
@@ -249,8 +240,10 @@ const struct config_option config_options[] = {
 	{.name = "no-recovery", .letter = 'R', .key = "no-recovery", COMPAT},
 	{.name = "internal-db", .letter = 'I', .key = "internal-db", .has_arg = optional_argument, .param = "ARG",
 	 COMPAT},
-	{.name = "live-update", .letter = 'U', .at_once = true, .set = refuse_live_update,
-	 .help = "not supported: refused"},
+	{.name = "live-update", .letter = 'U', .set = set_bool, FIELD(live_update),
+	 .help = "taking over by a live update (the old daemon passes it)"},
+	{.name = "live-update-format", .set = set_bool, FIELD(live_update_format),
+	 .help = "print the live-update hand-over format this binary reads, and exit"},
 	{.name = "help", .letter = 'H', .at_once = true, .set = show_help, .help = "this text"},
 	{.name = "version", .at_once = true, .set = show_version, .help = "print the version and exit"},
 };

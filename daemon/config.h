@@ -14,6 +14,8 @@
 
 struct config {
 	bool no_fork;
+	bool live_update;        /* -U: started by a live update, to take over from the hand-over file */
+	bool live_update_format; /* --live-update-format: print the hand-over format read, and exit */
 	bool output_pid;
 	bool verbose;
 	char pid_file[1024];

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "hmap.h"
 #include "log.h"
+#include "pack.h"
 #include "quota.h"
 
 /* Bytes taken from one connection per turn: bounds the work one client gets before others. */
@@ -133,6 +134,7 @@ static struct event *flush_ev;
 static void conn_settle(struct conn *c);
 static void outmsg_append(struct conn *c, struct outmsg *m);
 static void flush_early(struct conn *c);
+static void conn_kick_output(struct conn *c);
 static size_t conn_process(struct conn *c, const unsigned char *data, size_t len);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
@@ -227,6 +229,11 @@ enum conn_state conn_state(const struct conn *c)
 uint64_t conn_id(const struct conn *c)
 {
 	return c->id;
+}
+
+int conn_fd(const struct conn *c)
+{
+	return c->kind == CONN_SOCKET ? c->fd : -1;
 }
 
 static void conn_link(struct conn *c)
@@ -582,56 +589,26 @@ void conn_ring_reset(struct conn *c)
 }
 
 /*
- * What a clean stop saves of a ring (conn_ring_save), host byte order:
- * magic, the ring's req_cons and rsp_prod then, the framer's bytes of the
- * message half received, the stash, the parked message (length 0: none),
- * then the queued messages: flags (SAVED_EVENT, SAVED_COUNTED), length,
- * bytes already written, the message.
+ * What a clean stop saves of a ring, or a live update of any connection
+ * (conn_save), host byte order: magic, a ring's req_cons and rsp_prod then
+ * (0 for a socket), the framer's bytes of the message half received, the
+ * stash, the parked message (length 0: none), then the queued messages:
+ * flags (SAVED_EVENT, SAVED_COUNTED), length, bytes already written, the
+ * message.
  */
 #define SAVED_MAGIC 0x58535249u /* "XSRI" */
 #define SAVED_EVENT 1u
 #define SAVED_COUNTED 2u
 
-struct saved_buf {
-	unsigned char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void saved_put(struct saved_buf *b, const void *data, size_t len)
+unsigned char *conn_save(const struct conn *c, size_t *len)
 {
-	if (b->oom || !len)
-		return;
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		unsigned char *np;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		if (!(np = realloc(b->p, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-}
-
-static void saved_u32(struct saved_buf *b, uint32_t v)
-{
-	saved_put(b, &v, sizeof(v));
-}
-
-unsigned char *conn_ring_save(const struct conn *c, size_t *len)
-{
-	struct saved_buf b = {0};
+	struct pack b = {0};
 	uint32_t n = 0, plen = 0;
 	size_t have = xs_framer_idle(&c->in) ? 0 : c->in.have;
+	bool ring = c->kind == CONN_RING;
 
 	*len = 0;
-	if (c->kind != CONN_RING || c->state != CONN_OPEN || !c->mark ||
+	if (c->state != CONN_OPEN || (ring && !c->mark) ||
 	    (!have && !c->stash_len && !c->parked && !c->out_head))
 		return NULL;
 	if (c->parked) {
@@ -640,92 +617,61 @@ unsigned char *conn_ring_save(const struct conn *c, size_t *len)
 		xs_header_decode(c->parked, &h);
 		plen = XS_HEADER_SIZE + h.len;
 	}
-	saved_u32(&b, SAVED_MAGIC);
-	saved_u32(&b, xs_ring_load(&c->ring->req_cons));
-	saved_u32(&b, xs_ring_load(&c->ring->rsp_prod));
-	saved_u32(&b, (uint32_t)have);
-	saved_put(&b, c->in.buf, have);
-	saved_u32(&b, (uint32_t)c->stash_len);
-	saved_put(&b, c->stash, c->stash_len);
-	saved_u32(&b, plen);
-	saved_put(&b, c->parked, plen);
+	pack_u32(&b, SAVED_MAGIC);
+	pack_u32(&b, ring ? xs_ring_load(&c->ring->req_cons) : 0);
+	pack_u32(&b, ring ? xs_ring_load(&c->ring->rsp_prod) : 0);
+	pack_blob(&b, c->in.buf, have);
+	pack_blob(&b, c->stash, c->stash_len);
+	pack_blob(&b, c->parked, plen);
 	for (const struct outmsg *m = c->out_head; m; m = m->next)
 		n++;
-	saved_u32(&b, n);
+	pack_u32(&b, n);
 	for (const struct outmsg *m = c->out_head; m; m = m->next) {
-		saved_u32(&b, (m->watch_event ? SAVED_EVENT : 0) | (m->counted ? SAVED_COUNTED : 0));
-		saved_u32(&b, (uint32_t)m->len);
-		saved_u32(&b, (uint32_t)m->sent);
-		saved_put(&b, m->data, m->len);
+		pack_u32(&b, (m->watch_event ? SAVED_EVENT : 0) | (m->counted ? SAVED_COUNTED : 0));
+		pack_u32(&b, (uint32_t)m->len);
+		pack_u32(&b, (uint32_t)m->sent);
+		pack_bytes(&b, m->data, m->len);
 	}
 	if (b.oom) {
-		free(b.p);
+		pack_free(&b);
 		return NULL;
 	}
 	*len = b.len;
 	return b.p;
 }
 
-struct saved_rd {
-	const unsigned char *p, *end;
-	bool bad;
-};
-
-static uint32_t saved_get_u32(struct saved_rd *r)
-{
-	uint32_t v = 0;
-
-	if (r->end - r->p < 4) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, 4);
-	r->p += 4;
-	return v;
-}
-
-static const unsigned char *saved_get(struct saved_rd *r, size_t len)
-{
-	const unsigned char *p = r->p;
-
-	if ((size_t)(r->end - r->p) < len) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p += len;
-	return p;
-}
-
 /*
- * Take back what a clean stop saved, if it is of this ring as it is now:
- * true, with the framer, stash, parked message and output as they were.
- * Checked whole before anything is changed.
+ * Take back what was saved, if it is of this connection as it is now (a
+ * ring's indices as saved): true, with the framer, stash, parked message
+ * and output as they were. Checked whole before anything is changed.
  */
 static bool saved_take(struct conn *c, const unsigned char *saved, size_t len)
 {
-	struct saved_rd r = {saved, saved + len, false};
+	struct unpack r = {saved, saved + len, false};
 	const unsigned char *in, *stash, *parked;
-	uint32_t have, stash_len, plen, n;
+	size_t have, stash_len, plen;
+	uint32_t n, req_cons, rsp_prod;
+	bool ring = c->kind == CONN_RING;
 
-	if (saved_get_u32(&r) != SAVED_MAGIC || saved_get_u32(&r) != xs_ring_load(&c->ring->req_cons) ||
-	    saved_get_u32(&r) != xs_ring_load(&c->ring->rsp_prod))
+	if (unpack_u32(&r) != SAVED_MAGIC)
 		return false;
-	have = saved_get_u32(&r);
-	in = saved_get(&r, have);
-	stash_len = saved_get_u32(&r);
-	stash = saved_get(&r, stash_len);
-	plen = saved_get_u32(&r);
-	parked = saved_get(&r, plen);
-	n = saved_get_u32(&r);
+	req_cons = unpack_u32(&r);
+	rsp_prod = unpack_u32(&r);
+	if (ring && (req_cons != xs_ring_load(&c->ring->req_cons) || rsp_prod != xs_ring_load(&c->ring->rsp_prod)))
+		return false;
+	in = unpack_blob(&r, &have);
+	stash = unpack_blob(&r, &stash_len);
+	parked = unpack_blob(&r, &plen);
+	n = unpack_u32(&r);
 	if (r.bad || have > XS_MSG_MAX || (plen && plen < XS_HEADER_SIZE) || plen > XS_MSG_MAX)
 		return false;
 	/* The messages: checked first, then queued. */
 	for (uint32_t i = 0, pass = 0; pass < 2; pass++, i = 0) {
-		struct saved_rd q = r;
+		struct unpack q = r;
 
 		for (; i < n; i++) {
-			uint32_t flags = saved_get_u32(&q), mlen = saved_get_u32(&q), sent = saved_get_u32(&q);
-			const unsigned char *data = saved_get(&q, mlen);
+			uint32_t flags = unpack_u32(&q), mlen = unpack_u32(&q), sent = unpack_u32(&q);
+			const unsigned char *data = unpack_bytes(&q, mlen);
 			struct outmsg *m;
 
 			if (q.bad || mlen < XS_HEADER_SIZE || mlen > XS_MSG_MAX || sent >= mlen || (i && sent))
@@ -760,6 +706,14 @@ static bool saved_take(struct conn *c, const unsigned char *saved, size_t len)
 	}
 	if (plen && (c->parked = malloc(plen)))
 		memcpy(c->parked, parked, plen); /* handed over at the first turn (not held) */
+	return true;
+}
+
+bool conn_socket_resume(struct conn *c, const unsigned char *saved, size_t saved_len)
+{
+	if (c->kind != CONN_SOCKET || (saved_len && !saved_take(c, saved, saved_len)))
+		return false;
+	conn_kick_output(c); /* a turn soon: output, the parked message, then the rest */
 	return true;
 }
 

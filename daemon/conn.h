@@ -111,19 +111,29 @@ struct conn_resumed {
 	bool in_flight; /* what a clean stop saved was taken back: nothing lost */
 };
 /*
- * saved (or NULL): what conn_ring_save gave the last daemon at its clean
+ * saved (or NULL): what conn_save gave the last daemon at its clean
  * stop. If it agrees with the ring and the mark, the ring goes on exactly
  * where that daemon stopped: a request half received goes on being read,
  * a parked one is handled, replies and events are written. Nothing lost.
  */
 void conn_ring_resume(struct conn *c, const unsigned char *saved, size_t saved_len, struct conn_resumed *out);
 /*
- * A clean stop: what is in flight on a served ring (a request half received
- * or parked, replies and events not yet written whole), as bytes for the
- * next daemon's conn_ring_resume; NULL (and *len 0) when nothing is, or
- * without memory. malloc'd.
+ * What is in flight on a served connection (a request half received or
+ * parked, replies and events not yet written whole), as bytes for the next
+ * daemon: a ring's at a clean stop (conn_ring_resume), any connection's at
+ * a live update (a socket's with conn_socket_resume). NULL (and *len 0)
+ * when nothing is, or without memory. malloc'd.
  */
-unsigned char *conn_ring_save(const struct conn *c, size_t *len);
+unsigned char *conn_save(const struct conn *c, size_t *len);
+/*
+ * A live update: a socket the last daemon served, wrapped again
+ * (conn_new_socket), takes back what conn_save gave; false if the bytes are
+ * not such (nothing taken). Its next turn comes soon (with nothing saved
+ * too: what is queued meanwhile goes then).
+ */
+bool conn_socket_resume(struct conn *c, const unsigned char *saved, size_t saved_len);
+/* The socket's descriptor (-1 for a ring). */
+int conn_fd(const struct conn *c);
 /* Destroy a connection at its owner's request; the owner is not called back. */
 void conn_free(struct conn *c);
 /* Leave the socket's descriptor open when it is destroyed: its creator, who failed to set it up, keeps it. */

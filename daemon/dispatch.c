@@ -305,6 +305,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	r.reply_len = 0;
 	r.reply_overflow = false;
 	r.after_reply = NULL;
+	r.later = false;
 	r.deferred = false;
 	r.wait_cleanup = false;
 	r.wait_domid = 0;
@@ -333,7 +334,9 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 		err = XSE_E2BIG;
 	/* The message and its reply are traced as they come in and go out (conn.c). */
 	count(&r, err);
-	if (err == XSE_OK) {
+	if (err == XSE_OK && r.later) {
+		/* no reply from here */
+	} else if (err == XSE_OK) {
 		if (!session_send(s, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
 			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");
 		else if (r.after_reply)

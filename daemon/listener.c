@@ -152,13 +152,9 @@ int listener_unix(const char *path, mode_t mode, int backlog)
 	return fd;
 }
 
-int listener_open(struct event_base *base, const char *path)
+/* Serve the listening socket listen_fd, bound at path. */
+static int listener_watch(struct event_base *base, const char *path)
 {
-	listen_fd = listener_unix(path, 0600, SOMAXCONN);
-	if (listen_fd < 0) {
-		log_warn("cannot listen on %s", path);
-		return -1;
-	}
 	strcpy(listen_path, path);
 	listen_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, NULL);
 	resume_ev = evtimer_new(base, resume_cb, NULL);
@@ -168,6 +164,35 @@ int listener_open(struct event_base *base, const char *path)
 	}
 	listener_reserve_restore();
 	return 0;
+}
+
+int listener_open(struct event_base *base, const char *path)
+{
+	listen_fd = listener_unix(path, 0600, SOMAXCONN);
+	if (listen_fd < 0) {
+		log_warn("cannot listen on %s", path);
+		return -1;
+	}
+	return listener_watch(base, path);
+}
+
+int listener_adopt(struct event_base *base, const char *path, int fd)
+{
+	int err;
+
+	listen_fd = fd;
+	if (evutil_make_socket_nonblocking(fd) < 0) {
+		err = errno;
+		log_warn("cannot take over the listening socket");
+		errno = err;
+		return -1;
+	}
+	return listener_watch(base, path);
+}
+
+int listener_fd(void)
+{
+	return listen_fd;
 }
 
 void listener_close(void)

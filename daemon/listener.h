@@ -24,6 +24,10 @@ int listener_unix(const char *path, mode_t mode, int backlog);
 /* Bind and listen (a stale socket file is replaced); 0 or -1 with a logged reason. */
 int listener_open(struct event_base *base, const char *path);
 void listener_close(void);
+/* A live update: the socket the last daemon listened on (inherited across exec), served at path. */
+int listener_adopt(struct event_base *base, const char *path, int fd);
+/* The listening socket's descriptor, -1 if none. */
+int listener_fd(void);
 
 /*
  * The descriptor reserve (fd-reserve): held open so that accept fails while

@@ -38,6 +38,7 @@
 #include "dispatch.h"
 #include "domain.h"
 #include "listener.h"
+#include "liveupdate.h"
 #include "log.h"
 #include "notify.h"
 #include "quota.h"
@@ -58,6 +59,9 @@ static int pid_fd = -1;
 static int ready_fd = -1;      /* daemon mode: the pipe to the parent waiting for our verdict */
 static bool made_run_dir;      /* this start created the run directory's last component */
 static bool serving;           /* start-up is over */
+static bool detached;          /* left the terminal: logging to syslog */
+/* A live update's new daemon: what the old one handed over through exec (-1: none). */
+static struct lu_fds handed = {-1, -1, -1, -1, false};
 
 /* The pid holding a write lock on fd's file (fcntl, as lockf takes), 0 if none or unknown. */
 static long lock_holder(int fd)
@@ -94,8 +98,20 @@ static bool write_pid(int fd)
  * lock won on a file that is no longer at the path is worthless: try again.
  * -1 (logged) if a live daemon holds it or it cannot be made.
  */
-static int dir_lock_take(struct dir_lock *l, const char *dir, const char *what)
+static int dir_lock_take(struct dir_lock *l, const char *dir, const char *what, int inherited)
 {
+	if (inherited >= 0) {
+		struct stat held, now;
+
+		/* A live update: the lock the old daemon held, still ours (fcntl locks live through exec). */
+		snprintf(l->path, sizeof(l->path), "%s/" LOCK_NAME, dir);
+		if (fstat(inherited, &held) == 0 && stat(l->path, &now) == 0 && held.st_dev == now.st_dev &&
+		    held.st_ino == now.st_ino) {
+			l->fd = inherited;
+			return 0;
+		}
+		close(inherited);
+	}
 	for (int tries = 0; tries < 10; tries++) {
 		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 		struct stat held, now;
@@ -154,7 +170,7 @@ static int lock_dirs(void)
 	char *slash;
 	struct stat a, b;
 
-	if (dir_lock_take(&run_lock, cfg.run_dir, "run directory") < 0)
+	if (dir_lock_take(&run_lock, cfg.run_dir, "run directory", handed.run_lock) < 0)
 		return -1;
 	snprintf(store_dir, sizeof(store_dir), "%s", cfg.store_file);
 	slash = strrchr(store_dir, '/');
@@ -166,7 +182,7 @@ static int lock_dirs(void)
 		*slash = '\0';
 	if (stat(store_dir, &a) == 0 && stat(cfg.run_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 		return 0;
-	return dir_lock_take(&store_lock, store_dir, "store directory");
+	return dir_lock_take(&store_lock, store_dir, "store directory", handed.store_lock);
 }
 
 /* The pid of a live daemon holding the pid file, else 0. Creates and changes nothing. */
@@ -185,6 +201,10 @@ static long pid_file_holder(const char *path)
 /* Write and lock the pid file, the last step before "ready": it names a daemon that serves. */
 static int write_pid_file(const char *path)
 {
+	if (handed.pid >= 0) {
+		pid_fd = handed.pid; /* a live update: written and locked by this process before exec */
+		return 0;
+	}
 	pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (pid_fd < 0) {
 		log_warn("cannot write the pid file %s", path);
@@ -290,6 +310,7 @@ static void report_ready(void)
 			close(null);
 	}
 	log_init(true, cfg.verbose);
+	detached = true;
 	if (write(ready_fd, &ok, 1) != 1)
 		log_warn("cannot report to the starting process");
 	close(ready_fd);
@@ -382,14 +403,23 @@ int main(int argc, char **argv)
 
 	if (rc != 0)
 		return rc > 0 ? 0 : 1; /* --help, --version; or a bad setting, already reported */
+	if (cfg.live_update_format) {
+		printf("%u\n", lu_format());
+		return 0;
+	}
 	/* Until the daemon is ready, messages go to stderr: whoever started it sees why it failed. */
 	log_init(false, cfg.verbose);
 	ignore_signals();
-	if (cfg.pid_file[0] && (holder = pid_file_holder(cfg.pid_file)) > 0) {
+	/* A live update: the same process, already started (no fork, no second-daemon check). */
+	if (cfg.live_update && lu_load(&handed) && handed.detached) {
+		log_init(true, cfg.verbose);
+		detached = true;
+	}
+	if (!cfg.live_update && cfg.pid_file[0] && (holder = pid_file_holder(cfg.pid_file)) > 0) {
 		log_info("already running as pid %ld (pid file %s): not starting another", holder, cfg.pid_file);
 		return 0;
 	}
-	if (!cfg.no_fork)
+	if (!cfg.no_fork && !cfg.live_update)
 		daemon_fork();
 	atexit(remove_files);
 	raise_fd_limit();
@@ -397,7 +427,7 @@ int main(int argc, char **argv)
 	if (make_run_dir(cfg.run_dir) < 0 || lock_dirs() < 0)
 		return 1;
 	/* A socket another implementation listens on (no lock of ours there): refuse before opening the store. */
-	if (listener_stale(cfg.socket_path) < 0) {
+	if (handed.listen < 0 && listener_stale(cfg.socket_path) < 0) {
 		if (errno == EADDRINUSE)
 			log_warnx("another daemon serves %s: not starting", cfg.socket_path);
 		else
@@ -444,16 +474,37 @@ int main(int argc, char **argv)
 	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) < 0 ||
 	    evsignal_add(ev_int, NULL) < 0 || evsignal_add(ev_hup, NULL) < 0)
 		fatalx("cannot install signal handlers");
-	if (listener_open(base, cfg.socket_path) < 0 || (cfg.pid_file[0] && write_pid_file(cfg.pid_file) < 0)) {
+	if ((handed.listen >= 0 ? listener_adopt(base, cfg.socket_path, handed.listen)
+				: listener_open(base, cfg.socket_path)) < 0 ||
+	    (cfg.pid_file[0] && write_pid_file(cfg.pid_file) < 0)) {
 		listener_close();
 		domain_fini();
 		store_close();
 		return 1;
 	}
+	lu_init(base, argc, argv);
+	lu_restore();
 	log_info("listening on %s, store %s", cfg.socket_path, cfg.store_file);
 	report_ready();
 
 	event_base_dispatch(base);
+	while (lu_requested()) {
+		struct lu_fds f = {run_lock.fd, store_lock.fd, pid_fd, listener_fd(), detached};
+
+		if (!lu_save(&f)) {
+			event_base_dispatch(base); /* the asker was told why: serve on */
+			continue;
+		}
+		/* What a clean stop leaves, for the next binary to take up; the sockets stay open. */
+		notify_send("RELOADING=1");
+		domain_fini();
+		store_close();
+		log_trace_close();
+		lu_exec();
+		/* Neither binary could be started: stop; the domains are kept for the next start. */
+		remove_files();
+		return 1;
+	}
 
 	notify_send("STOPPING=1");
 	listener_close();

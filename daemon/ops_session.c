@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "dirindex.h"
 #include "domain.h"
+#include "liveupdate.h"
 #include "log.h"
 #include "ops.h"
 #include "quota.h"
@@ -422,10 +423,27 @@ static enum xs_err ctl_restrict(struct req *r, unsigned argc, const char *const 
 	return reply_ok(r);
 }
 
+/* The C daemon's steps, answered in text as it does; -s is answered by the daemon taking over. */
+static enum xs_err ctl_live_update(struct req *r, unsigned argc, const char *const *argv)
+{
+	const char *text;
+	bool later;
+	enum xs_err err = lu_control(r->session, r->hdr.req_id, r->hdr.tx_id, argc, argv, &text, &later);
+
+	if (err)
+		return err;
+	if (later)
+		r->later = true;
+	else
+		reply_string(r, text);
+	return XSE_OK;
+}
+
 /* The C daemon's commands, in its order and with its synopses (Xen HEAD), then ours, then help. */
 static const struct control_cmd control_cmds[] = {
 	{"check", "", ctl_check},
 	{"log", "[on|off|+<switch>|-<switch>]", ctl_log},
+	{"live-update", "[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds.", ctl_live_update},
 	{"logfile", "<file>", ctl_logfile},
 	{"memreport", "[<file>]", ctl_memreport},
 	{"print", "<string>", ctl_print},

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "grow.h"
 #include "log.h"
+#include "pack.h"
 #include "store.h"
 
 /* Names and descriptions are the C daemon's (HEAD), as CONTROL quota shows them. */
@@ -482,6 +483,35 @@ bool quota_pending_perms(struct quota_pending *p, const char *path, const struct
 	if (nold && nperms && old[0].id == perms[0].id)
 		return true;
 	return pending_account(p, path, old, nold, -1) && pending_account(p, path, perms, nperms, 1);
+}
+
+void quota_pending_pack(const struct quota_pending *p, struct pack *b)
+{
+	pack_u32(b, p->created);
+	pack_u32(b, (uint32_t)p->n);
+	for (size_t i = 0; i < p->n; i++) {
+		pack_u32(b, p->dom[i].domid);
+		pack_u64(b, (uint64_t)p->dom[i].nodes);
+	}
+}
+
+bool quota_pending_unpack(struct quota_pending *p, struct unpack *r)
+{
+	uint32_t n;
+
+	quota_pending_free(p);
+	p->created = unpack_u32(r) != 0;
+	n = unpack_u32(r);
+	if (r->bad || n > (size_t)(r->end - r->p) / 12 || (n && !GROW(p->dom, p->cap, n, 4)))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		p->dom[i].domid = unpack_u32(r);
+		p->dom[i].nodes = (int64_t)unpack_u64(r);
+		if (i && p->dom[i].domid <= p->dom[i - 1].domid)
+			r->bad = true;
+	}
+	p->n = n;
+	return !r->bad;
 }
 
 void quota_pending_free(struct quota_pending *p)

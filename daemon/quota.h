@@ -121,6 +121,11 @@ bool quota_pending_remove(struct quota_pending *p, const char *path, const struc
 bool quota_pending_perms(struct quota_pending *p, const char *path, const struct xs_perm *old,
 			 unsigned nold, const struct xs_perm *perms, unsigned nperms);
 void quota_pending_free(struct quota_pending *p);
+/* A live update hands a transaction's counts to the next daemon; unpack: false if they are not such. */
+struct pack;
+struct unpack;
+void quota_pending_pack(const struct quota_pending *p, struct pack *b);
+bool quota_pending_unpack(struct quota_pending *p, struct unpack *r);
 /*
  * The nodes quota, the C daemon's way: may who create n more nodes, its
  * domain holding the nodes committed plus what p (its transaction's, or

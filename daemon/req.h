@@ -33,6 +33,7 @@ struct req {
 	uint64_t wait_until;
 	bool wait_cleanup;      /* deferred for the clean-up of domain wait_domid (cleanup.h) */
 	uint32_t wait_domid;
+	bool later;             /* answered later: by the daemon a live update hands over to */
 	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */
 	void (*after_reply)(struct req *r);
 	char reply[XS_PAYLOAD_MAX];

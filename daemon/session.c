@@ -2,13 +2,17 @@
 #include "session.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
 #include "keep.h"
 #include "log.h"
+#include "pack.h"
 #include "quota.h"
 #include "txn.h"
 #include "watch.h"
@@ -238,7 +242,7 @@ struct session *session_new_ring(struct xs_ring *ring, uint32_t port, void (*not
 
 unsigned char *session_ring_save(const struct session *s, size_t *len)
 {
-	return conn_ring_save(s->conn, len);
+	return conn_save(s->conn, len);
 }
 
 void session_ring_resume(struct session *s, const unsigned char *saved, size_t saved_len,
@@ -380,4 +384,135 @@ bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx
 void session_fail(struct session *s, unsigned ring_error, const char *why)
 {
 	conn_fail(s->conn, ring_error, why);
+}
+
+/*
+ * A live update. Each session, in the list's order: its kind; a socket's
+ * descriptor (left open across exec) and identity, a ring's domid; whether
+ * it asked for the update; a socket's watches (a ring's are kept with the
+ * store) and what is in flight on it (a ring's is saved by its clean stop);
+ * every session's transactions.
+ */
+#define PACK_RING 1u
+#define PACK_ASKER 2u
+
+static void pack_watch(void *ctx, const char *path, size_t path_len, size_t prefix_len, const char *token,
+		       int depth)
+{
+	struct pack *b = ctx;
+
+	pack_u32(b, (uint32_t)path_len);
+	pack_bytes(b, path, path_len);
+	pack_u32(b, (uint32_t)prefix_len);
+	pack_str(b, token);
+	pack_u32(b, (uint32_t)depth);
+}
+
+struct session *session_by_id(uint64_t id)
+{
+	for (struct session *s = session_list; s; s = s->next)
+		if (conn_id(s->conn) == id)
+			return s;
+	return NULL;
+}
+
+bool session_pack_all(struct pack *b, uint64_t asker)
+{
+	unsigned n = 0;
+
+	for (const struct session *s = session_list; s; s = s->next)
+		n++;
+	pack_u32(b, n);
+	for (const struct session *s = session_list; s; s = s->next) {
+		pack_u32(b, (s->ring ? PACK_RING : 0) | (conn_id(s->conn) == asker ? PACK_ASKER : 0));
+		pack_u32(b, s->who.domid);
+		if (!s->ring) {
+			unsigned char *saved;
+			size_t len;
+			int fd = conn_fd(s->conn);
+
+			if (fcntl(fd, F_SETFD, 0) < 0)
+				return false;
+			pack_u32(b, (uint32_t)fd);
+			pack_u32(b, s->who.priv);
+			pack_u32(b, s->who.target);
+			pack_u32(b, watch_set_count(s->watches));
+			watch_set_each(s->watches, pack_watch, b);
+			saved = conn_save(s->conn, &len);
+			pack_blob(b, saved, len);
+			free(saved);
+		}
+		txn_set_pack(s->txns, b);
+	}
+	return !b->oom;
+}
+
+/* A socket's session as packed: wrapped again, its watches, what was in flight. NULL if it cannot be. */
+static struct session *unpack_socket(struct unpack *r, uint32_t domid)
+{
+	int fd = (int)unpack_u32(r);
+	bool priv = unpack_u32(r) != 0;
+	uint32_t target = unpack_u32(r), nwatches = unpack_u32(r);
+	struct session *s;
+
+	if (r->bad || fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(s = session_alloc(domid, priv)))
+		return NULL;
+	s->who.target = target;
+	if (!session_attach(s, conn_new_socket(fd, &session_conn_ops, s))) {
+		close(fd);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < nwatches && !r->bad; i++) {
+		size_t plen = unpack_u32(r);
+		const char *p = unpack_bytes(r, plen);
+		size_t prefix_len = unpack_u32(r);
+		const char *token = unpack_str(r);
+		int depth = (int)unpack_u32(r);
+		char path[XS_PATH_BUF];
+
+		if (r->bad || plen >= sizeof(path) || prefix_len > plen)
+			break;
+		memcpy(path, p, plen);
+		path[plen] = '\0';
+		if (watch_add(s->watches, path, prefix_len, token, depth) != XSE_OK)
+			log_warnx("conn %llu: its watch on %s could not be taken up", (unsigned long long)conn_id(s->conn),
+				  path);
+	}
+	return s;
+}
+
+bool session_unpack_all(struct unpack *r, struct session **asker)
+{
+	uint32_t n = unpack_u32(r);
+
+	*asker = NULL;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		uint32_t flags = unpack_u32(r), domid = unpack_u32(r);
+		struct session *s = NULL;
+		struct txn_set *lost = NULL;
+		size_t len;
+		const unsigned char *saved;
+
+		if (!(flags & PACK_RING)) {
+			s = unpack_socket(r, domid);
+			saved = unpack_blob(r, &len);
+			if (s && !conn_socket_resume(s->conn, saved, len))
+				log_warnx("conn %llu: what was in flight could not be taken up",
+					  (unsigned long long)conn_id(s->conn));
+		} else {
+			for (s = session_list; s && !(s->ring && s->who.domid == domid); s = s->next)
+				;
+		}
+		if (s) {
+			s->restored = false; /* its transactions are here: an unknown id is unknown */
+		} else if (!(lost = txn_set_new(&(struct ident){.domid = domid}))) {
+			return false;
+		}
+		if (!txn_set_unpack(s ? s->txns : lost, r))
+			log_warnx("domain %u: its transactions could not be taken up", domid);
+		txn_set_free(lost);
+		if (s && (flags & PACK_ASKER))
+			*asker = s;
+	}
+	return !r->bad;
 }

@@ -65,7 +65,7 @@ void session_ring_reset(struct session *s);
  */
 void session_ring_resume(struct session *s, const unsigned char *saved, size_t saved_len,
 			 struct conn_resumed *out);
-/* A clean stop: what is in flight on the ring (conn_ring_save). */
+/* A clean stop: what is in flight on the ring (conn_save). */
 unsigned char *session_ring_save(const struct session *s, size_t *len);
 bool session_restored(const struct session *s);
 
@@ -74,6 +74,8 @@ struct txn_set *session_txns(struct session *s);
 struct watch_set *session_watches(struct session *s);
 struct dir_cursor *session_cursor(struct session *s);
 uint64_t session_id(const struct session *s);
+/* The session with this id (session_id), or NULL: one held by id may have gone meanwhile. */
+struct session *session_by_id(uint64_t id);
 /* A domain's ring (else a socket client, restricted or not). */
 bool session_is_ring(const struct session *s);
 
@@ -108,5 +110,18 @@ bool session_defer(struct session *s, uint64_t until);
 void session_wake_deferred(void);
 /* A protocol violation or a failure to answer: see conn_fail. */
 void session_fail(struct session *s, unsigned ring_error, const char *why);
+/*
+ * A live update: every session packed for the next daemon (sockets'
+ * descriptors left open across exec), and, there, taken up again: sockets
+ * wrapped again with their watches and what was in flight, and every
+ * session's transactions (a ring's go to its session as the domain's
+ * take-up made it; those of a domain not taken up are dropped). *asker:
+ * the session that asked for the update (asker, its session_id), as taken
+ * up (or NULL).
+ */
+struct pack;
+struct unpack;
+bool session_pack_all(struct pack *b, uint64_t asker);
+bool session_unpack_all(struct unpack *r, struct session **asker);
 
 #endif

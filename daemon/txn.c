@@ -12,6 +12,7 @@
 #include "grow.h"
 #include "hmap.h"
 #include "log.h"
+#include "pack.h"
 #include "quota.h"
 #include "watch.h"
 
@@ -346,6 +347,23 @@ static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const str
 	return true;
 }
 
+/* Into the overlay, last in first-access order; false (e freed) without memory. */
+static bool entry_link(struct txn *t, struct tx_entry *e)
+{
+	e->h.key = e->path;
+	if (!hmap_insert(&t->entries, &e->h)) {
+		entry_free(e);
+		return false;
+	}
+	if (t->last)
+		t->last->order_next = e;
+	else
+		t->first = e;
+	t->last = e;
+	t->nentries++;
+	return true;
+}
+
 /* The overlay entry for a path, made from the committed state on first access. */
 static struct tx_entry *entry_get(struct txn *t, const char *path)
 {
@@ -389,18 +407,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	arena_rewind(&txn_scratch, mark);
-	e->h.key = e->path;
-	if (!hmap_insert(&t->entries, &e->h)) {
-		entry_free(e);
-		return NULL;
-	}
-	if (t->last)
-		t->last->order_next = e;
-	else
-		t->first = e;
-	t->last = e;
-	t->nentries++;
-	return e;
+	return entry_link(t, e) ? e : NULL;
 }
 
 enum xs_err txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
@@ -449,6 +456,139 @@ static bool added_append(struct tx_entry *parent, const char *name)
 		return false;
 	parent->added[parent->nadded++] = copy;
 	return true;
+}
+
+/*
+ * A live update: the client's transactions as they stand, for the next
+ * daemon (txn_set_unpack). Generations are the store's, which outlives
+ * both daemons, so a conflict is found at commit there as here.
+ */
+#define ENTRY_SEEN 1u
+#define ENTRY_EXISTS 2u
+#define ENTRY_MODIFIED 4u
+#define ENTRY_RECREATED 8u
+
+void txn_set_pack(const struct txn_set *s, struct pack *b)
+{
+	pack_u32(b, s->next_id);
+	pack_u32(b, s->conflicts);
+	pack_u32(b, s->n);
+	for (const struct txn *t = s->head; t; t = t->next) {
+		pack_u32(b, t->id);
+		pack_u32(b, t->failed);
+		pack_u32(b, (uint32_t)t->err);
+		pack_u64(b, t->create_seq);
+		pack_u64(b, t->version);
+		quota_pending_pack(&t->pending, b);
+		pack_u32(b, t->nentries);
+		for (const struct tx_entry *e = t->first; e; e = e->order_next) {
+			pack_str(b, e->path);
+			pack_u32(b, (e->seen_exists ? ENTRY_SEEN : 0) | (e->exists ? ENTRY_EXISTS : 0) |
+					    (e->modified ? ENTRY_MODIFIED : 0) | (e->recreated ? ENTRY_RECREATED : 0));
+			pack_u64(b, e->seen_gen);
+			pack_u64(b, e->create_seq);
+			pack_u64(b, e->gen);
+			pack_u32(b, (uint32_t)e->event);
+			pack_blob(b, e->perms, sizeof(*e->perms) * e->nperms);
+			pack_blob(b, e->value, e->vlen);
+			pack_u32(b, e->nadded);
+			for (unsigned i = 0; i < e->nadded; i++)
+				pack_str(b, e->added[i]);
+		}
+	}
+}
+
+/* One entry as packed, into t (charged as when it was made); false if the bytes are not one. */
+static bool entry_unpack(struct txn *t, struct unpack *r)
+{
+	const char *path = unpack_str(r);
+	uint32_t flags = unpack_u32(r);
+	uint64_t seen_gen = unpack_u64(r), create_seq = unpack_u64(r), gen = unpack_u64(r);
+	int event = (int)unpack_u32(r);
+	size_t plen, vlen;
+	const void *perms = unpack_blob(r, &plen);
+	const char *value = unpack_blob(r, &vlen);
+	uint32_t nadded = unpack_u32(r);
+	struct tx_entry *e;
+	size_t bytes;
+
+	if (r->bad || path[0] != '/' || strlen(path) >= XS_PATH_BUF || plen % sizeof(struct xs_perm) || plen / sizeof(struct xs_perm) > 0xffff ||
+	    hmap_find(&t->entries, path) || !(e = calloc(1, sizeof(*e))))
+		return false;
+	if (!(e->path = strdup(path))) {
+		entry_free(e);
+		return false;
+	}
+	e->seen_exists = flags & ENTRY_SEEN;
+	e->exists = flags & ENTRY_EXISTS;
+	e->modified = flags & ENTRY_MODIFIED;
+	e->recreated = flags & ENTRY_RECREATED;
+	e->seen_gen = seen_gen;
+	e->create_seq = create_seq;
+	e->gen = gen;
+	e->event = event;
+	if (!entry_link(t, e))
+		return false;
+	/* Charged as made: what the last daemon let it hold, this one lets it keep (never refused). */
+	e->perms = malloc(plen ? plen : 1);
+	e->value = malloc(vlen ? vlen : 1);
+	if (!e->perms || !e->value)
+		return false;
+	memcpy(e->perms, perms, plen);
+	e->nperms = (unsigned)(plen / sizeof(struct xs_perm));
+	memcpy(e->value, value, vlen);
+	e->vlen = vlen;
+	bytes = entry_bytes(e, strlen(e->path), e->nperms, e->vlen);
+	if (!quota_hold(t->set->who, QUOTA_MEMORY, (unsigned)bytes))
+		return false;
+	t->charged += bytes;
+	for (uint32_t i = 0; i < nadded; i++) {
+		const char *name = unpack_str(r);
+
+		if (!name || !added_append(e, name))
+			return false;
+	}
+	return true;
+}
+
+bool txn_set_unpack(struct txn_set *s, struct unpack *r)
+{
+	uint32_t next_id = unpack_u32(r), conflicts = unpack_u32(r), n = unpack_u32(r);
+
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct txn *t = calloc(1, sizeof(*t));
+		uint32_t nentries;
+
+		if (!t)
+			return false;
+		t->id = unpack_u32(r);
+		t->failed = unpack_u32(r) != 0;
+		t->err = (enum xs_err)unpack_u32(r);
+		t->create_seq = unpack_u64(r);
+		t->version = unpack_u64(r);
+		t->set = s;
+		if (!quota_hold(s->who, QUOTA_TRANSACTIONS, 1)) {
+			free(t);
+			return false;
+		}
+		/* Linked at once: whatever fails below, txn_set_clear takes it back. */
+		t->next = s->head;
+		s->head = t;
+		s->n++;
+		txn_total++;
+		if (!t->id || !quota_pending_unpack(&t->pending, r))
+			return false;
+		nentries = unpack_u32(r);
+		for (uint32_t k = 0; k < nentries; k++)
+			if (!entry_unpack(t, r))
+				return false;
+		for (struct txn *o = t->next; o; o = o->next)
+			if (o->id == t->id)
+				return false;
+	}
+	s->next_id = next_id;
+	s->conflicts = conflicts;
+	return !r->bad;
 }
 
 static struct tx_entry *parent_entry(struct txn *t, const char *path)

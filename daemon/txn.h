@@ -18,6 +18,15 @@ void txn_set_next_id(struct txn_set *s, uint32_t id);
 /* Abort every transaction (close, RESET_WATCHES, a ring reset); the set stays usable. */
 void txn_set_clear(struct txn_set *s);
 void txn_set_free(struct txn_set *s);
+/*
+ * A live update: the set's transactions as they stand, packed for the next
+ * daemon, and taken in there into an empty set of the same client; false
+ * if the bytes are not such (what was taken stays: txn_set_clear it).
+ */
+struct pack;
+struct unpack;
+void txn_set_pack(const struct txn_set *s, struct pack *b);
+bool txn_set_unpack(struct txn_set *s, struct unpack *r);
 /* Open transactions in the set, and in the whole daemon. */
 unsigned txn_set_count(const struct txn_set *s);
 /* Bytes of its transactions' overlays charged to the domain's memory quota. */

@@ -170,6 +170,16 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 	return XSE_OK;
 }
 
+void watch_set_each(const struct watch_set *s, watch_each_fn fn, void *ctx)
+{
+	const struct watch *w = s->head;
+
+	while (w && w->set_next)
+		w = w->set_next;
+	for (; w; w = w->set_prev)
+		fn(ctx, w->key, (size_t)(w->token - w->key - 1), w->prefix_len, w->token, w->depth);
+}
+
 static void watch_free(struct watch *w)
 {
 	struct watch_set *s = w->set;

@@ -45,6 +45,10 @@ enum xs_err watch_add(struct watch_set *s, const char *path, size_t prefix_len, 
 void watch_initial_event(struct watch_set *s, const char *path, size_t prefix_len,
 			 const char *token);
 enum xs_err watch_remove(struct watch_set *s, const char *path, const char *token);
+/* Each watch of the set in the order registered: its canonical path (path_len bytes, not NUL-ended), as watch_add took it. */
+typedef void (*watch_each_fn)(void *ctx, const char *path, size_t path_len, size_t prefix_len, const char *token,
+			      int depth);
+void watch_set_each(const struct watch_set *s, watch_each_fn fn, void *ctx);
 /* An event for every watch of the set, as when each was registered (events it was owed were lost). */
 void watch_set_fire_all(struct watch_set *s);
 

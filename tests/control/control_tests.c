@@ -268,6 +268,8 @@ static int run_xc(const char *socket, const char *const *args, char *out, size_t
 static const char help_text[] =
 	"check           \n"
 	"log             [on|off|+<switch>|-<switch>]\n"
+	"live-update     [-c <cmdline>] [-F] [-t <timeout>] <file>\n"
+	"    Default timeout is 60 seconds.\n"
 	"logfile         <file>\n"
 	"memreport       [<file>]\n"
 	"print           <string>\n"
@@ -379,10 +381,16 @@ START_TEST(xenstore_control_every_command)
 	/* restrict: the tool's own connection, then it exits. */
 	xc_must(&d, ARGS("restrict", "5"), 0, "OK\n");
 	xc_must(&d, ARGS("restrict", "0"), 3, "");
-	/* live-update is driven by the tool; the first step is refused. */
+	/* live-update, driven by the tool: a binary that cannot take over is refused at the start step ... */
 	ck_assert_int_eq(run_xc(d.socket, ARGS("live-update", "/bin/true"), out, sizeof(out), err, sizeof(err)),
 			 3);
-	ck_assert_msg(strstr(err, "Setting update binary failed"), "live-update: '%s'", err);
+	ck_assert_msg(strstr(err, "Starting live update failed") && strstr(err, "cannot take over"),
+		      "live-update: '%s'", err);
+	/* ... ours takes over, and the same daemon (process) serves on. */
+	ck_assert_int_eq(run_xc(d.socket, ARGS("live-update", XST_DAEMON_BIN), out, sizeof(out), err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+	xc_must(&d, ARGS("check"), 0, "OK\n");
 	xc_must(&d, ARGS("nosuch"), 3, "");
 	snprintf(arg, sizeof(arg), "%s/daemon.log", d.dir);
 	text = slurp(arg);

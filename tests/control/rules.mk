@@ -3,6 +3,7 @@
 CONTROL_TESTS := $(O)/tests/control/control_tests
 
 $(call obj,tests/control/control_tests.c): CFLAGS += $(CHECK_CFLAGS)
+$(call obj,tests/control/control_tests.c): CPPFLAGS += -DXST_DAEMON_BIN='"$(abspath $(DAEMON))"'
 
 $(CONTROL_TESTS): $(call obj,tests/control/control_tests.c) $(LIBTEST) $(LIBXSL_INTERNAL) $(LIBPROTO)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(XSL_LIBS)

@@ -245,5 +245,6 @@ Suite *suite_starve(void);
 Suite *suite_quota(void);
 Suite *suite_attacks(void);
 Suite *suite_restart(void);
+Suite *suite_liveupdate(void);
 
 #endif

@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, suite_quota());
 	srunner_add_suite(sr, suite_attacks());
 	srunner_add_suite(sr, suite_restart());
+	srunner_add_suite(sr, suite_liveupdate());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	run = srunner_ntests_run(sr);

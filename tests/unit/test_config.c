@@ -99,9 +99,11 @@ START_TEST(every_option_sets_its_field)
 {
 	ck_assert_int_eq(load(NULL, ARGS("-N", "-P", "-V", "-K", "-F", "/p", "-T", "/t", "-w", "watch-event=7",
 					  "--master-domid", "5", "--priv-domid=6", "--hash-size", "1031",
-					  "--store-file", "/s.tdb", "--fresh-store", "--hypervisor=sim")),
+					  "--store-file", "/s.tdb", "--fresh-store", "--hypervisor=sim", "-U",
+					  "--live-update-format")),
 			 0);
 	ck_assert(cfg.no_fork && cfg.output_pid && cfg.verbose && cfg.keep_orphans && cfg.fresh_store);
+	ck_assert(cfg.live_update && cfg.live_update_format);
 	ck_assert_str_eq(cfg.pid_file, "/p");
 	ck_assert_str_eq(cfg.trace_file, "/t");
 	ck_assert_uint_eq(cfg.watch_event_timeout, 7);
@@ -190,7 +192,6 @@ START_TEST(bad_options_are_refused)
 		{ARGS("--timeout", "bogus=1"), "xenstored: --timeout takes watch-event=N\n"},
 		{ARGS("-w", "watch-event=86401"), "bad value for watch-event-timeout: 86401\n"},
 		{ARGS("stray-argument"), "xenstored: unexpected argument stray-argument\n"},
-		{ARGS("-U"), "xenstored: live update is not supported\n"},
 		{ARGS("--hash-size", "0"), "bad value for hash-size: 0\n"},
 		{ARGS("--priv-domid", "32752"), "bad value for priv-domid: 32752\n"},
 		{ARGS("--master-domid", "-1"), "bad value for master-domid: -1\n"},
