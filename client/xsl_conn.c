@@ -295,13 +295,28 @@ int xsl_conn_io(struct xsl_conn *c)
 	return 0;
 }
 
+/*
+ * What a request lost with its connection is told. A transaction dies with
+ * the connection it began on (a socket closed, a ring started afresh), so a
+ * request inside one, or a start that may have begun one, is told -EAGAIN,
+ * as one sent after the loss would be: xsl_txn_run runs the body again
+ * rather than giving up. A commit's outcome is unknown (it may have been
+ * applied), as is that of a request outside transactions: the loss's error.
+ */
+static int lost_err(const struct req *r, int err)
+{
+	if (err != -ECONNRESET || r->type == XS_TRANSACTION_END)
+		return err;
+	return r->epoch || r->type == XS_TRANSACTION_START ? -EAGAIN : err;
+}
+
 static void fail_list(struct list *l, int err)
 {
 	struct req *r;
 
 	while ((r = l->head)) {
 		list_del(l, r);
-		finish(r, err, NULL);
+		finish(r, lost_err(r, err), NULL);
 	}
 }
 

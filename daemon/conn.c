@@ -766,15 +766,17 @@ void conn_ring_resume(struct conn *c, const unsigned char *saved, size_t saved_l
 		conn_ring_kick(c); /* the answers, what came meanwhile, a reconnection asked meanwhile */
 		return;
 	}
+	/* Why, said before the mark is invalidated (which would make every reason "no mark"). */
+	const char *why = err == XS_RING_ERR_COMM ? "it was asked before"
+			  : !m || !m->valid       ? "no mark"
+			  : m->overflow           ? "too many requests owed"
+						  : "a message half read or half written";
+
 	mark_invalidate(c);
 	c->state = CONN_RESYNC;
 	xs_ring_store(&r->error, XS_RING_ERR_COMM);
 	log_info("conn %llu (domain %u): where its messages stand is unknown (%s): asking the guest to reconnect",
-		 (unsigned long long)c->id, c->domid,
-		 err == XS_RING_ERR_COMM ? "it was asked before"
-		 : !m || !m->valid       ? "no mark"
-		 : m->overflow           ? "too many requests owed"
-					 : "a message half read or half written");
+		 (unsigned long long)c->id, c->domid, why);
 	c->notify(c->port);
 	conn_ring_kick(c); /* a reconnection asked meanwhile */
 	out->state = c->state;

@@ -1,6 +1,7 @@
 /* Helpers of the bus tests: the daemon and guest, each end's thread and recording driver, waits, the toolstack. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -12,7 +13,10 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "client/xsl_transport.h"
+#include "proto/ring.h"
 #include "proto/simhyp.h"
+#include "proto/wire.h"
 
 static long long now_ms(void)
 {
@@ -94,9 +98,8 @@ void bt_up(struct bt_world *w)
 	OK(xsl_introduce(w->dom0, BT_GUEST, 0, BT_GUEST_PORT));
 }
 
-void bt_restart_daemon(struct bt_world *w)
+void bt_stop_daemon(struct bt_world *w, bool kill_it)
 {
-	char dir[sizeof(w->d.dir)];
 	int status;
 
 	/*
@@ -104,8 +107,24 @@ void bt_restart_daemon(struct bt_world *w)
 	 * daemon takes the guest up as the store kept it (a guest gone with a
 	 * hypervisor restarted would be cleaned up as a death, its nodes too).
 	 */
-	status = xst_daemon_stop_keep_hyp(&w->d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+	if (kill_it) {
+		/* kill -9: nothing saved, the next daemon goes by the store and the ring's marks. */
+		ck_assert_int_eq(kill(w->d.pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(w->d.pid, &status, 0), w->d.pid);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "daemon status %d", status);
+		w->d.pid = -1;
+	} else {
+		status = xst_daemon_stop_keep_hyp(&w->d);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon exit status %d", status);
+	}
+}
+
+void bt_start_daemon(struct bt_world *w)
+{
+	char dir[sizeof(w->d.dir)];
+	struct xsl_stats before;
+
+	xsl_stats(w->dom0, &before);
 	strcpy(dir, w->d.dir);
 	daemon_start(w, dir);
 	w->d.own_dir = 1; /* still ours to remove */
@@ -114,11 +133,76 @@ void bt_restart_daemon(struct bt_world *w)
 		struct xsl_stats st;
 
 		xsl_stats(w->dom0, &st);
-		if (st.reconnects)
+		if (st.reconnects > before.reconnects)
 			break;
 		ck_assert_msg(now_ms() < end, "dom0 did not reconnect");
 		ck_assert_int_ge(xsl_pump(w->dom0, 50), 0);
 	}
+}
+
+void bt_restart_daemon(struct bt_world *w, bool kill_it)
+{
+	bt_stop_daemon(w, kill_it);
+	bt_start_daemon(w);
+}
+
+void bt_ring_half_request(struct bt_world *w)
+{
+	static const char path[] = "data";
+	struct xs_header hdr = {XS_WRITE, 77, 0, 12};
+	unsigned char half[XS_HEADER_SIZE + sizeof(path) - 1];
+	struct xs_ring *r = xsl_simdom_ring(w->guest, NULL, NULL);
+	long long end = now_ms() + BT_WAIT_MS;
+
+	/* A WRITE of 12 bytes of payload, of which the guest has written 4. */
+	xs_header_encode(&hdr, half);
+	memcpy(half + XS_HEADER_SIZE, path, sizeof(path) - 1);
+	ck_assert_int_eq(xs_ring_produce(r->req, &r->req_cons, &r->req_prod, half, sizeof(half)),
+			 (int)sizeof(half));
+	xsl_simdom_notify(w->guest);
+	/* The daemon takes what is there, waiting for the rest. */
+	while (xs_ring_load(&r->req_cons) != xs_ring_load(&r->req_prod)) {
+		ck_assert_msg(now_ms() < end, "the daemon did not take the half request");
+		bt_settle();
+	}
+}
+
+void bt_wait_ring_request(struct bt_world *w)
+{
+	struct xs_ring *r = xsl_simdom_ring(w->guest, NULL, NULL);
+	long long end = now_ms() + BT_WAIT_MS;
+
+	while (xs_ring_load(&r->req_cons) == xs_ring_load(&r->req_prod)) {
+		ck_assert_msg(now_ms() < end, "the guest wrote no request");
+		bt_settle();
+	}
+}
+
+bool bt_ring_cut(struct bt_world *w)
+{
+	struct xs_ring *r = xsl_simdom_ring(w->guest, NULL, NULL);
+	uint32_t at = xs_ring_load(&r->rsp_cons), end = xs_ring_load(&r->rsp_prod);
+
+	/* Message by message from what the guest read last (it reads whole replies and events). */
+	while (end - at >= XS_HEADER_SIZE) {
+		unsigned char raw[XS_HEADER_SIZE];
+		struct xs_header h;
+
+		for (unsigned i = 0; i < XS_HEADER_SIZE; i++)
+			raw[i] = (unsigned char)r->rsp[(at + i) % XS_RING_SIZE];
+		xs_header_decode(raw, &h);
+		if (end - at < XS_HEADER_SIZE + h.len)
+			return true;
+		at += XS_HEADER_SIZE + h.len;
+	}
+	return at != end;
+}
+
+unsigned bt_ring_unread(struct bt_world *w)
+{
+	struct xs_ring *r = xsl_simdom_ring(w->guest, NULL, NULL);
+
+	return xs_ring_load(&r->rsp_prod) - xs_ring_load(&r->rsp_cons);
 }
 
 static void end_fail_check(struct bt_end *e)
@@ -274,11 +358,22 @@ struct publish {
 static int publish_in(struct xsl *h, xsl_txn_t t, void *arg)
 {
 	struct publish *p = arg;
+	struct bt_end *e = xsl_bus_dev_driver_arg(p->dev);
+	struct bt_rec *r = rec_of(p->dev);
 	const char *dir = xsl_bus_dev_nodename(p->dev);
 	int err;
 
 	if (!(p->mode & BT_NO_RING_REF) && (err = xsl_xbs_printf(h, t, dir, "ring-ref", "%u", 8u)) < 0)
 		return err;
+	pthread_mutex_lock(&e->lock);
+	r->publishes++;
+	while (e->hold) {
+		e->held = true;
+		pthread_cond_broadcast(&e->cond);
+		pthread_cond_wait(&e->cond, &e->lock);
+	}
+	e->held = false;
+	pthread_mutex_unlock(&e->lock);
 	if ((err = xsl_xbs_printf(h, t, dir, "event-channel", "%u", 11u)) < 0)
 		return err;
 	p->wrote = xsl_bus_switch_state(p->dev, t, XSL_XBS_INITIALISED);
@@ -512,6 +607,14 @@ void bt_pause(struct bt_end *e, bool paused)
 	bt_do(e, noop_in, NULL);
 }
 
+void bt_hold(struct bt_end *e, bool hold)
+{
+	pthread_mutex_lock(&e->lock);
+	e->hold = hold;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
 static int open_in(struct bt_end *e, void *arg)
 {
 	struct xsl_bus_opts bo = {.name = "xenbus0", .log = end_log, .log_arg = e};
@@ -654,6 +757,18 @@ static bool has_recs(struct bt_end *e, unsigned n, int unused)
 {
 	(void)unused;
 	return e->nrec >= n;
+}
+
+static bool is_held(struct bt_end *e, unsigned unused_i, int unused)
+{
+	(void)unused_i;
+	(void)unused;
+	return e->held;
+}
+
+void bt_wait_held(struct bt_end *e)
+{
+	wait_for(e, is_held, 0, 0, "publication held");
 }
 
 void bt_wait_own(struct bt_end *e, unsigned i, int state)

@@ -40,6 +40,7 @@ struct bt_rec {
 	int seen[BT_SEQ_MAX]; /* states otherend_changed told */
 	unsigned nseen;
 	unsigned probes, removes, suspends, resumes;
+	unsigned publishes; /* a frontend's publication transactions begun (attempts) */
 	bool bound;
 	struct xsl_bus_dev *dev; /* while bound: for commands run in the end's thread */
 	int cb_wait;             /* what a wait answered inside otherend_changed (1: not tried) */
@@ -64,6 +65,7 @@ struct bt_end {
 	void *cmd_arg;
 	int cmd_result;
 	bool cmd_done, paused, stop;
+	bool hold, held;           /* a frontend's publication waits inside its transaction (bt_hold) */
 	struct xsl *h;             /* the end's thread's, like bus */
 	struct xsl_bus *bus;
 	struct bt_rec rec[BT_RECS_MAX];
@@ -85,8 +87,26 @@ struct bt_world {
 void bt_up(struct bt_world *w);
 /* Both ends stopped, the guest destroyed, the daemon stopped by PID (clean exit asserted). */
 void bt_down(struct bt_world *w);
-/* Stop the daemon and start it again on the same store, the hypervisor and the guest domain left running. */
-void bt_restart_daemon(struct bt_world *w);
+/*
+ * Stop the daemon (cleanly, or kill -9 when kill_it), the hypervisor and
+ * the guest domain left running; start it again on the same store (dom0
+ * reconnected); or both.
+ */
+void bt_stop_daemon(struct bt_world *w, bool kill_it);
+void bt_start_daemon(struct bt_world *w);
+void bt_restart_daemon(struct bt_world *w, bool kill_it);
+/*
+ * Half a request written into the guest's ring under its library's feet
+ * (its end paused, idle), taken by the daemon: a daemon killed now leaves
+ * a ring whose framing the next one cannot know.
+ */
+void bt_ring_half_request(struct bt_world *w);
+/* Wait until the guest's ring holds request bytes the store has not taken. */
+void bt_wait_ring_request(struct bt_world *w);
+/* Bytes the store wrote to the guest's ring that it has not read. */
+unsigned bt_ring_unread(struct bt_world *w);
+/* Whether those end inside a message (the rest of which the store still holds). */
+bool bt_ring_cut(struct bt_world *w);
 
 /* An end: its thread, its handle and bus (opened in the thread), its driver registered. */
 void bt_end_start(struct bt_world *w, struct bt_end *e, enum xsl_bus_side side, enum bt_kind kind);
@@ -97,6 +117,13 @@ void bt_end_stop(struct bt_end *e);
 int bt_do(struct bt_end *e, int (*fn)(struct bt_end *e, void *arg), void *arg);
 /* A paused end does not pump: its events wait, as those of a slow domain. */
 void bt_pause(struct bt_end *e, bool paused);
+/*
+ * A held frontend stops in its next publication, inside the transaction,
+ * after its first write (its thread waits there); bt_wait_held waits for
+ * that; bt_hold(e, false) lets it go on.
+ */
+void bt_hold(struct bt_end *e, bool hold);
+void bt_wait_held(struct bt_end *e);
 
 /* Waits (BT_WAIT_MS, then the test fails). i: the device's index in probe order. */
 void bt_wait_own(struct bt_end *e, unsigned i, int state);

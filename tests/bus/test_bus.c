@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "proto/ring.h"
 
 #define S_INITIALISING XSL_XBS_INITIALISING
 #define S_INITWAIT XSL_XBS_INITWAIT
@@ -304,13 +305,259 @@ START_TEST(test_daemon_restart)
 {
 	up(BT_SOCKET_AS);
 	connect_first("768");
-	bt_restart_daemon(&W);
+	bt_restart_daemon(&W, false);
 	wait_reconnected(&W.front);
 	wait_reconnected(&W.back);
 	expect_connected(0);
 	/* Through the new daemon. */
 	expect_detached("768", 0);
 	bt_down(&W);
+}
+END_TEST
+
+/* The daemon's log line for a ring whose framing a kill lost. */
+#define HALF_MESSAGE "(a message half read or half written): asking the guest to reconnect"
+
+/* Both directories of the device are gone. */
+static void expect_nodes_gone(const char *devid)
+{
+	char dir[128];
+
+	bt_front_dir(dir, sizeof(dir), devid);
+	expect_value(dir, "(ENOENT)");
+	bt_back_dir(dir, sizeof(dir), devid);
+	expect_value(dir, "(ENOENT)");
+}
+
+/* Detached step by step: both ends closed as after the handshake, and the nodes went. */
+static void expect_detached_gone(const char *devid, unsigned i)
+{
+	expect_detached(devid, i);
+	expect_nodes_gone(devid);
+}
+
+/* Both ends registered, the guest's frontend paused: what the store tells it waits in its ring. */
+static void up_front_paused(void)
+{
+	up(BT_RING);
+	bt_end_register(&W.back);
+	bt_end_register(&W.front);
+	bt_pause(&W.front, true);
+}
+
+/*
+ * How often each end's handle reconnected: the frontend's (the guest's ring
+ * started afresh) exactly, the backend's socket at least (a connection into
+ * a dying daemon's backlog counts too). Then everything stops.
+ */
+static void expect_reconnects_down(int front, int back_min)
+{
+	ck_assert_int_eq(bt_do(&W.front, reconnects_in, NULL), front);
+	ck_assert_int_ge(bt_do(&W.back, reconnects_in, NULL), back_min);
+	bt_down(&W);
+}
+
+/* The daemon's log: the guest's ring was taken up as it was, with this many of its watches, times times in all. */
+static void expect_taken_up(unsigned watches, int times)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "%u watches): its ring goes on", watches);
+	ck_assert_msg(xst_daemon_log_count(&W.d, needle) == times, "'%s' logged %d times, expected %d",
+		      needle, xst_daemon_log_count(&W.d, needle), times);
+}
+
+/*
+ * The daemon restarts under a Connected device whose frontend is the guest
+ * on its ring: stopped cleanly (_i 0) or killed (_i 1). The new daemon takes
+ * the ring up where it was, with the guest's two watches (its type's and
+ * the backend's state), without a new INTRODUCE: the guest notices nothing
+ * (no reconnection), the backend's socket reconnects. Nothing is told
+ * twice: a device attached afterwards connects through the watches taken
+ * up, and detach closes both ends and removes the nodes.
+ */
+START_TEST(test_daemon_restart_ring)
+{
+	up(BT_RING);
+	connect_first("768");
+	bt_restart_daemon(&W, _i == 1);
+	expect_taken_up(2, 1);
+	wait_reconnected(&W.back);
+	expect_connected(0);
+	connect_running("832", 1);
+	expect_connected(1);
+	expect_detached_gone("768", 0);
+	expect_detached_gone("832", 1);
+	expect_reconnects_down(0, 1);
+}
+END_TEST
+
+/*
+ * The daemon restarts three times in the middle of the handshake, stopped
+ * cleanly (_i 0) or killed (_i 1): with the backend in InitWait and the
+ * device's coming still unread in the guest's ring (its frontend paused, no
+ * watch on the backend yet); with the frontend inside its publication
+ * transaction (which dies with the daemon: the store answers its next
+ * request EAGAIN and the transaction runs again); and with the frontend's
+ * Initialised published and the backend (paused) not yet told. Each end
+ * then sees the handshake exactly once, as without the restarts.
+ */
+START_TEST(test_daemon_restart_ring_negotiating)
+{
+	up_front_paused();
+	bt_attach(&W, "768");
+	bt_wait_own(&W.back, 0, S_INITWAIT);
+	bt_wait_nseen(&W.back, 0, 1);
+	ck_assert_uint_gt(bt_ring_unread(&W), 0);
+	bt_restart_daemon(&W, _i == 1);
+	expect_taken_up(1, 1); /* the type's watch */
+	wait_reconnected(&W.back);
+
+	bt_pause(&W.back, true);
+	bt_hold(&W.front, true);
+	bt_pause(&W.front, false);
+	bt_wait_held(&W.front);
+	bt_restart_daemon(&W, _i == 1);
+	expect_taken_up(2, 1); /* and the backend's state */
+	bt_hold(&W.front, false);
+	bt_wait_own(&W.front, 0, S_INITIALISED);
+	ck_assert_uint_eq(bt_rec(&W.front, 0).publishes, 2);
+
+	bt_restart_daemon(&W, _i == 1);
+	expect_taken_up(2, 2);
+	bt_pause(&W.back, false);
+	bt_wait_nseen(&W.back, 0, 3);
+	bt_wait_own(&W.front, 0, S_CONNECTED);
+	expect_connected(0);
+	expect_detached_gone("768", 0);
+	expect_reconnects_down(0, 2);
+}
+END_TEST
+
+/*
+ * Restarted, stopped cleanly (_i 0) or killed (_i 1), while the guest,
+ * paused, had not read of six devices coming: more events than its ring
+ * holds, the rest queued in the daemon. A clean stop hands all of it to the
+ * next daemon, which goes on where it stopped. A killed daemon's successor
+ * cannot go on from half a message: if the ring's last event was cut, it
+ * asks the guest to reconnect (the store's reconnection feature) and the
+ * guest's library does so by itself, its watches registered again; if not,
+ * it goes on from the indices and, the queued events lost, fires each of
+ * the guest's watches once more. Either way every device connects with the
+ * handshake told once, and closes.
+ */
+START_TEST(test_daemon_restart_ring_events_queued)
+{
+	static const char *const ids[] = {"768", "832", "896", "960", "1024", "1088"};
+	const unsigned n = sizeof(ids) / sizeof(ids[0]);
+	bool cut;
+
+	up_front_paused();
+	for (unsigned i = 0; i < n; i++)
+		bt_attach(&W, ids[i]);
+	bt_wait_recs(&W.back, n);
+	for (unsigned i = 0; i < n; i++) {
+		bt_wait_own(&W.back, i, S_INITWAIT);
+		bt_wait_nseen(&W.back, i, 1);
+	}
+	/* The ring full; the rest waits in the daemon. */
+	ck_assert_uint_eq(bt_ring_unread(&W), XS_RING_SIZE);
+	cut = bt_ring_cut(&W);
+	bt_restart_daemon(&W, _i == 1);
+	ck_assert_int_eq(xst_daemon_log_count(&W.d, _i == 0 ? "taken up where a clean stop left it"
+						    : cut  ? HALF_MESSAGE
+							   : "watch events were lost"),
+			 1);
+	bt_pause(&W.front, false);
+	bt_wait_recs(&W.front, n);
+	for (unsigned i = 0; i < n; i++) {
+		bt_wait_own(&W.front, i, S_CONNECTED);
+		bt_wait_nseen(&W.back, i, 3);
+	}
+	for (unsigned i = 0; i < n; i++)
+		expect_connected(i);
+	for (unsigned i = 0; i < n; i++) {
+		struct xsl_bus_attach a = bt_device(ids[i]);
+
+		OK(xsl_bus_toolstack_close(W.dom0, &a));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		bt_wait_own(&W.back, i, S_CLOSED);
+		bt_wait_seen(&W.front, i, S_CLOSED);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct xsl_bus_attach a = bt_device(ids[i]);
+
+		OK(xsl_bus_toolstack_remove(W.dom0, &a));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		bt_wait_removed(&W.front, i);
+		bt_wait_removed(&W.back, i);
+		expect_closed(i);
+		expect_nodes_gone(ids[i]);
+	}
+	expect_reconnects_down(_i == 1 && cut, 1);
+}
+END_TEST
+
+/*
+ * Killed while the guest was half way through writing a request: the next
+ * daemon cannot know where the ring's messages stand, so it serves nothing
+ * but a reconnection (error field XENSTORE_ERROR_COMM). The guest's library
+ * reconnects by itself (the store's reconnection feature) and registers its
+ * watches again; their first events tell the bus each other end's state
+ * again, which it does not tell its drivers twice. The device still
+ * detaches. (test_ring_reconnect is the reconnection the guest asks for.)
+ */
+START_TEST(test_daemon_killed_ring_resync)
+{
+	up(BT_RING);
+	connect_first("768");
+	bt_pause(&W.front, true);
+	bt_ring_half_request(&W);
+	bt_restart_daemon(&W, true);
+	ck_assert_int_eq(xst_daemon_log_count(&W.d, HALF_MESSAGE), 1);
+	expect_taken_up(2, 0);
+	bt_pause(&W.front, false);
+	wait_reconnected(&W.front);
+	wait_reconnected(&W.back);
+	expect_connected(0);
+	expect_detached_gone("768", 0);
+	expect_reconnects_down(1, 1);
+}
+END_TEST
+
+/*
+ * The same in the middle of the handshake: killed while the frontend was
+ * inside its publication transaction, whose next request went into the
+ * ring while no daemon ran. The next daemon serves nothing but the
+ * reconnection, so that request is never answered: the transaction died
+ * with the ring's old life, and runs again on the new one. Each end sees
+ * the handshake exactly once.
+ */
+START_TEST(test_daemon_killed_ring_resync_negotiating)
+{
+	up(BT_RING);
+	bt_attach(&W, "768");
+	bt_end_register(&W.back);
+	bt_wait_own(&W.back, 0, S_INITWAIT);
+	bt_wait_nseen(&W.back, 0, 1);
+	bt_hold(&W.front, true);
+	bt_end_register(&W.front);
+	bt_wait_held(&W.front);
+	bt_ring_half_request(&W);
+	bt_stop_daemon(&W, true);
+	bt_hold(&W.front, false);
+	bt_wait_ring_request(&W);
+	bt_start_daemon(&W);
+	ck_assert_int_eq(xst_daemon_log_count(&W.d, HALF_MESSAGE), 1);
+	bt_wait_nown(&W.front, 0, 1);
+	bt_wait_nseen(&W.back, 0, 3);
+	bt_wait_own(&W.front, 0, S_CONNECTED);
+	expect_connected(0);
+	ck_assert_uint_eq(bt_rec(&W.front, 0).publishes, 2);
+	expect_detached_gone("768", 0);
+	expect_reconnects_down(1, 1);
 }
 END_TEST
 
@@ -490,6 +737,11 @@ Suite *suite_bus(void)
 	tcase_add_test(tc, test_suspend_resume);
 	tcase_add_test(tc, test_ring_reconnect);
 	tcase_add_test(tc, test_daemon_restart);
+	tcase_add_loop_test(tc, test_daemon_restart_ring, 0, 2);
+	tcase_add_loop_test(tc, test_daemon_restart_ring_negotiating, 0, 2);
+	tcase_add_loop_test(tc, test_daemon_restart_ring_events_queued, 0, 2);
+	tcase_add_test(tc, test_daemon_killed_ring_resync);
+	tcase_add_test(tc, test_daemon_killed_ring_resync_negotiating);
 	tcase_add_test(tc, test_otherend_vanishes);
 	tcase_add_test(tc, test_junk_states);
 	tcase_add_test(tc, test_junk_otherend);
