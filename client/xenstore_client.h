@@ -22,6 +22,8 @@ extern "C" {
  *   -ETIMEDOUT     the handle's timeout passed (the request stays counted
  *                  against the in-flight cap until its reply comes)
  *   -ECONNRESET    the connection was lost with this request in flight
+ *                  (inside a transaction, or starting one: -EAGAIN, as the
+ *                  transaction is gone with it; a commit stays -ECONNRESET)
  *   -ENOTCONN      the handle has no connection and will not get one again
  *   -EAGAIN        also: a transaction that began before a reconnection
  *   -EPROTO        the store answered with a reply of the wrong type

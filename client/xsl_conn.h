@@ -18,7 +18,8 @@ struct xsl_conn;
 /*
  * A request's completion: err 0 with the reply (of the request's type), or
  * a negative errno with reply NULL: the store's error, -EPROTO for a reply
- * of another type, -ECONNRESET when the connection went, -EAGAIN for a
+ * of another type, -ECONNRESET when the connection went (-EAGAIN for a request
+ * inside a transaction or starting one, but not its commit), -EAGAIN for a
  * transaction of an earlier connection.
  */
 typedef void xsl_done_fn(void *arg, int err, const struct xsl_msgview *reply);
