@@ -354,6 +354,12 @@ bool lu_load(struct lu_fds *fds)
 
 	memset(fds, 0, sizeof(*fds));
 	fds->run_lock = fds->store_lock = fds->pid = fds->listen = -1;
+	if (fd < 0 && errno == ENOENT) {
+		/* No live update handed over here: -U given by hand, or in the wrong run directory. */
+		log_warnx("--live-update: no hand-over at %s (the option is for a live update's new binary): not starting",
+			  path);
+		exit(1);
+	}
 	if (fd < 0) {
 		log_warn("live update: cannot read %s: starting as after a clean stop", path);
 		return false;

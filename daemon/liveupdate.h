@@ -56,6 +56,7 @@ void lu_exec(void);
 /*
  * The new daemon (-U): read the hand-over file before anything is opened:
  * its fds, the global quotas. false (logged): start as after a clean stop.
+ * No file at all (-U given by hand): exits 1, before anything is touched.
  */
 bool lu_load(struct lu_fds *fds);
 
