@@ -115,12 +115,15 @@ static const char *probe(const char *binary)
 		long left;
 		ssize_t n;
 
+		int ready;
+
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = LU_PROBE_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			if (errno == EINTR)
-				continue;
-			kill(pid, SIGKILL);
+		ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0) {
+			kill(pid, SIGKILL); /* too slow, or poll failed: refused */
 			break;
 		}
 		n = read(p[0], out + have, sizeof(out) - 1 - have);
