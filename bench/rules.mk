@@ -3,7 +3,8 @@ XSBENCH := $(O)/bench/xsbench
 XSBENCH_OBJS := $(call obj,bench/xsbench.c bench/xsbench_client.c bench/xsbench_daemons.c \
 	bench/xsbench_report.c bench/xsbench_ops.c bench/xsbench_dirs.c bench/xsbench_memory.c \
 	bench/xsbench_watches.c bench/xsbench_txn.c bench/xsbench_domains.c \
-	bench/xsbench_attacks.c bench/xsbench_client_lib.c bench/xsbench_recovery.c)
+	bench/xsbench_attacks.c bench/xsbench_client_lib.c bench/xsbench_recovery.c \
+	bench/xsbench_liveupdate.c)
 # Extra options, e.g. make bench XSBENCH_ARGS="--quick --daemons=ours,c"
 XSBENCH_ARGS ?=
 

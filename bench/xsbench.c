@@ -34,7 +34,7 @@ static const char *const pin_name[] = {"auto", "none", "same", "split"};
 const char *const xsb_grp_name[G_COUNT] = {
 	"serial", "dirpart", "bigdir", "pipeline", "concurrent", "cpu",
 	"memory", "watch",   "fanout", "watchload", "txn",       "txnconc",
-	"domstorm", "domcreate", "attacks", "client", "recovery"};
+	"domstorm", "domcreate", "attacks", "client", "recovery", "liveupdate"};
 
 /* Names for several groups at once in --only. */
 static const struct {
@@ -50,7 +50,7 @@ static xsb_group_fn *const grp_fn[G_COUNT] = {
 	xsb_grp_serial, xsb_grp_dirpart, xsb_grp_bigdir, xsb_grp_pipe,   xsb_grp_conc,
 	xsb_grp_cpu,    xsb_grp_mem,     xsb_grp_watch,  xsb_grp_fanout, xsb_grp_wload,
 	xsb_grp_txn,    xsb_grp_txnconc, xsb_grp_domstorm, xsb_grp_domcreate, xsb_grp_attacks,
-	xsb_grp_client, xsb_grp_recovery,
+	xsb_grp_client, xsb_grp_recovery, xsb_grp_liveupdate,
 };
 
 /* ---------------------------------------------------------------- main */
@@ -76,9 +76,12 @@ static void usage(FILE *to)
 		"                  client (the xsl_ library: in flight, libxenstore, watches);\n"
 		"                  recovery (our daemon's restart at a million nodes: after a\n"
 		"                  clean stop, kill -9 under load, kill -9 amid a big RM);\n"
+		"                  liveupdate (CONTROL live-update at a million nodes with\n"
+		"                  --domains guests attached: dom0's longest READ meanwhile);\n"
 		"                  watches = the three watch groups, txns = the two\n"
 		"                  transaction groups, domains = domstorm and domcreate\n"
-		"  --domains=N     domains of the domain groups (default 1000, scaled too)\n"
+		"  --domains=N     domains of the domain groups, guests of liveupdate\n"
+		"                  (default 1000, scaled too)\n"
 		"  --baseline=DAEMON  attacks: our daemon built before accounting, whose CPU per\n"
 		"                  request is the 'before' of the accounting figure\n"
 		"  --tmpdir=DIR    run directories (default /dev/shm, a tmpfs like /var/run)\n"

@@ -74,6 +74,7 @@ enum xsb_grp {
 	G_ATTACKS,
 	G_CLIENT,
 	G_RECOVERY,
+	G_LIVEUPDATE,
 	G_COUNT
 };
 
@@ -197,6 +198,16 @@ enum xsb_fig_id {
 	F_RC_RM_HWM,
 	F_RC_FIRST,
 	F_RC_LAST = F_RC_FIRST + XSB_RC_CASES * XSB_RC_FIGS - 1,
+	/* The live update group. */
+	F_LU_NODES,
+	F_LU_GUESTS,
+	F_LU_TIME,
+	F_LU_WALK,
+	F_LU_READ_MAX,
+	F_LU_READ_WORST,
+	F_LU_W_READ_MAX,
+	F_LU_W_READ_WORST,
+	F_LU_W_WRITE_MAX,
 	F_COUNT
 };
 
@@ -249,6 +260,10 @@ long xsb_tdb_files_kb(const struct xst_daemon *d);
 long xsb_rss_anon_kb(const struct xst_daemon *d);
 /* Within a group: start our daemon from another binary, placed as the group's daemon is. */
 int xsb_start_other(struct xst_daemon *d, const char *bin);
+/* Within a group: our daemon, stopped by xst_daemon_stop_keep_hyp, started again in its run directory. */
+int xsb_restart_ours(struct xst_daemon *d);
+/* RLIMIT_NOFILE raised for n simulated domains (3 descriptors each, and some): 0, or -1 with errno. */
+int xsb_raise_nofile(unsigned n);
 
 /* ---------------------------------------------------------------- the client (xsbench_client.c) */
 
@@ -349,15 +364,18 @@ int xsb_cpu_per_req(struct xst_daemon *d, struct xst_wire *c, uint32_t type, con
 /*
  * A dom0 client that is not part of the workload: one READ of XSB_PROBE_PATH
  * every millisecond (on an absolute schedule, without catching up after a
- * slow one), timed, in a thread of its own. The node must exist.
+ * slow one), timed, in a thread of its own. The node must exist. Its
+ * writing form WRITEs XSB_PROBE_VALUE there instead.
  */
 #define XSB_PROBE_PATH "/bench/probe"
+#define XSB_PROBE_VALUE "probe"
 
 struct xsb_prober {
 	pthread_t th;
 	int running;
 	const char *socket;
 	int timeout_ms;
+	uint32_t type; /* XS_READ or XS_WRITE */
 	int stop;
 	double *lat; /* us, in the order taken (sorted by xsb_prober_stats) */
 	size_t n, cap;
@@ -366,6 +384,8 @@ struct xsb_prober {
 
 /* Start it for at most max_s seconds of samples: 0, or -1 (nothing to free). */
 int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s);
+/* The same, writing. */
+int xsb_prober_start_writes(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s);
 /* Stop and join; the samples stay in p->lat. */
 void xsb_prober_stop(struct xsb_prober *p);
 /* Stop if running, and free the samples. */
@@ -424,6 +444,18 @@ int xsb_grp_client(struct xst_daemon *d, int dk);
 int xsb_grp_recovery(struct xst_daemon *d, int dk);
 void xsb_rc_figs_init(void);
 void xsb_rc_targets(int *miss);
+/*
+ * The recovery group's store, built by d itself: ~1,000,000 nodes scaled, of
+ * which *domains domains' (1..*domains; each d's home /local/domain/<d>,
+ * owned by d, with name = guest-<d>), *nodes in all. 0, or -1 with xsb_err.
+ */
+int xsb_rc_build(struct xst_daemon *d, unsigned *domains, unsigned long *nodes);
+/* Bytes of change groups in the write-ahead log of our daemon in dir. */
+long long xsb_rc_log_bytes(const char *dir);
+/* xsbench_liveupdate.c: the group and its target; the C daemon's only up to this --scale */
+#define XSB_LU_C_SCALE 0.1
+int xsb_grp_liveupdate(struct xst_daemon *d, int dk);
+void xsb_lu_targets(int *miss);
 
 /* ---------------------------------------------------------------- domain storm (xsbench_domains.c) */
 

@@ -524,6 +524,9 @@ static void *prober_main(void *arg)
 	struct xst_wire *c = xst_wire_socket(p->socket);
 	struct xst_msg *m = malloc(sizeof(*m));
 	struct timespec next;
+	/* The READ's payload, or the WRITE's: the path, then its value. */
+	static const char payload[] = XSB_PROBE_PATH "\0" XSB_PROBE_VALUE;
+	size_t len = p->type == XS_WRITE ? sizeof(payload) - 1 : sizeof(XSB_PROBE_PATH);
 
 	if (!c || !m) {
 		snprintf(p->err, sizeof(p->err), "prober: connect: %s", strerror(errno));
@@ -544,13 +547,13 @@ static void *prober_main(void *arg)
 			next = now;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 		t = xsb_now_s();
-		if (xsb_exchange(c, XS_READ, 0, XSB_PROBE_PATH, sizeof(XSB_PROBE_PATH), m,
-			     p->timeout_ms) < 0) {
-			snprintf(p->err, sizeof(p->err), "prober READ: %s", strerror(errno));
+		if (xsb_exchange(c, p->type, 0, payload, len, m, p->timeout_ms) < 0) {
+			snprintf(p->err, sizeof(p->err), "prober %s: %s", xsb_type_str(p->type),
+				 strerror(errno));
 			break;
 		}
-		if (m->hdr.type != XS_READ) {
-			snprintf(p->err, sizeof(p->err), "prober READ -> %s %.60s",
+		if (m->hdr.type != p->type) {
+			snprintf(p->err, sizeof(p->err), "prober %s -> %s %.60s", xsb_type_str(p->type),
 				 xsb_type_str(m->hdr.type), m->payload);
 			break;
 		}
@@ -563,9 +566,11 @@ out:
 	return NULL;
 }
 
-int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s)
+static int prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s,
+			uint32_t type)
 {
 	memset(p, 0, sizeof(*p));
+	p->type = type;
 	p->socket = socket;
 	p->timeout_ms = timeout_ms;
 	p->cap = (size_t)(max_s * 1000) + 1000;
@@ -577,6 +582,16 @@ int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, d
 	}
 	p->running = 1;
 	return 0;
+}
+
+int xsb_prober_start(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s)
+{
+	return prober_start(p, socket, timeout_ms, max_s, XS_READ);
+}
+
+int xsb_prober_start_writes(struct xsb_prober *p, const char *socket, int timeout_ms, double max_s)
+{
+	return prober_start(p, socket, timeout_ms, max_s, XS_WRITE);
 }
 
 void xsb_prober_stop(struct xsb_prober *p)

@@ -891,7 +891,7 @@ err:
 	return -1;
 }
 
-static int raise_nofile(unsigned n)
+int xsb_raise_nofile(unsigned n)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)n * 3 + 256;
@@ -1072,7 +1072,7 @@ int xsb_domains_run(const struct xsb_dom_cfg *cfg, struct xsb_dom_res *res)
 		sfail(s, "out of memory");
 		goto out;
 	}
-	if (cfg->sim && raise_nofile(s->n) < 0) {
+	if (cfg->sim && xsb_raise_nofile(s->n) < 0) {
 		sfail(s, "RLIMIT_NOFILE too low for %u domains (3 descriptors each)", s->n);
 		goto out;
 	}

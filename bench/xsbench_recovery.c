@@ -860,8 +860,7 @@ static bool group_at(int fd, long long pos)
 	return pread(fd, b, sizeof(b), (off_t)pos) == (ssize_t)sizeof(b) && memcmp(b, GROUP_MAGIC, 4) == 0;
 }
 
-/* Bytes of groups in the log of the daemon in dir. */
-static long long log_bytes(const char *dir)
+long long xsb_rc_log_bytes(const char *dir)
 {
 	char path[600];
 	long long end;
@@ -1080,7 +1079,7 @@ static int run_case(enum rc_case cs, int dk, const char *template_dir, const str
 	xsb_sleep_s(RC_STEADY_S);
 	if (cs == RC_KILL)
 		/* Until the log holds enough to matter (a checkpoint empties it every 8 MiB). */
-		for (double t = xsb_now_s(); log_bytes(d.dir) < RC_LOG_FILL && xsb_now_s() - t < 30;)
+		for (double t = xsb_now_s(); xsb_rc_log_bytes(d.dir) < RC_LOG_FILL && xsb_now_s() - t < 30;)
 			xsb_sleep_s(0.01);
 	steady_kb = xst_daemon_rss_kb(&d);
 	steady_anon = xsb_rss_anon_kb(&d);
@@ -1109,7 +1108,7 @@ static int run_case(enum rc_case cs, int dk, const char *template_dir, const str
 			goto out;
 		}
 	}
-	long long log_b = log_bytes(d.dir);
+	long long log_b = xsb_rc_log_bytes(d.dir);
 
 	xst_wire_close(c);
 	c = NULL;
@@ -1168,23 +1167,39 @@ static int rm_plan_of(const char *template_dir, const struct rc_shape *s, struct
 	return 0;
 }
 
-static int recovery(struct xst_daemon *d, int dk)
+/* The store of this run's scale, built by d itself (see the shape above); its counts in *s. */
+static int build(struct xst_daemon *d, struct rc_shape *s)
 {
-	struct rc_shape s;
-	struct rm_plan plan;
-	double t0;
-	int status;
-
-	shape_of(&s);
+	shape_of(s);
 	if (!items_init()) {
 		xsb_fail("out of memory");
 		return -1;
 	}
 	xsb_progress("    building %lu nodes: %u domains (%u each, %lu of them backends), %u flat"
-		     " directories of %u\n", s.nodes, s.domains, (unsigned)DOM_NODES, s.backend,
-		     RC_FLAT_DIRS, s.flat);
-	t0 = xsb_now_s();
-	if (build_store(d, &s) < 0)
+		     " directories of %u\n", s->nodes, s->domains, (unsigned)DOM_NODES, s->backend,
+		     RC_FLAT_DIRS, s->flat);
+	return build_store(d, s);
+}
+
+int xsb_rc_build(struct xst_daemon *d, unsigned *domains, unsigned long *nodes)
+{
+	struct rc_shape s;
+
+	if (build(d, &s) < 0)
+		return -1;
+	*domains = s.domains;
+	*nodes = s.nodes;
+	return 0;
+}
+
+static int recovery(struct xst_daemon *d, int dk)
+{
+	struct rc_shape s;
+	struct rm_plan plan;
+	double t0 = xsb_now_s();
+	int status;
+
+	if (build(d, &s) < 0)
 		return -1;
 	xsb_fig_set(F_RC_BUILD, dk, xsb_now_s() - t0);
 	/* A clean stop: its checkpoint leaves the whole tree in the store file, the log empty. */

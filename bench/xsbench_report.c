@@ -112,6 +112,19 @@ struct xsb_fig xsb_figs[F_COUNT] = {
 	[F_RC_RM] = {"recovery_rm_third_time", "ms", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
 	[F_RC_RM_HWM] = {"recovery_rm_third_hwm_growth", "ratio", 1, G_RECOVERY, "", {0}, {0}, {{0}}},
 	/* F_RC_FIRST..F_RC_LAST: xsb_rc_figs_init. */
+	[F_LU_NODES] = {"liveupdate_store_nodes", "count", 0, G_LIVEUPDATE, "", {0}, {0}, {{0}}},
+	[F_LU_GUESTS] = {"liveupdate_guests", "count", 0, G_LIVEUPDATE, "", {0}, {0}, {{0}}},
+	[F_LU_TIME] = {"liveupdate_time", "ms", 1, G_LIVEUPDATE, "", {0}, {0}, {{0}}},
+	[F_LU_WALK] = {"liveupdate_walk_after", "ms", 1, G_LIVEUPDATE, "", {0}, {0}, {{0}}},
+	[F_LU_READ_MAX] = {"liveupdate_dom0_read_max", "ms", 1, G_LIVEUPDATE, "", {0}, {0}, {{0}}},
+	[F_LU_READ_WORST] = {"liveupdate_dom0_read_max_worst", "ms", 1, G_LIVEUPDATE, "", {0}, {0},
+			     {{0}}},
+	[F_LU_W_READ_MAX] = {"liveupdate_writer_dom0_read_max", "ms", 1, G_LIVEUPDATE, "", {0}, {0},
+			     {{0}}},
+	[F_LU_W_READ_WORST] = {"liveupdate_writer_dom0_read_max_worst", "ms", 1, G_LIVEUPDATE, "",
+			       {0}, {0}, {{0}}},
+	[F_LU_W_WRITE_MAX] = {"liveupdate_writer_dom0_write_max", "ms", 1, G_LIVEUPDATE, "", {0},
+			      {0}, {{0}}},
 };
 
 void xsb_fig_set(enum xsb_fig_id f, int dk, double v)
@@ -230,6 +243,15 @@ void xsb_set_titles(void)
 		{F_RC_FILE, "  store file after a clean stop", 0},
 		{F_RC_RM, "  RM of the backends (about a third), alone", 0},
 		{F_RC_RM_HWM, "  daemon's VmHWM after the RM / before", 0},
+		{F_LU_NODES, "live update: nodes in the store (~%u)", 1000000},
+		{F_LU_GUESTS, "  guests attached (ours: live rings)", 0},
+		{F_LU_TIME, "  -s sent -> OK from the new binary, median", 0},
+		{F_LU_WALK, "  then the walk telling the indexes, median", 0},
+		{F_LU_READ_MAX, "  longest dom0 READ (1 a ms) in it, median", 0},
+		{F_LU_READ_WORST, "  longest dom0 READ in it, worst update", 0},
+		{F_LU_W_READ_MAX, "  with a dom0 writer: longest READ, median", 0},
+		{F_LU_W_READ_WORST, "  with a dom0 writer: longest READ, worst", 0},
+		{F_LU_W_WRITE_MAX, "  with a dom0 writer: longest WRITE, median", 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -593,6 +615,8 @@ void xsb_print_targets(void)
 	/* Issue 13: bounded recovery. */
 	if (xsb_opt.groups & (1u << G_RECOVERY))
 		xsb_rc_targets(&miss);
+	if (xsb_opt.groups & (1u << G_LIVEUPDATE))
+		xsb_lu_targets(&miss);
 	printf("%d target(s) not passed\n", miss);
 }
 

@@ -623,6 +623,12 @@ static void domains_take_up(void)
 		free(ids);
 		return;
 	}
+	/*
+	 * What the rings and event channels need, given back once for them all:
+	 * no socket is accepted meanwhile, and taking the reserve again around
+	 * each domain cost two system calls a domain per descriptor of it.
+	 */
+	listener_reserve_release();
 	for (size_t i = 0; i < n; i++) {
 		uint32_t domid = ids[i], local = 0;
 		struct keep_domain k;
@@ -649,14 +655,7 @@ static void domains_take_up(void)
 			continue;
 		}
 		domain_feature_table[domid] = k.features;
-		listener_reserve_release();
 		ring = hyp->map_and_bind ? hyp->map_and_bind(domid, k.port, &local) : hyp->map_ring(domid);
-		{
-			int e = errno;
-
-			listener_reserve_restore();
-			errno = e;
-		}
 		if (!ring) {
 			if (errno == ENOENT) {
 				dead[ndead++] = domid;
@@ -675,6 +674,7 @@ static void domains_take_up(void)
 		}
 		nback++;
 	}
+	listener_reserve_restore();
 	/* Targets once all are back: a device model's target is served again only if it is. */
 	for (size_t i = 0; i < n; i++) {
 		struct domain *d = domain_table[ids[i]], *t;
