@@ -56,7 +56,6 @@ static struct {
 	unsigned char *loaded;
 	size_t loaded_len, sessions_at;
 	uint32_t asker_req_id, asker_tx_id;
-	bool asker_known;
 } lu;
 
 unsigned lu_format(void)
@@ -347,44 +346,44 @@ void lu_exec(void)
 	free(v);
 }
 
+/* What was read is no hand-over: forgotten, and nothing of it applied; the daemon starts as after a clean stop. */
+static bool load_refused(struct lu_fds *fds, const char *path, const char *what)
+{
+	log_warnx("live update: %s %s: starting as after a clean stop", path, what);
+	free(lu.loaded);
+	lu.loaded = NULL;
+	*fds = (struct lu_fds){-1, -1, -1, -1, false};
+	return false;
+}
+
 bool lu_load(struct lu_fds *fds)
 {
 	char path[sizeof(cfg.run_dir) + 16];
 	struct unpack r;
 	struct stat st;
 	int fd = open(file_path(path, sizeof(path)), O_RDONLY | O_CLOEXEC);
-	uint32_t nq;
+	uint32_t nq, hard[QUOTA_COUNT], soft;
+	int *held[] = {&fds->run_lock, &fds->store_lock, &fds->pid, &fds->listen};
 
-	memset(fds, 0, sizeof(*fds));
-	fds->run_lock = fds->store_lock = fds->pid = fds->listen = -1;
+	*fds = (struct lu_fds){-1, -1, -1, -1, false};
 	if (fd < 0 && errno == ENOENT) {
 		/* No live update handed over here: -U given by hand, or in the wrong run directory. */
 		log_warnx("--live-update: no hand-over at %s (the option is for a live update's new binary): not starting",
 			  path);
 		exit(1);
 	}
-	if (fd < 0) {
-		log_warn("live update: cannot read %s: starting as after a clean stop", path);
-		return false;
-	}
+	if (fd < 0)
+		return load_refused(fds, path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !(lu.loaded = malloc((size_t)st.st_size + 1)) ||
 	    read(fd, lu.loaded, (size_t)st.st_size) != st.st_size) {
-		log_warn("live update: cannot read %s: starting as after a clean stop", path);
 		close(fd);
-		free(lu.loaded);
-		lu.loaded = NULL;
-		return false;
+		return load_refused(fds, path, "cannot be read whole");
 	}
 	close(fd);
 	lu.loaded_len = (size_t)st.st_size;
 	r = (struct unpack){lu.loaded, lu.loaded + lu.loaded_len, false};
-	if (memcmp(unpack_bytes(&r, 8) ?: "", LU_MAGIC, 8) != 0 || unpack_u32(&r) != LU_FORMAT) {
-		log_warnx("live update: %s is not a hand-over of format %u: starting as after a clean stop", path,
-			  LU_FORMAT);
-		free(lu.loaded);
-		lu.loaded = NULL;
-		return false;
-	}
+	if (memcmp(unpack_bytes(&r, 8) ?: "", LU_MAGIC, 8) != 0 || unpack_u32(&r) != LU_FORMAT)
+		return load_refused(fds, path, "is not a hand-over of this binary's format");
 	fds->detached = unpack_u32(&r) != 0;
 	fds->run_lock = (int)unpack_u32(&r);
 	fds->store_lock = (int)unpack_u32(&r);
@@ -392,26 +391,24 @@ bool lu_load(struct lu_fds *fds)
 	fds->listen = (int)unpack_u32(&r);
 	lu.asker_req_id = unpack_u32(&r);
 	lu.asker_tx_id = unpack_u32(&r);
+	/* A binary with more quotas keeps its defaults for those the old one did not know. */
+	memcpy(hard, quota_hard, sizeof(hard));
 	nq = unpack_u32(&r);
-	for (uint32_t q = 0; q < nq; q++) {
+	for (uint32_t q = 0; q < nq && !r.bad; q++) {
 		uint32_t v = unpack_u32(&r);
 
-		if (q < QUOTA_COUNT && !r.bad)
-			quota_hard[q] = v;
+		if (q < QUOTA_COUNT)
+			hard[q] = v;
 	}
-	quota_soft_memory = unpack_u32(&r);
-	if (r.bad) {
-		log_warnx("live update: %s is cut short: starting as after a clean stop", path);
-		free(lu.loaded);
-		lu.loaded = NULL;
-		memset(fds, 0, sizeof(*fds));
-		fds->run_lock = fds->store_lock = fds->pid = fds->listen = -1;
-		return false;
-	}
+	soft = unpack_u32(&r);
+	if (r.bad)
+		return load_refused(fds, path, "is cut short");
+	memcpy(quota_hard, hard, sizeof(hard));
+	quota_soft_memory = soft;
 	/* Ours again: not handed to anything this daemon starts. */
-	for (int *f = &fds->run_lock; f <= &fds->listen; f++)
-		if (*f >= 0 && fcntl(*f, F_SETFD, FD_CLOEXEC) < 0)
-			*f = -1;
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (*held[i] >= 0 && fcntl(*held[i], F_SETFD, FD_CLOEXEC) < 0)
+			*held[i] = -1;
 	lu.sessions_at = (size_t)(r.p - lu.loaded);
 	return true;
 }
