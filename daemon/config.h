@@ -40,6 +40,7 @@ struct config {
 	uint64_t compact_min_free;    /* free bytes in the store file before it is compacted */
 	unsigned compact_min_percent; /* and the part of the file they must be */
 	unsigned compact_slice_us;    /* microseconds of compaction work per turn of the loop */
+	unsigned walk_slice_nodes;    /* nodes of the start-up walk per turn of the loop */
 	unsigned txn_protect_after;   /* privileged conflicts in a row before protection, 0 = never */
 	unsigned txn_protect_ms;      /* how long a protected transaction holds writers back at most */
 	int hypervisor;               /* enum domain_hyp_choice */

@@ -1203,6 +1203,11 @@ bool conn_defer_message(struct conn *c)
 	return true;
 }
 
+void conn_hold(struct conn *c)
+{
+	c->held = true;
+}
+
 void conn_resume(struct conn *c)
 {
 	if (!c->held)

@@ -161,6 +161,12 @@ void conn_fail(struct conn *c, unsigned ring_error, const char *why);
  * kept). false if it cannot be kept (no memory): the owner handles it now.
  */
 bool conn_defer_message(struct conn *c);
+/*
+ * From the owner's message callback: this message's reply comes later;
+ * take no more input until conn_resume, so that replies keep the order of
+ * the requests.
+ */
+void conn_hold(struct conn *c);
 void conn_resume(struct conn *c);
 enum conn_state conn_state(const struct conn *c);
 /* Arrival order, unique for the daemon's life: logs, the trace file, and the C daemon's event order. */

@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "quota.h"
 #include "session.h"
+#include "store.h"
 #include "txn.h"
 
 enum op_flags {
@@ -34,6 +35,13 @@ enum op_flags {
 	OP_GROWS = 1u << 7,
 	/* Privileged only when it has arguments (GET_FEATURE of another domain); checked after tx_id, as C does. */
 	OP_PRIV_ARGS = 1u << 6,
+	/*
+	 * Changes the store, or reads what the start-up walk tells the quota
+	 * and regions indexes: parked while that walk goes on in slices, so
+	 * that reads are served meanwhile rather than all waiting for a change
+	 * to finish the walk in one go (store_settle).
+	 */
+	OP_INDEXED = 1u << 8,
 };
 
 enum op_args {
@@ -71,25 +79,25 @@ static const struct op op_table[XS_TYPE_COUNT] = {
 	[XS_READ] = {op_read, ARGS_ONE, OP_PATH},
 	[XS_GET_PERMS] = {op_get_perms, ARGS_ONE, OP_PATH | OP_SPECIAL},
 	[XS_TRANSACTION_START] = {op_transaction_start, ARGS_ANY, OP_GROWS},
-	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS | OP_GROWS},
-	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED | OP_GROWS},
-	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV},
+	[XS_TRANSACTION_END] = {op_transaction_end, ARGS_ONE, OP_SETTLED | OP_WAITS | OP_GROWS | OP_INDEXED},
+	[XS_INTRODUCE] = {op_introduce, ARGS_MIN3, OP_PRIV | OP_SETTLED | OP_GROWS | OP_INDEXED},
+	[XS_RELEASE] = {op_release, ARGS_ONE, OP_PRIV | OP_INDEXED},
 	[XS_GET_DOMAIN_PATH] = {op_get_domain_path, ARGS_ONE, 0},
-	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
-	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS},
-	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_WAITS},
-	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS | OP_GROWS},
+	[XS_WRITE] = {op_write, ARGS_MIN1, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS | OP_INDEXED},
+	[XS_MKDIR] = {op_mkdir, ARGS_ONE, OP_PATH | OP_SETTLED | OP_WAITS | OP_GROWS | OP_INDEXED},
+	[XS_RM] = {op_rm, ARGS_ONE, OP_PATH | OP_WAITS | OP_INDEXED},
+	[XS_SET_PERMS] = {op_set_perms, ARGS_PERMS, OP_PATH | OP_SPECIAL | OP_SETTLED | OP_WAITS | OP_GROWS | OP_INDEXED},
 	[XS_IS_DOMAIN_INTRODUCED] = {op_is_domain_introduced, ARGS_ONE, OP_PRIV},
-	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV},
-	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV},
+	[XS_RESUME] = {op_resume, ARGS_ONE, OP_PRIV | OP_INDEXED},
+	[XS_SET_TARGET] = {op_set_target, ARGS_MIN2, OP_PRIV | OP_INDEXED},
 	[XS_DIRECTORY_PART] = {op_directory_part, ARGS_EXACT2, OP_PATH},
-	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_GROWS},
-	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL},
-	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, 0},
+	[XS_WATCH] = {op_watch, ARGS_WATCH, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_GROWS | OP_INDEXED},
+	[XS_UNWATCH] = {op_unwatch, ARGS_EXACT2, OP_IGNORE_TX | OP_PATH | OP_SPECIAL | OP_INDEXED},
+	[XS_RESET_WATCHES] = {op_reset_watches, ARGS_ANY, OP_INDEXED},
 	[XS_GET_FEATURE] = {op_get_feature, ARGS_MAX1, OP_PRIV_ARGS},
-	[XS_SET_FEATURE] = {op_set_feature, ARGS_EXACT2, OP_PRIV},
-	[XS_GET_QUOTA] = {op_get_quota, ARGS_MAX2, OP_PRIV},
-	[XS_SET_QUOTA] = {op_set_quota, ARGS_2TO3, OP_PRIV},
+	[XS_SET_FEATURE] = {op_set_feature, ARGS_EXACT2, OP_PRIV | OP_INDEXED},
+	[XS_GET_QUOTA] = {op_get_quota, ARGS_MAX2, OP_PRIV | OP_INDEXED},
+	[XS_SET_QUOTA] = {op_set_quota, ARGS_2TO3, OP_PRIV | OP_INDEXED},
 };
 
 /* SET_PERMS' list after the path: parsed, within its quota, its owner an existing domain. */
@@ -153,6 +161,9 @@ static enum xs_err args_check(enum op_args spec, struct req *r)
 		return args_fit(spec, r) ? XSE_OK : XSE_EINVAL;
 	}
 }
+
+/* How long a change waiting for the start-up walk sleeps before it looks again (the walk's end wakes it first). */
+#define WALK_WAIT_MS 50u
 
 /* How long a request waiting for a clean-up sleeps before it looks again (its end wakes it first). */
 #define CLEANUP_WAIT_MS 1000u
@@ -235,6 +246,11 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 	if ((op->flags & OP_GROWS) && !quota_budget_allows(r->acc.who) &&
 	    !(r->hdr.type == XS_TRANSACTION_END && r->argv[0][0] != 'T'))
 		return XSE_ENOMEM;
+	if ((op->flags & OP_INDEXED) && !store_settled()) {
+		r->deferred = true;
+		r->wait_until = txn_now_ms() + WALK_WAIT_MS;
+		return XSE_OK;
+	}
 	if ((op->flags & OP_SETTLED) && waits_for_cleanup(r, &r->wait_domid)) {
 		r->deferred = r->wait_cleanup = true;
 		r->wait_until = txn_now_ms() + CLEANUP_WAIT_MS;
@@ -317,6 +333,10 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 				log_trace("conn 0x%llx (d%u) %s req %u waits for the clean-up of domain %u",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id, r.wait_domid);
+			else if (log_tracing() && !store_settled())
+				log_trace("conn 0x%llx (d%u) %s req %u waits for the store's start-up walk",
+					  (unsigned long long)session_id(s), r.acc.who->domid,
+					  xs_type_name(h->type), h->req_id);
 			else if (log_tracing())
 				log_trace("conn 0x%llx (d%u) %s req %u waits for a protected transaction",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
@@ -324,7 +344,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 			arena_reset(&dispatch_arena);
 			return;
 		}
-		/* Cannot be parked: served now, a clean-up it waits for finished first. */
+		/* Cannot be parked: served now, a clean-up (or the walk) it waits for finished first. */
 		if (r.wait_cleanup && !cleanup_finish(r.wait_domid))
 			err = XSE_ENOMEM;
 		else
@@ -335,7 +355,8 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	/* The message and its reply are traced as they come in and go out (conn.c). */
 	count(&r, err);
 	if (err == XSE_OK && r.later) {
-		/* no reply from here */
+		/* No reply from here, and nothing after it handled before there is one. */
+		session_hold_input(s);
 	} else if (err == XSE_OK) {
 		if (!session_send(s, h->type, h->req_id, h->tx_id, r.reply, r.reply_len))
 			session_fail(s, XS_RING_ERR_COMM, "out of memory for a reply");

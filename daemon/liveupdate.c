@@ -242,8 +242,10 @@ static void refuse(const char *why)
 	struct session *s = session_by_id(lu.owner);
 
 	log_warnx("live update failed: %s", why);
-	if (s)
+	if (s) {
 		session_send(s, XS_CONTROL, lu.req_id, lu.tx_id, why, strlen(why) + 1);
+		session_resume_input(s); /* held since -s (dispatch.c) */
+	}
 	lu_forget();
 }
 

@@ -378,9 +378,15 @@ static void store_cb(evutil_socket_t fd, short what, void *ev)
 {
 	static const struct timeval next_turn = {0, 0}, idle = {1, 0};
 
+	bool walking = !store_settled(), more;
+
 	(void)fd;
 	(void)what;
-	evtimer_add(ev, store_background() ? &next_turn : &idle);
+	more = store_background();
+	/* Changes parked behind the start-up walk (dispatch.c) go on once it is over. */
+	if (walking && store_settled())
+		session_wake_deferred();
+	evtimer_add(ev, more ? &next_turn : &idle);
 }
 
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
@@ -446,6 +452,7 @@ int main(int argc, char **argv)
 	sopt.compact_min_free = cfg.compact_min_free;
 	sopt.compact_min_percent = cfg.compact_min_percent;
 	sopt.compact_slice_us = cfg.compact_slice_us;
+	sopt.walk_slice_nodes = cfg.walk_slice_nodes;
 	store_add_hook(&regions_hook, NULL);
 	store_add_hook(&quota_store_hook, NULL);
 	if (store_open(&sopt, &reason) != XSE_OK) {

@@ -333,7 +333,9 @@ static enum xs_err stats_global(struct req *r)
 	reply_line(r, "compaction-bytes-given-back: %llu\n", (unsigned long long)sp.given_back);
 	reply_line(r, "generation: %llu\n", (unsigned long long)store_generation());
 	reply_line(r, "dirindex-bytes: %zu\n", dirindex_bytes());
-	reply_line(r, "regions-trusted: %d\n", regions_complete() ? 1 : 0);
+	/* Read without finishing the start-up walk: a look at the numbers must not stall every client. */
+	reply_line(r, "store-walk-done: %d\n", store_settled() ? 1 : 0);
+	reply_line(r, "regions-trusted: %d\n", store_settled() && regions_trusted() ? 1 : 0);
 	cleanup_stats(&cs);
 	reply_line(r, "cleanups-pending: %zu\n", cs.pending);
 	reply_line(r, "cleanup-slices: %llu\n", (unsigned long long)cs.slices);

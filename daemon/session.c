@@ -38,6 +38,16 @@ static struct session *parked_head;
 static struct event *wake_ev;
 static uint64_t wake_at;
 
+void session_hold_input(struct session *s)
+{
+	conn_hold(s->conn);
+}
+
+void session_resume_input(struct session *s)
+{
+	conn_resume(s->conn);
+}
+
 static void wake_cb(evutil_socket_t fd, short what, void *arg);
 
 void session_init(struct event_base *base, session_request_fn handler)

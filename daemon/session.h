@@ -108,6 +108,13 @@ bool session_send(struct session *s, uint32_t type, uint32_t req_id, uint32_t tx
 bool session_defer(struct session *s, uint64_t until);
 /* Hand every parked request over again (what held them may have ended). */
 void session_wake_deferred(void);
+/*
+ * From the request handler: the reply comes later (CONTROL live-update -s);
+ * nothing more the client sent is handled until session_resume_input, so
+ * that replies keep the order of requests.
+ */
+void session_hold_input(struct session *s);
+void session_resume_input(struct session *s);
 /* A protocol violation or a failure to answer: see conn_fail. */
 void session_fail(struct session *s, unsigned ring_error, const char *why);
 /*

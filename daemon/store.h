@@ -44,6 +44,7 @@ struct store_options {
 	 * the size of the tree. Otherwise before it returns.
 	 */
 	bool background;
+	unsigned walk_slice_nodes; /* nodes per slice of it (0: the default) */
 	/*
 	 * Give the room of deleted nodes back to the file system: once the
 	 * store file has at least compact_min_free bytes free, and at least

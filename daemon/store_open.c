@@ -531,11 +531,12 @@ static bool tell_node(void *ctx, const char *path, const struct store_node *n)
  * reader of what the hooks keep, finishes it first (store_settle), so that
  * it never meets a change half told.
  */
-#define TELL_SLICE 4096 /* nodes per slice: a few milliseconds */
+#define TELL_SLICE 4096 /* nodes per slice by default: a few milliseconds */
 
 static struct {
 	bool active;
 	bool repaired; /* a repair was made for this start already */
+	size_t slice;  /* nodes per slice */
 	struct timespec began;
 	struct store_walker w;
 	struct tell_ctx t;
@@ -631,7 +632,7 @@ bool store_background(void)
 	if (!telling.active)
 		return rec_background();
 	/* Refused, as at start: a store that cannot be trusted is not served on. */
-	if (tell_step(TELL_SLICE, &more, &fault) != XSE_OK)
+	if (tell_step(telling.slice, &more, &fault) != XSE_OK)
 		fatalx("store: damaged beyond repair (%s; use --fresh-store)", fault);
 	/* More of it, or once it is over the measure's turn. */
 	return true;
@@ -755,6 +756,7 @@ enum xs_err store_open(const struct store_options *opt, const char **reason)
 	}
 	telling.repaired = false;
 	tell_begin();
+	telling.slice = opt->walk_slice_nodes ? opt->walk_slice_nodes : TELL_SLICE;
 	if (opt->background)
 		return XSE_OK;
 	/* Damage: rebuilt from what is found, or refused. Never served silently, never emptied. */

@@ -7,6 +7,7 @@
  * old daemon serving, and the asker hears why.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,22 +56,56 @@ static int raw_socket(const struct rt_daemon *rd)
 	return fd;
 }
 
-static void raw_reply_is(int fd, uint32_t req_id, const char *payload)
+/* The next reply on a raw socket: its header, and its payload in buf (at most size bytes). */
+static void raw_reply(int fd, struct xs_header *h, char *buf, size_t size)
 {
-	unsigned char buf[XS_HEADER_SIZE + 64];
-	struct xs_header h;
-	size_t have = 0, want = XS_HEADER_SIZE + strlen(payload);
+	unsigned char hdr[XS_HEADER_SIZE];
+	size_t have = 0;
 
-	while (have < want) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+	while (have < sizeof(hdr)) {
+		ssize_t n = read(fd, hdr + have, sizeof(hdr) - have);
 
 		RT_CHECK(n > 0, "raw socket: %s", n ? strerror(errno) : "closed");
 		have += (size_t)n;
 	}
-	xs_header_decode(buf, &h);
-	RT_CHECK(h.req_id == req_id && h.len == strlen(payload) &&
-			 memcmp(buf + XS_HEADER_SIZE, payload, h.len) == 0,
-		 "raw reply: type %u req %u len %u", h.type, h.req_id, h.len);
+	xs_header_decode(hdr, h);
+	RT_CHECK(h->len <= size, "raw reply of %u bytes", h->len);
+	for (have = 0; have < h->len;) {
+		ssize_t n = read(fd, buf + have, h->len - have);
+
+		RT_CHECK(n > 0, "raw socket: %s", n ? strerror(errno) : "closed");
+		have += (size_t)n;
+	}
+}
+
+/* The next reply is to req_id, its payload exactly len bytes of payload. */
+static void raw_reply_len(int fd, uint32_t req_id, const char *payload, size_t len)
+{
+	char buf[256];
+	struct xs_header h;
+
+	raw_reply(fd, &h, buf, sizeof(buf));
+	RT_CHECK(h.req_id == req_id && h.len == len && memcmp(buf, payload, len) == 0,
+		 "raw reply: type %u req %u len %u '%.*s'", h.type, h.req_id, h.len, (int)h.len, buf);
+}
+
+static void raw_reply_is(int fd, uint32_t req_id, const char *payload)
+{
+	raw_reply_len(fd, req_id, payload, strlen(payload));
+}
+
+/* A request built from strings (xst_payload), written at once. */
+static void raw_send(int fd, uint32_t type, uint32_t req_id, int raw_last, const char *const *args)
+{
+	char buf[XS_HEADER_SIZE + 512];
+	struct xs_header h = {type, req_id, 0, 0};
+	int len = xst_payload(buf + XS_HEADER_SIZE, sizeof(buf) - XS_HEADER_SIZE, raw_last, args);
+
+	RT_CHECK(len >= 0, "payload too long");
+	h.len = (uint32_t)len;
+	xs_header_encode(&h, (unsigned char *)buf);
+	RT_CHECK(write(fd, buf, XS_HEADER_SIZE + (size_t)len) == (ssize_t)(XS_HEADER_SIZE + (size_t)len),
+		 "raw write: %s", strerror(errno));
 }
 
 /*
@@ -248,6 +283,70 @@ START_TEST(live_update_under_load)
 }
 END_TEST
 
+/*
+ * After an update the new daemon walks the tree again in slices, to count
+ * every domain's nodes and find what each owns. A change meanwhile is
+ * parked until the walk ends (finishing the walk in one go would stall
+ * every client); reads are served meanwhile. A WRITE sent right behind -s
+ * on the same connection reaches the new daemon in its first turns, so it
+ * always meets the walk (one node a slice here, of more than 20,000).
+ */
+#define WALK_NODES 20000
+
+START_TEST(live_update_changes_wait_for_the_walk)
+{
+	struct rt_daemon rd;
+	char conf[] = "/tmp/xst-ring-conf.XXXXXX", both[2 * (XS_HEADER_SIZE + 64)];
+	static const char settings[] = "walk-slice-nodes = 1\n";
+	int fd = mkstemp(conf), raw, sent = 0, got = 0, len;
+	struct pollfd pf;
+	struct xs_header h;
+
+	RT_CHECK(fd >= 0 && write(fd, settings, sizeof(settings) - 1) == (ssize_t)sizeof(settings) - 1, "conf");
+	close(fd);
+	/* The file stays until the end: the new binary reads it again. */
+	rt_start(&rd, RT_ARGS("-c", conf));
+	raw = raw_socket(&rd);
+	while (got < WALK_NODES) {
+		for (; sent < WALK_NODES && sent - got < 64; sent++) {
+			char p[32];
+
+			snprintf(p, sizeof(p), "/w/%d/%d", sent / 1000, sent % 1000);
+			raw_send(raw, XS_WRITE, (uint32_t)sent + 100, 1, RT_ARGS(p, "v"));
+		}
+		raw_reply_len(raw, (uint32_t)got++ + 100, "OK", 3);
+	}
+	raw_send(raw, XS_CONTROL, 1, 0, RT_ARGS("live-update", "-f", new_binary()));
+	raw_reply_len(raw, 1, "OK", 3);
+	/* -s and a WRITE behind it, in one go. */
+	h = (struct xs_header){XS_CONTROL, 2, 0, 0};
+	len = xst_payload(both + XS_HEADER_SIZE, 64, 0, RT_ARGS("live-update", "-s", "-t", "60"));
+	RT_CHECK(len > 0, "payload");
+	h.len = (uint32_t)len;
+	xs_header_encode(&h, (unsigned char *)both);
+	fd = XS_HEADER_SIZE + len;
+	h = (struct xs_header){XS_WRITE, 3, 0, 0};
+	len = xst_payload(both + fd + XS_HEADER_SIZE, 64, 1, RT_ARGS("/w/new", "x"));
+	RT_CHECK(len > 0, "payload");
+	h.len = (uint32_t)len;
+	xs_header_encode(&h, (unsigned char *)both + fd);
+	fd += XS_HEADER_SIZE + len;
+	RT_CHECK(write(raw, both, (size_t)fd) == fd, "raw write");
+	raw_reply_len(raw, 2, "OK", 3);
+	/* The new daemon answers a READ while the WRITE waits. */
+	rt_read_is(rd.dom0, 0, "/w/19/999", "v");
+	pf = (struct pollfd){.fd = raw, .events = POLLIN};
+	RT_CHECK(poll(&pf, 1, 0) == 0, "the WRITE was answered before a READ sent after it: the walk was not sliced");
+	raw_reply_len(raw, 3, "OK", 3);
+	rt_read_is(rd.dom0, 0, "/w/new", "x");
+	RT_CHECK(rt_stat(rd.dom0, "store-walk-done") == 1, "the walk is not over");
+	rt_must(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("check"), "OK");
+	close(raw);
+	rt_stop(&rd);
+	unlink(conf);
+}
+END_TEST
+
 Suite *suite_liveupdate(void)
 {
 	Suite *s = suite_create("liveupdate");
@@ -258,6 +357,7 @@ Suite *suite_liveupdate(void)
 	tcase_add_test(tc, live_update_refused);
 	tcase_add_test(tc, live_update_exec_fails);
 	tcase_add_test(tc, live_update_under_load);
+	tcase_add_test(tc, live_update_changes_wait_for_the_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }
