@@ -13,6 +13,12 @@
  *
  * It is started like our daemon (XENSTORED_RUNDIR/socket, -F pidfile; the
  * other options are ignored) and stops at SIGTERM or SIGKILL.
+ *
+ * XSFLOOR_WORK_NS=N makes it spin N nanoseconds on each request before it
+ * answers: a daemon doing exactly that much work per request and nothing
+ * else. Run as "ours" beside the plain floor (XST_DAEMON=bench/xsfloor),
+ * it shows how much work per request a target set against the floor
+ * leaves room for on this machine.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/wire.h"
@@ -160,11 +167,27 @@ static void fire(const char *path, size_t path_len)
 	}
 }
 
+static long work_ns; /* XSFLOOR_WORK_NS */
+
+/* Spin work_ns nanoseconds: the stand-in for a daemon's own work on a request. */
+static void work(void)
+{
+	struct timespec t0, t;
+
+	if (work_ns <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < work_ns);
+}
+
 static void handle(struct floor_conn *c, const struct xs_header *h, const char *p)
 {
 	char id[24];
 	size_t n;
 
+	work();
 	switch (h->type) {
 	case XS_WATCH:
 		send_msg(c, h->type, h->req_id, h->tx_id, "OK", 3, "", 0);
@@ -264,6 +287,8 @@ int main(int argc, char **argv)
 	int lfd;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("XSFLOOR_WORK_NS"))
+		work_ns = strtol(getenv("XSFLOOR_WORK_NS"), NULL, 10);
 	if (!dir || snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/socket", dir) >=
 			    (int)sizeof(sa.sun_path)) {
 		fprintf(stderr, "xsfloor: XENSTORED_RUNDIR unset or too long\n");

@@ -254,6 +254,17 @@ static bool keep_open_across_exec(int fd)
 	return fd < 0 || fcntl(fd, F_SETFD, 0) == 0;
 }
 
+/* The hand-over could not be made: every descriptor is closed on exec again, as before -s. */
+static void close_on_exec_again(const struct lu_fds *fds)
+{
+	const int held[] = {fds->run_lock, fds->store_lock, fds->pid, fds->listen};
+
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (held[i] >= 0 && fcntl(held[i], F_SETFD, FD_CLOEXEC) < 0)
+			log_warn("live update undone: descriptor %d stays open across exec", held[i]);
+	session_pack_undone();
+}
+
 bool lu_save(const struct lu_fds *fds)
 {
 	char path[sizeof(cfg.run_dir) + 16], tmp[sizeof(path) + 8];
@@ -278,6 +289,7 @@ bool lu_save(const struct lu_fds *fds)
 	    !keep_open_across_exec(fds->pid) || !keep_open_across_exec(fds->listen) ||
 	    !session_pack_all(&b, lu.owner) || b.oom) {
 		pack_free(&b);
+		close_on_exec_again(fds);
 		refuse("out of memory for the hand-over");
 		return false;
 	}
@@ -293,6 +305,7 @@ bool lu_save(const struct lu_fds *fds)
 		if (fd >= 0)
 			unlink(tmp);
 		pack_free(&b);
+		close_on_exec_again(fds);
 		refuse(why);
 		return false;
 	}

@@ -457,6 +457,13 @@ bool session_pack_all(struct pack *b, uint64_t asker)
 	return !b->oom;
 }
 
+void session_pack_undone(void)
+{
+	for (const struct session *s = session_list; s; s = s->next)
+		if (!s->ring && fcntl(conn_fd(s->conn), F_SETFD, FD_CLOEXEC) < 0)
+			log_warn("live update undone: socket %d stays open across exec", conn_fd(s->conn));
+}
+
 /* A socket's session as packed: wrapped again, its watches, what was in flight. NULL if it cannot be. */
 static struct session *unpack_socket(struct unpack *r, uint32_t domid)
 {

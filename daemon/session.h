@@ -129,6 +129,8 @@ void session_fail(struct session *s, unsigned ring_error, const char *why);
 struct pack;
 struct unpack;
 bool session_pack_all(struct pack *b, uint64_t asker);
+/* The update did not happen: sockets' descriptors closed on exec again. */
+void session_pack_undone(void);
 bool session_unpack_all(struct unpack *r, struct session **asker);
 
 #endif

@@ -19,16 +19,14 @@ static enum xs_err apply_change(struct arena *a, const struct store_change *c)
 
 enum xs_err store_commit(const struct store_change *changes, size_t n, bool *touched)
 {
-	struct arena a = {0};
 	enum xs_err err = XSE_OK;
 
 	*touched = false;
 	store_group_begin();
 	for (size_t i = 0; i < n && err == XSE_OK; i++) {
-		err = apply_change(&a, &changes[i]);
-		arena_reset(&a);
+		err = apply_change(&store_st.commit_arena, &changes[i]);
+		arena_reset(&store_st.commit_arena);
 	}
-	arena_free(&a);
 	return store_group_end(err);
 }
 

@@ -38,6 +38,7 @@ struct store_state {
 		void *ctx;
 	} hooks[STORE_HOOKS_MAX];
 	unsigned nhooks;
+	struct arena commit_arena; /* store_commit's scratch, kept between commits (reset, not freed) */
 	/* The open group: its depth, and what it will tell the hooks (copies in tell_arena). */
 	unsigned depth;
 	struct store_tell *tells;

@@ -449,6 +449,7 @@ static enum xs_err store_repair(void)
 	repair_free(&r);
 	arena_free(&a);
 	dirindex_clear();
+	store_st.epoch++; /* whatever was read before is stale */
 	return err;
 }
 
@@ -787,6 +788,7 @@ void store_close(void)
 	store_st.tells = NULL;
 	store_st.ntells = store_st.cap_tells = 0;
 	arena_free(&store_st.tell_arena);
+	arena_free(&store_st.commit_arena);
 	store_st.open = false;
 }
 

@@ -6,13 +6,16 @@
  * or conflict as they would have. A refused or failed update leaves the
  * old daemon serving, and the asker hears why.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -181,12 +184,46 @@ START_TEST(live_update_keeps_every_client)
 }
 END_TEST
 
+/* How many descriptors of process pid are not closed on exec (O_CLOEXEC absent from their fdinfo flags). */
+static int open_across_exec(pid_t pid)
+{
+	char dir[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	d = opendir(dir);
+	RT_CHECK(d != NULL, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char path[320], line[128];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue; /* closed meanwhile */
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long flags;
+
+			if (sscanf(line, "flags: %lo", &flags) == 1 && !(flags & O_CLOEXEC))
+				n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 /* Each step refused as the C daemon refuses it; the daemon serves on with everything. */
 START_TEST(live_update_refused)
 {
 	struct rt_daemon rd;
 	struct xst_conn *other;
 	xsl_txn_t tx;
+	char path[320];
+	int inherited;
 
 	rt_start(&rd, NULL);
 	other = rt_connect(&rd);
@@ -202,6 +239,14 @@ START_TEST(live_update_refused)
 	lu_step(other, "Live-update session not started by this connection.", "-s");
 	lu_step(rd.dom0, "/bin/true cannot take over", "-s");
 	lu_step(rd.dom0, "OK", "-a");
+	/* The hand-over cannot be written (a directory in its way): refused, every descriptor as it was. */
+	snprintf(path, sizeof(path), "%s/live-update.new", rd.d.dir);
+	RT_CHECK(mkdir(path, 0700) == 0, "mkdir %s: %s", path, strerror(errno));
+	inherited = open_across_exec(rd.d.pid); /* stdio, and whatever the test's parent passed on */
+	lu_step(rd.dom0, "OK", "-f", new_binary());
+	lu_step(rd.dom0, "cannot write", "-s");
+	RT_CHECK(open_across_exec(rd.d.pid) == inherited, "a refused update left descriptors open across exec");
+	RT_CHECK(rmdir(path) == 0, "rmdir");
 	rt_must(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("live-update", "-s", "-x"), "EINVAL");
 	rt_must(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("live-update"), "EINVAL");
 	rt_must(rd.dom0, XS_TRANSACTION_END, tx, 0, RT_ARGS("T"), "OK");
