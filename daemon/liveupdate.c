@@ -56,6 +56,7 @@ static struct {
 	unsigned char *loaded;
 	size_t loaded_len, sessions_at;
 	uint32_t asker_req_id, asker_tx_id;
+	const struct lu_keeper *above;
 } lu;
 
 unsigned lu_format(void)
@@ -63,8 +64,9 @@ unsigned lu_format(void)
 	return LU_FORMAT;
 }
 
-void lu_init(struct event_base *base, int argc, char **argv)
+void lu_init(struct event_base *base, int argc, char **argv, const struct lu_keeper *above)
 {
+	lu.above = above;
 	lu.base = base;
 	lu.argc = argc;
 	lu.argv = argv;
@@ -265,6 +267,41 @@ static void close_on_exec_again(const struct lu_fds *fds)
 	session_pack_undone();
 }
 
+/*
+ * After the sessions, what CONTROL shows and sets that is not the store's:
+ * the trace classes, whether the trace file is open (CONTROL log off
+ * closes it), and what the layer above keeps (lu_keeper: the request
+ * counters of CONTROL stats). A trailer, so that a binary of the same
+ * format without it reads the rest as before.
+ */
+#define LU_TRAILER 0x58534454u /* "TDSX" */
+
+static void pack_trailer(struct pack *b)
+{
+	pack_u32(b, LU_TRAILER);
+	pack_u32(b, log_trace_classes());
+	pack_u32(b, log_tracing());
+	if (lu.above)
+		lu.above->pack(b);
+}
+
+static void unpack_trailer(struct unpack *r)
+{
+	uint32_t classes, tracing;
+
+	if (r->p == r->end || unpack_u32(r) != LU_TRAILER)
+		return;
+	classes = unpack_u32(r);
+	tracing = unpack_u32(r);
+	if (r->bad)
+		return;
+	log_trace_classes_set(classes);
+	if (!tracing)
+		log_trace_close();
+	if (lu.above && !lu.above->unpack(r))
+		log_warnx("live update: the hand-over's counters cannot be read; they start again");
+}
+
 bool lu_save(const struct lu_fds *fds)
 {
 	char path[sizeof(cfg.run_dir) + 16], tmp[sizeof(path) + 8];
@@ -287,7 +324,7 @@ bool lu_save(const struct lu_fds *fds)
 	pack_u32(&b, quota_soft_memory);
 	if (!keep_open_across_exec(fds->run_lock) || !keep_open_across_exec(fds->store_lock) ||
 	    !keep_open_across_exec(fds->pid) || !keep_open_across_exec(fds->listen) ||
-	    !session_pack_all(&b, lu.owner) || b.oom) {
+	    !session_pack_all(&b, lu.owner) || (pack_trailer(&b), b.oom)) {
 		pack_free(&b);
 		close_on_exec_again(fds);
 		refuse("out of memory for the hand-over");
@@ -440,6 +477,8 @@ void lu_restore(void)
 	r = (struct unpack){lu.loaded + lu.sessions_at, lu.loaded + lu.loaded_len, false};
 	if (!session_unpack_all(&r, &asker))
 		log_warnx("live update: the hand-over's sessions are cut short; the rest were taken up");
+	else
+		unpack_trailer(&r);
 	if (!result)
 		result = "OK";
 	if (asker)

@@ -23,8 +23,20 @@ struct lu_fds {
 /* The hand-over's format: a binary that answers --live-update-format with another is refused. */
 unsigned lu_format(void);
 
-/* The loop to leave when an update is asked; argv to start the new binary with by default. */
-void lu_init(struct event_base *base, int argc, char **argv);
+/*
+ * What a layer above keeps across an update (the request counters of
+ * CONTROL stats): packed into the hand-over after everything else, and
+ * unpacked there by the new binary; false if what it finds is not its.
+ */
+struct pack;
+struct unpack;
+struct lu_keeper {
+	void (*pack)(struct pack *b);
+	bool (*unpack)(struct unpack *r);
+};
+
+/* The loop to leave when an update is asked; argv to start the new binary with by default; what else to keep. */
+void lu_init(struct event_base *base, int argc, char **argv, const struct lu_keeper *above);
 
 /*
  * CONTROL live-update (the C daemon's steps: -f FILE, -c CMDLINE, -s [-t

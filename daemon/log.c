@@ -217,6 +217,16 @@ bool log_trace_class_on(enum log_trace_class c)
 	return trace_classes & 1u << c;
 }
 
+unsigned log_trace_classes(void)
+{
+	return trace_classes;
+}
+
+void log_trace_classes_set(unsigned mask)
+{
+	trace_classes = mask & ((1u << LOG_TRACE_CLASSES) - 1);
+}
+
 int log_trace_switch(const char *arg)
 {
 	if (arg[0] != '+' && arg[0] != '-')

@@ -69,6 +69,9 @@ const char *log_trace_class_name(enum log_trace_class c);
 bool log_trace_class_on(enum log_trace_class c);
 /* "+name" or "-name" of a class: 0; anything else -1. */
 int log_trace_switch(const char *arg);
+/* Every class's switch as a mask (bit 1 << class), to hand to the next binary at a live update. */
+unsigned log_trace_classes(void);
+void log_trace_classes_set(unsigned mask);
 /* Is the trace file open and the class on? */
 bool log_tracing_class(enum log_trace_class c);
 

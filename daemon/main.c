@@ -41,6 +41,7 @@
 #include "liveupdate.h"
 #include "log.h"
 #include "notify.h"
+#include "ops.h"
 #include "quota.h"
 #include "regions.h"
 #include "session.h"
@@ -398,6 +399,9 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("cannot reopen trace file %s", cfg.trace_file);
 }
 
+/* What a live update keeps of the layers above liveupdate.c: CONTROL stats' request counters. */
+static const struct lu_keeper stats_keeper = {op_counts_pack, op_counts_unpack};
+
 int main(int argc, char **argv)
 {
 	struct event_base *base;
@@ -489,7 +493,7 @@ int main(int argc, char **argv)
 		store_close();
 		return 1;
 	}
-	lu_init(base, argc, argv);
+	lu_init(base, argc, argv, &stats_keeper);
 	lu_restore();
 	log_info("listening on %s, store %s", cfg.socket_path, cfg.store_file);
 	report_ready();

@@ -40,6 +40,11 @@ struct op_counts {
 	uint64_t errors[XS_TYPE_COUNT + 1];
 };
 extern struct op_counts op_counts;
+/* The counters handed to the next binary at a live update (liveupdate.h's lu_keeper). */
+struct pack;
+struct unpack;
+void op_counts_pack(struct pack *b);
+bool op_counts_unpack(struct unpack *r);
 
 /* ops_quota.c: quotas and features, and CONTROL's quota commands (ops_session.c's table names them). */
 enum xs_err op_get_feature(struct req *r);

@@ -15,6 +15,7 @@
 #include "liveupdate.h"
 #include "log.h"
 #include "ops.h"
+#include "pack.h"
 #include "quota.h"
 #include "regions.h"
 #include "session.h"
@@ -149,6 +150,32 @@ struct control_cmd {
 };
 
 struct op_counts op_counts;
+
+void op_counts_pack(struct pack *b)
+{
+	pack_u32(b, XS_TYPE_COUNT + 1);
+	for (unsigned t = 0; t <= XS_TYPE_COUNT; t++) {
+		pack_u64(b, op_counts.requests[t]);
+		pack_u64(b, op_counts.errors[t]);
+	}
+}
+
+bool op_counts_unpack(struct unpack *r)
+{
+	uint32_t n = unpack_u32(r);
+
+	/* The last is the old binary's "no number of its own", as is any type this one does not know. */
+	for (uint32_t t = 0; t < n && !r->bad; t++) {
+		uint64_t req = unpack_u64(r), err = unpack_u64(r);
+		unsigned k = t == n - 1 || t >= XS_TYPE_COUNT ? XS_TYPE_COUNT : t;
+
+		if (!r->bad) {
+			op_counts.requests[k] += req;
+			op_counts.errors[k] += err;
+		}
+	}
+	return !r->bad;
+}
 
 /* The process's start, for uptime: before main runs. */
 static struct timespec started;

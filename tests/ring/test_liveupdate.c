@@ -132,6 +132,8 @@ START_TEST(live_update_keeps_every_client)
 	rt_watch(rd.dom0, "/a", "w", NULL);
 	rt_write(g.c, 0, "data/x", "1");
 	rt_watch(g.c, "data", "gw", NULL);
+	/* What CONTROL sets and counts goes on too: a trace class switched off, the request counters. */
+	rt_must(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("log", "-io"), "OK");
 	for (int round = 0; round < 2; round++) {
 		static const unsigned char half[] = "/";
 		unsigned char hdr[XS_HEADER_SIZE];
@@ -153,8 +155,17 @@ START_TEST(live_update_keeps_every_client)
 		xs_header_encode(&h, hdr);
 		RT_CHECK(write(raw, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) && write(raw, half, 1) == 1, "raw write");
 		rt_sleep_ms(20);
+		long reads = rt_stat(rd.dom0, "requests READ");
 
 		live_update(&rd, rd.dom0);
+		RT_CHECK(rt_stat(rd.dom0, "requests READ") >= reads, "the request counters started again");
+		{
+			struct xst_msg m;
+
+			rt_call(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("log"), &m);
+			RT_CHECK(strstr(m.payload, "io      : off") && strstr(m.payload, "obj     : on"),
+				 "trace classes not kept: %s", m.payload);
+		}
 
 		/* The half-sent request goes on where it stood. */
 		RT_CHECK(write(raw, "a", 2) == 2, "raw write");
