@@ -247,7 +247,7 @@ static enum xs_err dispatch_checked(struct req *r, const struct op *op)
 	    !(r->hdr.type == XS_TRANSACTION_END && r->argv[0][0] != 'T'))
 		return XSE_ENOMEM;
 	if ((op->flags & OP_INDEXED) && !store_settled()) {
-		r->deferred = true;
+		r->deferred = r->wait_walk = true;
 		r->wait_until = txn_now_ms() + WALK_WAIT_MS;
 		return XSE_OK;
 	}
@@ -324,6 +324,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 	r.later = false;
 	r.deferred = false;
 	r.wait_cleanup = false;
+	r.wait_walk = false;
 	r.wait_domid = 0;
 
 	err = op ? dispatch_checked(&r, op) : XSE_ENOSYS;
@@ -333,7 +334,7 @@ void dispatch_request(struct session *s, const struct xs_header *h, const char *
 				log_trace("conn 0x%llx (d%u) %s req %u waits for the clean-up of domain %u",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id, r.wait_domid);
-			else if (log_tracing() && !store_settled())
+			else if (log_tracing() && r.wait_walk)
 				log_trace("conn 0x%llx (d%u) %s req %u waits for the store's start-up walk",
 					  (unsigned long long)session_id(s), r.acc.who->domid,
 					  xs_type_name(h->type), h->req_id);

@@ -251,19 +251,25 @@ static void refuse(const char *why)
 	lu_forget();
 }
 
-static bool keep_open_across_exec(int fd)
+/* The locks', the pid file's and the listening socket's descriptors kept open across exec, or (undone) not. */
+static bool held_across_exec(const struct lu_fds *fds, bool keep)
 {
-	return fd < 0 || fcntl(fd, F_SETFD, 0) == 0;
+	const int held[] = {fds->run_lock, fds->store_lock, fds->pid, fds->listen};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		if (held[i] >= 0 && fcntl(held[i], F_SETFD, keep ? 0 : FD_CLOEXEC) < 0) {
+			ok = false;
+			if (!keep)
+				log_warn("live update undone: descriptor %d stays open across exec", held[i]);
+		}
+	return ok;
 }
 
 /* The hand-over could not be made: every descriptor is closed on exec again, as before -s. */
 static void close_on_exec_again(const struct lu_fds *fds)
 {
-	const int held[] = {fds->run_lock, fds->store_lock, fds->pid, fds->listen};
-
-	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
-		if (held[i] >= 0 && fcntl(held[i], F_SETFD, FD_CLOEXEC) < 0)
-			log_warn("live update undone: descriptor %d stays open across exec", held[i]);
+	held_across_exec(fds, false);
 	session_pack_undone();
 }
 
@@ -307,6 +313,7 @@ bool lu_save(const struct lu_fds *fds)
 	char path[sizeof(cfg.run_dir) + 16], tmp[sizeof(path) + 8];
 	struct pack b = {0};
 	ssize_t n = 0;
+	bool packed;
 	int fd;
 
 	pack_bytes(&b, LU_MAGIC, 8);
@@ -322,9 +329,10 @@ bool lu_save(const struct lu_fds *fds)
 	for (unsigned q = 0; q < QUOTA_COUNT; q++)
 		pack_u32(&b, quota_hard[q]);
 	pack_u32(&b, quota_soft_memory);
-	if (!keep_open_across_exec(fds->run_lock) || !keep_open_across_exec(fds->store_lock) ||
-	    !keep_open_across_exec(fds->pid) || !keep_open_across_exec(fds->listen) ||
-	    !session_pack_all(&b, lu.owner) || (pack_trailer(&b), b.oom)) {
+	packed = held_across_exec(fds, true) && session_pack_all(&b, lu.owner);
+	if (packed)
+		pack_trailer(&b);
+	if (!packed || b.oom) {
 		pack_free(&b);
 		close_on_exec_again(fds);
 		refuse("out of memory for the hand-over");

@@ -32,6 +32,7 @@ struct req {
 	bool deferred;          /* must wait (a protected transaction, a clean-up) until wait_until at most */
 	uint64_t wait_until;
 	bool wait_cleanup;      /* deferred for the clean-up of domain wait_domid (cleanup.h) */
+	bool wait_walk;         /* deferred for the store's start-up walk (store_settled) */
 	uint32_t wait_domid;
 	bool later;             /* answered later: by the daemon a live update hands over to */
 	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */

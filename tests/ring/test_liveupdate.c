@@ -98,17 +98,25 @@ static void raw_reply_is(int fd, uint32_t req_id, const char *payload)
 }
 
 /* A request built from strings (xst_payload), written at once. */
-static void raw_send(int fd, uint32_t type, uint32_t req_id, int raw_last, const char *const *args)
+/* A request built from strings (xst_payload) into buf, header first: its length. */
+static size_t raw_encode(char *buf, size_t size, uint32_t type, uint32_t req_id, int raw_last,
+			 const char *const *args)
 {
-	char buf[XS_HEADER_SIZE + 512];
 	struct xs_header h = {type, req_id, 0, 0};
-	int len = xst_payload(buf + XS_HEADER_SIZE, sizeof(buf) - XS_HEADER_SIZE, raw_last, args);
+	int len = xst_payload(buf + XS_HEADER_SIZE, size - XS_HEADER_SIZE, raw_last, args);
 
 	RT_CHECK(len >= 0, "payload too long");
 	h.len = (uint32_t)len;
 	xs_header_encode(&h, (unsigned char *)buf);
-	RT_CHECK(write(fd, buf, XS_HEADER_SIZE + (size_t)len) == (ssize_t)(XS_HEADER_SIZE + (size_t)len),
-		 "raw write: %s", strerror(errno));
+	return XS_HEADER_SIZE + (size_t)len;
+}
+
+static void raw_send(int fd, uint32_t type, uint32_t req_id, int raw_last, const char *const *args)
+{
+	char buf[XS_HEADER_SIZE + 512];
+	size_t len = raw_encode(buf, sizeof(buf), type, req_id, raw_last, args);
+
+	RT_CHECK(write(fd, buf, len) == (ssize_t)len, "raw write: %s", strerror(errno));
 }
 
 /*
@@ -354,9 +362,9 @@ START_TEST(live_update_changes_wait_for_the_walk)
 	struct rt_daemon rd;
 	char conf[] = "/tmp/xst-ring-conf.XXXXXX", both[2 * (XS_HEADER_SIZE + 64)];
 	static const char settings[] = "walk-slice-nodes = 1\n";
-	int fd = mkstemp(conf), raw, sent = 0, got = 0, len;
+	int fd = mkstemp(conf), raw, sent = 0, got = 0;
+	size_t len;
 	struct pollfd pf;
-	struct xs_header h;
 
 	RT_CHECK(fd >= 0 && write(fd, settings, sizeof(settings) - 1) == (ssize_t)sizeof(settings) - 1, "conf");
 	close(fd);
@@ -375,19 +383,9 @@ START_TEST(live_update_changes_wait_for_the_walk)
 	raw_send(raw, XS_CONTROL, 1, 0, RT_ARGS("live-update", "-f", new_binary()));
 	raw_reply_len(raw, 1, "OK", 3);
 	/* -s and a WRITE behind it, in one go. */
-	h = (struct xs_header){XS_CONTROL, 2, 0, 0};
-	len = xst_payload(both + XS_HEADER_SIZE, 64, 0, RT_ARGS("live-update", "-s", "-t", "60"));
-	RT_CHECK(len > 0, "payload");
-	h.len = (uint32_t)len;
-	xs_header_encode(&h, (unsigned char *)both);
-	fd = XS_HEADER_SIZE + len;
-	h = (struct xs_header){XS_WRITE, 3, 0, 0};
-	len = xst_payload(both + fd + XS_HEADER_SIZE, 64, 1, RT_ARGS("/w/new", "x"));
-	RT_CHECK(len > 0, "payload");
-	h.len = (uint32_t)len;
-	xs_header_encode(&h, (unsigned char *)both + fd);
-	fd += XS_HEADER_SIZE + len;
-	RT_CHECK(write(raw, both, (size_t)fd) == fd, "raw write");
+	len = raw_encode(both, sizeof(both), XS_CONTROL, 2, 0, RT_ARGS("live-update", "-s", "-t", "60"));
+	len += raw_encode(both + len, sizeof(both) - len, XS_WRITE, 3, 1, RT_ARGS("/w/new", "x"));
+	RT_CHECK(write(raw, both, len) == (ssize_t)len, "raw write");
 	raw_reply_len(raw, 2, "OK", 3);
 	/* The new daemon answers a READ while the WRITE waits. */
 	rt_read_is(rd.dom0, 0, "/w/19/999", "v");
