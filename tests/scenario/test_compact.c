@@ -163,8 +163,11 @@ START_TEST(reads_and_writes_go_on_during_a_compaction)
 		t = sc_now_ms() - t;
 		slowest_write = t > slowest_write ? t : slowest_write;
 		writes++;
-		ck_assert_msg(sc_now_ms() - t0 < (SC_ASAN ? 60000 : 20000), "the store file still %lld bytes after %d s",
-			      file_size(&d), SC_ASAN ? 60 : 20);
+		ck_assert_msg(sc_now_ms() - t0 < (SC_ASAN ? 60000 : 20000),
+			      "the store file still %lld bytes after %d s (%d compactions begun, %d ended, %d given up"
+			      " in the daemon's log)",
+			      file_size(&d), SC_ASAN ? 60 : 20, sc_log_has(&d, "store: compacting"),
+			      sc_log_has(&d, "store: compacted"), sc_log_has(&d, "compaction given up"));
 	}
 	ck_assert_msg(slowest_read < SC_LIVE_MS, "a READ took %.0f ms during the compaction", slowest_read);
 	took = sc_now_ms() - t0;
