@@ -179,7 +179,11 @@ static bool waits_for_cleanup(struct req *r, uint32_t *domid)
 
 	switch (r->hdr.type) {
 	case XS_INTRODUCE:
-		if (xs_parse_domid(r->argv[0], &id) < 0 || !cleanup_blocks_domain(id))
+		if (xs_parse_domid(r->argv[0], &id) < 0)
+			return false;
+		/* A new life of a domid whose death's notice is still on its way: the old one's clean-up first. */
+		domain_notice_death(id);
+		if (!cleanup_blocks_domain(id))
 			return false;
 		*domid = id;
 		return true;

@@ -562,15 +562,31 @@ enum xs_err domain_set_target(uint32_t domid, uint32_t target)
 	return err;
 }
 
+/* What the hypervisor says now of the life of d we serve (ours always runs). */
+static enum hyp_domain_state domain_hyp_state(const struct domain *d)
+{
+	return d->domid == cfg.master_domid ? HYP_DOM_RUNNING : hyp->domain_state(d->domid);
+}
+
+void domain_notice_death(uint32_t domid)
+{
+	struct domain *d = domid <= XS_DOMID_MAX ? domain_table[domid] : NULL;
+	enum hyp_domain_state st;
+
+	if (!d || !d->session || !hyp)
+		return;
+	st = domain_hyp_state(d);
+	if (st == HYP_DOM_NONE || st == HYP_DOM_DYING)
+		domain_gone(d);
+}
+
 /* VIRQ_DOM_EXC: find the introduced domains that shut down or died. */
 static void domains_changed(void)
 {
 	bool shutdown_seen = false;
 
 	for (struct domain *d = domain_list, *next; d; d = next) {
-		enum hyp_domain_state st = d->domid == cfg.master_domid
-						   ? HYP_DOM_RUNNING
-						   : hyp->domain_state(d->domid);
+		enum hyp_domain_state st = domain_hyp_state(d);
 
 		next = d->next;
 		if (st == HYP_DOM_NONE || st == HYP_DOM_DYING) {

@@ -24,6 +24,12 @@ bool domain_is_introduced(uint32_t domid);
 
 /* The handlers' operations; arguments already parsed and privilege checked. */
 enum xs_err domain_introduce(uint32_t domid, uint32_t port);
+/*
+ * Before an INTRODUCE of domid: if the life of it we serve has ended and the
+ * hypervisor's notice is still on its way, it is gone now (its clean-up
+ * queued), so that the new life is not taken for a reconnection of the old.
+ */
+void domain_notice_death(uint32_t domid);
 enum xs_err domain_release(uint32_t domid);
 enum xs_err domain_resume(uint32_t domid);
 enum xs_err domain_set_target(uint32_t domid, uint32_t target);

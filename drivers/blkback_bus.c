@@ -201,8 +201,15 @@ static int publish(struct xsl *h, xsl_txn_t t, void *arg)
 	struct blkback_dev *d = arg;
 	const char *dir = xsl_bus_dev_nodename(d->dev);
 	const struct blk_disk *k = &d->disk;
-	int err = 0;
+	int err;
 
+	/*
+	 * The frontend's state that sent us here may be old: the toolstack can
+	 * have removed the device since. Writing into it would bring it back.
+	 */
+	if ((err = xsl_exists(h, t, dir)) <= 0)
+		return err < 0 ? err : -ENOENT;
+	err = 0;
 #define P(node, fmt, ...)                                                                  \
 	do {                                                                               \
 		if (!err)                                                                  \

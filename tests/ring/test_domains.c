@@ -711,6 +711,61 @@ START_TEST(cleanup_reaches_every_region)
 }
 END_TEST
 
+/*
+ * A domid's next life introduced before the daemon heard of the last one's
+ * death: the daemon is stopped while the guest dies, is made again and the
+ * toolstack's INTRODUCE is sent, so that the death's notice and the
+ * INTRODUCE come in the same turn of its loop. The INTRODUCE must not take
+ * the new life for the old one reconnecting (whose ring page it maps):
+ * the old life is cleaned up first, and the new guest is served on its own
+ * ring.
+ */
+START_TEST(a_new_life_introduced_before_the_death_notice)
+{
+	struct rt_daemon rd;
+	struct rt_guest g;
+	struct xst_wire *raw;
+	struct xst_msg m;
+	char arg[64];
+	size_t n;
+	struct xs_header h = {XS_INTRODUCE, 1, 0, 0};
+
+	rt_start(&rd, NULL);
+	guest(&g, &rd, 9);
+	rt_write(g.c, 0, "data/x", "old");
+	raw = xst_wire_socket(rd.d.socket);
+	RT_CHECK(raw != NULL, "connect");
+	RT_CHECK(kill(rd.d.pid, SIGSTOP) == 0, "SIGSTOP");
+	rt_guest_down(&g);
+	rt_guest_register(&g, &rd, 9);
+	n = (size_t)snprintf(arg, sizeof(arg), "9%c0%c%u", 0, 0, xsl_simdom_port(g.dom)) + 1;
+	h.len = (uint32_t)n;
+	{
+		char buf[sizeof(h) + sizeof(arg)];
+
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), arg, n);
+		RT_CHECK(xst_wire_send(raw, buf, sizeof(h) + n) == 0, "send");
+	}
+	RT_CHECK(kill(rd.d.pid, SIGCONT) == 0, "SIGCONT");
+	RT_CHECK(xst_wire_recv(raw, &m, RT_CALL_MS) == 0, "INTRODUCE's reply");
+	RT_CHECK(strcmp(rt_status(&m), "OK") == 0, "INTRODUCE: %s", rt_status(&m));
+	xst_wire_close(raw);
+	/* The new life on its own ring, with nothing of the old one's. */
+	g.c = xst_conn_ring(g.dom, RT_CALL_MS);
+	RT_CHECK(g.c != NULL, "no ring client: %s", strerror(errno));
+	rt_must(rd.dom0, XS_READ, 0, 0, RT_ARGS("/local/domain/9/data/x"), "ENOENT");
+	rt_must(rd.dom0, XS_MKDIR, 0, 0, RT_ARGS("/local/domain/9"), "OK");
+	rt_must(rd.dom0, XS_SET_PERMS, 0, 0, RT_ARGS("/local/domain/9", "n9"), "OK");
+	rt_write(g.c, 0, "data/y", "new");
+	rt_read_is(g.c, 0, "data/y", "new");
+	rt_must(rd.dom0, XS_CONTROL, 0, 0, RT_ARGS("check"), "OK");
+	rt_guest_down(&g);
+	rt_wait_gone(rd.dom0, 9);
+	rt_stop(&rd);
+}
+END_TEST
+
 /* Requests sent in one write, so that no turn of the loop (no clean-up slice) comes between them. */
 struct pipeline {
 	char buf[8192];
@@ -1102,6 +1157,7 @@ Suite *suite_domains(void)
 	tcase_add_test(tc, set_target_ends_with_the_target);
 	tcase_add_test(tc, cleanup_reaches_every_region);
 	tcase_add_test(tc, writes_for_a_domids_next_life_wait_for_its_cleanup);
+	tcase_add_test(tc, a_new_life_introduced_before_the_death_notice);
 	tcase_add_test(tc, cleanup_in_slices_holds_the_domid);
 	tcase_add_test(tc, keep_orphans_hands_a_dead_domains_nodes_to_dom0);
 	tcase_add_test(tc, a_big_directory_naming_a_dead_domain_is_looked_into_in_slices);
