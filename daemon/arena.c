@@ -70,6 +70,11 @@ struct arena_mark arena_mark(const struct arena *a)
 
 void arena_rewind(struct arena *a, struct arena_mark m)
 {
+	/* Back to empty: as a reset, which keeps a chunk for the next user rather than a malloc each time. */
+	if (!m.head) {
+		arena_reset(a);
+		return;
+	}
 	while (a->head != m.head) {
 		struct arena_chunk *next = a->head->next;
 

@@ -74,6 +74,7 @@ static struct {
 	unsigned depth;
 	unsigned char *gbuf;
 	size_t gcap;
+	uint64_t changes; /* every put, delete and undo counted (rec_changes) */
 } rec;
 
 /* The measure of the store file's free space and a compaction under way (rec.h, rec_background). */
@@ -366,6 +367,8 @@ static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov
 	struct ov *e = rec.nbuckets ? ov_find(key.dptr, key.dsize, h) : NULL;
 	bool fresh = !e;
 
+	rec.changes++;
+
 	if (!rec.depth) {
 		free(data);
 		log_warnx("store: a record written outside a group");
@@ -424,6 +427,7 @@ enum xs_err rec_del(TDB_DATA key)
 /* Undo everything since undo record `to`, newest first. */
 static void rollback(size_t to)
 {
+	rec.changes++;
 	while (rec.nundo > to) {
 		struct undo *u = &rec.undo[--rec.nundo];
 		struct ov *e = u->e;
@@ -1195,8 +1199,14 @@ fail:
 	return XSE_EIO;
 }
 
+uint64_t rec_changes(void)
+{
+	return rec.changes;
+}
+
 void rec_close(void)
 {
+	rec.changes++;
 	if (!rec.tdb)
 		return;
 	if (rec.depth) {

@@ -73,6 +73,11 @@ enum xs_err rec_put(TDB_DATA key, const TDB_DATA *parts, int nparts);
 enum xs_err rec_del(TDB_DATA key);
 /* Whether a group is open. */
 bool rec_in_group(void);
+/*
+ * A count of every change to the records (puts, deletes, undone groups,
+ * a close): the same value twice means nothing was written in between.
+ */
+uint64_t rec_changes(void);
 
 /*
  * Before anything is sent to a client: what groups were appended is made

@@ -285,6 +285,8 @@ enum xs_err store_note_get(struct arena *a, const char *name, void **bytes, size
 uint64_t store_file_bytes(void);
 /* The generation counter's current value (CONTROL stats). */
 uint64_t store_generation(void);
+/* Changes to the store so far, of any kind: the same value twice means every read between would read the same. */
+uint64_t store_changes(void);
 
 /*
  * What the store reports of nodes' permissions to the observers that keep

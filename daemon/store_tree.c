@@ -146,6 +146,11 @@ uint64_t store_generation(void)
 	return store_st.gen;
 }
 
+uint64_t store_changes(void)
+{
+	return rec_changes();
+}
+
 struct parse_ctx {
 	struct arena *a;
 	struct store_node *out;

@@ -219,6 +219,20 @@ int sc_log_has(const struct xst_daemon *d, const char *needle)
 	return xst_daemon_log_count(d, needle);
 }
 
+void sc_log_print(const struct xst_daemon *d, const char *needle)
+{
+	char path[320], line[4600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			fprintf(stderr, "daemon.log: %s", line);
+	fclose(f);
+}
+
 long sc_log_number(const struct xst_daemon *d, const char *line_has, const char *after, long none)
 {
 	char path[320], line[4600];

@@ -70,6 +70,8 @@ void sc_rss_friendly_asan(void);
 long sc_rss(const struct xst_daemon *d);
 /* How many lines of the daemon's log contain needle (0: none). */
 int sc_log_has(const struct xst_daemon *d, const char *needle);
+/* The daemon's log lines that contain needle, on stderr: what a failure leaves to go on. */
+void sc_log_print(const struct xst_daemon *d, const char *needle);
 /* The number after `after` in the daemon's last log line that has line_has before it, or none. */
 long sc_log_number(const struct xst_daemon *d, const char *line_has, const char *after, long none);
 

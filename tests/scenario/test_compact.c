@@ -163,6 +163,12 @@ START_TEST(reads_and_writes_go_on_during_a_compaction)
 		t = sc_now_ms() - t;
 		slowest_write = t > slowest_write ? t : slowest_write;
 		writes++;
+		if (sc_now_ms() - t0 >= (SC_ASAN ? 60000 : 20000)) {
+			/* What the daemon saw of the file's space, for the failure below. */
+			sc_log_print(&d, "store:");
+			fprintf(stderr, "stats: store-free-bytes %lld, compactions %lld, %d writes meanwhile\n",
+				sc_stat(c, "store-free-bytes"), sc_stat(c, "compactions"), writes);
+		}
 		ck_assert_msg(sc_now_ms() - t0 < (SC_ASAN ? 60000 : 20000),
 			      "the store file still %lld bytes after %d s (%d compactions begun, %d ended, %d given up"
 			      " in the daemon's log)",
