@@ -140,7 +140,9 @@ enum xsb_fig_id {
 	F_TXN_SERIAL_EAGAIN,
 	F_CPU_TXN,
 	F_CLI_TXN,
+	F_TXN_FLOOR_PAIRED,
 	F_TXN_CONC,
+	F_TXN_CONC_FLOOR_PAIRED,
 	F_TXN_CONC_EAGAIN,
 	F_CPU_TXN_CONC,
 	F_CLI_TXN_CONC,
@@ -260,6 +262,8 @@ long xsb_tdb_files_kb(const struct xst_daemon *d);
 long xsb_rss_anon_kb(const struct xst_daemon *d);
 /* Within a group: start our daemon from another binary, placed as the group's daemon is. */
 int xsb_start_other(struct xst_daemon *d, const char *bin);
+/* The floor beside our daemon, on our daemon's CPU (the paired transaction rounds). */
+int xsb_start_floor(struct xst_daemon *d);
 /* Within a group: our daemon, stopped by xst_daemon_stop_keep_hyp, started again in its run directory. */
 int xsb_restart_ours(struct xst_daemon *d);
 /* RLIMIT_NOFILE raised for n simulated domains (3 descriptors each, and some): 0, or -1 with errno. */

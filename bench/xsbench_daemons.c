@@ -101,8 +101,8 @@ long xsb_rss_anon_kb(const struct xst_daemon *d)
 /* The daemon running now, so an interrupt does not leave it behind. */
 static volatile pid_t g_running_pid = -1;
 
-/* Our daemon (from bin, NULL: the usual one) started in dir (NULL: a fresh one), placed as the group's is. */
-static int start_placed(struct xst_daemon *d, const char *bin, const char *dir)
+/* Our daemon (from bin, NULL: the usual one; or the floor) started in dir (NULL: a fresh one), placed as the group's is. */
+static int start_placed(struct xst_daemon *d, enum xst_kind kind, const char *bin, const char *dir)
 {
 	const char *was = getenv("XST_DAEMON");
 	char saved[4096];
@@ -115,7 +115,7 @@ static int start_placed(struct xst_daemon *d, const char *bin, const char *dir)
 		pin_self(xsb_cpu_daemon);
 	if (bin)
 		setenv("XST_DAEMON", bin, 1);
-	rc = xst_daemon_start(d, XST_OURS, dir, NULL);
+	rc = xst_daemon_start(d, kind, dir, NULL);
 	if (bin && was)
 		setenv("XST_DAEMON", saved, 1);
 	else if (bin)
@@ -127,12 +127,17 @@ static int start_placed(struct xst_daemon *d, const char *bin, const char *dir)
 
 int xsb_start_other(struct xst_daemon *d, const char *bin)
 {
-	return start_placed(d, bin, NULL);
+	return start_placed(d, XST_OURS, bin, NULL);
+}
+
+int xsb_start_floor(struct xst_daemon *d)
+{
+	return start_placed(d, XST_FLOOR, NULL, NULL);
 }
 
 int xsb_restart_ours(struct xst_daemon *d)
 {
-	int own = d->own_dir, rc = start_placed(d, NULL, d->dir);
+	int own = d->own_dir, rc = start_placed(d, XST_OURS, NULL, d->dir);
 
 	/* The group's run directory is still ours to remove. */
 	d->own_dir = own;
