@@ -46,7 +46,21 @@ struct tx_entry {
 	char **added;
 	unsigned nadded;
 	size_t added_cap;
+	char path_buf[]; /* path points here: one allocation per entry */
 };
+
+/* An entry for path, zeroed but for its path (entry_free frees it); NULL without memory. */
+static struct tx_entry *entry_new(const char *path)
+{
+	size_t len = strlen(path);
+	struct tx_entry *e = calloc(1, sizeof(*e) + len + 1);
+
+	if (!e)
+		return NULL;
+	memcpy(e->path_buf, path, len + 1);
+	e->path = e->path_buf;
+	return e;
+}
 
 struct txn_set {
 	const struct ident *who;
@@ -155,7 +169,6 @@ static void entry_free(struct tx_entry *e)
 	free(e->added);
 	free(e->perms);
 	free(e->value);
-	free(e->path);
 	free(e);
 }
 
@@ -399,11 +412,10 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	found = rerr == XSE_OK;
 	if (rerr == XSE_ENOENT)
 		rerr = XSE_OK;
-	e = calloc(1, sizeof(*e));
-	if (rerr != XSE_OK || !e || !(e->path = strdup(path))) {
+	e = rerr == XSE_OK ? entry_new(path) : NULL;
+	if (!e) {
 		if (rerr != XSE_OK)
 			t->err = rerr;
-		free(e);
 		arena_rewind(&txn_scratch, mark);
 		return NULL;
 	}
@@ -524,16 +536,14 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	size_t bytes;
 
 	if (r->bad || path[0] != '/' || strlen(path) >= XS_PATH_BUF || plen % sizeof(struct xs_perm) || plen / sizeof(struct xs_perm) > 0xffff ||
-	    hmap_find(&t->entries, path) || !(e = calloc(1, sizeof(*e))))
+	    hmap_find(&t->entries, path) || !(e = entry_new(path)))
 		return false;
-	if (!(e->path = strdup(path))) {
-		entry_free(e);
-		return false;
-	}
 	e->seen_exists = flags & ENTRY_SEEN;
 	e->exists = flags & ENTRY_EXISTS;
 	e->modified = flags & ENTRY_MODIFIED;
 	e->recreated = flags & ENTRY_RECREATED;
+	/* Not handed over: taken as set, so that a commit writes them as the last daemon would have. */
+	e->perms_set = true;
 	e->seen_gen = seen_gen;
 	e->create_seq = create_seq;
 	e->gen = gen;
@@ -1083,7 +1093,11 @@ static bool change_add(struct store_change **c, size_t *n, size_t *cap, const st
 		*c = nc;
 		*cap = ncap;
 	}
-	(*c)[(*n)++] = (struct store_change){kind, e->path, e->perms, e->nperms, e->value, e->vlen};
+	/* Permissions first read and never set are the store's still (txn_check): not written again. */
+	bool keep_perms = kind == STORE_SET && e->seen_exists && !e->recreated && !e->perms_set;
+
+	(*c)[(*n)++] = (struct store_change){kind, e->path, keep_perms ? NULL : e->perms, e->nperms, e->value,
+					     e->vlen};
 	return true;
 }
 
