@@ -75,7 +75,24 @@ static struct {
 	unsigned char *gbuf;
 	size_t gcap;
 	uint64_t changes; /* every put, delete and undo counted (rec_changes) */
+	uint64_t tdb_epoch; /* every write into tdb, and every tdb opened, counted: the misses below hold within one */
 } rec;
+
+/*
+ * Keys tdb was found not to hold, so that a node kept in its parent's chunk
+ * (whose own record is looked for first) costs no hash-chain walk in tdb
+ * each time it is read. A slot holds while rec.tdb_epoch is what it was
+ * (tdb unchanged); a key put into the overlay leaves its slot at once.
+ * Fixed size, exact keys: a long key is never held, a collision evicts.
+ */
+#define MISS_SLOTS 1024u
+#define MISS_KEY_MAX 80u
+
+static struct miss_slot {
+	uint64_t hash, epoch; /* epoch 0: empty (rec.tdb_epoch is never 0 once a tdb is open) */
+	uint32_t klen;
+	unsigned char key[MISS_KEY_MAX];
+} misses[MISS_SLOTS];
 
 /* The measure of the store file's free space and a compaction under way (rec.h, rec_background). */
 static struct {
@@ -242,10 +259,61 @@ static void ov_clear(void)
 	cmp.pending = 0;
 }
 
+/* tdb is about to change, or is another file: what it was found not to hold may no longer be so. */
+static void tdb_changing(void)
+{
+	rec.tdb_epoch++;
+}
+
+static struct miss_slot *miss_slot(uint64_t h)
+{
+	return &misses[(h ^ (h >> 32)) & (MISS_SLOTS - 1)];
+}
+
+static bool miss_known(TDB_DATA key, uint64_t h)
+{
+	const struct miss_slot *m = miss_slot(h);
+
+	return m->epoch == rec.tdb_epoch && m->hash == h && m->klen == key.dsize &&
+	       memcmp(m->key, key.dptr, key.dsize) == 0;
+}
+
+/* tdb answered that it does not hold key (and nothing else went wrong). */
+static void miss_note(TDB_DATA key, uint64_t h)
+{
+	struct miss_slot *m;
+
+	if (key.dsize > MISS_KEY_MAX || tdb_error(rec.tdb) != TDB_ERR_NOEXIST)
+		return;
+	m = miss_slot(h);
+	m->hash = h;
+	m->epoch = rec.tdb_epoch;
+	m->klen = (uint32_t)key.dsize;
+	memcpy(m->key, key.dptr, key.dsize);
+}
+
+static void miss_forget(uint64_t h)
+{
+	struct miss_slot *m = miss_slot(h);
+
+	if (m->hash == h)
+		m->epoch = 0;
+}
+
+static int parse_nothing(TDB_DATA key, TDB_DATA data, void *ctx)
+{
+	(void)key;
+	(void)data;
+	(void)ctx;
+	return 0;
+}
+
 int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
 {
+	uint64_t h = key_hash(key.dptr, key.dsize);
+
 	if (rec.count) {
-		struct ov *e = ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize));
+		struct ov *e = ov_find(key.dptr, key.dsize, h);
 
 		if (e) {
 			if (e->state != OV_LIVE)
@@ -254,18 +322,30 @@ int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
 			return 0;
 		}
 	}
-	return tdb_parse_record(rec.tdb, key, fn, ctx);
+	if (miss_known(key, h))
+		return -1;
+	if (tdb_parse_record(rec.tdb, key, fn, ctx) == 0)
+		return 0;
+	miss_note(key, h);
+	return -1;
 }
 
 bool rec_exists(TDB_DATA key)
 {
+	uint64_t h = key_hash(key.dptr, key.dsize);
+
 	if (rec.count) {
-		struct ov *e = ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize));
+		struct ov *e = ov_find(key.dptr, key.dsize, h);
 
 		if (e)
 			return e->state == OV_LIVE;
 	}
-	return tdb_exists(rec.tdb, key) != 0;
+	if (miss_known(key, h))
+		return false;
+	if (tdb_parse_record(rec.tdb, key, parse_nothing, NULL) == 0)
+		return true;
+	miss_note(key, h);
+	return false;
 }
 
 static bool is_ckpt_key(TDB_DATA key)
@@ -368,6 +448,7 @@ static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov
 	bool fresh = !e;
 
 	rec.changes++;
+	miss_forget(h);
 
 	if (!rec.depth) {
 		free(data);
@@ -655,6 +736,7 @@ static bool rebuild_file(void)
 		unlink(tmp);
 		return false;
 	}
+	tdb_changing();
 	tdb_close(rec.tdb);
 	rec.tdb = tdb_open(rec.file, 0, rec.tdb_flags, O_RDWR, 0600);
 	if (!rec.tdb)
@@ -668,6 +750,7 @@ static int ckpt_once(void)
 {
 	int err;
 
+	tdb_changing();
 	if (tdb_transaction_start(rec.tdb) != 0)
 		return errno ? errno : EIO;
 	errno = 0;
@@ -915,6 +998,7 @@ static void compact_switch(void)
 	if (wal_sync_dir() != 0)
 		fatal("store: cannot sync the directory of %s after its compaction", rec.file);
 	wal_crash_point_compact();
+	tdb_changing();
 	rec.tdb = cmp.to;
 	cmp.to = NULL;
 	compact_end();
@@ -1145,6 +1229,7 @@ enum xs_err rec_open(const struct rec_options *o, struct rec_opened *out, const 
 	 * own into an empty store, and the tree would be lost without a word.
 	 * tdb_open also rolls back a checkpoint cut short (its recovery area).
 	 */
+	tdb_changing();
 	rec.tdb = tdb_open(o->file, 0, rec.tdb_flags, O_RDWR, 0600);
 	if (!rec.tdb) {
 		snprintf(why, sizeof(why),
@@ -1221,6 +1306,7 @@ void rec_close(void)
 	if (rec_checkpoint(true) != XSE_OK)
 		log_warnx("store: the last checkpoint failed; the next start reads the write-ahead log back");
 	wal_close();
+	tdb_changing();
 	tdb_close(rec.tdb);
 	rec.tdb = NULL;
 	ov_clear();

@@ -23,8 +23,15 @@ enum xs_err store_commit(const struct store_change *changes, size_t n, bool *tou
 
 	*touched = false;
 	store_group_begin();
-	for (size_t i = 0; i < n && err == XSE_OK; i++) {
-		err = apply_change(&store_st.commit_arena, &changes[i]);
+	for (size_t i = 0; i < n && err == XSE_OK;) {
+		/* Siblings kept in one chunk are rewritten together: one copy of it, one write. */
+		size_t run = store_update_run(&store_st.commit_arena, &changes[i], n - i, &err);
+
+		if (!run) {
+			err = apply_change(&store_st.commit_arena, &changes[i]);
+			run = 1;
+		}
+		i += run;
 		arena_reset(&store_st.commit_arena);
 	}
 	return store_group_end(err);

@@ -106,6 +106,13 @@ enum xs_err store_chunk_read(struct arena *a, const char *dir, uint32_t id, stru
 /* Append an encoded entry to directory dir (record dn, updated; the caller writes it). */
 enum xs_err store_entry_append(struct arena *a, const char *dir, struct store_node *dn, const char *name,
 			       const unsigned char *entry, size_t elen);
+/*
+ * Changes from c on (n of them) that rewrite nodes kept in one chunk of one
+ * directory, applied to one copy of the chunk, which is written once: how
+ * many were taken (0: none, the first goes to store_update as ever), and
+ * into *err whether the write failed. Inside the caller's group.
+ */
+size_t store_update_run(struct arena *a, const struct store_change *c, size_t n, enum xs_err *err);
 /* store_walk, with where it failed written into fault (XS_PATH_BUF bytes) if it did. */
 enum xs_err store_walk_fault(const char *root, store_visit_fn visit, void *ctx, char *fault);
 

@@ -840,6 +840,91 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	return store_group_end(err);
 }
 
+/* Whether path's parent is the directory ppath (plen bytes). */
+static bool child_of(const char *path, const char *ppath, size_t plen)
+{
+	return xs_path_parent_len(path) == plen && memcmp(path, ppath, plen) == 0;
+}
+
+/*
+ * The next change of a run (x, of directory ppath) into the copy body (*len
+ * bytes of at most cap): false, the copy untouched, if it is not a change
+ * to a node kept in this chunk or does not fit; then store_update takes it.
+ */
+static bool run_step(struct arena *a, const struct store_change *x, const char *ppath, size_t plen,
+		     unsigned char *body, size_t *len, size_t cap)
+{
+	const char *name = xs_path_basename(x->path);
+	struct fmt_buf b = {.arena = a};
+	struct store_node n;
+	struct fmt_entry e;
+	const struct xs_perm *old;
+	unsigned nold;
+	bool own, ok;
+
+	if (x->kind == STORE_REMOVE || !child_of(x->path, ppath, plen) ||
+	    !fmt_entry_find(body, *len, name, strlen(name), &e) || (e.flags & ENTRY_OWN_RECORD) ||
+	    !fmt_entry_node(a, &e, !x->value, &n))
+		return false;
+	/* Its own record, left beside the entry by a crash, wins (see own_record): store_update reads it. */
+	if (rec_exists(key_of(x->path)))
+		return false;
+	old = n.perms;
+	nold = n.nperms;
+	if (x->perms) {
+		n.perms = (struct xs_perm *)x->perms;
+		n.nperms = x->nperms;
+	}
+	if (x->value) {
+		n.value = x->value;
+		n.vlen = x->vlen;
+	}
+	n.gen = store_st.gen + 1;
+	ok = encode_node_entry(&b, x->path, &n, &own) && !own && *len - e.len + b.len <= cap;
+	if (ok) {
+		memmove(body + e.off + b.len, body + e.off + e.len, *len - e.off - e.len);
+		memcpy(body + e.off, b.p, b.len);
+		*len = *len - e.len + b.len;
+		store_st.gen++;
+		if (x->perms)
+			store_tell(TELL_PERMS, x->path, x->perms, x->nperms, old, nold);
+	}
+	fmt_buf_free(&b);
+	return ok;
+}
+
+size_t store_update_run(struct arena *a, const struct store_change *c, size_t n, enum xs_err *err)
+{
+	char ppath[XS_PATH_BUF];
+	struct store_node dn;
+	struct chunk ch;
+	struct fmt_entry e;
+	unsigned char *body;
+	size_t plen, cap, done = 0;
+
+	*err = XSE_OK;
+	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) || !child_of(c[1].path, c[0].path,
+		    xs_path_parent_len(c[0].path)))
+		return 0;
+	parent_of(ppath, c[0].path);
+	plen = strlen(ppath);
+	if (store_record_read(a, ppath, false, &dn) != XSE_OK ||
+	    find_child(a, ppath, &dn, xs_path_basename(c[0].path), &ch, &e) != XSE_OK ||
+	    ch.cls >= CHUNK_CLASSES)
+		return 0;
+	cap = chunk_class_cap[ch.cls] - CHUNK_HEADER;
+	if (ch.len > cap || !(body = arena_alloc(a, cap)))
+		return 0;
+	memcpy(body, ch.body, ch.len);
+	while (done < n && run_step(a, &c[done], ppath, plen, body, &ch.len, cap))
+		done++;
+	if (!done)
+		return 0;
+	ch.body = body;
+	*err = put_chunk(ppath, &ch);
+	return done;
+}
+
 /* The names of a chunk's entries, NUL-terminated one after another, in arena a. */
 static char *chunk_names(struct arena *a, const struct chunk *ch, size_t *len);
 
