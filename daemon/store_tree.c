@@ -514,6 +514,66 @@ static enum xs_err read_in_chunk(struct arena *a, const char *path, const char *
 	return XSE_OK;
 }
 
+/*
+ * The chunk store_read last found a node in, with its directory's record,
+ * kept while no record has changed (rec_changes) and the store is the same
+ * (its epoch): siblings read one after another, as a transaction's writes
+ * read them, decode their parent and find their chunk once.
+ */
+static struct {
+	uint64_t changes, epoch;
+	bool valid;
+	char dir[XS_PATH_BUF];
+	struct store_node dn; /* its chunk list only (perms are not kept) */
+	struct chunk ch;
+	unsigned char body[CHUNK_MAX];
+} last_chunk;
+
+static void last_chunk_keep(const char *dir, const struct store_node *dn, const struct chunk *ch)
+{
+	if (ch->len > sizeof(last_chunk.body) || strlen(dir) >= sizeof(last_chunk.dir)) {
+		last_chunk.valid = false;
+		return;
+	}
+	last_chunk.changes = rec_changes();
+	last_chunk.epoch = store_st.epoch;
+	strcpy(last_chunk.dir, dir);
+	last_chunk.dn = *dn;
+	last_chunk.dn.perms = NULL;
+	last_chunk.dn.nperms = 0;
+	last_chunk.dn.value = "";
+	last_chunk.dn.where = NULL;
+	last_chunk.ch = *ch;
+	memcpy(last_chunk.body, ch->body, ch->len);
+	last_chunk.ch.body = last_chunk.body;
+	last_chunk.valid = true;
+}
+
+/* path read from the kept chunk, if it is its directory's and lists it: XSE_OK, else XSE_ENOENT (look the usual way). */
+static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const char *ppath, bool with_value,
+				      struct store_node *out, struct store_where *w)
+{
+	const char *name = xs_path_basename(path);
+
+	if (!last_chunk.valid || last_chunk.changes != rec_changes() || last_chunk.epoch != store_st.epoch ||
+	    strcmp(last_chunk.dir, ppath) != 0 ||
+	    !chunk_find(&last_chunk.ch, name, strlen(name), &w->e) || (w->e.flags & ENTRY_OWN_RECORD))
+		return XSE_ENOENT;
+	/* The caller gets a copy of its own, as from store_chunk_read (room to append included). */
+	w->ch = last_chunk.ch;
+	if (!(w->ch.body = arena_alloc(a, last_chunk.ch.len + ENTRY_INLINE_MAX + 16)))
+		return XSE_ENOMEM;
+	memcpy(w->ch.body, last_chunk.body, last_chunk.ch.len);
+	w->e.name = (const char *)w->ch.body + (w->e.name - (const char *)last_chunk.body);
+	w->e.rest = w->ch.body + (w->e.rest - last_chunk.body);
+	if (entry_node(a, &w->e, with_value, out) != XSE_OK)
+		return XSE_ENOENT;
+	w->epoch = store_st.epoch;
+	w->path_hash = dirindex_hash(path, strlen(path));
+	w->parent = last_chunk.dn;
+	return XSE_OK;
+}
+
 enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
 	char ppath[XS_PATH_BUF];
@@ -524,13 +584,20 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 	if (err != XSE_ENOENT || !has_parent(path))
 		return err;
 	parent_of(ppath, path);
+	if (!(w = arena_alloc(a, sizeof(*w))))
+		return XSE_ENOMEM;
+	if ((err = read_in_last_chunk(a, path, ppath, with_value, out, w)) != XSE_ENOENT) {
+		if (err == XSE_OK)
+			out->where = w;
+		return err;
+	}
 	/* A parent without a record of its own is kept in a chunk and has no children. */
 	if ((err = store_record_read(a, ppath, false, &dn)) != XSE_OK)
 		return err;
-	if (!(w = arena_alloc(a, sizeof(*w))))
-		return XSE_ENOMEM;
-	if ((err = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == XSE_OK)
+	if ((err = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == XSE_OK) {
 		out->where = w;
+		last_chunk_keep(ppath, &dn, &w->ch);
+	}
 	return err;
 }
 

@@ -88,6 +88,7 @@ struct txn {
 	size_t charged; /* bytes of overlay charged to the domain's memory quota */
 	struct hmap entries;
 	struct tx_entry *first, *last;
+	struct tx_entry *recent; /* the entry entry_get gave last (entries go only with the transaction) */
 	uint64_t create_seq;
 	struct quota_pending pending; /* the nodes it created and removed, per owner */
 	uint64_t version; /* counts creations and removals: when a view (below) must be made again */
@@ -391,15 +392,18 @@ static bool entry_link(struct txn *t, struct tx_entry *e)
 /* The overlay entry for a path, made from the committed state on first access. */
 static struct tx_entry *entry_get(struct txn *t, const char *path)
 {
-	struct hnode *h = hmap_find(&t->entries, path);
+	struct hnode *h;
 	struct tx_entry *e;
 	struct store_node n = {0};
 	struct arena_mark mark;
 	enum xs_err rerr;
 	bool found;
 
-	if (h)
-		return (struct tx_entry *)h;
+	/* A request reads, changes, then notes the same node: the last one given is asked first. */
+	if (t->recent && strcmp(t->recent->path, path) == 0)
+		return t->recent;
+	if ((h = hmap_find(&t->entries, path)) != NULL)
+		return t->recent = (struct tx_entry *)h;
 	/* Refused when one more node would reach the quota; the transaction is then doomed. */
 	if (!quota_allows(t->set->who, QUOTA_TRANSACTION_NODES, t->nentries + 1)) {
 		t->failed = true;
@@ -430,7 +434,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	arena_rewind(&txn_scratch, mark);
-	return entry_link(t, e) ? e : NULL;
+	return entry_link(t, e) ? (t->recent = e) : NULL;
 }
 
 enum xs_err txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
