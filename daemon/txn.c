@@ -46,8 +46,44 @@ struct tx_entry {
 	char **added;
 	unsigned nadded;
 	size_t added_cap;
+	/* perms and value point here when small enough (most nodes), else to allocations of their own. */
+	struct xs_perm perms_inl[2];
+	char value_inl[32];
 	char path_buf[]; /* path points here: one allocation per entry */
 };
+
+/* The entry's permissions become a copy of perms (which may be its own). false: no memory, nothing changed. */
+static bool put_perms(struct tx_entry *e, const struct xs_perm *perms, unsigned n)
+{
+	bool inl = n <= sizeof(e->perms_inl) / sizeof(e->perms_inl[0]);
+	struct xs_perm *p = inl ? e->perms_inl : malloc(sizeof(*p) * n);
+
+	if (!p)
+		return false;
+	if (n)
+		memmove(p, perms, sizeof(*p) * n);
+	if (e->perms != e->perms_inl && e->perms != p)
+		free(e->perms);
+	e->perms = p;
+	e->nperms = n;
+	return true;
+}
+
+/* As put_perms, for the value. */
+static bool put_value(struct tx_entry *e, const char *value, size_t vlen)
+{
+	char *v = vlen <= sizeof(e->value_inl) ? e->value_inl : malloc(vlen);
+
+	if (!v)
+		return false;
+	if (vlen)
+		memmove(v, value, vlen);
+	if (e->value != e->value_inl && e->value != v)
+		free(e->value);
+	e->value = v;
+	e->vlen = vlen;
+	return true;
+}
 
 /* An entry for path, zeroed but for its path (entry_free frees it); NULL without memory. */
 static struct tx_entry *entry_new(const char *path)
@@ -168,8 +204,10 @@ static void entry_free(struct tx_entry *e)
 	for (unsigned i = 0; i < e->nadded; i++)
 		free(e->added[i]);
 	free(e->added);
-	free(e->perms);
-	free(e->value);
+	if (e->perms != e->perms_inl)
+		free(e->perms);
+	if (e->value != e->value_inl)
+		free(e->value);
 	free(e);
 }
 
@@ -349,27 +387,11 @@ static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const str
 		t->charged += after - before;
 	}
 	if (perms) {
-		struct xs_perm *p = malloc(sizeof(*p) * (nperms ? nperms : 1));
-
-		if (!p)
+		if (!put_perms(e, perms, nperms))
 			return false;
 		e->perms_set = !fresh;
-		memcpy(p, perms, sizeof(*p) * nperms);
-		free(e->perms);
-		e->perms = p;
-		e->nperms = nperms;
 	}
-	if (value) {
-		char *v = malloc(vlen ? vlen : 1);
-
-		if (!v)
-			return false;
-		memcpy(v, value, vlen);
-		free(e->value);
-		e->value = v;
-		e->vlen = vlen;
-	}
-	return true;
+	return !value || put_value(e, value, vlen);
 }
 
 /* Into the overlay, last in first-access order; false (e freed) without memory. */
@@ -555,14 +577,8 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	if (!entry_link(t, e))
 		return false;
 	/* Charged as made: what the last daemon let it hold, this one lets it keep (never refused). */
-	e->perms = malloc(plen ? plen : 1);
-	e->value = malloc(vlen ? vlen : 1);
-	if (!e->perms || !e->value)
+	if (!put_perms(e, perms, (unsigned)(plen / sizeof(struct xs_perm))) || !put_value(e, value, vlen))
 		return false;
-	memcpy(e->perms, perms, plen);
-	e->nperms = (unsigned)(plen / sizeof(struct xs_perm));
-	memcpy(e->value, value, vlen);
-	e->vlen = vlen;
 	bytes = entry_bytes(e, strlen(e->path), e->nperms, e->vlen);
 	if (!quota_hold(t->set->who, QUOTA_MEMORY, (unsigned)bytes))
 		return false;
