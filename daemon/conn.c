@@ -42,6 +42,7 @@ struct conn {
 	/* Socket transport. */
 	int fd;
 	struct event *ev_read, *ev_write;
+	bool write_armed; /* ev_write is added: asked only when what is to be sent changes from none to some */
 	bool send_full;    /* the socket took no more at the last send; until it is writable */
 	bool flush_pending; /* a socket with others' events to send */
 	struct conn *flush_next;
@@ -1299,10 +1300,10 @@ static void conn_settle(struct conn *c)
 	}
 	if (c->kind != CONN_SOCKET)
 		return;
-	if (c->out_head)
-		event_add(c->ev_write, NULL);
-	else
-		event_del(c->ev_write);
+	if (c->out_head && !c->write_armed)
+		c->write_armed = event_add(c->ev_write, NULL) == 0; /* else tried again at the next turn */
+	else if (!c->out_head && c->write_armed)
+		c->write_armed = event_del(c->ev_write) != 0;
 	bool want_read = !c->stash_len && !c->held && c->out_bytes <= cfg.conn_output_max &&
 			 !c->out_reserved && !outstanding_full(c);
 

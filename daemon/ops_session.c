@@ -26,7 +26,7 @@
 enum xs_err op_transaction_start(struct req *r)
 {
 	struct txn *t;
-	char id[16];
+	char id[11];
 
 	enum xs_err err;
 
@@ -35,8 +35,7 @@ enum xs_err op_transaction_start(struct req *r)
 	err = txn_start(session_txns(r->session), &t);
 	if (err)
 		return err;
-	snprintf(id, sizeof(id), "%u", txn_id(t));
-	reply_string(r, id);
+	reply_string(r, xs_utoa(id, txn_id(t)));
 	return XSE_OK;
 }
 

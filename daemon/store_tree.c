@@ -531,13 +531,19 @@ static struct {
 
 static void last_chunk_keep(const char *dir, const struct store_node *dn, const struct chunk *ch)
 {
-	if (ch->len > sizeof(last_chunk.body) || strlen(dir) >= sizeof(last_chunk.dir)) {
-		last_chunk.valid = false;
+	bool again = last_chunk.changes == rec_changes() && last_chunk.epoch == store_st.epoch &&
+		     strcmp(last_chunk.dir, dir) == 0;
+
+	last_chunk.valid = false;
+	if (strlen(dir) >= sizeof(last_chunk.dir))
 		return;
-	}
 	last_chunk.changes = rec_changes();
 	last_chunk.epoch = store_st.epoch;
-	strcpy(last_chunk.dir, dir);
+	/* Copied only at the second read in a row of the directory: one read between changes (a clean-up's) costs no copy. */
+	if (!again || ch->len > sizeof(last_chunk.body)) {
+		strcpy(last_chunk.dir, dir);
+		return;
+	}
 	last_chunk.dn = *dn;
 	last_chunk.dn.perms = NULL;
 	last_chunk.dn.nperms = 0;

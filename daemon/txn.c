@@ -89,10 +89,12 @@ static bool put_value(struct tx_entry *e, const char *value, size_t vlen)
 static struct tx_entry *entry_new(const char *path)
 {
 	size_t len = strlen(path);
-	struct tx_entry *e = calloc(1, sizeof(*e) + len + 1);
+	/* malloc and a memset of the fixed part: calloc would clear the path too, and skips malloc's cache. */
+	struct tx_entry *e = malloc(sizeof(*e) + len + 1);
 
 	if (!e)
 		return NULL;
+	memset(e, 0, sizeof(*e));
 	memcpy(e->path_buf, path, len + 1);
 	e->path = e->path_buf;
 	return e;
@@ -359,10 +361,12 @@ void txn_set_free(struct txn_set *s)
 	free(s);
 }
 
-/* What an entry's content costs its domain: the entry, its path, perms and value. */
+/* What an entry costs its domain: the entry (what it holds inline included), its path, perms and value held apart. */
 static size_t entry_bytes(const struct tx_entry *e, size_t pathlen, unsigned nperms, size_t vlen)
 {
-	return sizeof(*e) + pathlen + 1 + sizeof(struct xs_perm) * nperms + vlen;
+	size_t perms = nperms > sizeof(e->perms_inl) / sizeof(e->perms_inl[0]) ? sizeof(struct xs_perm) * nperms : 0;
+
+	return sizeof(*e) + pathlen + 1 + perms + (vlen > sizeof(e->value_inl) ? vlen : 0);
 }
 
 /*

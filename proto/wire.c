@@ -201,3 +201,18 @@ int xs_parse_domid(const char *s, unsigned *domid)
 	*domid = (unsigned)v;
 	return 0;
 }
+
+char *xs_utoa(char *buf, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return buf;
+}

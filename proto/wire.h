@@ -154,6 +154,8 @@ unsigned xs_split_strings(const char *payload, size_t len, const char **out, uns
 /* True if the payload is exactly one string with its NUL as last byte. */
 int xs_is_one_arg(const char *payload, size_t len);
 
+/* v in decimal into buf (room for 11 bytes): buf. Replies name ids this way, without snprintf's cost. */
+char *xs_utoa(char *buf, uint32_t v);
 /* Parse a domid strictly: decimal digits only, no sign, <= XS_DOMID_MAX. */
 int xs_parse_domid(const char *s, unsigned *domid);
 

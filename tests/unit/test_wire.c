@@ -1,6 +1,7 @@
 /* Unit tests for proto/wire.c: error and type tables, header codec, framer, argument helpers. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/wire.h"
@@ -475,6 +476,18 @@ START_TEST(parse_domid)
 }
 END_TEST
 
+START_TEST(utoa_as_printf)
+{
+	static const uint32_t cases[] = {0, 1, 9, 10, 99, 100, 4294967295u, 1000000000u, 123456789u};
+	char buf[11], want[16];
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "%u", cases[i]);
+		ck_assert_str_eq(xs_utoa(buf, cases[i]), want);
+	}
+}
+END_TEST
+
 Suite *xst_wire_suite(void)
 {
 	Suite *s = suite_create("wire");
@@ -505,6 +518,7 @@ Suite *xst_wire_suite(void)
 	tcase_add_test(t, split_strings);
 	tcase_add_test(t, is_one_arg);
 	tcase_add_test(t, parse_domid);
+	tcase_add_test(t, utoa_as_printf);
 	suite_add_tcase(s, t);
 	return s;
 }
