@@ -555,16 +555,24 @@ static void last_chunk_keep(const char *dir, const struct store_node *dn, const 
 	last_chunk.valid = true;
 }
 
-/* path read from the kept chunk, if it is its directory's and lists it: XSE_OK, else XSE_ENOENT (look the usual way). */
+/*
+ * path read from the kept chunk, if it is its directory's and lists it:
+ * XSE_OK, else XSE_ENOENT (look the usual way). Where it was found goes
+ * into w, unless w is NULL.
+ */
 static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const char *ppath, bool with_value,
 				      struct store_node *out, struct store_where *w)
 {
 	const char *name = xs_path_basename(path);
+	struct fmt_entry e;
 
 	if (!last_chunk.valid || last_chunk.changes != rec_changes() || last_chunk.epoch != store_st.epoch ||
 	    strcmp(last_chunk.dir, ppath) != 0 ||
-	    !chunk_find(&last_chunk.ch, name, strlen(name), &w->e) || (w->e.flags & ENTRY_OWN_RECORD))
+	    !chunk_find(&last_chunk.ch, name, strlen(name), &e) || (e.flags & ENTRY_OWN_RECORD))
 		return XSE_ENOENT;
+	if (!w)
+		return entry_node(a, &e, with_value, out) == XSE_OK ? XSE_OK : XSE_ENOENT;
+	w->e = e;
 	/* The caller gets a copy of its own, as from store_chunk_read (room to append included). */
 	w->ch = last_chunk.ch;
 	if (!(w->ch.body = arena_alloc(a, last_chunk.ch.len + ENTRY_INLINE_MAX + 16)))
@@ -580,7 +588,9 @@ static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const c
 	return XSE_OK;
 }
 
-enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+/* store_read, and where a node kept in a chunk was found (out->where) if want_where. */
+static enum xs_err read_node(struct arena *a, const char *path, bool with_value, struct store_node *out,
+			     bool want_where)
 {
 	char ppath[XS_PATH_BUF];
 	struct store_node dn;
@@ -590,9 +600,11 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 	if (err != XSE_ENOENT || !has_parent(path))
 		return err;
 	parent_of(ppath, path);
+	if (!want_where && read_in_last_chunk(a, path, ppath, with_value, out, NULL) == XSE_OK)
+		return XSE_OK;
 	if (!(w = arena_alloc(a, sizeof(*w))))
 		return XSE_ENOMEM;
-	if ((err = read_in_last_chunk(a, path, ppath, with_value, out, w)) != XSE_ENOENT) {
+	if (want_where && (err = read_in_last_chunk(a, path, ppath, with_value, out, w)) != XSE_ENOENT) {
 		if (err == XSE_OK)
 			out->where = w;
 		return err;
@@ -601,10 +613,20 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 	if ((err = store_record_read(a, ppath, false, &dn)) != XSE_OK)
 		return err;
 	if ((err = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == XSE_OK) {
-		out->where = w;
+		out->where = want_where ? w : NULL;
 		last_chunk_keep(ppath, &dn, &w->ch);
 	}
 	return err;
+}
+
+enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	return read_node(a, path, with_value, out, true);
+}
+
+enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	return read_node(a, path, with_value, out, false);
 }
 
 /*

@@ -438,7 +438,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	}
 	t->err = XSE_ENOMEM;
 	mark = arena_mark(&txn_scratch);
-	rerr = store_read(&txn_scratch, path, true, &n);
+	rerr = store_read_node(&txn_scratch, path, true, &n);
 	found = rerr == XSE_OK;
 	if (rerr == XSE_ENOENT)
 		rerr = XSE_OK;
