@@ -39,7 +39,7 @@ XSFLOOR := $(O)/bench/xsfloor
 
 $(XSFLOOR): $(call obj,bench/xsfloor.c) $(LIBPROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libevent)
 
 bench-core: $(XSFLOOR)
 CLEAN_FILES += $(XSFLOOR)

@@ -19,6 +19,11 @@
  * else. Run as "ours" beside the plain floor (XST_DAEMON=bench/xsfloor),
  * it shows how much work per request a target set against the floor
  * leaves room for on this machine.
+ *
+ * XSFLOOR_LIBEVENT=1 runs the same server on a libevent loop, as our daemon
+ * is built (an event per socket, the write event added only while output
+ * waits): run as "ours" beside the plain floor, it shows what the loop
+ * library alone costs of such a target.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "proto/wire.h"
 
 #define FLOOR_IN 65536
@@ -43,6 +50,7 @@ struct floor_conn {
 	unsigned char *out; /* what the socket would not take yet */
 	size_t out_len, out_cap;
 	int closing;
+	struct event *ev_read, *ev_write; /* XSFLOOR_LIBEVENT only */
 };
 
 struct floor_watch {
@@ -53,6 +61,7 @@ struct floor_watch {
 };
 
 static int ep;
+static struct event_base *base; /* XSFLOOR_LIBEVENT: the loop is libevent's */
 static struct floor_conn **doomed; /* closed after the current batch of events */
 static size_t n_doomed, cap_doomed;
 static struct floor_watch *watches;
@@ -100,7 +109,12 @@ static void arm(struct floor_conn *c, int want_out)
 {
 	struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
 
-	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	if (base && want_out)
+		event_add(c->ev_write, NULL);
+	else if (base)
+		event_del(c->ev_write);
+	else
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 /* One message: sent now if nothing waits before it, else queued behind. */
@@ -224,9 +238,77 @@ static void drop(struct floor_conn *c)
 			watches[k++] = watches[i];
 	}
 	n_watches = k;
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
 	close(c->fd);
 	free(c->out);
 	free(c);
+}
+
+static void drop_doomed(void)
+{
+	for (size_t i = 0; i < n_doomed; i++)
+		drop(doomed[i]);
+	n_doomed = 0;
+}
+
+static void on_input(struct floor_conn *c);
+static void on_output(struct floor_conn *c);
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	on_input(arg);
+	drop_doomed();
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	on_output(arg);
+	drop_doomed();
+}
+
+static struct floor_conn *conn_new(int fd)
+{
+	struct floor_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		die("calloc");
+	c->fd = fd;
+	return c;
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct floor_conn *c;
+
+	(void)what;
+	(void)arg;
+	if (fd < 0)
+		return;
+	c = conn_new(fd);
+	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	c->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
+	if (!c->ev_read || !c->ev_write || event_add(c->ev_read, NULL) < 0)
+		die("event_new");
+}
+
+/* XSFLOOR_LIBEVENT: the same server on libevent's loop. */
+static int run_libevent(int lfd)
+{
+	struct event *ev;
+
+	base = event_base_new();
+	ev = base ? event_new(base, lfd, EV_READ | EV_PERSIST, accept_cb, NULL) : NULL;
+	if (!ev || event_add(ev, NULL) < 0)
+		die("libevent");
+	return event_base_dispatch(base) < 0;
 }
 
 static void on_input(struct floor_conn *c)
@@ -307,6 +389,8 @@ int main(int argc, char **argv)
 				fclose(f);
 			}
 		}
+	if (getenv("XSFLOOR_LIBEVENT") && atoi(getenv("XSFLOOR_LIBEVENT")))
+		return run_libevent(lfd);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
 		die("epoll");
@@ -327,10 +411,7 @@ int main(int argc, char **argv)
 
 				if (fd < 0)
 					continue;
-				c = calloc(1, sizeof(*c));
-				if (!c)
-					die("calloc");
-				c->fd = fd;
+				c = conn_new(fd);
 				cev.data.ptr = c;
 				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
 				continue;
@@ -342,8 +423,6 @@ int main(int argc, char **argv)
 			if (!c->closing && evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				on_input(c);
 		}
-		for (size_t i = 0; i < n_doomed; i++)
-			drop(doomed[i]);
-		n_doomed = 0;
+		drop_doomed();
 	}
 }

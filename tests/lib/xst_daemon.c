@@ -328,9 +328,11 @@ int xst_daemon_start(struct xst_daemon *d, enum xst_kind kind, const char *dir,
 		if (own_child(kind)) {
 			setenv("XENSTORED_RUNDIR", d->dir, 1);
 			unsetenv("XENSTORED_PATH");
-			/* The floor as itself never spins: only one run as "ours" is given work (bench/xsfloor.c). */
-			if (kind == XST_FLOOR)
+			/* The floor as itself is the plain one: only one run as "ours" spins or uses libevent (bench/xsfloor.c). */
+			if (kind == XST_FLOOR) {
 				unsetenv("XSFLOOR_WORK_NS");
+				unsetenv("XSFLOOR_LIBEVENT");
+			}
 		} else {
 			setenv("XST_REF_SHIM", XST_REF_SHIM, 0);
 		}
