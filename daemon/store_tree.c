@@ -485,6 +485,14 @@ struct store_where {
 	struct fmt_entry e;
 };
 
+/* w (its chunk and entry filled in) says that path was found under dn, as the store is now. */
+static void where_found(struct store_where *w, const char *path, const struct store_node *dn)
+{
+	w->epoch = store_st.epoch;
+	w->path_hash = dirindex_hash(path, strlen(path));
+	w->parent = *dn;
+}
+
 /*
  * The node kept in a chunk of directory ppath (record dn): XSE_OK found,
  * XSE_ENOENT absent, XSE_EIO damaged, XSE_ENOMEM.
@@ -508,9 +516,7 @@ static enum xs_err read_in_chunk(struct arena *a, const char *path, const char *
 			log_warnx("store: damaged entry for %s", path);
 		return err;
 	}
-	w->epoch = store_st.epoch;
-	w->path_hash = dirindex_hash(path, strlen(path));
-	w->parent = *dn;
+	where_found(w, path, dn);
 	return XSE_OK;
 }
 
@@ -582,9 +588,7 @@ static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const c
 	w->e.rest = w->ch.body + (w->e.rest - last_chunk.body);
 	if (entry_node(a, &w->e, with_value, out) != XSE_OK)
 		return XSE_ENOENT;
-	w->epoch = store_st.epoch;
-	w->path_hash = dirindex_hash(path, strlen(path));
-	w->parent = last_chunk.dn;
+	where_found(w, path, &last_chunk.dn);
 	return XSE_OK;
 }
 

@@ -52,18 +52,37 @@ struct tx_entry {
 	char path_buf[]; /* path points here: one allocation per entry */
 };
 
+/*
+ * A copy of len bytes at src (which may be old itself) to replace old: in
+ * the entry's own room inl (cap bytes) when they fit, else in an allocation
+ * of their own; old goes unless it is inl. NULL without memory, old kept.
+ */
+static void *held_copy(void *old, void *inl, size_t cap, const void *src, size_t len)
+{
+	void *p = len <= cap ? inl : malloc(len);
+
+	if (!p)
+		return NULL;
+	if (len)
+		memmove(p, src, len);
+	if (old != inl && old != p)
+		free(old);
+	return p;
+}
+
+/* What a held copy of len bytes costs beyond the entry: nothing when it is in the entry's room of cap. */
+static size_t held_bytes(size_t len, size_t cap)
+{
+	return len <= cap ? 0 : len;
+}
+
 /* The entry's permissions become a copy of perms (which may be its own). false: no memory, nothing changed. */
 static bool put_perms(struct tx_entry *e, const struct xs_perm *perms, unsigned n)
 {
-	bool inl = n <= sizeof(e->perms_inl) / sizeof(e->perms_inl[0]);
-	struct xs_perm *p = inl ? e->perms_inl : malloc(sizeof(*p) * n);
+	struct xs_perm *p = held_copy(e->perms, e->perms_inl, sizeof(e->perms_inl), perms, sizeof(*perms) * n);
 
 	if (!p)
 		return false;
-	if (n)
-		memmove(p, perms, sizeof(*p) * n);
-	if (e->perms != e->perms_inl && e->perms != p)
-		free(e->perms);
 	e->perms = p;
 	e->nperms = n;
 	return true;
@@ -72,14 +91,10 @@ static bool put_perms(struct tx_entry *e, const struct xs_perm *perms, unsigned 
 /* As put_perms, for the value. */
 static bool put_value(struct tx_entry *e, const char *value, size_t vlen)
 {
-	char *v = vlen <= sizeof(e->value_inl) ? e->value_inl : malloc(vlen);
+	char *v = held_copy(e->value, e->value_inl, sizeof(e->value_inl), value, vlen);
 
 	if (!v)
 		return false;
-	if (vlen)
-		memmove(v, value, vlen);
-	if (e->value != e->value_inl && e->value != v)
-		free(e->value);
 	e->value = v;
 	e->vlen = vlen;
 	return true;
@@ -364,9 +379,8 @@ void txn_set_free(struct txn_set *s)
 /* What an entry costs its domain: the entry (what it holds inline included), its path, perms and value held apart. */
 static size_t entry_bytes(const struct tx_entry *e, size_t pathlen, unsigned nperms, size_t vlen)
 {
-	size_t perms = nperms > sizeof(e->perms_inl) / sizeof(e->perms_inl[0]) ? sizeof(struct xs_perm) * nperms : 0;
-
-	return sizeof(*e) + pathlen + 1 + perms + (vlen > sizeof(e->value_inl) ? vlen : 0);
+	return sizeof(*e) + pathlen + 1 + held_bytes(sizeof(struct xs_perm) * nperms, sizeof(e->perms_inl)) +
+	       held_bytes(vlen, sizeof(e->value_inl));
 }
 
 /*
@@ -1217,7 +1231,7 @@ static enum xs_err txn_check(struct txn *t, struct arena *a, struct old_perms **
 			}
 			continue;
 		}
-		rerr = store_read(a, e->path, false, &n);
+		rerr = store_read_node(a, e->path, false, &n);
 		found = rerr == XSE_OK;
 
 		if ((!found && rerr != XSE_ENOENT) || found != e->seen_exists ||
