@@ -84,6 +84,7 @@ struct outmsg {
 	bool watch_event;     /* any watch event */
 	bool counted;         /* a reply held against the outstanding quota */
 	bool reserved;        /* in a buffer of the reply reserve, not of the heap */
+	bool pooled;          /* of OUTMSG_POOL_BYTES, given back to the pool */
 	uint64_t expires;     /* monotonic ms after which it is dropped unless started; 0: never */
 	unsigned char data[];
 };
@@ -173,8 +174,25 @@ static void reserve_fini(void)
 	reserve_total = 0;
 }
 
+/*
+ * Messages of up to OUTMSG_POOL_BYTES (header and payload: most replies)
+ * are of one size, and those sent are kept (at most OUTMSG_POOL_MAX) for
+ * the next: every request costs one, so the heap is spared a malloc and a
+ * free per request.
+ */
+#define OUTMSG_POOL_BYTES 128u
+#define OUTMSG_POOL_MAX 64u
+static struct outmsg *outmsg_pool;
+static unsigned outmsg_pool_n;
+
 static void outmsg_free(struct conn *c, struct outmsg *m)
 {
+	if (m->pooled && outmsg_pool_n < OUTMSG_POOL_MAX) {
+		m->next = outmsg_pool;
+		outmsg_pool = m;
+		outmsg_pool_n++;
+		return;
+	}
 	if (!m->reserved) {
 		free(m);
 		return;
@@ -824,10 +842,18 @@ static struct outmsg *outmsg_new(uint32_t type, uint32_t req_id, uint32_t tx_id,
 				 const void *payload, size_t payload_len, size_t extra)
 {
 	struct xs_header h = {type, req_id, tx_id, (uint32_t)payload_len};
-	struct outmsg *m = malloc(sizeof(*m) + XS_HEADER_SIZE + payload_len + extra);
+	size_t bytes = XS_HEADER_SIZE + payload_len + extra;
+	bool pooled = bytes <= OUTMSG_POOL_BYTES;
+	struct outmsg *m;
 
-	if (!m)
+	if (pooled && outmsg_pool) {
+		m = outmsg_pool;
+		outmsg_pool = m->next;
+		outmsg_pool_n--;
+	} else if (!(m = malloc(sizeof(*m) + (pooled ? OUTMSG_POOL_BYTES : bytes)))) {
 		return NULL;
+	}
+	m->pooled = pooled;
 	m->next = NULL;
 	m->len = XS_HEADER_SIZE + payload_len;
 	m->sent = 0;

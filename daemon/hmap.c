@@ -49,14 +49,17 @@ struct hnode *hmap_find(const struct hmap *m, const char *key)
 static bool grow(struct hmap *m)
 {
 	size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
-	struct hnode **b = calloc(nb, sizeof(*b));
-	uint8_t *f = calloc(nb, 1);
+	/* malloc and memset: calloc takes the heap's slow path, and a transaction's table is made for each. */
+	struct hnode **b = malloc(nb * sizeof(*b));
+	uint8_t *f = malloc(nb);
 
 	if (!b || !f) {
 		free(b);
 		free(f);
 		return false;
 	}
+	memset(b, 0, nb * sizeof(*b));
+	memset(f, 0, nb);
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		struct hnode *n = m->buckets[i];
 
@@ -81,9 +84,14 @@ static bool grow(struct hmap *m)
 
 bool hmap_insert(struct hmap *m, struct hnode *n)
 {
+	return hmap_insert_h(m, n, hmap_hash(n->key));
+}
+
+bool hmap_insert_h(struct hmap *m, struct hnode *n, uint32_t h)
+{
 	if (m->count >= m->nbuckets && !grow(m))
 		return false;
-	n->hash = hmap_hash(n->key);
+	n->hash = h;
 	n->next = m->buckets[n->hash & (m->nbuckets - 1)];
 	m->buckets[n->hash & (m->nbuckets - 1)] = n;
 	filter_set(m, n->hash);

@@ -37,6 +37,8 @@ struct hnode *hmap_find(const struct hmap *m, const char *key);
 struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h);
 /* Insert a node whose key is set; false on allocation failure (when growing). */
 bool hmap_insert(struct hmap *m, struct hnode *n);
+/* The same, with the key's hash (hmap_hash) the caller computed for a lookup just before. */
+bool hmap_insert_h(struct hmap *m, struct hnode *n, uint32_t h);
 void hmap_remove(struct hmap *m, struct hnode *n);
 /* Free the bucket array; the nodes belong to their owners. */
 void hmap_free(struct hmap *m);

@@ -311,6 +311,45 @@ bool fmt_entry_node(struct arena *a, const struct fmt_entry *e, bool with_value,
 	return !d.bad;
 }
 
+size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *value, size_t vlen,
+			 unsigned char *out, size_t cap)
+{
+	struct dec d = {e->rest, e->rest + e->rest_len, false};
+	const unsigned char *perms;
+	uint64_t np;
+	size_t plen, rest;
+	unsigned char *p;
+
+	if (e->flags & ENTRY_OWN_RECORD)
+		return 0;
+	/* Skip the old generation, then walk the permissions to learn their length: they are copied as they are. */
+	get_varint(&d);
+	perms = d.p;
+	np = get_varint(&d);
+	if (np > XS_PERMS_MAX)
+		return 0;
+	for (uint64_t i = 0; i < np && !d.bad; i++) {
+		get_bytes(&d, 1);
+		get_varint(&d);
+	}
+	if (d.bad)
+		return 0;
+	plen = (size_t)(d.p - perms);
+	rest = e->nlen + 2 + varint_len(gen) + plen + vlen;
+	if (varint_len(rest) + rest > cap)
+		return 0;
+	p = varint_put(out, rest);
+	memcpy(p, e->name, e->nlen + 1);
+	p += e->nlen + 1;
+	*p++ = 0;
+	p = varint_put(p, gen);
+	memcpy(p, perms, plen);
+	p += plen;
+	if (vlen)
+		memcpy(p, value, vlen);
+	return (size_t)(p + vlen - out);
+}
+
 bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint64_t gen,
 		      const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen)
 {

@@ -170,6 +170,14 @@ int fmt_entry_find(const unsigned char *body, size_t blen, const char *name, siz
 		   struct fmt_entry *e);
 /* The node an entry holds (not ENTRY_OWN_RECORD), permissions and value in arena a. */
 bool fmt_entry_node(struct arena *a, const struct fmt_entry *e, bool with_value, struct store_node *n);
+/*
+ * The entry e (not ENTRY_OWN_RECORD) with generation gen and the value's
+ * vlen bytes, its name and permissions as they are, written to out: its
+ * length, or 0 if e does not parse or the new entry would take more than
+ * cap bytes. A change of value alone costs no decoding of permissions.
+ */
+size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *value, size_t vlen,
+			 unsigned char *out, size_t cap);
 /* An entry: the node itself, or (own_record) only its name, standing for its record. */
 bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint64_t gen,
 		      const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);

@@ -954,42 +954,58 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 		     unsigned char *body, size_t *len, size_t cap)
 {
 	const char *name = xs_path_basename(x->path);
+	unsigned char fresh[ENTRY_INLINE_MAX];
 	struct fmt_buf b = {.arena = a};
+	const unsigned char *repl;
+	const struct xs_perm *old = NULL;
+	unsigned nold = 0;
 	struct store_node n;
 	struct fmt_entry e;
-	const struct xs_perm *old;
-	unsigned nold;
-	bool own, ok;
+	size_t rlen;
 
 	if (x->kind == STORE_REMOVE || !child_of(x->path, ppath, plen) ||
-	    !fmt_entry_find(body, *len, name, strlen(name), &e) || (e.flags & ENTRY_OWN_RECORD) ||
-	    !fmt_entry_node(a, &e, !x->value, &n))
+	    !fmt_entry_find(body, *len, name, strlen(name), &e) ||
+	    (e.flags & ENTRY_OWN_RECORD))
 		return false;
 	/* Its own record, left beside the entry by a crash, wins (see own_record): store_update reads it. */
 	if (rec_exists(key_of(x->path)))
 		return false;
-	old = n.perms;
-	nold = n.nperms;
-	if (x->perms) {
-		n.perms = (struct xs_perm *)x->perms;
-		n.nperms = x->nperms;
+	if (!x->perms && x->value) {
+		/* The commonest change, a value alone: the entry's permissions are copied, not decoded. */
+		rlen = fmt_entry_revalue(&e, store_st.gen + 1, x->value, x->vlen, fresh, sizeof(fresh));
+		repl = fresh;
+	} else {
+		bool own;
+
+		if (!fmt_entry_node(a, &e, !x->value, &n))
+			return false;
+		old = n.perms;
+		nold = n.nperms;
+		if (x->perms) {
+			n.perms = (struct xs_perm *)x->perms;
+			n.nperms = x->nperms;
+		}
+		if (x->value) {
+			n.value = x->value;
+			n.vlen = x->vlen;
+		}
+		n.gen = store_st.gen + 1;
+		rlen = encode_node_entry(&b, x->path, &n, &own) && !own ? b.len : 0;
+		repl = b.p;
 	}
-	if (x->value) {
-		n.value = x->value;
-		n.vlen = x->vlen;
+	/* 0: an entry that does not parse, or a node that now needs a record of its own. */
+	if (!rlen || *len - e.len + rlen > cap) {
+		fmt_buf_free(&b);
+		return false;
 	}
-	n.gen = store_st.gen + 1;
-	ok = encode_node_entry(&b, x->path, &n, &own) && !own && *len - e.len + b.len <= cap;
-	if (ok) {
-		memmove(body + e.off + b.len, body + e.off + e.len, *len - e.off - e.len);
-		memcpy(body + e.off, b.p, b.len);
-		*len = *len - e.len + b.len;
-		store_st.gen++;
-		if (x->perms)
-			store_tell(TELL_PERMS, x->path, x->perms, x->nperms, old, nold);
-	}
+	memmove(body + e.off + rlen, body + e.off + e.len, *len - e.off - e.len);
+	memcpy(body + e.off, repl, rlen);
+	*len = *len - e.len + rlen;
+	store_st.gen++;
 	fmt_buf_free(&b);
-	return ok;
+	if (x->perms)
+		store_tell(TELL_PERMS, x->path, x->perms, x->nperms, old, nold);
+	return true;
 }
 
 size_t store_update_run(struct arena *a, const struct store_change *c, size_t n, enum xs_err *err)

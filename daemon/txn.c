@@ -100,15 +100,37 @@ static bool put_value(struct tx_entry *e, const char *value, size_t vlen)
 	return true;
 }
 
+/*
+ * Entries whose path fits ENTRY_POOL_PATH bytes are of one size, and those
+ * freed are kept (at most ENTRY_POOL_MAX) for the next: a transaction makes
+ * and frees one per node it touches, more than the heap's per-size cache
+ * keeps, so the rest would take its slow path both ways.
+ */
+#define ENTRY_POOL_PATH 96u
+#define ENTRY_POOL_MAX 64u
+static struct tx_entry *entry_pool;
+static unsigned entry_pool_n;
+
+/* The bytes an entry for a path of pathlen takes. */
+static size_t entry_size(size_t pathlen)
+{
+	return sizeof(struct tx_entry) + (pathlen < ENTRY_POOL_PATH ? ENTRY_POOL_PATH : pathlen + 1);
+}
+
 /* An entry for path, zeroed but for its path (entry_free frees it); NULL without memory. */
 static struct tx_entry *entry_new(const char *path)
 {
 	size_t len = strlen(path);
-	/* malloc and a memset of the fixed part: calloc would clear the path too, and skips malloc's cache. */
-	struct tx_entry *e = malloc(sizeof(*e) + len + 1);
+	struct tx_entry *e;
 
-	if (!e)
+	if (len < ENTRY_POOL_PATH && entry_pool) {
+		e = entry_pool;
+		entry_pool = e->order_next;
+		entry_pool_n--;
+	} else if (!(e = malloc(entry_size(len)))) {
 		return NULL;
+	}
+	/* A memset of the fixed part only: calloc would clear the path too, and skips malloc's cache. */
 	memset(e, 0, sizeof(*e));
 	memcpy(e->path_buf, path, len + 1);
 	e->path = e->path_buf;
@@ -225,6 +247,12 @@ static void entry_free(struct tx_entry *e)
 		free(e->perms);
 	if (e->value != e->value_inl)
 		free(e->value);
+	if (strlen(e->path) < ENTRY_POOL_PATH && entry_pool_n < ENTRY_POOL_MAX) {
+		e->order_next = entry_pool;
+		entry_pool = e;
+		entry_pool_n++;
+		return;
+	}
 	free(e);
 }
 
@@ -297,11 +325,13 @@ enum xs_err txn_start(struct txn_set *s, struct txn **out)
 
 	if (quota_charge(s->who, QUOTA_TRANSACTIONS, 1) != XSE_OK)
 		return XSE_ENOSPC;
-	t = calloc(1, sizeof(*t));
+	/* malloc and memset: calloc takes the heap's slow path. */
+	t = malloc(sizeof(*t));
 	if (!t) {
 		quota_release(s->who, QUOTA_TRANSACTIONS, 1);
 		return XSE_ENOMEM;
 	}
+	memset(t, 0, sizeof(*t));
 	t->err = XSE_OK;
 	t->changes_known = true;
 	t->changes_at_start = store_changes();
@@ -376,7 +406,12 @@ void txn_set_free(struct txn_set *s)
 	free(s);
 }
 
-/* What an entry costs its domain: the entry (what it holds inline included), its path, perms and value held apart. */
+/*
+ * What an entry costs its domain: the entry (what it holds inline included),
+ * its path, perms and value held apart. The path as it is, not the room a
+ * pooled entry has for it (at most ENTRY_POOL_PATH bytes more, as the heap
+ * rounds up too): a client's figures do not depend on the pool.
+ */
 static size_t entry_bytes(const struct tx_entry *e, size_t pathlen, unsigned nperms, size_t vlen)
 {
 	return sizeof(*e) + pathlen + 1 + held_bytes(sizeof(struct xs_perm) * nperms, sizeof(e->perms_inl)) +
@@ -412,11 +447,11 @@ static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const str
 	return !value || put_value(e, value, vlen);
 }
 
-/* Into the overlay, last in first-access order; false (e freed) without memory. */
-static bool entry_link(struct txn *t, struct tx_entry *e)
+/* Into the overlay (h: hmap_hash of its path), last in first-access order; false (e freed) without memory. */
+static bool entry_link(struct txn *t, struct tx_entry *e, uint32_t h)
 {
 	e->h.key = e->path;
-	if (!hmap_insert(&t->entries, &e->h)) {
+	if (!hmap_insert_h(&t->entries, &e->h, h)) {
 		entry_free(e);
 		return false;
 	}
@@ -437,12 +472,14 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	struct store_node n = {0};
 	struct arena_mark mark;
 	enum xs_err rerr;
+	uint32_t hash;
 	bool found;
 
 	/* A request reads, changes, then notes the same node: the last one given is asked first. */
 	if (t->recent && strcmp(t->recent->path, path) == 0)
 		return t->recent;
-	if ((h = hmap_find(&t->entries, path)) != NULL)
+	hash = hmap_hash(path);
+	if ((h = hmap_find_n(&t->entries, path, strlen(path), hash)) != NULL)
 		return t->recent = (struct tx_entry *)h;
 	/* Refused when one more node would reach the quota; the transaction is then doomed. */
 	if (!quota_allows(t->set->who, QUOTA_TRANSACTION_NODES, t->nentries + 1)) {
@@ -474,7 +511,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	arena_rewind(&txn_scratch, mark);
-	return entry_link(t, e) ? (t->recent = e) : NULL;
+	return entry_link(t, e, hash) ? (t->recent = e) : NULL;
 }
 
 enum xs_err txn_read(struct txn *t, struct arena *a, const char *path, bool with_value,
@@ -592,7 +629,7 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	e->create_seq = create_seq;
 	e->gen = gen;
 	e->event = event;
-	if (!entry_link(t, e))
+	if (!entry_link(t, e, hmap_hash(e->path)))
 		return false;
 	/* Charged as made: what the last daemon let it hold, this one lets it keep (never refused). */
 	if (!put_perms(e, perms, (unsigned)(plen / sizeof(struct xs_perm))) || !put_value(e, value, vlen))

@@ -4,11 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool valid_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '/' || c == '_' || c == '@';
-}
+/* The path characters, [A-Za-z0-9_/@-]: a table, since every request's path is checked a byte at a time. */
+static const unsigned char path_chars[256] = {
+	['-'] = 1, ['/'] = 1, ['_'] = 1, ['@'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
 enum xs_err xs_path_canonical(const char *in, const char *home, bool allow_special, char *out,
 			      size_t *prefix_len)
@@ -48,10 +54,9 @@ enum xs_err xs_path_canonical(const char *in, const char *home, bool allow_speci
 	/* Checked after prefixing, so "" becomes "<home>/" and fails here. */
 	if (len > 1 && out[len - 1] == '/')
 		return XSE_EINVAL;
-	if (strstr(out, "//"))
-		return XSE_EINVAL;
+	/* One pass: every character a path character, and no "//". */
 	for (size_t i = 0; i < len; i++)
-		if (!valid_char(out[i]))
+		if (!path_chars[(unsigned char)out[i]] || (out[i] == '/' && out[i + 1] == '/'))
 			return XSE_EINVAL;
 
 	if (prefix_len)

@@ -166,16 +166,14 @@ unsigned xs_count_strings(const char *payload, size_t len)
 
 unsigned xs_split_strings(const char *payload, size_t len, const char **out, unsigned max)
 {
+	const char *p = payload, *end = payload + len, *nul;
 	unsigned n = 0;
-	size_t start = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (payload[i] != '\0')
-			continue;
+	while (p < end && (nul = memchr(p, '\0', (size_t)(end - p)))) {
 		if (n < max)
-			out[n] = payload + start;
+			out[n] = p;
 		n++;
-		start = i + 1;
+		p = nul + 1;
 	}
 	return n;
 }
