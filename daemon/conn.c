@@ -1267,7 +1267,9 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 	while (off < len && c->state == CONN_OPEN && !c->held && c->out_bytes <= cfg.conn_output_max &&
 	       !c->out_reserved && !outstanding_full(c)) {
 		size_t used;
-		enum xs_framer_state st = xs_framer_feed(&c->in, data + off, len - off, &used);
+		struct xs_header h;
+		const char *payload;
+		enum xs_framer_state st = xs_framer_next(&c->in, data + off, len - off, &used, &h, &payload);
 
 		off += used;
 		if (st == XS_FRAMER_OVERSIZE) {
@@ -1275,7 +1277,7 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 			break;
 		}
 		if (st == XS_FRAMER_MESSAGE) {
-			deliver(c, &c->in.hdr, xs_framer_payload(&c->in), false);
+			deliver(c, &h, payload, false);
 			flush_early(c);
 		}
 	}

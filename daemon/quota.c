@@ -585,13 +585,13 @@ static void budget_measure(void)
 
 	budget.heap = mi.uordblks + mi.hblkhd;
 	budget.store = store_file_bytes();
-	budget.at_ms = clock_ms();
+	budget.at_ms = clock_coarse_ms();
 	budget.measured = true;
 }
 
 uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
 {
-	if (fresh || !budget.measured || clock_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
+	if (fresh || !budget.measured || clock_coarse_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
 		budget_measure();
 	if (heap)
 		*heap = budget.heap;

@@ -251,6 +251,12 @@ struct store_change {
 	unsigned nperms;
 	const char *value;
 	size_t vlen;
+	/*
+	 * The node is known to be kept in its parent's chunk with no record of
+	 * its own (read so, and nothing written since): the commit need not
+	 * look for one. false: it looks.
+	 */
+	bool in_chunk;
 };
 
 /*

@@ -289,8 +289,17 @@ int fmt_entry_find(const unsigned char *body, size_t blen, const char *name, siz
 		 * (n0001, n0002), so it settles most mismatches without a call.
 		 */
 		if (rlen > nlen + 1 && r[nlen] == '\0' && r[nlen - 1] == last &&
-		    memcmp(r, name, nlen - 1) == 0)
-			return fmt_entry_at(body, blen, (size_t)(p - body), e) ? 1 : 0;
+		    memcmp(r, name, nlen - 1) == 0) {
+			/* What fmt_entry_at would find: the name (no NUL in it) ends at r[nlen], the flags follow. */
+			e->off = (size_t)(p - body);
+			e->len = (size_t)(r + rlen - p);
+			e->name = (const char *)r;
+			e->nlen = nlen;
+			e->flags = r[nlen + 1];
+			e->rest = r + nlen + 2;
+			e->rest_len = (size_t)(rlen - nlen - 2);
+			return !(e->flags & ~ENTRY_FLAGS_KNOWN);
+		}
 		p = r + rlen;
 	}
 	return 0;

@@ -535,30 +535,190 @@ static struct {
 	unsigned char body[CHUNK_MAX];
 } last_chunk;
 
-static void last_chunk_keep(const char *dir, const struct store_node *dn, const struct chunk *ch)
+/* Whether the kept chunk is dir's and still as the store has it. */
+static bool last_chunk_is(const char *dir)
 {
-	bool again = last_chunk.changes == rec_changes() && last_chunk.epoch == store_st.epoch &&
-		     strcmp(last_chunk.dir, dir) == 0;
+	return last_chunk.valid && last_chunk.changes == rec_changes() && last_chunk.epoch == store_st.epoch &&
+	       strcmp(last_chunk.dir, dir) == 0;
+}
 
+/* Keep ch, a chunk of dir (record dn), as the store has it now. */
+static void last_chunk_set(const char *dir, const struct store_node *dn, const struct chunk *ch)
+{
 	last_chunk.valid = false;
-	if (strlen(dir) >= sizeof(last_chunk.dir))
+	if (strlen(dir) >= sizeof(last_chunk.dir) || ch->len > sizeof(last_chunk.body))
 		return;
+	strcpy(last_chunk.dir, dir);
 	last_chunk.changes = rec_changes();
 	last_chunk.epoch = store_st.epoch;
-	/* Copied only at the second read in a row of the directory: one read between changes (a clean-up's) costs no copy. */
-	if (!again || ch->len > sizeof(last_chunk.body)) {
-		strcpy(last_chunk.dir, dir);
-		return;
-	}
 	last_chunk.dn = *dn;
 	last_chunk.dn.perms = NULL;
 	last_chunk.dn.nperms = 0;
 	last_chunk.dn.value = "";
 	last_chunk.dn.where = NULL;
 	last_chunk.ch = *ch;
-	memcpy(last_chunk.body, ch->body, ch->len);
+	memmove(last_chunk.body, ch->body, ch->len);
 	last_chunk.ch.body = last_chunk.body;
 	last_chunk.valid = true;
+}
+
+static void last_chunk_keep(const char *dir, const struct store_node *dn, const struct chunk *ch)
+{
+	bool again = last_chunk.changes == rec_changes() && last_chunk.epoch == store_st.epoch &&
+		     strcmp(last_chunk.dir, dir) == 0;
+
+	/* Copied only at the second read in a row of the directory: one read between changes (a clean-up's) costs no copy. */
+	if (again) {
+		last_chunk_set(dir, dn, ch);
+		return;
+	}
+	last_chunk.valid = false;
+	if (strlen(dir) >= sizeof(last_chunk.dir))
+		return;
+	last_chunk.changes = rec_changes();
+	last_chunk.epoch = store_st.epoch;
+	strcpy(last_chunk.dir, dir);
+}
+
+/*
+ * Nodes kept in a chunk, as last read or committed: a transaction touches
+ * the same nodes again and again (a device's state, a counter), and each
+ * first touch would otherwise look for a record of its own, decode the
+ * parent's chunk and search it. A slot is good while no record has changed
+ * since it was filled (rec_changes, and the store's epoch): any write
+ * anywhere spoils every slot, except those the commit that made the write
+ * brings up to date itself (node_cache_advance). Small nodes only: a path
+ * of fewer than NODE_CACHE_PATH bytes, at most two permissions, a value of
+ * at most NODE_CACHE_VALUE bytes.
+ */
+#define NODE_CACHE_SLOTS 256u
+#define NODE_CACHE_PATH 64u
+#define NODE_CACHE_VALUE 48u
+
+struct node_slot {
+	uint64_t changes, epoch; /* when it was good; 0 changes: never filled */
+	uint64_t gen;
+	uint32_t hash;
+	uint8_t plen, nperms;
+	uint16_t vlen;
+	struct xs_perm perms[2];
+	char path[NODE_CACHE_PATH];
+	char value[NODE_CACHE_VALUE];
+};
+
+static struct node_slot node_cache[NODE_CACHE_SLOTS];
+
+/* path's slot, if it holds path (good or not); *plen gets its length, *hash its hash. */
+static struct node_slot *node_cache_slot(const char *path, size_t *plen, uint32_t *hash)
+{
+	size_t len = strlen(path);
+	uint64_t tail = 0, head = 0, m;
+	uint32_t h;
+	struct node_slot *s;
+
+	/* The last 16 bytes, two words at a time: the tail tells siblings apart, the length their parents. */
+	if (len >= 16) {
+		memcpy(&head, path + len - 16, 8);
+		memcpy(&tail, path + len - 8, 8);
+	} else if (len >= 8) {
+		memcpy(&head, path, 8);
+		memcpy(&tail, path + len - 8, 8);
+	} else {
+		memcpy(&tail, path, len);
+	}
+	/* Mixed so that every input bit reaches the low bits, which pick the slot. */
+	m = tail ^ (head * 0x9e3779b97f4a7c15ull) ^ len;
+	m ^= m >> 32;
+	m *= 0xff51afd7ed558ccdull;
+	m ^= m >> 29;
+	h = (uint32_t)m;
+	*plen = len;
+	*hash = h;
+	s = &node_cache[(h ^ (h >> 16)) & (NODE_CACHE_SLOTS - 1)];
+	if (len >= NODE_CACHE_PATH || s->hash != h || s->plen != len || memcmp(s->path, path, len) != 0)
+		return NULL;
+	return s;
+}
+
+static bool node_slot_good(const struct node_slot *s)
+{
+	return s->changes == rec_changes() && s->epoch == store_st.epoch;
+}
+
+/* The node from its slot, as read_in_chunk would give it (perms and value in a). */
+static enum xs_err node_cache_read(struct arena *a, const struct node_slot *s, bool with_value,
+				   struct store_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->in_chunk = true;
+	out->gen = s->gen;
+	out->nperms = s->nperms;
+	out->vlen = s->vlen;
+	out->value = "";
+	if (!(out->perms = arena_memdup(a, s->perms, sizeof(s->perms[0]) * (s->nperms ? s->nperms : 1))))
+		return XSE_ENOMEM;
+	if (with_value && s->vlen && !(out->value = arena_memdup(a, s->value, s->vlen)))
+		return XSE_ENOMEM;
+	return XSE_OK;
+}
+
+/* A node just read whole from its chunk (n, with its value) is kept, if small enough. */
+static void node_cache_fill(const char *path, const struct store_node *n)
+{
+	size_t plen;
+	uint32_t h;
+	struct node_slot *s;
+
+	if (!n->in_chunk || n->nperms > 2 || n->vlen > NODE_CACHE_VALUE)
+		return;
+	node_cache_slot(path, &plen, &h);
+	if (plen >= NODE_CACHE_PATH)
+		return;
+	s = &node_cache[(h ^ (h >> 16)) & (NODE_CACHE_SLOTS - 1)];
+	s->changes = rec_changes();
+	s->epoch = store_st.epoch;
+	s->gen = n->gen;
+	s->hash = h;
+	s->plen = (uint8_t)plen;
+	memcpy(s->path, path, plen);
+	s->nperms = (uint8_t)n->nperms;
+	if (n->nperms)
+		memcpy(s->perms, n->perms, sizeof(s->perms[0]) * n->nperms);
+	s->vlen = (uint16_t)n->vlen;
+	if (n->vlen)
+		memcpy(s->value, n->value, n->vlen);
+}
+
+/*
+ * A commit run wrote x as generation gen, and nothing else, into a chunk
+ * that was as the store had it at (changes, epoch): x's slot, if it was good
+ * then, becomes good now, with what x changed.
+ */
+static void node_cache_advance(const struct store_change *x, uint64_t gen, uint64_t changes, uint64_t epoch)
+{
+	size_t plen;
+	uint32_t h;
+	struct node_slot *s = node_cache_slot(x->path, &plen, &h);
+
+	if (!s || s->changes != changes || s->epoch != epoch)
+		return;
+	if ((x->value && x->vlen > NODE_CACHE_VALUE) || (x->perms && x->nperms > 2)) {
+		s->changes = 0;
+		return;
+	}
+	if (x->value) {
+		s->vlen = (uint16_t)x->vlen;
+		if (x->vlen)
+			memcpy(s->value, x->value, x->vlen);
+	}
+	if (x->perms) {
+		s->nperms = (uint8_t)x->nperms;
+		if (x->nperms)
+			memcpy(s->perms, x->perms, sizeof(s->perms[0]) * x->nperms);
+	}
+	s->gen = gen;
+	s->changes = rec_changes();
+	s->epoch = store_st.epoch;
 }
 
 /*
@@ -572,9 +732,8 @@ static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const c
 	const char *name = xs_path_basename(path);
 	struct fmt_entry e;
 
-	if (!last_chunk.valid || last_chunk.changes != rec_changes() || last_chunk.epoch != store_st.epoch ||
-	    strcmp(last_chunk.dir, ppath) != 0 ||
-	    !chunk_find(&last_chunk.ch, name, strlen(name), &e) || (e.flags & ENTRY_OWN_RECORD))
+	if (!last_chunk_is(ppath) || !chunk_find(&last_chunk.ch, name, strlen(name), &e) ||
+	    (e.flags & ENTRY_OWN_RECORD))
 		return XSE_ENOENT;
 	if (!w)
 		return entry_node(a, &e, with_value, out) == XSE_OK ? XSE_OK : XSE_ENOENT;
@@ -599,13 +758,24 @@ static enum xs_err read_node(struct arena *a, const char *path, bool with_value,
 	char ppath[XS_PATH_BUF];
 	struct store_node dn;
 	struct store_where *w;
-	enum xs_err err = store_record_read(a, path, with_value, out);
+	enum xs_err err;
 
-	if (err != XSE_ENOENT || !has_parent(path))
+	if (!want_where) {
+		size_t plen;
+		uint32_t h;
+		const struct node_slot *s = node_cache_slot(path, &plen, &h);
+
+		if (s && node_slot_good(s))
+			return node_cache_read(a, s, with_value, out);
+	}
+	if ((err = store_record_read(a, path, with_value, out)) != XSE_ENOENT || !has_parent(path))
 		return err;
 	parent_of(ppath, path);
-	if (!want_where && read_in_last_chunk(a, path, ppath, with_value, out, NULL) == XSE_OK)
+	if (!want_where && read_in_last_chunk(a, path, ppath, with_value, out, NULL) == XSE_OK) {
+		if (with_value)
+			node_cache_fill(path, out);
 		return XSE_OK;
+	}
 	if (!(w = arena_alloc(a, sizeof(*w))))
 		return XSE_ENOMEM;
 	if (want_where && (err = read_in_last_chunk(a, path, ppath, with_value, out, w)) != XSE_ENOENT) {
@@ -619,6 +789,8 @@ static enum xs_err read_node(struct arena *a, const char *path, bool with_value,
 	if ((err = read_in_chunk(a, path, ppath, &dn, with_value, out, w)) == XSE_OK) {
 		out->where = want_where ? w : NULL;
 		last_chunk_keep(ppath, &dn, &w->ch);
+		if (with_value)
+			node_cache_fill(path, out);
 	}
 	return err;
 }
@@ -968,7 +1140,7 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 	    (e.flags & ENTRY_OWN_RECORD))
 		return false;
 	/* Its own record, left beside the entry by a crash, wins (see own_record): store_update reads it. */
-	if (rec_exists(key_of(x->path)))
+	if (!x->in_chunk && rec_exists(key_of(x->path)))
 		return false;
 	if (!x->perms && x->value) {
 		/* The commonest change, a value alone: the entry's permissions are copied, not decoded. */
@@ -1015,17 +1187,29 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	struct chunk ch;
 	struct fmt_entry e;
 	unsigned char *body;
+	const char *name;
 	size_t plen, cap, done = 0;
+	uint64_t changes, epoch, gen;
 
 	*err = XSE_OK;
+	changes = rec_changes();
+	epoch = store_st.epoch;
+	gen = store_st.gen;
 	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) || !child_of(c[1].path, c[0].path,
 		    xs_path_parent_len(c[0].path)))
 		return 0;
 	parent_of(ppath, c[0].path);
 	plen = strlen(ppath);
-	if (store_record_read(a, ppath, false, &dn) != XSE_OK ||
-	    find_child(a, ppath, &dn, xs_path_basename(c[0].path), &ch, &e) != XSE_OK ||
-	    ch.cls >= CHUNK_CLASSES)
+	name = xs_path_basename(c[0].path);
+	/* The transaction's reads most often left the chunk kept (last_chunk). */
+	if (last_chunk_is(ppath) && chunk_find(&last_chunk.ch, name, strlen(name), &e)) {
+		dn = last_chunk.dn;
+		ch = last_chunk.ch;
+	} else if (store_record_read(a, ppath, false, &dn) != XSE_OK ||
+		   find_child(a, ppath, &dn, name, &ch, &e) != XSE_OK) {
+		return 0;
+	}
+	if (ch.cls >= CHUNK_CLASSES)
 		return 0;
 	cap = chunk_class_cap[ch.cls] - CHUNK_HEADER;
 	if (ch.len > cap || !(body = arena_alloc(a, cap)))
@@ -1036,7 +1220,12 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	if (!done)
 		return 0;
 	ch.body = body;
-	*err = put_chunk(ppath, &ch);
+	if ((*err = put_chunk(ppath, &ch)) != XSE_OK)
+		return done;
+	/* As now written: the next transaction on these nodes reads them from here. */
+	last_chunk_set(ppath, &dn, &ch);
+	for (size_t i = 0; i < done; i++)
+		node_cache_advance(&c[i], gen + 1 + i, changes, epoch);
 	return done;
 }
 

@@ -30,6 +30,7 @@ struct tx_entry {
 	struct tx_entry *order_next; /* first-access order */
 	char *path;
 	bool seen_exists;
+	bool seen_in_chunk; /* first read from its parent's chunk, with no record of its own */
 	uint64_t seen_gen;
 	bool exists;
 	bool modified;  /* value or perms changed */
@@ -501,6 +502,7 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 		return NULL;
 	}
 	e->seen_exists = e->exists = found;
+	e->seen_in_chunk = found && n.in_chunk;
 	if (found)
 		e->seen_gen = e->gen = n.gen;
 	/* An absent node's entry is charged too: what it costs is its path. */
@@ -1157,7 +1159,7 @@ static int by_create_seq(const void *a, const void *b)
 }
 
 static bool change_add(struct store_change **c, size_t *n, size_t *cap, const struct tx_entry *e,
-		       enum store_change_kind kind)
+		       enum store_change_kind kind, bool unchanged)
 {
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -1171,8 +1173,11 @@ static bool change_add(struct store_change **c, size_t *n, size_t *cap, const st
 	/* Permissions first read and never set are the store's still (txn_check): not written again. */
 	bool keep_perms = kind == STORE_SET && e->seen_exists && !e->recreated && !e->perms_set;
 
+	/* As first read, if nothing was written since the transaction began. */
+	bool in_chunk = kind == STORE_SET && unchanged && e->seen_in_chunk && !e->recreated;
+
 	(*c)[(*n)++] = (struct store_change){kind, e->path, keep_perms ? NULL : e->perms, e->nperms, e->value,
-					     e->vlen};
+					     e->vlen, in_chunk};
 	return true;
 }
 
@@ -1186,17 +1191,18 @@ static enum xs_err txn_apply(struct txn *t, bool *touched)
 	struct store_change *changes = NULL;
 	size_t ncreated = 0, cap = 0, nchanges = 0, changes_cap = 0;
 	enum xs_err err = XSE_OK;
+	bool unchanged = t->changes_known && store_changes() == t->changes_at_start;
 
 	/* Deletions first, so that a re-created node starts afresh. */
 	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next)
 		if (e->seen_exists && (e->recreated || !e->exists) &&
-		    !change_add(&changes, &nchanges, &changes_cap, e, STORE_REMOVE))
+		    !change_add(&changes, &nchanges, &changes_cap, e, STORE_REMOVE, unchanged))
 			err = XSE_ENOMEM;
 	for (struct tx_entry *e = t->first; e && err == XSE_OK; e = e->order_next) {
 		if (!e->exists)
 			continue;
 		if (e->seen_exists && !e->recreated) {
-			if (e->modified && !change_add(&changes, &nchanges, &changes_cap, e, STORE_SET))
+			if (e->modified && !change_add(&changes, &nchanges, &changes_cap, e, STORE_SET, unchanged))
 				err = XSE_ENOMEM;
 			continue;
 		}
@@ -1210,7 +1216,7 @@ static enum xs_err txn_apply(struct txn *t, bool *touched)
 	if (err == XSE_OK && ncreated)
 		qsort(created, ncreated, sizeof(*created), by_create_seq);
 	for (size_t i = 0; i < ncreated && err == XSE_OK; i++)
-		if (!change_add(&changes, &nchanges, &changes_cap, created[i], STORE_SET))
+		if (!change_add(&changes, &nchanges, &changes_cap, created[i], STORE_SET, unchanged))
 			err = XSE_ENOMEM;
 	if (err == XSE_OK && nchanges)
 		err = store_commit(changes, nchanges, touched);

@@ -154,6 +154,26 @@ enum xs_framer_state xs_framer_feed(struct xs_framer *f, const void *data, size_
 	return XS_FRAMER_NEED_MORE;
 }
 
+enum xs_framer_state xs_framer_next(struct xs_framer *f, const void *data, size_t len, size_t *used,
+				    struct xs_header *h, const char **payload)
+{
+	enum xs_framer_state st;
+
+	if (xs_framer_idle(f) && len >= XS_HEADER_SIZE) {
+		xs_header_decode(data, h);
+		if (h->len <= XS_PAYLOAD_MAX && len - XS_HEADER_SIZE >= h->len) {
+			f->have = 0;
+			*used = XS_HEADER_SIZE + h->len;
+			*payload = (const char *)data + XS_HEADER_SIZE;
+			return XS_FRAMER_MESSAGE;
+		}
+	}
+	st = xs_framer_feed(f, data, len, used);
+	*h = f->hdr;
+	*payload = xs_framer_payload(f);
+	return st;
+}
+
 unsigned xs_count_strings(const char *payload, size_t len)
 {
 	unsigned n = 0;

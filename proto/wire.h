@@ -128,6 +128,15 @@ void xs_framer_init(struct xs_framer *f);
  */
 enum xs_framer_state xs_framer_feed(struct xs_framer *f, const void *data, size_t len,
 				    size_t *used);
+/*
+ * As xs_framer_feed, without the copy when it is not needed: a message that
+ * lies whole at the start of data while the framer is between messages is
+ * handed out where it is (*payload points into data, valid as long as data
+ * is); otherwise as xs_framer_feed, *payload the framer's copy. On
+ * XS_FRAMER_MESSAGE, *h is its header.
+ */
+enum xs_framer_state xs_framer_next(struct xs_framer *f, const void *data, size_t len, size_t *used,
+				    struct xs_header *h, const char **payload);
 static inline const char *xs_framer_payload(const struct xs_framer *f)
 {
 	return (const char *)f->buf + XS_HEADER_SIZE;

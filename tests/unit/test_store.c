@@ -293,7 +293,7 @@ START_TEST(commit_runs_of_chunk_mates)
 	/* Every child in order, sizes up and down; some grow past their chunk, 57 past any entry. */
 	for (unsigned i = 0; i < CHILDREN; i++, k++) {
 		child(paths[k], sizeof(paths[k]), i);
-		ch[k] = (struct store_change){STORE_SET, paths[k], NULL, 0, NULL, 0};
+		ch[k] = (struct store_change){STORE_SET, paths[k], NULL, 0, NULL, 0, false};
 		if (i == 57) {
 			ch[k].value = big;
 			ch[k].vlen = sizeof(big) - 1;
@@ -319,11 +319,11 @@ START_TEST(commit_runs_of_chunk_mates)
 	ck_assert(n.vlen == 5 && memcmp(n.value, "stale", 5) == 0);
 	/* A creation and a change of permissions alone, mid-list. */
 	snprintf(paths[k], sizeof(paths[k]), "/d/zz-new");
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], owner0, 1, "new", 3};
+	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], owner0, 1, "new", 3, false};
 	child(paths[k], sizeof(paths[k]), 3);
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0};
+	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0, false};
 	child(paths[k], sizeof(paths[k]), 4);
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0};
+	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0, false};
 	ck_assert_int_eq(store_commit(ch, k, &touched), XSE_OK);
 	vals[100][0] = '\0';
 	for (int pass = 0; pass < 2; pass++) {
@@ -376,7 +376,7 @@ START_TEST(commit_runs_of_chunk_mates)
 		if (i == 100)
 			continue;
 		snprintf(vals[i], 32, "s%u", i);
-		ch[i] = (struct store_change){STORE_SET, paths[i], NULL, 0, vals[i], strlen(vals[i])};
+		ch[i] = (struct store_change){STORE_SET, paths[i], NULL, 0, vals[i], strlen(vals[i]), false};
 	}
 	ch[100] = ch[99];
 	ck_assert_int_eq(store_commit(ch, CHILDREN, &touched), XSE_OK);
@@ -720,6 +720,114 @@ START_TEST(removal_in_parts_chunk_mates_and_notes)
 }
 END_TEST
 
+/* The same node from store_read_node (which may answer from its cache) as from store_read (which never does). */
+static void same_through_both(const char *p)
+{
+	struct arena a = {0}, b = {0};
+	struct store_node x, y;
+	enum xs_err ex = store_read_node(&a, p, true, &x), ey = store_read(&b, p, true, &y);
+
+	ck_assert_msg(ex == ey, "%s: %s from store_read_node, %s from store_read", p, xs_err_name(ex),
+		      xs_err_name(ey));
+	if (ex == XSE_OK) {
+		ck_assert_msg(x.gen == y.gen, "%s: generation %llu, not %llu", p, (unsigned long long)x.gen,
+			      (unsigned long long)y.gen);
+		ck_assert_msg(x.vlen == y.vlen && memcmp(x.value, y.value, x.vlen) == 0, "%s: '%.*s', not '%.*s'", p,
+			      (int)x.vlen, x.value, (int)y.vlen, y.value);
+		ck_assert_uint_eq(x.nperms, y.nperms);
+		for (unsigned i = 0; i < x.nperms; i++)
+			ck_assert(x.perms[i].id == y.perms[i].id && x.perms[i].access == y.perms[i].access &&
+				  x.perms[i].ignored == y.perms[i].ignored);
+		ck_assert_int_eq(x.in_chunk, y.in_chunk);
+	}
+	arena_free(&a);
+	arena_free(&b);
+}
+
+/*
+ * Random changes to a directory's children, through commit runs (values,
+ * permissions, removals, creations), single updates and records left
+ * beside entries as a crash leaves them; after each, every child reads the
+ * same through the node cache as without it.
+ */
+START_TEST(node_cache_agrees_with_the_store)
+{
+	enum { KIDS = 40, STEPS = 1500 };
+	static const struct xs_perm one_a[] = {{0, XS_PERM_NONE, false}};
+	static const struct xs_perm one_b[] = {{9, XS_PERM_READ, false}};
+	static const struct xs_perm two[] = {{0, XS_PERM_READ, false}, {7, XS_PERM_WRITE, true}};
+	static const struct xs_perm three[] = {{3, XS_PERM_NONE, false}, {4, XS_PERM_READ, false}, {5, XS_PERM_WRITE, false}};
+	static char vals[KIDS][80];
+	char paths[KIDS][32];
+	bool exists[KIDS];
+	struct arena a = {0};
+	unsigned seed = 12345;
+
+	xst_store_open();
+	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
+	for (unsigned i = 0; i < KIDS; i++) {
+		arena_reset(&a);
+		child(paths[i], sizeof(paths[i]), i);
+		ck_assert_int_eq(store_create(&a, paths[i], owner0, 1, "v", 1), XSE_OK);
+		exists[i] = true;
+	}
+	for (unsigned step = 0; step < STEPS; step++) {
+		unsigned op = (seed = seed * 1103515245u + 12345u) >> 16;
+		unsigned i = (op >> 4) % KIDS;
+
+		arena_reset(&a);
+		if (op % 4 == 0) {
+			/* A commit of a run of neighbours: new values (some too big to cache), some permissions. */
+			struct store_change ch[6];
+			unsigned k = 1 + (op >> 10) % 6, n = 0;
+			bool touched;
+
+			for (unsigned j = 0; j < k && i + j < KIDS; j++) {
+				unsigned v = (seed = seed * 1103515245u + 12345u) >> 16, x = i + j;
+				size_t len = v % 7 == 0 ? 70 : v % 30;
+
+				memset(vals[x], 'a' + (char)(v % 26), len);
+				ch[n] = (struct store_change){STORE_SET, paths[x], NULL, 0, vals[x], len, false};
+				if (v % 3 == 0 || !exists[x]) {
+					/* A creation names its permissions; some lists are too long to cache. */
+					static const struct xs_perm *const lists[] = {one_a, one_b, two, three};
+					static const unsigned lens[] = {1, 1, 2, 3};
+
+					ch[n].perms = lists[(v >> 3) % 4];
+					ch[n].nperms = lens[(v >> 3) % 4];
+				}
+				if (v % 11 == 0 && exists[x])
+					ch[n].kind = STORE_REMOVE;
+				exists[x] = ch[n].kind == STORE_SET;
+				n++;
+			}
+			ck_assert_int_eq(store_commit(ch, n, &touched), XSE_OK);
+		} else if (op % 4 == 1 && exists[i]) {
+			/* A single update, as a write outside a transaction. */
+			struct store_node cur;
+
+			ck_assert_int_eq(store_read(&a, paths[i], true, &cur), XSE_OK);
+			ck_assert_int_eq(store_update(&a, paths[i], &cur, NULL, 0, "single", 6), XSE_OK);
+		} else if (op % 16 == 2 && exists[i]) {
+			/* A record of its own beside its entry, as a crash in own_record leaves it: the record wins. */
+			struct store_node stale = {.perms = (struct xs_perm *)owner0, .nperms = 1, .value = "rec", .vlen = 3};
+
+			store_group_begin();
+			ck_assert_int_eq(store_group_end(store_record_put(&a, paths[i], &stale)), XSE_OK);
+		} else {
+			/* Reads only: they fill the cache. */
+			struct store_node n;
+
+			(void)store_read_node(&a, paths[i], true, &n);
+		}
+		for (unsigned j = 0; j < KIDS; j++)
+			same_through_both(paths[j]);
+	}
+	arena_free(&a);
+	xst_store_close();
+}
+END_TEST
+
 Suite *xst_store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -730,6 +838,7 @@ Suite *xst_store_suite(void)
 	tcase_add_test(tc, update_after_a_write_finds_the_node_again);
 	tcase_add_test(tc, update_right_after_its_read);
 	tcase_add_test(tc, offsets_find_their_chunks_through_every_change);
+	tcase_add_test(tc, node_cache_agrees_with_the_store);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
 	tcase_add_test(hook, regions_follow_the_store);

@@ -205,13 +205,20 @@ static size_t put_msg(unsigned char *out, uint32_t type, uint32_t req, uint32_t 
 	return XS_HEADER_SIZE + len;
 }
 
-/* Feed one chunk completely, recording every message it completes. */
-static void feed_chunk(struct xs_framer *f, const unsigned char *data, size_t len,
-		       struct collected *c)
+/*
+ * Feed one chunk completely, recording every message it completes: with
+ * xs_framer_feed, or (in_place not NULL) xs_framer_next, counting the
+ * messages it handed out where they lay in data.
+ */
+static void take_chunk(struct xs_framer *f, const unsigned char *data, size_t len, struct collected *c,
+		       unsigned *in_place)
 {
-	for (;;) {
+	while (len) {
 		size_t used = (size_t)-1;
-		enum xs_framer_state st = xs_framer_feed(f, data, len, &used);
+		struct xs_header h;
+		const char *payload = NULL;
+		enum xs_framer_state st = in_place ? xs_framer_next(f, data, len, &used, &h, &payload)
+						   : xs_framer_feed(f, data, len, &used);
 
 		ck_assert_uint_le(used, len);
 		if (st == XS_FRAMER_NEED_MORE) {
@@ -220,14 +227,32 @@ static void feed_chunk(struct xs_framer *f, const unsigned char *data, size_t le
 		}
 		ck_assert_int_eq(st, XS_FRAMER_MESSAGE);
 		ck_assert_uint_lt(c->n, MAX_MSGS);
-		c->m[c->n].hdr = f->hdr;
-		memcpy(c->m[c->n].payload, xs_framer_payload(f), f->hdr.len);
+		if (!in_place) {
+			h = f->hdr;
+			payload = xs_framer_payload(f);
+		} else if (payload == (const char *)data + XS_HEADER_SIZE) {
+			(*in_place)++;
+		} else {
+			ck_assert_ptr_eq(payload, xs_framer_payload(f));
+		}
+		c->m[c->n].hdr = h;
+		memcpy(c->m[c->n].payload, payload, h.len);
 		c->n++;
 		data += used;
 		len -= used;
-		if (len == 0)
-			return;
 	}
+}
+
+static void feed_chunk(struct xs_framer *f, const unsigned char *data, size_t len, struct collected *c)
+{
+	/* An empty chunk still finishes the message delivered last. */
+	if (!len) {
+		size_t used;
+
+		ck_assert_int_eq(xs_framer_feed(f, data, 0, &used), XS_FRAMER_NEED_MORE);
+		return;
+	}
+	take_chunk(f, data, len, c, NULL);
 }
 
 static unsigned char stream[3 * XS_MSG_MAX];
@@ -283,6 +308,47 @@ START_TEST(framer_split_every_offset)
 		feed_chunk(&framer, stream, 0, &coll);
 		ck_assert_uint_eq(xs_framer_wanted(&framer), XS_HEADER_SIZE);
 		ck_assert_uint_eq(coll.n, 4);
+	}
+}
+END_TEST
+
+/* The same messages as xs_framer_feed at every split, those lying whole in a chunk not copied. */
+START_TEST(framer_next_in_place)
+{
+	size_t total = build_stream();
+	unsigned in_place = 0;
+
+	for (size_t cut = 0; cut <= total; cut++) {
+		memset(&coll, 0, sizeof(coll));
+		xs_framer_init(&framer);
+		in_place = 0;
+		take_chunk(&framer, stream, cut, &coll, &in_place);
+		take_chunk(&framer, stream + cut, total - cut, &coll, &in_place);
+		check_stream(&coll);
+		ck_assert(xs_framer_idle(&framer));
+		/* Only the message the cut falls inside is copied. */
+		ck_assert_uint_ge(in_place, 3);
+	}
+	/* Byte by byte nothing is whole: all copied, the same messages. */
+	memset(&coll, 0, sizeof(coll));
+	xs_framer_init(&framer);
+	in_place = 0;
+	for (size_t i = 0; i < total; i++)
+		take_chunk(&framer, stream + i, 1, &coll, &in_place);
+	check_stream(&coll);
+	ck_assert_uint_le(in_place, 1); /* the empty WRITE's header alone is whole */
+	/* A declared length over 4096 is still refused with the header. */
+	{
+		struct xs_header h = {.type = XS_WRITE, .req_id = 1, .len = XS_PAYLOAD_MAX + 1}, out;
+		static unsigned char buf[XS_MSG_MAX + 8];
+		const char *payload;
+		size_t used = 0;
+
+		xs_header_encode(&h, buf);
+		xs_framer_init(&framer);
+		ck_assert_int_eq(xs_framer_next(&framer, buf, sizeof(buf), &used, &out, &payload),
+				 XS_FRAMER_OVERSIZE);
+		ck_assert_uint_eq(used, XS_HEADER_SIZE);
 	}
 }
 END_TEST
@@ -507,6 +573,7 @@ Suite *xst_wire_suite(void)
 	t = tcase_create("framer");
 	tcase_add_test(t, framer_split_every_offset);
 	tcase_add_test(t, framer_byte_at_a_time);
+	tcase_add_test(t, framer_next_in_place);
 	tcase_add_test(t, framer_many_in_one_buffer);
 	tcase_add_test(t, framer_zero_length);
 	tcase_add_test(t, framer_max_payload);
