@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -375,9 +376,16 @@ static void stop_cb(evutil_socket_t sig, short what, void *base)
 }
 
 /* The store's background work (start-up, compaction): a slice per turn of the loop while there is some, else a look each second. */
+/*
+ * The store's work in the background (start-up walk, compaction) goes in
+ * turns: one at once after another while there is more (store_cb's own
+ * timer), else one a second, from a timerfd (tick_cb). Not from a timer of
+ * the loop's: with one pending, every wait for clients would carry a
+ * timeout, which the kernel arms and disarms at each request.
+ */
 static void store_cb(evutil_socket_t fd, short what, void *ev)
 {
-	static const struct timeval next_turn = {0, 0}, idle = {1, 0};
+	static const struct timeval next_turn = {0, 0};
 
 	bool walking = !store_settled(), more;
 
@@ -387,7 +395,32 @@ static void store_cb(evutil_socket_t fd, short what, void *ev)
 	/* Changes parked behind the start-up walk (dispatch.c) go on once it is over. */
 	if (walking && store_settled())
 		session_wake_deferred();
-	evtimer_add(ev, more ? &next_turn : &idle);
+	if (more)
+		evtimer_add(ev, &next_turn);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *ev)
+{
+	uint64_t expirations;
+
+	(void)what;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("the store's one-second timer");
+	if (!evtimer_pending(ev, NULL))
+		store_cb(-1, 0, ev);
+}
+
+/* The one-second tick of store_cb: a timerfd watched by the loop (NULL, logged, if none can be made). */
+static struct event *tick_new(struct event_base *base, struct event *ev_store, int *fd)
+{
+	struct itimerspec every_second = {{1, 0}, {1, 0}};
+	struct event *ev;
+
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (*fd < 0 || timerfd_settime(*fd, 0, &every_second, NULL) < 0 ||
+	    !(ev = event_new(base, *fd, EV_READ | EV_PERSIST, tick_cb, ev_store)) || event_add(ev, NULL) < 0)
+		fatal("cannot set up the store's one-second timer");
+	return ev;
 }
 
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
@@ -405,7 +438,8 @@ static const struct lu_keeper stats_keeper = {op_counts_pack, op_counts_unpack};
 int main(int argc, char **argv)
 {
 	struct event_base *base;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_store;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_store, *ev_tick;
+	int tick_fd;
 	struct store_options sopt;
 	const char *reason = "";
 	long holder;
@@ -470,6 +504,7 @@ int main(int argc, char **argv)
 	quota_emergency_take(); /* the heap kept back for when allocations fail */
 	conn_set_presend(store_flush); /* nothing is sent before the changes it tells of are in the log */
 	store_cb(-1, 0, ev_store = evtimer_new(base, store_cb, event_self_cbarg()));
+	ev_tick = tick_new(base, ev_store, &tick_fd);
 	session_init(base, dispatch_request);
 	/*
 	 * Both log why they fail. The store is closed cleanly before exiting,
@@ -525,6 +560,8 @@ int main(int argc, char **argv)
 	quota_fini();
 	store_close();
 	event_free(ev_store);
+	event_free(ev_tick);
+	close(tick_fd);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
