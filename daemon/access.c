@@ -89,6 +89,52 @@ enum xs_err acc_update(struct acc *r, const char *path, const struct store_node 
 	return store_update(r->arena, path, cur, perms, nperms, value, vlen);
 }
 
+struct write_check {
+	const struct acc *r;
+	size_t vlen;
+};
+
+/* A WRITE of w->vlen bytes to a node with these permissions: allowed, or why not. */
+static enum xs_err write_allowed(void *ctx, const struct xs_perm *perms, unsigned nperms)
+{
+	const struct write_check *w = ctx;
+	const struct ident *c = w->r->who;
+
+	if (!(xs_perm_access(perms, nperms, c->priv, c->domid, c->target) & XS_PERM_WRITE))
+		return XSE_EACCES;
+	/* A transaction counts no children in a node's size (as acc_update from its txn_read). */
+	if (!quota_allows(c, QUOTA_NODE_SIZE, node_size(nperms, w->vlen, 0)))
+		return XSE_ENOSPC;
+	return XSE_OK;
+}
+
+enum xs_err acc_write(struct acc *r, const char *path, const char *value, size_t vlen)
+{
+	struct store_node n;
+	enum xs_err err;
+
+	if (r->txn) {
+		/* The commonest change of all, a node written in a transaction: one look-up of its entry. */
+		struct write_check w = {r, vlen};
+
+		err = txn_write(r->txn, path, value, vlen, write_allowed, &w);
+		if (err != XSE_ENOENT)
+			return err;
+		err = errno_from_ancestors(r, path, XS_PERM_WRITE);
+	} else {
+		err = acc_get(r, path, XS_PERM_WRITE, false, &n);
+		if (err == XSE_OK)
+			err = acc_update(r, path, &n, NULL, 0, value, vlen);
+	}
+	if (err == XSE_ENOENT)
+		err = acc_create(r, path, value, vlen);
+	if (err != XSE_OK)
+		return err;
+	/* Fires even when the value did not change. */
+	acc_notify(r, path, NULL, 0, NULL, 0);
+	return XSE_OK;
+}
+
 static enum xs_err create_one(struct acc *r, const char *path, const struct xs_perm *perms,
 			      unsigned nperms, const char *value, size_t vlen)
 {

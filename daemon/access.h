@@ -34,6 +34,12 @@ enum xs_err acc_get(struct acc *r, const char *path, unsigned need, bool with_va
 		    struct store_node *out);
 /* Create path and any missing ancestors, inheriting the nearest ancestor's permissions. */
 enum xs_err acc_create(struct acc *r, const char *path, const char *value, size_t vlen);
+/*
+ * WRITE: path gets value, made (with the ancestors it lacks) if it is not
+ * there; write access to it, or for a new node to its nearest ancestor, and
+ * the node-size quota. Its event fires, or in a transaction is noted.
+ */
+enum xs_err acc_write(struct acc *r, const char *path, const char *value, size_t vlen);
 /* cur: the node as acc_get gave it in this request. */
 enum xs_err acc_update(struct acc *r, const char *path, const struct store_node *cur,
 		       const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);

@@ -20,20 +20,9 @@ enum xs_err op_read(struct req *r)
 enum xs_err op_write(struct req *r)
 {
 	size_t off = strlen(r->argv[0]) + 1;
-	const char *value = r->payload + off;
-	size_t vlen = r->len - off;
-	struct store_node n;
-	enum xs_err err = acc_get(&r->acc, r->path, XS_PERM_WRITE, false, &n);
+	enum xs_err err = acc_write(&r->acc, r->path, r->payload + off, r->len - off);
 
-	if (err == XSE_OK)
-		err = acc_update(&r->acc, r->path, &n, NULL, 0, value, vlen);
-	else if (err == XSE_ENOENT)
-		err = acc_create(&r->acc, r->path, value, vlen);
-	if (err != XSE_OK)
-		return err;
-	/* Fires even when the value did not change. */
-	acc_notify(&r->acc, r->path, NULL, 0, NULL, 0);
-	return reply_ok(r);
+	return err == XSE_OK ? reply_ok(r) : err;
 }
 
 enum xs_err op_mkdir(struct req *r)

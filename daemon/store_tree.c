@@ -1117,6 +1117,19 @@ static bool child_of(const char *path, const char *ppath, size_t plen)
 	return xs_path_parent_len(path) == plen && memcmp(path, ppath, plen) == 0;
 }
 
+/* path's name (*nlen bytes) if its parent is the directory ppath (plen bytes), else NULL: one pass. */
+static const char *child_name(const char *path, const char *ppath, size_t plen, size_t *nlen)
+{
+	const char *name;
+
+	/* The root keeps its slash: its children's names start right after it. */
+	if (strncmp(path, ppath, plen) != 0 || (plen > 1 && path[plen] != '/'))
+		return NULL;
+	name = path + (plen > 1 ? plen + 1 : plen);
+	*nlen = strlen(name);
+	return *nlen && !memchr(name, '/', *nlen) ? name : NULL;
+}
+
 /*
  * The next change of a run (x, of directory ppath) into the copy body (*len
  * bytes of at most cap): false, the copy untouched, if it is not a change
@@ -1125,7 +1138,8 @@ static bool child_of(const char *path, const char *ppath, size_t plen)
 static bool run_step(struct arena *a, const struct store_change *x, const char *ppath, size_t plen,
 		     unsigned char *body, size_t *len, size_t cap)
 {
-	const char *name = xs_path_basename(x->path);
+	size_t nlen;
+	const char *name = child_name(x->path, ppath, plen, &nlen);
 	unsigned char fresh[ENTRY_INLINE_MAX];
 	struct fmt_buf b = {.arena = a};
 	const unsigned char *repl;
@@ -1135,8 +1149,7 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 	struct fmt_entry e;
 	size_t rlen;
 
-	if (x->kind == STORE_REMOVE || !child_of(x->path, ppath, plen) ||
-	    !fmt_entry_find(body, *len, name, strlen(name), &e) ||
+	if (x->kind == STORE_REMOVE || !name || !fmt_entry_find(body, *len, name, nlen, &e) ||
 	    (e.flags & ENTRY_OWN_RECORD))
 		return false;
 	/* Its own record, left beside the entry by a crash, wins (see own_record): store_update reads it. */

@@ -1089,6 +1089,28 @@ void txn_note_event(struct txn *t, const char *path, int match)
 		e->event = match;
 }
 
+enum xs_err txn_write(struct txn *t, const char *path, const char *value, size_t vlen,
+		      enum xs_err (*allowed)(void *ctx, const struct xs_perm *perms, unsigned nperms), void *ctx)
+{
+	struct tx_entry *e = entry_get(t, path);
+	enum xs_err err;
+
+	if (!e)
+		return txn_error(t);
+	if (!e->exists)
+		return XSE_ENOENT;
+	if ((err = allowed(ctx, e->perms, e->nperms)) != XSE_OK)
+		return err;
+	if (!set_content(t, e, false, NULL, 0, value, vlen)) {
+		t->failed = true;
+		return XSE_ENOMEM;
+	}
+	e->modified = true;
+	e->gen++;
+	e->event = WATCH_SUBTREE; /* covers an exact one */
+	return XSE_OK;
+}
+
 enum xs_err txn_remove(struct txn *t, const char *path)
 {
 	struct subtree_walk w = {t, malloc(16 * sizeof(char *)), 1, 16, 0, false};

@@ -76,6 +76,15 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 enum xs_err txn_remove(struct txn *t, const char *path);
 /* Queue a watch event for the commit (the strongest kind per node wins). */
 void txn_note_event(struct txn *t, const char *path, int match);
+/*
+ * A WRITE of an existing node in one look-up: its permissions as the
+ * transaction sees them judged by allowed (XSE_OK, or the error to give),
+ * then its value set (as txn_update) and a subtree event noted (as
+ * txn_note_event). XSE_ENOENT, nothing done, if the transaction sees no
+ * such node.
+ */
+enum xs_err txn_write(struct txn *t, const char *path, const char *value, size_t vlen,
+		      enum xs_err (*allowed)(void *ctx, const struct xs_perm *perms, unsigned nperms), void *ctx);
 enum xs_err txn_children(struct txn *t, const char *parent, store_child_fn cb, void *ctx);
 /*
  * The children as store_chunks gives them, as the transaction sees them:
