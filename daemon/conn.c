@@ -1349,7 +1349,11 @@ static void conn_settle(struct conn *c)
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	unsigned char buf[CONN_READ_CHUNK];
+	/*
+	 * Not on the stack: a request's frames below it would start 16 KiB
+	 * further down, over more pages (callbacks of the loop never nest).
+	 */
+	static unsigned char buf[CONN_READ_CHUNK];
 	ssize_t n;
 	size_t used;
 

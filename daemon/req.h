@@ -24,7 +24,6 @@ struct req {
 	const char *argv[REQ_MAX_ARGS];
 	unsigned argc;          /* NUL-terminated strings in the payload (may exceed REQ_MAX_ARGS) */
 	struct acc acc;         /* whose rights, the transaction named by tx_id (or NULL), scratch */
-	char path[XS_PATH_BUF]; /* argv[0] canonicalised, for types that take a path */
 	size_t prefix_len;      /* length of the home prefix added to a relative path */
 	struct xs_perm *perms;  /* SET_PERMS: the parsed list (in acc.arena) */
 	unsigned nperms;
@@ -37,9 +36,11 @@ struct req {
 	bool later;             /* answered later: by the daemon a live update hands over to */
 	/* Runs after a successful reply is queued (WATCH's initial event follows its OK). */
 	void (*after_reply)(struct req *r);
-	char reply[XS_PAYLOAD_MAX];
 	size_t reply_len;
 	bool reply_overflow;
+	/* The buffers last: what every request touches stays together, on the fewest lines and pages. */
+	char path[XS_PATH_BUF]; /* argv[0] canonicalised, for types that take a path */
+	char reply[XS_PAYLOAD_MAX];
 };
 
 /* Reply builders: overflowing 4096 bytes turns the reply into E2BIG. */

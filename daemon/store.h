@@ -128,7 +128,12 @@ bool store_flush(void);
  * with_value=false skips copying the value.
  */
 enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
-/* As store_read, for a reader that will not hand the node to store_update (out->where stays NULL): cheaper. */
+/*
+ * As store_read, for a reader that will not hand the node to store_update
+ * (out->where stays NULL): cheaper. Its permissions and value may be the
+ * store's own copies, good until the next call into the store: a reader
+ * takes what it keeps before then.
+ */
 enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out);
 /* Create a node under an existing parent, appended to the parent's children. */
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,

@@ -645,21 +645,16 @@ static bool node_slot_good(const struct node_slot *s)
 	return s->changes == rec_changes() && s->epoch == store_st.epoch;
 }
 
-/* The node from its slot, as read_in_chunk would give it (perms and value in a). */
-static enum xs_err node_cache_read(struct arena *a, const struct node_slot *s, bool with_value,
-				   struct store_node *out)
+/* The node from its slot, as read_in_chunk would give it; perms and value are the slot's (see store_read_node). */
+static void node_cache_read(struct node_slot *s, bool with_value, struct store_node *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->in_chunk = true;
 	out->gen = s->gen;
 	out->nperms = s->nperms;
+	out->perms = s->perms;
 	out->vlen = s->vlen;
-	out->value = "";
-	if (!(out->perms = arena_memdup(a, s->perms, sizeof(s->perms[0]) * (s->nperms ? s->nperms : 1))))
-		return XSE_ENOMEM;
-	if (with_value && s->vlen && !(out->value = arena_memdup(a, s->value, s->vlen)))
-		return XSE_ENOMEM;
-	return XSE_OK;
+	out->value = with_value ? s->value : "";
 }
 
 /* A node just read whole from its chunk (n, with its value) is kept, if small enough. */
@@ -760,14 +755,6 @@ static enum xs_err read_node(struct arena *a, const char *path, bool with_value,
 	struct store_where *w;
 	enum xs_err err;
 
-	if (!want_where) {
-		size_t plen;
-		uint32_t h;
-		const struct node_slot *s = node_cache_slot(path, &plen, &h);
-
-		if (s && node_slot_good(s))
-			return node_cache_read(a, s, with_value, out);
-	}
 	if ((err = store_record_read(a, path, with_value, out)) != XSE_ENOENT || !has_parent(path))
 		return err;
 	parent_of(ppath, path);
@@ -802,6 +789,15 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 
 enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
+	size_t plen;
+	uint32_t h;
+	struct node_slot *s = node_cache_slot(path, &plen, &h);
+
+	/* Here, not in read_node: a hit does not enter its frame (a path buffer, a page of stack). */
+	if (s && node_slot_good(s)) {
+		node_cache_read(s, with_value, out);
+		return XSE_OK;
+	}
 	return read_node(a, path, with_value, out, false);
 }
 
@@ -1183,7 +1179,9 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 		fmt_buf_free(&b);
 		return false;
 	}
-	memmove(body + e.off + rlen, body + e.off + e.len, *len - e.off - e.len);
+	/* A value of the same length (the commonest change) leaves the rest of the chunk in place. */
+	if (rlen != e.len)
+		memmove(body + e.off + rlen, body + e.off + e.len, *len - e.off - e.len);
 	memcpy(body + e.off, repl, rlen);
 	*len = *len - e.len + rlen;
 	store_st.gen++;

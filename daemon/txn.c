@@ -29,6 +29,7 @@ struct tx_entry {
 	struct hnode h;
 	struct tx_entry *order_next; /* first-access order */
 	char *path;
+	size_t plen; /* strlen(path) */
 	bool seen_exists;
 	bool seen_in_chunk; /* first read from its parent's chunk, with no record of its own */
 	uint64_t seen_gen;
@@ -135,6 +136,7 @@ static struct tx_entry *entry_new(const char *path)
 	memset(e, 0, sizeof(*e));
 	memcpy(e->path_buf, path, len + 1);
 	e->path = e->path_buf;
+	e->plen = len;
 	return e;
 }
 
@@ -248,7 +250,7 @@ static void entry_free(struct tx_entry *e)
 		free(e->perms);
 	if (e->value != e->value_inl)
 		free(e->value);
-	if (strlen(e->path) < ENTRY_POOL_PATH && entry_pool_n < ENTRY_POOL_MAX) {
+	if (e->plen < ENTRY_POOL_PATH && entry_pool_n < ENTRY_POOL_MAX) {
 		e->order_next = entry_pool;
 		entry_pool = e;
 		entry_pool_n++;
@@ -427,7 +429,7 @@ static size_t entry_bytes(const struct tx_entry *e, size_t pathlen, unsigned npe
 static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const struct xs_perm *perms,
 			unsigned nperms, const char *value, size_t vlen)
 {
-	size_t pl = strlen(e->path);
+	size_t pl = e->plen;
 	size_t before = fresh ? 0 : entry_bytes(e, pl, e->nperms, e->vlen);
 	size_t after = entry_bytes(e, pl, perms ? nperms : e->nperms, value ? vlen : e->vlen);
 
@@ -636,7 +638,7 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	/* Charged as made: what the last daemon let it hold, this one lets it keep (never refused). */
 	if (!put_perms(e, perms, (unsigned)(plen / sizeof(struct xs_perm))) || !put_value(e, value, vlen))
 		return false;
-	bytes = entry_bytes(e, strlen(e->path), e->nperms, e->vlen);
+	bytes = entry_bytes(e, e->plen, e->nperms, e->vlen);
 	if (!quota_hold(t->set->who, QUOTA_MEMORY, (unsigned)bytes))
 		return false;
 	t->charged += bytes;

@@ -113,7 +113,8 @@ size_t xs_path_quota_len(const char *path)
 	const size_t leadlen = sizeof(lead) - 1;
 	size_t i = leadlen, width = 0, digits = 0;
 
-	if (strncmp(path, lead, leadlen) != 0)
+	/* The second byte settles most paths outside /local/domain/ without a call. */
+	if (path[0] != '/' || path[1] != 'l' || strncmp(path, lead, leadlen) != 0)
 		return strlen(path);
 
 	/*
