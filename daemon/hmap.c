@@ -14,6 +14,25 @@ uint32_t hmap_hash(const char *key)
 	return h;
 }
 
+uint32_t hmap_hash_words(const char *key, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+
+	for (; len >= 8; len -= 8, key += 8) {
+		memcpy(&w, key, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, key, len);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 static size_t filter_bit(const struct hmap *m, uint32_t h)
 {
 	return h & (8 * m->nbuckets - 1);
@@ -124,4 +143,13 @@ void hmap_free(struct hmap *m)
 	m->buckets = NULL;
 	m->filter = NULL;
 	m->nbuckets = m->count = 0;
+}
+
+void hmap_clear(struct hmap *m)
+{
+	if (m->nbuckets) {
+		memset(m->buckets, 0, m->nbuckets * sizeof(*m->buckets));
+		memset(m->filter, 0, m->nbuckets);
+	}
+	m->count = 0;
 }

@@ -32,6 +32,12 @@ static inline uint32_t hmap_hash_add(uint32_t h, unsigned char c)
 }
 
 uint32_t hmap_hash(const char *key);
+/*
+ * Another hash of a key of len bytes, eight at a time: for a map whose
+ * every look-up and insertion passes it (hmap_find_n, hmap_insert_h),
+ * where keys are long and no prefix's hash is wanted.
+ */
+uint32_t hmap_hash_words(const char *key, size_t len);
 struct hnode *hmap_find(const struct hmap *m, const char *key);
 /* Find the key made of the len bytes at key, whose hash the caller computed. */
 struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h);
@@ -42,5 +48,7 @@ bool hmap_insert_h(struct hmap *m, struct hnode *n, uint32_t h);
 void hmap_remove(struct hmap *m, struct hnode *n);
 /* Free the bucket array; the nodes belong to their owners. */
 void hmap_free(struct hmap *m);
+/* Empty the map, keeping its bucket array for the next use; the nodes belong to their owners. */
+void hmap_clear(struct hmap *m);
 
 #endif

@@ -269,6 +269,17 @@ static void view_free(struct hidden_view *v)
 	free(v);
 }
 
+/*
+ * Transactions ended, kept (at most TXN_POOL_MAX) with their overlay's
+ * table for the next to start: a client making one after another would
+ * otherwise cost the heap the transaction and its table each time. Only a
+ * small table is kept (TXN_POOL_BUCKETS).
+ */
+#define TXN_POOL_MAX 4u
+#define TXN_POOL_BUCKETS 16u
+static struct txn *txn_pool;
+static unsigned txn_pool_n;
+
 static void txn_free(struct txn *t)
 {
 	struct tx_entry *e = t->first;
@@ -279,12 +290,38 @@ static void txn_free(struct txn *t)
 		entry_free(e);
 		e = next;
 	}
-	hmap_free(&t->entries);
 	quota_pending_free(&t->pending);
 	view_free(t->view);
 	if (t->charged)
 		quota_release(t->set->who, QUOTA_MEMORY, (unsigned)t->charged);
+	if (txn_pool_n < TXN_POOL_MAX && t->entries.nbuckets <= TXN_POOL_BUCKETS) {
+		hmap_clear(&t->entries);
+		t->next = txn_pool;
+		txn_pool = t;
+		txn_pool_n++;
+		return;
+	}
+	hmap_free(&t->entries);
 	free(t);
+}
+
+/* A transaction zeroed but for its empty table (from the pool, or fresh); NULL without memory. */
+static struct txn *txn_alloc(void)
+{
+	struct txn *t = txn_pool;
+	struct hmap kept = {0};
+
+	if (t) {
+		txn_pool = t->next;
+		txn_pool_n--;
+		kept = t->entries;
+	} else if (!(t = malloc(sizeof(*t)))) {
+		return NULL;
+	}
+	/* malloc and memset: calloc takes the heap's slow path. */
+	memset(t, 0, sizeof(*t));
+	t->entries = kept;
+	return t;
 }
 
 struct txn_set *txn_set_new(const struct ident *who)
@@ -328,13 +365,11 @@ enum xs_err txn_start(struct txn_set *s, struct txn **out)
 
 	if (quota_charge(s->who, QUOTA_TRANSACTIONS, 1) != XSE_OK)
 		return XSE_ENOSPC;
-	/* malloc and memset: calloc takes the heap's slow path. */
-	t = malloc(sizeof(*t));
+	t = txn_alloc();
 	if (!t) {
 		quota_release(s->who, QUOTA_TRANSACTIONS, 1);
 		return XSE_ENOMEM;
 	}
-	memset(t, 0, sizeof(*t));
 	t->err = XSE_OK;
 	t->changes_known = true;
 	t->changes_at_start = store_changes();
@@ -450,7 +485,21 @@ static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const str
 	return !value || put_value(e, value, vlen);
 }
 
-/* Into the overlay (h: hmap_hash of its path), last in first-access order; false (e freed) without memory. */
+/* The overlay's hash of a path (its map passes it to every look-up and insertion). */
+static uint32_t entry_hash(const char *path, size_t len)
+{
+	return hmap_hash_words(path, len);
+}
+
+/* The entry for path, if the transaction has one. */
+static struct tx_entry *entry_find(const struct txn *t, const char *path)
+{
+	size_t len = strlen(path);
+
+	return (struct tx_entry *)hmap_find_n(&t->entries, path, len, entry_hash(path, len));
+}
+
+/* Into the overlay (h: entry_hash of its path), last in first-access order; false (e freed) without memory. */
 static bool entry_link(struct txn *t, struct tx_entry *e, uint32_t h)
 {
 	e->h.key = e->path;
@@ -476,13 +525,15 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	struct arena_mark mark;
 	enum xs_err rerr;
 	uint32_t hash;
+	size_t len;
 	bool found;
 
 	/* A request reads, changes, then notes the same node: the last one given is asked first. */
 	if (t->recent && strcmp(t->recent->path, path) == 0)
 		return t->recent;
-	hash = hmap_hash(path);
-	if ((h = hmap_find_n(&t->entries, path, strlen(path), hash)) != NULL)
+	len = strlen(path);
+	hash = entry_hash(path, len);
+	if ((h = hmap_find_n(&t->entries, path, len, hash)) != NULL)
 		return t->recent = (struct tx_entry *)h;
 	/* Refused when one more node would reach the quota; the transaction is then doomed. */
 	if (!quota_allows(t->set->who, QUOTA_TRANSACTION_NODES, t->nentries + 1)) {
@@ -621,7 +672,7 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	size_t bytes;
 
 	if (r->bad || path[0] != '/' || strlen(path) >= XS_PATH_BUF || plen % sizeof(struct xs_perm) || plen / sizeof(struct xs_perm) > 0xffff ||
-	    hmap_find(&t->entries, path) || !(e = entry_new(path)))
+	    entry_find(t, path) || !(e = entry_new(path)))
 		return false;
 	e->seen_exists = flags & ENTRY_SEEN;
 	e->exists = flags & ENTRY_EXISTS;
@@ -633,7 +684,7 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	e->create_seq = create_seq;
 	e->gen = gen;
 	e->event = event;
-	if (!entry_link(t, e, hmap_hash(e->path)))
+	if (!entry_link(t, e, entry_hash(e->path, e->plen)))
 		return false;
 	/* Charged as made: what the last daemon let it hold, this one lets it keep (never refused). */
 	if (!put_perms(e, perms, (unsigned)(plen / sizeof(struct xs_perm))) || !put_value(e, value, vlen))
@@ -757,11 +808,11 @@ struct child_walk {
 static bool committed_visible(struct txn *t, const char *parent, const char *name)
 {
 	char cpath[XS_PATH_BUF];
-	struct hnode *h;
+	const struct tx_entry *e;
 
 	snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(parent, "/") ? parent : "", name);
-	h = hmap_find(&t->entries, cpath);
-	return !h || (((struct tx_entry *)h)->exists && !((struct tx_entry *)h)->recreated);
+	e = entry_find(t, cpath);
+	return !e || (e->exists && !e->recreated);
 }
 
 static bool visit_committed(void *ctx, const char *name)
@@ -1375,7 +1426,7 @@ static bool touches(struct txn *t, const char *path, bool subtree)
 
 	memcpy(p, path, len + 1);
 	for (;;) {
-		if (hmap_find(&t->entries, p))
+		if (entry_find(t, p))
 			return true;
 		if (len <= 1)
 			break;
@@ -1423,8 +1474,7 @@ bool txn_commit_waits(struct txn *t, uint64_t *until)
 
 size_t txn_added_bytes(struct txn *t, const char *parent)
 {
-	struct hnode *h = hmap_find(&t->entries, parent);
-	const struct tx_entry *p = (const struct tx_entry *)h;
+	const struct tx_entry *p = entry_find(t, parent);
 	size_t n = 0;
 
 	for (unsigned i = 0; p && i < p->nadded; i++)
