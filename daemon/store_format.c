@@ -257,6 +257,37 @@ bool fmt_entry_at(const unsigned char *body, size_t blen, size_t off, struct fmt
 }
 
 /*
+ * The entry at p (its name of nlen bytes, no NUL in it, at r, rlen bytes
+ * from r on) as fmt_entry_at would find it: the name ends at r[nlen], the
+ * flags follow. 1, or 0 for flags this daemon does not know.
+ */
+static int entry_fill(const unsigned char *body, const unsigned char *p, const unsigned char *r, uint64_t rlen,
+		      size_t nlen, struct fmt_entry *e)
+{
+	e->off = (size_t)(p - body);
+	e->len = (size_t)(r + rlen - p);
+	e->name = (const char *)r;
+	e->nlen = nlen;
+	e->flags = r[nlen + 1];
+	e->rest = r + nlen + 2;
+	e->rest_len = (size_t)(rlen - nlen - 2);
+	return !(e->flags & ~ENTRY_FLAGS_KNOWN);
+}
+
+int fmt_entry_named_at(const unsigned char *body, size_t blen, size_t off, const char *name, size_t nlen,
+		       struct fmt_entry *e)
+{
+	const unsigned char *p = body + off, *r = p, *end = body + blen;
+	uint64_t rlen;
+
+	if (nlen == 0 || off >= blen || !varint_get(&r, end, &rlen) || rlen > (uint64_t)(end - r))
+		return 0;
+	if (rlen > nlen + 1 && r[nlen] == '\0' && memcmp(r, name, nlen) == 0)
+		return entry_fill(body, p, r, rlen, nlen, e);
+	return 0;
+}
+
+/*
  * Only the match is parsed whole; the others are skipped by their length.
  * This loop is most of a lookup's cost in a big directory.
  */
@@ -289,17 +320,8 @@ int fmt_entry_find(const unsigned char *body, size_t blen, const char *name, siz
 		 * (n0001, n0002), so it settles most mismatches without a call.
 		 */
 		if (rlen > nlen + 1 && r[nlen] == '\0' && r[nlen - 1] == last &&
-		    memcmp(r, name, nlen - 1) == 0) {
-			/* What fmt_entry_at would find: the name (no NUL in it) ends at r[nlen], the flags follow. */
-			e->off = (size_t)(p - body);
-			e->len = (size_t)(r + rlen - p);
-			e->name = (const char *)r;
-			e->nlen = nlen;
-			e->flags = r[nlen + 1];
-			e->rest = r + nlen + 2;
-			e->rest_len = (size_t)(rlen - nlen - 2);
-			return !(e->flags & ~ENTRY_FLAGS_KNOWN);
-		}
+		    memcmp(r, name, nlen - 1) == 0)
+			return entry_fill(body, p, r, rlen, nlen, e);
 		p = r + rlen;
 	}
 	return 0;
@@ -320,30 +342,43 @@ bool fmt_entry_node(struct arena *a, const struct fmt_entry *e, bool with_value,
 	return !d.bad;
 }
 
-size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *value, size_t vlen,
-			 unsigned char *out, size_t cap)
+/*
+ * Where the parts of entry e (not ENTRY_OWN_RECORD) lie after its name:
+ * its generation's bytes (*gen_len from e->rest), then its permissions
+ * (*plen bytes at *perms), then its value, to the end. false if it does
+ * not parse.
+ */
+static bool entry_layout(const struct fmt_entry *e, size_t *gen_len, const unsigned char **perms, size_t *plen)
 {
 	struct dec d = {e->rest, e->rest + e->rest_len, false};
-	const unsigned char *perms;
 	uint64_t np;
-	size_t plen, rest;
-	unsigned char *p;
 
 	if (e->flags & ENTRY_OWN_RECORD)
-		return 0;
-	/* Skip the old generation, then walk the permissions to learn their length: they are copied as they are. */
+		return false;
 	get_varint(&d);
-	perms = d.p;
+	*gen_len = (size_t)(d.p - e->rest);
+	*perms = d.p;
 	np = get_varint(&d);
 	if (np > XS_PERMS_MAX)
-		return 0;
+		return false;
 	for (uint64_t i = 0; i < np && !d.bad; i++) {
 		get_bytes(&d, 1);
 		get_varint(&d);
 	}
-	if (d.bad)
+	*plen = (size_t)(d.p - *perms);
+	return !d.bad;
+}
+
+size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *value, size_t vlen,
+			 unsigned char *out, size_t cap)
+{
+	const unsigned char *perms;
+	size_t gen_len, plen, rest;
+	unsigned char *p;
+
+	/* The permissions are copied as they are, not decoded. */
+	if (!entry_layout(e, &gen_len, &perms, &plen))
 		return 0;
-	plen = (size_t)(d.p - perms);
 	rest = e->nlen + 2 + varint_len(gen) + plen + vlen;
 	if (varint_len(rest) + rest > cap)
 		return 0;
@@ -357,6 +392,22 @@ size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *va
 	if (vlen)
 		memcpy(p, value, vlen);
 	return (size_t)(p + vlen - out);
+}
+
+bool fmt_entry_repatch(unsigned char *body, const struct fmt_entry *e, uint64_t gen, const char *value,
+		       size_t vlen)
+{
+	const unsigned char *perms;
+	size_t gen_len, plen, at;
+
+	if (!entry_layout(e, &gen_len, &perms, &plen) || varint_len(gen) != gen_len ||
+	    e->rest_len - gen_len - plen != vlen)
+		return false;
+	at = (size_t)(e->rest - body);
+	varint_put(body + at, gen);
+	if (vlen)
+		memcpy(body + at + gen_len + plen, value, vlen);
+	return true;
 }
 
 bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint64_t gen,

@@ -168,6 +168,13 @@ bool fmt_entry_at(const unsigned char *body, size_t blen, size_t off, struct fmt
 /* The entry named name (nlen bytes) among the entries in body: 1 found (*e), 0 not. */
 int fmt_entry_find(const unsigned char *body, size_t blen, const char *name, size_t nlen,
 		   struct fmt_entry *e);
+/*
+ * The entry starting at body[off], if it is named name (nlen bytes): 1
+ * (*e), else 0. off must be where an entry starts (a remembered place):
+ * bytes inside one could look like an entry of that name.
+ */
+int fmt_entry_named_at(const unsigned char *body, size_t blen, size_t off, const char *name, size_t nlen,
+		       struct fmt_entry *e);
 /* The node an entry holds (not ENTRY_OWN_RECORD), permissions and value in arena a. */
 bool fmt_entry_node(struct arena *a, const struct fmt_entry *e, bool with_value, struct store_node *n);
 /*
@@ -178,6 +185,13 @@ bool fmt_entry_node(struct arena *a, const struct fmt_entry *e, bool with_value,
  */
 size_t fmt_entry_revalue(const struct fmt_entry *e, uint64_t gen, const char *value, size_t vlen,
 			 unsigned char *out, size_t cap);
+/*
+ * The same change made where e lies in body, when it takes no more or
+ * fewer bytes (a generation of as many bytes, a value as long): true if
+ * done, false (body untouched) if not or if e does not parse.
+ */
+bool fmt_entry_repatch(unsigned char *body, const struct fmt_entry *e, uint64_t gen, const char *value,
+		       size_t vlen);
 /* An entry: the node itself, or (own_record) only its name, standing for its record. */
 bool fmt_entry_encode(struct fmt_buf *b, const char *name, bool own_record, uint64_t gen,
 		      const struct xs_perm *perms, unsigned nperms, const char *value, size_t vlen);

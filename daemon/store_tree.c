@@ -594,10 +594,13 @@ static void last_chunk_keep(const char *dir, const struct store_node *dn, const 
 #define NODE_CACHE_SLOTS 256u
 #define NODE_CACHE_PATH 64u
 #define NODE_CACHE_VALUE 48u
+#define NODE_AT_UNKNOWN UINT32_MAX
 
 struct node_slot {
 	uint64_t changes, epoch; /* when it was good; 0 changes: never filled */
 	uint64_t gen;
+	/* Where its entry starts in which chunk, as good as the rest (NODE_AT_UNKNOWN: not known). */
+	uint32_t chunk, at;
 	uint32_t hash;
 	uint8_t plen, nperms;
 	uint16_t vlen;
@@ -657,8 +660,8 @@ static void node_cache_read(struct node_slot *s, bool with_value, struct store_n
 	out->value = with_value ? s->value : "";
 }
 
-/* A node just read whole from its chunk (n, with its value) is kept, if small enough. */
-static void node_cache_fill(const char *path, const struct store_node *n)
+/* A node just read whole from its chunk (n, with its value; its entry at offset at of chunk id) is kept, if small enough. */
+static void node_cache_fill(const char *path, const struct store_node *n, uint32_t chunk, size_t at)
 {
 	size_t plen;
 	uint32_t h;
@@ -673,6 +676,8 @@ static void node_cache_fill(const char *path, const struct store_node *n)
 	s->changes = rec_changes();
 	s->epoch = store_st.epoch;
 	s->gen = n->gen;
+	s->chunk = chunk;
+	s->at = (uint32_t)at;
 	s->hash = h;
 	s->plen = (uint8_t)plen;
 	memcpy(s->path, path, plen);
@@ -685,17 +690,14 @@ static void node_cache_fill(const char *path, const struct store_node *n)
 }
 
 /*
- * A commit run wrote x as generation gen, and nothing else, into a chunk
- * that was as the store had it at (changes, epoch): x's slot, if it was good
- * then, becomes good now, with what x changed.
+ * A commit run wrote x as generation gen, its entry at offset at (or
+ * NODE_AT_UNKNOWN) of the chunk, into a chunk that was as the store had it
+ * when s (x's slot, good then, or NULL) was: s becomes good now, with what
+ * x changed.
  */
-static void node_cache_advance(const struct store_change *x, uint64_t gen, uint64_t changes, uint64_t epoch)
+static void node_cache_advance(struct node_slot *s, const struct store_change *x, uint64_t gen, uint32_t at)
 {
-	size_t plen;
-	uint32_t h;
-	struct node_slot *s = node_cache_slot(x->path, &plen, &h);
-
-	if (!s || s->changes != changes || s->epoch != epoch)
+	if (!s)
 		return;
 	if ((x->value && x->vlen > NODE_CACHE_VALUE) || (x->perms && x->nperms > 2)) {
 		s->changes = 0;
@@ -712,6 +714,7 @@ static void node_cache_advance(const struct store_change *x, uint64_t gen, uint6
 			memcpy(s->perms, x->perms, sizeof(s->perms[0]) * x->nperms);
 	}
 	s->gen = gen;
+	s->at = at;
 	s->changes = rec_changes();
 	s->epoch = store_st.epoch;
 }
@@ -722,7 +725,7 @@ static void node_cache_advance(const struct store_change *x, uint64_t gen, uint6
  * into w, unless w is NULL.
  */
 static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const char *ppath, bool with_value,
-				      struct store_node *out, struct store_where *w)
+				      struct store_node *out, struct store_where *w, size_t *at)
 {
 	const char *name = xs_path_basename(path);
 	struct fmt_entry e;
@@ -730,6 +733,7 @@ static enum xs_err read_in_last_chunk(struct arena *a, const char *path, const c
 	if (!last_chunk_is(ppath) || !chunk_find(&last_chunk.ch, name, strlen(name), &e) ||
 	    (e.flags & ENTRY_OWN_RECORD))
 		return XSE_ENOENT;
+	*at = e.off;
 	if (!w)
 		return entry_node(a, &e, with_value, out) == XSE_OK ? XSE_OK : XSE_ENOENT;
 	w->e = e;
@@ -754,18 +758,19 @@ static enum xs_err read_node(struct arena *a, const char *path, bool with_value,
 	struct store_node dn;
 	struct store_where *w;
 	enum xs_err err;
+	size_t at;
 
 	if ((err = store_record_read(a, path, with_value, out)) != XSE_ENOENT || !has_parent(path))
 		return err;
 	parent_of(ppath, path);
-	if (!want_where && read_in_last_chunk(a, path, ppath, with_value, out, NULL) == XSE_OK) {
+	if (!want_where && read_in_last_chunk(a, path, ppath, with_value, out, NULL, &at) == XSE_OK) {
 		if (with_value)
-			node_cache_fill(path, out);
+			node_cache_fill(path, out, last_chunk.ch.id, at);
 		return XSE_OK;
 	}
 	if (!(w = arena_alloc(a, sizeof(*w))))
 		return XSE_ENOMEM;
-	if (want_where && (err = read_in_last_chunk(a, path, ppath, with_value, out, w)) != XSE_ENOENT) {
+	if (want_where && (err = read_in_last_chunk(a, path, ppath, with_value, out, w, &at)) != XSE_ENOENT) {
 		if (err == XSE_OK)
 			out->where = w;
 		return err;
@@ -777,7 +782,7 @@ static enum xs_err read_node(struct arena *a, const char *path, bool with_value,
 		out->where = want_where ? w : NULL;
 		last_chunk_keep(ppath, &dn, &w->ch);
 		if (with_value)
-			node_cache_fill(path, out);
+			node_cache_fill(path, out, w->ch.id, w->e.off);
 	}
 	return err;
 }
@@ -1127,15 +1132,33 @@ static const char *child_name(const char *path, const char *ppath, size_t plen, 
 }
 
 /*
- * The next change of a run (x, of directory ppath) into the copy body (*len
- * bytes of at most cap): false, the copy untouched, if it is not a change
- * to a node kept in this chunk or does not fit; then store_update takes it.
+ * A commit run over one chunk of directory dir (dlen bytes): the store as
+ * it was when the run began (a node cache slot good then knows where its
+ * entry starts, unless a splice before it moved it since), and per change
+ * done, its slot and where its entry now starts.
  */
-static bool run_step(struct arena *a, const struct store_change *x, const char *ppath, size_t plen,
+struct run {
+	const char *dir;
+	size_t dlen;
+	uint32_t chunk;
+	uint64_t changes, epoch;
+	size_t moved_from; /* the first offset a splice of another length moved: entries from there on moved */
+	struct run_note {
+		struct node_slot *slot;
+		uint32_t at;
+	} *notes;
+};
+
+/*
+ * The next change of a run (x, the done-th) into the copy body (*len bytes
+ * of at most cap): false, the copy untouched, if it is not a change to a
+ * node kept in this chunk or does not fit; then store_update takes it.
+ */
+static bool run_step(struct arena *a, struct run *run, size_t done, const struct store_change *x,
 		     unsigned char *body, size_t *len, size_t cap)
 {
-	size_t nlen;
-	const char *name = child_name(x->path, ppath, plen, &nlen);
+	size_t nlen, plen;
+	const char *name = child_name(x->path, run->dir, run->dlen, &nlen);
 	unsigned char fresh[ENTRY_INLINE_MAX];
 	struct fmt_buf b = {.arena = a};
 	const unsigned char *repl;
@@ -1143,16 +1166,33 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 	unsigned nold = 0;
 	struct store_node n;
 	struct fmt_entry e;
+	struct node_slot *s;
 	size_t rlen;
+	uint32_t h;
 
-	if (x->kind == STORE_REMOVE || !name || !fmt_entry_find(body, *len, name, nlen, &e) ||
-	    (e.flags & ENTRY_OWN_RECORD))
+	if (x->kind == STORE_REMOVE || !name)
+		return false;
+	/* Its slot, if it was good when the run began, says where its entry starts (if nothing moved it). */
+	s = node_cache_slot(x->path, &plen, &h);
+	if (s && (s->changes != run->changes || s->epoch != run->epoch))
+		s = NULL;
+	if (!(s && s->chunk == run->chunk && s->at < run->moved_from &&
+	      fmt_entry_named_at(body, *len, s->at, name, nlen, &e)) &&
+	    !fmt_entry_find(body, *len, name, nlen, &e))
+		return false;
+	if (e.flags & ENTRY_OWN_RECORD)
 		return false;
 	/* Its own record, left beside the entry by a crash, wins (see own_record): store_update reads it. */
 	if (!x->in_chunk && rec_exists(key_of(x->path)))
 		return false;
+	run->notes[done] = (struct run_note){s, (uint32_t)e.off};
+	if (!x->perms && x->value && fmt_entry_repatch(body, &e, store_st.gen + 1, x->value, x->vlen)) {
+		/* The commonest change of all, a value as long as the last: written where it lies. */
+		store_st.gen++;
+		return true;
+	}
 	if (!x->perms && x->value) {
-		/* The commonest change, a value alone: the entry's permissions are copied, not decoded. */
+		/* A value alone: the entry's permissions are copied, not decoded. */
 		rlen = fmt_entry_revalue(&e, store_st.gen + 1, x->value, x->vlen, fresh, sizeof(fresh));
 		repl = fresh;
 	} else {
@@ -1179,9 +1219,12 @@ static bool run_step(struct arena *a, const struct store_change *x, const char *
 		fmt_buf_free(&b);
 		return false;
 	}
-	/* A value of the same length (the commonest change) leaves the rest of the chunk in place. */
-	if (rlen != e.len)
+	/* A value of the same length leaves the rest of the chunk in place. */
+	if (rlen != e.len) {
 		memmove(body + e.off + rlen, body + e.off + e.len, *len - e.off - e.len);
+		if (e.off + 1 < run->moved_from)
+			run->moved_from = e.off + 1; /* this entry's start stays; those after it moved */
+	}
 	memcpy(body + e.off, repl, rlen);
 	*len = *len - e.len + rlen;
 	store_st.gen++;
@@ -1199,18 +1242,18 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	struct fmt_entry e;
 	unsigned char *body;
 	const char *name;
-	size_t plen, cap, done = 0;
-	uint64_t changes, epoch, gen;
+	size_t cap, most, done = 0;
+	uint64_t gen;
+	struct run run;
 
 	*err = XSE_OK;
-	changes = rec_changes();
-	epoch = store_st.epoch;
+	run.changes = rec_changes();
+	run.epoch = store_st.epoch;
 	gen = store_st.gen;
 	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) || !child_of(c[1].path, c[0].path,
 		    xs_path_parent_len(c[0].path)))
 		return 0;
 	parent_of(ppath, c[0].path);
-	plen = strlen(ppath);
 	name = xs_path_basename(c[0].path);
 	/* The transaction's reads most often left the chunk kept (last_chunk). */
 	if (last_chunk_is(ppath) && chunk_find(&last_chunk.ch, name, strlen(name), &e)) {
@@ -1223,10 +1266,16 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	if (ch.cls >= CHUNK_CLASSES)
 		return 0;
 	cap = chunk_class_cap[ch.cls] - CHUNK_HEADER;
-	if (ch.len > cap || !(body = arena_alloc(a, cap)))
+	run.dir = ppath;
+	run.dlen = strlen(ppath);
+	run.chunk = ch.id;
+	run.moved_from = SIZE_MAX;
+	/* A chunk holds at most cap / 4 entries (length, a name, its NUL, flags): no run is longer. */
+	most = n < cap / 4 ? n : cap / 4;
+	if (ch.len > cap || !(body = arena_alloc(a, cap)) || !(run.notes = arena_alloc(a, sizeof(*run.notes) * most)))
 		return 0;
 	memcpy(body, ch.body, ch.len);
-	while (done < n && run_step(a, &c[done], ppath, plen, body, &ch.len, cap))
+	while (done < most && run_step(a, &run, done, &c[done], body, &ch.len, cap))
 		done++;
 	if (!done)
 		return 0;
@@ -1236,7 +1285,8 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	/* As now written: the next transaction on these nodes reads them from here. */
 	last_chunk_set(ppath, &dn, &ch);
 	for (size_t i = 0; i < done; i++)
-		node_cache_advance(&c[i], gen + 1 + i, changes, epoch);
+		node_cache_advance(run.notes[i].slot, &c[i], gen + 1 + i,
+				   run.notes[i].at < run.moved_from ? run.notes[i].at : NODE_AT_UNKNOWN);
 	return done;
 }
 

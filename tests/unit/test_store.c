@@ -828,6 +828,53 @@ START_TEST(node_cache_agrees_with_the_store)
 }
 END_TEST
 
+/*
+ * A commit run finds a node's entry where its cache slot says it starts,
+ * unless a change before it in the same chunk moved it: here the first
+ * node grows, and the bytes now where the second's entry started spell an
+ * entry of the second's name (inside the first's value). The second's
+ * change must find its real entry.
+ */
+START_TEST(commit_runs_do_not_trust_moved_places)
+{
+	/* "/d/a" is the chunk's first entry: length, "a\0", flags, generation (one byte), one permission (3 bytes), "x": 9 bytes. */
+	static const char fake_entry[] = "\x10k1\0\0\x05\x01\x00\x00" "AAAAAAAA";
+	char grown[64];
+	struct store_change ch[2];
+	struct arena a = {0};
+	struct store_node n;
+	bool touched;
+
+	xst_store_open();
+	ck_assert_int_eq(store_create(&a, "/d", owner0, 1, "", 0), XSE_OK);
+	ck_assert_int_eq(store_create(&a, "/d/a", owner0, 1, "x", 1), XSE_OK);
+	ck_assert_int_eq(store_create(&a, "/d/k1", owner0, 1, "12345678", 8), XSE_OK);
+	ck_assert_uint_lt(store_generation(), 120);
+	/* Both read: their slots know where their entries start. */
+	ck_assert_int_eq(store_read_node(&a, "/d/a", true, &n), XSE_OK);
+	ck_assert_int_eq(store_read_node(&a, "/d/k1", true, &n), XSE_OK);
+	ck_assert_int_eq(store_read_node(&a, "/d/a", true, &n), XSE_OK);
+	ck_assert_int_eq(store_read_node(&a, "/d/k1", true, &n), XSE_OK);
+	/* a's new value starts at byte 8 of the chunk: "P", then the look-alike at byte 9, where k1 started. */
+	grown[0] = 'P';
+	memcpy(grown + 1, fake_entry, sizeof(fake_entry) - 1);
+	ch[0] = (struct store_change){STORE_SET, "/d/a", NULL, 0, grown, sizeof(fake_entry), false};
+	ch[1] = (struct store_change){STORE_SET, "/d/k1", NULL, 0, "87654321", 8, false};
+	ck_assert_int_eq(store_commit(ch, 2, &touched), XSE_OK);
+	arena_reset(&a);
+	ck_assert_int_eq(store_read(&a, "/d/a", true, &n), XSE_OK);
+	ck_assert_uint_eq(n.vlen, sizeof(fake_entry));
+	ck_assert_mem_eq(n.value, grown, sizeof(fake_entry));
+	ck_assert_int_eq(store_read(&a, "/d/k1", true, &n), XSE_OK);
+	ck_assert_uint_eq(n.vlen, 8);
+	ck_assert_mem_eq(n.value, "87654321", 8);
+	same_through_both("/d/a");
+	same_through_both("/d/k1");
+	arena_free(&a);
+	xst_store_close();
+}
+END_TEST
+
 Suite *xst_store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -839,6 +886,7 @@ Suite *xst_store_suite(void)
 	tcase_add_test(tc, update_right_after_its_read);
 	tcase_add_test(tc, offsets_find_their_chunks_through_every_change);
 	tcase_add_test(tc, node_cache_agrees_with_the_store);
+	tcase_add_test(tc, commit_runs_do_not_trust_moved_places);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(hook, hook_dir_make, hook_dir_remove);
 	tcase_add_test(hook, regions_follow_the_store);

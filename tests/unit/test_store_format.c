@@ -147,6 +147,47 @@ START_TEST(entries_and_chunks)
 }
 END_TEST
 
+/* A value changed alone: spliced anew (revalue) or, as long as before, written where it lies (repatch); both decode alike. */
+START_TEST(entries_change_their_value)
+{
+	struct fmt_buf b = {0};
+	struct arena a = {0};
+	struct fmt_entry e;
+	struct store_node n;
+	unsigned char out[ENTRY_INLINE_MAX], before[256];
+	size_t len;
+
+	ck_assert(fmt_entry_encode(&b, "n0001", false, 77, perms3, 3, "v1", 2));
+	ck_assert(fmt_entry_encode(&b, "n0002", false, 5, perms3, 1, "tail", 4));
+	ck_assert_int_eq(fmt_entry_find(b.p, b.len, "n0001", 5, &e), 1);
+	/* Revalued: a longer value, a generation of two bytes, the permissions as they were. */
+	len = fmt_entry_revalue(&e, 300, "longer", 6, out, sizeof(out));
+	ck_assert_uint_gt(len, e.len);
+	ck_assert(fmt_entry_at(out, len, 0, &e));
+	ck_assert(fmt_entry_node(&a, &e, true, &n));
+	ck_assert(n.gen == 300 && n.nperms == 3 && n.vlen == 6 && memcmp(n.value, "longer", 6) == 0);
+	ck_assert(n.perms[2].id == perms3[2].id && n.perms[2].access == perms3[2].access);
+	ck_assert_uint_eq(fmt_entry_revalue(&e, 300, "x", 1, out, len - 6), 0); /* too big for cap */
+	/* Repatched in place: as long, and a generation of as many bytes; the neighbour untouched. */
+	ck_assert_int_eq(fmt_entry_find(b.p, b.len, "n0001", 5, &e), 1);
+	ck_assert(fmt_entry_repatch(b.p, &e, 99, "v2", 2));
+	ck_assert_int_eq(fmt_entry_find(b.p, b.len, "n0001", 5, &e), 1);
+	ck_assert(fmt_entry_node(&a, &e, true, &n));
+	ck_assert(n.gen == 99 && n.nperms == 3 && n.vlen == 2 && memcmp(n.value, "v2", 2) == 0);
+	ck_assert_int_eq(fmt_entry_find(b.p, b.len, "n0002", 5, &e), 1);
+	ck_assert(fmt_entry_node(&a, &e, true, &n));
+	ck_assert(n.gen == 5 && n.vlen == 4 && memcmp(n.value, "tail", 4) == 0);
+	/* Not in place, body untouched: another length, or a generation that needs another byte. */
+	ck_assert_int_eq(fmt_entry_find(b.p, b.len, "n0001", 5, &e), 1);
+	memcpy(before, b.p, b.len);
+	ck_assert(!fmt_entry_repatch(b.p, &e, 100, "v22", 3));
+	ck_assert(!fmt_entry_repatch(b.p, &e, 128, "v3", 2));
+	ck_assert_mem_eq(before, b.p, b.len);
+	fmt_buf_free(&b);
+	arena_free(&a);
+}
+END_TEST
+
 START_TEST(keys_say_what_they_are)
 {
 	unsigned char k[64];
@@ -210,6 +251,7 @@ Suite *xst_store_format_suite(void)
 	tcase_add_test(tc, varints_round_trip_and_refuse_truncation);
 	tcase_add_test(tc, records_round_trip);
 	tcase_add_test(tc, entries_and_chunks);
+	tcase_add_test(tc, entries_change_their_value);
 	tcase_add_test(tc, keys_say_what_they_are);
 	tcase_add_test(tc, meta_round_trips);
 	tcase_add_test(tc, buffers_grow_in_an_arena);
