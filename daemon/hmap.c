@@ -14,22 +14,29 @@ uint32_t hmap_hash(const char *key)
 	return h;
 }
 
-uint32_t hmap_hash_words(const char *key, size_t len)
+uint64_t hmap_hash64(const void *key, size_t len)
 {
+	const unsigned char *k = key;
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
 
-	for (; len >= 8; len -= 8, key += 8) {
-		memcpy(&w, key, 8);
+	for (; len >= 8; len -= 8, k += 8) {
+		memcpy(&w, k, 8);
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
 	if (len) {
 		w = 0;
-		memcpy(&w, key, len);
+		memcpy(&w, k, len);
 		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	}
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+uint32_t hmap_hash_words(const char *key, size_t len)
+{
+	/* Mixed once more, so that every bit of the key reaches the low bits a table indexes by. */
+	uint64_t h = hmap_hash64(key, len) * 0xff51afd7ed558ccdull;
+
 	return (uint32_t)(h ^ (h >> 32));
 }
 

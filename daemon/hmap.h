@@ -38,6 +38,8 @@ uint32_t hmap_hash(const char *key);
  * where keys are long and no prefix's hash is wanted.
  */
 uint32_t hmap_hash_words(const char *key, size_t len);
+/* The 64 bits hmap_hash_words is made from, for tables of their own (rec.c's overlay and misses). */
+uint64_t hmap_hash64(const void *key, size_t len);
 struct hnode *hmap_find(const struct hmap *m, const char *key);
 /* Find the key made of the len bytes at key, whose hash the caller computed. */
 struct hnode *hmap_find_n(const struct hmap *m, const char *key, size_t len, uint32_t h);

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "grow.h"
+#include "hmap.h"
 #include "log.h"
 #include "wal.h"
 
@@ -149,26 +150,6 @@ static struct {
 #define TDBF_REC_HEAD 24u
 #define TDBF_REC_TAIL 4u
 #define TDBF_FREE_MAGIC 0xd9fee666u
-
-static uint64_t key_hash(const unsigned char *k, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-
-	for (; n >= 8; n -= 8, k += 8) {
-		uint64_t v;
-
-		memcpy(&v, k, 8);
-		h = (h ^ v) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	if (n) {
-		uint64_t v = 0;
-
-		memcpy(&v, k, n);
-		h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
-	}
-	return h ^ (h >> 29);
-}
 
 static struct ov *ov_find(const unsigned char *key, size_t klen, uint64_t h)
 {
@@ -310,7 +291,7 @@ static int parse_nothing(TDB_DATA key, TDB_DATA data, void *ctx)
 
 int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
 {
-	uint64_t h = key_hash(key.dptr, key.dsize);
+	uint64_t h = hmap_hash64(key.dptr, key.dsize);
 
 	if (rec.count) {
 		struct ov *e = ov_find(key.dptr, key.dsize, h);
@@ -332,7 +313,7 @@ int rec_parse(TDB_DATA key, rec_parser_fn fn, void *ctx)
 
 bool rec_exists(TDB_DATA key)
 {
-	uint64_t h = key_hash(key.dptr, key.dsize);
+	uint64_t h = hmap_hash64(key.dptr, key.dsize);
 
 	if (rec.count) {
 		struct ov *e = ov_find(key.dptr, key.dsize, h);
@@ -365,7 +346,7 @@ static int traverse_tdb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, vo
 
 	(void)tdb;
 	/* Records the overlay changed are visited from it, after. */
-	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize))))
+	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, hmap_hash64(key.dptr, key.dsize))))
 		return 0;
 	return (t->stopped = t->fn(key, data, t->ctx)) != 0;
 }
@@ -443,7 +424,7 @@ static void dirty_add(struct ov *e)
  */
 static enum xs_err ov_set(TDB_DATA key, unsigned char *data, size_t len, enum ov_state state)
 {
-	uint64_t h = key_hash(key.dptr, key.dsize);
+	uint64_t h = hmap_hash64(key.dptr, key.dsize);
 	struct ov *e = rec.nbuckets ? ov_find(key.dptr, key.dsize, h) : NULL;
 	bool fresh = !e;
 
@@ -962,7 +943,7 @@ static int copy_record_cb(struct tdb_context *tdb, TDB_DATA key, TDB_DATA data, 
 {
 	(void)tdb;
 	(void)p;
-	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, key_hash(key.dptr, key.dsize))))
+	if (is_ckpt_key(key) || (rec.count && ov_find(key.dptr, key.dsize, hmap_hash64(key.dptr, key.dsize))))
 		return 0;
 	if (tdb_store(cmp.to, key, data, TDB_REPLACE) != 0) {
 		cmp.copy_failed = true;

@@ -6,6 +6,7 @@
 
 #include "dirindex.h"
 #include "grow.h"
+#include "hmap.h"
 #include "log.h"
 
 /*
@@ -612,32 +613,21 @@ struct node_slot {
 static struct node_slot node_cache[NODE_CACHE_SLOTS];
 
 /* path's slot, if it holds path (good or not); *plen gets its length, *hash its hash. */
-static struct node_slot *node_cache_slot(const char *path, size_t *plen, uint32_t *hash)
+/* The slot path goes in (*plen gets its length, *hash its hash); it may hold another path. */
+static struct node_slot *node_cache_place(const char *path, size_t *plen, uint32_t *hash)
 {
-	size_t len = strlen(path);
-	uint64_t tail = 0, head = 0, m;
-	uint32_t h;
-	struct node_slot *s;
+	*plen = strlen(path);
+	*hash = hmap_hash_words(path, *plen);
+	return &node_cache[*hash & (NODE_CACHE_SLOTS - 1)];
+}
 
-	/* The last 16 bytes, two words at a time: the tail tells siblings apart, the length their parents. */
-	if (len >= 16) {
-		memcpy(&head, path + len - 16, 8);
-		memcpy(&tail, path + len - 8, 8);
-	} else if (len >= 8) {
-		memcpy(&head, path, 8);
-		memcpy(&tail, path + len - 8, 8);
-	} else {
-		memcpy(&tail, path, len);
-	}
-	/* Mixed so that every input bit reaches the low bits, which pick the slot. */
-	m = tail ^ (head * 0x9e3779b97f4a7c15ull) ^ len;
-	m ^= m >> 32;
-	m *= 0xff51afd7ed558ccdull;
-	m ^= m >> 29;
-	h = (uint32_t)m;
-	*plen = len;
-	*hash = h;
-	s = &node_cache[(h ^ (h >> 16)) & (NODE_CACHE_SLOTS - 1)];
+/* path's slot, if it holds path (good or not). */
+static struct node_slot *node_cache_slot(const char *path)
+{
+	size_t len;
+	uint32_t h;
+	struct node_slot *s = node_cache_place(path, &len, &h);
+
 	if (len >= NODE_CACHE_PATH || s->hash != h || s->plen != len || memcmp(s->path, path, len) != 0)
 		return NULL;
 	return s;
@@ -669,10 +659,9 @@ static void node_cache_fill(const char *path, const struct store_node *n, uint32
 
 	if (!n->in_chunk || n->nperms > 2 || n->vlen > NODE_CACHE_VALUE)
 		return;
-	node_cache_slot(path, &plen, &h);
+	s = node_cache_place(path, &plen, &h);
 	if (plen >= NODE_CACHE_PATH)
 		return;
-	s = &node_cache[(h ^ (h >> 16)) & (NODE_CACHE_SLOTS - 1)];
 	s->changes = rec_changes();
 	s->epoch = store_st.epoch;
 	s->gen = n->gen;
@@ -794,9 +783,7 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 
 enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out)
 {
-	size_t plen;
-	uint32_t h;
-	struct node_slot *s = node_cache_slot(path, &plen, &h);
+	struct node_slot *s = node_cache_slot(path);
 
 	/* Here, not in read_node: a hit does not enter its frame (a path buffer, a page of stack). */
 	if (s && node_slot_good(s)) {
@@ -1112,12 +1099,6 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 	return store_group_end(err);
 }
 
-/* Whether path's parent is the directory ppath (plen bytes). */
-static bool child_of(const char *path, const char *ppath, size_t plen)
-{
-	return xs_path_parent_len(path) == plen && memcmp(path, ppath, plen) == 0;
-}
-
 /* path's name (*nlen bytes) if its parent is the directory ppath (plen bytes), else NULL: one pass. */
 static const char *child_name(const char *path, const char *ppath, size_t plen, size_t *nlen)
 {
@@ -1157,7 +1138,7 @@ struct run {
 static bool run_step(struct arena *a, struct run *run, size_t done, const struct store_change *x,
 		     unsigned char *body, size_t *len, size_t cap)
 {
-	size_t nlen, plen;
+	size_t nlen;
 	const char *name = child_name(x->path, run->dir, run->dlen, &nlen);
 	unsigned char fresh[ENTRY_INLINE_MAX];
 	struct fmt_buf b = {.arena = a};
@@ -1168,12 +1149,11 @@ static bool run_step(struct arena *a, struct run *run, size_t done, const struct
 	struct fmt_entry e;
 	struct node_slot *s;
 	size_t rlen;
-	uint32_t h;
 
 	if (x->kind == STORE_REMOVE || !name)
 		return false;
 	/* Its slot, if it was good when the run began, says where its entry starts (if nothing moved it). */
-	s = node_cache_slot(x->path, &plen, &h);
+	s = node_cache_slot(x->path);
 	if (s && (s->changes != run->changes || s->epoch != run->epoch))
 		s = NULL;
 	if (!(s && s->chunk == run->chunk && s->at < run->moved_from &&
@@ -1242,7 +1222,7 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	struct fmt_entry e;
 	unsigned char *body;
 	const char *name;
-	size_t cap, most, done = 0;
+	size_t cap, most, nlen, done = 0;
 	uint64_t gen;
 	struct run run;
 
@@ -1250,8 +1230,8 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	run.changes = rec_changes();
 	run.epoch = store_st.epoch;
 	gen = store_st.gen;
-	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) || !child_of(c[1].path, c[0].path,
-		    xs_path_parent_len(c[0].path)))
+	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) ||
+	    !child_name(c[1].path, c[0].path, xs_path_parent_len(c[0].path), &nlen))
 		return 0;
 	parent_of(ppath, c[0].path);
 	name = xs_path_basename(c[0].path);

@@ -775,6 +775,21 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 	return XSE_OK;
 }
 
+/* An existing entry's new content (NULL perms or value: unchanged); a failure dooms the transaction. */
+static enum xs_err entry_change(struct txn *t, struct tx_entry *e, const struct xs_perm *perms, unsigned nperms,
+				const char *value, size_t vlen)
+{
+	/* Before set_content replaces the old permissions. */
+	if ((perms && !quota_pending_perms(&t->pending, e->path, e->perms, e->nperms, perms, nperms)) ||
+	    !set_content(t, e, false, perms, nperms, value, vlen)) {
+		t->failed = true;
+		return XSE_ENOMEM;
+	}
+	e->modified = true;
+	e->gen++;
+	return XSE_OK;
+}
+
 enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *perms,
 		       unsigned nperms, const char *value, size_t vlen)
 {
@@ -784,15 +799,7 @@ enum xs_err txn_update(struct txn *t, const char *path, const struct xs_perm *pe
 		return txn_error(t);
 	if (!e->exists)
 		return XSE_EIO;
-	/* Before set_content replaces the old permissions. */
-	if ((perms && !quota_pending_perms(&t->pending, path, e->perms, e->nperms, perms, nperms)) ||
-	    !set_content(t, e, false, perms, nperms, value, vlen)) {
-		t->failed = true;
-		return XSE_ENOMEM;
-	}
-	e->modified = true;
-	e->gen++;
-	return XSE_OK;
+	return entry_change(t, e, perms, nperms, value, vlen);
 }
 
 struct child_walk {
@@ -1152,14 +1159,9 @@ enum xs_err txn_write(struct txn *t, const char *path, const char *value, size_t
 		return txn_error(t);
 	if (!e->exists)
 		return XSE_ENOENT;
-	if ((err = allowed(ctx, e->perms, e->nperms)) != XSE_OK)
+	if ((err = allowed(ctx, e->perms, e->nperms)) != XSE_OK ||
+	    (err = entry_change(t, e, NULL, 0, value, vlen)) != XSE_OK)
 		return err;
-	if (!set_content(t, e, false, NULL, 0, value, vlen)) {
-		t->failed = true;
-		return XSE_ENOMEM;
-	}
-	e->modified = true;
-	e->gen++;
 	e->event = WATCH_SUBTREE; /* covers an exact one */
 	return XSE_OK;
 }
