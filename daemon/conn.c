@@ -44,6 +44,7 @@ struct conn {
 	struct event *ev_read, *ev_write;
 	bool write_armed; /* ev_write is added: asked only when what is to be sent changes from none to some */
 	bool send_full;    /* the socket took no more at the last send; until it is writable */
+	bool last_of_read; /* the message being handed over is the last whole one the read gave (reply_direct) */
 	bool flush_pending; /* a socket with others' events to send */
 	struct conn *flush_next;
 	/* Ring transport. */
@@ -145,6 +146,9 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg);
 static void expire_cb(evutil_socket_t fd, short what, void *arg);
 static void unblock_cb(evutil_socket_t fd, short what, void *arg);
 static void trace_message(const struct conn *c, const char *dir, const unsigned char *msg);
+static void output_sent(struct conn *c, size_t n);
+/* Run before anything is sent (conn_set_presend); false: not yet. */
+static bool (*presend)(void);
 
 /* The reserve: cfg.conn_reply_reserve buffers (false if they cannot be had). */
 static bool reserve_init(void)
@@ -879,12 +883,56 @@ static void outmsg_append(struct conn *c, struct outmsg *m)
 	c->out_msgs++;
 }
 
+/*
+ * A reply that can go at once, the commonest case of all: to the last whole
+ * message a read of a socket gave, with nothing queued before it. It is
+ * sent from here, with no queue entry and no hold on the outstanding quota
+ * (it never waits), and the connection's settling finds nothing to do. A
+ * pipelining peer's replies are not sent one by one (only the last of a
+ * read's), and anything else (output waiting, a full socket, the changes
+ * not in the log yet, the reply reserve's test) takes the queue. Returns
+ * the bytes sent: all, part (the queue sends the rest) or none; a peer gone
+ * leaves the connection to be dropped.
+ */
+static size_t reply_direct(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
+			   size_t payload_len)
+{
+	static unsigned char msg[XS_HEADER_SIZE + XS_PAYLOAD_MAX]; /* as conn_read_cb's buffer: the same lines each time */
+	struct xs_header h = {type, req_id, tx_id, (uint32_t)payload_len};
+	ssize_t w;
+
+	if (!c->last_of_read || c->out_head || c->send_full || c->state != CONN_OPEN || c->mark ||
+	    payload_len > XS_PAYLOAD_MAX || test_nomem_count || (presend && !presend()))
+		return 0;
+	xs_header_encode(&h, msg);
+	if (payload_len)
+		memcpy(msg + XS_HEADER_SIZE, payload, payload_len);
+	do
+		w = send(c->fd, msg, XS_HEADER_SIZE + payload_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->send_full = true;
+		else
+			c->state = CONN_CLOSING;
+		return 0;
+	}
+	if ((size_t)w == XS_HEADER_SIZE + payload_len && log_tracing_class(LOG_TRACE_IO))
+		trace_message(c, "OUT", msg);
+	return (size_t)w;
+}
+
 bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		const void *payload, size_t payload_len)
 {
 	struct outmsg *m;
+	size_t sent;
 
 	if (c->state == CONN_BROKEN || c->state == CONN_RESYNC)
+		return true;
+	sent = reply_direct(c, type, req_id, tx_id, payload, payload_len);
+	/* Sent whole; or the connection is being dropped, and what it queued would never go. */
+	if (sent == XS_HEADER_SIZE + payload_len || c->state == CONN_CLOSING)
 		return true;
 	test_replies++;
 	if (test_nomem_count && test_replies >= test_nomem_from &&
@@ -916,6 +964,9 @@ bool conn_queue(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		c->out_counted++;
 	}
 	outmsg_append(c, m);
+	/* What reply_direct sent of it: the queue sends the rest. */
+	if (sent)
+		output_sent(c, sent);
 	return true;
 }
 
@@ -1095,8 +1146,6 @@ static void output_sent(struct conn *c, size_t n)
 		outmsg_free(c, m);
 	}
 }
-
-static bool (*presend)(void);
 
 void conn_set_presend(bool (*fn)(void))
 {
@@ -1279,7 +1328,9 @@ static size_t conn_process(struct conn *c, const unsigned char *data, size_t len
 			break;
 		}
 		if (st == XS_FRAMER_MESSAGE) {
+			c->last_of_read = c->kind == CONN_SOCKET && off == len;
 			deliver(c, &h, payload, false);
+			c->last_of_read = false;
 			flush_early(c);
 		}
 	}

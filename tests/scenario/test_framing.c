@@ -218,6 +218,48 @@ START_TEST(reader_that_never_reads_is_bounded)
 }
 END_TEST
 
+/*
+ * A reply goes out at once when it is the only thing to send (the daemon's
+ * direct way); once the socket is full it must queue the rest behind what
+ * went, whole and in order. One READ of 4000 bytes per write, none read
+ * until the socket has long filled, then all of them read back.
+ */
+START_TEST(replies_to_a_full_socket_come_whole_and_in_order)
+{
+	enum { N = 150 };
+	struct xst_daemon d;
+	struct xst_msg m;
+	static char value[4000];
+	static char payload[8 + sizeof(value)];
+	unsigned char req[64];
+
+	sc_start(&d, NULL);
+	struct sc_conn *good = sc_connect(&d);
+	struct sc_conn *lazy = sc_connect_raw(&d);
+
+	memset(value, 'q', sizeof(value));
+	memcpy(payload, "/fat", 5);
+	memcpy(payload + 5, value, sizeof(value));
+	ck_assert_int_eq(xst_request(good->lib, 0, XS_WRITE, payload, 5 + sizeof(value), &m), 0);
+	for (uint32_t i = 1; i <= N; i++) {
+		size_t rlen = build(req, XS_READ, i, 0, "/fat", 5);
+
+		ck_assert_int_eq(xst_wire_send(sc_wire(lazy), req, rlen), 0);
+		pause_ms(1); /* one request per read of the daemon's */
+	}
+	for (uint32_t i = 1; i <= N; i++) {
+		ck_assert_int_eq(xst_wire_recv(sc_wire(lazy), &m, 5000), 0);
+		ck_assert_uint_eq(m.hdr.type, XS_READ);
+		ck_assert_uint_eq(m.hdr.req_id, i);
+		ck_assert_uint_eq(m.hdr.len, sizeof(value));
+		ck_assert(memcmp(m.payload, value, sizeof(value)) == 0);
+	}
+	sc_close(lazy);
+	sc_close(good);
+	sc_stop(&d);
+}
+END_TEST
+
 Suite *suite_framing(void)
 {
 	Suite *s = suite_create("framing");
@@ -229,6 +271,7 @@ Suite *suite_framing(void)
 	tcase_add_test(tc, pipelined_writes_then_reads);
 	tcase_add_test(tc, oversize_drops_only_that_connection);
 	tcase_add_test(tc, reader_that_never_reads_is_bounded);
+	tcase_add_test(tc, replies_to_a_full_socket_come_whole_and_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
