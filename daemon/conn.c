@@ -884,6 +884,29 @@ static void outmsg_append(struct conn *c, struct outmsg *m)
 }
 
 /*
+ * One send of n buffers to a socket, again if interrupted: the bytes taken;
+ * 0 if it is full (send_full then set, until it is writable); -1 if the peer
+ * is gone. One buffer goes with send, which spares the kernel a message header.
+ */
+static inline ssize_t socket_send(struct conn *c, const struct iovec *iov, int n)
+{
+	struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+	ssize_t w;
+
+	do
+		w = n == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+			   : sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->send_full = true;
+		return 0;
+	}
+	if (w >= 0)
+		c->send_full = false;
+	return w;
+}
+
+/*
  * A reply that can go at once, the commonest case of all: to the last whole
  * message a read of a socket gave, with nothing queued before it. It is
  * sent from here, with no queue entry and no hold on the outstanding quota
@@ -907,14 +930,9 @@ static size_t reply_direct(struct conn *c, uint32_t type, uint32_t req_id, uint3
 	xs_header_encode(&h, msg);
 	if (payload_len)
 		memcpy(msg + XS_HEADER_SIZE, payload, payload_len);
-	do
-		w = send(c->fd, msg, XS_HEADER_SIZE + payload_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (w < 0 && errno == EINTR);
+	w = socket_send(c, &(struct iovec){msg, XS_HEADER_SIZE + payload_len}, 1);
 	if (w < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			c->send_full = true;
-		else
-			c->state = CONN_CLOSING;
+		c->state = CONN_CLOSING;
 		return 0;
 	}
 	if ((size_t)w == XS_HEADER_SIZE + payload_len && log_tracing_class(LOG_TRACE_IO))
@@ -1164,21 +1182,12 @@ static bool socket_flush(struct conn *c)
 			iov[n].iov_base = m->data + m->sent;
 			iov[n].iov_len = m->len - m->sent;
 		}
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-		/* One message (most often: a reply): send, which spares the kernel the message header. */
-		ssize_t w = n == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
-				   : sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = socket_send(c, iov, n);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->send_full = true;
-				break;
-			}
+		if (w < 0)
 			return false;
-		}
-		c->send_full = false;
+		if (c->send_full)
+			break;
 		output_sent(c, (size_t)w);
 	}
 	return true;
