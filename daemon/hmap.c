@@ -1,6 +1,7 @@
 /* A string-keyed hash table with nodes embedded in their owners (no allocation per entry). */
 #include "hmap.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,21 +15,43 @@ uint32_t hmap_hash(const char *key)
 	return h;
 }
 
+/*
+ * The last len (1 to 7) bytes before end as a little-endian word, as a
+ * memcpy of them into a zeroed word would give, without a copy of variable
+ * length (a byte loop): a whole word ending at end when the key has one
+ * (shifted to drop what precedes), else two overlapping loads.
+ */
+static uint64_t tail_word(const unsigned char *end, size_t len, size_t keylen)
+{
+	uint64_t w;
+	uint32_t a, b;
+
+	if (keylen >= 8) {
+		memcpy(&w, end - 8, 8);
+		return w >> (8 * (8 - len));
+	}
+	if (len >= 4) {
+		memcpy(&a, end - len, 4);
+		memcpy(&b, end - 4, 4);
+		return a | (uint64_t)b << (8 * (len - 4));
+	}
+	return (uint64_t)end[-(ptrdiff_t)len] | (uint64_t)end[-(ptrdiff_t)len + len / 2] << (8 * (len / 2)) |
+	       (uint64_t)end[-1] << (8 * (len - 1));
+}
+
 uint64_t hmap_hash64(const void *key, size_t len)
 {
-	const unsigned char *k = key;
+	const unsigned char *k = key, *end = k + len;
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t keylen = len;
 
 	for (; len >= 8; len -= 8, k += 8) {
 		memcpy(&w, k, 8);
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	if (len) {
-		w = 0;
-		memcpy(&w, k, len);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	}
+	if (len)
+		h = (h ^ tail_word(end, len, keylen)) * 0xc4ceb9fe1a85ec53ull;
 	return h ^ (h >> 29);
 }
 

@@ -39,6 +39,12 @@ enum xs_err op_transaction_start(struct req *r)
 	return XSE_OK;
 }
 
+static void reap(struct req *r)
+{
+	(void)r;
+	txn_reap();
+}
+
 enum xs_err op_transaction_end(struct req *r)
 {
 	const char *arg = r->argv[0];
@@ -55,6 +61,7 @@ enum xs_err op_transaction_end(struct req *r)
 	r->acc.txn = NULL;
 	if (held_writers)
 		session_wake_deferred();
+	r->after_reply = reap;
 	return err == XSE_OK ? reply_ok(r) : err;
 }
 

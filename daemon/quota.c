@@ -589,10 +589,17 @@ static void budget_measure(void)
 	budget.measured = true;
 }
 
-uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
+/* Heap and store now, measured again if fresh or due; inline in the check each growing request makes. */
+static inline uint64_t budget_now(bool fresh)
 {
 	if (fresh || !budget.measured || clock_coarse_ms() - budget.at_ms >= BUDGET_MEASURE_MS)
 		budget_measure();
+	return budget.heap + budget.store;
+}
+
+uint64_t quota_budget_used(bool fresh, uint64_t *heap, uint64_t *store)
+{
+	budget_now(fresh);
 	if (heap)
 		*heap = budget.heap;
 	if (store)
@@ -691,7 +698,7 @@ bool quota_budget_allows(const struct ident *who)
 		return false;
 	if (!limit)
 		return true;
-	used = quota_budget_used(false, NULL, NULL);
+	used = budget_now(false);
 	if (!who->priv)
 		limit = limit > quota_budget_reserve ? limit - quota_budget_reserve : 0;
 	return used < limit;

@@ -130,11 +130,19 @@ bool store_flush(void);
 enum xs_err store_read(struct arena *a, const char *path, bool with_value, struct store_node *out);
 /*
  * As store_read, for a reader that will not hand the node to store_update
- * (out->where stays NULL): cheaper. Its permissions and value may be the
+ * (out->where stays NULL), with the path's length and store_path_hash:
+ * cheaper. Its permissions and value may be the
  * store's own copies, good until the next call into the store: a reader
  * takes what it keeps before then.
  */
-enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out);
+enum xs_err store_read_node(struct arena *a, const char *path, size_t plen, uint32_t hash, bool with_value,
+			    struct store_node *out);
+/*
+ * The hash the store's caches find a path of plen bytes by: a caller that
+ * keeps one per path (a transaction's overlay) passes it to store_read_node
+ * and store_commit, and the path is not hashed again.
+ */
+uint32_t store_path_hash(const char *path, size_t plen);
 /* Create a node under an existing parent, appended to the parent's children. */
 enum xs_err store_create(struct arena *a, const char *path, const struct xs_perm *perms,
 			 unsigned nperms, const char *value, size_t vlen);
@@ -262,6 +270,8 @@ struct store_change {
 	 * look for one. false: it looks.
 	 */
 	bool in_chunk;
+	size_t plen;   /* strlen(path) */
+	uint32_t hash; /* store_path_hash(path, plen) */
 };
 
 /*

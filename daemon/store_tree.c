@@ -612,21 +612,21 @@ struct node_slot {
 
 static struct node_slot node_cache[NODE_CACHE_SLOTS];
 
-/* path's slot, if it holds path (good or not); *plen gets its length, *hash its hash. */
-/* The slot path goes in (*plen gets its length, *hash its hash); it may hold another path. */
-static struct node_slot *node_cache_place(const char *path, size_t *plen, uint32_t *hash)
+uint32_t store_path_hash(const char *path, size_t plen)
 {
-	*plen = strlen(path);
-	*hash = hmap_hash_words(path, *plen);
-	return &node_cache[*hash & (NODE_CACHE_SLOTS - 1)];
+	return hmap_hash_words(path, plen);
 }
 
-/* path's slot, if it holds path (good or not). */
-static struct node_slot *node_cache_slot(const char *path)
+/* The slot a path of hash h goes in; it may hold another path. */
+static struct node_slot *node_cache_place(uint32_t h)
 {
-	size_t len;
-	uint32_t h;
-	struct node_slot *s = node_cache_place(path, &len, &h);
+	return &node_cache[h & (NODE_CACHE_SLOTS - 1)];
+}
+
+/* path's slot (len bytes, store_path_hash h), if it holds path (good or not). */
+static struct node_slot *node_cache_slot(const char *path, size_t len, uint32_t h)
+{
+	struct node_slot *s = node_cache_place(h);
 
 	if (len >= NODE_CACHE_PATH || s->hash != h || s->plen != len || memcmp(s->path, path, len) != 0)
 		return NULL;
@@ -659,9 +659,11 @@ static void node_cache_fill(const char *path, const struct store_node *n, uint32
 
 	if (!n->in_chunk || n->nperms > 2 || n->vlen > NODE_CACHE_VALUE)
 		return;
-	s = node_cache_place(path, &plen, &h);
+	plen = strlen(path);
 	if (plen >= NODE_CACHE_PATH)
 		return;
+	h = store_path_hash(path, plen);
+	s = node_cache_place(h);
 	s->changes = rec_changes();
 	s->epoch = store_st.epoch;
 	s->gen = n->gen;
@@ -781,9 +783,10 @@ enum xs_err store_read(struct arena *a, const char *path, bool with_value, struc
 	return read_node(a, path, with_value, out, true);
 }
 
-enum xs_err store_read_node(struct arena *a, const char *path, bool with_value, struct store_node *out)
+enum xs_err store_read_node(struct arena *a, const char *path, size_t plen, uint32_t hash, bool with_value,
+			    struct store_node *out)
 {
-	struct node_slot *s = node_cache_slot(path);
+	struct node_slot *s = node_cache_slot(path, plen, hash);
 
 	/* Here, not in read_node: a hit does not enter its frame (a path buffer, a page of stack). */
 	if (s && node_slot_good(s)) {
@@ -1100,15 +1103,15 @@ enum xs_err store_update(struct arena *a, const char *path, const struct store_n
 }
 
 /* path's name (*nlen bytes) if its parent is the directory ppath (plen bytes), else NULL: one pass. */
-static const char *child_name(const char *path, const char *ppath, size_t plen, size_t *nlen)
+static const char *child_name(const char *path, size_t len, const char *ppath, size_t plen, size_t *nlen)
 {
 	const char *name;
 
 	/* The root keeps its slash: its children's names start right after it. */
-	if (strncmp(path, ppath, plen) != 0 || (plen > 1 && path[plen] != '/'))
+	if (len <= plen || memcmp(path, ppath, plen) != 0 || (plen > 1 && path[plen] != '/'))
 		return NULL;
 	name = path + (plen > 1 ? plen + 1 : plen);
-	*nlen = strlen(name);
+	*nlen = len - (size_t)(name - path);
 	return *nlen && !memchr(name, '/', *nlen) ? name : NULL;
 }
 
@@ -1139,7 +1142,7 @@ static bool run_step(struct arena *a, struct run *run, size_t done, const struct
 		     unsigned char *body, size_t *len, size_t cap)
 {
 	size_t nlen;
-	const char *name = child_name(x->path, run->dir, run->dlen, &nlen);
+	const char *name = child_name(x->path, x->plen, run->dir, run->dlen, &nlen);
 	unsigned char fresh[ENTRY_INLINE_MAX];
 	struct fmt_buf b = {.arena = a};
 	const unsigned char *repl;
@@ -1153,7 +1156,7 @@ static bool run_step(struct arena *a, struct run *run, size_t done, const struct
 	if (x->kind == STORE_REMOVE || !name)
 		return false;
 	/* Its slot, if it was good when the run began, says where its entry starts (if nothing moved it). */
-	s = node_cache_slot(x->path);
+	s = node_cache_slot(x->path, x->plen, x->hash);
 	if (s && (s->changes != run->changes || s->epoch != run->epoch))
 		s = NULL;
 	if (!(s && s->chunk == run->chunk && s->at < run->moved_from &&
@@ -1231,7 +1234,7 @@ size_t store_update_run(struct arena *a, const struct store_change *c, size_t n,
 	run.epoch = store_st.epoch;
 	gen = store_st.gen;
 	if (n < 2 || c[0].kind == STORE_REMOVE || !has_parent(c[0].path) ||
-	    !child_name(c[1].path, c[0].path, xs_path_parent_len(c[0].path), &nlen))
+	    !child_name(c[1].path, c[1].plen, c[0].path, xs_path_parent_len(c[0].path), &nlen))
 		return 0;
 	parent_of(ppath, c[0].path);
 	name = xs_path_basename(c[0].path);

@@ -119,10 +119,9 @@ static size_t entry_size(size_t pathlen)
 	return sizeof(struct tx_entry) + (pathlen < ENTRY_POOL_PATH ? ENTRY_POOL_PATH : pathlen + 1);
 }
 
-/* An entry for path, zeroed but for its path (entry_free frees it); NULL without memory. */
-static struct tx_entry *entry_new(const char *path)
+/* An entry for path (len bytes), zeroed but for its path (entry_free frees it); NULL without memory. */
+static struct tx_entry *entry_new(const char *path, size_t len)
 {
-	size_t len = strlen(path);
 	struct tx_entry *e;
 
 	if (len < ENTRY_POOL_PATH && entry_pool) {
@@ -485,10 +484,14 @@ static bool set_content(struct txn *t, struct tx_entry *e, bool fresh, const str
 	return !value || put_value(e, value, vlen);
 }
 
-/* The overlay's hash of a path (its map passes it to every look-up and insertion). */
+/*
+ * The overlay's hash of a path (its map passes it to every look-up and
+ * insertion): the store's, which an entry then passes on (store_read_node,
+ * store_commit) for the store's cache.
+ */
 static uint32_t entry_hash(const char *path, size_t len)
 {
-	return hmap_hash_words(path, len);
+	return store_path_hash(path, len);
 }
 
 /* The entry for path, if the transaction has one. */
@@ -543,11 +546,11 @@ static struct tx_entry *entry_get(struct txn *t, const char *path)
 	}
 	t->err = XSE_ENOMEM;
 	mark = arena_mark(&txn_scratch);
-	rerr = store_read_node(&txn_scratch, path, true, &n);
+	rerr = store_read_node(&txn_scratch, path, len, hash, true, &n);
 	found = rerr == XSE_OK;
 	if (rerr == XSE_ENOENT)
 		rerr = XSE_OK;
-	e = rerr == XSE_OK ? entry_new(path) : NULL;
+	e = rerr == XSE_OK ? entry_new(path, len) : NULL;
 	if (!e) {
 		if (rerr != XSE_OK)
 			t->err = rerr;
@@ -672,7 +675,7 @@ static bool entry_unpack(struct txn *t, struct unpack *r)
 	size_t bytes;
 
 	if (r->bad || path[0] != '/' || strlen(path) >= XS_PATH_BUF || plen % sizeof(struct xs_perm) || plen / sizeof(struct xs_perm) > 0xffff ||
-	    entry_find(t, path) || !(e = entry_new(path)))
+	    entry_find(t, path) || !(e = entry_new(path, strlen(path))))
 		return false;
 	e->seen_exists = flags & ENTRY_SEEN;
 	e->exists = flags & ENTRY_EXISTS;
@@ -779,9 +782,16 @@ enum xs_err txn_create(struct txn *t, const char *path, const struct xs_perm *pe
 static enum xs_err entry_change(struct txn *t, struct tx_entry *e, const struct xs_perm *perms, unsigned nperms,
 				const char *value, size_t vlen)
 {
-	/* Before set_content replaces the old permissions. */
-	if ((perms && !quota_pending_perms(&t->pending, e->path, e->perms, e->nperms, perms, nperms)) ||
-	    !set_content(t, e, false, perms, nperms, value, vlen)) {
+	/*
+	 * The commonest change, a small value over a small value: nothing to
+	 * allocate, nothing to charge (entry_bytes counts neither).
+	 */
+	if (!perms && value && e->value == e->value_inl && vlen <= sizeof(e->value_inl)) {
+		memmove(e->value_inl, value, vlen);
+		e->vlen = vlen;
+	} else if ((perms && !quota_pending_perms(&t->pending, e->path, e->perms, e->nperms, perms, nperms)) ||
+		   /* Before set_content replaces the old permissions. */
+		   !set_content(t, e, false, perms, nperms, value, vlen)) {
 		t->failed = true;
 		return XSE_ENOMEM;
 	}
@@ -1253,8 +1263,9 @@ static bool change_add(struct store_change **c, size_t *n, size_t *cap, const st
 	/* As first read, if nothing was written since the transaction began. */
 	bool in_chunk = kind == STORE_SET && unchanged && e->seen_in_chunk && !e->recreated;
 
-	(*c)[(*n)++] = (struct store_change){kind, e->path, keep_perms ? NULL : e->perms, e->nperms, e->value,
-					     e->vlen, in_chunk};
+	(*c)[(*n)++] = (struct store_change){kind,	    e->path, keep_perms ? NULL : e->perms,
+					     e->nperms, e->value, e->vlen,
+					     in_chunk,	    e->plen, e->h.hash};
 	return true;
 }
 
@@ -1351,7 +1362,7 @@ static enum xs_err txn_check(struct txn *t, struct arena *a, struct old_perms **
 			}
 			continue;
 		}
-		rerr = store_read_node(a, e->path, false, &n);
+		rerr = store_read_node(a, e->path, e->plen, e->h.hash, false, &n);
 		found = rerr == XSE_OK;
 
 		if ((!found && rerr != XSE_ENOENT) || found != e->seen_exists ||
@@ -1388,6 +1399,18 @@ static void fire_events(struct txn *t, const struct old_perms *old)
 	}
 }
 
+/* The transaction txn_end ended last, whose memory txn_reap frees: at most one. */
+static struct txn *txn_ended;
+
+void txn_reap(void)
+{
+	struct txn *t = txn_ended;
+
+	txn_ended = NULL;
+	if (t)
+		txn_free(t);
+}
+
 enum xs_err txn_end(struct txn *t, bool commit)
 {
 	enum xs_err err = XSE_OK;
@@ -1416,7 +1439,13 @@ enum xs_err txn_end(struct txn *t, bool commit)
 			t->set->conflicts = 0;
 	}
 	arena_rewind(&txn_scratch, mark);
-	txn_free(t);
+	/* What it was charged goes now; what it holds, once the reply is out. */
+	if (t->charged) {
+		quota_release(t->set->who, QUOTA_MEMORY, (unsigned)t->charged);
+		t->charged = 0;
+	}
+	txn_reap();
+	txn_ended = t;
 	return err;
 }
 

@@ -41,9 +41,12 @@ struct txn *txn_find(struct txn_set *s, uint32_t id);
  * End it: commit (XSE_OK, XSE_EAGAIN on a conflict, XSE_ENOMEM if it failed
  * earlier or the store could not take it, XSE_ENOSPC if it would take an
  * unprivileged client's domain to its nodes quota) or abort. The
- * transaction is gone after.
+ * transaction is gone after: its quotas given back, its memory at the next
+ * txn_reap (a caller replying first calls it once the reply is out, so
+ * that the freeing does not delay it; the next txn_end does it otherwise).
  */
 enum xs_err txn_end(struct txn *t, bool commit);
+void txn_reap(void);
 /*
  * Writers against protected transactions (XSA-206, see txn.c): whether an
  * unprivileged write of path (subtree: a removal of it) must wait, or the

@@ -342,12 +342,13 @@ size_t wal_frame(unsigned char *buf, size_t body_len, uint64_t gen)
 static int make_room(size_t len)
 {
 	uint64_t need = wal.end + len, off, top;
-	long page = sysconf(_SC_PAGESIZE);
+	long page;
 	void *m;
 	int err;
 
 	if (wal.win && need <= wal.win_off + wal.win_len)
 		return 0;
+	page = sysconf(_SC_PAGESIZE);
 	off = wal.end & ~(uint64_t)(page - 1);
 	top = (need + WAL_EXTENT - 1) & ~(uint64_t)(WAL_EXTENT - 1);
 	if (top < off + WAL_EXTENT)

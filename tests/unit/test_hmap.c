@@ -93,6 +93,39 @@ START_TEST(find_by_prefix_and_running_hash)
 }
 END_TEST
 
+/*
+ * hmap_hash64 reads its key's last bytes as whole words where it can: the
+ * hash must depend on the key's bytes alone (not on what lies around it, nor
+ * on where it starts), and on every one of them.
+ */
+START_TEST(hash64_sees_the_key_only_and_all_of_it)
+{
+	unsigned char a[64], b[64];
+
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t at = 0; at < 8; at++) {
+			uint64_t h;
+
+			memset(a, 0x00, sizeof(a));
+			memset(b, 0xff, sizeof(b));
+			for (size_t i = 0; i < len; i++)
+				a[at + i] = b[16 + at / 2 + i] = (unsigned char)('a' + (i * 7 + len) % 26);
+			h = hmap_hash64(a + at, len);
+			ck_assert_msg(h == hmap_hash64(b + 16 + at / 2, len), "len %zu at %zu", len, at);
+			for (size_t i = 0; i < len; i++) {
+				a[at + i] ^= 0x20;
+				ck_assert_msg(hmap_hash64(a + at, len) != h, "len %zu: byte %zu unseen", len, i);
+				a[at + i] ^= 0x20;
+			}
+		}
+	}
+	/* The length counts too: a key is not its own prefix padded with NULs. */
+	memset(a, 0, sizeof(a));
+	for (size_t len = 0; len < 40; len++)
+		ck_assert(hmap_hash64(a, len) != hmap_hash64(a, len + 1));
+}
+END_TEST
+
 Suite *xst_hmap_suite(void)
 {
 	Suite *s = suite_create("hmap");
@@ -100,6 +133,7 @@ Suite *xst_hmap_suite(void)
 
 	tcase_add_test(tc, find_after_inserts_and_removals);
 	tcase_add_test(tc, find_by_prefix_and_running_hash);
+	tcase_add_test(tc, hash64_sees_the_key_only_and_all_of_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,22 @@ enum { CHILDREN = 300 }; /* several chunks: the directory gets an index */
 
 static const struct xs_perm owner0[] = {{0, XS_PERM_NONE, false}};
 
+/* A STORE_SET of path, with its length and hash as a transaction gives them. */
+static struct store_change change_of(const char *path, const struct xs_perm *perms, unsigned nperms,
+				     const char *value, size_t vlen)
+{
+	size_t len = strlen(path);
+
+	return (struct store_change){STORE_SET, path, perms, nperms, value, vlen, false, len,
+				     store_path_hash(path, len)};
+}
+
+/* store_read_node as a transaction calls it. */
+static enum xs_err read_node(struct arena *a, const char *path, bool with_value, struct store_node *out)
+{
+	return store_read_node(a, path, strlen(path), store_path_hash(path, strlen(path)), with_value, out);
+}
+
 static void child(char *buf, size_t size, unsigned i)
 {
 	snprintf(buf, size, "/d/c%04u", i);
@@ -293,7 +309,7 @@ START_TEST(commit_runs_of_chunk_mates)
 	/* Every child in order, sizes up and down; some grow past their chunk, 57 past any entry. */
 	for (unsigned i = 0; i < CHILDREN; i++, k++) {
 		child(paths[k], sizeof(paths[k]), i);
-		ch[k] = (struct store_change){STORE_SET, paths[k], NULL, 0, NULL, 0, false};
+		ch[k] = change_of(paths[k], NULL, 0, NULL, 0);
 		if (i == 57) {
 			ch[k].value = big;
 			ch[k].vlen = sizeof(big) - 1;
@@ -319,11 +335,14 @@ START_TEST(commit_runs_of_chunk_mates)
 	ck_assert(n.vlen == 5 && memcmp(n.value, "stale", 5) == 0);
 	/* A creation and a change of permissions alone, mid-list. */
 	snprintf(paths[k], sizeof(paths[k]), "/d/zz-new");
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], owner0, 1, "new", 3, false};
+	ch[k] = change_of(paths[k], owner0, 1, "new", 3);
+	k++;
 	child(paths[k], sizeof(paths[k]), 3);
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0, false};
+	ch[k] = change_of(paths[k], dom5, 1, NULL, 0);
+	k++;
 	child(paths[k], sizeof(paths[k]), 4);
-	ch[k++] = (struct store_change){STORE_SET, paths[k - 1], dom5, 1, NULL, 0, false};
+	ch[k] = change_of(paths[k], dom5, 1, NULL, 0);
+	k++;
 	ck_assert_int_eq(store_commit(ch, k, &touched), XSE_OK);
 	vals[100][0] = '\0';
 	for (int pass = 0; pass < 2; pass++) {
@@ -376,7 +395,7 @@ START_TEST(commit_runs_of_chunk_mates)
 		if (i == 100)
 			continue;
 		snprintf(vals[i], 32, "s%u", i);
-		ch[i] = (struct store_change){STORE_SET, paths[i], NULL, 0, vals[i], strlen(vals[i]), false};
+		ch[i] = change_of(paths[i], NULL, 0, vals[i], strlen(vals[i]));
 	}
 	ch[100] = ch[99];
 	ck_assert_int_eq(store_commit(ch, CHILDREN, &touched), XSE_OK);
@@ -725,7 +744,7 @@ static void same_through_both(const char *p)
 {
 	struct arena a = {0}, b = {0};
 	struct store_node x, y;
-	enum xs_err ex = store_read_node(&a, p, true, &x), ey = store_read(&b, p, true, &y);
+	enum xs_err ex = read_node(&a, p, true, &x), ey = store_read(&b, p, true, &y);
 
 	ck_assert_msg(ex == ey, "%s: %s from store_read_node, %s from store_read", p, xs_err_name(ex),
 		      xs_err_name(ey));
@@ -787,7 +806,7 @@ START_TEST(node_cache_agrees_with_the_store)
 				size_t len = v % 7 == 0 ? 70 : v % 30;
 
 				memset(vals[x], 'a' + (char)(v % 26), len);
-				ch[n] = (struct store_change){STORE_SET, paths[x], NULL, 0, vals[x], len, false};
+				ch[n] = change_of(paths[x], NULL, 0, vals[x], len);
 				if (v % 3 == 0 || !exists[x]) {
 					/* A creation names its permissions; some lists are too long to cache. */
 					static const struct xs_perm *const lists[] = {one_a, one_b, two, three};
@@ -818,7 +837,7 @@ START_TEST(node_cache_agrees_with_the_store)
 			/* Reads only: they fill the cache. */
 			struct store_node n;
 
-			(void)store_read_node(&a, paths[i], true, &n);
+			(void)read_node(&a, paths[i], true, &n);
 		}
 		for (unsigned j = 0; j < KIDS; j++)
 			same_through_both(paths[j]);
@@ -851,15 +870,15 @@ START_TEST(commit_runs_do_not_trust_moved_places)
 	ck_assert_int_eq(store_create(&a, "/d/k1", owner0, 1, "12345678", 8), XSE_OK);
 	ck_assert_uint_lt(store_generation(), 120);
 	/* Both read: their slots know where their entries start. */
-	ck_assert_int_eq(store_read_node(&a, "/d/a", true, &n), XSE_OK);
-	ck_assert_int_eq(store_read_node(&a, "/d/k1", true, &n), XSE_OK);
-	ck_assert_int_eq(store_read_node(&a, "/d/a", true, &n), XSE_OK);
-	ck_assert_int_eq(store_read_node(&a, "/d/k1", true, &n), XSE_OK);
+	ck_assert_int_eq(read_node(&a, "/d/a", true, &n), XSE_OK);
+	ck_assert_int_eq(read_node(&a, "/d/k1", true, &n), XSE_OK);
+	ck_assert_int_eq(read_node(&a, "/d/a", true, &n), XSE_OK);
+	ck_assert_int_eq(read_node(&a, "/d/k1", true, &n), XSE_OK);
 	/* a's new value starts at byte 8 of the chunk: "P", then the look-alike at byte 9, where k1 started. */
 	grown[0] = 'P';
 	memcpy(grown + 1, fake_entry, sizeof(fake_entry) - 1);
-	ch[0] = (struct store_change){STORE_SET, "/d/a", NULL, 0, grown, sizeof(fake_entry), false};
-	ch[1] = (struct store_change){STORE_SET, "/d/k1", NULL, 0, "87654321", 8, false};
+	ch[0] = change_of("/d/a", NULL, 0, grown, sizeof(fake_entry));
+	ch[1] = change_of("/d/k1", NULL, 0, "87654321", 8);
 	ck_assert_int_eq(store_commit(ch, 2, &touched), XSE_OK);
 	arena_reset(&a);
 	ck_assert_int_eq(store_read(&a, "/d/a", true, &n), XSE_OK);
