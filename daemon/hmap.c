@@ -1,7 +1,6 @@
 /* A string-keyed hash table with nodes embedded in their owners (no allocation per entry). */
 #include "hmap.h"
 
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,27 +15,32 @@ uint32_t hmap_hash(const char *key)
 }
 
 /*
- * The last len (1 to 7) bytes before end as a little-endian word, as a
- * memcpy of them into a zeroed word would give, without a copy of variable
+ * The last len (1 to 7) bytes before end as a word, as a memcpy of them into
+ * a zeroed word would give (on a big-endian machine, for keys of 8 bytes or
+ * more; shorter ones count every byte too), without a copy of variable
  * length (a byte loop): a whole word ending at end when the key has one
- * (shifted to drop what precedes), else two overlapping loads.
+ * (shifted to drop what precedes), else overlapping loads.
  */
 static uint64_t tail_word(const unsigned char *end, size_t len, size_t keylen)
 {
+	const unsigned char *t = end - len;
 	uint64_t w;
 	uint32_t a, b;
 
 	if (keylen >= 8) {
 		memcpy(&w, end - 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		return w << (8 * (8 - len));
+#else
 		return w >> (8 * (8 - len));
+#endif
 	}
 	if (len >= 4) {
-		memcpy(&a, end - len, 4);
+		memcpy(&a, t, 4);
 		memcpy(&b, end - 4, 4);
 		return a | (uint64_t)b << (8 * (len - 4));
 	}
-	return (uint64_t)end[-(ptrdiff_t)len] | (uint64_t)end[-(ptrdiff_t)len + len / 2] << (8 * (len / 2)) |
-	       (uint64_t)end[-1] << (8 * (len - 1));
+	return (uint64_t)t[0] | (uint64_t)t[len / 2] << (8 * (len / 2)) | (uint64_t)t[len - 1] << (8 * (len - 1));
 }
 
 uint64_t hmap_hash64(const void *key, size_t len)

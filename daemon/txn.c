@@ -67,7 +67,7 @@ static void *held_copy(void *old, void *inl, size_t cap, const void *src, size_t
 		return NULL;
 	if (len)
 		memmove(p, src, len);
-	if (old != inl && old != p)
+	if (old && old != inl && old != p)
 		free(old);
 	return p;
 }
@@ -362,6 +362,8 @@ enum xs_err txn_start(struct txn_set *s, struct txn **out)
 {
 	struct txn *t;
 
+	/* The last one ended, if its reply did not take it (an error): its entries go back to the pool first. */
+	txn_reap();
 	if (quota_charge(s->who, QUOTA_TRANSACTIONS, 1) != XSE_OK)
 		return XSE_ENOSPC;
 	t = txn_alloc();

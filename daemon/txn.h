@@ -43,7 +43,8 @@ struct txn *txn_find(struct txn_set *s, uint32_t id);
  * unprivileged client's domain to its nodes quota) or abort. The
  * transaction is gone after: its quotas given back, its memory at the next
  * txn_reap (a caller replying first calls it once the reply is out, so
- * that the freeing does not delay it; the next txn_end does it otherwise).
+ * that the freeing does not delay it; the next txn_start or txn_end does it
+ * otherwise).
  */
 enum xs_err txn_end(struct txn *t, bool commit);
 void txn_reap(void);
