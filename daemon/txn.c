@@ -786,13 +786,13 @@ static enum xs_err entry_change(struct txn *t, struct tx_entry *e, const struct 
 {
 	/*
 	 * The commonest change, a small value over a small value: nothing to
-	 * allocate, nothing to charge (entry_bytes counts neither).
+	 * allocate, nothing to charge (entry_bytes counts neither). Otherwise the
+	 * pending quota sees the old permissions before set_content replaces them.
 	 */
 	if (!perms && value && e->value == e->value_inl && vlen <= sizeof(e->value_inl)) {
 		memmove(e->value_inl, value, vlen);
 		e->vlen = vlen;
 	} else if ((perms && !quota_pending_perms(&t->pending, e->path, e->perms, e->nperms, perms, nperms)) ||
-		   /* Before set_content replaces the old permissions. */
 		   !set_content(t, e, false, perms, nperms, value, vlen)) {
 		t->failed = true;
 		return XSE_ENOMEM;
@@ -1265,9 +1265,8 @@ static bool change_add(struct store_change **c, size_t *n, size_t *cap, const st
 	/* As first read, if nothing was written since the transaction began. */
 	bool in_chunk = kind == STORE_SET && unchanged && e->seen_in_chunk && !e->recreated;
 
-	(*c)[(*n)++] = (struct store_change){kind,	    e->path, keep_perms ? NULL : e->perms,
-					     e->nperms, e->value, e->vlen,
-					     in_chunk,	    e->plen, e->h.hash};
+	(*c)[(*n)++] = (struct store_change){kind, e->path, keep_perms ? NULL : e->perms, e->nperms,
+					     e->value, e->vlen, in_chunk, e->plen, e->h.hash};
 	return true;
 }
 
