@@ -35,7 +35,8 @@ $(LIBXSL_INTERNAL): $(XSL_OBJS) $(call obj,$(SIMHYP_CALL_SRCS))
 	$(AR) rcs $@ $^
 
 # One relocatable object whose only global symbols are the API's: proto's xs_* and the internals stay private.
-$(LIBXSL_A): $(XSL_OBJS) $(call obj,$(PROTO_SRCS) $(SIMHYP_CALL_SRCS)) $(XSL_API_SYMS)
+# Made of the shared library's position-independent objects: proto's others are the daemon's, optimised at link time.
+$(LIBXSL_A): $(XSL_PIC_OBJS) $(XSL_API_SYMS)
 	$(LD) -r -o $(O)/client/libxenstore_client-all.o $(filter %.o,$^)
 	objcopy --keep-global-symbols=$(XSL_API_SYMS) $(O)/client/libxenstore_client-all.o
 	rm -f $@
